@@ -1,0 +1,372 @@
+"""Load and validate the packaged data tables (``reesim/data/{inputs,reference,observations}``).
+
+Each table has a pydantic row model: a bad value fails with the file, the CSV line and the column.
+The tables are read once per process and handed around as a frozen :class:`ReferenceData`.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import io
+from dataclasses import dataclass
+from importlib import resources
+from typing import Annotated, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from reesim.dims import APPLICATIONS, ELEMENTS, MARKETS
+from reesim.errors import InputError
+
+Basis = Literal["reported", "derived", "estimate"]
+Element = Literal[ELEMENTS]  # type: ignore[valid-type]
+Application = Literal[APPLICATIONS]  # type: ignore[valid-type]
+Market = Literal[MARKETS]  # type: ignore[valid-type]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Year = Annotated[int, Field(ge=1950, le=2100)]
+
+FOLDERS = ("inputs", "reference", "observations")
+
+
+class _Row(BaseModel):
+    """Common provenance columns of every packaged row."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    basis: Basis
+    source: str = Field(min_length=3)
+    note: str = ""
+
+    @field_validator("note", mode="before")
+    @classmethod
+    def _empty_note(cls, value: object) -> object:
+        return "" if value is None else value
+
+
+class ElementRow(_Row):
+    """A rare earth element: oxide formula and oxide-to-metal factor (elements.csv)."""
+
+    element: Element
+    name: str
+    atomic_number: Annotated[int, Field(ge=21, le=71)]
+    oxide: str
+    oxide_to_metal: Annotated[float, Field(gt=0.5, lt=1.0)]
+    group: Literal["light", "medium", "heavy", "scandium"]
+
+
+class DepositRow(_Row):
+    """Share of one element in a deposit's REO, % (deposits.csv)."""
+
+    deposit: str
+    element: Element
+    share_pct: Annotated[float, Field(ge=0.0, le=100.0)]
+    year_ref: Year | None = None
+
+
+class ProducerRow(_Row):
+    """A mine or aggregate supply source (producers.csv)."""
+
+    producer: str
+    name: str
+    region: str
+    separation_region: str
+    owner_group: str
+    deposit_type: str
+    distribution: str
+    quota_segment: Literal["light", "ionic", "none"]
+    legal: bool
+    byproduct_of_iron: bool
+    status: Literal["operating", "planned"]
+    start_year: Year
+    capacity_t_reo_per_yr: NonNeg
+    mining_recovery_fraction: Annotated[float, Field(gt=0.0, le=1.0)]
+    cash_cost_usd_per_kg: Annotated[float, Field(gt=0.0, le=500.0)]
+    incentive_price_usd_per_kg: Annotated[float, Field(gt=0.0, le=1000.0)]
+    lead_time_yr: Annotated[float, Field(ge=0.0, le=20.0)]
+    thorium_kg_per_t_reo: NonNeg | None = None      # empty = not quantified (GAP)
+    tailings_t_per_t_reo: NonNeg | None = None
+    wastewater_m3_per_t_reo: NonNeg | None = None
+    reserve_t_reo: NonNeg | None = None
+    reserve_year: Year | None = None
+
+
+class CapacityRow(_Row):
+    """Available mine capacity of a producer from a year on, t REO/yr (capacity_history.csv)."""
+
+    producer: str
+    year: Year
+    capacity_t_reo_per_yr: NonNeg
+
+
+class BayanOboRow(_Row):
+    """Bayan Obo's iron ore, REO grade and RE recovery in a year (bayan_obo.csv)."""
+
+    year: Year
+    iron_ore_mt_per_yr: Annotated[float, Field(gt=0.0, le=200.0)]
+    reo_grade_pct: Annotated[float, Field(gt=0.0, le=30.0)]
+    re_recovery_pct: Annotated[float, Field(gt=0.0, le=100.0)]
+
+
+class RegionRow(_Row):
+    """Separation parameters of a region (regions.csv)."""
+
+    region: str
+    name: str
+    market: Market
+    separation_recovery_fraction: Annotated[float, Field(gt=0.0, le=1.0)]
+    separation_cost_usd_per_kg: Annotated[float, Field(gt=0.0, le=200.0)]
+    thorium_residue_kg_per_t_reo: NonNeg | None = None   # empty = not quantified (GAP)
+    wastewater_m3_per_t_reo: NonNeg | None = None
+
+
+class SeparationCapacityRow(_Row):
+    """Separation capacity of a region from a year on, t REO/yr (separation_capacity.csv)."""
+
+    region: str
+    year: Year
+    capacity_t_reo_per_yr: NonNeg
+
+
+class QuotaRow(_Row):
+    """One of China's annual quotas, t REO/yr (quotas.csv)."""
+
+    year: Year
+    kind: Literal["mining", "separation", "export"]
+    segment: Literal["total", "light", "ionic"]
+    holder: str
+    value_t_reo_per_yr: NonNeg
+
+
+class ExportTaxRow(_Row):
+    """China's export duty on an element's oxide from a year on, % (export_taxes.csv)."""
+
+    year: Year
+    element: Element
+    rate_pct: Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class ApplicationRow(_Row):
+    """An end use: base demand, elasticities, lifetime, yields (applications.csv)."""
+
+    application: Application
+    name: str
+    base_year: Year
+    demand_t_reo_per_yr: Annotated[float, Field(gt=0.0)]
+    elasticity_short: Annotated[float, Field(ge=-5.0, le=0.0)]
+    elasticity_long: Annotated[float, Field(ge=-5.0, le=0.0)]
+    adjustment_time_yr: Annotated[float, Field(gt=0.0, le=50.0)]
+    lifetime_yr: Annotated[float, Field(gt=0.0, le=100.0)]
+    lifetime_shape: Annotated[int, Field(ge=1, le=10)]
+    manufacturing_yield_fraction: Annotated[float, Field(gt=0.0, le=1.0)]
+    new_scrap_recycling_fraction: Fraction
+    eol_recycling_fraction: Fraction
+
+
+class DemandGrowthRow(_Row):
+    """Exogenous growth of an application's demand over years, %/yr (demand_growth.csv)."""
+
+    application: Application
+    from_year: Year
+    to_year: Year
+    growth_pct_per_yr: Annotated[float, Field(ge=-50.0, le=100.0)]
+
+
+class LocationRow(_Row):
+    """Share of an application manufactured in China in a year (manufacturing_location.csv)."""
+
+    application: Application
+    year: Year
+    china_share_fraction: Fraction
+
+
+class IntensityRow(_Row):
+    """Share of an element in a tonne of an application's REO (application_intensity.csv)."""
+
+    application: Application
+    element: Element
+    share_fraction: Fraction
+
+
+class SubstitutionRow(_Row):
+    """Thrifting of an element within an application (substitution.csv)."""
+
+    application: Application
+    element: Element
+    thrift_elasticity: Annotated[float, Field(ge=0.0, le=5.0)]
+    max_reduction_fraction: Fraction
+    lag_yr: Annotated[float, Field(gt=0.0, le=50.0)]
+
+
+class PriceAnchorRow(_Row):
+    """Reference (demand anchor) and floor prices of an element, USD/kg (price_anchors.csv)."""
+
+    element: Element
+    reference_price_usd_per_kg: Annotated[float, Field(gt=0.0)]
+    reference_year: Year
+    floor_price_usd_per_kg: Annotated[float, Field(gt=0.0)]
+
+
+INPUT_TABLES: dict[str, type[_Row]] = {
+    "elements": ElementRow,
+    "deposits": DepositRow,
+    "producers": ProducerRow,
+    "capacity_history": CapacityRow,
+    "bayan_obo": BayanOboRow,
+    "regions": RegionRow,
+    "separation_capacity": SeparationCapacityRow,
+    "quotas": QuotaRow,
+    "export_taxes": ExportTaxRow,
+    "applications": ApplicationRow,
+    "demand_growth": DemandGrowthRow,
+    "manufacturing_location": LocationRow,
+    "application_intensity": IntensityRow,
+    "substitution": SubstitutionRow,
+    "price_anchors": PriceAnchorRow,
+}
+
+
+def data_root() -> resources.abc.Traversable:
+    """The package's data folder."""
+    return resources.files("reesim") / "data"
+
+
+def _read_text(folder: str, file: str) -> str:
+    path = data_root() / folder / file
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("packaged data file is missing", file=f"data/{folder}/{file}") from None
+
+
+def read_index(folder: str) -> dict:
+    """The parsed ``datasets.yaml`` of one data folder."""
+    text = _read_text(folder, "datasets.yaml")
+    try:
+        index = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"malformed YAML: {exc}", file=f"data/{folder}/datasets.yaml") from None
+    if not isinstance(index, dict) or "datasets" not in index or "version" not in index:
+        raise InputError("needs top-level keys 'version' and 'datasets'",
+                         file=f"data/{folder}/datasets.yaml")
+    return index
+
+
+def parse_table(text: str, row_model: type[_Row], label: str) -> pd.DataFrame:
+    """Validate CSV text against a row model; errors name ``label``, the line and the column."""
+    reader = csv.DictReader(io.StringIO(text))
+    expected = list(row_model.model_fields)
+    header = reader.fieldnames or []
+    missing = [c for c in expected if c not in header and row_model.model_fields[c].is_required()]
+    extra = [c for c in header if c not in expected]
+    if missing or extra:
+        raise InputError(
+            f"columns do not match the table's schema (missing: {missing or 'none'}, "
+            f"unexpected: {extra or 'none'})",
+            file=label, allowed=", ".join(expected),
+        )
+    rows = []
+    for line_no, raw in enumerate(reader, start=2):
+        values = {k: (None if v == "" else v) for k, v in raw.items() if k is not None}
+        try:
+            rows.append(row_model.model_validate(values).model_dump())
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            column = ".".join(str(p) for p in err["loc"]) or "?"
+            raise InputError(
+                f"line {line_no}: {err['msg']} (value {values.get(column)!r})",
+                file=label, field=column,
+            ) from None
+    return pd.DataFrame(rows, columns=expected)
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """The validated model input tables and the data version they come from."""
+
+    version: str
+    digest: str
+    tables: dict[str, pd.DataFrame]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+def _check_cross_references(tables: dict[str, pd.DataFrame]) -> None:
+    """Ids used in one table must exist in the table that defines them."""
+    regions = set(tables["regions"].region)
+    producers = set(tables["producers"].producer)
+    deposits = set(tables["deposits"].deposit)
+
+    def need(table: str, column: str, allowed: set[str]) -> None:
+        for line_no, value in enumerate(tables[table][column], start=2):
+            if value not in allowed:
+                raise InputError(f"line {line_no}: unknown id {value!r}",
+                                 file=f"data/inputs/{table}.csv", field=column,
+                                 allowed=", ".join(sorted(allowed)))
+
+    need("producers", "region", regions)
+    need("producers", "separation_region", regions)
+    need("capacity_history", "producer", producers)
+    need("separation_capacity", "region", regions)
+    for line_no, spec in enumerate(tables["producers"].distribution, start=2):
+        for part in str(spec).split(";"):
+            key = part.split(":")[0].strip()
+            if key not in deposits:
+                raise InputError(f"line {line_no}: unknown deposit {key!r} in {spec!r}",
+                                 file="data/inputs/producers.csv", field="distribution",
+                                 allowed=", ".join(sorted(deposits)))
+    holders = producers | {"national"}
+    need("quotas", "holder", holders)
+    sums = tables["application_intensity"].groupby("application").share_fraction.sum()
+    bad = sums[(sums - 1.0).abs() > 1e-6]
+    if len(bad):
+        raise InputError(f"element shares must sum to 1 per application; got {bad.to_dict()}",
+                         file="data/inputs/application_intensity.csv", field="share_fraction")
+
+
+@functools.cache
+def load_inputs() -> ReferenceData:
+    """Read and validate every model input table (cached for the process)."""
+    index = read_index("inputs")
+    tables: dict[str, pd.DataFrame] = {}
+    digest = hashlib.sha256()
+    for name, row_model in INPUT_TABLES.items():
+        entry = index["datasets"].get(name)
+        if entry is None:
+            raise InputError(f"dataset {name!r} is not listed", file="data/inputs/datasets.yaml")
+        text = _read_text("inputs", entry["file"])
+        digest.update(text.encode())
+        tables[name] = parse_table(text, row_model, f"data/inputs/{entry['file']}")
+    _check_cross_references(tables)
+    return ReferenceData(version=str(index["version"]), digest=digest.hexdigest()[:16],
+                         tables=tables)
+
+
+def read_csv(folder: str, file: str) -> pd.DataFrame:
+    """Read a reference or observation table (validated for provenance columns only)."""
+    text = _read_text(folder, file)
+    frame = pd.read_csv(io.StringIO(text))
+    for column in ("basis", "source"):
+        if column not in frame.columns:
+            raise InputError("every packaged table needs basis and source columns",
+                             file=f"data/{folder}/{file}", field=column)
+    return frame
+
+
+def catalogue() -> list[dict]:
+    """One entry per packaged table: folder, name, title, rows and sources (for ``reesim data``)."""
+    entries = []
+    for folder in FOLDERS:
+        index = read_index(folder)
+        for name, meta in index["datasets"].items():
+            text = _read_text(folder, meta["file"])
+            rows = max(sum(1 for _ in csv.reader(io.StringIO(text))) - 1, 0)
+            entries.append({
+                "folder": folder, "name": name, "file": meta["file"],
+                "title": meta.get("title", ""), "rows": rows,
+                "sources": list(meta.get("sources", [])), "version": str(index["version"]),
+            })
+    return entries

@@ -1,0 +1,47 @@
+"""Names and orders of the model's dimensions, shared by data, engine and results.
+
+Arrays in reesim are laid out member-first: ``(member, ...)`` for state, ``(time, member, ...)``
+while recording. The order of elements, markets, holders and stages below is the order of the
+corresponding array axes everywhere in the package.
+"""
+
+from __future__ import annotations
+
+ELEMENTS: tuple[str, ...] = (
+    "La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y", "Sc",
+)
+"""The 16 mined rare earths, quantities in t REO (oxide basis)."""
+
+MARKETS: tuple[str, ...] = ("china", "export")
+"""Price markets: China's domestic market and the export (rest-of-world, FOB China) market."""
+
+HOLDERS: tuple[str, ...] = (
+    "producers_china",
+    "producers_export",
+    "trading_company",
+    "state_reserve",
+    "consumers_china",
+    "consumers_export",
+)
+"""Holders of separated-oxide inventories (t REO)."""
+
+APPLICATIONS: tuple[str, ...] = (
+    "magnets", "catalysts", "polishing", "glass", "metallurgy",
+    "batteries", "phosphors", "ceramics", "other",
+)
+"""End-use applications of rare earth oxides."""
+
+QUOTA_SEGMENTS: tuple[str, ...] = ("light", "ionic")
+"""China's mining quota segments: rock-type (light) and ion-adsorption (medium/heavy)."""
+
+MONTHS_PER_YEAR = 12
+DT_YR = 1.0 / MONTHS_PER_YEAR
+"""Length of one time step in years (the engine steps monthly)."""
+
+
+def index_of(names: tuple[str, ...], name: str) -> int:
+    """Position of ``name`` in a dimension tuple (raises ValueError naming the choices)."""
+    try:
+        return names.index(name)
+    except ValueError:
+        raise ValueError(f"{name!r} is not one of {', '.join(names)}") from None

@@ -1,0 +1,108 @@
+"""Demand by application and element, its price response, thrifting, and products in use.
+
+An application's REO demand is exogenous growth x a short-run price response x a long-run
+response that builds up over the adjustment time (substitution, redesign). Its element split
+can shift further by thrifting of expensive elements (e.g. Dy in magnets). Manufacturing needs
+all essential elements together: a shortage of one stops that share of output (Leontief), and
+what could not be served is recorded as unmet demand.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from reesim.dims import DT_YR
+from reesim.model.compile import Model
+
+REBOUND_SLOWDOWN = 3.0
+"""Thrifting reverses this many times slower than it proceeds (learned designs persist)."""
+
+
+def market_split(model: Model, t: int) -> np.ndarray:
+    """Share of each application's demand bought in each market, (K, A)."""
+    share = model.schedule.china_share[t]
+    return np.stack([share, 1.0 - share])
+
+
+def base_demand_by_market(model: Model, t: int) -> np.ndarray:
+    """Demand at reference prices, (K, A, E) t REO/yr (used to size initial stocks)."""
+    base = model.schedule.demand_t_per_yr[t][None, :] * market_split(model, t)
+    return base[:, :, None] * model.constants.intensity[None, :, :]
+
+
+def cost_index(price: np.ndarray, thrift: np.ndarray, model: Model) -> np.ndarray:
+    """REO cost of a tonne of each application relative to reference prices, (M, K, A)."""
+    c = model.constants
+    weights = c.intensity[None, :, :] * thrift                               # (M, A, E)
+    now = price @ np.swapaxes(weights, 1, 2)                                 # (M, K, A)
+    ref = (weights @ c.reference_price_usd_per_kg)[:, None, :]
+    return now / ref
+
+
+def demand(model: Model, t: int, price: np.ndarray, demand_long: np.ndarray,
+           thrift: np.ndarray) -> np.ndarray:
+    """Demand after price response, (M, K, A, E) t REO/yr."""
+    c = model.constants
+    eps_short = c.elasticity_short[None, None, :] * model.params[
+        "demand_elasticity_multiplier"][:, None, None]
+    index = cost_index(price, thrift, model)
+    response = index ** eps_short * demand_long                               # (M, K, A)
+    base = model.schedule.demand_t_per_yr[t][None, :] * market_split(model, t)  # (K, A)
+    volume = base[None] * response
+    return volume[..., None] * (c.intensity[None, :, :] * thrift)[:, None, :, :]
+
+
+def update_responses(model: Model, price: np.ndarray, demand_long: np.ndarray,
+                     thrift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Move the long-run demand response and the thrifting multipliers one month on."""
+    c, p = model.constants, model.params
+    mult = p["demand_elasticity_multiplier"][:, None, None]
+    index = cost_index(price, thrift, model)
+    target_long = index ** ((c.elasticity_long - c.elasticity_short)[None, None, :] * mult)
+    rate = model.rates["demand_long"]
+    log_long = np.log(demand_long) + (np.log(target_long) - np.log(demand_long)) * rate
+    world_price = np.sqrt(price[:, 0, :] * price[:, 1, :])                   # (M, E)
+    relative = world_price / c.reference_price_usd_per_kg[None, :]
+    target = np.clip(relative[:, None, :] ** (-c.thrift_elasticity[None, :, :]),
+                     c.thrift_floor[None, :, :], 1.0)
+    rate_thrift = model.rates["thrift"]
+    rate_thrift = np.where(target < thrift, rate_thrift, rate_thrift / REBOUND_SLOWDOWN)
+    return np.exp(log_long), thrift + (target - thrift) * rate_thrift
+
+
+def consume(model: Model, need: np.ndarray, stock: np.ndarray) -> np.ndarray:
+    """Consumption (M, K, A, E) in t REO this month from consumers' stocks (M, K, E).
+
+    Each application produces the share of its demand that its scarcest essential element
+    allows; non-essential trace elements are consumed as far as they are available.
+    """
+    c = model.constants
+    total = need.sum(axis=2)                                                  # (M, K, E)
+    fill = np.where(total > 0, np.minimum(1.0, stock / np.maximum(total, 1e-300)), 1.0)
+    limiting = np.where(c.essential[None, None, :, :], fill[:, :, None, :], 1.0)
+    app_fill = limiting.min(axis=3)                                           # (M, K, A)
+    return need * np.minimum(app_fill[..., None], fill[:, :, None, :])
+
+
+class UseResult(NamedTuple):
+    """One month of the in-use stock; flows in t REO/yr, stock in t REO."""
+
+    end_of_life: np.ndarray   # (M, A, E)
+    in_use: np.ndarray        # (M, A, S, E)
+
+
+def age_in_use(model: Model, in_use: np.ndarray, products: np.ndarray) -> UseResult:
+    """Advance the Erlang-k lifetime chains one month: products enter, end-of-life leaves."""
+    c = model.constants
+    shape_max = in_use.shape[2]
+    stages = np.arange(shape_max)
+    active = stages[None, :] < c.lifetime_shape[:, None]                      # (A, S)
+    last = stages[None, :] == (c.lifetime_shape[:, None] - 1)
+    leave = model.rates["leave_use"]                                          # (A,)
+    out = in_use * (leave[:, None] * active)[None, :, :, None]                # (M, A, S, E) t
+    moved = np.concatenate([products[:, :, None, :] * DT_YR, out[:, :, :-1, :]], axis=2)
+    moved = moved * active[None, :, :, None]
+    eol = (out * last[None, :, :, None]).sum(axis=2)
+    return UseResult(end_of_life=eol / DT_YR, in_use=in_use - out + moved)

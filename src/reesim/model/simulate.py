@@ -1,0 +1,146 @@
+"""The time loop: the one place where months advance, values are recorded and balances checked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+
+from reesim.balance import assert_balanced, check_step
+from reesim.dims import APPLICATIONS, DT_YR, ELEMENTS, HOLDERS, MARKETS
+from reesim.model.compile import Model
+from reesim.model.state import initial_state
+from reesim.model.step import step
+from reesim.model.variables import STAGES, STAGES_ENV, VARIABLES
+
+STOCKS = tuple(dict.fromkeys(s.stock for s in STAGES if s.stock))
+"""Stocks whose change enters a balance (their start values are stored as ``<name>_initial``)."""
+
+
+class Recorder:
+    """Preallocated time-major (time, member, ...) arrays, monthly or as annual means/year-ends.
+
+    Writing one step is a contiguous copy; annual records accumulate in (member, ...) buffers
+    and are written once a year. :meth:`member_major` hands out (member, time, ...) views.
+    """
+
+    def __init__(self, model: Model, frequency: str) -> None:
+        self.frequency = frequency
+        self.periods = model.timeline.steps if frequency == "month" else (
+            model.timeline.steps // 12)
+        self.arrays: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+
+    def add(self, t: int, values: dict[str, np.ndarray]) -> None:
+        """Store month ``t``'s values (allocating on first use)."""
+        if not self.arrays:
+            for name, value in values.items():
+                self.arrays[name] = np.empty((self.periods, *value.shape))
+                self.buffers[name] = np.zeros(value.shape)
+        if self.frequency == "month":
+            for name, value in values.items():
+                self.arrays[name][t] = value
+            return
+        last = t % 12 == 11
+        for name, value in values.items():
+            if VARIABLES[name].kind != "stock":
+                self.buffers[name] += value
+            if last:
+                self.arrays[name][t // 12] = (value if VARIABLES[name].kind == "stock"
+                                              else self.buffers[name] / 12.0)
+                self.buffers[name][...] = 0.0
+
+    def member_major(self) -> dict[str, np.ndarray]:
+        """The records as (member, time, ...) arrays."""
+        return {name: np.moveaxis(array, 0, 1) for name, array in self.arrays.items()}
+
+
+def run(model: Model, progress: Callable[[int], None] | None = None) -> xr.Dataset:
+    """Simulate every month of ``model``, check every stage's balance each step, label the result.
+
+    With monthly records the balances of all steps are checked in one vectorised pass over the
+    recorded arrays, which hold exactly each step's values; with annual records (ensembles) each
+    step is checked as it is made. Either way a broken balance raises :class:`BalanceError`
+    naming stage, element, member and month, and no result is returned.
+    """
+    state = initial_state(model)
+    monthly = model.scenario.output.frequency == "month"
+    recorder = Recorder(model, model.scenario.output.frequency)
+    labels = _labels(model)
+    previous = {
+        "inventory": state.inventory, "concentrate_stock": state.concentrate,
+        "in_use_stock": state.in_use.sum(axis=2), "tailings_stock": state.tailings,
+    }
+    initial = {f"{k}_initial": v for k, v in previous.items()}
+    initial["reserves_initial"] = state.reserves
+    years, months = model.timeline.year, model.timeline.month
+    for t in range(model.timeline.steps):
+        state, values = step(model, t, state)
+        if not monthly:
+            change = {k: values[k] - previous[k] for k in previous}
+            check_step(values, change, DT_YR, f"time {years[t]}-{months[t]:02d}", labels)
+            previous = {k: values[k] for k in previous}
+        recorder.add(t, values)
+        if progress is not None:
+            progress(t + 1)
+    dataset = _dataset(model, recorder, initial)
+    if monthly:
+        assert_balanced(dataset)
+    return dataset
+
+
+def _labels(model: Model) -> dict[str, list[str]]:
+    c = model.coords
+    return {"element": list(ELEMENTS), "producer": list(c.producers),
+            "region": list(c.regions), "application": list(APPLICATIONS),
+            "holder": list(HOLDERS), "market": list(MARKETS)}
+
+
+def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -> xr.Dataset:
+    """Label the recorded arrays: coordinates, producer metadata, units and descriptions."""
+    c, s, tl = model.coords, model.schedule, model.timeline
+    if recorder.frequency == "month":
+        time, period = tl.dates, np.full(tl.steps, DT_YR)
+        year = tl.year
+        quota = s.national_mining_quota_t_per_yr
+        export_quota = s.export_quota_t_per_yr
+        regime = s.tc_active.astype(np.int8)
+    else:
+        year = np.arange(tl.start_year, tl.end_year + 1)
+        time = np.array([f"{y}-01-01" for y in year], dtype="datetime64[ns]")
+        period = np.ones(len(year))
+        quota = s.national_mining_quota_t_per_yr.reshape(-1, 12).mean(axis=1)
+        export_quota = s.export_quota_t_per_yr.reshape(-1, 12).mean(axis=1)
+        regime = s.tc_active.reshape(-1, 12).mean(axis=1)
+    coords = {
+        "member": np.arange(model.members), "time": time, "year": ("time", year),
+        "element": list(ELEMENTS), "market": list(MARKETS), "producer": list(c.producers),
+        "region": list(c.regions), "holder": list(HOLDERS), "application": list(APPLICATIONS),
+        "exporter": list(c.exporters), "stage": list(STAGES_ENV),
+        "region_market": ("region", list(c.region_meta["market"])),
+    }
+    for key, values in c.producer_meta.items():
+        coords["producer_region" if key == "region" else key] = ("producer", list(values))
+    data_vars = {}
+    for name, array in recorder.member_major().items():
+        var = VARIABLES[name]
+        data_vars[name] = (("member", "time", *var.dims), array,
+                           {"units": var.unit, "description": var.description, "kind": var.kind})
+    for name, array in initial.items():
+        var = VARIABLES[name.removesuffix("_initial")]
+        data_vars[name] = (("member", *var.dims), array,
+                           {"units": var.unit, "description": f"{var.description} (run start)"})
+    data_vars["period_years"] = ("time", period, {"units": "yr",
+                                                  "description": "Length of each record period"})
+    data_vars["china_mining_quota"] = ("time", quota, {
+        "units": "t REO/yr", "description": "China's national mining quota (inf: none)"})
+    data_vars["china_export_quota"] = ("time", export_quota, {
+        "units": "t REO/yr", "description": "China's export quota (inf: none)"})
+    data_vars["trading_company_active"] = ("time", regime, {
+        "units": "1", "description": "Share of the period under the trading company regime"})
+    if model.sample_names:
+        coords["parameter"] = list(model.sample_names)
+        data_vars["parameter_samples"] = (("member", "parameter"), model.samples, {
+            "units": "various", "description": "Sampled behavioural parameters (the design)"})
+    return xr.Dataset(data_vars, coords=coords)

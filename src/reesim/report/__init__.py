@@ -1,0 +1,1 @@
+"""Reports of results: terminal summary tables, CSV summaries, HTML validation reports."""

@@ -1,0 +1,63 @@
+"""Render summary records as rich tables (the CLI's only printing of results)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.console import Console
+from rich.table import Table
+
+TITLES = {
+    "prices": "Oxide prices, China / export market (USD/kg)",
+    "supply": "Mine output and the place of Bayan Obo",
+    "trade": "China's exports",
+    "balance": "The balance problem: unsold stocks (years of use) and unmet demand (% of demand)",
+    "demand": "Unmet demand by application (kt REO/yr)",
+    "environment": "Environmental stocks",
+}
+
+
+def _fmt(value: float, unit: str) -> str:
+    if value != value:  # NaN
+        return "-"
+    if unit == "USD/kg":
+        return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+    if unit == "%":
+        return f"{value:.0f}%"
+    return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def render(records: list[dict], console: Console) -> None:
+    """Print one table per section: rows are metric/key, columns are years."""
+    by_section: dict[str, list[dict]] = defaultdict(list)
+    for rec in records:
+        by_section[rec["section"]].append(rec)
+    for section, recs in by_section.items():
+        years = sorted({r["year"] for r in recs})
+        table = Table(title=TITLES.get(section, section), title_justify="left")
+        table.add_column("")
+        for year in years:
+            table.add_column(str(year), justify="right")
+        rows: dict[str, dict[int, str]] = defaultdict(dict)
+        if section == "prices":
+            cells: dict[tuple[str, int], list[str]] = defaultdict(list)
+            for r in recs:
+                cells[(r["key"], r["year"])].append(_fmt(r["value"], r["unit"]))
+            for (key, year), parts in cells.items():
+                rows[key][year] = " / ".join(parts)
+        else:
+            for r in recs:
+                label = r["metric"].replace("_", " ") + (f" {r['key']}" if r["key"] else "")
+                if section in ("balance", "demand"):
+                    label = r["key"] if section == "demand" else f"{r['key']} {_short(r)}"
+                cell = _fmt(r["value"], r["unit"])
+                if "p05" in r:
+                    cell += f" [{_fmt(r['p05'], r['unit'])}-{_fmt(r['p95'], r['unit'])}]"
+                rows[label][r["year"]] = cell
+        for label, cells_by_year in rows.items():
+            table.add_row(label, *[cells_by_year.get(y, "-") for y in years])
+        console.print(table)
+
+
+def _short(rec: dict) -> str:
+    return "unsold (yr)" if rec["metric"].startswith("unsold") else "unmet (%)"

@@ -1,0 +1,316 @@
+"""The scenario schema: what a user can set, with types, ranges and units.
+
+A scenario is the single source of truth of a run: time window, seed, market regime, policy
+instruments, behavioural parameters, sampled uncertainties and dated events. Unknown keys are
+errors (``extra="forbid"``) so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reesim.dims import APPLICATIONS, ELEMENTS
+
+ElementName = Literal[ELEMENTS]  # type: ignore[valid-type]
+ApplicationName = Literal[APPLICATIONS]  # type: ignore[valid-type]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveYears = Annotated[float, Field(gt=0.0, le=50.0)]
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+
+
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+"""Dates may lie outside a run (before it an event is in force from the run's start, after it
+the event never acts, so a history window can be cut from a longer scenario) but not outside the
+years the model covers at all."""
+
+
+def parse_month(value: str | int) -> tuple[int, int]:
+    """``2010``, ``"2010"`` or ``"2010-07"`` -> (year, month); month defaults to January."""
+    match = _DATE.match(str(value).strip())
+    if not match:
+        raise ValueError(f"date {value!r} must be YYYY or YYYY-MM")
+    year, month = int(match.group(1)), int(match.group(2) or 1)
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} of {value!r} must be 01-12")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"date {value!r} is outside {FIRST_YEAR}-01 .. {LAST_YEAR}-12")
+    return year, month
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+DateStr = Annotated[str, Field(description="YYYY or YYYY-MM")]
+
+
+class _Dated(_Strict):
+    """An event active from ``start`` (inclusive) to ``end`` (exclusive; open if omitted)."""
+
+    start: DateStr
+    end: DateStr | None = None
+    note: str = ""
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _check_date(cls, value: object) -> object:
+        if value is None:
+            return None
+        parse_month(value)  # raises ValueError with a clear message
+        return str(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Dated:
+        if self.end is not None and parse_month(self.end) <= parse_month(self.start):
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        return self
+
+
+class QuotaEvent(_Dated):
+    """Override one of China's quotas (t REO/yr) for a period."""
+
+    type: Literal["quota"]
+    kind: Literal["mining", "separation", "export"]
+    segment: Literal["total", "light", "ionic"] = "total"
+    value_t_reo_per_yr: Annotated[float, Field(ge=0.0, le=2.0e6)]
+
+
+class ExportTaxEvent(_Dated):
+    """Set China's ad valorem export duty (%) on listed elements for a period."""
+
+    type: Literal["export_tax"]
+    elements: list[ElementName] | Literal["all"] = "all"
+    rate_pct: Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class ExportControlEvent(_Dated):
+    """Licensing of exports: only ``licensed_fraction`` of the desired exports gets a licence."""
+
+    type: Literal["export_control"]
+    elements: list[ElementName] | Literal["all"]
+    licensed_fraction: Fraction
+
+
+class StockpileEvent(_Dated):
+    """A holder buys (or releases) given tonnages, spread evenly over ``months``."""
+
+    type: Literal["stockpile"]
+    holder: Literal["state_reserve", "trading_company"] = "state_reserve"
+    action: Literal["buy", "release"] = "buy"
+    amounts_t_reo: dict[ElementName, Annotated[float, Field(ge=0.0, le=1.0e6)]]
+    months: Annotated[int, Field(ge=1, le=240)] = 12
+
+
+class DisruptionEvent(_Dated):
+    """Scale the available capacity of producers or of every producer in regions (0 = halt)."""
+
+    type: Literal["disruption"]
+    producers: list[str] = []
+    regions: list[str] = []
+    capacity_factor: Annotated[float, Field(ge=0.0, le=5.0)]
+
+    @model_validator(mode="after")
+    def _has_target(self) -> DisruptionEvent:
+        if not self.producers and not self.regions:
+            raise ValueError("a disruption needs `producers` or `regions`")
+        return self
+
+
+class CapacityEvent(_Dated):
+    """Set a producer's available mine capacity (t REO/yr) from ``start`` (new mine, expansion)."""
+
+    type: Literal["capacity"]
+    producer: str
+    capacity_t_reo_per_yr: Annotated[float, Field(ge=0.0, le=1.0e6)]
+
+
+class SeparationCapacityEvent(_Dated):
+    """Set a region's separation capacity (t REO feed/yr) from ``start``."""
+
+    type: Literal["separation_capacity"]
+    region: str
+    capacity_t_reo_per_yr: Annotated[float, Field(ge=0.0, le=1.0e6)]
+
+
+class RouteEvent(_Dated):
+    """Send a producer's concentrate to another region for separation (e.g. Mountain Pass -> China).
+
+    Under ``toll_treatment`` the receiving region's separation capacity grows by the mine's
+    capacity while the route lasts (the separator contracted to treat it).
+    """
+
+    type: Literal["route"]
+    producer: str
+    separation_region: str
+    toll_treatment: bool = True
+
+
+class RegimeEvent(_Dated):
+    """Switch Baotou's market regime at ``start`` (until ``end``, then back to the default)."""
+
+    type: Literal["regime"]
+    regime: Literal["free_market", "trading_company"]
+
+
+class RecyclingEvent(_Dated):
+    """Raise end-of-life recycling of applications to a rate, ramped linearly over ``ramp_yr``."""
+
+    type: Literal["recycling"]
+    applications: list[ApplicationName] | Literal["all"] = "all"
+    eol_recycling_fraction: Fraction
+    ramp_yr: Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
+
+
+class RecoveryEvent(_Dated):
+    """R&D gain: set a producer's recovery of REO to concentrate, ramped over ``ramp_yr``."""
+
+    type: Literal["recovery"]
+    producer: str = "bayan_obo"
+    recovery_fraction: Annotated[float, Field(gt=0.0, le=1.0)]
+    ramp_yr: Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
+
+
+class DemandShockEvent(_Dated):
+    """Multiply the demand of applications by ``factor`` for a period (recession, new tech)."""
+
+    type: Literal["demand_shock"]
+    applications: list[ApplicationName] | Literal["all"] = "all"
+    factor: Annotated[float, Field(ge=0.0, le=10.0)]
+
+
+Event = Annotated[
+    QuotaEvent | ExportTaxEvent | ExportControlEvent | StockpileEvent | DisruptionEvent
+    | CapacityEvent | SeparationCapacityEvent | RouteEvent | RegimeEvent | RecyclingEvent
+    | RecoveryEvent | DemandShockEvent,
+    Field(discriminator="type"),
+]
+
+
+class TradingCompanyOptions(_Strict):
+    """How the jointly owned Baotou trading company sells for its members."""
+
+    rule: Literal["defend_price"] = "defend_price"
+    region: str = "baotou"
+    planned_stockpile_t_reo: Annotated[float, Field(ge=0.0, le=1.0e6)] = 60_000.0
+    defend_factor: Annotated[float, Field(gt=0.0, le=5.0)] = 1.0
+    reference_time_yr: PositiveYears = 2.0
+    sales_response: Annotated[float, Field(gt=0.0, le=50.0)] = 4.0
+    stock_adjustment_time_yr: PositiveYears = 1.0
+
+
+class MarketOptions(_Strict):
+    """Baotou's market regime and the trading company's behaviour."""
+
+    regime: Literal["free_market", "trading_company"] = "trading_company"
+    regime_from: DateStr = "2008-01"
+    trading_company: TradingCompanyOptions = TradingCompanyOptions()
+    trade_cost_usd_per_kg: Annotated[float, Field(ge=0.0, le=50.0)] = 0.5
+
+    @field_validator("regime_from", mode="before")
+    @classmethod
+    def _check_date(cls, value: object) -> object:
+        parse_month(value)  # type: ignore[arg-type]
+        return str(value)
+
+
+class PolicyOptions(_Strict):
+    """China's standing instruments, from the packaged tables unless switched off."""
+
+    mining_quotas: Literal["packaged", "none"] = "packaged"
+    separation_quotas: Literal["packaged", "none"] = "packaged"
+    export_quotas: Literal["packaged", "none"] = "packaged"
+    export_taxes: Literal["packaged", "none"] = "packaged"
+    quota_growth_after_data_pct_per_yr: Annotated[float, Field(ge=-20.0, le=30.0)] = 3.0
+
+
+class SupplyOptions(_Strict):
+    """Which supply sources may enter."""
+
+    projects: Literal["endogenous", "none", "all"] = "endogenous"
+    illegal_supply: bool = True
+
+
+class Parameters(_Strict):
+    """Behavioural parameters of the mechanisms (the calibration's free parameters live here)."""
+
+    price_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.25
+    price_expectation_time_yr: Annotated[float, Field(gt=0.0, le=20.0)] = 1.5
+    price_coverage_sensitivity: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    seller_coverage_target_months: Annotated[float, Field(gt=0.0, le=36.0)] = 2.0
+    consumer_coverage_target_months: Annotated[float, Field(gt=0.0, le=36.0)] = 2.0
+    consumer_inventory_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.25
+    hoarding_sensitivity: Annotated[float, Field(ge=0.0, le=10.0)] = 0.5
+    supply_steepness: Annotated[float, Field(gt=0.0, le=50.0)] = 4.0
+    utilization_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.25
+    demand_elasticity_multiplier: Annotated[float, Field(ge=0.0, le=10.0)] = 3.0
+    substitution_lag_multiplier: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    illegal_supply_elasticity: Annotated[float, Field(ge=0.0, le=10.0)] = 1.5
+    illegal_capacity_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    china_cost_multiplier: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    closure_after_loss_months: Annotated[int, Field(ge=1, le=240)] = 24
+    investment_expectation_time_yr: Annotated[float, Field(gt=0.0, le=20.0)] = 2.0
+    export_arbitrage_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.1
+
+
+PARAMETER_NAMES: tuple[str, ...] = tuple(Parameters.model_fields)
+
+
+class Distribution(_Strict):
+    """A sampled uncertainty: uniform(low, high), normal(mean, sd) or lognormal(median, sigma)."""
+
+    dist: Literal["uniform", "normal", "lognormal"]
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sd: Annotated[float, Field(gt=0.0)] | None = None
+    median: Annotated[float, Field(gt=0.0)] | None = None
+    sigma: Annotated[float, Field(gt=0.0)] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Distribution:
+        need = {"uniform": ("low", "high"), "normal": ("mean", "sd"),
+                "lognormal": ("median", "sigma")}[self.dist]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"{self.dist} needs {', '.join(need)}; missing {', '.join(missing)}")
+        if self.dist == "uniform" and not self.low < self.high:  # type: ignore[operator]
+            raise ValueError(f"uniform needs low < high, got {self.low} and {self.high}")
+        return self
+
+
+class OutputOptions(_Strict):
+    """How results are recorded: every month or as annual means (flows) and year-end (stocks)."""
+
+    frequency: Literal["month", "year"] = "month"
+
+
+class Scenario(_Strict):
+    """A fully resolved scenario (``extends`` already applied)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    start_year: Annotated[int, Field(ge=1990, le=2045)] = 2000
+    end_year: Annotated[int, Field(ge=1991, le=2100)] = 2050
+    output: OutputOptions = OutputOptions()
+    market: MarketOptions = MarketOptions()
+    policy: PolicyOptions = PolicyOptions()
+    supply: SupplyOptions = SupplyOptions()
+    parameters: Parameters = Parameters()
+    uncertainty: dict[str, Distribution] = {}
+    """Parameters sampled per member when members > 1 (keys: names in ``parameters``)."""
+    events: dict[str, Event] = {}
+
+    @model_validator(mode="after")
+    def _window(self) -> Scenario:
+        if self.end_year <= self.start_year:
+            raise ValueError(f"end_year {self.end_year} must be after start_year {self.start_year}")
+        for key in self.uncertainty:
+            if key not in PARAMETER_NAMES:
+                raise ValueError(f"uncertainty key {key!r} must be a parameter name, one of: "
+                                 + ", ".join(PARAMETER_NAMES))
+        return self

@@ -1,0 +1,371 @@
+"""Fit metrics of a simulated history against the record, and the calibration objective.
+
+Per series (see :mod:`reesim.validation.series`), for each member, with ``s`` the simulated and
+``o`` the observed value of an observation window:
+
+- ``log_rmse`` = sqrt(mean_i (ln(s_i / o_i))^2) over the point observations (a constant factor
+  ``k`` off everywhere gives ``|ln k|``).
+- ``range_coverage`` = share of range observations ``[lo_j, hi_j]`` with lo_j <= s_j <= hi_j.
+- ``range_miss_log_distance`` = mean over the *missed* ranges of d_j, the log distance to the
+  nearest bound: d_j = ln(lo_j / s_j) if s_j < lo_j, ln(s_j / hi_j) if s_j > hi_j, else 0.
+- ``range_log_distance`` = mean of d_j over *all* range observations
+  (= (1 - coverage) x miss distance; the objective's range term).
+- ``direction_agreement`` = share of year-on-year changes with the same sign in simulation and
+  record. A change is a pair of observations of the same statistic whose windows are one year
+  apart (annual values, the same quarter, consecutive Decembers). The record gives a sign only
+  where it allows: points that differ, or ranges that do not overlap (up if lo_2 > hi_1, down if
+  hi_2 < lo_1). A simulated change of exactly zero never agrees.
+
+Global metrics, for the export prices of Dy and Nd:
+
+- ``peak_month_2011``: month of the simulated maximum over 2010-01..2012-12, as months since
+  2010-01 (0 = Jan 2010, 20 = Sep 2011); ``observed`` is the month (midpoint of the window) of the
+  highest export spot quote with a point value in 2010-2012.
+- ``peak_month_offset_2011``: simulated minus observed peak month, in months (+ = late).
+- ``peak_to_2015_ratio``: simulated max monthly price 2010-2012 / mean price of 2015. Observed:
+  the highest export point value (any statistic) whose window lies in 2010-2012, divided by the
+  2015 ``annual_average``. With annual output the simulated peak is an annual mean (noted).
+
+With several members every metric is computed per member; ``value`` is the median and
+``value_p05`` / ``value_p95`` the 5th / 95th percentiles (NaN for one member). Only observations
+up to 2015 enter (windows after that raise).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from reesim.validation.observations import HISTORY_END, Observations, load_observations
+from reesim.validation.series import (
+    Series,
+    build_series,
+    price_path,
+    record_frequency,
+    window_values,
+)
+
+COLUMNS = ["series", "metric", "value", "observed", "n", "note", "value_p05", "value_p95"]
+"""Columns of the metrics frame (``value_p05``/``value_p95``: ensemble 5-95% range)."""
+
+PEAK_ELEMENTS = ("Dy", "Nd")
+PEAK_WINDOW = (pd.Timestamp("2010-01-01"), pd.Timestamp("2012-12-31"))
+PEAK_ORIGIN = pd.Period("2010-01", freq="M")
+RATIO_YEAR = 2015
+
+OBJECTIVE_WEIGHTS: dict[str, float] = {
+    # export prices: the best-documented record (Metal-Pages/USGS), the model's headline output
+    "price_export": 1.0,
+    # China prices: few quotes, converted from CNY at annual FX, VAT treatment unknown
+    "price_china": 0.5,
+    # the gap tests the two-market link, but its inputs are already counted in the two price sets
+    "price_gap": 0.25,
+    # world output: one consistent USGS DS140 series for every year
+    "production_world": 1.0,
+    # China output: gaps, and USGS reports the quota as output from about 2012
+    "production_china": 0.5,
+    # exports vs quota: customs tonnes of product, not REO, and only six years observed
+    "china_exports_to_export_quota": 0.5,
+    # derived from the two production series already counted; weighting it would count them twice
+    "china_share_of_world": 0.0,
+    # the quota is an input, so this repeats production_china's error (counted there)
+    "china_output_to_mining_quota": 0.0,
+}
+"""Weight of each series family in :func:`objective` (a family's series are averaged first)."""
+
+
+# -- metric functions on arrays ----------------------------------------------------------------
+# Each takes (observation,) or (observation, member) arrays and reduces over observations
+# (axis 0), so one call scores every member; no observations gives NaN.
+
+def _empty(a: np.ndarray) -> np.ndarray | float:
+    return np.full(a.shape[1:], math.nan) if a.ndim > 1 else math.nan
+
+
+def _col(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Observed (observation,) values shaped to broadcast against ``like``."""
+    a = np.asarray(a, float)
+    return a.reshape(a.shape + (1,) * (like.ndim - a.ndim))
+
+
+def log_ratio(simulated: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """ln(simulated / observed); a non-positive simulated value gives -inf or NaN."""
+    s = np.asarray(simulated, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(s / _col(observed, s))
+
+
+def log_rmse(simulated: np.ndarray, observed: np.ndarray) -> np.ndarray | float:
+    """Root mean square of ln(sim/obs) over the observations (axis 0)."""
+    r = log_ratio(simulated, observed)
+    if r.shape[0] == 0:
+        return _empty(r)
+    return np.sqrt(np.mean(r**2, axis=0))
+
+
+def range_distance(simulated: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Log distance of each simulated value to its range [low, high] (0 inside; high may be inf)."""
+    s = np.asarray(simulated, float)
+    lo, hi = _col(low, s), _col(high, s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = np.where(s < lo, np.log(lo / s), 0.0)
+        above = np.where(s > hi, np.log(s / hi), 0.0)
+    return np.where(np.isnan(s), np.nan, below + above)
+
+
+def range_coverage(simulated: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray | float:
+    """Share of simulated values within their [low, high] (axis 0)."""
+    s = np.asarray(simulated, float)
+    if s.shape[0] == 0:
+        return _empty(s)
+    return np.mean((s >= _col(low, s)) & (s <= _col(high, s)), axis=0)
+
+
+def range_miss_distance(simulated: np.ndarray, low: np.ndarray,
+                        high: np.ndarray) -> np.ndarray | float:
+    """Mean log distance to the nearest bound over the ranges missed (NaN if none is missed)."""
+    d = range_distance(simulated, low, high)
+    missed = d != 0.0  # NaN (no simulated value) counts as missed
+    count = missed.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(missed, d, 0.0).sum(axis=0) / count
+    return np.where(count > 0, out, np.nan) if d.ndim > 1 else (
+        float(out) if count else math.nan)
+
+
+def direction_agreement(simulated_change: np.ndarray,
+                        observed_sign: np.ndarray) -> np.ndarray | float:
+    """Share of changes whose simulated sign equals the observed sign (+1/-1), axis 0."""
+    change = np.asarray(simulated_change, float)
+    if change.shape[0] == 0:
+        return _empty(change)
+    return np.mean(np.sign(change) == _col(observed_sign, change), axis=0)
+
+
+def year_on_year(observations: pd.DataFrame) -> pd.DataFrame:
+    """Year-on-year pairs the record can sign: columns ``first, second, sign`` (positions).
+
+    ``observations`` has ``statistic, kind, period_start, period_end`` and the observed ``value``
+    (points) or ``low``/``high`` (ranges); a point counts as the range [value, value].
+    """
+    obs = observations.reset_index(drop=True)
+    point = (obs.kind == "point").to_numpy()
+    lo = np.where(point, obs.value.to_numpy(float), obs.low.to_numpy(float))
+    hi = np.where(point, obs.value.to_numpy(float), obs.high.to_numpy(float))
+    starts, ends, stats = list(obs.period_start), list(obs.period_end), list(obs.statistic)
+    key = {(st, a, b): i for i, (st, a, b) in enumerate(zip(stats, starts, ends, strict=True))}
+    year = pd.DateOffset(years=1)
+    rows = []
+    for i, (st, a, b) in enumerate(zip(stats, starts, ends, strict=True)):
+        j = key.get((st, a + year, b + year))
+        if j is None:
+            continue
+        if lo[j] > hi[i]:
+            rows.append((i, j, 1.0))
+        elif hi[j] < lo[i]:
+            rows.append((i, j, -1.0))
+    return pd.DataFrame(rows, columns=["first", "second", "sign"])
+
+
+def peak_month(path: xr.DataArray, start: pd.Timestamp, end: pd.Timestamp) -> pd.Period | None:
+    """Month of the maximum of a (time,) monthly path within [start, end]; None if undefined."""
+    window = path.sel(time=slice(start, end))
+    values = window.values
+    if values.size == 0 or not np.isfinite(values).all():
+        return None
+    return pd.Period(pd.Timestamp(window.time.values[int(np.argmax(values))]), freq="M")
+
+
+# -- per-member frames -------------------------------------------------------------------------
+
+def _rows(series: str, metric: str, values: np.ndarray, observed: float, n: np.ndarray | int,
+          note: str) -> list[dict]:
+    """One record per member of a per-member metric array."""
+    values = np.atleast_1d(np.asarray(values, float))
+    counts = np.broadcast_to(np.asarray(n), values.shape)
+    return [{"series": series, "metric": metric, "member": m, "value": float(v),
+             "observed": observed, "n": int(c), "note": note}
+            for m, (v, c) in enumerate(zip(values, counts, strict=True))]
+
+
+def score_series(name: str, observed: pd.DataFrame, simulated: np.ndarray) -> list[dict]:
+    """Per-member metric records of one series.
+
+    ``observed`` has :data:`~reesim.validation.series.OBS_COLUMNS`; ``simulated`` is the
+    (observation, member) array of simulated window values (see ``window_values``).
+    """
+    if len(observed) and observed.period_end.max() > HISTORY_END:
+        raise ValueError(f"series {name}: observations after {HISTORY_END.date()} cannot enter "
+                         "the metrics")
+    nan = math.nan
+    point = (observed.kind == "point").to_numpy()
+    rows = _rows(name, "log_rmse", log_rmse(simulated[point], observed.value[point]), nan,
+                 int(point.sum()), f"RMSE of ln(sim/obs) over {point.sum()} point observations")
+    if (~point).any():
+        s, lo, hi = simulated[~point], observed.low[~point], observed.high[~point]
+        d = range_distance(s, lo, hi)
+        k = int((~point).sum())
+        rows += _rows(name, "range_coverage", range_coverage(s, lo, hi), nan, k,
+                      f"share of {k} ranges containing the simulated value")
+        rows += _rows(name, "range_miss_log_distance", range_miss_distance(s, lo, hi), nan,
+                      (d != 0).sum(axis=0), "mean ln distance to the nearest bound over the "
+                      "missed ranges (n: ranges missed)")
+        rows += _rows(name, "range_log_distance", np.mean(d, axis=0), nan, k,
+                      "mean ln distance to the range over all ranges (0 inside)")
+    pairs = year_on_year(observed)
+    if len(pairs):
+        change = (simulated[pairs.second.to_numpy(int)]
+                  - simulated[pairs["first"].to_numpy(int)])
+        rows += _rows(name, "direction_agreement", direction_agreement(change, pairs.sign), nan,
+                      len(pairs), f"share of {len(pairs)} signed year-on-year changes matched")
+    return rows
+
+
+def series_metrics(series: Iterable[Series]) -> pd.DataFrame:
+    """Per-member metrics of every series (columns series, metric, member, value, observed, n)."""
+    rows: list[dict] = []
+    for s in series:
+        observed, simulated = window_values(s)
+        if len(observed):
+            rows += score_series(s.name, observed, simulated)
+    return pd.DataFrame(rows)
+
+
+def _observed_peak(prices: pd.DataFrame, element: str) -> tuple[pd.Period | None, float, str]:
+    """Observed peak month (spot points) and peak-to-2015 ratio of an export price."""
+    lo, hi = PEAK_WINDOW
+    exp = prices[(prices["product"] == element) & (prices.market == "export")
+                 & (prices.kind == "point")]
+    within = exp[(exp.period_start >= lo) & (exp.period_end <= hi)]
+    spot = within[within.statistic == "spot"]
+    month = None
+    if len(spot):
+        top = spot.loc[spot.value_usd_per_kg.idxmax()]
+        mid = top.period_start + (top.period_end - top.period_start) / 2
+        month = pd.Period(mid, freq="M")
+    base = exp[(exp.statistic == "annual_average") & (exp.period_start.dt.year == RATIO_YEAR)]
+    peak = float(within.value_usd_per_kg.max()) if len(within) else math.nan
+    level = float(base.value_usd_per_kg.iloc[0]) if len(base) else math.nan
+    note = (f"observed: max export point 2010-2012 {peak:g} USD/kg / {RATIO_YEAR} annual "
+            f"average {level:g} USD/kg")
+    return month, peak / level, note
+
+
+def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
+    """Per-member peak month and peak-to-2015 ratio of the Dy and Nd export prices."""
+    monthly = record_frequency(ds) == "month"
+    rows: list[dict] = []
+    nan = math.nan
+    for element in PEAK_ELEMENTS:
+        if element not in ds.element.values:
+            continue
+        name = f"price_export_{element}"
+        path = price_path(ds, element, "export").transpose("member", "time")
+        times = pd.DatetimeIndex(path.time.values)
+        values = path.values
+        window = np.asarray((times >= PEAK_WINDOW[0]) & (times <= PEAK_WINDOW[1]))
+        base = np.asarray(times.year == RATIO_YEAR)
+        obs_month, obs_ratio, ratio_note = _observed_peak(obs.prices, element)
+        obs_index = nan if obs_month is None else float((obs_month - PEAK_ORIGIN).n)
+        if window.any() and monthly:
+            w = values[:, window]
+            first = pd.Period(times[window][0], freq="M")
+            index = (np.argmax(w, axis=1) + (first - PEAK_ORIGIN).n).astype(float)
+            index = np.where(np.isfinite(w).all(axis=1), index, nan)
+            med = np.nanmedian(index) if np.isfinite(index).any() else nan
+            label = "-" if not np.isfinite(med) else str(PEAK_ORIGIN + round(med))
+            note = (f"months since 2010-01; simulated {label}, observed {obs_month} "
+                    "(highest export spot quote 2010-2012)")
+        else:
+            index = np.full(values.shape[0], nan)
+            note = "annual output or no 2010-2012 record: the peak month cannot be resolved"
+        rows += _rows(name, "peak_month_2011", index, obs_index, 1, note)
+        rows += _rows(name, "peak_month_offset_2011", index - obs_index, nan, 1,
+                      "simulated minus observed peak month (months, + = late)")
+        if window.any() and base.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = values[:, window].max(axis=1) / values[:, base].mean(axis=1)
+        else:
+            ratio = np.full(values.shape[0], nan)
+        extra = "" if monthly else "; annual output: the peak is an annual mean"
+        rows += _rows(name, "peak_to_2015_ratio", ratio, obs_ratio, 1,
+                      f"simulated max 2010-2012 / {RATIO_YEAR} mean; {ratio_note}{extra}")
+    return pd.DataFrame(rows)
+
+
+def member_metrics(ds: xr.Dataset, obs: Observations | None = None) -> pd.DataFrame:
+    """Every metric for every member (columns series, metric, member, value, observed, n, note)."""
+    obs = obs if obs is not None else load_observations()
+    return pd.concat([series_metrics(build_series(ds, obs)), global_metrics(ds, obs)],
+                     ignore_index=True)
+
+
+def summarise(per_member: pd.DataFrame) -> pd.DataFrame:
+    """Collapse members: median ``value``, its 5-95% range, median ``n`` (one row per metric)."""
+    rows = []
+    for (series, metric), grp in per_member.groupby(["series", "metric"], sort=False):
+        values = grp.value.to_numpy(float)
+        finite = values[~np.isnan(values)]
+        many = len(grp) > 1
+        value = float(np.median(finite)) if finite.size else math.nan
+        p05 = float(np.quantile(finite, 0.05)) if many and finite.size else math.nan
+        p95 = float(np.quantile(finite, 0.95)) if many and finite.size else math.nan
+        note = grp.note.iloc[0]
+        if many:
+            note = f"median of {len(grp)} members; {note}"
+            if 0 < finite.size < len(grp):
+                note += f"; {len(grp) - finite.size} members undefined"
+        rows.append({"series": series, "metric": metric, "value": value,
+                     "observed": float(grp.observed.iloc[0]),
+                     "n": int(np.median(grp.n.to_numpy())), "note": note,
+                     "value_p05": p05, "value_p95": p95})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def compute_metrics(ds: xr.Dataset, obs: Observations | None = None) -> pd.DataFrame:
+    """Compute the metrics frame of a simulated history (columns :data:`COLUMNS`)."""
+    return summarise(member_metrics(ds, obs))
+
+
+# -- calibration objective ---------------------------------------------------------------------
+
+def series_family(name: str) -> str:
+    """Return the family of a series name (``price_export_Nd`` -> ``price_export``)."""
+    for prefix in ("price_export", "price_china", "price_gap"):
+        if name.startswith(prefix + "_"):
+            return prefix
+    return name
+
+
+def objective(metrics: pd.DataFrame, weights: Mapping[str, float] = OBJECTIVE_WEIGHTS) -> float:
+    """Weighted misfit to minimise: J = sum_f w_f * mean_{s in f} (log_rmse_s + range_log_dist_s).
+
+    ``metrics`` is a :func:`compute_metrics` frame (the member median is used). For each series
+    ``s`` the term is its ``log_rmse`` plus its ``range_log_distance`` (a missing one counts 0, so
+    a series with only ranges or only points contributes what it has); the series of a family
+    ``f`` are averaged, so families count by their weight and not by how many elements they have.
+    Families without a weight count 0. Returns ``inf`` if a weighted term is not finite (e.g. a
+    simulated price of 0 or NaN), so a broken run never looks good. Metrics only cover 2015 and
+    earlier (see :func:`series_metrics`).
+    """
+    terms = metrics[metrics.metric.isin(["log_rmse", "range_log_distance"])
+                    & (metrics.n > 0)]
+    per_series = terms.groupby("series").value.apply(
+        lambda v: float(v.sum()) if np.isfinite(v.to_numpy(float)).all() else math.inf)
+    total = 0.0
+    by_family: dict[str, list[float]] = {}
+    for series, value in per_series.items():
+        by_family.setdefault(series_family(str(series)), []).append(value)
+    for family, values in by_family.items():
+        weight = float(weights.get(family, 0.0))
+        if weight == 0.0:
+            continue
+        mean = float(np.mean(values))
+        if not math.isfinite(mean):
+            return math.inf
+        total += weight * mean
+    return total

@@ -1,0 +1,331 @@
+"""Simulated counterparts of the observations: one :class:`Series` per observed quantity.
+
+A series holds a simulated path (a ``numerator`` and an optional ``denominator``, both
+(member, time)) and the observations it is compared with. Every observation covers a window
+``[period_start, period_end]``; its simulated counterpart is the mean of the record periods that
+overlap the window (monthly prices averaged over a quarter, the month of a spot quote, the annual
+value for annual output), and for ratios the ratio of the two window means.
+
+Series (names are ``<family>`` or ``<family>_<product>``):
+
+- ``price_export_<p>``, ``price_china_<p>``: oxide price (USD/kg) of product ``p`` (an element or
+  PrNd) in that market; points are averages or spot quotes, ranges are quoted low-high ranges
+  (USGS year-end ranges cover December, so the December mean is compared).
+- ``price_gap_<p>``: export / China price ratio 2010-2014, where both markets are observed in the
+  same calendar month(s); ranges propagate as [low_e / high_c, high_e / low_c].
+- ``production_world``, ``production_china``: mine output (t REO/yr, annual means).
+- ``china_share_of_world``: China's mine output / world mine output.
+- ``china_output_to_mining_quota``: China's mine output / China's mining quota (years with one).
+- ``china_exports_to_export_quota``: China's exports / export quota, 2005-2014. The observed
+  exports are customs tonnes of product (not strictly REO), the quota is the model's input.
+
+China's mine output sums the producers whose ``producer_region`` is in the China market
+(``region_market == "china"``), including any modelled illegal supply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from reesim.validation.observations import HISTORY_END, PRND, PRND_SHARES, Observations
+
+GAP_YEARS = (2010, 2014)
+"""Years of the domestic/export price gap comparison (inclusive)."""
+
+EXPORT_QUOTA_YEARS = (2005, 2014)
+"""Years of the exports-to-export-quota comparison (inclusive; quotas ended in 2015)."""
+
+OBS_COLUMNS = ["period_start", "period_end", "statistic", "kind", "value", "low", "high", "note"]
+"""Columns of a series' observation frame (values in the series' unit; ``high`` may be inf)."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """One observed quantity: its simulated path and its observations.
+
+    ``numerator`` / ``denominator`` are (member, time) arrays recorded at ``frequency`` (``month``
+    or ``year``, time stamps at period starts); ``observed`` has :data:`OBS_COLUMNS`.
+    """
+
+    name: str
+    family: str
+    unit: str
+    description: str
+    numerator: xr.DataArray
+    denominator: xr.DataArray | None
+    frequency: str
+    observed: pd.DataFrame
+
+    def path(self) -> xr.DataArray:
+        """Return the simulated path (member, time): numerator / denominator where there is one."""
+        if self.denominator is None:
+            return self.numerator
+        den = self.denominator
+        return self.numerator / den.where(np.isfinite(den) & (den > 0))
+
+
+def record_frequency(ds: xr.Dataset) -> str:
+    """``month`` or ``year``: the length of the dataset's record periods."""
+    if "period_years" in ds:
+        return "year" if float(ds.period_years.values[0]) > 0.5 else "month"
+    times = pd.DatetimeIndex(ds.time.values)
+    if len(times) > 1 and (times[1] - times[0]).days > 40:
+        return "year"
+    return "month"
+
+
+def period_ends(times: pd.DatetimeIndex, frequency: str) -> pd.DatetimeIndex:
+    """Exclusive end of each record period starting at ``times``."""
+    offset = pd.DateOffset(years=1) if frequency == "year" else pd.DateOffset(months=1)
+    return times + offset
+
+
+def annual(da: xr.DataArray) -> xr.DataArray:
+    """Annual means of a (member, time) flow or price, with time stamps at 1 January."""
+    out = da.groupby("year").mean("time")
+    years = out.year.values
+    out = out.rename(year="time").assign_coords(
+        time=pd.to_datetime([f"{int(y)}-01-01" for y in years]))
+    return out.assign_coords(year=("time", years))
+
+
+def in_china(ds: xr.Dataset) -> xr.DataArray:
+    """Boolean mask over producers mined in a China-market region."""
+    market = dict(zip(ds.region.values.tolist(), ds.region_market.values.tolist(), strict=True))
+    return xr.DataArray([market[r] == "china" for r in ds.producer_region.values],
+                        dims="producer", coords={"producer": ds.producer})
+
+
+def world_mine_output(ds: xr.Dataset) -> xr.DataArray:
+    """World mine output (member, time), t REO/yr."""
+    return ds.mine_output.sum(["producer", "element"])
+
+
+def china_mine_output(ds: xr.Dataset) -> xr.DataArray:
+    """China's mine output (member, time), t REO/yr."""
+    return ds.mine_output.where(in_china(ds), 0.0).sum(["producer", "element"])
+
+
+def china_exports(ds: xr.Dataset) -> xr.DataArray:
+    """China's exports of separated products (member, time), t REO/yr."""
+    return ds.exports.sum(["exporter", "element"])
+
+
+def price_path(ds: xr.Dataset, product: str, market: str) -> xr.DataArray:
+    """Return the simulated price (member, time), USD/kg, of an element's oxide or PrNd oxide."""
+    price = ds.price.sel(market=market, drop=True)
+    if product == PRND:
+        return sum(share * price.sel(element=el, drop=True) for el, share in PRND_SHARES.items())
+    return price.sel(element=product, drop=True)
+
+
+def _member_time(da: xr.DataArray, members: xr.DataArray) -> xr.DataArray:
+    """``da`` as (member, time), broadcasting a member-free array over ``members``."""
+    if "member" not in da.dims:
+        da = da.expand_dims(member=members)
+    return da.transpose("member", "time")
+
+
+def _frame(rows: Iterable[dict]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=OBS_COLUMNS)
+
+
+def _year_rows(values: pd.Series, note: str | pd.Series = "") -> pd.DataFrame:
+    """Annual point observations from a year-indexed series."""
+    notes = note if isinstance(note, pd.Series) else pd.Series(note, index=values.index)
+    return _frame({
+        "period_start": pd.Timestamp(f"{int(y)}-01-01"),
+        "period_end": pd.Timestamp(f"{int(y)}-12-31"),
+        "statistic": "annual", "kind": "point", "value": float(v), "low": np.nan,
+        "high": np.nan, "note": str(notes.get(y, "")),
+    } for y, v in values.items() if np.isfinite(v))
+
+
+def _price_rows(prices: pd.DataFrame) -> pd.DataFrame:
+    renamed = prices.rename(columns={"value_usd_per_kg": "value", "low_usd_per_kg": "low",
+                                     "high_usd_per_kg": "high"})
+    return renamed[OBS_COLUMNS].reset_index(drop=True)
+
+
+def _months(start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.Period, ...]:
+    return tuple(pd.period_range(start, end, freq="M"))
+
+
+def _gap_rows(prices: pd.DataFrame) -> pd.DataFrame:
+    """Export / China price ratios where both markets are observed in the same months."""
+    lo, hi = (pd.Timestamp(f"{GAP_YEARS[0]}-01-01"), pd.Timestamp(f"{GAP_YEARS[1]}-12-31"))
+    within = prices[(prices.period_start >= lo) & (prices.period_end <= hi)]
+    records = within.to_dict("records")
+    for r in records:
+        r["months"] = _months(r["period_start"], r["period_end"])
+        point = r["kind"] == "point"
+        r["lo"] = r["value_usd_per_kg"] if point else r["low_usd_per_kg"]
+        r["hi"] = r["value_usd_per_kg"] if point else r["high_usd_per_kg"]
+    exp = [r for r in records if r["market"] == "export"]
+    chn = [r for r in records if r["market"] == "china"]
+    rows = []
+    for e in exp:
+        for c in chn:
+            if c["months"] != e["months"]:
+                continue
+            point = e["kind"] == "point" and c["kind"] == "point"
+            rows.append({
+                "period_start": min(e["period_start"], c["period_start"]),
+                "period_end": max(e["period_end"], c["period_end"]),
+                "statistic": f"export {e['statistic']} / china {c['statistic']}",
+                "kind": "point" if point else "range",
+                "value": e["lo"] / c["lo"] if point else np.nan,
+                "low": np.nan if point else e["lo"] / c["hi"],
+                "high": np.nan if point else e["hi"] / c["lo"],
+                "note": f"export {e['period_start'].date()}..{e['period_end'].date()}, "
+                        f"china {c['period_start'].date()}..{c['period_end'].date()}",
+            })
+    return _frame(rows)
+
+
+def _annual_series(ds: xr.Dataset, frequency: str) -> dict[str, xr.DataArray]:
+    """Annual (member, time) volume paths and (time,) quotas used by the volume series."""
+    if frequency == "month":
+        def to_year(da: xr.DataArray) -> xr.DataArray:
+            return annual(da)
+    else:
+        def to_year(da: xr.DataArray) -> xr.DataArray:
+            return da
+    return {
+        "world": to_year(world_mine_output(ds)),
+        "china": to_year(china_mine_output(ds)),
+        "exports": to_year(china_exports(ds)),
+        "mining_quota": to_year(ds.china_mining_quota),
+        "export_quota": to_year(ds.china_export_quota),
+    }
+
+
+def _by_year(da: xr.DataArray) -> pd.Series:
+    """Turn a member-free (time,) annual array into a year-indexed series."""
+    return pd.Series(da.values, index=da.year.values.astype(int))
+
+
+def build_series(ds: xr.Dataset, obs: Observations) -> list[Series]:
+    """Every observed quantity with its simulated path, in a stable order (prices first)."""
+    frequency = record_frequency(ds)
+    members = ds.member
+    out: list[Series] = []
+    prices = obs.prices
+    for market in ("export", "china"):
+        for product in dict.fromkeys(prices.loc[prices.market == market, "product"]):
+            if product != PRND and product not in ds.element.values:
+                continue
+            rows = prices[(prices.market == market) & (prices["product"] == product)]
+            out.append(Series(
+                f"price_{market}_{product}", f"price_{market}", "USD/kg",
+                f"{product} oxide price, {market} market",
+                _member_time(price_path(ds, product, market), members), None, frequency,
+                _price_rows(rows)))
+    for product in dict.fromkeys(prices["product"]):
+        rows = _gap_rows(prices[prices["product"] == product])
+        if len(rows) and (product == PRND or product in ds.element.values):
+            out.append(Series(
+                f"price_gap_{product}", "price_gap", "export/china",
+                f"{product} oxide: export price / China price",
+                _member_time(price_path(ds, product, "export"), members),
+                _member_time(price_path(ds, product, "china"), members), frequency, rows))
+
+    year_freq = "year"
+    paths = _annual_series(ds, frequency)
+    world, china = (_member_time(paths[k], members) for k in ("world", "china"))
+    prod = obs.production
+    obs_world = prod[prod.entity == "world"].set_index("year").mine_production_t_reo
+    obs_china = prod[prod.entity == "china"].set_index("year").mine_production_t_reo
+    notes_china = prod[prod.entity == "china"].set_index("year").note
+    out.append(Series("production_world", "production_world", "t REO/yr",
+                      "World mine production", world, None, year_freq, _year_rows(obs_world)))
+    out.append(Series("production_china", "production_china", "t REO/yr",
+                      "China mine production", china, None, year_freq,
+                      _year_rows(obs_china, notes_china)))
+    share = (obs_china / obs_world).dropna()
+    out.append(Series("china_share_of_world", "china_share_of_world", "fraction",
+                      "China's share of world mine production", china, world, year_freq,
+                      _year_rows(share)))
+
+    quota = _by_year(paths["mining_quota"])
+    quota = quota[np.isfinite(quota) & (quota > 0)]
+    ratio = (obs_china / quota).dropna()
+    out.append(Series("china_output_to_mining_quota", "china_output_to_mining_quota",
+                      "fraction", "China mine production / China's mining quota", china,
+                      _member_time(paths["mining_quota"], members), year_freq,
+                      _year_rows(ratio, notes_china)))
+
+    equota = _by_year(paths["export_quota"])
+    equota = equota[np.isfinite(equota) & (equota > 0)]
+    equota = equota[(equota.index >= EXPORT_QUOTA_YEARS[0])
+                    & (equota.index <= EXPORT_QUOTA_YEARS[1])]
+    exports = obs.exports.set_index("year")
+    ratio = (exports.china_exports_t_reo / equota).dropna()
+    out.append(Series("china_exports_to_export_quota", "china_exports_to_export_quota",
+                      "fraction", "China's exports / export quota (observed: customs tonnes)",
+                      _member_time(paths["exports"], members),
+                      _member_time(paths["export_quota"], members), year_freq,
+                      _year_rows(ratio, exports.note)))
+    return out
+
+
+def window_values(series: Series) -> tuple[pd.DataFrame, np.ndarray]:
+    """Observations of ``series`` that the simulation covers and their simulated values.
+
+    Returns the kept observation rows and an (observation, member) array: for each window the
+    mean of the overlapping record periods (ratio of means for ratio series). Windows not fully
+    inside the simulated period are dropped; windows after the history end raise ``ValueError``.
+    """
+    observed = series.observed
+    if len(observed) and observed.period_end.max() > HISTORY_END:
+        raise ValueError(f"series {series.name}: observation after {HISTORY_END.date()}")
+    num = series.numerator.transpose("member", "time")
+    times = pd.DatetimeIndex(num.time.values)
+    ends = period_ends(times, series.frequency)
+    keep = (observed.period_start >= times[0]) & (observed.period_end < ends[-1])
+    observed = observed[keep].reset_index(drop=True)
+    num_values = num.values
+    den_values = (None if series.denominator is None
+                  else series.denominator.transpose("member", "time").values)
+    out = np.empty((len(observed), num_values.shape[0]))
+    t0, t1 = times.to_numpy(), ends.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i, (a, b) in enumerate(zip(observed.period_start.to_numpy(),
+                                       observed.period_end.to_numpy(), strict=True)):
+            mask = (t0 <= b) & (t1 > a)
+            value = num_values[:, mask].mean(axis=1)
+            if den_values is not None:
+                den = den_values[:, mask].mean(axis=1)
+                value = np.where(np.isfinite(den) & (den > 0), value / den, np.nan)
+            out[i] = value
+    return observed, out
+
+
+def paired_points(series: Iterable[Series]) -> pd.DataFrame:
+    """One row per (series, observation, member): the observation and its simulated value.
+
+    Columns: ``series, family, member, period_start, period_end, statistic, kind, observed, low,
+    high, simulated`` (values in the series' unit; ``observed`` is NaN for ranges).
+    """
+    frames = []
+    for s in series:
+        observed, values = window_values(s)
+        if not len(observed):
+            continue
+        members = values.shape[1]
+        frame = observed.loc[observed.index.repeat(members)].reset_index(drop=True)
+        frame.insert(0, "member", np.tile(np.arange(members), len(observed)))
+        frame.insert(0, "family", s.family)
+        frame.insert(0, "series", s.name)
+        frame["simulated"] = values.reshape(-1)
+        frames.append(frame.rename(columns={"value": "observed"}).drop(columns="note"))
+    columns = ["series", "family", "member", "period_start", "period_end", "statistic", "kind",
+               "observed", "low", "high", "simulated"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

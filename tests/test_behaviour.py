@@ -1,0 +1,75 @@
+"""Effects whose sign a domain expert knows: regimes, stockpiles, export quotas, disruptions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reesim import load_scenario, simulate
+
+LIGHT = ["La", "Ce", "Pr", "Nd", "Sm"]
+
+
+def _window(ds, start, end):
+    return ds.sel(time=slice(start, end), member=0)
+
+
+def test_trading_company_lowers_oversupply_raises_and_steadies_prices(history_pair):
+    tc, fm = (r.dataset for r in history_pair)
+    a, b = _window(tc, "2009-01", "2015-12"), _window(fm, "2009-01", "2015-12")
+
+    def oversupply(ds):
+        sellers = ds.inventory.sel(holder="producers_china").sum("element")
+        excess = (ds.inventory.sel(holder="trading_company")
+                  - ds.trading_company_plan).clip(min=0).sum("element")
+        return float((sellers + excess).mean())
+
+    assert oversupply(a) < oversupply(b)
+    basket = ["La", "Ce", "Pr", "Nd"]
+    price_a = a.price.sel(market="china", element=basket)
+    price_b = b.price.sel(market="china", element=basket)
+    assert float(price_a.mean()) > float(price_b.mean())
+    vol_a = float(np.log(price_a).diff("time").std("time").mean())
+    vol_b = float(np.log(price_b).diff("time").std("time").mean())
+    assert vol_a < vol_b
+
+
+def test_a_state_purchase_of_neodymium_raises_its_price():
+    base = load_scenario("baotou", ["end_year=2034"])
+    buy = load_scenario("baotou", [
+        "end_year=2034", "events.nd_reserve.type=stockpile", "events.nd_reserve.start=2030-01",
+        "events.nd_reserve.months=12", "events.nd_reserve.amounts_t_reo={Nd: 20000}"])
+    p0 = simulate(base).dataset.price.sel(element="Nd", market="china", member=0)
+    p1 = simulate(buy).dataset.price.sel(element="Nd", market="china", member=0)
+    before = slice("2025-01", "2029-12")
+    np.testing.assert_allclose(p1.sel(time=before), p0.sel(time=before), rtol=1e-12)
+    during = slice("2030-03", "2031-06")
+    assert float(p1.sel(time=during).mean()) > 1.05 * float(p0.sel(time=during).mean())
+
+
+def test_an_export_quota_opens_a_gap_between_export_and_china_prices():
+    with_quota = simulate(load_scenario("baotou", ["end_year=2014"])).dataset
+    without = simulate(load_scenario("baotou", ["end_year=2014", "policy.export_quotas=none"]))
+    window = slice("2011-01", "2013-12")
+
+    def gap(ds):
+        p = ds.price.sel(time=window, member=0, element=["La", "Ce", "Nd"])
+        return float((p.sel(market="export") / p.sel(market="china")).mean())
+
+    assert gap(with_quota) > 1.5 * gap(without.dataset)
+
+
+def test_a_disruption_of_the_ionic_clays_raises_dy_and_tb_most():
+    ionic = ["ionic_hree", "ionic_lree", "south_china_illegal", "myanmar_clays"]
+    base = simulate(load_scenario("baotou", ["end_year=2033"])).dataset
+    hit = simulate(load_scenario("baotou", [
+        "end_year=2033", "events.ionic_halt.type=disruption",
+        f"events.ionic_halt.producers=[{', '.join(ionic)}]",
+        "events.ionic_halt.capacity_factor=0.2", "events.ionic_halt.start=2030-01",
+        "events.ionic_halt.end=2032-01"])).dataset
+    window = slice("2030-06", "2031-12")
+    rise = (hit.price.sel(market="china", time=window, member=0).mean("time")
+            / base.price.sel(market="china", time=window, member=0).mean("time"))
+    for heavy in ("Dy", "Tb"):
+        assert float(rise.sel(element=heavy)) > 1.2
+        for light in LIGHT:
+            assert float(rise.sel(element=heavy)) > float(rise.sel(element=light))

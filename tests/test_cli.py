@@ -1,0 +1,56 @@
+"""The command line: run, scenarios, show, data; bad input exits 2 and writes nothing."""
+
+from __future__ import annotations
+
+import json
+
+import xarray as xr
+from typer.testing import CliRunner
+
+from reesim.cli import app
+
+runner = CliRunner()
+
+
+def test_run_writes_results_manifest_and_summary(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "baotou", "--set", "end_year=2012", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"results.nc", "manifest.json", "summary.csv"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario"] == "baotou" and manifest["members"] == 1
+    with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
+        assert ds.price.attrs["units"] == "USD/kg"
+        assert set(ds.market.values) == {"china", "export"}
+    assert "Oxide prices" in result.output
+    assert "summary.csv" in result.output
+
+
+def test_run_with_members_and_overrides(tmp_path):
+    out = tmp_path / "ens"
+    result = runner.invoke(app, ["run", "baotou-free-market", "--set", "end_year=2010",
+                                 "--members", "3", "--seed", "7", "--frequency", "year",
+                                 "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["members"] == 3 and manifest["seed"] == 7
+
+
+def test_bad_input_exits_2_with_a_clear_message_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: baotou\nname: bad\nmarket:\n  regime: monopoly\n")
+    out = tmp_path / "never"
+    result = runner.invoke(app, ["run", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "market.regime" in result.output and "free_market" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob(".never*"))
+
+
+def test_scenarios_show_and_data():
+    listing = runner.invoke(app, ["scenarios"])
+    assert listing.exit_code == 0 and "baotou-free-market" in listing.output
+    shown = runner.invoke(app, ["show", "baotou-free-market"])
+    assert shown.exit_code == 0 and "regime: free_market" in shown.output
+    data = runner.invoke(app, ["data"])
+    assert data.exit_code == 0 and "producers" in data.output and "USGS" in data.output

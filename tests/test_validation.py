@@ -1,0 +1,391 @@
+"""Validation: metrics with known answers on synthetic histories, the report, the CLI command."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from reesim.cli import app
+from reesim.dims import ELEMENTS, MARKETS
+from reesim.validation import (
+    OBJECTIVE_WEIGHTS,
+    Observations,
+    build_series,
+    compute_metrics,
+    load_observations,
+    objective,
+    paired_points,
+    write_report,
+)
+from reesim.validation.metrics import (
+    direction_agreement,
+    log_rmse,
+    range_coverage,
+    range_miss_distance,
+    year_on_year,
+)
+from reesim.validation.observations import HISTORY_END, check_end_year, tidy_prices
+from reesim.validation.series import window_values
+
+runner = CliRunner()
+LN2 = math.log(2.0)
+
+
+# -- synthetic histories -----------------------------------------------------------------------
+
+def rising(times: pd.DatetimeIndex) -> np.ndarray:
+    """A strictly rising price path, 10 USD/kg in Jan 2000, +1% a month."""
+    months = (times.year - 2000) * 12 + times.month - 1
+    return 10.0 * 1.01 ** np.asarray(months, float)
+
+
+def spike(times: pd.DatetimeIndex, peak: str = "2011-08") -> np.ndarray:
+    """A flat 20 USD/kg path with a single peak month at 200 USD/kg."""
+    out = np.full(len(times), 20.0)
+    out[np.asarray(times.strftime("%Y-%m") == peak)] = 200.0
+    return out
+
+
+def make_dataset(price=rising, members: int = 1, frequency: str = "month", start: int = 2000,
+                 end: int = 2016, china_factor: float = 0.5,
+                 volume=lambda t: 1.0) -> xr.Dataset:
+    """A dataset with the result contract's layout: every element follows ``price`` (export),
+    China prices are ``china_factor`` of it; China mines 100 kt/yr x volume, the rest 10 kt/yr,
+    China exports 30 kt/yr x volume under a 60 kt/yr export quota (2005-2014) and a 120 kt/yr
+    mining quota (from 2006)."""
+    if frequency == "month":
+        times = pd.date_range(f"{start}-01-01", f"{end}-12-01", freq="MS")
+        period = np.full(len(times), 1 / 12)
+    else:
+        times = pd.date_range(f"{start}-01-01", f"{end}-01-01", freq="YS")
+        period = np.ones(len(times))
+    n_t, n_e = len(times), len(ELEMENTS)
+    path = price(times)
+    prices = np.empty((members, n_t, n_e, 2))
+    prices[..., MARKETS.index("export")] = path[None, :, None]
+    prices[..., MARKETS.index("china")] = china_factor * path[None, :, None]
+    scale = np.array([volume(t) for t in times])
+    mine = np.zeros((members, n_t, 3, n_e))
+    mine[:, :, 0, 0] = 100_000.0 * scale
+    mine[:, :, 2, 0] = 10_000.0
+    exports = np.zeros((members, n_t, 2, n_e))
+    exports[:, :, 0, 0] = 30_000.0 * scale
+    years = times.year.to_numpy()
+    mining_quota = np.where(years >= 2006, 120_000.0, np.inf)
+    export_quota = np.where((years >= 2005) & (years <= 2014), 60_000.0, np.inf)
+    return xr.Dataset(
+        {
+            "price": (("member", "time", "element", "market"), prices, {"units": "USD/kg"}),
+            "mine_output": (("member", "time", "producer", "element"), mine,
+                            {"units": "t REO/yr"}),
+            "exports": (("member", "time", "exporter", "element"), exports,
+                        {"units": "t REO/yr"}),
+            "china_mining_quota": ("time", mining_quota, {"units": "t REO/yr"}),
+            "china_export_quota": ("time", export_quota, {"units": "t REO/yr"}),
+            "period_years": ("time", period, {"units": "yr"}),
+        },
+        coords={
+            "member": np.arange(members), "time": times, "year": ("time", years),
+            "element": list(ELEMENTS), "market": list(MARKETS),
+            "producer": ["bayan_obo", "ionic_clays", "mount_weld"],
+            "producer_region": ("producer", ["baotou", "south_china", "australia"]),
+            "region": ["baotou", "south_china", "australia"],
+            "region_market": ("region", ["china", "china", "export"]),
+            "exporter": ["baotou", "south_china"],
+        },
+    )
+
+
+def _window_mean(ds: xr.Dataset, market: str, start: str, end: str) -> float:
+    """Mean export/China Nd price over the months overlapping [start, end] (member 0)."""
+    p = ds.price.sel(element="Nd", market=market).isel(member=0)
+    months = pd.DatetimeIndex(p.time.values)
+    mask = (months <= pd.Timestamp(end)) & (months + pd.DateOffset(months=1) > pd.Timestamp(start))
+    return float(p.values[np.asarray(mask)].mean())
+
+
+PRICE_WINDOWS = [  # (statistic, start, end) of the synthetic Nd record
+    ("annual_average", "2008-01-01", "2008-12-31"),
+    ("annual_average", "2009-01-01", "2009-12-31"),
+    ("annual_average", "2010-01-01", "2010-12-31"),
+    ("quarter_average", "2010-01-01", "2010-03-31"),
+    ("quarter_average", "2011-01-01", "2011-03-31"),
+    ("spot", "2011-09-16", "2011-09-16"),
+    ("annual_average", "2015-01-01", "2015-12-31"),
+]
+RANGE_WINDOWS = [("year_end_range", f"{y}-12-01", f"{y}-12-31") for y in (2011, 2012, 2013)]
+
+
+def observations_from(ds: xr.Dataset, width: float = 0.1) -> Observations:
+    """A record that ``ds`` matches exactly: Nd points at the simulated window means, ranges of
+    +-``width`` around them, production, exports and a China spot range on the same dates."""
+    rows = []
+    for statistic, start, end in PRICE_WINDOWS:
+        rows.append(("Nd", "export", start, end, statistic,
+                     _window_mean(ds, "export", start, end), None, None))
+    for statistic, start, end in RANGE_WINDOWS:
+        v = _window_mean(ds, "export", start, end)
+        rows.append(("Nd", "export", start, end, statistic, None, v * (1 - width),
+                     v * (1 + width)))
+    v = _window_mean(ds, "china", "2011-09-16", "2011-09-16")
+    rows.append(("Nd", "china", "2011-09-16", "2011-09-16", "spot", None, v * (1 - width),
+                 v * (1 + width)))
+    raw = pd.DataFrame(rows, columns=["element", "market", "period_start", "period_end",
+                                      "statistic", "value_usd_per_kg", "low_usd_per_kg",
+                                      "high_usd_per_kg"])
+    raw["basis"], raw["source"], raw["note"] = "reported", "synthetic", ""
+    world = ds.mine_output.sum(["producer", "element"]).isel(member=0).groupby("year").mean()
+    china = ds.mine_output.isel(member=0, producer=[0, 1]).sum(["producer", "element"])
+    china = china.groupby("year").mean()
+    exports = ds.exports.isel(member=0).sum(["exporter", "element"]).groupby("year").mean()
+    years = range(2004, 2016)
+    production = pd.DataFrame(
+        [("world", y, float(world.sel(year=y)), "") for y in years]
+        + [("china", y, float(china.sel(year=y)), "") for y in years],
+        columns=["entity", "year", "mine_production_t_reo", "note"])
+    export_rows = pd.DataFrame([(y, float(exports.sel(year=y)), "") for y in (2006, 2010, 2012)],
+                               columns=["year", "china_exports_t_reo", "note"])
+    return Observations(prices=tidy_prices(raw), production=production, exports=export_rows,
+                        fx=pd.DataFrame({"year": [2011], "cny_per_usd": [6.46]}))
+
+
+def metric(frame: pd.DataFrame, series: str, name: str) -> float:
+    rows = frame[(frame.series == series) & (frame.metric == name)]
+    assert len(rows) == 1, f"{series} {name} missing"
+    return float(rows.value.iloc[0])
+
+
+@pytest.fixture(scope="module")
+def truth():
+    ds = make_dataset()
+    return ds, observations_from(ds)
+
+
+# -- metric functions --------------------------------------------------------------------------
+
+def test_metric_functions_on_arrays():
+    obs = np.array([10.0, 20.0, 40.0])
+    assert log_rmse(obs, obs) == 0.0
+    assert log_rmse(2 * obs, obs) == pytest.approx(LN2)
+    assert math.isnan(log_rmse(np.array([]), np.array([])))
+    low, high = np.array([1.0, 1.0]), np.array([2.0, np.inf])
+    assert range_coverage(np.array([1.5, 100.0]), low, high) == 1.0
+    assert range_coverage(np.array([4.0, 0.5]), low, high) == 0.0
+    assert range_miss_distance(np.array([4.0, 0.5]), low, high) == pytest.approx(LN2)
+    assert math.isnan(range_miss_distance(np.array([1.5, 3.0]), low, high))
+    assert direction_agreement(np.array([1.0, -2.0]), np.array([1.0, -1.0])) == 1.0
+    assert direction_agreement(np.array([-1.0, 2.0]), np.array([1.0, -1.0])) == 0.0
+    assert direction_agreement(np.array([0.0]), np.array([1.0])) == 0.0
+    # (observation, member) arrays score every member at once
+    sims = np.stack([obs, 2 * obs], axis=1)
+    assert log_rmse(sims, obs) == pytest.approx([0.0, LN2])
+
+
+def test_year_on_year_signs_only_what_the_record_allows():
+    obs = pd.DataFrame({
+        "statistic": ["year_end_range"] * 3 + ["annual_average"] * 2,
+        "kind": ["range"] * 3 + ["point"] * 2,
+        "period_start": pd.to_datetime(["2011-12-01", "2012-12-01", "2013-12-01",
+                                        "2014-01-01", "2015-01-01"]),
+        "period_end": pd.to_datetime(["2011-12-31", "2012-12-31", "2013-12-31",
+                                      "2014-12-31", "2015-12-31"]),
+        "value": [np.nan, np.nan, np.nan, 63.0, 48.0],
+        "low": [190.0, 75.0, 70.0, np.nan, np.nan],
+        "high": [200.0, 80.0, 90.0, np.nan, np.nan],
+    })
+    pairs = year_on_year(obs)
+    # 2011 -> 2012 clearly down; 2012 -> 2013 overlaps (no sign); 2014 -> 2015 down
+    assert pairs[["first", "second", "sign"]].values.tolist() == [[0, 1, -1.0], [3, 4, -1.0]]
+
+
+# -- series and windows ------------------------------------------------------------------------
+
+def test_window_means_follow_the_observation_windows(truth):
+    ds, obs = truth
+    series = {s.name: s for s in build_series(ds, obs)}
+    observed, values = window_values(series["price_export_Nd"])
+    path = ds.price.sel(element="Nd", market="export").isel(member=0).values
+    q1_2010 = path[120:123].mean()  # Jan-Mar 2010
+    row = observed.index[(observed.statistic == "quarter_average")
+                         & (observed.period_start == "2010-01-01")][0]
+    assert values[row, 0] == pytest.approx(q1_2010)
+    dec = observed.index[observed.period_start == "2012-12-01"][0]
+    assert values[dec, 0] == pytest.approx(path[155])  # December 2012
+
+
+def test_every_series_has_a_counterpart(truth):
+    ds, obs = truth
+    names = {s.name for s in build_series(ds, obs)}
+    assert {"price_export_Nd", "price_china_Nd", "price_gap_Nd", "production_world",
+            "production_china", "china_share_of_world", "china_output_to_mining_quota",
+            "china_exports_to_export_quota"} <= names
+    points = paired_points(build_series(ds, obs))
+    assert points.period_end.max() <= HISTORY_END
+    gap = points[points.series == "price_gap_Nd"]
+    assert len(gap) == 1 and gap.kind.iloc[0] == "range"
+    assert gap.low.iloc[0] < 2.0 < gap.high.iloc[0]  # export = 2 x China in the synthetic data
+
+
+# -- metrics with known answers ----------------------------------------------------------------
+
+def test_perfect_match(truth):
+    ds, obs = truth
+    m = compute_metrics(ds, obs)
+    for series in ("price_export_Nd", "production_world", "production_china",
+                   "china_share_of_world", "china_output_to_mining_quota",
+                   "china_exports_to_export_quota"):
+        assert metric(m, series, "log_rmse") == pytest.approx(0.0, abs=1e-12), series
+    for series in ("price_export_Nd", "price_china_Nd", "price_gap_Nd"):
+        assert metric(m, series, "range_coverage") == 1.0
+    assert metric(m, "price_export_Nd", "direction_agreement") == 1.0
+    assert objective(m) == pytest.approx(0.0, abs=1e-12)
+    assert list(m.columns[:6]) == ["series", "metric", "value", "observed", "n", "note"]
+
+
+def test_doubled_prices_give_log_rmse_ln2(truth):
+    ds, obs = truth
+    doubled = ds.copy(deep=True)
+    doubled["price"] = 2 * ds.price
+    m = compute_metrics(doubled, obs)
+    assert metric(m, "price_export_Nd", "log_rmse") == pytest.approx(LN2)
+    assert metric(m, "price_export_Nd", "range_coverage") == 0.0
+    assert metric(m, "price_export_Nd", "range_miss_log_distance") == pytest.approx(
+        math.log(2 / 1.1))
+    assert metric(m, "price_gap_Nd", "range_coverage") == 1.0  # both markets doubled
+    assert metric(m, "production_world", "log_rmse") == pytest.approx(0.0, abs=1e-12)
+    # the two price families hold one series each here: J = w_e (ln2 + d) + w_c d
+    d = math.log(2 / 1.1)
+    expected = (OBJECTIVE_WEIGHTS["price_export"] * (LN2 + d)
+                + OBJECTIVE_WEIGHTS["price_china"] * d)
+    assert objective(m) == pytest.approx(expected)
+
+
+def test_a_sign_flip_gives_direction_zero(truth):
+    ds, obs = truth
+    flipped = ds.copy(deep=True)
+    flipped["price"] = 1.0 / ds.price  # rising becomes falling
+    m = compute_metrics(flipped, obs)
+    assert metric(m, "price_export_Nd", "direction_agreement") == 0.0
+
+
+def test_volume_direction():
+    def wave(t):
+        return 1.0 + 0.1 * (t.year % 2)
+    ds = make_dataset(volume=wave)
+    obs = observations_from(ds)
+    m = compute_metrics(ds, obs)
+    assert metric(m, "production_world", "direction_agreement") == 1.0
+    opposite = make_dataset(volume=lambda t: 1.0 + 0.1 * ((t.year + 1) % 2))
+    m = compute_metrics(opposite, obs)
+    assert metric(m, "production_world", "direction_agreement") == 0.0
+
+
+def test_peak_month_and_peak_ratio():
+    ds = make_dataset(price=spike)
+    obs = load_observations()  # observed peaks: Nd and Dy export spot quotes of Sep 2011
+    m = compute_metrics(ds, obs)
+    for series in ("price_export_Nd", "price_export_Dy"):
+        assert metric(m, series, "peak_month_2011") == 19  # Aug 2011 = 19 months after 2010-01
+        row = m[(m.series == series) & (m.metric == "peak_month_2011")]
+        assert float(row.observed.iloc[0]) == 20  # Sep 2011
+        assert metric(m, series, "peak_month_offset_2011") == -1
+        assert metric(m, series, "peak_to_2015_ratio") == pytest.approx(10.0)
+    nd = m[(m.series == "price_export_Nd") & (m.metric == "peak_to_2015_ratio")]
+    assert float(nd.observed.iloc[0]) == pytest.approx(260 / 48)
+
+
+def test_ensembles_report_median_and_range(truth):
+    _, obs = truth
+    ds = make_dataset(members=5)
+    scale = xr.DataArray([1.0, 1.0, 2.0, 2.0, 2.0], dims="member")
+    ds["price"] = ds.price * scale
+    m = compute_metrics(ds, obs)
+    rows = m[(m.series == "price_export_Nd") & (m.metric == "log_rmse")]
+    assert float(rows.value.iloc[0]) == pytest.approx(LN2)
+    assert float(rows.value_p05.iloc[0]) == pytest.approx(0.0, abs=1e-12)
+    assert float(rows.value_p95.iloc[0]) == pytest.approx(LN2)
+
+
+def test_annual_output_uses_annual_values():
+    ds = make_dataset(frequency="year", price=lambda t: 10.0 + np.asarray(t.year - 2000, float))
+    obs = load_observations()
+    series = {s.name: s for s in build_series(ds, obs)}
+    observed, values = window_values(series["price_export_Nd"])
+    years = observed.period_start.dt.year.to_numpy()
+    assert values[:, 0] == pytest.approx(10.0 + (years - 2000))
+    m = compute_metrics(ds, obs)
+    assert math.isnan(metric(m, "price_export_Nd", "peak_month_2011"))
+
+
+def test_broken_runs_score_infinitely_badly(truth):
+    ds, obs = truth
+    broken = ds.copy(deep=True)
+    broken["price"] = ds.price * 0.0
+    assert objective(compute_metrics(broken, obs)) == math.inf
+
+
+# -- the packaged record -----------------------------------------------------------------------
+
+def test_packaged_observations_stop_in_2015():
+    obs = load_observations()
+    assert obs.prices.period_end.max() <= HISTORY_END
+    assert obs.production.year.max() <= 2015 and obs.exports.year.max() <= 2015
+    assert set(obs.prices.kind) == {"point", "range"}
+    assert {"Nd", "Dy", "PrNd"} <= set(obs.prices["product"])
+    with pytest.raises(ValueError, match="2015"):
+        check_end_year(2016)
+
+
+def test_objective_weights_cover_every_family():
+    ds = make_dataset()
+    m = compute_metrics(ds, load_observations())
+    families = {s.family for s in build_series(ds, load_observations())}
+    assert families <= set(OBJECTIVE_WEIGHTS)
+    assert math.isfinite(objective(m)) and objective(m) > 0
+
+
+# -- report and command line -------------------------------------------------------------------
+
+def test_report_writes_both_files(tmp_path, truth):
+    ds = make_dataset(members=3)
+    obs = load_observations()
+    m = compute_metrics(ds, obs)
+    out = write_report(ds, m, tmp_path / "report", obs)
+    assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv"}
+    html = (out / "validation.html").read_text()
+    assert "price_export_Nd" in html and "plotly" in html
+    back = pd.read_csv(out / "validation.csv")
+    assert list(back.columns[:6]) == ["series", "metric", "value", "observed", "n", "note"]
+    assert len(back) == len(m)
+    assert not list(tmp_path.glob(".report*"))  # the temporary folder is gone
+
+
+def test_validate_bad_scenario_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: baotou\nname: bad\nmarket:\n  regime: monopoly\n")
+    out = tmp_path / "never"
+    result = runner.invoke(app, ["validate", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "market.regime" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_validate_baotou_end_to_end(tmp_path):
+    out = tmp_path / "val"
+    result = runner.invoke(app, ["validate", "baotou", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv"}
+    frame = pd.read_csv(out / "validation.csv")
+    expected = {f"price_{m}_{p}" for m, p in load_observations().prices[["market", "product"]]
+                .drop_duplicates().itertuples(index=False)}
+    expected |= {"production_world", "production_china", "china_share_of_world",
+                 "china_output_to_mining_quota", "china_exports_to_export_quota"}
+    assert expected <= set(frame.series)
+    assert {"log_rmse", "range_coverage", "direction_agreement", "peak_month_2011",
+            "peak_to_2015_ratio"} <= set(frame.metric)
+    assert "objective" in result.output
