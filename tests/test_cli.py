@@ -16,7 +16,8 @@ def test_run_writes_results_manifest_and_summary(tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["run", "baotou", "--set", "end_year=2012", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"results.nc", "manifest.json", "summary.csv"}
+    assert {p.name for p in out.iterdir()} == {"results.nc", "manifest.json", "summary.csv",
+                                               "claims.csv"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenario"] == "baotou" and manifest["members"] == 1
     with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:

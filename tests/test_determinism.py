@@ -36,7 +36,8 @@ def test_another_seed_changes_the_draws_and_members_are_stable():
     small = _ensemble(7, 2)
     np.testing.assert_array_equal(small.dataset.parameter_samples.values,
                                   a.dataset.parameter_samples.values[:2])
-    np.testing.assert_array_equal(small.dataset.price.values, a.dataset.price.values[:2])
+    # trajectories agree to rounding (BLAS kernels may block differently for other batch sizes)
+    np.testing.assert_allclose(small.dataset.price.values, a.dataset.price.values[:2], rtol=1e-6)
 
 
 def test_manifest_records_provenance(baotou_result):

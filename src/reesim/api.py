@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
 
 from reesim.datasets import load_inputs
 from reesim.errors import InputError
@@ -10,17 +12,20 @@ from reesim.model.compile import compile_model
 from reesim.model.simulate import run
 from reesim.results import Result, make_manifest
 from reesim.scenario import Scenario, scenario_hash
+from reesim.scenario.schema import PARAMETER_NAMES
 
 MAX_MEMBERS = 100_000
 
 
 def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
-             progress: Callable[[int], None] | None = None) -> Result:
+             progress: Callable[[int], None] | None = None,
+             design: Mapping[str, Sequence[float]] | None = None) -> Result:
     """Run ``scenario`` for ``members`` ensemble members (one run is a batch of one).
 
     ``seed`` defaults to the scenario's own; the same scenario and seed give bit-identical
-    datasets. With ``members > 1`` every declared uncertainty is sampled per member. ``progress``
-    is called with the number of months done.
+    datasets. With ``members > 1`` every declared uncertainty is sampled per member. ``design``
+    sets behavioural parameters member by member ({name: one value per member}), e.g. to
+    evaluate a calibration population in one run. ``progress`` is called with months done.
     """
     if not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
         raise InputError(f"members must be an integer from 1 to {MAX_MEMBERS}, got {members!r}",
@@ -29,7 +34,19 @@ def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
     if not isinstance(seed, int) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}", field="seed")
     data = load_inputs()
-    model = compile_model(scenario, data, members, seed)
+    arrays = None
+    if design:
+        arrays = {}
+        for name, values in design.items():
+            if name not in PARAMETER_NAMES:
+                raise InputError(f"unknown parameter {name!r} in design", field="design",
+                                 allowed=", ".join(PARAMETER_NAMES))
+            array = np.asarray(values, dtype=float)
+            if array.shape != (members,) or not np.isfinite(array).all():
+                raise InputError(f"design[{name!r}] needs {members} finite values",
+                                 field=f"design.{name}")
+            arrays[name] = array
+    model = compile_model(scenario, data, members, seed, arrays)
     dataset = run(model, progress)
     manifest = make_manifest(scenario, scenario_hash(scenario), data.version, data.digest, seed,
                              members, scenario.output.frequency)

@@ -54,7 +54,8 @@ def run(
 ) -> None:
     """Run a scenario, write results.nc, manifest.json and summary.csv, print a summary."""
     from reesim.api import simulate
-    from reesim.report.render import render
+    from reesim.report.claims import claims_csv, counterfactual, regime_effects, share_claims
+    from reesim.report.render import render, render_claims
     from reesim.report.summary import summary_records, to_csv
 
     overrides = list(set_ or [])
@@ -73,9 +74,16 @@ def run(
             result = simulate(scen, members=members, seed=seed,
                               progress=lambda done: bar.update(task, completed=done))
         records = summary_records(result.dataset)
+        claims = share_claims(result.dataset)
+        effects = None
+        other = counterfactual(scen)
+        if other is not None:
+            free = simulate(other, members=members, seed=seed)
+            effects = regime_effects(result.dataset, free.dataset)
         target = out or Path("results") / (
             f"{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
-        written = result.write(target, summary_csv=to_csv(records))
+        written = result.write(target, extra_files={"summary.csv": to_csv(records),
+                                                    "claims.csv": claims_csv(claims, effects)})
     except InputError as exc:
         _fail(exc, 2)
     except BalanceError as exc:
@@ -84,8 +92,9 @@ def run(
         _fail(exc, 1)
     if not quiet:
         render(records, console)
+        render_claims(claims, effects, console)
     m = result.manifest
-    console.print(f"[green]wrote[/] {written}/results.nc, manifest.json, summary.csv  "
+    console.print(f"[green]wrote[/] {written}/results.nc, manifest.json, summary.csv, claims.csv  "
                   f"(scenario {m['scenario']} {m['scenario_hash']}, data {m['data_version']}, "
                   f"seed {m['seed']}, members {m['members']})")
 

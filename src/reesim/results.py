@@ -41,8 +41,9 @@ class Result:
     manifest: dict
     scenario: Scenario = field(repr=False)
 
-    def write(self, out_dir: str | Path, summary_csv: str | None = None) -> Path:
-        """Write ``results.nc``, ``manifest.json`` (and ``summary.csv``) to ``out_dir`` atomically.
+    def write(self, out_dir: str | Path, extra_files: dict[str, str] | None = None) -> Path:
+        """Write ``results.nc``, ``manifest.json`` and any ``extra_files`` (name -> text, e.g.
+        ``summary.csv``) to ``out_dir`` atomically.
 
         Files are written into a temporary folder beside ``out_dir`` and moved into place only
         when all of them are complete, so an interrupted run never leaves partial results.
@@ -53,8 +54,8 @@ class Result:
         try:
             self.dataset.to_netcdf(tmp / "results.nc", engine="h5netcdf")
             (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2) + "\n")
-            if summary_csv is not None:
-                (tmp / "summary.csv").write_text(summary_csv)
+            for name, text in (extra_files or {}).items():
+                (tmp / name).write_text(text)
             if out.exists():
                 shutil.rmtree(out)
             os.replace(tmp, out)

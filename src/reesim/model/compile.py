@@ -410,6 +410,21 @@ def _schedule(data: ReferenceData, scenario: Scenario, coords: Coords, consts: C
     producer_index = {p: i for i, p in enumerate(coords.producers)}
     region_index = {r: i for i, r in enumerate(coords.regions)}
 
+    # market regime
+    tc_active = np.zeros(steps, bool)
+    if scenario.market.regime == "trading_company":
+        tc_active[timeline.index(scenario.market.regime_from):] = True
+    for event in _events(scenario, RegimeEvent):
+        tc_active[timeline.window(event.start, event.end)] = event.regime == "trading_company"
+
+    def regime_mask(event: DisruptionEvent | SeparationCapacityEvent) -> np.ndarray:
+        """Months of the event's window in which its regime condition holds, (T,) bool."""
+        mask = np.zeros(steps, bool)
+        mask[timeline.window(event.start, event.end)] = True
+        if event.under_regime is not None:
+            mask &= tc_active == (event.under_regime == "trading_company")
+        return mask
+
     # mine capacity (history, then held) and events
     hist = data["capacity_history"]
     capacity_yearly = np.zeros((len(years), n_p))
@@ -428,7 +443,7 @@ def _schedule(data: ReferenceData, scenario: Scenario, coords: Coords, consts: C
     for event in _events(scenario, DisruptionEvent):
         mask = np.isin(np.array(coords.producers), event.producers) | np.isin(
             np.array(coords.producer_meta["region"]), event.regions)
-        disruption[timeline.window(event.start, event.end), mask] *= event.capacity_factor
+        disruption[np.ix_(regime_mask(event), mask)] *= event.capacity_factor
 
     producers = data["producers"].set_index("producer").loc[list(coords.producers)]
     route = np.tile(np.array([region_index[r] for r in producers.separation_region]), (steps, 1))
@@ -474,8 +489,7 @@ def _schedule(data: ReferenceData, scenario: Scenario, coords: Coords, consts: C
                                             rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
     sep_capacity = _monthly(sep_yearly, timeline)
     for event in _events(scenario, SeparationCapacityEvent):
-        sep_capacity[timeline.window(event.start, event.end), region_index[event.region]] = (
-            event.capacity_t_reo_per_yr)
+        sep_capacity[regime_mask(event), region_index[event.region]] = event.capacity_t_reo_per_yr
     sep_quota_national = np.full(steps, np.inf)
     if scenario.policy.separation_quotas == "packaged":
         series = _quota_series(data["quotas"], "separation", "total", "national", years)
@@ -518,13 +532,6 @@ def _schedule(data: ReferenceData, scenario: Scenario, coords: Coords, consts: C
     for event in _events(scenario, ExportControlEvent):
         licensed[timeline.window(event.start, event.end), _element_mask(event.elements)] *= (
             event.licensed_fraction)
-
-    # market regime
-    tc_active = np.zeros(steps, bool)
-    if scenario.market.regime == "trading_company":
-        tc_active[timeline.index(scenario.market.regime_from):] = True
-    for event in _events(scenario, RegimeEvent):
-        tc_active[timeline.window(event.start, event.end)] = event.regime == "trading_company"
 
     stockpile = np.zeros((steps, len(RESERVE_HOLDERS), n_e))
     for event in _events(scenario, StockpileEvent):
@@ -606,13 +613,18 @@ def _demand_schedules(data: ReferenceData, scenario: Scenario,
     return demand, share, eol
 
 
-def compile_model(scenario: Scenario, data: ReferenceData, members: int, seed: int) -> Model:
-    """Build the arrays of a run of ``members`` members of ``scenario`` on ``data``."""
+def compile_model(scenario: Scenario, data: ReferenceData, members: int, seed: int,
+                  design: dict[str, np.ndarray] | None = None) -> Model:
+    """Build the arrays of a run of ``members`` members of ``scenario`` on ``data``.
+
+    ``design`` optionally gives per-member values of behavioural parameters (see
+    :func:`reesim.model.sampling.sample_parameters`).
+    """
     timeline = Timeline(scenario.start_year, scenario.end_year)
     coords = _coords(data)
     consts = _constants(data, scenario, coords, timeline)
     schedule = _schedule(data, scenario, coords, consts, timeline)
-    params, samples, names = sample_parameters(scenario, members, seed)
+    params, samples, names = sample_parameters(scenario, members, seed, design)
     return Model(scenario=scenario, timeline=timeline, coords=coords, constants=consts,
                  schedule=schedule, params=params, members=members,
                  rates=_rates(params, consts, scenario), samples=samples, sample_names=names,

@@ -53,20 +53,19 @@ def company_offer(model: Model, inventory: np.ndarray, price_china: np.ndarray,
 def output_plan(model: Model, sales_value: np.ndarray, inventory: np.ndarray,
                 planned: np.ndarray, price_china: np.ndarray,
                 months_active: np.ndarray) -> np.ndarray:
-    """Members' total output cap (M,) t REO/yr: output discipline once the stockpile is full.
+    """Members' total output cap (M,) t REO/yr, planned in value terms.
 
-    While the stockpile's value is below the plan's (planned tonnes in members' mix at current
-    prices) members produce as they choose, within quotas. Above it the company holds their
-    output to what its recent sales are worth in members' concentrate, less the overfill spread
-    over the stock adjustment time. Planning in value keeps a pile of cheap by-products (Ce)
-    from stopping the production of the Nd that sells.
+    The company has its members produce what its recent sales are worth in members'
+    concentrate, plus the value still missing from its planned stockpile (or less the overfill),
+    spread over the stock adjustment time: when it withholds sales to defend prices, output
+    follows. Planning in value keeps a pile of cheap by-products (Ce) from stopping the
+    production of the Nd that sells.
     """
     options = model.scenario.market.trading_company
     value_per_t = np.maximum(price_china @ model.constants.tc_stockpile_mix, 1e-9)
-    overfill = (inventory * price_china).sum(axis=1) / value_per_t - planned   # t of output
-    plan = np.maximum(sales_value / value_per_t - overfill / options.stock_adjustment_time_yr,
-                      0.0)
-    return np.where((months_active < 1) | (overfill <= 0), np.inf, plan)
+    held = (inventory * price_china).sum(axis=1) / value_per_t          # t of members' output
+    plan = sales_value / value_per_t + (planned - held) / options.stock_adjustment_time_yr
+    return np.where(months_active < 1, np.inf, np.maximum(plan, 0.0))
 
 
 def update_company_memory(model: Model, reference: np.ndarray, sales_rate: np.ndarray,

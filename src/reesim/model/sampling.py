@@ -20,12 +20,14 @@ def _draw(dist: Distribution, rng: np.random.Generator) -> float:
     return float(dist.median * np.exp(rng.normal(0.0, dist.sigma)))  # type: ignore[operator]
 
 
-def sample_parameters(scenario: Scenario, members: int,
-                      seed: int) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
+def sample_parameters(scenario: Scenario, members: int, seed: int,
+                      design: dict[str, np.ndarray] | None = None) -> tuple[
+                          dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
     """Return ``(params, samples, names)``: params maps name -> (M,) array of values.
 
     ``samples`` is the (M, n) design matrix of the sampled uncertainties (empty for one member),
-    stored with the results so the design travels with them.
+    stored with the results so the design travels with them. An explicit ``design`` (parameter
+    name -> M values, e.g. a calibration's population) replaces sampling for those parameters.
     """
     base = scenario.parameters.model_dump()
     params = {k: np.full(members, float(v)) for k, v in base.items()}
@@ -40,6 +42,11 @@ def sample_parameters(scenario: Scenario, members: int,
             low, high = _bounds(name)
             samples[:, j] = np.clip(samples[:, j], low, high)
             params[name] = samples[:, j].copy()
+    if design:
+        for name, values in design.items():
+            params[name] = np.asarray(values, dtype=float).reshape(members).copy()
+        names = tuple(dict.fromkeys((*names, *design)))
+        samples = np.stack([params[n] for n in names], axis=1)
     return params, samples, names
 
 

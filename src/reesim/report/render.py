@@ -61,3 +61,24 @@ def render(records: list[dict], console: Console) -> None:
 
 def _short(rec: dict) -> str:
     return "unsold (yr)" if rec["metric"].startswith("unsold") else "unmet (%)"
+
+
+def render_claims(claims: list, effects, console: Console) -> None:
+    """Print the claims table and, when computed, the trading company's effect."""
+    table = Table(title="The system's defining claims: quoted figures and the model",
+                  title_justify="left", show_lines=False)
+    for col in ("claim", "period", "quoted", "model", "verdict"):
+        table.add_column(col, overflow="fold")
+    for c in claims:
+        table.add_row(c.claim, c.period, c.quoted, c.model, c.verdict)
+    console.print(table)
+    if effects is None:
+        return
+    table = Table(title="What the trading company changed, 2009-2012 (vs baotou-free-market)",
+                  title_justify="left")
+    for col in ("", "trading company", "free market", "change"):
+        table.add_column(col, justify="right" if col else "left")
+    for name, row in effects.iterrows():
+        table.add_row(name.replace("_", " "), f"{row.trading_company:,.4g}",
+                      f"{row.free_market:,.4g}", f"{row.change_pct:+.0f}%")
+    console.print(table)

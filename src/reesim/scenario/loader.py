@@ -87,6 +87,31 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _calibrated_parameters(reference: object, folder: Path | None, label: str) -> dict[str, Any]:
+    """The ``parameters`` of a calibration file named by a scenario's ``calibration`` key.
+
+    Paths are relative to the scenario file (built-ins: the package's scenarios folder). The
+    file's other sections (the fit's metrics, date, identification) are provenance only.
+    """
+    if not isinstance(reference, str) or not reference.endswith((".yaml", ".yml")):
+        raise InputError("`calibration` must name a .yaml file", file=label, field="calibration")
+    if folder is None:
+        path = resources.files("reesim") / "scenarios" / reference
+        where = f"built-in calibration {reference!r}"
+    else:
+        path = folder / reference
+        where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        raise InputError(f"calibration file not found: {reference}", file=label,
+                         field="calibration") from None
+    params = _read_yaml(text, where).get("parameters", {})
+    if not isinstance(params, dict):
+        raise InputError("`parameters` must be a mapping", file=where, field="parameters")
+    return params
+
+
 def _resolve(name_or_path: str | Path, base: Path | None, depth: int,
              seen: tuple[str, ...]) -> tuple[dict[str, Any], str]:
     text, label, folder = _locate(name_or_path, base)
@@ -95,6 +120,9 @@ def _resolve(name_or_path: str | Path, base: Path | None, depth: int,
     if depth > _MAX_EXTENDS_DEPTH:
         raise InputError(f"`extends` chain deeper than {_MAX_EXTENDS_DEPTH}", file=label)
     data = _read_yaml(text, label)
+    if "calibration" in data:
+        fitted = _calibrated_parameters(data.pop("calibration"), folder, label)
+        data["parameters"] = merge(fitted, data.get("parameters") or {})
     parent = data.pop("extends", None)
     if parent is None:
         return data, label

@@ -106,9 +106,14 @@ class StockpileEvent(_Dated):
 
 
 class DisruptionEvent(_Dated):
-    """Scale the available capacity of producers or of every producer in regions (0 = halt)."""
+    """Scale the available capacity of producers or of every producer in regions (0 = halt).
+
+    ``under_regime`` limits the event to months when Baotou is under that market regime (a
+    supply-management decision of the trading company does not happen without it).
+    """
 
     type: Literal["disruption"]
+    under_regime: Literal["free_market", "trading_company"] | None = None
     producers: list[str] = []
     regions: list[str] = []
     capacity_factor: Annotated[float, Field(ge=0.0, le=5.0)]
@@ -129,9 +134,11 @@ class CapacityEvent(_Dated):
 
 
 class SeparationCapacityEvent(_Dated):
-    """Set a region's separation capacity (t REO feed/yr) from ``start``."""
+    """Set a region's separation capacity (t REO feed/yr) from ``start`` (optionally only under
+    a market regime, as for disruptions)."""
 
     type: Literal["separation_capacity"]
+    under_regime: Literal["free_market", "trading_company"] | None = None
     region: str
     capacity_t_reo_per_yr: Annotated[float, Field(ge=0.0, le=1.0e6)]
 
@@ -238,16 +245,16 @@ class Parameters(_Strict):
     """Behavioural parameters of the mechanisms (the calibration's free parameters live here)."""
 
     price_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.25
-    price_expectation_time_yr: Annotated[float, Field(gt=0.0, le=20.0)] = 1.5
-    price_coverage_sensitivity: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    price_expectation_time_yr: Annotated[float, Field(gt=0.0, le=20.0)] = 3.0
+    price_coverage_sensitivity: Annotated[float, Field(gt=0.0, le=10.0)] = 0.7
     seller_coverage_target_months: Annotated[float, Field(gt=0.0, le=36.0)] = 2.0
     consumer_coverage_target_months: Annotated[float, Field(gt=0.0, le=36.0)] = 2.0
     consumer_inventory_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.25
     hoarding_sensitivity: Annotated[float, Field(ge=0.0, le=10.0)] = 0.5
     supply_steepness: Annotated[float, Field(gt=0.0, le=50.0)] = 4.0
     utilization_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.25
-    demand_elasticity_multiplier: Annotated[float, Field(ge=0.0, le=10.0)] = 3.0
-    substitution_lag_multiplier: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    demand_elasticity_multiplier: Annotated[float, Field(ge=0.0, le=10.0)] = 6.0
+    substitution_lag_multiplier: Annotated[float, Field(gt=0.0, le=10.0)] = 0.5
     illegal_supply_elasticity: Annotated[float, Field(ge=0.0, le=10.0)] = 1.5
     illegal_capacity_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
     china_cost_multiplier: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0

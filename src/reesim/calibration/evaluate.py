@@ -1,0 +1,180 @@
+"""Score many parameter sets at once: one batched run of the history, one objective per member.
+
+The engine is vectorised over members and a member's path depends only on its own parameters
+(the model is deterministic once uncertainties are switched off), so a whole optimizer
+population is one :func:`reesim.simulate` call whatever its size or order. With ``workers > 1``
+the population is split into that many batches run in parallel processes; the objectives are
+the same numbers either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+import numpy as np
+import pandas as pd
+
+from reesim.api import simulate
+from reesim.calibration.parameters import FreeParameter
+from reesim.errors import InputError, ReesimError
+from reesim.scenario.schema import OutputOptions, Scenario
+from reesim.validation import HISTORY_END_YEAR, OBJECTIVE_WEIGHTS, load_observations
+from reesim.validation.metrics import member_metrics, series_family, summarise
+from reesim.validation.observations import Observations
+
+log = logging.getLogger("reesim.calibration")
+
+OBJECTIVE_TERMS = ("log_rmse", "range_log_distance")
+"""The per-series metrics summed in the objective (see :func:`reesim.validation.objective`)."""
+
+
+def history_scenario(scenario: Scenario) -> Scenario:
+    """The scenario cut to the calibration window: monthly, ending in 2016, no sampled parameters.
+
+    Like ``reesim validate`` the run ends in ``HISTORY_END_YEAR + 1`` (later events are inactive
+    and the metrics only see observations up to 2015); sampled uncertainties are dropped so every
+    member is the scenario with exactly the parameters the optimizer gives it.
+    """
+    if scenario.start_year > HISTORY_END_YEAR - 4:
+        raise InputError(f"start_year {scenario.start_year} leaves less than five years of "
+                         f"history up to {HISTORY_END_YEAR} to calibrate on", field="start_year",
+                         allowed=f"a start year up to {HISTORY_END_YEAR - 4}")
+    data = scenario.model_dump()
+    data.update(end_year=HISTORY_END_YEAR + 1, output=OutputOptions(frequency="month").model_dump(),
+                uncertainty={})
+    return Scenario.model_validate(data)
+
+
+def member_objectives(per_member: pd.DataFrame, members: int,
+                      weights: Mapping[str, float] = OBJECTIVE_WEIGHTS) -> np.ndarray:
+    """The objective of every member of a :func:`member_metrics` frame, shape ``(members,)``.
+
+    The same number as :func:`reesim.validation.objective` on one member's rows, computed for
+    all members at once: per series the sum of ``log_rmse`` and ``range_log_distance`` (``inf``
+    if either is not finite), averaged within a family, weighted, summed; ``inf`` if a weighted
+    family is not finite.
+    """
+    out = np.zeros(members)
+    if per_member.empty:
+        return out
+    terms = per_member[per_member.metric.isin(OBJECTIVE_TERMS) & (per_member.n > 0)]
+    values = terms.value.to_numpy(float)
+    frame = pd.DataFrame({
+        "series": terms.series.to_numpy(object),
+        "member": terms.member.to_numpy(int),
+        "value": np.where(np.isfinite(values), values, math.inf),
+    })
+    per_series = frame.groupby(["series", "member"], sort=False).value.sum().reset_index()
+    per_series["family"] = [series_family(str(s)) for s in per_series.series]
+    per_series["weight"] = per_series.family.map(lambda f: float(weights.get(f, 0.0)))
+    per_series = per_series[per_series.weight != 0.0]
+    by_family = per_series.groupby(["family", "member"], sort=False).agg(
+        value=("value", "mean"), weight=("weight", "first")).reset_index()
+    contribution = (by_family.weight * by_family.value).to_numpy(float)
+    np.add.at(out, by_family.member.to_numpy(int), contribution)
+    return out
+
+
+# -- batched evaluation ------------------------------------------------------------------------
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(scenario: Scenario, names: tuple[str, ...], seed: int,
+                 weights: dict[str, float]) -> None:
+    _WORKER.update(scenario=scenario, names=names, seed=seed, weights=weights,
+                   obs=load_observations())
+
+
+def _worker_objectives(values: np.ndarray) -> np.ndarray:
+    return _objectives(_WORKER["scenario"], _WORKER["names"], values,  # type: ignore[arg-type]
+                       _WORKER["seed"], _WORKER["obs"], _WORKER["weights"])  # type: ignore[arg-type]
+
+
+def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, seed: int,
+                obs: Observations, weights: Mapping[str, float]) -> np.ndarray:
+    """Objectives of the (S, P) parameter values.
+
+    A batch whose run fails (e.g. a broken balance) is split to isolate the failing members,
+    which score ``inf``; bad input is re-raised.
+    """
+    members = values.shape[0]
+    design = {name: values[:, j] for j, name in enumerate(names)}
+    try:
+        result = simulate(scenario, members=members, seed=seed, design=design)
+    except InputError:
+        raise
+    except ReesimError as exc:
+        if members == 1:
+            log.warning("run failed for %s: %s", dict(zip(names, values[0], strict=True)), exc)
+            return np.array([math.inf])
+        half = members // 2
+        return np.concatenate([_objectives(scenario, names, values[:half], seed, obs, weights),
+                               _objectives(scenario, names, values[half:], seed, obs, weights)])
+    return member_objectives(member_metrics(result.dataset, obs), members, weights)
+
+
+class Evaluator:
+    """Objectives of parameter sets on a history scenario, batched (and split over workers).
+
+    Use as a context manager when ``workers > 1`` so the worker processes are shut down.
+    ``evaluations`` counts members scored, ``batches`` the calls.
+    """
+
+    def __init__(self, scenario: Scenario, table: Sequence[FreeParameter], seed: int,
+                 workers: int = 1, weights: Mapping[str, float] = OBJECTIVE_WEIGHTS) -> None:
+        self.scenario = scenario
+        self.table = tuple(table)
+        self.names = tuple(row.name for row in self.table)
+        self.seed = seed
+        self.weights = dict(weights)
+        self.workers = max(1, int(workers))
+        self.obs = load_observations()
+        self.evaluations = 0
+        self.batches = 0
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut the worker processes down (if any were started)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self.scenario, self.names, self.seed, self.weights))
+        return self._pool
+
+    def objectives(self, values: np.ndarray) -> np.ndarray:
+        """Objectives (S,) of the (S, P) parameter values (columns in table order)."""
+        values = np.atleast_2d(np.asarray(values, float))
+        if values.shape[1] != len(self.names):
+            raise ValueError(f"expected {len(self.names)} columns, got {values.shape[1]}")
+        members = values.shape[0]
+        self.batches += 1
+        self.evaluations += members
+        if self.workers == 1 or members < 2 * self.workers:
+            return _objectives(self.scenario, self.names, values, self.seed, self.obs,
+                               self.weights)
+        chunks = np.array_split(values, self.workers)
+        pool = self._get_pool()
+        return np.concatenate(list(pool.map(_worker_objectives, chunks)))
+
+    def metrics(self, values: Mapping[str, float]) -> pd.DataFrame:
+        """The validation metrics frame (one member) of one parameter set, by name."""
+        design = {name: [float(values[name])] for name in self.names}
+        result = simulate(self.scenario, members=1, seed=self.seed, design=design)
+        return summarise(member_metrics(result.dataset, self.obs))

@@ -1,0 +1,245 @@
+"""Fit the free parameters to the history up to 2015 with differential evolution.
+
+The objective is the validation objective (:func:`reesim.validation.objective`, weights
+:data:`~reesim.validation.OBJECTIVE_WEIGHTS`) of the scenario's run over its start year to 2016
+(only observations up to 2015 enter). The search space is the unit cube of the priors
+(:mod:`reesim.calibration.parameters`): log-scaled where declared.
+
+``scipy.optimize.differential_evolution`` runs with ``vectorized=True``: every generation is ONE
+batched run of the whole population. The initial population is a seeded Latin hypercube plus
+two rows, the prior midpoint and the scenario's own values (clipped into the priors), so the fit
+is never worse than either. No local polish: a serial local search costs about 2 s per
+evaluation (one-member run plus metrics) and the budget is better spent on generations.
+A run whose objective is not finite (e.g. a price of zero) scores :data:`PENALTY`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import scipy
+from scipy.optimize import differential_evolution
+from scipy.stats import qmc
+
+from reesim.calibration.evaluate import Evaluator, history_scenario
+from reesim.calibration.identify import Identification, identify
+from reesim.calibration.parameters import (
+    FREE_PARAMETERS,
+    FreeParameter,
+    check_free_parameters,
+    to_units,
+    to_values,
+)
+from reesim.datasets import load_inputs
+from reesim.results import code_version
+from reesim.scenario import Scenario, scenario_hash
+from reesim.validation import HISTORY_END_YEAR, objective
+
+log = logging.getLogger("reesim.calibration")
+
+PENALTY = 1000.0
+"""Objective given to the optimizer for a run whose objective is not finite."""
+
+SIGNIFICANT_DIGITS = 4
+"""Fitted values are rounded to this many significant digits before the final evaluation."""
+
+
+@dataclass(frozen=True)
+class CalibrationOptions:
+    """Settings of the optimizer and of the identification profiles."""
+
+    population: int = 48
+    """Members per generation (the DE population; one batched run per generation)."""
+    generations: int = 40
+    """Maximum DE generations (``maxiter``)."""
+    strategy: str = "best1bin"
+    mutation: tuple[float, float] = (0.5, 1.0)
+    recombination: float = 0.7
+    tol: float = 0.01
+    """DE stops early when the population's objectives agree within this relative spread."""
+    workers: int = 2
+    """Processes sharing each batch (the engine runs on one core)."""
+    profile_points: int = 9
+    """Grid points across each prior for the identification profiles."""
+    fd_step: float = 0.05
+    """Finite-difference step of the curvature, in unit-cube coordinates."""
+    identified_tolerance: float = 0.05
+    """Identified range: objective within +5% of the optimum's."""
+    weak_fraction: float = 0.75
+    """Weakly identified: the identified range spans at least this share of the prior."""
+
+
+FULL = CalibrationOptions()
+"""The full calibration (a few minutes on 2 cores)."""
+
+QUICK = CalibrationOptions(population=8, generations=2, workers=1, profile_points=5)
+"""A smoke-test calibration for the tests (well under a minute)."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Progress of the fit: after the initial population (``index`` 0) and each generation."""
+
+    index: int
+    total: int
+    best_objective: float
+    evaluations: int
+    elapsed_s: float
+
+
+@dataclass
+class CalibrationResult:
+    """What :func:`calibrate` returns; :func:`~reesim.calibration.write_calibration` saves it."""
+
+    scenario: str
+    scenario_hash: str
+    seed: int
+    mode: str
+    window: str
+    parameters: dict[str, float]
+    """Fitted values (rounded), by name."""
+    objective: float
+    """Objective at the fitted (rounded) values."""
+    objective_at_midpoint: float
+    objective_at_scenario: float
+    """Objective at the prior midpoint and at the scenario's own values (clipped to the prior)."""
+    metrics: pd.DataFrame
+    """The validation metrics frame at the fitted values."""
+    identification: tuple[Identification, ...]
+    table: tuple[FreeParameter, ...]
+    options: CalibrationOptions
+    optimizer: dict
+    """Method, settings and outcome of the optimizer (generations run, evaluations, message)."""
+    history: list[float] = field(default_factory=list)
+    """Best objective after the initial population and after each generation."""
+    wall_time_s: float = 0.0
+    created_utc: str = ""
+    data_version: str = ""
+    data_digest: str = ""
+    code_version: str = ""
+
+
+def _round(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+def _initial_population(table: Sequence[FreeParameter], scenario: Scenario, size: int,
+                        seed: int) -> np.ndarray:
+    """Latin hypercube (seeded) with the prior midpoint and the scenario's values as rows 0, 1."""
+    sampler_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    init = qmc.LatinHypercube(d=len(table), rng=sampler_rng).random(size)
+    init[0] = 0.5
+    own = scenario.parameters.model_dump()
+    init[1] = to_units(table, own)
+    return init
+
+
+def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
+              options: CalibrationOptions | None = None,
+              table: Sequence[FreeParameter] = FREE_PARAMETERS,
+              progress: Callable[[Generation], None] | None = None) -> CalibrationResult:
+    """Fit ``table``'s parameters of ``scenario`` to the history up to 2015.
+
+    ``seed`` fixes the optimizer's random numbers (the model itself is deterministic here), so
+    the same scenario, seed and options give the same parameters. ``quick`` uses :data:`QUICK`
+    instead of :data:`FULL` (``options`` overrides both). ``progress`` is called after the
+    initial population and after every generation.
+    """
+    check_free_parameters(table)
+    table = tuple(table)
+    opts = options or (QUICK if quick else FULL)
+    if opts.population < 5:
+        raise ValueError("differential evolution needs a population of at least 5")
+    started = time.perf_counter()
+    history_scen = history_scenario(scenario)
+    window = f"{scenario.start_year}-01..{HISTORY_END_YEAR}-12"
+    history: list[float] = []
+    best = math.inf
+    log.info("calibrating %s over %s: %d parameters, population %d, up to %d generations",
+             scenario.name, window, len(table), opts.population, opts.generations)
+
+    with Evaluator(history_scen, table, seed, workers=opts.workers) as evaluator:
+        first_batch: list[np.ndarray] = []
+
+        def func(x: np.ndarray) -> np.ndarray:
+            # scipy passes the population as (P, S) in the unit cube
+            nonlocal best
+            raw = evaluator.objectives(to_values(table, x.T))
+            if not first_batch:
+                first_batch.append(raw.copy())
+            energies = np.where(np.isfinite(raw), raw, PENALTY)
+            best = min(best, float(energies.min()))
+            history.append(best)
+            if progress is not None:
+                progress(Generation(index=len(history) - 1, total=opts.generations,
+                                    best_objective=best, evaluations=evaluator.evaluations,
+                                    elapsed_s=time.perf_counter() - started))
+            return energies
+
+        init = _initial_population(table, scenario, opts.population, seed)
+        result = differential_evolution(
+            func, bounds=[(0.0, 1.0)] * len(table), strategy=opts.strategy,
+            maxiter=opts.generations, init=init, tol=opts.tol, mutation=opts.mutation,
+            recombination=opts.recombination, rng=np.random.default_rng(seed), polish=False,
+            vectorized=True, updating="deferred")
+        at_midpoint, at_scenario = (float(v) for v in first_batch[0][:2])
+        fitted = {row.name: _round(float(v))
+                  for row, v in zip(table, to_values(table, result.x)[0], strict=True)}
+        u_fit = to_units(table, fitted)
+        identification, j_fit = identify(
+            lambda u: evaluator.objectives(to_values(table, u)), table, u_fit,
+            points=opts.profile_points, fd_step=opts.fd_step,
+            tolerance=opts.identified_tolerance, weak_fraction=opts.weak_fraction)
+        metrics = evaluator.metrics(fitted)
+        evaluations = evaluator.evaluations
+
+    j_check = objective(metrics)
+    if not math.isclose(j_check, j_fit, rel_tol=1e-9, abs_tol=1e-12) and not (
+            math.isinf(j_check) and math.isinf(j_fit)):
+        raise RuntimeError(f"batched objective {j_fit!r} differs from the validation objective "
+                           f"{j_check!r} at the same parameters")
+    data = load_inputs()
+    optimizer = {
+        "method": "scipy.optimize.differential_evolution",
+        "scipy_version": scipy.__version__,
+        "space": "unit cube of the priors (log-scaled where declared)",
+        "strategy": opts.strategy,
+        "population": opts.population,
+        "init": "Latin hypercube (seeded) + prior midpoint + scenario values",
+        "max_generations": opts.generations,
+        "generations_run": int(result.nit),
+        "mutation": list(opts.mutation),
+        "recombination": opts.recombination,
+        "tol": opts.tol,
+        "updating": "deferred (vectorized: one batched run per generation)",
+        "polish": False,
+        "workers": opts.workers,
+        "penalty_for_non_finite_objective": PENALTY,
+        "evaluations": int(evaluations),
+        "best_objective_unrounded": float(result.fun),
+        "converged": bool(result.success),
+        "message": str(result.message),
+    }
+    return CalibrationResult(
+        scenario=scenario.name, scenario_hash=scenario_hash(scenario), seed=seed,
+        mode="custom" if options is not None else ("quick" if quick else "full"),
+        window=window, parameters=fitted, objective=j_fit, objective_at_midpoint=at_midpoint,
+        objective_at_scenario=at_scenario, metrics=metrics, identification=identification,
+        table=table, options=opts, optimizer=optimizer, history=history,
+        wall_time_s=time.perf_counter() - started,
+        created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+        data_version=data.version, data_digest=data.digest, code_version=code_version())
+
+
+def options_dict(options: CalibrationOptions) -> dict:
+    """The options as plain data (for the output file)."""
+    out = asdict(options)
+    out["mutation"] = list(options.mutation)
+    return out

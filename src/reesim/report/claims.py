@@ -1,0 +1,175 @@
+"""The system's defining claims next to the model's figures for the same years.
+
+Quoted figures come from ``data/reference/facts.csv`` (every variant with its source); model
+figures come from a result. Where they differ the table says so: the model is not tuned to a
+quoted figure its inputs do not support. The trading company's effect is measured against the
+``baotou-free-market`` counterfactual over 2009-2012.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from reesim.datasets import read_csv
+from reesim.report.summary import BAOTOU, BAYAN_OBO, _in_china, annual, year_end
+from reesim.scenario.schema import Scenario
+
+AGREEMENT_POINTS = 5.0
+"""A model share within this many percentage points of the quoted range agrees with it."""
+TC_WINDOW = ("2009-01", "2012-12")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of the claims table."""
+
+    claim: str
+    period: str
+    quoted: str
+    model: str
+    verdict: str
+    source: str
+
+
+def _facts() -> pd.DataFrame:
+    return read_csv("reference", "facts.csv")
+
+
+def _quoted(facts: pd.DataFrame, fact: str) -> tuple[float, float, str, str]:
+    """Lowest and highest quoted value of a fact, a display string and the sources."""
+    rows = facts[facts.fact == fact]
+    values = pd.concat([rows.value, rows.value_low, rows.value_high]).dropna()
+    text = ", ".join(f"{v:g}% ({p})" for v, p in zip(rows.value.fillna(rows.value_low),
+                                                      rows.period, strict=True))
+    sources = "; ".join(sorted({s.split("<")[0].strip()[:70] for s in rows.source}))
+    return float(values.min()), float(values.max()), text, sources
+
+
+def _verdict(model: float, low: float, high: float) -> str:
+    if not np.isfinite(model):
+        return "not computed"
+    if low - AGREEMENT_POINTS <= model <= high + AGREEMENT_POINTS:
+        return "agrees"
+    side = "below" if model < low else "above"
+    return f"differs: model {side} the quoted range"
+
+
+def _year_value(da: xr.DataArray, year: int) -> float:
+    if year not in da.year.values:
+        return float("nan")
+    return float(da.sel(year=year).median() if "member" in da.dims else da.sel(year=year))
+
+
+def share_claims(ds: xr.Dataset) -> list[Claim]:
+    """Reserves, exports and output shares: quoted figures against the model's."""
+    facts = _facts()
+    claims = []
+    china = _in_china(ds)
+    reserves = year_end(ds.reserves)
+    share = 100 * reserves.sel(producer=BAYAN_OBO) / reserves.where(china, 0.0).sum("producer")
+    low, high, text, src = _quoted(facts, "bayan_obo_share_of_china_reserves_pct")
+    value = _year_value(share, 2012)
+    claims.append(Claim(
+        "Bayan Obo share of China's RE reserves", "2012", text, f"{value:.0f}%",
+        _verdict(value, low, high) + "; other Chinese reserves are only partly quantified in "
+        "the inputs, so the model's share is an upper bound", src))
+
+    exports = annual(ds.exports.sum("element"))
+    share = 100 * exports.sel(exporter=BAOTOU) / exports.sum("exporter")
+    low, high, text, src = _quoted(facts, "baotou_share_of_china_re_exports_pct")
+    value = _year_value(share, 2012)
+    claims.append(Claim("Baotou share of China's RE exports", "2012", text, f"{value:.0f}%",
+                        _verdict(value, low, high), src))
+
+    mine = annual(ds.mine_output.sum("element"))
+    world = mine.sum("producer")
+    china_share = 100 * mine.where(china, 0.0).sum("producer") / world
+    rows = facts[facts.fact == "china_share_of_world_mine_production_pct"]
+    for period, group in rows.groupby("period", sort=False):
+        try:
+            year = int(str(period).removeprefix("c.")[:4])
+        except ValueError:
+            continue
+        vals = pd.concat([group.value, group.value_low, group.value_high]).dropna()
+        value = _year_value(china_share, year)
+        quoted = ", ".join(f"{v:g}%" for v in vals)
+        claims.append(Claim("China's share of world mine output", str(period), quoted,
+                            f"{value:.0f}%", _verdict(value, vals.min(), vals.max()),
+                            "; ".join(sorted({s.split("<")[0].strip()[:70]
+                                              for s in group.source}))))
+    low, high, text, src = _quoted(facts, "bayan_obo_share_of_world_re_supply_pct")
+    value = _year_value(100 * mine.sel(producer=BAYAN_OBO) / world, 2008)
+    claims.append(Claim("Bayan Obo share of world RE supply", "2008", text, f"{value:.0f}%",
+                        _verdict(value, low, high), src))
+    return claims
+
+
+def baotou_basket(ds: xr.Dataset, market: str = "china") -> xr.DataArray:
+    """Price of a kg of Bayan Obo's REO mix (USD/kg), the basket the Baotou members sell."""
+    out = ds.mine_output.sel(producer=BAYAN_OBO).sum(["member", "time"])
+    mix = out / out.sum()
+    return (ds.price.sel(market=market) * mix).sum("element")
+
+
+def unsold_stock(ds: xr.Dataset) -> xr.DataArray:
+    """Unsold Chinese stocks outside planned stockpiles, t REO: sellers' inventory plus the
+    trading company's holdings beyond its plan."""
+    sellers = ds.inventory.sel(holder="producers_china").sum("element")
+    company = ds.inventory.sel(holder="trading_company").sum("element")
+    return sellers + (company - ds.trading_company_plan).clip(min=0.0)
+
+
+def regime_effects(with_company: xr.Dataset, free_market: xr.Dataset) -> pd.DataFrame:
+    """What the trading company changed over 2009-2012 against the free-market counterfactual.
+
+    Baotou output (t REO/yr), unsold stocks outside the planned stockpile (t REO, mean), the
+    China price of Baotou's basket (USD/kg of its REO mix), its volatility (standard deviation
+    of monthly log changes) and members' revenue (MUSD/yr, mine output at netback).
+    """
+    rows = {}
+    for label, ds in (("trading_company", with_company), ("free_market", free_market)):
+        w = ds.sel(time=slice(*TC_WINDOW))
+        output = w.mine_output.sel(producer=BAYAN_OBO).sum("element")
+        basket = baotou_basket(w)
+        volatility = np.log(basket).diff("time").std("time")
+        rows[label] = {
+            "baotou_output_t_reo_per_yr": float(output.mean()),
+            "unsold_stock_t_reo": float(unsold_stock(w).mean()),
+            "baotou_basket_price_usd_per_kg": float(basket.mean()),
+            "basket_price_volatility_monthly_log": float(volatility.median()),
+            "member_revenue_musd_per_yr": float(w.revenue.sel(producer=BAYAN_OBO).mean()),
+        }
+    frame = pd.DataFrame(rows)
+    frame["change_pct"] = 100 * (frame.trading_company / frame.free_market - 1.0)
+    return frame
+
+
+def counterfactual(scenario: Scenario) -> Scenario | None:
+    """The same scenario without the trading company, cut at 2012 (None if not applicable)."""
+    if scenario.market.regime != "trading_company" or scenario.start_year > 2009 \
+            or scenario.end_year < 2012:
+        return None
+    data = scenario.model_dump()
+    data["market"]["regime"] = "free_market"
+    data["end_year"] = 2012
+    data["name"] = f"{scenario.name} (free-market counterfactual)"
+    return Scenario.model_validate(data)
+
+
+def claims_csv(claims: list[Claim], effects: pd.DataFrame | None) -> str:
+    """``claims.csv``: the claims table, then the regime effects as rows."""
+    frame = pd.DataFrame([c.__dict__ for c in claims])
+    if effects is not None:
+        extra = pd.DataFrame({
+            "claim": [f"trading company vs free market: {k}" for k in effects.index],
+            "period": "2009-2012",
+            "quoted": "",
+            "model": [f"{r.trading_company:.4g} vs {r.free_market:.4g} ({r.change_pct:+.0f}%)"
+                      for r in effects.itertuples()],
+            "verdict": "model counterfactual", "source": "baotou vs baotou-free-market"})
+        frame = pd.concat([frame, extra], ignore_index=True)
+    return frame.to_csv(index=False)
