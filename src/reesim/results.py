@@ -42,8 +42,9 @@ class Result:
     scenario: Scenario = field(repr=False)
 
     def write(self, out_dir: str | Path, extra_files: dict[str, str] | None = None) -> Path:
-        """Write ``results.nc``, ``manifest.json`` and any ``extra_files`` (name -> text, e.g.
-        ``summary.csv``) to ``out_dir`` atomically.
+        """Write ``results.nc``, ``manifest.json`` and ``extra_files`` to ``out_dir`` atomically.
+
+        ``extra_files`` maps file names to text (e.g. ``summary.csv``).
 
         Files are written into a temporary folder beside ``out_dir`` and moved into place only
         when all of them are complete, so an interrupted run never leaves partial results.

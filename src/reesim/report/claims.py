@@ -116,8 +116,10 @@ def baotou_basket(ds: xr.Dataset, market: str = "china") -> xr.DataArray:
 
 
 def unsold_stock(ds: xr.Dataset) -> xr.DataArray:
-    """Unsold Chinese stocks outside planned stockpiles, t REO: sellers' inventory plus the
-    trading company's holdings beyond its plan."""
+    """Unsold Chinese stocks outside planned stockpiles, t REO.
+
+    Chinese sellers' inventory plus the trading company's holdings beyond its plan.
+    """
     sellers = ds.inventory.sel(holder="producers_china").sum("element")
     company = ds.inventory.sel(holder="trading_company").sum("element")
     return sellers + (company - ds.trading_company_plan).clip(min=0.0)

@@ -134,8 +134,10 @@ class CapacityEvent(_Dated):
 
 
 class SeparationCapacityEvent(_Dated):
-    """Set a region's separation capacity (t REO feed/yr) from ``start`` (optionally only under
-    a market regime, as for disruptions)."""
+    """Set a region's separation capacity (t REO feed/yr) from ``start``.
+
+    ``under_regime`` limits it to months under that market regime, as for disruptions.
+    """
 
     type: Literal["separation_capacity"]
     under_regime: Literal["free_market", "trading_company"] | None = None
