@@ -34,6 +34,9 @@ from reesim.scenario.schema import (
 )
 
 RESERVE_HOLDERS = ("state_reserve", "trading_company")
+CHOKE_MULTIPLE = 100.0
+"""Choke price as a multiple of the reference price: where buyers stop (historical peaks reached
+about 45x the 2007 anchors, for La and Ce outside China in 2011)."""
 ESSENTIAL_SHARE = 0.25
 """An element is essential to an application (its shortage stops production) when it makes up at
 least this share of the application's REO: Nd in magnets, La and Ce in catalysts, glass,
@@ -84,6 +87,8 @@ class Constants:
     separation_wastewater_m3_per_t: np.ndarray  # (R,)
     intensity: np.ndarray               # (A, E) element shares of a tonne of REO in use
     essential: np.ndarray               # (A, E) bool: a shortage of e stops production of a
+    essential_elements: tuple[np.ndarray, np.ndarray]  # (A,), (A,): the (up to two) essential
+    thrift_pairs: tuple[np.ndarray, np.ndarray]  # application and element indices that thrift
     elasticity_short: np.ndarray        # (A,)
     elasticity_long: np.ndarray         # (A,)
     adjustment_time_yr: np.ndarray      # (A,)
@@ -97,6 +102,8 @@ class Constants:
     reference_price_usd_per_kg: np.ndarray  # (E,)
     floor_price_usd_per_kg: np.ndarray  # (E,)
     choke_price_usd_per_kg: np.ndarray  # (E,)
+    log_floor_price: np.ndarray         # (E,) log of the floor price
+    log_choke_price: np.ndarray         # (E,) log of the choke price
     reference_netback_usd_per_kg: np.ndarray  # (P,) netback at reference prices, default route
     tc_region: int                      # region index of the trading company's members
     tc_stockpile_mix: np.ndarray        # (E,) element split of the company's planned stockpile
@@ -157,6 +164,22 @@ def _distribution(spec: str, deposits: pd.DataFrame) -> np.ndarray:
         row = table.loc[key.strip()].to_numpy(dtype=float)
         total += (float(weight) if weight else 1.0) * row / row.sum()
     return total / total.sum()
+
+
+def _essential_pairs(essential: np.ndarray, intensity: np.ndarray) -> tuple[np.ndarray,
+                                                                           np.ndarray]:
+    """Indices of each application's (at most two) essential elements; with one, it repeats.
+
+    An application without an essential element uses its largest element.
+    """
+    first, second = [], []
+    for a in range(len(essential)):
+        found = list(np.flatnonzero(essential[a])) or [int(np.argmax(intensity[a]))]
+        if len(found) > 2:
+            raise ValueError(f"application {a} has more than two essential elements")
+        first.append(found[0])
+        second.append(found[-1])
+    return np.array(first), np.array(second)
 
 
 def _gap_as_zero(column: pd.Series) -> np.ndarray:
@@ -249,6 +272,8 @@ def _constants(data: ReferenceData, scenario: Scenario, coords: Coords,
         separation_wastewater_m3_per_t=_gap_as_zero(regions.wastewater_m3_per_t_reo),
         intensity=intensity,
         essential=intensity >= ESSENTIAL_SHARE,
+        essential_elements=_essential_pairs(intensity >= ESSENTIAL_SHARE, intensity),
+        thrift_pairs=tuple(np.nonzero(thrift > 0)),
         elasticity_short=apps.elasticity_short.to_numpy(float),
         elasticity_long=apps.elasticity_long.to_numpy(float),
         adjustment_time_yr=apps.adjustment_time_yr.to_numpy(float),
@@ -259,7 +284,9 @@ def _constants(data: ReferenceData, scenario: Scenario, coords: Coords,
         thrift_elasticity=thrift, thrift_floor=floor, thrift_lag_yr=lag,
         reference_price_usd_per_kg=reference,
         floor_price_usd_per_kg=anchors.floor_price_usd_per_kg.to_numpy(float),
-        choke_price_usd_per_kg=100.0 * reference,
+        choke_price_usd_per_kg=CHOKE_MULTIPLE * reference,
+        log_floor_price=np.log(anchors.floor_price_usd_per_kg.to_numpy(float)),
+        log_choke_price=np.log(CHOKE_MULTIPLE * reference),
         reference_netback_usd_per_kg=reference_netback,
         tc_region=tc_region, tc_stockpile_mix=mix,
     )

@@ -63,13 +63,16 @@ def update_responses(model: Model, price: np.ndarray, demand_long: np.ndarray,
     target_long = index ** ((c.elasticity_long - c.elasticity_short)[None, None, :] * mult)
     rate = model.rates["demand_long"]
     log_long = np.log(demand_long) + (np.log(target_long) - np.log(demand_long)) * rate
-    world_price = np.sqrt(price[:, 0, :] * price[:, 1, :])                   # (M, E)
-    relative = world_price / c.reference_price_usd_per_kg[None, :]
-    target = np.clip(relative[:, None, :] ** (-c.thrift_elasticity[None, :, :]),
-                     c.thrift_floor[None, :, :], 1.0)
-    rate_thrift = model.rates["thrift"]
-    rate_thrift = np.where(target < thrift, rate_thrift, rate_thrift / REBOUND_SLOWDOWN)
-    return np.exp(log_long), thrift + (target - thrift) * rate_thrift
+    a, e = c.thrift_pairs                                                     # the substitutable
+    world_price = np.sqrt(price[:, 0, e] * price[:, 1, e])                    # (M, n) pairs only
+    relative = world_price / c.reference_price_usd_per_kg[e]
+    target = np.clip(relative ** (-c.thrift_elasticity[a, e]), c.thrift_floor[a, e], 1.0)
+    current = thrift[:, a, e]
+    rate = model.rates["thrift"][:, a, e]
+    rate = np.where(target < current, rate, rate / REBOUND_SLOWDOWN)
+    new_thrift = thrift.copy()
+    new_thrift[:, a, e] = current + (target - current) * rate
+    return np.exp(log_long), new_thrift
 
 
 def consume(model: Model, need: np.ndarray, stock: np.ndarray) -> np.ndarray:
@@ -81,8 +84,8 @@ def consume(model: Model, need: np.ndarray, stock: np.ndarray) -> np.ndarray:
     c = model.constants
     total = need.sum(axis=2)                                                  # (M, K, E)
     fill = np.where(total > 0, np.minimum(1.0, stock / np.maximum(total, 1e-300)), 1.0)
-    limiting = np.where(c.essential[None, None, :, :], fill[:, :, None, :], 1.0)
-    app_fill = limiting.min(axis=3)                                           # (M, K, A)
+    first, second = c.essential_elements                                      # (A,) each
+    app_fill = np.minimum(fill[:, :, first], fill[:, :, second])              # (M, K, A)
     return need * np.minimum(app_fill[..., None], fill[:, :, None, :])
 
 
@@ -96,13 +99,15 @@ class UseResult(NamedTuple):
 def age_in_use(model: Model, in_use: np.ndarray, products: np.ndarray) -> UseResult:
     """Advance the Erlang-k lifetime chains one month: products enter, end-of-life leaves."""
     c = model.constants
-    shape_max = in_use.shape[2]
-    stages = np.arange(shape_max)
-    active = stages[None, :] < c.lifetime_shape[:, None]                      # (A, S)
-    last = stages[None, :] == (c.lifetime_shape[:, None] - 1)
-    leave = model.rates["leave_use"]                                          # (A,)
-    out = in_use * (leave[:, None] * active)[None, :, :, None]                # (M, A, S, E) t
-    moved = np.concatenate([products[:, :, None, :] * DT_YR, out[:, :, :-1, :]], axis=2)
-    moved = moved * active[None, :, :, None]
-    eol = (out * last[None, :, :, None]).sum(axis=2)
-    return UseResult(end_of_life=eol / DT_YR, in_use=in_use - out + moved)
+    leave = model.rates["leave_use"][None, :, None]                           # (1, A, 1)
+    new = np.empty_like(in_use)
+    arriving = products * DT_YR                                               # t this month
+    eol = np.zeros_like(products)
+    for s in range(in_use.shape[2]):                    # a few lifetime stages, not elements
+        active = (s < c.lifetime_shape)[None, :, None]
+        out = in_use[:, :, s, :] * leave * active
+        new[:, :, s, :] = in_use[:, :, s, :] - out + arriving * active
+        last = (s == c.lifetime_shape - 1)[None, :, None]
+        eol += out * last
+        arriving = out * ~last
+    return UseResult(end_of_life=eol / DT_YR, in_use=new)

@@ -26,7 +26,7 @@ ARBITRAGE_GATE = 10.0
 """Trade falls as (destination price / landed cost) ** gate when the destination is cheaper."""
 ARBITRAGE_PUSH_PER_YR = 4.0
 """Extra exports per unit of relative price gap, as a multiple of export demand per year."""
-QUOTA_BISECTION_STEPS = 40
+QUOTA_BISECTION_STEPS = 32
 MAX_SCARCITY_FACTOR = 4.0
 """The indicated price stays within 1/4 and 4 times the expected price: a month's coverage signal
 moves the price at most that far from what traders expect (the expectation itself keeps moving,
@@ -80,16 +80,17 @@ def allocate_quota(desired: np.ndarray, quota: float, rent: np.ndarray,
     binding = total > quota
     if not np.isfinite(quota) or not binding.any():
         return desired
-    scale = 0.05 * price_china + 0.2
-    lo = (rent - 30.0 * scale).min(axis=1)
-    hi = (rent + 30.0 * scale).max(axis=1)
+    inv_scale = 1.0 / (0.05 * price_china + 0.2)                   # 1/(USD/kg)
+    half = 0.5 * rent * inv_scale
+    lo = (rent - 30.0 / inv_scale).min(axis=1)
+    hi = (rent + 30.0 / inv_scale).max(axis=1)
     for _ in range(QUOTA_BISECTION_STEPS):
         mid = 0.5 * (lo + hi)
-        share = _logistic((rent - mid[:, None]) / scale)
+        share = 0.5 + 0.5 * np.tanh(half - (0.5 * mid)[:, None] * inv_scale)
         over = (desired * share).sum(axis=1) > quota
         lo = np.where(over, mid, lo)
         hi = np.where(over, hi, mid)
-    allocated = desired * _logistic((rent - hi[:, None]) / scale)
+    allocated = desired * _logistic((rent - hi[:, None]) * inv_scale)
     return np.where(binding[:, None], allocated, desired)
 
 
@@ -129,11 +130,10 @@ def update_prices(model: Model, price: np.ndarray, expected: np.ndarray,
     with np.errstate(divide="ignore"):
         signal = np.clip(beta * np.log(target / months), -np.log(MAX_SCARCITY_FACTOR),
                          np.log(MAX_SCARCITY_FACTOR))
-    indicated = np.clip(expected * np.exp(signal), c.floor_price_usd_per_kg,
-                        c.choke_price_usd_per_kg)
-    rate = model.rates["price"]
-    new = np.exp(np.log(price) + (np.log(indicated) - np.log(price)) * rate)
-    new = np.clip(new, c.floor_price_usd_per_kg, c.choke_price_usd_per_kg)
-    rate_e = model.rates["expectation"]
-    new_expected = np.exp(np.log(expected) + (np.log(new) - np.log(expected)) * rate_e)
-    return new, new_expected
+    log_floor, log_choke = c.log_floor_price, c.log_choke_price
+    log_price, log_expected = np.log(price), np.log(expected)
+    log_indicated = np.clip(log_expected + signal, log_floor, log_choke)
+    log_new = np.clip(log_price + (log_indicated - log_price) * model.rates["price"],
+                      log_floor, log_choke)
+    log_new_expected = log_expected + (log_new - log_expected) * model.rates["expectation"]
+    return np.exp(log_new), np.exp(log_new_expected)

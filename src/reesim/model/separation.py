@@ -61,10 +61,10 @@ def separate(model: Model, t: int, concentrate: np.ndarray, mine_output: np.ndar
     inflow = routing.T @ mine_output                                    # (M, R, E)
     stock = concentrate + inflow * DT_YR
     total = stock.sum(axis=2)                                           # (M, R)
-    throughput = np.minimum(limit, total / DT_YR)
-    share = np.where(total[..., None] > 0, stock / np.maximum(total[..., None], 1e-300), 0.0)
-    feed = throughput[..., None] * share
-    remaining = np.maximum(stock - feed * DT_YR, 0.0)
+    # share of the stock separated this month (the feed keeps the stock's element mix)
+    taken = np.where(total > 0, np.minimum(limit * DT_YR / np.maximum(total, 1e-300), 1.0), 0.0)
+    feed = stock * (taken / DT_YR)[..., None]
+    remaining = stock * (1.0 - taken)[..., None]
     output = feed * c.separation_recovery[None, :, None]
     return SeparationResult(inflow=inflow, feed=feed, output=output, losses=feed - output,
                             concentrate=remaining)

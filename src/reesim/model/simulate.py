@@ -57,35 +57,38 @@ class Recorder:
 
 
 def run(model: Model, progress: Callable[[int], None] | None = None) -> xr.Dataset:
-    """Simulate every month of ``model``, check every stage's balance each step, label the result.
+    """Simulate every month of ``model``, check every stage's balance, label the result.
 
     With monthly records the balances of all steps are checked in one vectorised pass over the
-    recorded arrays, which hold exactly each step's values; with annual records (ensembles) each
-    step is checked as it is made. Either way a broken balance raises :class:`BalanceError`
-    naming stage, element, member and month, and no result is returned.
+    recorded arrays, which hold exactly each step's values. With annual records (ensembles)
+    each year is checked as it closes: its flows are the sum of its months and its stock change
+    the change over its months, so a month that breaks a balance breaks its year. Either way a
+    broken balance raises :class:`BalanceError` naming stage, element, member and period, and no
+    result is returned.
     """
     state = initial_state(model)
-    monthly = model.scenario.output.frequency == "month"
     recorder = Recorder(model, model.scenario.output.frequency)
     labels = _labels(model)
-    previous = {
-        "inventory": state.inventory, "concentrate_stock": state.concentrate,
-        "in_use_stock": state.in_use.sum(axis=2), "tailings_stock": state.tailings,
+    initial = {
+        "inventory_initial": state.inventory, "concentrate_stock_initial": state.concentrate,
+        "in_use_stock_initial": state.in_use.sum(axis=2), "tailings_stock_initial": state.tailings,
+        "reserves_initial": state.reserves,
     }
-    initial = {f"{k}_initial": v for k, v in previous.items()}
-    initial["reserves_initial"] = state.reserves
-    years, months = model.timeline.year, model.timeline.month
+    years = model.timeline.year
     for t in range(model.timeline.steps):
         state, values = step(model, t, state)
-        if not monthly:
-            change = {k: values[k] - previous[k] for k in previous}
-            check_step(values, change, DT_YR, f"time {years[t]}-{months[t]:02d}", labels)
-            previous = {k: values[k] for k in previous}
         recorder.add(t, values)
+        if recorder.frequency == "year" and t % 12 == 11:
+            year = t // 12
+            closed = {name: array[year] for name, array in recorder.arrays.items()}
+            change = {name: closed[name] - (recorder.arrays[name][year - 1] if year else
+                                            initial[f"{name}_initial"])
+                      for name in STOCKS}
+            check_step(closed, change, 1.0, f"year {years[t]}", labels)
         if progress is not None:
             progress(t + 1)
     dataset = _dataset(model, recorder, initial)
-    if monthly:
+    if recorder.frequency == "month":
         assert_balanced(dataset)
     return dataset
 
