@@ -96,3 +96,13 @@ def test_circular_extends(tmp_path):
     (tmp_path / "b.yaml").write_text("extends: a.yaml\nname: b\n")
     with pytest.raises(InputError, match="circular"):
         load_scenario(tmp_path / "a.yaml")
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_builtin_scenario_runs_and_balances(name):
+    from reesim import simulate
+    from reesim.testing import assert_balanced
+
+    scenario = load_scenario(name, ["start_year=2024", "end_year=2032"])
+    result = simulate(scenario, members=2 if scenario.uncertainty else 1, seed=3)
+    assert_balanced(result)

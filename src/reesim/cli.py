@@ -6,6 +6,7 @@ naming the file, field and allowed values and exit with code 2; nothing is writt
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -108,8 +109,11 @@ def scenarios() -> None:
     table.add_column("name")
     table.add_column("description")
     for name in builtin_names():
-        desc = " ".join(load_scenario(name).description.split())
-        table.add_row(name, desc.split(". ")[0].rstrip(".") + ".")
+        try:
+            desc = " ".join(load_scenario(name).description.split())
+        except InputError as exc:
+            _fail(exc, 2)
+        table.add_row(name, re.split(r"(?<=[a-z)])\.\s+(?=[A-Z])", desc)[0].rstrip(".") + ".")
     console.print(table)
 
 
@@ -161,6 +165,8 @@ def validate(
     writes validation.html and validation.csv and prints the metrics.
     """
     from reesim.api import simulate
+    from reesim.report.claims import claims_frame, counterfactual, regime_effects, share_claims
+    from reesim.report.render import render_claims
     from reesim.validation import HISTORY_END_YEAR, compute_metrics, objective, write_report
     from reesim.validation.metrics import PEAK_ORIGIN
 
@@ -175,10 +181,17 @@ def validate(
             result = simulate(scen, members=members, seed=seed,
                               progress=lambda done: bar.update(task, completed=done))
         metrics = compute_metrics(result.dataset)
+        claims = share_claims(result.dataset)
+        effects = None
+        other = counterfactual(scen)
+        if other is not None:
+            effects = regime_effects(result.dataset,
+                                     simulate(other, members=members, seed=seed).dataset)
         target = out or Path("results") / (
             f"validation-{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
         written = write_report(result.dataset, metrics, target,
-                               title=f"reesim validation: {scen.name} vs the record")
+                               title=f"reesim validation: {scen.name} vs the record",
+                               claims=claims_frame(claims, effects))
     except InputError as exc:
         _fail(exc, 2)
     except BalanceError as exc:
@@ -224,8 +237,77 @@ def validate(
             sim, obs = fmt(rec.value), fmt(rec.observed)
         peaks.add_row(rec.series, rec.metric, sim, obs)
     console.print(peaks)
+    render_claims(claims, effects, console)
     console.print(f"objective (weighted misfit, lower is better): {objective(metrics):.4g}")
-    console.print(f"[green]wrote[/] {written}/validation.html, validation.csv")
+    console.print(f"[green]wrote[/] {written}/validation.html, validation.csv, claims.csv")
+
+
+@app.command()
+def calibrate(
+    out: Annotated[Path, typer.Option(
+        help="Calibration file to write (YAML), e.g. src/reesim/scenarios/"
+             "calibration-baotou.yaml.")],
+    scenario: ScenarioArg = "baotou",
+    set_: SetOpt = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, help="Seed of the optimizer (default: the scenario's).")] = None,
+    quick: Annotated[bool, typer.Option(
+        help="A tiny population and two generations (a smoke test, not a fit).")] = False,
+) -> None:
+    """Fit the declared free parameters to the history up to 2015 and write a calibration file.
+
+    Differential evolution (scipy) over the priors of reesim.calibration.parameters, each
+    generation one batched run; then a one-parameter profile of each parameter at the optimum
+    (curvature and identified range). A scenario uses the file via `calibration: <file>`.
+    """
+    from reesim.calibration import FULL, QUICK, write_calibration
+    from reesim.calibration import calibrate as fit
+
+    opts = QUICK if quick else FULL
+    try:
+        scen = _load(scenario, set_)
+        seed = scen.seed if seed is None else seed
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} generations"),
+                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
+            task = bar.add_task(f"calibrating {scen.name}", total=opts.generations)
+
+            def show(gen) -> None:
+                what = ("profiling each parameter at the optimum" if gen.stage == "profiles"
+                        else f"calibrating {scen.name}")
+                bar.update(task, completed=gen.index,
+                           description=f"{what}: best objective {gen.best_objective:.4g}")
+
+            result = fit(scen, seed=seed, quick=quick, progress=show)
+        written = write_calibration(result, out)
+    except InputError as exc:
+        _fail(exc, 2)
+    except BalanceError as exc:
+        _fail(exc, 3)
+    except ReesimError as exc:
+        _fail(exc, 1)
+    table = Table(title=f"Calibration of {result.scenario} to the record "
+                        f"{result.window} (seed {result.seed}{', quick' if quick else ''})",
+                  title_justify="left")
+    for col in ("parameter", "prior", "fitted", "identified range", "curvature", "weak"):
+        table.add_column(col, justify="left" if col in ("parameter", "prior") else "right")
+    for row, ident in zip(result.table, result.identification, strict=True):
+        table.add_row(row.name, f"{row.low:g}..{row.high:g} {row.scale}",
+                      f"{result.parameters[row.name]:.4g}",
+                      f"{ident.low:.3g}..{ident.high:.3g} ({ident.fraction_of_prior:.0%})",
+                      f"{ident.curvature:.3g}", "yes" if ident.weakly_identified else "no")
+    console.print(table)
+    opt = result.optimizer
+    console.print(f"objective (weighted misfit, lower is better): {result.objective:.4g}  "
+                  f"(prior midpoint {result.objective_at_midpoint:.4g}, scenario values "
+                  f"{result.objective_at_scenario:.4g}); {opt['generations_run']} generations of "
+                  f"{opt['population']}, {opt['evaluations']} runs, {result.wall_time_s:.0f} s")
+    notes = [f"{i.name}: {i.note}" for i in result.identification if i.note]
+    for note in notes:
+        console.print(f"  note {note}", highlight=False)
+    for warning in result.warnings:
+        err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    console.print(f"[green]wrote[/] {written}")
 
 
 def main() -> None:

@@ -58,6 +58,7 @@ def calibration_document(result: CalibrationResult) -> dict:
         "mode": result.mode,
         "window": result.window,
         "wall_time_s": round(result.wall_time_s, 1),
+        "warnings": list(result.warnings),
         "optimizer": {**result.optimizer, "options": options_dict(result.options)},
         "objective": {
             "definition": definition + " (reesim.validation.metrics.objective; the scenario's "

@@ -94,6 +94,8 @@ def share_claims(ds: xr.Dataset) -> list[Claim]:
             year = int(str(period).removeprefix("c.")[:4])
         except ValueError:
             continue
+        if year not in china_share.year.values:
+            continue
         vals = pd.concat([group.value, group.value_low, group.value_high]).dropna()
         value = _year_value(china_share, year)
         quoted = ", ".join(f"{v:g}%" for v in vals)
@@ -164,6 +166,11 @@ def counterfactual(scenario: Scenario) -> Scenario | None:
 
 def claims_csv(claims: list[Claim], effects: pd.DataFrame | None) -> str:
     """``claims.csv``: the claims table, then the regime effects as rows."""
+    return claims_frame(claims, effects).to_csv(index=False)
+
+
+def claims_frame(claims: list[Claim], effects: pd.DataFrame | None) -> pd.DataFrame:
+    """The claims table and the regime effects as one frame (one row per claim)."""
     frame = pd.DataFrame([c.__dict__ for c in claims])
     if effects is not None:
         extra = pd.DataFrame({
@@ -174,4 +181,4 @@ def claims_csv(claims: list[Claim], effects: pd.DataFrame | None) -> str:
                       for r in effects.itertuples()],
             "verdict": "model counterfactual", "source": "baotou vs baotou-free-market"})
         frame = pd.concat([frame, extra], ignore_index=True)
-    return frame.to_csv(index=False)
+    return frame

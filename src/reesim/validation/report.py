@@ -117,12 +117,21 @@ def _metrics_table_html(metrics: pd.DataFrame) -> str:
                          border=0, classes="metrics")
 
 
+def _claims_html(claims: pd.DataFrame | None) -> str:
+    if claims is None:
+        return ""
+    return ("\n<h2>The system's defining claims: quoted figures and the model</h2>\n"
+            + claims.to_html(index=False, border=0, classes="metrics", na_rep=""))
+
+
 def write_report(dataset: xr.Dataset, metrics: pd.DataFrame, out_dir: str | Path,
-                 observations: Observations | None = None, title: str | None = None) -> Path:
+                 observations: Observations | None = None, title: str | None = None,
+                 claims: pd.DataFrame | None = None) -> Path:
     """Write ``validation.html`` and ``validation.csv`` to ``out_dir`` atomically; return it.
 
-    Files go into a temporary folder beside ``out_dir`` that replaces ``out_dir`` (an existing
-    folder of that name is replaced) only once both are complete.
+    ``claims`` (the system's defining facts beside the model's figures) is shown in the page and
+    written as ``claims.csv``. Files go into a temporary folder beside ``out_dir`` that replaces
+    ``out_dir`` (an existing folder of that name is replaced) only once all are complete.
     """
     obs = observations if observations is not None else load_observations()
     series = build_series(dataset, obs)
@@ -141,7 +150,9 @@ def write_report(dataset: xr.Dataset, metrics: pd.DataFrame, out_dir: str | Path
                 "table.metrics td,table.metrics th{padding:2px 8px;text-align:right}"
                 "</style></head><body>\n" + body +
                 "\n<h2>Metrics (up to 2015)</h2>\n" + _metrics_table_html(metrics) +
-                "\n</body></html>\n")
+                _claims_html(claims) + "\n</body></html>\n")
+        if claims is not None:
+            claims.to_csv(tmp / "claims.csv", index=False)
         (tmp / "validation.html").write_text(html, encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)

@@ -1,0 +1,198 @@
+"""Calibration: the free parameters, batched objectives, profiles, the quick fit and its file."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from reesim import load_scenario, simulate
+from reesim.calibration import (
+    FREE_PARAMETERS,
+    FreeParameter,
+    calibrate,
+    check_free_parameters,
+    history_scenario,
+    identify,
+    member_objectives,
+    write_calibration,
+)
+from reesim.calibration.parameters import to_units, to_values
+from reesim.cli import app
+from reesim.scenario.schema import Parameters
+from reesim.validation import compute_metrics, objective
+
+runner = CliRunner()
+SEED = 3
+
+
+# -- the declared table ------------------------------------------------------------------------
+
+def test_free_parameters_are_parameter_fields_with_valid_priors():
+    check_free_parameters()
+    names = [row.name for row in FREE_PARAMETERS]
+    assert len(names) == len(set(names)) == 8
+    for row in FREE_PARAMETERS:
+        assert row.name in Parameters.model_fields
+        assert row.low < row.high and row.scale in ("log", "linear") and row.reason
+        # the prior's ends are values the schema accepts
+        Parameters(**{row.name: row.low})
+        Parameters(**{row.name: row.high})
+        assert row.low < row.midpoint < row.high
+        values = np.array([row.low, row.midpoint, row.high])
+        np.testing.assert_allclose(row.to_unit(values), [0.0, 0.5, 1.0], atol=1e-12)
+        np.testing.assert_allclose(row.to_value(row.to_unit(values)), values, rtol=1e-12)
+    log_row = FreeParameter("china_cost_multiplier", 0.5, 2.0, "log", "test")
+    assert log_row.midpoint == pytest.approx(1.0)  # geometric mean
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    (FreeParameter("no_such_parameter", 0.1, 1.0, "log", "x"), "not a field"),
+    (FreeParameter("hoarding_sensitivity", 0.0, 3.0, "log", "x"), "low > 0"),
+    (FreeParameter("hoarding_sensitivity", 2.0, 1.0, "linear", "x"), "low < high"),
+    (FreeParameter("hoarding_sensitivity", 0.0, 30.0, "linear", "x"), "allowed range"),
+    (FreeParameter("price_adjustment_time_yr", 0.0, 1.0, "linear", "x"), "allowed range"),
+    (FreeParameter("hoarding_sensitivity", 0.0, 3.0, "linear", " "), "reason"),
+])
+def test_bad_free_parameter_tables_are_refused(row, message):
+    with pytest.raises(ValueError, match=message):
+        check_free_parameters((row,))
+
+
+# -- the batched objective and the profiles ----------------------------------------------------
+
+def test_member_objectives_match_the_validation_objective_member_by_member():
+    rows = []
+
+    def add(series, metric, member, value, n=3):
+        rows.append({"series": series, "metric": metric, "member": member, "value": value,
+                     "observed": math.nan, "n": n, "note": ""})
+
+    for m, scale in enumerate((1.0, 2.0, 0.5)):
+        add("price_export_Nd", "log_rmse", m, 0.4 * scale)
+        add("price_export_Nd", "range_log_distance", m, 0.1 * scale)
+        add("price_export_Dy", "log_rmse", m, 0.8 * scale)
+        add("price_export_Dy", "direction_agreement", m, 0.5)       # not in the objective
+        add("price_china_La", "range_log_distance", m, 0.3 * scale)
+        add("production_world", "log_rmse", m, 0.05 * scale)
+        add("china_share_of_world", "log_rmse", m, 9.0)             # weight 0
+        add("price_gap_Ce", "log_rmse", m, 7.0, n=0)                # no observations
+    add("production_china", "log_rmse", 1, math.nan)               # a broken member 1
+    frame = pd.DataFrame(rows)
+    got = member_objectives(frame, 3)
+    want = [objective(frame[frame.member == m]) for m in range(3)]
+    assert got[1] == math.inf and want[1] == math.inf
+    np.testing.assert_allclose(got[[0, 2]], np.array(want)[[0, 2]], rtol=1e-12)
+
+
+def test_profiles_recover_the_curvature_and_range_of_a_known_objective():
+    table = (FreeParameter("hoarding_sensitivity", 0.0, 3.0, "linear", "sharp"),
+             FreeParameter("illegal_supply_elasticity", 0.0, 4.0, "linear", "flat"))
+    calls = []
+
+    def evaluate(u: np.ndarray) -> np.ndarray:
+        calls.append(len(u))
+        return 1.0 + 20.0 * (u[:, 0] - 0.5) ** 2 + 0.01 * u[:, 1]
+
+    rows, j_opt = identify(evaluate, table, np.array([0.5, 0.0]), points=9, fd_step=0.05)
+    assert len(calls) == 1                       # everything in one batch
+    assert j_opt == pytest.approx(1.0)
+    sharp, flat = rows
+    assert sharp.curvature == pytest.approx(40.0, rel=1e-6)
+    half_width = math.sqrt(0.05 / 20.0)          # J = 1.05 at u = 0.5 +- 0.05
+    assert sharp.fraction_of_prior == pytest.approx(2 * half_width, rel=0.15)
+    assert sharp.low < 1.5 < sharp.high and not sharp.weakly_identified
+    assert flat.weakly_identified and flat.fraction_of_prior == pytest.approx(1.0)
+    assert "bound" in flat.note and "forward" in flat.note
+    assert flat.curvature == pytest.approx(0.0, abs=1e-9)
+
+
+# -- the quick calibration of baotou, once ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def quick_fit(tmp_path_factory):
+    """``--quick`` calibration of baotou, through the API, and its file."""
+    result = calibrate(load_scenario("baotou"), seed=SEED, quick=True)
+    path = write_calibration(result, tmp_path_factory.mktemp("cal") / "calibration-test.yaml")
+    return result, path
+
+
+def test_quick_calibration_is_reproducible_through_the_cli(quick_fit, tmp_path):
+    result, path = quick_fit
+    out = tmp_path / "again.yaml"
+    run = runner.invoke(app, ["calibrate", "baotou", "--quick", "--seed", str(SEED),
+                              "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    assert "identified range" in run.output and "objective" in run.output
+    again = yaml.safe_load(out.read_text())
+    first = yaml.safe_load(path.read_text())
+    assert again["parameters"] == first["parameters"] == result.parameters
+    assert again["fit"]["objective"]["value"] == first["fit"]["objective"]["value"]
+
+
+def test_calibration_file_records_the_fit(quick_fit):
+    result, path = quick_fit
+    text = path.read_text()
+    assert text.startswith("# Written by `reesim calibrate baotou")
+    doc = yaml.safe_load(text)
+    assert set(doc) == {"parameters", "fit"}
+    assert list(doc["parameters"]) == [row.name for row in FREE_PARAMETERS]
+    for row in FREE_PARAMETERS:
+        assert row.low <= doc["parameters"][row.name] <= row.high
+    fit = doc["fit"]
+    assert fit["window"] == "2000-01..2015-12" and fit["seed"] == SEED
+    assert fit["mode"] == "quick" and fit["created_utc"].endswith("+00:00")
+    for key in ("scenario_hash", "data_version", "code_version", "optimizer", "priors"):
+        assert fit[key]
+    assert fit["objective"]["weights"]["price_export"] == 1.0
+    assert fit["metrics"]["production_world"]["log_rmse"] >= 0.0
+    ident = fit["identification"]
+    for row in FREE_PARAMETERS:
+        entry = ident[row.name]
+        assert entry["identified_low"] <= entry["value"] <= entry["identified_high"]
+        assert isinstance(entry["weakly_identified"], bool)
+        assert len(entry["profile"]["values"]) == result.options.profile_points
+
+
+def test_a_scenario_reads_the_calibration_and_reproduces_its_objective(quick_fit, tmp_path):
+    result, path = quick_fit
+    scen_file = tmp_path / "calibrated.yaml"
+    scen_file.write_text(f"extends: baotou\nname: calibrated\ncalibration: {path}\n"
+                         "parameters:\n  supply_steepness: 5.0\n")
+    scen = load_scenario(scen_file)
+    for name, value in result.parameters.items():
+        assert getattr(scen.parameters, name) == value
+    assert scen.parameters.supply_steepness == 5.0     # the scenario's own values still apply
+    # the objective of the calibrated scenario is the fit's, and no worse than the prior midpoint
+    calibrated = load_scenario(scen_file, ["parameters.supply_steepness=4.0"])
+    assert calibrated.parameters == load_scenario("baotou").parameters.model_copy(
+        update=result.parameters)
+    midpoint = {row.name: row.midpoint for row in FREE_PARAMETERS}
+    runs = simulate(history_scenario(calibrated), members=2, design={
+        name: [result.parameters[name], midpoint[name]] for name in midpoint})
+    ds = runs.dataset
+    at_fit = objective(compute_metrics(ds.isel(member=[0])))
+    at_mid = objective(compute_metrics(ds.isel(member=[1])))
+    assert at_fit == pytest.approx(result.objective, rel=1e-6)
+    assert at_mid == pytest.approx(result.objective_at_midpoint, rel=1e-6)
+    assert at_fit <= at_mid
+
+
+def test_unit_cube_round_trip_of_the_fitted_values(quick_fit):
+    result, _ = quick_fit
+    u = to_units(FREE_PARAMETERS, result.parameters)
+    back = to_values(FREE_PARAMETERS, u)[0]
+    np.testing.assert_allclose(back, [result.parameters[r.name] for r in FREE_PARAMETERS],
+                               rtol=1e-12)
+
+
+def test_calibrate_with_a_bad_scenario_exits_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "never.yaml"
+    run = runner.invoke(app, ["calibrate", "no-such-scenario", "--quick", "--out", str(out)])
+    assert run.exit_code == 2
+    assert "unknown scenario" in run.output and "Traceback" not in run.output
+    assert not out.exists() and not list(tmp_path.iterdir())
