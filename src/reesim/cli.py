@@ -290,7 +290,8 @@ def calibrate(
                         f"{result.window} (seed {result.seed}{', quick' if quick else ''})",
                   title_justify="left")
     for col in ("parameter", "prior", "fitted", "identified range", "curvature", "weak"):
-        table.add_column(col, justify="left" if col in ("parameter", "prior") else "right")
+        table.add_column(col, justify="left" if col in ("parameter", "prior") else "right",
+                         no_wrap=col == "parameter", overflow="fold")
     for row, ident in zip(result.table, result.identification, strict=True):
         table.add_row(row.name, f"{row.low:g}..{row.high:g} {row.scale}",
                       f"{result.parameters[row.name]:.4g}",

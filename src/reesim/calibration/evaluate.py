@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -23,12 +24,12 @@ from reesim.calibration.parameters import FreeParameter
 from reesim.errors import InputError, ReesimError
 from reesim.scenario.schema import OutputOptions, Scenario
 from reesim.validation import HISTORY_END_YEAR, OBJECTIVE_WEIGHTS, load_observations
-from reesim.validation.metrics import member_metrics, series_family, summarise
+from reesim.validation.metrics import OBJECTIVE_TERMS, member_metrics, series_family, summarise
 from reesim.validation.observations import Observations
 
 log = logging.getLogger("reesim.calibration")
 
-OBJECTIVE_TERMS = ("log_rmse", "range_log_distance")
+
 """The per-series metrics summed in the objective (see :func:`reesim.validation.objective`)."""
 
 
@@ -121,7 +122,8 @@ def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, se
 class Evaluator:
     """Objectives of parameter sets on a history scenario, batched (and split over workers).
 
-    Use as a context manager when ``workers > 1`` so the worker processes are shut down.
+    ``workers`` is capped at the number of CPUs. Use as a context manager when ``workers > 1`` so
+    the worker processes are shut down.
     ``evaluations`` counts members scored, ``batches`` the calls.
     """
 
@@ -132,7 +134,7 @@ class Evaluator:
         self.names = tuple(row.name for row in self.table)
         self.seed = seed
         self.weights = dict(weights)
-        self.workers = max(1, int(workers))
+        self.workers = max(1, min(int(workers), os.cpu_count() or 1))
         self.obs = load_observations()
         self.evaluations = 0
         self.batches = 0

@@ -9,8 +9,14 @@ batched run. Reported per parameter:
   1 = prior high), by central differences with step ``h`` (one-sided at a prior bound). Large
   means the fit is sharp; near zero means the history hardly constrains the parameter.
 - ``identified range``: the values around the optimum whose profile objective stays within
-  ``+tolerance`` (default 5%) of ``J`` at the optimum, walking out from the optimum along the grid
-  and interpolating linearly where the profile crosses the threshold.
+  ``+tolerance`` (default 5%) of ``J`` at the optimum, walking out from the optimum along the
+  profile (grid and finite-difference points) and interpolating linearly where it crosses the
+  threshold (for a convex profile this errs narrow, by up to a grid step).
+- ``noise``: the spread of ``J`` at the optimum evaluated three times in the batch and once in
+  a run of its own (the engine's floating point depends slightly on a batch's size and a
+  member's place in it, and the dynamics can amplify that); a curvature within
+  ``4 noise / h^2`` of zero is flagged, and so is a profile point lower than the optimum by
+  more than the noise (the optimizer stopped short in that direction).
 - ``weakly identified``: that range spans at least ``weak_fraction`` (default 3/4) of the prior
   in the unit cube, or another part of the prior is also within the tolerance.
 """
@@ -67,17 +73,20 @@ def _crossing(u_in: float, j_in: float, u_out: float, j_out: float, level: float
 def identify(evaluate: Callable[[np.ndarray], np.ndarray], table: Sequence[FreeParameter],
              u_opt: np.ndarray, points: int = 9, fd_step: float = 0.05,
              tolerance: float = 0.05, weak_fraction: float = 0.75,
-             ) -> tuple[tuple[Identification, ...], float]:
+             reference: float | None = None,
+             ) -> tuple[tuple[Identification, ...], float, float]:
     """Profile every parameter of ``table`` around the unit-cube optimum ``u_opt``.
 
     ``evaluate`` maps (S, P) unit-cube points to (S,) objectives and is called ONCE with all the
-    profile points. Returns the table of :class:`Identification` rows and ``J`` at the optimum.
+    profile points. Returns the table of :class:`Identification` rows, ``J`` at the optimum and
+    the objective's numerical noise: the spread of ``J`` at the optimum evaluated at three
+    places in the batch and, if given, in a run of its own (``reference``).
     """
     u_opt = np.clip(np.asarray(u_opt, float), 0.0, 1.0)
     n = len(table)
     grid = np.linspace(0.0, 1.0, points)
     rows = [u_opt.copy()]
-    index: list[tuple[np.ndarray, int, int, str]] = []  # per parameter: grid u, start, fd start
+    index: list[tuple[np.ndarray, int, int, str, float, float]] = []
     for j in range(n):
         start = len(rows)
         for u in grid:
@@ -90,21 +99,31 @@ def identify(evaluate: Callable[[np.ndarray], np.ndarray], table: Sequence[FreeP
             point = u_opt.copy()
             point[j] = u
             rows.append(point)
-        index.append((grid, start, fd_start, scheme))
+        index.append((grid, start, fd_start, scheme, a, b))
+    # the optimum twice more, mid-batch and last: the engine's results move slightly with a
+    # member's place in a batch (floating point), and the spread measures that noise
+    middle = len(rows) // 2
+    rows.insert(middle, u_opt.copy())
+    rows.append(u_opt.copy())
     energies = np.asarray(evaluate(np.array(rows)), float)
+    repeats = energies[[0, middle, len(rows) - 1]]
+    energies = np.delete(energies, [middle, len(rows) - 1])
+    if reference is not None:
+        repeats = np.append(repeats, reference)
+    noise = float(np.ptp(repeats)) if np.isfinite(repeats).all() else math.inf
     j_opt = float(energies[0])
     level = j_opt * (1.0 + tolerance)
     out = []
     for j, row in enumerate(table):
-        grid_u, start, fd_start, scheme = index[j]
+        grid_u, start, fd_start, scheme, a_u, b_u = index[j]
         u0 = float(u_opt[j])
         ja, jb = energies[fd_start], energies[fd_start + 1]
         h = fd_step
         curvature = (ja - 2 * j_opt + jb) / h**2 if scheme == "central" else (
             (j_opt - 2 * ja + jb) / h**2)
-        # the profile: the grid plus the optimum itself, sorted by u
-        us = np.append(grid_u, u0)
-        js = np.append(energies[start:start + len(grid_u)], j_opt)
+        # the profile: the grid, the optimum and its finite-difference neighbours, sorted by u
+        us = np.concatenate([grid_u, [u0, a_u, b_u]])
+        js = np.concatenate([energies[start:start + len(grid_u)], [j_opt, ja, jb]])
         order = np.argsort(us, kind="stable")
         us, js = us[order], js[order]
         k0 = int(np.flatnonzero((us == u0) & (js == j_opt))[0])
@@ -127,10 +146,12 @@ def identify(evaluate: Callable[[np.ndarray], np.ndarray], table: Sequence[FreeP
             notes.append("optimum on the prior bound")
         if scheme != "central":
             notes.append(f"{scheme} difference")
+        if abs(curvature) <= 4.0 * noise / h**2:
+            notes.append("curvature within the objective's numerical noise")
         if elsewhere:
             notes.append(f"another part of the prior is also within +{tolerance:.0%}")
         best = int(np.argmin(js))
-        if js[best] < j_opt * (1.0 - 1e-6):
+        if js[best] < j_opt - max(noise, 1e-6 * abs(j_opt)):
             notes.append(f"profile is lower ({js[best]:.4g}) at "
                          f"{float(row.to_value(us[best])):.4g}")
         out.append(Identification(
@@ -141,4 +162,4 @@ def identify(evaluate: Callable[[np.ndarray], np.ndarray], table: Sequence[FreeP
             profile_values=tuple(float(v) for v in row.to_value(grid_u)),
             profile_objective=tuple(float(v) for v in energies[start:start + len(grid_u)]),
             note="; ".join(notes)))
-    return tuple(out), j_opt
+    return tuple(out), j_opt, noise

@@ -36,8 +36,8 @@ def cost_index(price: np.ndarray, thrift: np.ndarray, model: Model) -> np.ndarra
     """REO cost of a tonne of each application relative to reference prices, (M, K, A)."""
     c = model.constants
     weights = c.intensity[None, :, :] * thrift                               # (M, A, E)
-    now = price @ np.swapaxes(weights, 1, 2)                                 # (M, K, A)
-    ref = (weights @ c.reference_price_usd_per_kg)[:, None, :]
+    now = np.einsum("mke,mae->mka", price, weights)                          # (M, K, A)
+    ref = np.einsum("mae,e->ma", weights, c.reference_price_usd_per_kg)[:, None, :]
     return now / ref
 
 

@@ -27,9 +27,9 @@ def loads(model: Model, output: np.ndarray, ore: np.ndarray, feed: np.ndarray) -
     c = model.constants
     n_r = len(c.separation_recovery)
     by_region = np.eye(n_r)[c.producer_region]                          # (P, R)
-    tailings = (output * c.tailings_t_per_t) @ by_region
-    th_mine = (ore * c.thorium_kg_per_t / 1000.0) @ by_region
-    ww_mine = (output * c.mine_wastewater_m3_per_t) @ by_region
+    tailings = np.einsum("mp,pr->mr", output * c.tailings_t_per_t, by_region)
+    th_mine = np.einsum("mp,pr->mr", ore * c.thorium_kg_per_t / 1000.0, by_region)
+    ww_mine = np.einsum("mp,pr->mr", output * c.mine_wastewater_m3_per_t, by_region)
     th_sep = feed * c.residue_thorium_kg_per_t / 1000.0
     ww_sep = feed * c.separation_wastewater_m3_per_t
     return Loads(tailings_solids=tailings, thorium=np.stack([th_mine, th_sep], axis=2),

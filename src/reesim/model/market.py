@@ -27,6 +27,8 @@ ARBITRAGE_GATE = 10.0
 ARBITRAGE_PUSH_PER_YR = 4.0
 """Extra exports per unit of relative price gap, as a multiple of export demand per year."""
 QUOTA_BISECTION_STEPS = 32
+MIN_OFFER_SHARE = 0.1
+"""Sellers never hold back more than 90% of their stock."""
 MAX_SCARCITY_FACTOR = 4.0
 """The indicated price stays within 1/4 and 4 times the expected price: a month's coverage signal
 moves the price at most that far from what traders expect (the expectation itself keeps moving,
@@ -48,6 +50,16 @@ def consumer_purchases(model: Model, demand_k: np.ndarray, stock: np.ndarray,
     target = months * demand_k / 12.0
     tau = p["consumer_inventory_adjustment_time_yr"][:, None, None]
     return np.maximum(demand_k + (target - stock) / tau, 0.0)
+
+
+def seller_offer_share(model: Model, price: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Share of their stock sellers offer, (M, K, E): all of it, less when prices run above
+    expectations and they hold back for higher prices (speculative holding, the sellers' side
+    of the same hoarding that makes consumers buy ahead).
+    """
+    momentum = np.maximum(np.log(price / expected), 0.0)
+    h = model.params["hoarding_sensitivity"][:, None, None]
+    return np.clip(1.0 - h * momentum, MIN_OFFER_SHARE, 1.0)
 
 
 def desired_trade(model: Model, landed: np.ndarray, destination_price: np.ndarray,

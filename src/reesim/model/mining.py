@@ -32,7 +32,7 @@ def netback_usd_per_kg(price: np.ndarray, model: Model, t: int) -> np.ndarray:
     c = model.constants
     route = model.schedule.route[t]                                   # (P,)
     market = c.region_market[route]                                   # (P,)
-    by_market = price @ c.distribution.T                              # (M, K, P)
+    by_market = np.einsum("mke,pe->mkp", price, c.distribution)       # (M, K, P)
     basket = np.take_along_axis(by_market, market[None, None, :], axis=1)[:, 0, :]
     sep_cost = c.separation_cost_usd_per_kg[route][None, :] * np.where(
         c.china_region[route][None, :], model.params["china_cost_multiplier"][:, None], 1.0)

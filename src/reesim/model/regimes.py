@@ -44,7 +44,8 @@ def company_offer(model: Model, inventory: np.ndarray, price_china: np.ndarray,
     options = model.scenario.market.trading_company
     ratio = price_china / (options.defend_factor * reference)
     withhold = 1.0 - np.clip(ratio, 0.0, 1.0) ** options.sales_response
-    value_per_t = np.maximum(price_china @ model.constants.tc_stockpile_mix, 1e-9)
+    mix = model.constants.tc_stockpile_mix
+    value_per_t = np.maximum(np.einsum("me,e->m", price_china, mix), 1e-9)
     held = (inventory * price_china).sum(axis=1) / value_per_t
     room = np.clip(1.0 - held / np.maximum(planned, 1e-9), 0.0, 1.0)
     return inventory * (1.0 - withhold * room[:, None])
@@ -62,7 +63,8 @@ def output_plan(model: Model, sales_value: np.ndarray, inventory: np.ndarray,
     production of the Nd that sells.
     """
     options = model.scenario.market.trading_company
-    value_per_t = np.maximum(price_china @ model.constants.tc_stockpile_mix, 1e-9)
+    mix = model.constants.tc_stockpile_mix
+    value_per_t = np.maximum(np.einsum("me,e->m", price_china, mix), 1e-9)
     held = (inventory * price_china).sum(axis=1) / value_per_t          # t of members' output
     plan = sales_value / value_per_t + (planned - held) / options.stock_adjustment_time_yr
     return np.where(months_active < 1, np.inf, np.maximum(plan, 0.0))

@@ -39,7 +39,7 @@ def separation_limit(model: Model, t: int, mine_capacity: np.ndarray) -> np.ndar
     """
     c, s = model.constants, model.schedule
     routing = np.eye(len(c.separation_recovery))[s.route[t]]             # (P, R)
-    extra = ((c.planned | s.toll[t])[None, :] * mine_capacity) @ routing
+    extra = np.einsum("mp,pr->mr", (c.planned | s.toll[t])[None, :] * mine_capacity, routing)
     return np.minimum(s.separation_capacity_t_per_yr[t][None, :] + extra,
                       s.separation_quota_t_per_yr[t][None, :])
 
@@ -58,7 +58,7 @@ def separate(model: Model, t: int, concentrate: np.ndarray, mine_output: np.ndar
     c, s = model.constants, model.schedule
     n_r = len(c.separation_recovery)
     routing = np.eye(n_r)[s.route[t]]                                   # (P, R)
-    inflow = routing.T @ mine_output                                    # (M, R, E)
+    inflow = routing.T @ mine_output      # (M, R, E): one (R, P) x (P, E) product per member
     stock = concentrate + inflow * DT_YR
     total = stock.sum(axis=2)                                           # (M, R)
     # share of the stock separated this month (the feed keeps the stock's element mix)

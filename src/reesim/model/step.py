@@ -29,6 +29,7 @@ from reesim.model.market import (
     clear,
     consumer_purchases,
     desired_trade,
+    seller_offer_share,
     update_prices,
 )
 from reesim.model.mining import mine, netback_usd_per_kg, utilization_target
@@ -104,7 +105,8 @@ def step(model: Model, t: int, state: State) -> tuple[State, dict[str, np.ndarra
                                     price[:, 1] - landed, price[:, 0])
 
     # China market, then exports arrive abroad, then the export market
-    offers = np.stack([inv[:, PC], offer_tc, release_sr], axis=1)
+    share = seller_offer_share(model, price, state.price_expected)            # (M, K, E)
+    offers = np.stack([inv[:, PC] * share[:, 0], offer_tc, release_sr], axis=1)
     wants = np.stack([want[:, 0] * dt, exports_wanted * dt, buy[:, _SR_ORDER],
                       buy[:, _TC_ORDER]], axis=1)
     china = clear(offers, wants)
@@ -115,7 +117,7 @@ def step(model: Model, t: int, state: State) -> tuple[State, dict[str, np.ndarra
     inv[:, SR] += got[:, 2] - sold[:, 2]
     inv[:, CC] += got[:, 0]
     inv[:, PX] += got[:, 1]
-    abroad = clear(inv[:, PX][:, None, :], (want[:, 1] * dt)[:, None, :])
+    abroad = clear((inv[:, PX] * share[:, 1])[:, None, :], (want[:, 1] * dt)[:, None, :])
     inv[:, PX] -= abroad.sold
     inv[:, CX] += abroad.sold
 
@@ -133,12 +135,12 @@ def step(model: Model, t: int, state: State) -> tuple[State, dict[str, np.ndarra
     split = np.stack([s.china_share[t], 1.0 - s.china_share[t]])             # (K, A)
     scrap_share = (1.0 - c.manufacturing_yield) * c.new_scrap_recycling      # (A,)
     scrap_by_market = (used * scrap_share[None, None, :, None]).sum(axis=2)  # (M, K, E) t
-    recycled_by_market = (split @ recycled) * dt                             # (M, K, E) t
+    recycled_by_market = np.einsum("ka,mae->mke", split, recycled) * dt      # (M, K, E) t
     inv[:, PC] += scrap_by_market[:, 0] + recycled_by_market[:, 0]
     inv[:, PX] += scrap_by_market[:, 1] + recycled_by_market[:, 1]
 
     # prices, expectations, demand responses, company memory, capacities
-    sellers = np.stack([inv[:, PC], inv[:, PX]], axis=1)
+    sellers = np.stack([inv[:, PC], inv[:, PX]], axis=1) * share             # on offer
     interest = np.stack([want[:, 0] + exports_wanted + (buy[:, _SR_ORDER] + buy[:, _TC_ORDER])
                          / dt, want[:, 1]], axis=1)
     new_price, expected = update_prices(model, price, state.price_expected, sellers, interest)

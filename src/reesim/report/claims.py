@@ -70,7 +70,9 @@ def share_claims(ds: xr.Dataset) -> list[Claim]:
     claims = []
     china = _in_china(ds)
     reserves = year_end(ds.reserves)
-    share = 100 * reserves.sel(producer=BAYAN_OBO) / reserves.where(china, 0.0).sum("producer")
+    quantified = china & np.isfinite(reserves.isel(year=0, member=0))   # unknown reserves: inf
+    share = 100 * reserves.sel(producer=BAYAN_OBO) / reserves.where(quantified, 0.0).sum(
+        "producer")
     low, high, text, src = _quoted(facts, "bayan_obo_share_of_china_reserves_pct")
     value = _year_value(share, 2012)
     claims.append(Claim(
@@ -131,20 +133,21 @@ def regime_effects(with_company: xr.Dataset, free_market: xr.Dataset) -> pd.Data
     """What the trading company changed over 2009-2012 against the free-market counterfactual.
 
     Baotou output (t REO/yr), unsold stocks outside the planned stockpile (t REO, mean), the
-    China price of Baotou's basket (USD/kg of its REO mix), its volatility (standard deviation
-    of monthly log changes) and members' revenue (MUSD/yr, mine output at netback).
+    China price of Baotou's basket (USD/kg of its REO mix), its variability (coefficient of
+    variation of the monthly basket price, the usual measure of price stability) and members'
+    revenue (MUSD/yr, mine output at netback).
     """
     rows = {}
     for label, ds in (("trading_company", with_company), ("free_market", free_market)):
         w = ds.sel(time=slice(*TC_WINDOW))
         output = w.mine_output.sel(producer=BAYAN_OBO).sum("element")
         basket = baotou_basket(w)
-        volatility = np.log(basket).diff("time").std("time")
+        variation = basket.std("time") / basket.mean("time")
         rows[label] = {
             "baotou_output_t_reo_per_yr": float(output.mean()),
             "unsold_stock_t_reo": float(unsold_stock(w).mean()),
             "baotou_basket_price_usd_per_kg": float(basket.mean()),
-            "basket_price_volatility_monthly_log": float(volatility.median()),
+            "basket_price_coefficient_of_variation": float(variation.median()),
             "member_revenue_musd_per_yr": float(w.revenue.sel(producer=BAYAN_OBO).mean()),
         }
     frame = pd.DataFrame(rows)

@@ -76,7 +76,8 @@ def summary_records(ds: xr.Dataset, years: Sequence[int] = DEFAULT_YEARS) -> lis
     recs += _records("supply", "bayan_obo_share_of_china_output", 100 * bayan / china, "%",
                      None, years)
     reserves = year_end(ds.reserves)
-    china_res = reserves.where(_in_china(ds), 0.0).sum("producer")
+    quantified = _in_china(ds) & np.isfinite(reserves.isel(year=0, member=0))
+    china_res = reserves.where(quantified, 0.0).sum("producer")
     recs += _records("supply", "bayan_obo_share_of_china_reserves",
                      100 * reserves.sel(producer=BAYAN_OBO) / china_res, "%", None, years)
     exports = annual(ds.exports.sum("element"))

@@ -27,9 +27,10 @@ _EVENT_TYPES = {"quota", "export_tax", "export_control", "stockpile", "disruptio
 
 
 def builtin_names() -> list[str]:
-    """Names of the scenarios shipped with the package."""
+    """Names of the scenarios shipped with the package (calibration files live in a subfolder)."""
     folder = resources.files("reesim") / "scenarios"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5] for p in folder.iterdir()
+                  if p.name.endswith(".yaml") and p.is_file())
 
 
 def _builtin_text(name: str) -> str:
@@ -133,7 +134,7 @@ def _resolve(name_or_path: str | Path, base: Path | None, depth: int,
 
 
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """Apply ``dotted.key=value`` overrides (values parsed as YAML: numbers, booleans, lists)."""
+    """Apply ``dotted.key=value`` overrides (values parsed as YAML; ``null`` removes the key)."""
     out = copy.deepcopy(data)
     for item in overrides:
         key, sep, raw = item.partition("=")
@@ -153,7 +154,10 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
             if not isinstance(child, dict):
                 raise InputError(f"--set {key}: {part!r} is not a section", field=key)
             node = child
-        node[parts[-1]] = value
+        if value is None:                    # as in `extends`, null removes the key
+            node.pop(parts[-1], None)
+        else:
+            node[parts[-1]] = value
     return out
 
 

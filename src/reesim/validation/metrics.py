@@ -70,6 +70,8 @@ OBJECTIVE_WEIGHTS: dict[str, float] = {
     "production_china": 0.5,
     # exports vs quota: customs tonnes of product, not REO, and only six years observed
     "china_exports_to_export_quota": 0.5,
+    # the 2011 spike, the record's defining episode: its month and its height over 2015 (Dy, Nd)
+    "spike": 1.0,
     # derived from the two production series already counted; weighting it would count them twice
     "china_share_of_world": 0.0,
     # the quota is an input, so this repeats production_china's error (counted there)
@@ -294,6 +296,12 @@ def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
         extra = "" if monthly else "; annual output: the peak is an annual mean"
         rows += _rows(name, "peak_to_2015_ratio", ratio, obs_ratio, 1,
                       f"simulated max 2010-2012 / {RATIO_YEAR} mean; {ratio_note}{extra}")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            misfit = np.abs(np.log(ratio / obs_ratio)) + np.abs(index - obs_index) / 12.0
+        observed = 1 if math.isfinite(obs_ratio) and math.isfinite(obs_index) else 0
+        rows += _rows(f"spike_{element}", "spike_misfit", misfit, nan, observed,
+                      "|ln(simulated / observed peak-to-2015 ratio)| + |peak month offset| / 12"
+                      + ("" if observed else "; no observed spike: not scored"))
     return pd.DataFrame(rows)
 
 
@@ -333,9 +341,13 @@ def compute_metrics(ds: xr.Dataset, obs: Observations | None = None) -> pd.DataF
 
 # -- calibration objective ---------------------------------------------------------------------
 
+OBJECTIVE_TERMS = ("log_rmse", "range_log_distance", "spike_misfit")
+"""Metrics that enter the objective (each series contributes the sum of those it has)."""
+
+
 def series_family(name: str) -> str:
     """Return the family of a series name (``price_export_Nd`` -> ``price_export``)."""
-    for prefix in ("price_export", "price_china", "price_gap"):
+    for prefix in ("price_export", "price_china", "price_gap", "spike"):
         if name.startswith(prefix + "_"):
             return prefix
     return name
@@ -346,14 +358,14 @@ def objective(metrics: pd.DataFrame, weights: Mapping[str, float] = OBJECTIVE_WE
 
     ``metrics`` is a :func:`compute_metrics` frame (the member median is used). For each series
     ``s`` the term is its ``log_rmse`` plus its ``range_log_distance`` (a missing one counts 0, so
-    a series with only ranges or only points contributes what it has); the series of a family
+    a series with only ranges or only points contributes what it has); the spike series
+    ``spike_Dy`` and ``spike_Nd`` contribute their ``spike_misfit``; the series of a family
     ``f`` are averaged, so families count by their weight and not by how many elements they have.
     Families without a weight count 0. Returns ``inf`` if a weighted term is not finite (e.g. a
     simulated price of 0 or NaN), so a broken run never looks good. Metrics only cover 2015 and
     earlier (see :func:`series_metrics`).
     """
-    terms = metrics[metrics.metric.isin(["log_rmse", "range_log_distance"])
-                    & (metrics.n > 0)]
+    terms = metrics[metrics.metric.isin(OBJECTIVE_TERMS) & (metrics.n > 0)]
     per_series = terms.groupby("series").value.apply(
         lambda v: float(v.sum()) if np.isfinite(v.to_numpy(float)).all() else math.inf)
     total = 0.0
