@@ -53,9 +53,10 @@ def consumer_purchases(model: Model, demand_k: np.ndarray, stock: np.ndarray,
 
 
 def seller_offer_share(model: Model, price: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """Share of their stock sellers offer, (M, K, E): all of it, less when prices run above
-    expectations and they hold back for higher prices (speculative holding, the sellers' side
-    of the same hoarding that makes consumers buy ahead).
+    """Share of their stock sellers offer, (M, K, E).
+
+    All of it, less when prices run above expectations and they hold back for higher prices
+    (speculative holding, the sellers' side of the same hoarding that makes consumers buy ahead).
     """
     momentum = np.maximum(np.log(price / expected), 0.0)
     h = model.params["hoarding_sensitivity"][:, None, None]
