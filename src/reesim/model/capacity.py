@@ -29,7 +29,7 @@ def available_capacity(model: Model, t: int, closed: np.ndarray, online_at: np.n
     """Capacity each producer can use this month, (M, P) t REO/yr."""
     c, s = model.constants, model.schedule
     history = np.where(c.planned & ~s.forced_online[t], 0.0, s.capacity_t_per_yr[t])
-    ramp = np.clip((t - online_at + 1) / RAMP_UP_MONTHS, 0.0, 1.0)
+    ramp = np.minimum(np.maximum((t - online_at + 1) / RAMP_UP_MONTHS, 0.0), 1.0)
     projects = np.where(c.planned[None, :] & ~s.forced_online[t][None, :],
                         c.nameplate_t_per_yr[None, :] * ramp, 0.0)
     capacity = np.where(c.illegal[None, :], illegal_capacity, history[None, :] + projects)

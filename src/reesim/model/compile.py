@@ -131,8 +131,36 @@ class Schedule:
     stockpile_t_per_yr: np.ndarray      # (T, 2, E) orders of state reserve / trading company
     demand_t_per_yr: np.ndarray         # (T, A) world base demand before price response
     china_share: np.ndarray             # (T, A) share manufactured in China
+    market_split: np.ndarray            # (T, K, A) share of demand bought in each market
     eol_recycling: np.ndarray           # (T, A)
     national_mining_quota_t_per_yr: np.ndarray  # (T,) for reporting (inf = none)
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The distinct routings of concentrate over the run and what each implies per producer.
+
+    Routes change rarely (a few events), so the step looks these up instead of rebuilding them.
+    """
+
+    pattern: np.ndarray                 # (T,) index of the month's routing
+    onehot: np.ndarray                  # (n, P, R) 1 where producer p's concentrate goes
+    market: np.ndarray                  # (n, P) market of the separating region
+    recovery: np.ndarray                # (n, P) separation recovery there
+    cost_usd_per_kg: np.ndarray         # (n, P) separation cost there
+    in_china: np.ndarray                # (n, P) bool: separated in China
+    by_region: np.ndarray               # (P, R) one-hot of the mining region (environment)
+
+
+def _routes(route: np.ndarray, consts: Constants) -> Routes:
+    patterns, index = np.unique(route, axis=0, return_inverse=True)
+    n_r = len(consts.separation_recovery)
+    return Routes(
+        pattern=index.reshape(-1), onehot=np.eye(n_r)[patterns],
+        market=consts.region_market[patterns], recovery=consts.separation_recovery[patterns],
+        cost_usd_per_kg=consts.separation_cost_usd_per_kg[patterns],
+        in_china=consts.china_region[patterns],
+        by_region=np.eye(n_r)[consts.producer_region])
 
 
 @dataclass(frozen=True)
@@ -144,6 +172,7 @@ class Model:
     coords: Coords
     constants: Constants
     schedule: Schedule
+    routes: Routes
     params: dict[str, np.ndarray]
     members: int
     rates: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
@@ -154,15 +183,20 @@ class Model:
     data_digest: str = ""
 
 
-def _distribution(spec: str, deposits: pd.DataFrame) -> np.ndarray:
-    """Normalised element shares of a deposit id or a blend ``a:0.5;b:0.5``."""
+def _deposit_shares(deposits: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each deposit's element shares (E,), normalised to sum 1."""
     table = deposits.pivot_table(index="deposit", columns="element", values="share_pct",
                                  aggfunc="first").reindex(columns=list(ELEMENTS)).fillna(0.0)
+    return {str(k): row / row.sum() for k, row in zip(table.index, table.to_numpy(float),
+                                                        strict=True)}
+
+
+def _distribution(spec: str, shares: dict[str, np.ndarray]) -> np.ndarray:
+    """Normalised element shares of a deposit id or a blend ``a:0.5;b:0.5``."""
     total = np.zeros(len(ELEMENTS))
     for part in str(spec).split(";"):
         key, _, weight = part.partition(":")
-        row = table.loc[key.strip()].to_numpy(dtype=float)
-        total += (float(weight) if weight else 1.0) * row / row.sum()
+        total += (float(weight) if weight else 1.0) * shares[key.strip()]
     return total / total.sum()
 
 
@@ -229,7 +263,8 @@ def _constants(data: ReferenceData, scenario: Scenario, coords: Coords,
     reference = anchors.reference_price_usd_per_kg.to_numpy(float)
 
     default_route = np.array([region_index[r] for r in producers.separation_region])
-    distribution = np.stack([_distribution(s, data["deposits"]) for s in producers.distribution])
+    shares = _deposit_shares(data["deposits"])
+    distribution = np.stack([_distribution(s, shares) for s in producers.distribution])
     reference_netback = (distribution @ reference
                          * regions.separation_recovery_fraction.to_numpy(float)[default_route]
                          - regions.separation_cost_usd_per_kg.to_numpy(float)[default_route])
@@ -237,8 +272,7 @@ def _constants(data: ReferenceData, scenario: Scenario, coords: Coords,
     members_of_tc = producers.separation_region.to_numpy() == scenario.market.trading_company.region
     mix = np.zeros(len(ELEMENTS))
     for p in np.flatnonzero(members_of_tc):
-        mix += producers.capacity_t_reo_per_yr.iloc[p] * _distribution(
-            producers.distribution.iloc[p], data["deposits"])
+        mix += producers.capacity_t_reo_per_yr.iloc[p] * distribution[p]
     mix = mix / mix.sum() if mix.sum() > 0 else np.full(len(ELEMENTS), 1 / len(ELEMENTS))
 
     reserve = producers.reserve_t_reo.to_numpy(dtype=float)
@@ -453,13 +487,10 @@ def _schedule(data: ReferenceData, scenario: Scenario, coords: Coords, consts: C
         return mask
 
     # mine capacity (history, then held) and events
-    hist = data["capacity_history"]
     capacity_yearly = np.zeros((len(years), n_p))
-    for p, name in enumerate(coords.producers):
-        rows = hist[hist.producer == name]
-        if len(rows):
-            capacity_yearly[:, p] = step_by_year(years, rows.year.to_numpy(),
-                                                 rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
+    for name, rows in data["capacity_history"].groupby("producer"):
+        capacity_yearly[:, producer_index[name]] = step_by_year(
+            years, rows.year.to_numpy(), rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
     capacity = _monthly(capacity_yearly, timeline)
     forced = np.zeros((steps, n_p), bool)
     for event in _events(scenario, CapacityEvent):
@@ -507,13 +538,10 @@ def _schedule(data: ReferenceData, scenario: Scenario, coords: Coords, consts: C
     quota_p, national = _mining_quotas(data, scenario, consts, capacity_yearly, years, timeline)
 
     # separation capacity and China's separation quota (split over Chinese regions by capacity)
-    sep = data["separation_capacity"]
     sep_yearly = np.zeros((len(years), n_r))
-    for r, name in enumerate(coords.regions):
-        rows = sep[sep.region == name]
-        if len(rows):
-            sep_yearly[:, r] = step_by_year(years, rows.year.to_numpy(),
-                                            rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
+    for name, rows in data["separation_capacity"].groupby("region"):
+        sep_yearly[:, region_index[name]] = step_by_year(
+            years, rows.year.to_numpy(), rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
     sep_capacity = _monthly(sep_yearly, timeline)
     for event in _events(scenario, SeparationCapacityEvent):
         sep_capacity[regime_mask(event), region_index[event.region]] = event.capacity_t_reo_per_yr
@@ -546,12 +574,9 @@ def _schedule(data: ReferenceData, scenario: Scenario, coords: Coords, consts: C
             export_quota[timeline.window(event.start, event.end)] = event.value_t_reo_per_yr
     export_tax = np.zeros((steps, n_e))
     if scenario.policy.export_taxes == "packaged":
-        taxes = data["export_taxes"]
-        for e, name in enumerate(ELEMENTS):
-            rows = taxes[taxes.element == name]
-            if len(rows):
-                export_tax[:, e] = _monthly(step_by_year(
-                    years, rows.year.to_numpy(), rows.rate_pct.to_numpy() / 100.0, 0.0), timeline)
+        for name, rows in data["export_taxes"].groupby("element"):
+            export_tax[:, ELEMENTS.index(name)] = _monthly(step_by_year(
+                years, rows.year.to_numpy(), rows.rate_pct.to_numpy() / 100.0, 0.0), timeline)
     for event in _events(scenario, ExportTaxEvent):
         export_tax[timeline.window(event.start, event.end), _element_mask(event.elements)] = (
             event.rate_pct / 100.0)
@@ -578,7 +603,8 @@ def _schedule(data: ReferenceData, scenario: Scenario, coords: Coords, consts: C
         separation_capacity_t_per_yr=sep_capacity, separation_quota_t_per_yr=sep_quota,
         export_quota_t_per_yr=export_quota, export_tax=export_tax, export_licensed=licensed,
         tc_active=tc_active, stockpile_t_per_yr=stockpile, demand_t_per_yr=demand,
-        china_share=china_share, eol_recycling=eol, national_mining_quota_t_per_yr=national,
+        china_share=china_share, market_split=np.stack([china_share, 1.0 - china_share], axis=1),
+        eol_recycling=eol, national_mining_quota_t_per_yr=national,
     )
 
 
@@ -653,7 +679,8 @@ def compile_model(scenario: Scenario, data: ReferenceData, members: int, seed: i
     schedule = _schedule(data, scenario, coords, consts, timeline)
     params, samples, names = sample_parameters(scenario, members, seed, design)
     return Model(scenario=scenario, timeline=timeline, coords=coords, constants=consts,
-                 schedule=schedule, params=params, members=members,
+                 schedule=schedule, routes=_routes(schedule.route, consts), params=params,
+                 members=members,
                  rates=_rates(params, consts, scenario), samples=samples, sample_names=names,
                  data_version=data.version, data_digest=data.digest)
 

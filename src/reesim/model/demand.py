@@ -22,8 +22,7 @@ REBOUND_SLOWDOWN = 3.0
 
 def market_split(model: Model, t: int) -> np.ndarray:
     """Share of each application's demand bought in each market, (K, A)."""
-    share = model.schedule.china_share[t]
-    return np.stack([share, 1.0 - share])
+    return model.schedule.market_split[t]
 
 
 def base_demand_by_market(model: Model, t: int) -> np.ndarray:
@@ -66,7 +65,8 @@ def update_responses(model: Model, price: np.ndarray, demand_long: np.ndarray,
     a, e = c.thrift_pairs                                                     # the substitutable
     world_price = np.sqrt(price[:, 0, e] * price[:, 1, e])                    # (M, n) pairs only
     relative = world_price / c.reference_price_usd_per_kg[e]
-    target = np.clip(relative ** (-c.thrift_elasticity[a, e]), c.thrift_floor[a, e], 1.0)
+    target = np.minimum(np.maximum(relative ** (-c.thrift_elasticity[a, e]),
+                                   c.thrift_floor[a, e]), 1.0)
     current = thrift[:, a, e]
     rate = model.rates["thrift"][:, a, e]
     rate = np.where(target < current, rate, rate / REBOUND_SLOWDOWN)

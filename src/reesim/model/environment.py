@@ -25,12 +25,13 @@ class Loads(NamedTuple):
 def loads(model: Model, output: np.ndarray, ore: np.ndarray, feed: np.ndarray) -> Loads:
     """Loads from mine output (M, P), ore REO (M, P) and separation feed (M, R), all t REO/yr."""
     c = model.constants
-    n_r = len(c.separation_recovery)
-    by_region = np.eye(n_r)[c.producer_region]                          # (P, R)
+    by_region = model.routes.by_region                                  # (P, R)
     tailings = np.einsum("mp,pr->mr", output * c.tailings_t_per_t, by_region)
     th_mine = np.einsum("mp,pr->mr", ore * c.thorium_kg_per_t / 1000.0, by_region)
     ww_mine = np.einsum("mp,pr->mr", output * c.mine_wastewater_m3_per_t, by_region)
     th_sep = feed * c.residue_thorium_kg_per_t / 1000.0
     ww_sep = feed * c.separation_wastewater_m3_per_t
-    return Loads(tailings_solids=tailings, thorium=np.stack([th_mine, th_sep], axis=2),
-                 wastewater=np.stack([ww_mine, ww_sep], axis=2))
+    thorium, wastewater = np.empty((*feed.shape, 2)), np.empty((*feed.shape, 2))
+    thorium[..., 0], thorium[..., 1] = th_mine, th_sep
+    wastewater[..., 0], wastewater[..., 1] = ww_mine, ww_sep
+    return Loads(tailings_solids=tailings, thorium=thorium, wastewater=wastewater)

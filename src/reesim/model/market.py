@@ -60,7 +60,7 @@ def seller_offer_share(model: Model, price: np.ndarray, expected: np.ndarray) ->
     """
     momentum = np.maximum(np.log(price / expected), 0.0)
     h = model.params["hoarding_sensitivity"][:, None, None]
-    return np.clip(1.0 - h * momentum, MIN_OFFER_SHARE, 1.0)
+    return np.minimum(np.maximum(1.0 - h * momentum, MIN_OFFER_SHARE), 1.0)
 
 
 def desired_trade(model: Model, landed: np.ndarray, destination_price: np.ndarray,
@@ -145,7 +145,7 @@ def update_prices(model: Model, price: np.ndarray, expected: np.ndarray,
                          np.log(MAX_SCARCITY_FACTOR))
     log_floor, log_choke = c.log_floor_price, c.log_choke_price
     log_price, log_expected = np.log(price), np.log(expected)
-    log_indicated = np.clip(log_expected + signal, log_floor, log_choke)
+    log_indicated = np.minimum(np.maximum(log_expected + signal, log_floor), log_choke)
     log_new = np.clip(log_price + (log_indicated - log_price) * model.rates["price"],
                       log_floor, log_choke)
     log_new_expected = log_expected + (log_new - log_expected) * model.rates["expectation"]

@@ -29,14 +29,13 @@ def netback_usd_per_kg(price: np.ndarray, model: Model, t: int) -> np.ndarray:
     Value of the separated oxides at the prices of the market where the concentrate is separated
     this month, times separation recovery, minus that region's separation cost.
     """
-    c = model.constants
-    route = model.schedule.route[t]                                   # (P,)
-    market = c.region_market[route]                                   # (P,)
+    c, r = model.constants, model.routes
+    k = r.pattern[t]
     by_market = np.einsum("mke,pe->mkp", price, c.distribution)       # (M, K, P)
-    basket = np.take_along_axis(by_market, market[None, None, :], axis=1)[:, 0, :]
-    sep_cost = c.separation_cost_usd_per_kg[route][None, :] * np.where(
-        c.china_region[route][None, :], model.params["china_cost_multiplier"][:, None], 1.0)
-    return basket * c.separation_recovery[route][None, :] - sep_cost
+    basket = by_market[:, r.market[k], np.arange(len(r.market[k]))]   # (M, P)
+    sep_cost = r.cost_usd_per_kg[k][None, :] * np.where(
+        r.in_china[k][None, :], model.params["china_cost_multiplier"][:, None], 1.0)
+    return basket * r.recovery[k][None, :] - sep_cost
 
 
 def utilization_target(netback: np.ndarray, model: Model) -> np.ndarray:
@@ -94,4 +93,5 @@ def mine(model: Model, t: int, utilization: np.ndarray, capacity: np.ndarray,
 def _tc_members(model: Model, t: int) -> np.ndarray:
     """Producers whose concentrate is separated in the trading company's region (legal, China)."""
     c = model.constants
-    return (model.schedule.route[t] == c.tc_region) & c.legal & c.china_producer
+    return (model.routes.onehot[model.routes.pattern[t]][:, c.tc_region] > 0) & c.legal \
+        & c.china_producer

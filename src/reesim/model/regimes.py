@@ -27,7 +27,7 @@ SALES_MEMORY_YR = 0.25
 def planned_stockpile(model: Model, months_active: np.ndarray) -> np.ndarray:
     """Total stockpile the company plans to hold, (M,) t REO, built up over its first years."""
     options = model.scenario.market.trading_company
-    build = np.clip(months_active / (12.0 * STOCKPILE_BUILD_YEARS), 0.0, 1.0)
+    build = np.minimum(np.maximum(months_active / (12.0 * STOCKPILE_BUILD_YEARS), 0.0), 1.0)
     return options.planned_stockpile_t_reo * build
 
 
@@ -43,11 +43,11 @@ def company_offer(model: Model, inventory: np.ndarray, price_china: np.ndarray,
     """
     options = model.scenario.market.trading_company
     ratio = price_china / (options.defend_factor * reference)
-    withhold = 1.0 - np.clip(ratio, 0.0, 1.0) ** options.sales_response
+    withhold = 1.0 - np.minimum(np.maximum(ratio, 0.0), 1.0) ** options.sales_response
     mix = model.constants.tc_stockpile_mix
     value_per_t = np.maximum(np.einsum("me,e->m", price_china, mix), 1e-9)
     held = (inventory * price_china).sum(axis=1) / value_per_t
-    room = np.clip(1.0 - held / np.maximum(planned, 1e-9), 0.0, 1.0)
+    room = np.minimum(np.maximum(1.0 - held / np.maximum(planned, 1e-9), 0.0), 1.0)
     return inventory * (1.0 - withhold * room[:, None])
 
 

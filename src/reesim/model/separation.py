@@ -38,7 +38,7 @@ def separation_limit(model: Model, t: int, mine_capacity: np.ndarray) -> np.ndar
     to the region that separates their concentrate.
     """
     c, s = model.constants, model.schedule
-    routing = np.eye(len(c.separation_recovery))[s.route[t]]             # (P, R)
+    routing = model.routes.onehot[model.routes.pattern[t]]               # (P, R)
     extra = np.einsum("mp,pr->mr", (c.planned | s.toll[t])[None, :] * mine_capacity, routing)
     return np.minimum(s.separation_capacity_t_per_yr[t][None, :] + extra,
                       s.separation_quota_t_per_yr[t][None, :])
@@ -49,15 +49,14 @@ def backlog_factor(model: Model, t: int, concentrate: np.ndarray, limit: np.ndar
     months = concentrate.sum(axis=2) / np.maximum(limit / 12.0, 1e-9)   # (M, R)
     factor = np.clip((BACKLOG_STOP_MONTHS - months) / (BACKLOG_STOP_MONTHS - BACKLOG_FULL_MONTHS),
                      0.0, 1.0)
-    return factor[:, model.schedule.route[t]]
+    return np.einsum("mr,pr->mp", factor, model.routes.onehot[model.routes.pattern[t]])
 
 
 def separate(model: Model, t: int, concentrate: np.ndarray, mine_output: np.ndarray,
              limit: np.ndarray) -> SeparationResult:
     """Route this month's mine output (M, P, E) and separate what ``limit`` (M, R) allows."""
-    c, s = model.constants, model.schedule
-    n_r = len(c.separation_recovery)
-    routing = np.eye(n_r)[s.route[t]]                                   # (P, R)
+    c = model.constants
+    routing = model.routes.onehot[model.routes.pattern[t]]              # (P, R)
     inflow = routing.T @ mine_output      # (M, R, E): one (R, P) x (P, E) product per member
     stock = concentrate + inflow * DT_YR
     total = stock.sum(axis=2)                                           # (M, R)

@@ -106,9 +106,11 @@ def step(model: Model, t: int, state: State) -> tuple[State, dict[str, np.ndarra
 
     # China market, then exports arrive abroad, then the export market
     share = seller_offer_share(model, price, state.price_expected)            # (M, K, E)
-    offers = np.stack([inv[:, PC] * share[:, 0], offer_tc, release_sr], axis=1)
-    wants = np.stack([want[:, 0] * dt, exports_wanted * dt, buy[:, _SR_ORDER],
-                      buy[:, _TC_ORDER]], axis=1)
+    offers = np.empty((n_m, 3, inv.shape[2]))
+    offers[:, 0], offers[:, 1], offers[:, 2] = inv[:, PC] * share[:, 0], offer_tc, release_sr
+    wants = np.empty((n_m, 4, inv.shape[2]))
+    wants[:, 0], wants[:, 1] = want[:, 0] * dt, exports_wanted * dt
+    wants[:, 2], wants[:, 3] = buy[:, _SR_ORDER], buy[:, _TC_ORDER]
     china = clear(offers, wants)
     sold = offers * china.offer_fill[:, None, :]
     got = wants * china.want_fill[:, None, :]
@@ -132,7 +134,7 @@ def step(model: Model, t: int, state: State) -> tuple[State, dict[str, np.ndarra
     scrap_back = used_ae * scrap_rate * c.new_scrap_recycling[None, :, None]
     use = age_in_use(model, state.in_use, products)
     recycled = use.end_of_life * s.eol_recycling[t][None, :, None]
-    split = np.stack([s.china_share[t], 1.0 - s.china_share[t]])             # (K, A)
+    split = s.market_split[t]                                                # (K, A)
     scrap_share = (1.0 - c.manufacturing_yield) * c.new_scrap_recycling      # (A,)
     scrap_by_market = (used * scrap_share[None, None, :, None]).sum(axis=2)  # (M, K, E) t
     recycled_by_market = np.einsum("ka,mae->mke", split, recycled) * dt      # (M, K, E) t
@@ -140,9 +142,9 @@ def step(model: Model, t: int, state: State) -> tuple[State, dict[str, np.ndarra
     inv[:, PX] += scrap_by_market[:, 1] + recycled_by_market[:, 1]
 
     # prices, expectations, demand responses, company memory, capacities
-    sellers = np.stack([inv[:, PC], inv[:, PX]], axis=1) * share             # on offer
-    interest = np.stack([want[:, 0] + exports_wanted + (buy[:, _SR_ORDER] + buy[:, _TC_ORDER])
-                         / dt, want[:, 1]], axis=1)
+    sellers = inv[:, [PC, PX]] * share                                       # on offer
+    interest = want.copy()
+    interest[:, 0] += exports_wanted + (buy[:, _SR_ORDER] + buy[:, _TC_ORDER]) / dt
     new_price, expected = update_prices(model, price, state.price_expected, sellers, interest)
     demand_long, thrift = update_responses(model, price, state.demand_long, state.thrift)
     company_sales = sold[:, 1] / dt
@@ -179,7 +181,8 @@ def step(model: Model, t: int, state: State) -> tuple[State, dict[str, np.ndarra
         "reserves": reserves,
         "concentrate_stock": sep.concentrate, "separation_feed": sep.feed,
         "separation_output": sep.output, "separation_losses": sep.losses,
-        "inventory": inv, "market_sales": np.stack([china.sold, abroad.sold], axis=1) / dt,
+        "inventory": inv, "market_sales": np.concatenate(
+            [china.sold[:, None], abroad.sold[:, None]], axis=1) / dt,
         "exports": weights * exported[:, None, :], "imports": imports / dt,
         "trading_company_sales": company_sales, "trading_company_plan": planned,
         "stockpile_purchases": stockpile,
