@@ -23,6 +23,8 @@ from reesim.errors import BalanceError, InputError, ReesimError
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="reesim: simulate Baotou's rare earth system and the world around it.")
 console = Console()
+if not console.is_terminal:        # piped or captured output: wide enough for the tables
+    console = Console(width=140)
 err_console = Console(stderr=True)
 
 ScenarioArg = Annotated[str, typer.Argument(help="Built-in scenario name or path to a YAML file.")]

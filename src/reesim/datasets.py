@@ -198,6 +198,7 @@ class SubstitutionRow(_Row):
     thrift_elasticity: Annotated[float, Field(ge=0.0, le=5.0)]
     max_reduction_fraction: Fraction
     lag_yr: Annotated[float, Field(gt=0.0, le=50.0)]
+    relative_to: Element | None = None     # thrift on the price relative to this substitute
 
 
 class PriceAnchorRow(_Row):

@@ -56,17 +56,20 @@ class FreeParameter:
 FREE_PARAMETERS: tuple[FreeParameter, ...] = (
     FreeParameter("price_adjustment_time_yr", 0.05, 1.0, "log",
                   "how fast prices react to inventory coverage; unobserved"),
-    FreeParameter("price_expectation_time_yr", 0.3, 10.0, "log",
-                  "how fast traders' expected price follows the market; unobserved"),
-    FreeParameter("price_coverage_sensitivity", 0.1, 3.0, "log",
+    FreeParameter("price_expectation_time_yr", 1.0, 10.0, "log",
+                  "how fast traders' expected price follows the market; unobserved (at least a "
+                  "year: prices were quoted monthly and contracts run for months)"),
+    FreeParameter("price_coverage_sensitivity", 0.1, 1.5, "log",
                   "how strongly prices respond to inventory coverage; unobserved"),
     FreeParameter("demand_elasticity_multiplier", 1.0, 10.0, "log",
                   "the packaged elasticities are proxies from other metals; rare earth uses "
                   "substitute more readily"),
-    FreeParameter("substitution_lag_multiplier", 0.05, 3.0, "log",
-                  "speed of long-run substitution and thrifting; few observations"),
+    FreeParameter("substitution_lag_multiplier", 0.3, 3.0, "log",
+                  "speed of long-run substitution and thrifting; few observations (redesign of "
+                  "magnets and phosphors took years after 2011: at least 0.3 x the data's lags)"),
     FreeParameter("hoarding_sensitivity", 0.0, 5.0, "linear",
-                  "precautionary buying when prices run above expectations (2010-2011)"),
+                  "panic buying and speculative holding once prices run 50% above expectations "
+                  "(2010-2011); unobserved"),
     FreeParameter("illegal_supply_elasticity", 0.0, 4.0, "linear",
                   "response of South China fringe supply to its margin; output unrecorded"),
     FreeParameter("china_cost_multiplier", 0.3, 3.0, "log",

@@ -89,6 +89,8 @@ class Constants:
     essential: np.ndarray               # (A, E) bool: a shortage of e stops production of a
     essential_elements: tuple[np.ndarray, np.ndarray]  # (A,), (A,): the (up to two) essential
     thrift_pairs: tuple[np.ndarray, np.ndarray]  # application and element indices that thrift
+    thrift_relative_to: np.ndarray      # (n_pairs,) element whose price the pair is compared to,
+    #                                     -1: its own reference price only
     elasticity_short: np.ndarray        # (A,)
     elasticity_long: np.ndarray         # (A,)
     adjustment_time_yr: np.ndarray      # (A,)
@@ -254,11 +256,14 @@ def _constants(data: ReferenceData, scenario: Scenario, coords: Coords,
     subst = data["substitution"]
     shape_ae = (len(APPLICATIONS), len(ELEMENTS))
     thrift, floor, lag = np.zeros(shape_ae), np.ones(shape_ae), np.full(shape_ae, np.inf)
+    relative = np.full(shape_ae, -1)
     for row in subst.itertuples():
         a, e = APPLICATIONS.index(row.application), ELEMENTS.index(row.element)
         thrift[a, e] = row.thrift_elasticity
         floor[a, e] = 1.0 - row.max_reduction_fraction
         lag[a, e] = row.lag_yr
+        if isinstance(row.relative_to, str):
+            relative[a, e] = ELEMENTS.index(row.relative_to)
     anchors = data["price_anchors"].set_index("element").loc[list(ELEMENTS)]
     reference = anchors.reference_price_usd_per_kg.to_numpy(float)
 
@@ -308,6 +313,7 @@ def _constants(data: ReferenceData, scenario: Scenario, coords: Coords,
         essential=intensity >= ESSENTIAL_SHARE,
         essential_elements=_essential_pairs(intensity >= ESSENTIAL_SHARE, intensity),
         thrift_pairs=tuple(np.nonzero(thrift > 0)),
+        thrift_relative_to=relative[np.nonzero(thrift > 0)],
         elasticity_short=apps.elasticity_short.to_numpy(float),
         elasticity_long=apps.elasticity_long.to_numpy(float),
         adjustment_time_yr=apps.adjustment_time_yr.to_numpy(float),

@@ -63,8 +63,9 @@ def update_responses(model: Model, price: np.ndarray, demand_long: np.ndarray,
     rate = model.rates["demand_long"]
     log_long = np.log(demand_long) + (np.log(target_long) - np.log(demand_long)) * rate
     a, e = c.thrift_pairs                                                     # the substitutable
-    world_price = np.sqrt(price[:, 0, e] * price[:, 1, e])                    # (M, n) pairs only
-    relative = world_price / c.reference_price_usd_per_kg[e]
+    world = np.sqrt(price[:, 0, :] * price[:, 1, :]) / c.reference_price_usd_per_kg  # (M, E)
+    substitute = np.where(c.thrift_relative_to >= 0, world[:, c.thrift_relative_to], 1.0)
+    relative = world[:, e] / substitute          # vs its reference, or vs its substitute
     target = np.minimum(np.maximum(relative ** (-c.thrift_elasticity[a, e]),
                                    c.thrift_floor[a, e]), 1.0)
     current = thrift[:, a, e]

@@ -27,8 +27,18 @@ ARBITRAGE_GATE = 10.0
 ARBITRAGE_PUSH_PER_YR = 4.0
 """Extra exports per unit of relative price gap, as a multiple of export demand per year."""
 QUOTA_BISECTION_STEPS = 32
-MIN_OFFER_SHARE = 0.1
-"""Sellers never hold back more than 90% of their stock."""
+MIN_OFFER_SHARE = 0.5
+"""Sellers never hold back more than half of their stock for higher prices."""
+MAX_HOARD_MULTIPLE = 2.0
+"""Consumers' precautionary target stock is at most twice their normal coverage."""
+PANIC_THRESHOLD = float(np.log(1.5))
+"""Hoarding and speculative holding start only when prices run 50% above what traders expected:
+ordinary fluctuations leave behaviour unchanged, a shock like 2010-2011 sets off panic buying."""
+
+
+def _panic(price: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """How far prices run above expectations beyond the panic threshold (log units, >= 0)."""
+    return np.maximum(np.log(price / expected) - PANIC_THRESHOLD, 0.0)
 MAX_SCARCITY_FACTOR = 4.0
 """The indicated price stays within 1/4 and 4 times the expected price: a month's coverage signal
 moves the price at most that far from what traders expect (the expectation itself keeps moving,
@@ -41,12 +51,13 @@ def consumer_purchases(model: Model, demand_k: np.ndarray, stock: np.ndarray,
                        price: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """Purchases consumers want, (M, K, E) t REO/yr: use plus a correction toward target stock.
 
-    The target stock rises when prices run above expectations (precautionary hoarding).
+    The target stock rises when prices run well above expectations (precautionary hoarding,
+    beyond :data:`PANIC_THRESHOLD`).
     """
     p = model.params
-    momentum = np.maximum(np.log(price / expected), 0.0)
-    months = p["consumer_coverage_target_months"][:, None, None] * (
-        1.0 + p["hoarding_sensitivity"][:, None, None] * momentum)
+    momentum = _panic(price, expected)
+    months = p["consumer_coverage_target_months"][:, None, None] * np.minimum(
+        1.0 + p["hoarding_sensitivity"][:, None, None] * momentum, MAX_HOARD_MULTIPLE)
     target = months * demand_k / 12.0
     tau = p["consumer_inventory_adjustment_time_yr"][:, None, None]
     return np.maximum(demand_k + (target - stock) / tau, 0.0)
@@ -58,7 +69,7 @@ def seller_offer_share(model: Model, price: np.ndarray, expected: np.ndarray) ->
     All of it, less when prices run above expectations and they hold back for higher prices
     (speculative holding, the sellers' side of the same hoarding that makes consumers buy ahead).
     """
-    momentum = np.maximum(np.log(price / expected), 0.0)
+    momentum = _panic(price, expected)
     h = model.params["hoarding_sensitivity"][:, None, None]
     return np.minimum(np.maximum(1.0 - h * momentum, MIN_OFFER_SHARE), 1.0)
 

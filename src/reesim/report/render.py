@@ -7,11 +7,22 @@ from collections import defaultdict
 from rich.console import Console
 from rich.table import Table
 
+LABELS = {
+    "world_mine_output": "world mine output, kt",
+    "china_mine_output": "China mine output, kt",
+    "china_share_of_world_output": "China / world output",
+    "bayan_obo_share_of_china_output": "Bayan Obo / China output",
+    "bayan_obo_share_of_china_reserves": "Bayan Obo / China reserves*",
+    "china_exports": "China's exports, kt",
+    "baotou_share_of_china_exports": "Baotou / China exports",
+    "tailings_stock": "tailings (since start), Mt REO",
+    "thorium_cumulative": "thorium (cumulative), kt ThO2",
+}
 TITLES = {
     "prices": "Oxide prices, China / export market (USD/kg)",
     "supply": "Mine output and the place of Bayan Obo",
     "trade": "China's exports",
-    "balance": "The balance problem: unsold stocks (years of use) and unmet demand (% of demand)",
+    "balance": "The balance problem: unsold stocks (years of use) / unmet demand (% of demand)",
     "demand": "Unmet demand by application (kt REO/yr)",
     "environment": "Environmental stocks",
 }
@@ -35,11 +46,11 @@ def render(records: list[dict], console: Console) -> None:
     for section, recs in by_section.items():
         years = sorted({r["year"] for r in recs})
         table = Table(title=TITLES.get(section, section), title_justify="left")
-        table.add_column("")
+        table.add_column("", no_wrap=True)
         for year in years:
             table.add_column(str(year), justify="right")
         rows: dict[str, dict[int, str]] = defaultdict(dict)
-        if section == "prices":
+        if section in ("prices", "balance"):        # two figures per element: "a / b"
             cells: dict[tuple[str, int], list[str]] = defaultdict(list)
             for r in recs:
                 cells[(r["key"], r["year"])].append(_fmt(r["value"], r["unit"]))
@@ -47,9 +58,9 @@ def render(records: list[dict], console: Console) -> None:
                 rows[key][year] = " / ".join(parts)
         else:
             for r in recs:
-                label = r["metric"].replace("_", " ") + (f" {r['key']}" if r["key"] else "")
-                if section in ("balance", "demand"):
-                    label = r["key"] if section == "demand" else f"{r['key']} {_short(r)}"
+                label = LABELS.get(r["metric"], r["metric"].replace("_", " "))
+                if section == "demand":
+                    label = r["key"]
                 cell = _fmt(r["value"], r["unit"])
                 if "p05" in r:
                     cell += f" [{_fmt(r['p05'], r['unit'])}-{_fmt(r['p95'], r['unit'])}]"
@@ -57,10 +68,10 @@ def render(records: list[dict], console: Console) -> None:
         for label, cells_by_year in rows.items():
             table.add_row(label, *[cells_by_year.get(y, "-") for y in years])
         console.print(table)
+        if section == "supply":
+            console.print("  * reserves quantified in the inputs only (see the claims table)",
+                          style="dim")
 
-
-def _short(rec: dict) -> str:
-    return "unsold (yr)" if rec["metric"].startswith("unsold") else "unmet (%)"
 
 
 def render_claims(claims: list, effects, console: Console) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 KEY_OXIDES = ("La", "Ce", "Pr", "Nd", "Dy", "Tb", "Eu", "Y")
-DEFAULT_YEARS = (2000, 2005, 2008, 2010, 2011, 2015, 2020, 2025, 2030, 2040, 2050)
+DEFAULT_YEARS = (2000, 2005, 2010, 2011, 2015, 2020, 2030, 2040, 2050)
 BAOTOU = "baotou"
 BAYAN_OBO = "bayan_obo"
 
