@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +37,19 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 def _fail(error: Exception, code: int) -> None:
     err_console.print(f"[bold red]error:[/] {error}", highlight=False)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn reesim's errors into one-screen messages and exit codes (2 input, 3 balance, 1)."""
+    try:
+        yield
+    except InputError as exc:
+        _fail(exc, 2)
+    except BalanceError as exc:
+        _fail(exc, 3)
+    except ReesimError as exc:
+        _fail(exc, 1)
 
 
 def _load(scenario: str, overrides: list[str] | None):
@@ -67,7 +82,7 @@ def run(
             _fail(InputError(f"--frequency {frequency!r} is not allowed", field="--frequency",
                              allowed="month, year"), 2)
         overrides.append(f"output.frequency={frequency}")
-    try:
+    with _user_errors():
         scen = _load(scenario, overrides)
         steps = 12 * (scen.end_year - scen.start_year + 1)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
@@ -87,12 +102,6 @@ def run(
             f"{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
         written = result.write(target, extra_files={"summary.csv": to_csv(records),
                                                     "claims.csv": claims_csv(claims, effects)})
-    except InputError as exc:
-        _fail(exc, 2)
-    except BalanceError as exc:
-        _fail(exc, 3)
-    except ReesimError as exc:
-        _fail(exc, 1)
     if not quiet:
         render(records, console)
         render_claims(claims, effects, console)
@@ -173,7 +182,7 @@ def validate(
     from reesim.validation.metrics import PEAK_ORIGIN
 
     overrides = [*(set_ or []), f"end_year={HISTORY_END_YEAR + 1}"]
-    try:
+    with _user_errors():
         scen = _load(scenario, overrides)
         steps = 12 * (scen.end_year - scen.start_year + 1)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
@@ -194,12 +203,6 @@ def validate(
         written = write_report(result.dataset, metrics, target,
                                title=f"reesim validation: {scen.name} vs the record",
                                claims=claims_frame(claims, effects))
-    except InputError as exc:
-        _fail(exc, 2)
-    except BalanceError as exc:
-        _fail(exc, 3)
-    except ReesimError as exc:
-        _fail(exc, 1)
 
     def fmt(value: float, pct: bool = False) -> str:
         if value != value:  # NaN
@@ -266,7 +269,7 @@ def calibrate(
     from reesim.calibration import calibrate as fit
 
     opts = QUICK if quick else FULL
-    try:
+    with _user_errors():
         scen = _load(scenario, set_)
         seed = scen.seed if seed is None else seed
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
@@ -282,12 +285,6 @@ def calibrate(
 
             result = fit(scen, seed=seed, quick=quick, progress=show)
         written = write_calibration(result, out)
-    except InputError as exc:
-        _fail(exc, 2)
-    except BalanceError as exc:
-        _fail(exc, 3)
-    except ReesimError as exc:
-        _fail(exc, 1)
     table = Table(title=f"Calibration of {result.scenario} to the record "
                         f"{result.window} (seed {result.seed}{', quick' if quick else ''})",
                   title_justify="left")
