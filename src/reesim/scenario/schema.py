@@ -218,6 +218,8 @@ class MarketOptions(_Strict):
     regime_from: DateStr = "2008-01"
     trading_company: TradingCompanyOptions = TradingCompanyOptions()
     trade_cost_usd_per_kg: Annotated[float, Field(ge=0.0, le=50.0)] = 0.5
+    """Freight, insurance and handling between the markets, USD/kg (an assumption: small against
+    oxide prices; no figure in the packaged data)."""
 
     @field_validator("regime_from", mode="before")
     @classmethod
