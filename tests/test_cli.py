@@ -14,7 +14,8 @@ runner = CliRunner()
 
 def test_run_writes_results_manifest_and_summary(tmp_path):
     out = tmp_path / "run"
-    result = runner.invoke(app, ["run", "baotou", "--set", "end_year=2012", "--out", str(out)])
+    result = runner.invoke(app, ["run", "baotou", "--set", "end_year=2012", "--out", str(out),
+                                 "--years", "2005,2011"])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"results.nc", "manifest.json", "summary.csv",
                                                "claims.csv"}
@@ -25,6 +26,8 @@ def test_run_writes_results_manifest_and_summary(tmp_path):
         assert set(ds.market.values) == {"china", "export"}
     assert "Oxide prices" in result.output
     assert "summary.csv" in result.output
+    summary = (out / "summary.csv").read_text()
+    assert ",2011," in summary and ",2010," not in summary
 
 
 def test_run_with_members_and_overrides(tmp_path):

@@ -69,6 +69,9 @@ def run(
     frequency: Annotated[str | None, typer.Option(
         help="Record 'month' or 'year' (default: the scenario's).")] = None,
     quiet: Annotated[bool, typer.Option(help="Do not print the summary tables.")] = False,
+    years: Annotated[str | None, typer.Option(
+        help="Years shown in the summary, comma-separated (default 2000,2005,2010,...,2050).")]
+    = None,
 ) -> None:
     """Run a scenario, write results.nc, manifest.json and summary.csv, print a summary."""
     from reesim.api import simulate
@@ -83,6 +86,7 @@ def run(
                              allowed="month, year"), 2)
         overrides.append(f"output.frequency={frequency}")
     with _user_errors():
+        chosen_years = _years(years)
         scen = _load(scenario, overrides)
         steps = 12 * (scen.end_year - scen.start_year + 1)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
@@ -91,7 +95,7 @@ def run(
             task = bar.add_task(f"{scen.name} x{members}", total=steps)
             result = simulate(scen, members=members, seed=seed,
                               progress=lambda done: bar.update(task, completed=done))
-        records = summary_records(result.dataset)
+        records = summary_records(result.dataset, chosen_years)
         claims = share_claims(result.dataset)
         effects = None
         other = counterfactual(scen)
@@ -109,6 +113,22 @@ def run(
     console.print(f"[green]wrote[/] {written}/results.nc, manifest.json, summary.csv, claims.csv  "
                   f"(scenario {m['scenario']} {m['scenario_hash']}, data {m['data_version']}, "
                   f"seed {m['seed']}, members {m['members']})")
+
+
+def _years(text: str | None) -> tuple[int, ...]:
+    """Parse ``--years`` (comma-separated years) or return the default summary years."""
+    from reesim.report.summary import DEFAULT_YEARS
+
+    if text is None:
+        return DEFAULT_YEARS
+    try:
+        chosen = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise InputError(f"--years {text!r} must be comma-separated years", field="--years",
+                         allowed="e.g. 2010,2011,2020") from None
+    if not chosen:
+        raise InputError("--years is empty", field="--years", allowed="e.g. 2010,2011,2020")
+    return chosen
 
 
 @app.command()
