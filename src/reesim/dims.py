@@ -31,17 +31,6 @@ APPLICATIONS: tuple[str, ...] = (
 )
 """End-use applications of rare earth oxides."""
 
-QUOTA_SEGMENTS: tuple[str, ...] = ("light", "ionic")
-"""China's mining quota segments: rock-type (light) and ion-adsorption (medium/heavy)."""
-
 MONTHS_PER_YEAR = 12
 DT_YR = 1.0 / MONTHS_PER_YEAR
 """Length of one time step in years (the engine steps monthly)."""
-
-
-def index_of(names: tuple[str, ...], name: str) -> int:
-    """Position of ``name`` in a dimension tuple (raises ValueError naming the choices)."""
-    try:
-        return names.index(name)
-    except ValueError:
-        raise ValueError(f"{name!r} is not one of {', '.join(names)}") from None

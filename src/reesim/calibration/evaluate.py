@@ -124,7 +124,7 @@ class Evaluator:
 
     ``workers`` is capped at the number of CPUs. Use as a context manager when ``workers > 1`` so
     the worker processes are shut down.
-    ``evaluations`` counts members scored, ``batches`` the calls.
+    ``evaluations`` counts members scored.
     """
 
     def __init__(self, scenario: Scenario, table: Sequence[FreeParameter], seed: int,
@@ -137,7 +137,6 @@ class Evaluator:
         self.workers = max(1, min(int(workers), os.cpu_count() or 1))
         self.obs = load_observations()
         self.evaluations = 0
-        self.batches = 0
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Evaluator:
@@ -166,7 +165,6 @@ class Evaluator:
         if values.shape[1] != len(self.names):
             raise ValueError(f"expected {len(self.names)} columns, got {values.shape[1]}")
         members = values.shape[0]
-        self.batches += 1
         self.evaluations += members
         if self.workers == 1 or members < 2 * self.workers:
             return _objectives(self.scenario, self.names, values, self.seed, self.obs,

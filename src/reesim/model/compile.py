@@ -86,8 +86,8 @@ class Constants:
     residue_thorium_kg_per_t: np.ndarray  # (R,)
     separation_wastewater_m3_per_t: np.ndarray  # (R,)
     intensity: np.ndarray               # (A, E) element shares of a tonne of REO in use
-    essential: np.ndarray               # (A, E) bool: a shortage of e stops production of a
-    essential_elements: tuple[np.ndarray, np.ndarray]  # (A,), (A,): the (up to two) essential
+    essential_elements: tuple[np.ndarray, np.ndarray]  # (A,), (A,): the (up to two) elements
+    #                                     whose shortage stops production of each application
     thrift_pairs: tuple[np.ndarray, np.ndarray]  # application and element indices that thrift
     thrift_relative_to: np.ndarray      # (n_pairs,) element whose price the pair is compared to,
     #                                     -1: its own reference price only
@@ -103,12 +103,11 @@ class Constants:
     thrift_lag_yr: np.ndarray           # (A, E)
     reference_price_usd_per_kg: np.ndarray  # (E,)
     floor_price_usd_per_kg: np.ndarray  # (E,)
-    choke_price_usd_per_kg: np.ndarray  # (E,)
     log_floor_price: np.ndarray         # (E,) log of the floor price
     log_choke_price: np.ndarray         # (E,) log of the choke price
     reference_netback_usd_per_kg: np.ndarray  # (P,) netback at reference prices, default route
     tc_region: int                      # region index of the trading company's members
-    tc_stockpile_mix: np.ndarray        # (E,) element split of the company's planned stockpile
+    tc_member_mix: np.ndarray           # (E,) members' output mix (capacity-weighted)
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,6 @@ class Schedule:
     tc_active: np.ndarray               # (T,) bool
     stockpile_t_per_yr: np.ndarray      # (T, 2, E) orders of state reserve / trading company
     demand_t_per_yr: np.ndarray         # (T, A) world base demand before price response
-    china_share: np.ndarray             # (T, A) share manufactured in China
     market_split: np.ndarray            # (T, K, A) share of demand bought in each market
     eol_recycling: np.ndarray           # (T, A)
     national_mining_quota_t_per_yr: np.ndarray  # (T,) for reporting (inf = none)
@@ -310,7 +308,6 @@ def _constants(data: ReferenceData, scenario: Scenario, coords: Coords,
         residue_thorium_kg_per_t=_gap_as_zero(regions.thorium_residue_kg_per_t_reo),
         separation_wastewater_m3_per_t=_gap_as_zero(regions.wastewater_m3_per_t_reo),
         intensity=intensity,
-        essential=intensity >= ESSENTIAL_SHARE,
         essential_elements=_essential_pairs(intensity >= ESSENTIAL_SHARE, intensity),
         thrift_pairs=tuple(np.nonzero(thrift > 0)),
         thrift_relative_to=relative[np.nonzero(thrift > 0)],
@@ -324,11 +321,10 @@ def _constants(data: ReferenceData, scenario: Scenario, coords: Coords,
         thrift_elasticity=thrift, thrift_floor=floor, thrift_lag_yr=lag,
         reference_price_usd_per_kg=reference,
         floor_price_usd_per_kg=anchors.floor_price_usd_per_kg.to_numpy(float),
-        choke_price_usd_per_kg=CHOKE_MULTIPLE * reference,
         log_floor_price=np.log(anchors.floor_price_usd_per_kg.to_numpy(float)),
         log_choke_price=np.log(CHOKE_MULTIPLE * reference),
         reference_netback_usd_per_kg=reference_netback,
-        tc_region=tc_region, tc_stockpile_mix=mix,
+        tc_region=tc_region, tc_member_mix=mix,
     )
 
 
@@ -609,7 +605,7 @@ def _schedule(data: ReferenceData, scenario: Scenario, coords: Coords, consts: C
         separation_capacity_t_per_yr=sep_capacity, separation_quota_t_per_yr=sep_quota,
         export_quota_t_per_yr=export_quota, export_tax=export_tax, export_licensed=licensed,
         tc_active=tc_active, stockpile_t_per_yr=stockpile, demand_t_per_yr=demand,
-        china_share=china_share, market_split=np.stack([china_share, 1.0 - china_share], axis=1),
+        market_split=np.stack([china_share, 1.0 - china_share], axis=1),
         eol_recycling=eol, national_mining_quota_t_per_yr=national,
     )
 

@@ -21,7 +21,8 @@ STOCKPILE_BUILD_YEARS = 5.0
 """The planned stockpile is built up linearly over five years (events_timeline 2011-04-05: the
 Inner Mongolia reserve plan of ~300,000 t of RE mineral products over 5 years)."""
 SALES_MEMORY_YR = 0.25
-"""Averaging time of the company's sales, from which it plans output."""
+"""Averaging time of the company's sales, from which it plans output (an assumption: a quarter,
+the cycle of the company's production plans is not in the data)."""
 
 
 def planned_stockpile(model: Model, months_active: np.ndarray) -> np.ndarray:
@@ -44,7 +45,7 @@ def company_offer(model: Model, inventory: np.ndarray, price_china: np.ndarray,
     options = model.scenario.market.trading_company
     ratio = price_china / (options.defend_factor * reference)
     withhold = 1.0 - np.minimum(np.maximum(ratio, 0.0), 1.0) ** options.sales_response
-    mix = model.constants.tc_stockpile_mix
+    mix = model.constants.tc_member_mix
     value_per_t = np.maximum(np.einsum("me,e->m", price_china, mix), 1e-9)
     held = (inventory * price_china).sum(axis=1) / value_per_t
     room = np.minimum(np.maximum(1.0 - held / np.maximum(planned, 1e-9), 0.0), 1.0)
@@ -63,7 +64,7 @@ def output_plan(model: Model, sales_value: np.ndarray, inventory: np.ndarray,
     production of the Nd that sells.
     """
     options = model.scenario.market.trading_company
-    mix = model.constants.tc_stockpile_mix
+    mix = model.constants.tc_member_mix
     value_per_t = np.maximum(np.einsum("me,e->m", price_china, mix), 1e-9)
     held = (inventory * price_china).sum(axis=1) / value_per_t          # t of members' output
     plan = sales_value / value_per_t + (planned - held) / options.stock_adjustment_time_yr

@@ -15,8 +15,9 @@ import pandas as pd
 import xarray as xr
 
 from reesim.datasets import read_csv
-from reesim.report.summary import BAOTOU, BAYAN_OBO, _in_china, annual, year_end
+from reesim.report.summary import BAOTOU, BAYAN_OBO, annual, year_end
 from reesim.scenario.schema import Scenario
+from reesim.selectors import mined_in_china
 
 AGREEMENT_POINTS = 5.0
 """A model share within this many percentage points of the quoted range agrees with it."""
@@ -68,7 +69,7 @@ def share_claims(ds: xr.Dataset) -> list[Claim]:
     """Reserves, exports and output shares: quoted figures against the model's."""
     facts = _facts()
     claims = []
-    china = _in_china(ds)
+    china = mined_in_china(ds)
     reserves = year_end(ds.reserves)
     quantified = china & np.isfinite(reserves.isel(year=0, member=0))   # unknown reserves: inf
     share = 100 * reserves.sel(producer=BAYAN_OBO) / reserves.where(quantified, 0.0).sum(

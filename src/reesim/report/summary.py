@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from reesim.selectors import mined_in_china
+
 KEY_OXIDES = ("La", "Ce", "Pr", "Nd", "Dy", "Tb", "Eu", "Y")
 DEFAULT_YEARS = (2000, 2005, 2010, 2011, 2015, 2020, 2030, 2040, 2050)
 BAOTOU = "baotou"
@@ -66,7 +68,7 @@ def summary_records(ds: xr.Dataset, years: Sequence[int] = DEFAULT_YEARS) -> lis
                          "element", years)
 
     mine = annual(ds.mine_output.sum("element"))
-    china = mine.where(_in_china(ds), 0.0).sum("producer")
+    china = mine.where(mined_in_china(ds), 0.0).sum("producer")
     world = mine.sum("producer")
     bayan = mine.sel(producer=BAYAN_OBO)
     recs += _records("supply", "world_mine_output", world / 1e3, "kt REO/yr", None, years)
@@ -76,7 +78,7 @@ def summary_records(ds: xr.Dataset, years: Sequence[int] = DEFAULT_YEARS) -> lis
     recs += _records("supply", "bayan_obo_share_of_china_output", 100 * bayan / china, "%",
                      None, years)
     reserves = year_end(ds.reserves)
-    quantified = _in_china(ds) & np.isfinite(reserves.isel(year=0, member=0))
+    quantified = mined_in_china(ds) & np.isfinite(reserves.isel(year=0, member=0))
     china_res = reserves.where(quantified, 0.0).sum("producer")
     recs += _records("supply", "bayan_obo_share_of_china_reserves",
                      100 * reserves.sel(producer=BAYAN_OBO) / china_res, "%", None, years)
@@ -106,14 +108,6 @@ def summary_records(ds: xr.Dataset, years: Sequence[int] = DEFAULT_YEARS) -> lis
     recs += _records("environment", "thorium_cumulative", thorium.cumsum("year") / 1e3,
                      "kt ThO2", None, years)
     return recs
-
-
-def _in_china(ds: xr.Dataset) -> xr.DataArray:
-    """Mask over producers mined in China (by the region's market)."""
-    region_market = dict(zip(ds.region.values.tolist(), ds.region_market.values.tolist(),
-                             strict=True))
-    return xr.DataArray([region_market[r] == "china" for r in ds.producer_region.values],
-                        dims="producer", coords={"producer": ds.producer})
 
 
 def to_csv(records: list[dict]) -> str:

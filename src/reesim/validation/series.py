@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from reesim.selectors import mined_in_china
 from reesim.validation.observations import HISTORY_END, PRND, PRND_SHARES, Observations
 
 GAP_YEARS = (2010, 2014)
@@ -94,13 +95,6 @@ def annual(da: xr.DataArray) -> xr.DataArray:
     return out.assign_coords(year=("time", years))
 
 
-def in_china(ds: xr.Dataset) -> xr.DataArray:
-    """Boolean mask over producers mined in a China-market region."""
-    market = dict(zip(ds.region.values.tolist(), ds.region_market.values.tolist(), strict=True))
-    return xr.DataArray([market[r] == "china" for r in ds.producer_region.values],
-                        dims="producer", coords={"producer": ds.producer})
-
-
 def world_mine_output(ds: xr.Dataset) -> xr.DataArray:
     """World mine output (member, time), t REO/yr."""
     return ds.mine_output.sum(["producer", "element"])
@@ -108,7 +102,7 @@ def world_mine_output(ds: xr.Dataset) -> xr.DataArray:
 
 def china_mine_output(ds: xr.Dataset) -> xr.DataArray:
     """China's mine output (member, time), t REO/yr."""
-    return ds.mine_output.where(in_china(ds), 0.0).sum(["producer", "element"])
+    return ds.mine_output.where(mined_in_china(ds), 0.0).sum(["producer", "element"])
 
 
 def china_exports(ds: xr.Dataset) -> xr.DataArray:
