@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -17,8 +18,9 @@ from reesim import __version__
 from reesim.scenario.schema import Scenario
 
 
+@functools.cache
 def code_version() -> str:
-    """Package version, plus the git commit when running from a checkout."""
+    """Package version, plus the git commit when running from a checkout (asked once a process)."""
     here = Path(__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here,
