@@ -35,7 +35,7 @@ from reesim.validation.observations import (
     check_end_year,
     tidy_prices,
 )
-from reesim.validation.outlooks import outlook_table
+from reesim.validation.outlooks import demand_table, outlook_table
 from reesim.validation.series import window_values
 from reesim.validation.targets import TARGETS, target_summary, target_table
 
@@ -405,7 +405,8 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv",
                                                "claims.csv", "targets.csv",
-                                               "targets_summary.csv", "outlooks.csv"}
+                                               "targets_summary.csv", "demand.csv",
+                                               "outlooks.csv"}
     targets = pd.read_csv(out / "targets.csv")
     assert set(targets.target) == {t.name for t in TARGETS}
     assert targets.year.min() == 2016 and targets.year.max() == 2025
@@ -530,3 +531,26 @@ def test_outlooks_outside_the_run_have_no_model_figure():
     table = outlook_table(short)
     late = table[table.target_year > 2030]
     assert len(late) and late.model.isna().all() and late.consistent.isna().all()
+
+
+def test_published_demand_levels_are_compared_as_fractions_and_tonnes():
+    ds = demand_dataset(7.5)   # 2020: magnets 20 kt x 1.075**6 = 30.87 kt, catalysts 30 kt
+    magnets_2020 = 20_000.0 * 1.075 ** 6
+    record = pd.DataFrame({
+        "year": [2020, 2020, 2020], "year_end": [2020, 2020, 2020],
+        "quantity": ["total_demand", "magnet_share_of_demand", "catalyst_share_of_demand"],
+        "item": ["all", "magnets", "catalysts"], "unit": ["t", "%", "%"],
+        "value": [magnets_2020 + 30_000.0, np.nan, 20.0],
+        "value_low": [np.nan, 40.0, np.nan], "value_high": [np.nan, np.nan, np.nan],
+        "source": "synthetic", "note": ""})
+    table = demand_table(ds, record).set_index("quantity")
+    assert table.at["total_demand", "model_to_published"] == pytest.approx(1.0)
+    assert table.at["total_demand", "consistent"]
+    share = magnets_2020 / (magnets_2020 + 30_000.0)   # 0.507, published '>40%'
+    assert table.at["magnet_share_of_demand", "model"] == pytest.approx(share)
+    assert table.at["magnet_share_of_demand", "consistent"]
+    assert table.at["magnet_share_of_demand", "published_high"] == np.inf
+    # catalysts: 0.493 of demand against a published 20%: 2.5x, not consistent
+    assert table.at["catalyst_share_of_demand", "model_to_published"] == pytest.approx(
+        (1 - share) / 0.2)
+    assert not table.at["catalyst_share_of_demand", "consistent"]

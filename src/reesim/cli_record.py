@@ -45,6 +45,22 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
         _, summary = tables["targets_summary"]
         for rec in summary.itertuples():
             console.print(f"  [bold]{rec.target}[/]: {rec.record}")
+    title, demand = tables["demand"]
+    levels = Table(title=title, title_justify="left")
+    for col in ("year", "quantity", "published as", "published", "model", "model/published",
+                "consistent"):
+        levels.add_column(col, justify="right" if col in ("published", "model",
+                                                           "model/published") else "left")
+    for rec in demand.itertuples():
+        low, high = rec.published_low, rec.published_high
+        published = (_num(low) if low == high else
+                     f">{_num(low)}" if math.isinf(high) else
+                     f"<{_num(high)}" if math.isinf(low) else f"{_num(low)}-{_num(high)}")
+        verdict = ("-" if rec.consistent is None or rec.consistent != rec.consistent
+                   else ("[green]yes[/]" if rec.consistent else "[red]no[/]"))
+        levels.add_row(str(rec.year), rec.quantity, str(rec.item)[:34], published,
+                       _num(rec.model), _num(rec.model_to_published, 2), verdict)
+    console.print(levels)
     title, outlooks = tables["outlooks"]
     table = Table(title=title, title_justify="left")
     for col in ("publisher", "scenario", "quantity", "form", "years", "published", "model",

@@ -288,6 +288,12 @@ class _MeasuredFactRow(_FactRow):
         return self
 
 
+Quantity = Literal["total_demand", "magnet_demand", "magnet_ree_demand", "ndpr_demand",
+                   "dytb_demand", "magnet_share_of_demand", "catalyst_share_of_demand",
+                   "china_share_of_demand", "china_mine_output", "china_share_of_mining"]
+"""Model quantities that published figures are compared with (see reesim.validation.outlooks)."""
+
+
 class DemandByApplicationRow(_MeasuredFactRow):
     """World or China demand of an application: share or level (demand_by_application.csv)."""
 
@@ -297,6 +303,7 @@ class DemandByApplicationRow(_MeasuredFactRow):
     item: str
     elements: str = ""
     measure: str = ""
+    quantity: Quantity | None = None
 
 
 class MagnetRow(_MeasuredFactRow):
@@ -350,9 +357,6 @@ class ElementPriceRow(_Row):
     high_usd_per_kg: Annotated[float, Field(gt=0.0)] | None = None
 
 
-Quantity = Literal["total_demand", "magnet_demand", "magnet_ree_demand", "ndpr_demand",
-                   "magnet_share_of_demand", "catalyst_share_of_demand", "china_mine_output",
-                   "china_share_of_mining"]
 
 
 class OutlookRow(_TextRow):

@@ -16,9 +16,14 @@ Quantities (``demand`` is the model's demand at the prevailing prices, t REO/yr)
 ``total_demand`` (all elements and applications), ``magnet_demand`` (the magnets application;
 compared with NdFeB tonnages as a growth or a ratio, which holds if the oxide per tonne of magnet
 is steady), ``magnet_ree_demand`` (Nd+Pr+Dy+Tb in every application: the IEA's "magnet rare
-earths"), ``ndpr_demand``, ``magnet_share_of_demand`` and ``catalyst_share_of_demand`` (of
-total demand), ``china_mine_output`` (t REO/yr) and ``china_share_of_mining`` (of world mine
-output).
+earths"), ``ndpr_demand``, ``dytb_demand``, ``magnet_share_of_demand`` and
+``catalyst_share_of_demand`` (of total demand), ``china_share_of_demand`` (the China market's
+share of consumption), ``china_mine_output`` (t REO/yr) and ``china_share_of_mining`` (of world
+mine output).
+
+:func:`demand_table` compares the published demand *levels* of the record (2011-2023:
+totals, shares, magnet rare earths, NdPr, Dy+Tb; ``reference/demand_by_application.csv``, rows
+with a ``quantity``) with the same quantities of the run.
 """
 
 from __future__ import annotations
@@ -71,12 +76,20 @@ def model_quantities(ds: xr.Dataset) -> dict[str, pd.Series]:
         "ndpr_demand": demand.sel(element=["Nd", "Pr"]).sum(["application", "element"]),
         "china_mine_output": china_mine_output(ds),
     }
+    out["dytb_demand"] = demand.sel(element=[e for e in ("Dy", "Tb")
+                                             if e in demand.element.values]).sum(
+        ["application", "element"])
     series = {name: _annual_median(da, frequency) for name, da in out.items()}
     series["magnet_share_of_demand"] = series["magnet_demand"] / series["total_demand"]
     catalysts = _annual_median(demand.sel(application="catalysts").sum("element"), frequency)
     series["catalyst_share_of_demand"] = catalysts / series["total_demand"]
     series["china_share_of_mining"] = (series["china_mine_output"]
                                        / _annual_median(world_mine_output(ds), frequency))
+    if "market_consumption" in ds:
+        consumption = ds.market_consumption.sum("element")
+        series["china_share_of_demand"] = (
+            _annual_median(consumption.sel(market="china", drop=True), frequency)
+            / _annual_median(consumption.sum("market"), frequency))
     return series
 
 
@@ -122,3 +135,44 @@ def outlook_table(ds: xr.Dataset, outlooks: pd.DataFrame | None = None) -> pd.Da
             "note": r.note,
         })
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+DEMAND_COLUMNS = ["year", "quantity", "item", "published_low", "published_high", "model",
+                  "model_to_published", "consistent", "source", "note"]
+"""Columns of :func:`demand_table`."""
+
+
+def demand_table(ds: xr.Dataset, record: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Published demand levels vs the run's (columns :data:`DEMAND_COLUMNS`), one row per figure.
+
+    Percentages become fractions; a one-sided bound ('>70%') leaves the other end open.
+    ``model_to_published`` is the model over the published value (or the nearest bound);
+    ``consistent`` uses the ``level`` tolerance of :data:`TOLERANCE`.
+    """
+    record = record if record is not None else load_table("reference",
+                                                          "demand_by_application")
+    rows = record[record.quantity.notna() & (record.year == record.year_end)]
+    paths = model_quantities(ds)
+    tol = TOLERANCE["level"]
+    out = []
+    for r in rows.itertuples(index=False):
+        scale = 0.01 if str(r.unit).startswith("%") else 1.0
+        if r.value == r.value and r.value is not None:
+            low = high = r.value * scale
+        else:
+            low = r.value_low * scale if r.value_low == r.value_low else float("-inf")
+            high = r.value_high * scale if r.value_high == r.value_high else float("inf")
+        path = paths.get(r.quantity)
+        year = int(r.year)
+        model = float(path[year]) if path is not None and year in path.index else float("nan")
+        nearest = min(max(model, low), high) if np.isfinite(model) else float("nan")
+        out.append({
+            "year": year, "quantity": r.quantity, "item": r.item,
+            "published_low": low, "published_high": high, "model": model,
+            "model_to_published": model / nearest if nearest and np.isfinite(nearest)
+            else float("nan"),
+            "consistent": (bool(low * (1 - tol) <= model <= high * (1 + tol))
+                           if np.isfinite(model) else None),
+            "source": r.source, "note": r.note,
+        })
+    return pd.DataFrame(out, columns=DEMAND_COLUMNS)

@@ -1,8 +1,8 @@
 """The validation record beyond the calibration window, as tables: 2016-2025 targets, outlooks.
 
 :func:`record_tables` is what ``reesim validate`` shows and writes beside the metrics: the
-per-year target table (``targets.csv``), its summary (``targets_summary.csv``) and the outlook
-vs baseline comparison (``outlooks.csv``).
+per-year target table (``targets.csv``), its summary (``targets_summary.csv``), published demand
+levels vs the run (``demand.csv``) and the outlook vs baseline comparison (``outlooks.csv``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from reesim.validation.observations import RECORD_END_YEAR, Observations, load_observations
-from reesim.validation.outlooks import outlook_table
+from reesim.validation.outlooks import demand_table, outlook_table
 from reesim.validation.targets import TARGET_YEARS, target_summary, target_table
 
 
@@ -27,6 +27,8 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
         "targets_summary": (f"Targets {first}-{last}: years within tolerance",
                             target_summary(targets) if len(targets) else
                             pd.DataFrame(columns=["target"])),
+        "demand": ("Demand vs record: published demand levels and shares (2011-2023)",
+                   demand_table(ds)),
         "outlooks": ("Outlook vs baseline: published demand outlooks and the model's run",
                      outlook_table(ds)),
     }
