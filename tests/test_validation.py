@@ -36,6 +36,7 @@ from reesim.validation.observations import (
     tidy_prices,
 )
 from reesim.validation.outlooks import demand_table, outlook_table
+from reesim.validation.record import fit_by_period
 from reesim.validation.series import window_values
 from reesim.validation.targets import TARGETS, target_summary, target_table
 
@@ -406,7 +407,7 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv",
                                                "claims.csv", "targets.csv",
                                                "targets_summary.csv", "demand.csv",
-                                               "outlooks.csv"}
+                                               "outlooks.csv", "fit_by_period.csv"}
     targets = pd.read_csv(out / "targets.csv")
     assert set(targets.target) == {t.name for t in TARGETS}
     assert targets.year.min() == 2016 and targets.year.max() == 2025
@@ -554,3 +555,13 @@ def test_published_demand_levels_are_compared_as_fractions_and_tonnes():
     assert table.at["catalyst_share_of_demand", "model_to_published"] == pytest.approx(
         (1 - share) / 0.2)
     assert not table.at["catalyst_share_of_demand", "consistent"]
+
+
+def test_fit_is_split_at_the_calibration_window():
+    ds = make_dataset(end=2026)
+    # the record says 1.2x the run's China output in 2016-2025 and matches it elsewhere
+    table = fit_by_period(ds, record_from(ds, {"china": 1.2})).set_index("series")
+    assert table.at["production_china", "n_after_2015"] == 10
+    assert table.at["production_china", "log_rmse_after_2015"] == pytest.approx(math.log(1.2))
+    assert table.at["production_world", "log_rmse_after_2015"] == pytest.approx(0.0, abs=1e-12)
+    assert table.at["production_world", "n_to_2015"] == 0   # this record starts in 2016

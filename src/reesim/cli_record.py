@@ -16,7 +16,15 @@ def _num(value: float, digits: int = 3) -> str:
 
 
 def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFrame]]) -> None:
-    """Print the per-year target matrix, its summary and the outlook comparison."""
+    """Print the fit by period, the per-year target matrix, demand levels and the outlooks."""
+    title, periods = tables["fit_by_period"]
+    split = Table(title=title, title_justify="left")
+    for col in ("series", "to 2015 (n)", "after 2015 (n)"):
+        split.add_column(col, justify="left" if col == "series" else "right")
+    for rec in periods[periods.n_after_2015 > 0].itertuples():
+        split.add_row(rec.series, f"{_num(rec.log_rmse_to_2015)} ({rec.n_to_2015})",
+                      f"{_num(rec.log_rmse_after_2015)} ({rec.n_after_2015})")
+    console.print(split)
     title, targets = tables["targets"]
     if len(targets):
         years = sorted(targets.year.unique())
