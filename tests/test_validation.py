@@ -29,8 +29,16 @@ from reesim.validation.metrics import (
     range_miss_distance,
     year_on_year,
 )
-from reesim.validation.observations import HISTORY_END, check_end_year, tidy_prices
+from reesim.validation.observations import (
+    HISTORY_END,
+    RECORD_END_YEAR,
+    check_end_year,
+    tidy_prices,
+)
+from reesim.validation.outlooks import demand_table, outlook_table
+from reesim.validation.record import fit_by_period
 from reesim.validation.series import window_values
+from reesim.validation.targets import TARGETS, target_summary, target_table
 
 runner = CliRunner()
 LN2 = math.log(2.0)
@@ -336,14 +344,26 @@ def test_broken_runs_score_infinitely_badly(truth):
 
 # -- the packaged record -----------------------------------------------------------------------
 
-def test_packaged_observations_stop_in_2015():
+def test_packaged_observations_stop_in_2015_by_default():
     obs = load_observations()
     assert obs.prices.period_end.max() <= HISTORY_END
     assert obs.production.year.max() <= 2015 and obs.exports.year.max() <= 2015
+    assert obs.china_share.year.max() <= 2015 and obs.editions.year.max() <= 2015
     assert set(obs.prices.kind) == {"point", "range"}
     assert {"Nd", "Dy", "PrNd"} <= set(obs.prices["product"])
-    with pytest.raises(ValueError, match="2015"):
-        check_end_year(2016)
+    with pytest.raises(ValueError, match="2025"):
+        check_end_year(2026)
+
+
+def test_the_validation_record_runs_to_2025_with_prices_to_2020():
+    obs = load_observations(RECORD_END_YEAR)
+    assert obs.production.year.max() == 2025 and obs.exports.year.max() == 2025
+    assert obs.prices.period_end.max().year == 2020
+    assert {"usa", "australia", "myanmar"} <= set(obs.production[obs.production.year > 2015]
+                                                  .entity)
+    # like with like: no share above 1 (2010 used to be 130,000 / 101,000 = 1.29)
+    assert obs.china_share.china_share_fraction.max() <= 1.0
+    assert obs.china_share.year.is_unique
 
 
 def test_objective_weights_cover_every_family():
@@ -385,16 +405,163 @@ def test_validate_baotou_end_to_end(tmp_path):
     result = runner.invoke(app, ["validate", "baotou", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv",
-                                               "claims.csv"}
+                                               "claims.csv", "targets.csv",
+                                               "targets_summary.csv", "demand.csv",
+                                               "outlooks.csv", "fit_by_period.csv"}
+    targets = pd.read_csv(out / "targets.csv")
+    assert set(targets.target) == {t.name for t in TARGETS}
+    assert targets.year.min() == 2016 and targets.year.max() == 2025
+    outlooks = pd.read_csv(out / "outlooks.csv")
+    iea = outlooks[(outlooks.publisher == "IEA") & (outlooks.target_year == 2040)]
+    assert len(iea) == 1 and np.isfinite(iea.model.iloc[0])
+    assert "Outlook vs baseline" in result.output and "Targets 2016-2025" in result.output
     claims = pd.read_csv(out / "claims.csv")
     assert claims.claim.str.contains("Bayan Obo share of China's RE reserves").any()
     assert claims.claim.str.contains("trading company vs free market").any()
     frame = pd.read_csv(out / "validation.csv")
-    expected = {f"price_{m}_{p}" for m, p in load_observations().prices[["market", "product"]]
+    expected = {f"price_{m}_{p}" for m, p in load_observations(RECORD_END_YEAR)
+                .prices[["market", "product"]]
                 .drop_duplicates().itertuples(index=False)}
     expected |= {"production_world", "production_china", "china_share_of_world",
-                 "china_output_to_mining_quota", "china_exports_to_export_quota"}
+                 "china_output_to_mining_quota", "china_exports_to_export_quota",
+                 "china_exports", "production_usa", "production_australia",
+                 "production_myanmar"}
     assert expected <= set(frame.series)
     assert {"log_rmse", "range_coverage", "direction_agreement", "peak_month_2011",
             "peak_to_2015_ratio"} <= set(frame.metric)
     assert "objective" in result.output
+
+
+# -- 2016-2025 targets and the outlook comparison ---------------------------------------------
+
+def record_from(ds: xr.Dataset, scale: dict[str, float] | None = None,
+                editions: pd.DataFrame | None = None) -> Observations:
+    """A 2016-2025 volume record equal to ``ds`` times ``scale[entity]`` (default 1)."""
+    scale = scale or {}
+    annual_mine = ds.mine_output.isel(member=0).sum("element").groupby("year").mean()
+    world = annual_mine.sum("producer")
+    china = annual_mine.isel(producer=[0, 1]).sum("producer")
+    australia = annual_mine.isel(producer=2)
+    exports = ds.exports.isel(member=0).sum(["exporter", "element"]).groupby("year").mean()
+    years = range(2016, 2026)
+    rows = [(name, y, float(da.sel(year=y)) * scale.get(name, 1.0), "")
+            for name, da in (("world", world), ("china", china), ("australia", australia))
+            for y in years]
+    production = pd.DataFrame(rows, columns=["entity", "year", "mine_production_t_reo", "note"])
+    export_rows = pd.DataFrame([(y, float(exports.sel(year=y)) * scale.get("exports", 1.0), "")
+                                for y in years], columns=["year", "china_exports_t_reo", "note"])
+    return Observations(prices=tidy_prices(pd.DataFrame(columns=[
+        "element", "market", "period_start", "period_end", "statistic", "value_usd_per_kg",
+        "low_usd_per_kg", "high_usd_per_kg", "basis", "source", "note"])),
+        production=production, exports=export_rows, fx=pd.DataFrame(), editions=editions)
+
+
+def test_targets_pass_on_a_matching_record_and_fail_beyond_tolerance():
+    ds = make_dataset(end=2026)
+    table = target_table(ds, record_from(ds))
+    assert set(table.target) == {"world mine output", "China mine output",
+                                 "Australia mine output", "China exports"}
+    assert len(table) == 40 and table.passed.all()
+    assert np.allclose(table.error_pct, 0.0)
+    # China recorded 20% above the run: outside +-15% every year; Australia 20% above: within 25%
+    off = target_table(ds, record_from(ds, {"china": 1.2, "australia": 1.2}))
+    china = off[off.target == "China mine output"]
+    assert not china.passed.any()
+    assert china.error_pct.to_numpy() == pytest.approx(100 * (1 / 1.2 - 1))
+    assert off[off.target == "Australia mine output"].passed.all()
+    summary = target_summary(off).set_index("target")
+    assert summary.at["China mine output", "passed"] == 0
+    assert summary.at["world mine output", "all_passed"]
+
+
+def test_a_target_missed_only_against_the_preferred_edition_is_flagged():
+    ds = make_dataset(end=2026)
+    china = float(ds.mine_output.isel(member=0, producer=[0, 1]).sum().values) / len(ds.time)
+    # the preferred record says +40%, an older edition says +10%: failed, but passed_some_edition
+    editions = pd.DataFrame({"entity": "china", "year": 2020, "edition": "older",
+                             "mine_production_t_reo": [1.1 * china], "preferred": [False]})
+    table = target_table(ds, record_from(ds, {"china": 1.4}, editions))
+    row = table[(table.target == "China mine output") & (table.year == 2020)].iloc[0]
+    assert not row.passed and row.passed_some_edition
+    assert row.record_low == pytest.approx(1.1 * china, rel=1e-6)
+
+
+def demand_dataset(magnet_growth_pct: float = 7.5) -> xr.Dataset:
+    """Annual 2014-2050: magnets demand (Nd 0.75, Dy 0.25) grows at ``magnet_growth_pct``,
+    catalysts (La) are flat at 30 kt/yr; China mines 150 kt/yr of 200 kt/yr."""
+    times = pd.date_range("2014-01-01", "2050-01-01", freq="YS")
+    years = times.year.to_numpy()
+    apps = ["magnets", "catalysts"]
+    demand = np.zeros((1, len(times), 2, len(ELEMENTS)))
+    magnets = 20_000.0 * (1 + magnet_growth_pct / 100) ** (years - 2014)
+    demand[0, :, 0, ELEMENTS.index("Nd")] = 0.75 * magnets
+    demand[0, :, 0, ELEMENTS.index("Dy")] = 0.25 * magnets
+    demand[0, :, 1, ELEMENTS.index("La")] = 30_000.0
+    mine = np.zeros((1, len(times), 2, len(ELEMENTS)))
+    mine[0, :, 0, 0], mine[0, :, 1, 0] = 150_000.0, 50_000.0
+    return xr.Dataset(
+        {"demand": (("member", "time", "application", "element"), demand),
+         "mine_output": (("member", "time", "producer", "element"), mine),
+         "period_years": ("time", np.ones(len(times)))},
+        coords={"member": [0], "time": times, "year": ("time", years), "application": apps,
+                "element": list(ELEMENTS), "producer": ["bayan_obo", "mount_weld"],
+                "producer_region": ("producer", ["baotou", "australia"]),
+                "region": ["baotou", "australia"],
+                "region_market": ("region", ["china", "export"])})
+
+
+def test_outlooks_are_compared_on_the_published_basis():
+    table = outlook_table(demand_dataset(7.5)).set_index(["publisher", "base_year",
+                                                          "target_year", "quantity"])
+    adamas = table.loc[("Adamas Intelligence", 2023, 2040, "magnet_demand")]
+    assert adamas.model == pytest.approx(7.5) and adamas.consistent
+    # IEA GCMO 2025: magnet REE (Nd+Pr+Dy+Tb) 2040 / 2024 = 1.075 ** 16 = 3.2, not 1.5-1.6
+    iea = table.loc[("IEA", 2024, 2040, "magnet_ree_demand")]
+    assert iea.model == pytest.approx(1.075 ** 16) and not iea.consistent
+    share = table.loc[("IEA", 2023, 2030, "china_share_of_mining")]
+    assert share.model == pytest.approx(0.75) and not share.consistent
+    flat = outlook_table(demand_dataset(0.0)).set_index(["publisher", "base_year",
+                                                         "target_year", "quantity"])
+    assert flat.loc[("Adamas Intelligence", 2023, 2040, "magnet_demand")].model == \
+        pytest.approx(0.0, abs=1e-12)
+    assert flat.loc[("IEA", 2024, 2040, "magnet_ree_demand")].model == pytest.approx(1.0)
+
+
+def test_outlooks_outside_the_run_have_no_model_figure():
+    short = demand_dataset().sel(time=slice(None, "2030-01-01"))
+    table = outlook_table(short)
+    late = table[table.target_year > 2030]
+    assert len(late) and late.model.isna().all() and late.consistent.isna().all()
+
+
+def test_published_demand_levels_are_compared_as_fractions_and_tonnes():
+    ds = demand_dataset(7.5)   # 2020: magnets 20 kt x 1.075**6 = 30.87 kt, catalysts 30 kt
+    magnets_2020 = 20_000.0 * 1.075 ** 6
+    record = pd.DataFrame({
+        "year": [2020, 2020, 2020], "year_end": [2020, 2020, 2020],
+        "quantity": ["total_demand", "magnet_share_of_demand", "catalyst_share_of_demand"],
+        "item": ["all", "magnets", "catalysts"], "unit": ["t", "%", "%"],
+        "value": [magnets_2020 + 30_000.0, np.nan, 20.0],
+        "value_low": [np.nan, 40.0, np.nan], "value_high": [np.nan, np.nan, np.nan],
+        "source": "synthetic", "note": ""})
+    table = demand_table(ds, record).set_index("quantity")
+    assert table.at["total_demand", "model_to_published"] == pytest.approx(1.0)
+    assert table.at["total_demand", "consistent"]
+    share = magnets_2020 / (magnets_2020 + 30_000.0)   # 0.507, published '>40%'
+    assert table.at["magnet_share_of_demand", "model"] == pytest.approx(share)
+    assert table.at["magnet_share_of_demand", "consistent"]
+    assert table.at["magnet_share_of_demand", "published_high"] == np.inf
+    # catalysts: 0.493 of demand against a published 20%: 2.5x, not consistent
+    assert table.at["catalyst_share_of_demand", "model_to_published"] == pytest.approx(
+        (1 - share) / 0.2)
+    assert not table.at["catalyst_share_of_demand", "consistent"]
+
+
+def test_fit_is_split_at_the_calibration_window():
+    ds = make_dataset(end=2026)
+    # the record says 1.2x the run's China output in 2016-2025 and matches it elsewhere
+    table = fit_by_period(ds, record_from(ds, {"china": 1.2})).set_index("series")
+    assert table.at["production_china", "n_after_2015"] == 10
+    assert table.at["production_china", "log_rmse_after_2015"] == pytest.approx(math.log(1.2))
+    assert table.at["production_world", "log_rmse_after_2015"] == pytest.approx(0.0, abs=1e-12)
+    assert table.at["production_world", "n_to_2015"] == 0   # this record starts in 2016

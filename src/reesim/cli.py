@@ -190,20 +190,25 @@ def validate(
     out: Annotated[Path | None, typer.Option(
         help="Output folder (default: results/validation-<scenario>-<timestamp>).")] = None,
 ) -> None:
-    """Run a scenario over the history and compare it with the record up to 2015.
+    """Run a scenario and compare it with the record (volumes to 2025, prices to 2020).
 
-    The run keeps the scenario's start year and always ends in 2016 (``end_year`` is overridden);
-    writes validation.html and validation.csv and prints the metrics.
+    The run keeps the scenario's years (extended to 2026 if it ends earlier); prints and writes
+    the metrics (validation.html, validation.csv), the 2016-2025 targets (targets.csv) and the
+    outlook vs baseline table (outlooks.csv). The objective is the calibration's (to 2015).
     """
     from reesim.api import simulate
+    from reesim.cli_record import print_record_tables
     from reesim.report.claims import claims_frame, counterfactual, regime_effects, share_claims
     from reesim.report.render import render_claims
-    from reesim.validation import HISTORY_END_YEAR, compute_metrics, objective, write_report
+    from reesim.validation import compute_metrics, load_observations, objective, write_report
     from reesim.validation.metrics import PEAK_ORIGIN
+    from reesim.validation.observations import RECORD_END_YEAR
+    from reesim.validation.record import record_tables
 
-    overrides = [*(set_ or []), f"end_year={HISTORY_END_YEAR + 1}"]
     with _user_errors():
-        scen = _load(scenario, overrides)
+        scen = _load(scenario, set_)
+        if scen.end_year <= RECORD_END_YEAR:
+            scen = _load(scenario, [*(set_ or []), f"end_year={RECORD_END_YEAR + 1}"])
         steps = 12 * (scen.end_year - scen.start_year + 1)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
@@ -211,7 +216,10 @@ def validate(
             task = bar.add_task(f"{scen.name} x{members}", total=steps)
             result = simulate(scen, members=members, seed=seed,
                               progress=lambda done: bar.update(task, completed=done))
-        metrics = compute_metrics(result.dataset)
+        record = load_observations(RECORD_END_YEAR)
+        metrics = compute_metrics(result.dataset, record)
+        tables = record_tables(result.dataset, record)
+        fit = objective(compute_metrics(result.dataset))  # the calibration window, to 2015
         claims = share_claims(result.dataset)
         effects = None
         other = counterfactual(scen)
@@ -221,8 +229,9 @@ def validate(
         target = out or Path("results") / (
             f"validation-{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
         written = write_report(result.dataset, metrics, target,
+                               observations=record,
                                title=f"reesim validation: {scen.name} vs the record",
-                               claims=claims_frame(claims, effects))
+                               claims=claims_frame(claims, effects), tables=tables)
 
     def fmt(value: float, pct: bool = False) -> str:
         if value != value:  # NaN
@@ -235,8 +244,8 @@ def validate(
         index="series", columns="metric", values="value", sort=False, dropna=False)
     counts = metrics[metrics.metric.isin(series_metrics)].pivot_table(
         index="series", columns="metric", values="n", sort=False, dropna=False)
-    table = Table(title=f"Fit to the record up to {HISTORY_END_YEAR} ({scen.name}, "
-                        f"members {members}{', medians' if members > 1 else ''})",
+    table = Table(title=f"Fit to the record to {RECORD_END_YEAR}, prices to 2020 "
+                        f"({scen.name}, members {members}{', medians' if members > 1 else ''})",
                   title_justify="left")
     table.add_column("series", min_width=29, no_wrap=True)
     for col in ("log RMSE (n)", "in range (n)", "miss ln d", "direction (n)"):
@@ -262,9 +271,12 @@ def validate(
             sim, obs = fmt(rec.value), fmt(rec.observed)
         peaks.add_row(rec.series, rec.metric, sim, obs)
     console.print(peaks)
+    print_record_tables(console, tables)
     render_claims(claims, effects, console)
-    console.print(f"objective (weighted misfit, lower is better): {objective(metrics):.4g}")
-    console.print(f"[green]wrote[/] {written}/validation.html, validation.csv, claims.csv")
+    console.print(f"objective (calibration window to 2015, weighted misfit, lower is better): "
+                  f"{fit:.4g}")
+    console.print(f"[green]wrote[/] {written}/validation.html, validation.csv, claims.csv, "
+                  + ", ".join(f"{name}.csv" for name in tables))
 
 
 @app.command()

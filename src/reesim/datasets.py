@@ -16,7 +16,14 @@ from typing import Annotated, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from reesim.dims import APPLICATIONS, ELEMENTS, MARKETS
 from reesim.errors import InputError
@@ -229,6 +236,225 @@ INPUT_TABLES: dict[str, type[_Row]] = {
 }
 
 
+class _TextRow(_Row):
+    """A row whose optional text columns read an empty cell as '' (not as a missing value)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_text(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return {k: ("" if v is None and cls.model_fields.get(k) is not None
+                        and cls.model_fields[k].annotation is str
+                        and not cls.model_fields[k].is_required() else v)
+                    for k, v in data.items()}
+        return data
+
+
+class _FactRow(_TextRow):
+    """A sourced figure from the research files: value, or a range, or text (several tables).
+
+    ``value`` is a single published number; ``value_low`` / ``value_high`` a published range or
+    a one-sided bound ('>x' gives only ``value_low``); ``value_text`` keeps the published wording
+    whenever it carries a qualifier ('~', '>', 'nearly') or is not a number at all.
+    """
+
+    metric: str
+    year: Year | None = None
+    year_end: Year | None = None
+    value: float | None = None
+    value_low: float | None = None
+    value_high: float | None = None
+    value_text: str = ""
+    unit: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _FactRow:
+        if (self.value_low is not None and self.value_high is not None
+                and self.value_low > self.value_high):
+            raise ValueError("value_low must not exceed value_high")
+        if self.year is not None and self.year_end is not None and self.year_end < self.year:
+            raise ValueError("year_end must not be before year")
+        return self
+
+
+class _MeasuredFactRow(_FactRow):
+    """A fact that must carry a figure (a number, a bound or a published phrase)."""
+
+    @model_validator(mode="after")
+    def _has_figure(self) -> _MeasuredFactRow:
+        if (self.value is None and self.value_low is None and self.value_high is None
+                and not self.value_text):
+            raise ValueError("give value, value_low/value_high or value_text")
+        return self
+
+
+Quantity = Literal["total_demand", "magnet_demand", "magnet_ree_demand", "ndpr_demand",
+                   "dytb_demand", "magnet_share_of_demand", "catalyst_share_of_demand",
+                   "china_share_of_demand", "china_mine_output", "china_share_of_mining"]
+"""Model quantities that published figures are compared with (see reesim.validation.outlooks)."""
+
+
+class DemandByApplicationRow(_MeasuredFactRow):
+    """World or China demand of an application: share or level (demand_by_application.csv)."""
+
+    period: str
+    scope: str
+    application: Literal[(*APPLICATIONS, "all")] | None = None  # type: ignore[valid-type]
+    item: str
+    elements: str = ""
+    measure: str = ""
+    quantity: Quantity | None = None
+
+
+class MagnetRow(_MeasuredFactRow):
+    """NdFeB and other RE magnets: output, trade, composition, capacity (magnets.csv)."""
+
+    period: str
+    region: str
+    product: str
+    measure: str = ""
+
+
+class MinorElementRow(_MeasuredFactRow):
+    """Uses, demand, supply and prices of the minor and heavy elements (minor_elements.csv)."""
+
+    element: Element
+    period: str
+    category: str
+    measure: str = ""
+
+
+class PolicyRow(_FactRow):
+    """A dated policy or market term 2016-2025, with its number if any (policy.csv)."""
+
+    date: str
+    date_precision: str
+    category: str
+    actor: str
+    item: str
+    metric: str = ""
+
+
+class CompanyCapacityRow(_MeasuredFactRow):
+    """Capacity, output or plan of a company's asset 2016-2030 (company_capacity.csv)."""
+
+    company: str
+    asset: str
+    country: str
+    stage: str
+    period: str
+    status: str = ""
+
+
+class ElementPriceRow(_Row):
+    """Reference oxide price of an element in a year, USD/kg (element_prices.csv)."""
+
+    element: Element
+    reference_year: Year
+    market: Market
+    price_usd_per_kg: Annotated[float, Field(gt=0.0)]
+    low_usd_per_kg: Annotated[float, Field(gt=0.0)] | None = None
+    high_usd_per_kg: Annotated[float, Field(gt=0.0)] | None = None
+
+
+
+
+class OutlookRow(_TextRow):
+    """A published demand outlook and how it compares with the model (demand_outlooks.csv).
+
+    ``comparison`` says how: ``ratio`` (target-year / base-year value of ``quantity``), ``cagr``
+    (%/yr between the two years), ``level`` (value of ``quantity`` in the target year) or
+    ``none`` (kept for reference only). ``published_low`` .. ``published_high`` is the
+    published figure in that form.
+    """
+
+    publisher: str
+    published: str
+    scenario: str
+    scope: str
+    metric: str
+    element_basis: str = ""
+    base_year_text: str = ""
+    base_value_text: str = ""
+    period: str = ""
+    value: float | None = None
+    value_low: float | None = None
+    value_high: float | None = None
+    value_text: str = ""
+    unit: str = ""
+    growth_text: str = ""
+    quantity: Quantity | None = None
+    base_year: Year | None = None
+    target_year: Year | None = None
+    comparison: Literal["ratio", "cagr", "level", "none"]
+    published_low: float | None = None
+    published_high: float | None = None
+    comparison_rule: str = ""
+
+    @model_validator(mode="after")
+    def _comparable(self) -> OutlookRow:
+        if self.comparison == "none":
+            return self
+        missing = [name for name in ("quantity", "base_year", "target_year", "published_low",
+                                     "published_high") if getattr(self, name) in (None, "")]
+        if missing:
+            raise ValueError(f"a '{self.comparison}' comparison needs {', '.join(missing)}")
+        if self.target_year <= self.base_year:  # type: ignore[operator]
+            raise ValueError("target_year must be after base_year")
+        if self.published_low > self.published_high:  # type: ignore[operator]
+            raise ValueError("published_low must not exceed published_high")
+        return self
+
+
+class ProductionEditionRow(_Row):
+    """Mine production of an entity in a year as given by one edition (production_editions.csv)."""
+
+    entity: str
+    year: Year
+    edition: str
+    mine_production_t_reo: NonNeg
+    preferred: bool
+
+
+class ChinaShareRow(_Row):
+    """China's share of world mine production from one source or edition (china_share.csv)."""
+
+    year: Year
+    china_share_fraction: Fraction
+    preferred: bool
+    edition: str
+
+
+class ChinaTradeRow(_Row):
+    """China's rare earth imports or exports over a period, t of product (china_trade.csv)."""
+
+    reporter: Literal["china"]
+    flow: Literal["export", "import"]
+    partner: str
+    product_scope: str
+    period_start: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
+    period_end: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
+    value_t: NonNeg
+    unit: str
+    dataset: str
+
+
+SUPPORT_TABLES: dict[tuple[str, str], type[_Row]] = {
+    ("reference", "demand_by_application"): DemandByApplicationRow,
+    ("reference", "magnets"): MagnetRow,
+    ("reference", "minor_elements"): MinorElementRow,
+    ("reference", "element_prices"): ElementPriceRow,
+    ("reference", "demand_outlooks"): OutlookRow,
+    ("reference", "policy"): PolicyRow,
+    ("reference", "company_capacity"): CompanyCapacityRow,
+    ("observations", "production_editions"): ProductionEditionRow,
+    ("observations", "china_share"): ChinaShareRow,
+    ("observations", "china_trade"): ChinaTradeRow,
+}
+"""Reference and observation tables with a full row model (the others are checked for
+provenance columns only, see :func:`read_csv`)."""
+
+
 def data_root() -> resources.abc.Traversable:
     """The package's data folder."""
     return resources.files("reesim") / "data"
@@ -344,6 +570,32 @@ def load_inputs() -> ReferenceData:
     _check_cross_references(tables)
     return ReferenceData(version=str(index["version"]), digest=digest.hexdigest()[:16],
                          tables=tables)
+
+
+@functools.cache
+def load_table(folder: str, name: str) -> pd.DataFrame:
+    """Read and validate one of :data:`SUPPORT_TABLES` (cached); errors name file, line, column.
+
+    Every row must also have a non-empty source, and ``element_prices`` one row per element.
+    """
+    row_model = SUPPORT_TABLES.get((folder, name))
+    if row_model is None:
+        raise InputError(f"no row model for table {name!r}", file=f"data/{folder}/datasets.yaml",
+                         allowed=", ".join(n for f, n in SUPPORT_TABLES if f == folder))
+    entry = read_index(folder)["datasets"].get(name)
+    if entry is None:
+        raise InputError(f"dataset {name!r} is not listed", file=f"data/{folder}/datasets.yaml")
+    label = f"data/{folder}/{entry['file']}"
+    frame = parse_table(_read_text(folder, entry["file"]), row_model, label)
+    if name == "element_prices":
+        counts = frame.element.value_counts()
+        missing = [e for e in ELEMENTS if e not in counts.index]
+        doubled = sorted(counts[counts > 1].index)
+        if missing or doubled:
+            raise InputError(f"needs exactly one row per element (missing: {missing or 'none'}, "
+                             f"repeated: {doubled or 'none'})", file=label, field="element",
+                             allowed=", ".join(ELEMENTS))
+    return frame
 
 
 def read_csv(folder: str, file: str) -> pd.DataFrame:

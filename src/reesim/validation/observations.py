@@ -1,8 +1,12 @@
 """The historical record used for validation, loaded from ``data/observations`` and tidied.
 
-Only the packaged tables are read (through :func:`reesim.datasets.read_csv`). Everything is
-clipped to the history window, which ends with 2015: later observations are not part of the fit
-(they stay available for out-of-sample checks that are not this module's job).
+Only the packaged tables are read (through :mod:`reesim.datasets`). Two windows:
+
+- the calibration window ends with :data:`HISTORY_END_YEAR` (2015): ``load_observations()``
+  (the default) clips everything to it, and the calibration objective only ever sees it;
+- the validation record runs to :data:`RECORD_END_YEAR` (2025) for volumes and to
+  :data:`PRICE_RECORD_END_YEAR` (2020, the last year with market prices in the files) for
+  prices: ``load_observations(RECORD_END_YEAR)`` is what ``reesim validate`` scores.
 
 Tidy means: dates parsed to ``pandas.Timestamp``; each price row is either a *point*
 (``value_usd_per_kg``) or a *range* (``low_usd_per_kg`` .. ``high_usd_per_kg``, an open upper end
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reesim.datasets import read_csv
+from reesim.datasets import load_table, read_csv
 from reesim.dims import ELEMENTS, MARKETS
 from reesim.errors import InputError
 
@@ -25,6 +29,15 @@ HISTORY_END_YEAR = 2015
 
 HISTORY_END = pd.Timestamp(f"{HISTORY_END_YEAR}-12-31")
 """Last day of the history window (inclusive)."""
+
+RECORD_END_YEAR = 2025
+"""Last calendar year of the validation record (volumes: production, quotas, exports)."""
+
+PRICE_RECORD_END_YEAR = 2020
+"""Last calendar year with market prices in the packaged record (the research files' rule)."""
+
+RECORD_END = pd.Timestamp(f"{RECORD_END_YEAR}-12-31")
+"""Last day of the validation record (inclusive); no observation after it enters a metric."""
 
 PRND = "PrNd"
 """Product id of didymium (PrNd) oxide, recorded under ``element = mixed`` in prices.csv."""
@@ -42,18 +55,44 @@ class Observations:
     - ``production``: ``entity, year, mine_production_t_reo`` (t REO/yr).
     - ``exports``: ``year, china_exports_t_reo`` (t/yr of product as published, not strictly REO).
     - ``fx``: ``year, cny_per_usd``.
+    - ``china_share``: ``year, china_share_fraction, edition, note``: one like-with-like share per
+      year (China and world from the same source, see ``china_share.csv``); ``None`` means the
+      production table is one consistent source and the share is China / world from it.
+    - ``editions``: ``entity, year, edition, mine_production_t_reo, preferred`` (every edition's
+      value side by side: the record's own uncertainty); ``None``: only the preferred values.
     """
 
     prices: pd.DataFrame
     production: pd.DataFrame
     exports: pd.DataFrame
     fx: pd.DataFrame
+    china_share: pd.DataFrame | None = None
+    editions: pd.DataFrame | None = None
+
+    def share_table(self) -> pd.DataFrame:
+        """China's share of world output per year: ``year, china_share_fraction, edition, note``."""
+        if self.china_share is not None:
+            return self.china_share
+        prod = self.production
+        world = prod[prod.entity == "world"].set_index("year").mine_production_t_reo
+        china = prod[prod.entity == "china"].set_index("year").mine_production_t_reo
+        share = (china / world).dropna()
+        return pd.DataFrame({"year": share.index.astype(int), "china_share_fraction": share.values,
+                             "edition": "production table", "note": ""})
+
+    def edition_table(self) -> pd.DataFrame:
+        """Every edition's mine production (the preferred values only if none were given)."""
+        if self.editions is not None:
+            return self.editions
+        out = self.production[["entity", "year", "mine_production_t_reo"]].copy()
+        out["edition"], out["preferred"] = "preferred", True
+        return out
 
 
 def check_end_year(end_year: int) -> int:
-    """Return ``end_year`` if it lies within the history window, else raise ``ValueError``."""
-    if end_year > HISTORY_END_YEAR:
-        raise ValueError(f"validation uses data up to {HISTORY_END_YEAR} only; got end year "
+    """Return ``end_year`` if it lies within the validation record, else raise ``ValueError``."""
+    if end_year > RECORD_END_YEAR:
+        raise ValueError(f"the validation record ends in {RECORD_END_YEAR}; got end year "
                          f"{end_year}")
     return end_year
 
@@ -74,8 +113,8 @@ def _product(element: str, statistic: str, note: str) -> str | None:
 
 def tidy_prices(raw: pd.DataFrame, end: pd.Timestamp = HISTORY_END) -> pd.DataFrame:
     """Tidy a prices.csv frame: parse dates, classify rows, keep comparable rows up to ``end``."""
-    if end > HISTORY_END:
-        raise ValueError(f"validation uses data up to {HISTORY_END.date()} only; got {end.date()}")
+    if end > RECORD_END:
+        raise ValueError(f"the validation record ends on {RECORD_END.date()}; got {end.date()}")
     label = "data/observations/prices.csv"
     frame = raw.copy()
     frame["note"] = frame["note"].fillna("").astype(str)
@@ -108,7 +147,11 @@ def tidy_prices(raw: pd.DataFrame, end: pd.Timestamp = HISTORY_END) -> pd.DataFr
 
 
 def load_observations(end_year: int = HISTORY_END_YEAR) -> Observations:
-    """Read and tidy the packaged observation tables, keeping years up to ``end_year``."""
+    """Read and tidy the packaged observation tables, keeping years up to ``end_year``.
+
+    The default is the calibration window (to 2015); ``RECORD_END_YEAR`` gives the whole
+    validation record (volumes to 2025, prices to 2020).
+    """
     check_end_year(end_year)
     end = pd.Timestamp(f"{end_year}-12-31")
     prices = tidy_prices(read_csv("observations", "prices.csv"), end)
@@ -118,7 +161,13 @@ def load_observations(end_year: int = HISTORY_END_YEAR) -> Observations:
     exports = read_csv("observations", "exports.csv")
     exports = _clip_years(exports, end_year, ["year", "china_exports_t_reo", "note"])
     fx = _clip_years(read_csv("observations", "fx.csv"), end_year, ["year", "cny_per_usd"])
-    return Observations(prices=prices, production=production, exports=exports, fx=fx)
+    share = load_table("observations", "china_share")
+    share = _clip_years(share[share.preferred], end_year,
+                        ["year", "china_share_fraction", "edition", "note"])
+    editions = _clip_years(load_table("observations", "production_editions"), end_year,
+                           ["entity", "year", "edition", "mine_production_t_reo", "preferred"])
+    return Observations(prices=prices, production=production, exports=exports, fx=fx,
+                        china_share=share, editions=editions)
 
 
 def _clip_years(frame: pd.DataFrame, end_year: int, columns: list[str]) -> pd.DataFrame:

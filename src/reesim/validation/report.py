@@ -10,11 +10,13 @@ file works offline.
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ import plotly.graph_objects as go
 import xarray as xr
 from plotly.subplots import make_subplots
 
-from reesim.validation.observations import HISTORY_END, Observations, load_observations
+from reesim.validation.observations import RECORD_END, Observations, load_observations
 from reesim.validation.series import Series, build_series
 
 SIM_COLOUR = "#1f77b4"
@@ -35,9 +37,9 @@ PANEL_HEIGHT_PX = 280
 
 def _path_stats(series: Series) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray | None,
                                           np.ndarray | None]:
-    """Time, median and (members > 1) 5th/95th percentiles of a series' path up to 2015."""
+    """Time, median and (members > 1) 5th/95th percentiles of a series' path up to 2025."""
     path = series.path().transpose("member", "time")
-    path = path.sel(time=slice(None, HISTORY_END))
+    path = path.sel(time=slice(None, RECORD_END))
     values = path.values
     times = pd.DatetimeIndex(path.time.values)
     if values.shape[0] == 1:
@@ -65,7 +67,7 @@ def _add_series(fig: go.Figure, series: Series, row: int, col: int, shown: set[s
     fig.add_trace(go.Scatter(x=times, y=mid, mode="lines", line={"color": SIM_COLOUR},
                              name="simulated (median)" if low is not None else "simulated",
                              showlegend=first("sim"), legendgroup="sim"), row=row, col=col)
-    obs = series.observed[series.observed.period_end <= HISTORY_END]
+    obs = series.observed[series.observed.period_end <= RECORD_END]
     mid_dates = obs.period_start + (obs.period_end - obs.period_start) / 2
     text = [(f"{r.low:.4g}..{r.high:.4g}<br>" if r.kind == "range" else "")
             + f"{r.statistic}, {r.period_start.date()}..{r.period_end.date()}<br>"
@@ -124,15 +126,28 @@ def _claims_html(claims: pd.DataFrame | None) -> str:
             + claims.to_html(index=False, border=0, classes="metrics", na_rep=""))
 
 
+def _tables_html(tables: Mapping[str, tuple[str, pd.DataFrame]]) -> str:
+    parts = []
+    for title, frame in tables.values():
+        parts.append(f"\n<h2>{html.escape(title)}</h2>\n" + frame.to_html(
+            index=False, border=0, classes="metrics", na_rep="",
+            float_format=lambda v: f"{v:.4g}"))
+    return "".join(parts)
+
+
 def write_report(dataset: xr.Dataset, metrics: pd.DataFrame, out_dir: str | Path,
                  observations: Observations | None = None, title: str | None = None,
-                 claims: pd.DataFrame | None = None) -> Path:
+                 claims: pd.DataFrame | None = None,
+                 tables: Mapping[str, tuple[str, pd.DataFrame]] | None = None) -> Path:
     """Write ``validation.html`` and ``validation.csv`` to ``out_dir`` atomically; return it.
 
     ``claims`` (the system's defining facts beside the model's figures) is shown in the page and
-    written as ``claims.csv``. Files go into a temporary folder beside ``out_dir`` that replaces
+    written as ``claims.csv``; each entry ``name: (title, frame)`` of ``tables`` (e.g. the
+    2016-2025 targets and the outlook comparison) is shown under its title and written as
+    ``<name>.csv``. Files go into a temporary folder beside ``out_dir`` that replaces
     ``out_dir`` (an existing folder of that name is replaced) only once all are complete.
     """
+    tables = dict(tables or {})
     obs = observations if observations is not None else load_observations()
     series = build_series(dataset, obs)
     fig = build_figure(series, title or "reesim validation: simulated history vs the record")
@@ -149,10 +164,12 @@ def write_report(dataset: xr.Dataset, metrics: pd.DataFrame, out_dir: str | Path
                 "table.metrics{border-collapse:collapse;font-size:12px}"
                 "table.metrics td,table.metrics th{padding:2px 8px;text-align:right}"
                 "</style></head><body>\n" + body +
-                "\n<h2>Metrics (up to 2015)</h2>\n" + _metrics_table_html(metrics) +
-                _claims_html(claims) + "\n</body></html>\n")
+                "\n<h2>Metrics</h2>\n" + _metrics_table_html(metrics) +
+                _tables_html(tables) + _claims_html(claims) + "\n</body></html>\n")
         if claims is not None:
             claims.to_csv(tmp / "claims.csv", index=False)
+        for name, (_, frame) in tables.items():
+            frame.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
         (tmp / "validation.html").write_text(html, encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)

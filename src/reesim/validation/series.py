@@ -14,7 +14,13 @@ Series (names are ``<family>`` or ``<family>_<product>``):
 - ``price_gap_<p>``: export / China price ratio 2010-2014, where both markets are observed in the
   same calendar month(s); ranges propagate as [low_e / high_c, high_e / low_c].
 - ``production_world``, ``production_china``: mine output (t REO/yr, annual means).
-- ``china_share_of_world``: China's mine output / world mine output.
+- ``production_<country>``: mine output of a country that is a model region (usa, australia,
+  myanmar, malaysia, russia, india, brazil, ...), years with a positive observation (a recorded
+  zero cannot enter the log metrics).
+- ``china_share_of_world``: China's mine output / world mine output, observed like with like
+  (both from one source, ``china_share.csv``).
+- ``china_exports``: China's exports of separated products (t REO/yr) against customs exports
+  (tonnes of product, not strictly REO).
 - ``china_output_to_mining_quota``: China's mine output / China's mining quota (years with one).
 - ``china_exports_to_export_quota``: China's exports / export quota, 2005-2014. The observed
   exports are customs tonnes of product (not strictly REO), the quota is the model's input.
@@ -33,7 +39,7 @@ import pandas as pd
 import xarray as xr
 
 from reesim.selectors import mined_in_china
-from reesim.validation.observations import HISTORY_END, PRND, PRND_SHARES, Observations
+from reesim.validation.observations import PRND, PRND_SHARES, RECORD_END, Observations
 
 GAP_YEARS = (2010, 2014)
 """Years of the domestic/export price gap comparison (inclusive)."""
@@ -93,6 +99,13 @@ def annual(da: xr.DataArray) -> xr.DataArray:
     out = out.rename(year="time").assign_coords(
         time=pd.to_datetime([f"{int(y)}-01-01" for y in years]))
     return out.assign_coords(year=("time", years))
+
+
+def region_mine_output(ds: xr.Dataset, region: str) -> xr.DataArray:
+    """Mine output (member, time) of the producers mined in ``region``, t REO/yr."""
+    mask = xr.DataArray(ds.producer_region.values == region, dims="producer",
+                        coords={"producer": ds.producer})
+    return ds.mine_output.where(mask, 0.0).sum(["producer", "element"])
 
 
 def world_mine_output(ds: xr.Dataset) -> xr.DataArray:
@@ -241,10 +254,23 @@ def build_series(ds: xr.Dataset, obs: Observations) -> list[Series]:
     out.append(Series("production_china", "production_china", "t REO/yr",
                       "China mine production", china, None, year_freq,
                       _year_rows(obs_china, notes_china)))
-    share = (obs_china / obs_world).dropna()
+    for region in dict.fromkeys(prod.entity):
+        if region in ("world", "china") or region not in set(ds.region.values):
+            continue
+        rows = prod[(prod.entity == region) & (prod.mine_production_t_reo > 0)]
+        rows = rows.set_index("year")  # a recorded 0 (no mine) has no log error; left out
+        path = region_mine_output(ds, region)
+        out.append(Series(f"production_{region}", "production_country", "t REO/yr",
+                          f"{region} mine production", _member_time(
+                              annual(path) if frequency == "month" else path, members),
+                          None, year_freq,
+                          _year_rows(rows.mine_production_t_reo, rows.note)))
+    share = obs.share_table().set_index("year")
     out.append(Series("china_share_of_world", "china_share_of_world", "fraction",
-                      "China's share of world mine production", china, world, year_freq,
-                      _year_rows(share)))
+                      "China's share of world mine production (observed like with like)",
+                      china, world, year_freq,
+                      _year_rows(share.china_share_fraction,
+                                 share.edition + ": " + share.note)))
 
     quota = _by_year(paths["mining_quota"])
     quota = quota[np.isfinite(quota) & (quota > 0)]
@@ -259,6 +285,10 @@ def build_series(ds: xr.Dataset, obs: Observations) -> list[Series]:
     equota = equota[(equota.index >= EXPORT_QUOTA_YEARS[0])
                     & (equota.index <= EXPORT_QUOTA_YEARS[1])]
     exports = obs.exports.set_index("year")
+    out.append(Series("china_exports", "china_exports", "t/yr",
+                      "China's exports (simulated t REO; observed customs tonnes of product)",
+                      _member_time(paths["exports"], members), None, year_freq,
+                      _year_rows(exports.china_exports_t_reo, exports.note)))
     ratio = (exports.china_exports_t_reo / equota).dropna()
     out.append(Series("china_exports_to_export_quota", "china_exports_to_export_quota",
                       "fraction", "China's exports / export quota (observed: customs tonnes)",
@@ -273,11 +303,11 @@ def window_values(series: Series) -> tuple[pd.DataFrame, np.ndarray]:
 
     Returns the kept observation rows and an (observation, member) array: for each window the
     mean of the overlapping record periods (ratio of means for ratio series). Windows not fully
-    inside the simulated period are dropped; windows after the history end raise ``ValueError``.
+    inside the simulated period are dropped; windows after the record's end raise ``ValueError``.
     """
     observed = series.observed
-    if len(observed) and observed.period_end.max() > HISTORY_END:
-        raise ValueError(f"series {series.name}: observation after {HISTORY_END.date()}")
+    if len(observed) and observed.period_end.max() > RECORD_END:
+        raise ValueError(f"series {series.name}: observation after {RECORD_END.date()}")
     num = series.numerator.transpose("member", "time")
     times = pd.DatetimeIndex(num.time.values)
     ends = period_ends(times, series.frequency)

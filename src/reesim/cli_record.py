@@ -1,0 +1,87 @@
+"""Console rendering of the validation record tables (targets 2016-2025, outlook vs baseline)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+
+def _num(value: float, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}g}"
+
+
+def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFrame]]) -> None:
+    """Print the fit by period, the per-year target matrix, demand levels and the outlooks."""
+    title, periods = tables["fit_by_period"]
+    split = Table(title=title, title_justify="left")
+    for col in ("series", "to 2015 (n)", "after 2015 (n)"):
+        split.add_column(col, justify="left" if col == "series" else "right")
+    for rec in periods[periods.n_after_2015 > 0].itertuples():
+        split.add_row(rec.series, f"{_num(rec.log_rmse_to_2015)} ({rec.n_to_2015})",
+                      f"{_num(rec.log_rmse_after_2015)} ({rec.n_after_2015})")
+    console.print(split)
+    title, targets = tables["targets"]
+    if len(targets):
+        years = sorted(targets.year.unique())
+        grid = Table(title=title, title_justify="left")
+        grid.add_column("target (tolerance)", no_wrap=True)
+        for year in years:
+            grid.add_column(str(year), justify="right")
+        grid.add_column("passed", justify="right")
+        for target in dict.fromkeys(targets.target):
+            part = targets[targets.target == target].set_index("year")
+            cells = []
+            for year in years:
+                if year not in part.index:
+                    cells.append("")
+                    continue
+                row = part.loc[year]
+                mark = "[green]ok[/]" if row.passed else (
+                    "[yellow]ed[/]" if row.passed_some_edition else "[red]x[/]")
+                cells.append(f"{row.error_pct:+.0f}% {mark}")
+            tol = part.tolerance_pct.iloc[0]
+            grid.add_row(f"{target} (+-{tol:.0f}%)", *cells,
+                         f"{int(part.passed.sum())}/{len(part)}")
+        console.print(grid)
+        console.print("ok: within tolerance of the preferred record; ed: within tolerance of "
+                      "another published edition only; x: outside both.")
+        _, summary = tables["targets_summary"]
+        for rec in summary.itertuples():
+            console.print(f"  [bold]{rec.target}[/]: {rec.record}")
+    title, demand = tables["demand"]
+    levels = Table(title=title, title_justify="left")
+    for col in ("year", "quantity", "published as", "published", "model", "model/published",
+                "consistent"):
+        levels.add_column(col, justify="right" if col in ("published", "model",
+                                                           "model/published") else "left")
+    for rec in demand.itertuples():
+        low, high = rec.published_low, rec.published_high
+        published = (_num(low) if low == high else
+                     f">{_num(low)}" if math.isinf(high) else
+                     f"<{_num(high)}" if math.isinf(low) else f"{_num(low)}-{_num(high)}")
+        verdict = ("-" if rec.consistent is None or rec.consistent != rec.consistent
+                   else ("[green]yes[/]" if rec.consistent else "[red]no[/]"))
+        levels.add_row(str(rec.year), rec.quantity, str(rec.item)[:34], published,
+                       _num(rec.model), _num(rec.model_to_published, 2), verdict)
+    console.print(levels)
+    title, outlooks = tables["outlooks"]
+    table = Table(title=title, title_justify="left")
+    for col in ("publisher", "scenario", "quantity", "form", "years", "published", "model",
+                "consistent"):
+        table.add_column(col, justify="right" if col in ("published", "model") else "left")
+    units = {"ratio": "x", "cagr": " %/yr", "level": ""}
+    for rec in outlooks.itertuples():
+        published = (_num(rec.published_low) if rec.published_low == rec.published_high
+                     else f"{_num(rec.published_low)}-{_num(rec.published_high)}")
+        verdict = ("-" if rec.consistent is None or rec.consistent != rec.consistent
+                   else ("[green]yes[/]" if rec.consistent else "[red]no[/]"))
+        table.add_row(str(rec.publisher)[:24], str(rec.scenario)[:18], rec.quantity,
+                      rec.comparison, f"{rec.base_year}-{rec.target_year}",
+                      published + units[rec.comparison],
+                      _num(rec.model) + units[rec.comparison], verdict)
+    console.print(table)

@@ -1,0 +1,73 @@
+"""The validation record beyond the calibration window, as tables: 2016-2025 targets, outlooks.
+
+:func:`record_tables` is what ``reesim validate`` shows and writes beside the metrics: the
+fit split at the calibration window (``fit_by_period.csv``), the per-year target table
+(``targets.csv``), its summary (``targets_summary.csv``), published demand
+levels vs the run (``demand.csv``) and the outlook vs baseline comparison (``outlooks.csv``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from reesim.validation.observations import (
+    HISTORY_END_YEAR,
+    RECORD_END_YEAR,
+    Observations,
+    load_observations,
+)
+from reesim.validation.outlooks import demand_table, outlook_table
+from reesim.validation.series import build_series, paired_points
+from reesim.validation.targets import TARGET_YEARS, target_summary, target_table
+
+PERIOD_COLUMNS = ["series", "n_to_2015", "log_rmse_to_2015", "n_after_2015",
+                  "log_rmse_after_2015"]
+"""Columns of :func:`fit_by_period`."""
+
+
+def fit_by_period(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
+    """Log RMSE of every series' point observations in the calibration window and after it.
+
+    The window is to 2015 (what the calibration saw); after it is the out-of-sample part of the
+    record (volumes 2016-2025, prices 2016-2020). Median over members; points with a
+    non-positive observed or simulated value are left out (no log error).
+    """
+    pairs = paired_points(build_series(ds, obs))
+    pairs = pairs[(pairs.kind == "point") & (pairs.observed > 0) & (pairs.simulated > 0)]
+    err = np.log(pairs.simulated / pairs.observed) ** 2
+    late = pairs.period_start.dt.year > HISTORY_END_YEAR
+    rows = []
+    for series in dict.fromkeys(pairs.series):
+        mine = pairs.series == series
+        row: dict[str, object] = {"series": series}
+        for name, part in (("to_2015", mine & ~late), ("after_2015", mine & late)):
+            per_member = err[part].groupby(pairs.member[part]).mean() ** 0.5
+            n = int(part.sum() / max(pairs.member[part].nunique(), 1))
+            row[f"n_{name}"] = n
+            row[f"log_rmse_{name}"] = float(per_member.median()) if n else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=PERIOD_COLUMNS)
+
+
+def record_tables(ds: xr.Dataset, obs: Observations | None = None
+                  ) -> dict[str, tuple[str, pd.DataFrame]]:
+    """``{file stem: (title, frame)}`` of the targets, their summary and the outlook comparison."""
+    obs = obs if obs is not None else load_observations(RECORD_END_YEAR)
+    targets = target_table(ds, obs)
+    first, last = TARGET_YEARS
+    return {
+        "fit_by_period": ("Fit in the calibration window (to 2015) and after it (volumes "
+                          "2016-2025, prices 2016-2020): log RMSE of point observations",
+                          fit_by_period(ds, obs)),
+        "targets": (f"Targets {first}-{last}: simulated vs recorded, per year "
+                    "(error = simulated / observed - 1)", targets),
+        "targets_summary": (f"Targets {first}-{last}: years within tolerance",
+                            target_summary(targets) if len(targets) else
+                            pd.DataFrame(columns=["target"])),
+        "demand": ("Demand vs record: published demand levels and shares (2011-2023)",
+                   demand_table(ds)),
+        "outlooks": ("Outlook vs baseline: published demand outlooks and the model's run",
+                     outlook_table(ds)),
+    }
