@@ -361,7 +361,8 @@ def test_report_writes_both_files(tmp_path, truth):
     obs = load_observations()
     m = compute_metrics(ds, obs)
     out = write_report(ds, m, tmp_path / "report", obs)
-    assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv"}
+    assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv",
+                                               ".reesim-output.json"}
     html = (out / "validation.html").read_text()
     assert "price_export_Nd" in html and "plotly" in html
     back = pd.read_csv(out / "validation.csv")
@@ -384,7 +385,8 @@ def test_validate_baotou_end_to_end(tmp_path):
     out = tmp_path / "val"
     result = runner.invoke(app, ["validate", "baotou", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv",
+    assert {p.name for p in out.iterdir()} - {".reesim-output.json"} == {
+        "validation.html", "validation.csv",
                                                "claims.csv"}
     claims = pd.read_csv(out / "claims.csv")
     assert claims.claim.str.contains("Bayan Obo share of China's RE reserves").any()

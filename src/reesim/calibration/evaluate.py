@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -87,6 +88,9 @@ _WORKER: dict[str, object] = {}
 
 def _init_worker(scenario: Scenario, names: tuple[str, ...], seed: int,
                  weights: dict[str, float]) -> None:
+    # Ctrl-C reaches every process of the terminal's group: the parent handles it and shuts the
+    # pool down, so the workers ignore it instead of printing a traceback each
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER.update(scenario=scenario, names=names, seed=seed, weights=weights,
                    obs=load_observations())
 

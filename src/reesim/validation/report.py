@@ -11,9 +11,6 @@ file works offline.
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -23,6 +20,7 @@ import plotly.graph_objects as go
 import xarray as xr
 from plotly.subplots import make_subplots
 
+from reesim.output import write_folder
 from reesim.validation.observations import HISTORY_END, Observations, load_observations
 from reesim.validation.series import Series, build_series
 
@@ -126,38 +124,30 @@ def _claims_html(claims: pd.DataFrame | None) -> str:
 
 def write_report(dataset: xr.Dataset, metrics: pd.DataFrame, out_dir: str | Path,
                  observations: Observations | None = None, title: str | None = None,
-                 claims: pd.DataFrame | None = None) -> Path:
+                 claims: pd.DataFrame | None = None, overwrite: bool = False) -> Path:
     """Write ``validation.html`` and ``validation.csv`` to ``out_dir`` atomically; return it.
 
     ``claims`` (the system's defining facts beside the model's figures) is shown in the page and
-    written as ``claims.csv``. Files go into a temporary folder beside ``out_dir`` that replaces
-    ``out_dir`` (an existing folder of that name is replaced) only once all are complete.
+    written as ``claims.csv``. The rules of :mod:`reesim.output` apply: a non-empty folder that
+    is not a reesim result is refused, a previous result is replaced only with ``overwrite``
+    (and then only reesim's own files), nothing partial is ever left.
     """
     obs = observations if observations is not None else load_observations()
     series = build_series(dataset, obs)
     fig = build_figure(series, title or "reesim validation: simulated history vs the record")
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; the report is meant to be shared
-        metrics.to_csv(tmp / "validation.csv", index=False, float_format="%.6g")
-        body = fig.to_html(full_html=False, include_plotlyjs="inline")
-        html = ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-                "<title>reesim validation</title>"
-                "<style>body{font-family:sans-serif;margin:1em}"
-                "table.metrics{border-collapse:collapse;font-size:12px}"
-                "table.metrics td,table.metrics th{padding:2px 8px;text-align:right}"
-                "</style></head><body>\n" + body +
-                "\n<h2>Metrics (up to 2015)</h2>\n" + _metrics_table_html(metrics) +
-                _claims_html(claims) + "\n</body></html>\n")
-        if claims is not None:
-            claims.to_csv(tmp / "claims.csv", index=False)
-        (tmp / "validation.html").write_text(html, encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    body = fig.to_html(full_html=False, include_plotlyjs="inline")
+    html = ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+            "<title>reesim validation</title>"
+            "<style>body{font-family:sans-serif;margin:1em}"
+            "table.metrics{border-collapse:collapse;font-size:12px}"
+            "table.metrics td,table.metrics th{padding:2px 8px;text-align:right}"
+            "</style></head><body>\n" + body +
+            "\n<h2>Metrics (up to 2015)</h2>\n" + _metrics_table_html(metrics) +
+            _claims_html(claims) + "\n</body></html>\n")
+    files: dict[str, str] = {
+        "validation.csv": metrics.to_csv(index=False, float_format="%.6g"),
+        "validation.html": html,
+    }
+    if claims is not None:
+        files["claims.csv"] = claims.to_csv(index=False)
+    return write_folder(out_dir, files, command="validate", overwrite=overwrite)
