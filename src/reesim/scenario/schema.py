@@ -7,6 +7,7 @@ errors (``extra="forbid"``) so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from typing import Annotated, Literal
@@ -23,6 +24,7 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveYears = Annotated[float, Field(gt=0.0, le=50.0)]
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+_DAY = re.compile(r"^(\d{4}-\d{2})-(\d{2})$")
 
 
 FIRST_YEAR, LAST_YEAR = 1990, 2100
@@ -31,9 +33,34 @@ the event never acts, so a history window can be cut from a longer scenario) but
 years the model covers at all."""
 
 
-def parse_month(value: str | int) -> tuple[int, int]:
+def month_text(value: object) -> str:
+    """A date as the scenario stores it: ``"2010"``, ``"2010-07"``.
+
+    An unquoted YAML date (``2027-01-01``, read as a date) or ``"2027-01-01"`` becomes
+    ``"2027-01"``. Dates are monthly: a day other than the 1st is refused rather than rounded.
+    """
+    if isinstance(value, datetime.datetime):
+        raise ValueError(f"date {value} has a time of day; give YYYY or YYYY-MM")
+    if isinstance(value, datetime.date):
+        if value.day != 1:
+            raise ValueError(f"date {value} is not the first of a month; dates are monthly: "
+                             "give YYYY or YYYY-MM")
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"date {value!r} must be YYYY or YYYY-MM")
+    text = str(value).strip()
+    full = _DAY.match(text)
+    if full:
+        if full.group(2) != "01":
+            raise ValueError(f"date {value!r} is not the first of a month; dates are monthly: "
+                             "give YYYY or YYYY-MM")
+        return full.group(1)
+    return text if isinstance(value, str) else str(value)
+
+
+def parse_month(value: object) -> tuple[int, int]:
     """``2010``, ``"2010"`` or ``"2010-07"`` -> (year, month); month defaults to January."""
-    match = _DATE.match(str(value).strip())
+    match = _DATE.match(month_text(value))
     if not match:
         raise ValueError(f"date {value!r} must be YYYY or YYYY-MM")
     year, month = int(match.group(1)), int(match.group(2) or 1)
@@ -64,7 +91,7 @@ class _Dated(_Strict):
         if value is None:
             return None
         parse_month(value)  # raises ValueError with a clear message
-        return str(value)
+        return month_text(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> _Dated:
@@ -227,8 +254,8 @@ class MarketOptions(_Strict):
     @field_validator("regime_from", mode="before")
     @classmethod
     def _check_date(cls, value: object) -> object:
-        parse_month(value)  # type: ignore[arg-type]
-        return str(value)
+        parse_month(value)
+        return month_text(value)
 
 
 class PolicyOptions(_Strict):
