@@ -389,11 +389,16 @@ def _weights(items: list[str] | None) -> dict[str, float]:
     return out
 
 
-def _recorded_objective(path: Path) -> tuple[float, dict] | None:
-    """The objective and weights recorded in an existing calibration file (None if unreadable)."""
+def _recorded_objective(path: Path) -> tuple[float, tuple] | None:
+    """The objective recorded in an existing calibration file and what it was measured on.
+
+    Returns (objective, (scenario hash, data digest, weights)) or None if unreadable. Two fits
+    are comparable only on the same scenario, data and weights.
+    """
     try:
         fit = yaml.safe_load(path.read_text(encoding="utf-8"))["fit"]
-        return float(fit["objective"]["value"]), dict(fit["objective"]["weights"])
+        return float(fit["objective"]["value"]), (
+            fit["scenario_hash"], fit["data_digest"], dict(fit["objective"]["weights"]))
     except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError):
         return None
 
@@ -452,10 +457,11 @@ def calibrate(
                             f"--out {out}", *(["--overwrite"] if overwrite else [])])
         previous = _recorded_objective(out) if out.exists() else None
         refuse = None
-        if previous is not None and previous[1] == result.weights and \
-                previous[0] < result.objective:
+        problem = (result.scenario_hash, result.data_digest, result.weights)
+        if previous is not None and previous[1] == problem and previous[0] < result.objective:
             refuse = (f"not written: the new fit's objective {result.objective:.6g} is worse than "
-                      f"{previous[0]:.6g} recorded in {out}, which is kept")
+                      f"{previous[0]:.6g} recorded in {out} for the same scenario, data and "
+                      "weights; that file is kept")
         if refuse is None:
             written = write_file(out, calibration_text(result, command), overwrite=overwrite)
     table = Table(title=f"Calibration of {result.scenario} to the record "
