@@ -23,12 +23,19 @@ from reesim.scenario.schema import Scenario
 
 @functools.cache
 def code_version() -> str:
-    """Package version, plus the git commit when running from a checkout (asked once a process)."""
+    """Package version, plus the git commit when running from a checkout (asked once a process).
+
+    ``+dirty`` marks uncommitted changes to the package's code and data (not to the calibration
+    files, which ``reesim calibrate`` writes).
+    """
     here = Path(__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here,
                                 capture_output=True, text=True, timeout=5, check=False)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # calibration files are outputs of `reesim calibrate`: their effect on a run is in the
+        # scenario hash, and rebuilding one must not mark the next calibration as dirty code
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)scenarios/calibrations"],
                                cwd=here, capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return __version__
