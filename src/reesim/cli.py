@@ -10,11 +10,19 @@ for a report (``REESIM_TRACEBACK=1`` shows the traceback).
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 import signal
 import sys
+
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "reesim":
+    # started as the command line: handle Ctrl-C and SIGTERM before the heavy imports below,
+    # so an interrupt while they load exits cleanly too (imported as a library: untouched)
+    from reesim.output import install_signal_handlers
+
+    install_signal_handlers(hold=True)   # released in main(): no traceback while importing
+
+import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -491,10 +499,11 @@ def calibrate(
 
 def main() -> None:
     """Entry point of the ``reesim`` console script: signals and unexpected errors handled."""
-    from reesim.output import Interrupted, install_signal_handlers
+    from reesim.output import Interrupted, install_signal_handlers, release_hold
 
     install_signal_handlers()
     try:
+        release_hold()
         app()
     except Interrupted as exc:
         what = "interrupted" if exc.signum == signal.SIGINT else "terminated"

@@ -61,6 +61,8 @@ class Interrupted(BaseException):
 
 _pending: int | None = None
 _deferring = 0
+_installed = False
+_held = False
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -71,12 +73,29 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         raise Interrupted(signum)
 
 
-def install_signal_handlers() -> None:
-    """Make SIGINT and SIGTERM raise :class:`Interrupted` (the CLI calls this; a library not)."""
-    global _pending
-    _pending = None
-    signal.signal(signal.SIGINT, _handler)
-    signal.signal(signal.SIGTERM, _handler)
+def install_signal_handlers(hold: bool = False) -> None:
+    """Make SIGINT and SIGTERM raise :class:`Interrupted` (the CLI calls this; a library not).
+
+    ``hold`` keeps a signal pending (no exception) until :func:`release_hold`: the CLI installs
+    the handlers while its modules import, where an exception would end in a traceback.
+    """
+    global _installed, _held, _deferring
+    if not _installed:
+        signal.signal(signal.SIGINT, _handler)
+        signal.signal(signal.SIGTERM, _handler)
+        _installed = True
+    if hold and not _held:
+        _deferring += 1
+        _held = True
+
+
+def release_hold() -> None:
+    """End the hold of :func:`install_signal_handlers` and raise a signal that arrived in it."""
+    global _held, _deferring
+    if _held:
+        _held = False
+        _deferring -= 1
+    check_interrupt()
 
 
 @contextlib.contextmanager
@@ -284,8 +303,10 @@ def write_folder(target: str | Path, files: Mapping[str, Writer | str], command:
     target = Path(os.path.abspath(target))
     check_folder(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=_private_name(target, "tmp"), dir=target.parent))
+    tmp: Path | None = None
     try:
+        with _deferred_signals():       # no signal between creating the folder and owning it
+            tmp = Path(tempfile.mkdtemp(prefix=_private_name(target, "tmp"), dir=target.parent))
         tmp.chmod(0o777 & ~_umask())
         names = list(files)
         for name, content in files.items():
@@ -300,7 +321,8 @@ def write_folder(target: str | Path, files: Mapping[str, Writer | str], command:
         check_interrupt()
         _hold_signals(lambda: _move_into_place(tmp, target, names))
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            _hold_signals(lambda: shutil.rmtree(tmp, ignore_errors=True))
         raise
     return target
 
@@ -344,14 +366,16 @@ def write_file(target: str | Path, text: str, overwrite: bool = False) -> Path:
     target = Path(os.path.abspath(target))
     check_file(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_private_name(target, "tmp"), dir=target.parent)
+    tmp: str | None = None
     try:
         with _deferred_signals():
+            fd, tmp = tempfile.mkstemp(prefix=_private_name(target, "tmp"), dir=target.parent)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
             os.chmod(tmp, 0o666 & ~_umask())
         _hold_signals(lambda: os.replace(tmp, target))
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            _hold_signals(lambda: Path(tmp).unlink(missing_ok=True))
         raise
     return target
