@@ -53,9 +53,9 @@ _COORD_LONG_NAMES = {
 }
 _NAMED_DIMS = {"element": "elements", "producer": "producers", "region": "regions",
                "exporter": "regions", "application": "applications"}
-NETCDF_COMPRESSION = {"zlib": True, "complevel": 4, "shuffle": True}
-"""zlib level 4 with byte shuffle: a default monthly run shrinks about threefold, and level 4
-writes nearly as fast as level 1 on float tables like these."""
+NETCDF_COMPRESSION = {"zlib": True, "complevel": 1, "shuffle": True}
+"""zlib level 1 with byte shuffle. Measured on the default monthly run (2026-12, 2-core VM):
+19.7 MB uncompressed (0.5 s to write), 7.3 MB at level 1 (0.6 s), 7.2 MB at level 4 (1.0 s)."""
 
 
 def annotate(dataset: xr.Dataset, tables: dict, scenario_yaml: str, data_digest: str) -> None:
