@@ -31,6 +31,8 @@ baotou run (RSS 666 MB for 389 MB of records, 2026-12 on this project's CI machi
 room for writing results.nc and the balance checks."""
 MEMORY_FRACTION = 0.8
 """Share of the machine's available memory a run may plan to use."""
+IDENTICAL_MEMBERS = "scenario %s declares no uncertainty: all %d members are identical"
+"""The warning logged for an ensemble without uncertainties (the CLI says it before running)."""
 MEMORY_ENV = "REESIM_MAX_MEMORY_GB"
 """Environment variable that sets the memory limit in GB instead (a way out on big machines)."""
 
@@ -165,8 +167,7 @@ def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
         raise InputError("progress must be a function of the months done", field="progress")
     arrays = _check_design(design, members) if design else None
     if members > 1 and not scenario.uncertainty and not arrays:
-        log.warning("scenario %s declares no uncertainty: all %d members are identical",
-                    scenario.name, members)
+        log.warning(IDENTICAL_MEMBERS, scenario.name, members)
     check_memory(scenario, members)
     data = load_inputs()
     model = compile_model(scenario, data, members, seed, arrays)

@@ -59,7 +59,12 @@ class _WarningPrinter(logging.Handler):
     """Print reesim's logged warnings as one-line ``warning:`` messages on stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        err_console.print(f"[bold yellow]warning:[/] {record.getMessage()}", highlight=False)
+        from reesim.api import IDENTICAL_MEMBERS
+
+        if record.msg == IDENTICAL_MEMBERS:   # already said, with advice, before the run
+            return
+        err_console.print(f"[bold yellow]warning:[/] {record.getMessage()}", highlight=False,
+                          soft_wrap=True)
 
 
 def _version(value: bool) -> None:
@@ -117,7 +122,8 @@ def _warn_identical(scen, members: int) -> None:
     if members > 1 and not scen.uncertainty:
         err_console.print(f"[bold yellow]warning:[/] scenario {scen.name} declares no "
                           f"uncertainty: all {members} members are identical (add an "
-                          "`uncertainty:` section, e.g. as in baotou-ensemble)", highlight=False)
+                          "`uncertainty:` section, e.g. as in baotou-ensemble)", highlight=False,
+                          soft_wrap=True)
 
 
 def _load(scenario: str, overrides: list[str] | None):
