@@ -284,6 +284,8 @@ def _out_case(root: Path, case: str) -> tuple[list[str], list[str]]:
             '{"written_by": "reesim", "command": "run", "files": ["results.nc"]}')
         (root / "prev" / "results.nc").write_text("old")
         return ["--out", "prev"], ["prev", "--overwrite"]
+    if case == "read_only_file_system":
+        return ["--out", "/proc/reesim-test"], ["cannot write in /proc"]
     if case == "name_too_long":
         return ["--out", "x" * 300], ["longer than 255"]
     raise AssertionError(case)
@@ -291,7 +293,7 @@ def _out_case(root: Path, case: str) -> tuple[list[str], list[str]]:
 
 OUT_CASES = ["existing_file", "under_a_file", "non_empty_folder", "current_folder",
              "parent_of_current", "symlink", "dangling_symlink", "reserved_name",
-             "previous_result_without_overwrite", "name_too_long"]
+             "previous_result_without_overwrite", "name_too_long", "read_only_file_system"]
 
 
 @pytest.mark.parametrize("command", ["run", "validate"])

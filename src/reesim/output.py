@@ -214,7 +214,23 @@ def _check_common(target: Path, option: str) -> Path:
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise InputError(f"{option} {text}: cannot write in {ancestor} (permission denied)",
                          field=option)
+    _probe(ancestor, text, option)
     return absolute
+
+
+def _probe(folder: Path, text: str, option: str) -> None:
+    """Create and remove an empty file in ``folder``: the only sure test that it is writable.
+
+    Root passes every permission check and a read-only file system fails only on writing. The
+    name follows the partial-output pattern, so a probe orphaned by a kill is cleaned later.
+    """
+    try:
+        fd, name = tempfile.mkstemp(prefix=_private_name(Path("probe"), "tmp"), dir=folder)
+    except OSError as exc:
+        raise InputError(f"{option} {text}: cannot write in {folder} "
+                         f"({exc.strerror or exc})", field=option) from None
+    os.close(fd)
+    os.unlink(name)
 
 
 def check_folder(target: str | Path, overwrite: bool = False, option: str = "--out") -> list[str]:
