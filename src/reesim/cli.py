@@ -23,6 +23,7 @@ if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "reesim":
 
 import logging
 import re
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -465,10 +466,11 @@ def calibrate(
                            description=f"{what}: best objective {gen.best_objective:.4g}")
 
             result = fit(scen, seed=seed, quick=quick, weights=weights, progress=show)
-        command = " ".join(["reesim calibrate", scenario, *(f"--set {s}" for s in set_ or []),
-                            f"--seed {seed}", *(["--quick"] if quick else []),
-                            *(f"--weight {k}={v:g}" for k, v in weights.items()),
-                            f"--out {out}", *(["--overwrite"] if overwrite else [])])
+        command = shlex.join(["reesim", "calibrate", scenario,
+                              *(w for s in set_ or [] for w in ("--set", s)),
+                              "--seed", str(seed), *(["--quick"] if quick else []),
+                              *(w for k, v in weights.items() for w in ("--weight", f"{k}={v:g}")),
+                              "--out", str(out), *(["--overwrite"] if overwrite else [])])
         previous = _recorded_objective(out) if out.exists() else None
         refuse = None
         problem = (result.scenario_hash, result.data_digest, result.weights)

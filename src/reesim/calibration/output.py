@@ -7,13 +7,14 @@ file's ``parameters`` under the scenario's own); everything under ``fit`` is pro
 from __future__ import annotations
 
 import math
+import shlex
 from pathlib import Path
 
 import yaml
 
 from reesim.calibration.fit import CalibrationResult, options_dict
 from reesim.output import write_file
-from reesim.validation import objective
+from reesim.validation import OBJECTIVE_WEIGHTS, objective
 
 HEADER = """\
 # Written by `{command}` on {created} (UTC).
@@ -110,8 +111,11 @@ def calibration_text(result: CalibrationResult, command: str | None = None) -> s
 
 def default_command(result: CalibrationResult) -> str:
     """The ``reesim calibrate`` command line that reproduces ``result`` (without ``--out``)."""
-    quick = " --quick" if result.mode == "quick" else ""
-    return f"reesim calibrate {result.scenario} --seed {result.seed}{quick}"
+    quick = ["--quick"] if result.mode == "quick" else []
+    weights = [w for k, v in result.weights.items() if OBJECTIVE_WEIGHTS.get(k) != v
+               for w in ("--weight", f"{k}={v:g}")]
+    return shlex.join(["reesim", "calibrate", result.scenario, "--seed", str(result.seed),
+                       *quick, *weights])
 
 
 def write_calibration(result: CalibrationResult, path: str | Path, overwrite: bool = False,
