@@ -133,3 +133,17 @@ def test_compressed_default_run_is_smaller_than_raw(short_result, tmp_path):
     out = short_result.write(tmp_path / "res")
     raw = sum(v.nbytes for v in short_result.dataset.data_vars.values())
     assert (out / "results.nc").stat().st_size < 0.6 * raw
+
+
+def test_a_tampered_marker_cannot_make_reesim_delete_other_files(tmp_path):
+    out = tmp_path / "res"
+    write_folder(out, {"a.csv": "1\n"}, command="test")
+    (tmp_path / "thesis.tex").write_text("years of work")
+    (out / "notes.txt").write_text("mine")
+    marker = json.loads((out / MARKER).read_text())
+    marker["files"] += ["../thesis.tex", "notes.txt/..", "/etc/hostname"]
+    (out / MARKER).write_text(json.dumps(marker))
+    write_folder(out, {"b.csv": "2\n"}, command="test", overwrite=True)
+    assert (tmp_path / "thesis.tex").read_text() == "years of work"
+    assert (out / "notes.txt").read_text() == "mine"
+    assert not (out / "a.csv").exists() and (out / "b.csv").exists()

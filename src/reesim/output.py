@@ -184,6 +184,11 @@ def _read_marker(folder: Path) -> dict | None:
         return None
     if not isinstance(marker, dict) or not isinstance(marker.get("files"), list):
         return None
+    # only plain file names directly in the folder count as reesim's (a marker edited to name
+    # "../thesis.tex" must not make an overwrite delete it)
+    marker["files"] = [name for name in marker["files"] if isinstance(name, str)
+                       and name not in ("", ".", "..", MARKER) and "/" not in name
+                       and os.sep not in name and "\0" not in name]
     return marker
 
 
