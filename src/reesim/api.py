@@ -81,9 +81,14 @@ def estimate_memory_bytes(scenario: Scenario, members: int) -> int:
     return int(members * periods * per_period * 8 * PEAK_FACTOR)
 
 
-def check_memory(scenario: Scenario, members: int) -> int:
-    """Refuse a run whose estimated memory exceeds :func:`memory_limit_bytes`; return it."""
-    need = estimate_memory_bytes(scenario, members)
+def check_memory(scenario: Scenario, members: int, also: Sequence[Scenario] = ()) -> int:
+    """Refuse a run whose estimated memory exceeds :func:`memory_limit_bytes`; return it.
+
+    ``also``: scenarios run with the same members while this run's result is held (the CLI's
+    free-market counterfactual), whose memory adds up.
+    """
+    need = estimate_memory_bytes(scenario, members) + sum(
+        estimate_memory_bytes(other, members) for other in also)
     limit = memory_limit_bytes()
     if need > limit:
         per_member = need / members

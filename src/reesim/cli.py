@@ -216,9 +216,12 @@ def _years(text: str | None, first: int, last: int) -> tuple[int, ...]:
 
 
 def _check_memory(scen, members: int) -> None:
+    """Refuse before running if the run and its counterfactual (if any) would not fit."""
     from reesim.api import check_memory
+    from reesim.report.claims import counterfactual
 
-    check_memory(scen, members)
+    other = counterfactual(scen)
+    check_memory(scen, members, also=[other] if other is not None else [])
 
 
 @app.command()
