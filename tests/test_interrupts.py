@@ -38,7 +38,7 @@ def _wait_for_partial(proc: subprocess.Popen, folder: Path, timeout_s: float = 1
     """Poll until the hidden partial folder appears (the write has begun); False if it ended."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if _partials(folder):
+        if any(p.name.startswith(".run.reesim-tmp-") for p in _partials(folder)):
             return True
         if proc.poll() is not None:
             return False

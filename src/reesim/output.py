@@ -229,13 +229,14 @@ def _probe(folder: Path, text: str, option: str) -> None:
     Root passes every permission check and a read-only file system fails only on writing. The
     name follows the partial-output pattern, so a probe orphaned by a kill is cleaned later.
     """
-    try:
-        fd, name = tempfile.mkstemp(prefix=_private_name(Path("probe"), "tmp"), dir=folder)
-    except OSError as exc:
-        raise InputError(f"{option} {text}: cannot write in {folder} "
-                         f"({exc.strerror or exc})", field=option) from None
-    os.close(fd)
-    os.unlink(name)
+    with _deferred_signals():         # never leave the probe behind
+        try:
+            fd, name = tempfile.mkstemp(prefix=_private_name(Path("probe"), "tmp"), dir=folder)
+        except OSError as exc:
+            raise InputError(f"{option} {text}: cannot write in {folder} "
+                             f"({exc.strerror or exc})", field=option) from None
+        os.close(fd)
+        os.unlink(name)
 
 
 def check_folder(target: str | Path, overwrite: bool = False, option: str = "--out") -> list[str]:
