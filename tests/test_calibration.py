@@ -122,6 +122,29 @@ def quick_fit(tmp_path_factory):
     return result, path
 
 
+def test_quick_calibration_does_not_end_worse_than_its_start(quick_fit):
+    result, _ = quick_fit
+    assert result.start_objective == pytest.approx(result.objective_at_scenario, rel=1e-3)
+    assert result.objective <= result.start_objective * (1 + 1e-3)
+    assert not result.worse_than_start
+
+
+def test_a_worse_fit_is_not_written_over_a_better_file(quick_fit, tmp_path):
+    _, path = quick_fit
+    better = tmp_path / "better.yaml"
+    text = path.read_text()
+    recorded = yaml.safe_load(text)["fit"]["objective"]["value"]
+    better.write_text(text.replace(f"value: {recorded}", "value: 0.001", 1))
+    before = better.read_text()
+    run = runner.invoke(app, ["calibrate", "baotou", "--quick", "--seed", str(SEED),
+                              "--out", str(better), "--overwrite"])
+    assert run.exit_code == 1, run.output
+    assert "not written" in run.output and "kept" in run.output
+    assert better.read_text() == before
+    refused = runner.invoke(app, ["calibrate", "baotou", "--quick", "--out", str(path)])
+    assert refused.exit_code == 2 and "--overwrite" in refused.output
+
+
 def test_quick_calibration_is_reproducible_through_the_cli(quick_fit, tmp_path):
     result, path = quick_fit
     out = tmp_path / "again.yaml"
@@ -162,7 +185,9 @@ def test_calibration_file_records_the_fit(quick_fit):
 def test_a_scenario_reads_the_calibration_and_reproduces_its_objective(quick_fit, tmp_path):
     result, path = quick_fit
     scen_file = tmp_path / "calibrated.yaml"
-    scen_file.write_text(f"extends: baotou\nname: calibrated\ncalibration: {path}\n"
+    (tmp_path / "fits").mkdir()       # a calibration file in the scenario's folder (or below)
+    (tmp_path / "fits" / path.name).write_text(path.read_text())
+    scen_file.write_text(f"extends: baotou\nname: calibrated\ncalibration: fits/{path.name}\n"
                          "parameters:\n  supply_steepness: 5.0\n")
     scen = load_scenario(scen_file)
     for name, value in result.parameters.items():

@@ -1,8 +1,10 @@
 """The calibrated history: it reproduces its recorded fit, and a wrong parameter set scores worse.
 
-These tests fail when a change to the engine, the data or the parameters moves the fit: update
-the calibration deliberately (``reesim calibrate baotou --out
-src/reesim/scenarios/calibrations/baotou.yaml``) and review the new metrics.
+The golden figures are the metrics and objective recorded in
+``src/reesim/scenarios/calibrations/baotou.yaml``. These tests fail when a change to the engine,
+the data or the parameters moves the fit: commit the change, rebuild the calibrations with ONE
+command, ``scripts/rebuild-calibrations`` (it runs the command in each file's header from a clean
+tree, about 5 minutes per file), review the new metrics and commit the files.
 """
 
 from __future__ import annotations

@@ -381,7 +381,8 @@ def test_report_writes_both_files(tmp_path, truth):
     obs = load_observations()
     m = compute_metrics(ds, obs)
     out = write_report(ds, m, tmp_path / "report", obs)
-    assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv"}
+    assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv",
+                                               ".reesim-output.json"}
     html = (out / "validation.html").read_text()
     assert "price_export_Nd" in html and "plotly" in html
     back = pd.read_csv(out / "validation.csv")
@@ -404,10 +405,9 @@ def test_validate_baotou_end_to_end(tmp_path):
     out = tmp_path / "val"
     result = runner.invoke(app, ["validate", "baotou", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv",
-                                               "claims.csv", "targets.csv",
-                                               "targets_summary.csv", "demand.csv",
-                                               "outlooks.csv", "fit_by_period.csv"}
+    assert {p.name for p in out.iterdir()} - {".reesim-output.json"} == {
+        "validation.html", "validation.csv", "claims.csv", "targets.csv", "targets_summary.csv",
+        "demand.csv", "outlooks.csv", "fit_by_period.csv"}
     targets = pd.read_csv(out / "targets.csv")
     assert set(targets.target) == {t.name for t in TARGETS}
     assert targets.year.min() == 2016 and targets.year.max() == 2025

@@ -2,19 +2,152 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+import yaml
 
 from reesim.datasets import load_inputs
+from reesim.dims import APPLICATIONS, ELEMENTS, HOLDERS, MARKETS
 from reesim.errors import InputError
 from reesim.model.compile import compile_model
 from reesim.model.simulate import run
-from reesim.results import Result, make_manifest
+from reesim.model.variables import VARIABLES
+from reesim.results import Result, annotate, make_manifest
 from reesim.scenario import Scenario, scenario_hash
-from reesim.scenario.schema import PARAMETER_NAMES
+from reesim.scenario.schema import PARAMETER_NAMES, parameter_bounds
+
+log = logging.getLogger("reesim.api")
 
 MAX_MEMBERS = 100_000
+MAX_SEED = 2**63 - 1
+"""Seeds are stored as signed 64-bit integers in results.nc and manifest.json."""
+PEAK_FACTOR = 2.0
+"""Peak memory of a run over the size of its records: measured 1.4 for a 20-member monthly
+baotou run (RSS 666 MB for 389 MB of records, 2026-12 on this project's CI machine); 2.0 leaves
+room for writing results.nc and the balance checks."""
+MEMORY_FRACTION = 0.8
+"""Share of the machine's available memory a run may plan to use."""
+IDENTICAL_MEMBERS = "scenario %s declares no uncertainty: all %d members are identical"
+"""The warning logged for an ensemble without uncertainties (the CLI says it before running)."""
+MEMORY_ENV = "REESIM_MAX_MEMORY_GB"
+"""Environment variable that sets the memory limit in GB instead (a way out on big machines)."""
+
+
+def available_memory_bytes() -> int:
+    """The memory the machine can give a new process now (Linux MemAvailable; else physical)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+def memory_limit_bytes() -> int:
+    """The planning limit: ``REESIM_MAX_MEMORY_GB`` if set, else 80% of the available memory."""
+    raw = os.environ.get(MEMORY_ENV)
+    if raw is not None:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise InputError(f"{MEMORY_ENV}={raw!r} must be a positive number of GB",
+                             field=MEMORY_ENV)
+        return int(value * 2**30)
+    return int(MEMORY_FRACTION * available_memory_bytes())
+
+
+def estimate_memory_bytes(scenario: Scenario, members: int) -> int:
+    """Peak bytes a run will need: members x record periods x recorded values x 8 x PEAK_FACTOR."""
+    tables = load_inputs().tables
+    regions = tables["regions"]
+    sizes = {"element": len(ELEMENTS), "market": len(MARKETS), "holder": len(HOLDERS),
+             "application": len(APPLICATIONS), "stage": 2,
+             "producer": len(tables["producers"]), "region": len(regions),
+             "exporter": int((regions.market == "china").sum())}
+    per_period = sum(math.prod(sizes[d] for d in var.dims) for var in VARIABLES.values())
+    years = scenario.end_year - scenario.start_year + 1
+    periods = years * (12 if scenario.output.frequency == "month" else 1)
+    return int(members * periods * per_period * 8 * PEAK_FACTOR)
+
+
+def check_memory(scenario: Scenario, members: int, also: Sequence[Scenario] = ()) -> int:
+    """Refuse a run whose estimated memory exceeds :func:`memory_limit_bytes`; return it.
+
+    ``also``: scenarios run with the same members while this run's result is held (the CLI's
+    free-market counterfactual), whose memory adds up.
+    """
+    need = estimate_memory_bytes(scenario, members) + sum(
+        estimate_memory_bytes(other, members) for other in also)
+    limit = memory_limit_bytes()
+    if need > limit:
+        per_member = need / members
+        fit = max(int(limit // per_member), 0)
+        ways = [f"fewer members (at most about {fit} fit)"]
+        if scenario.output.frequency == "month":
+            ways.insert(0, "annual records (--frequency year or output.frequency: year, "
+                           "12 times less)")
+        ways.append("a shorter window (end_year)")
+        ways.append(f"or set {MEMORY_ENV} if the machine really has the memory")
+        raise InputError(
+            f"{members} members need about {need / 2**30:.1f} GB, more than the "
+            f"{limit / 2**30:.1f} GB this run may use; use " + ", ".join(ways),
+            field="members")
+    return need
+
+
+def _check_int(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InputError(f"{name} must be an integer from {low} to {high}, got {value!r}",
+                         field=name, allowed=f"{low}..{high}")
+    if not low <= int(value) <= high:
+        raise InputError(f"{name} must be from {low} to {high}, got {value}", field=name,
+                         allowed=f"{low}..{high}")
+    return int(value)
+
+
+def _check_design(design: object, members: int) -> dict[str, np.ndarray]:
+    if not isinstance(design, Mapping):
+        raise InputError(f"design must map parameter names to {members} values, got "
+                         f"{type(design).__name__}", field="design")
+    arrays = {}
+    for name, values in design.items():
+        if name not in PARAMETER_NAMES:
+            raise InputError(f"unknown parameter {name!r} in design", field="design",
+                             allowed=", ".join(PARAMETER_NAMES))
+        if isinstance(values, str | bytes):
+            raise InputError(f"design[{name!r}] must be {members} numbers, got a string",
+                             field=f"design.{name}")
+        try:
+            array = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(f"design[{name!r}] must be {members} numbers", field=f"design.{name}"
+                             ) from None
+        if array.shape != (members,) or not np.isfinite(array).all():
+            raise InputError(f"design[{name!r}] needs {members} finite values, got shape "
+                             f"{array.shape}", field=f"design.{name}")
+        low, low_in, high, high_in = parameter_bounds(name)
+        # rounding of an optimizer's unit-cube round trip may overshoot a bound by ~1e-15
+        slack_low, slack_high = (1e-9 * max(1.0, abs(b)) for b in (low, high))
+        bad = (array < low - slack_low) | (array > high + slack_high) | (
+            (array <= low) & (not low_in)) | ((array >= high) & (not high_in))
+        if bad.any():
+            allowed = f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
+            raise InputError(f"design[{name!r}] has {int(bad.sum())} value(s) outside the "
+                             f"allowed range, e.g. {array[bad][0]:g}", field=f"design.{name}",
+                             allowed=allowed)
+        arrays[name] = np.clip(array, low, high)
+    return arrays
 
 
 def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
@@ -26,26 +159,22 @@ def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
     datasets. With ``members > 1`` every declared uncertainty is sampled per member. ``design``
     sets behavioural parameters member by member ({name: one value per member}), e.g. to
     evaluate a calibration population in one run. ``progress`` is called with months done.
+    Bad arguments raise :class:`~reesim.errors.InputError`, as does a run whose estimated memory
+    exceeds the limit (:func:`check_memory`).
     """
-    if not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
-        raise InputError(f"members must be an integer from 1 to {MAX_MEMBERS}, got {members!r}",
-                         field="members")
-    seed = scenario.seed if seed is None else seed
-    if not isinstance(seed, int) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed!r}", field="seed")
+    if not isinstance(scenario, Scenario):
+        raise InputError(f"scenario must be a Scenario from reesim.load_scenario(...), got "
+                         f"{type(scenario).__name__} {scenario!r:.60}", field="scenario",
+                         allowed='reesim.load_scenario("baotou") or a path to a .yaml file')
+    members = _check_int(members, "members", 1, MAX_MEMBERS)
+    seed = scenario.seed if seed is None else _check_int(seed, "seed", 0, MAX_SEED)
+    if progress is not None and not callable(progress):
+        raise InputError("progress must be a function of the months done", field="progress")
+    arrays = _check_design(design, members) if design else None
+    if members > 1 and not scenario.uncertainty and not arrays:
+        log.warning(IDENTICAL_MEMBERS, scenario.name, members)
+    check_memory(scenario, members)
     data = load_inputs()
-    arrays = None
-    if design:
-        arrays = {}
-        for name, values in design.items():
-            if name not in PARAMETER_NAMES:
-                raise InputError(f"unknown parameter {name!r} in design", field="design",
-                                 allowed=", ".join(PARAMETER_NAMES))
-            array = np.asarray(values, dtype=float)
-            if array.shape != (members,) or not np.isfinite(array).all():
-                raise InputError(f"design[{name!r}] needs {members} finite values",
-                                 field=f"design.{name}")
-            arrays[name] = array
     model = compile_model(scenario, data, members, seed, arrays)
     dataset = run(model, progress)
     manifest = make_manifest(scenario, scenario_hash(scenario), data.version, data.digest, seed,
@@ -55,4 +184,11 @@ def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
         "scenario": scenario.name, "scenario_hash": manifest["scenario_hash"],
         "data_version": data.version, "seed": seed, "members": members,
     })
+    annotate(dataset, data.tables, scenario_yaml(scenario), data.digest)
     return Result(dataset=dataset, manifest=manifest, scenario=scenario)
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """The resolved scenario as YAML text (what ``reesim show`` prints)."""
+    return yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False,
+                          allow_unicode=True, width=100)

@@ -1,13 +1,29 @@
 """The ``reesim`` command line: run scenarios, inspect them and the packaged data.
 
-The CLI is the only place that prints. User errors (bad scenario, bad option) print one screen
-naming the file, field and allowed values and exit with code 2; nothing is written then.
+The CLI is the only place that prints. User errors (bad scenario, bad option, an output target
+reesim must not write) print one screen naming the file, field and allowed values and exit with
+code 2; nothing is written then. Output targets are checked before anything runs
+(:mod:`reesim.output`). Ctrl-C (SIGINT) and SIGTERM print "interrupted; nothing was written"
+and exit 130 and 143. No traceback reaches the user: an unexpected error prints one line asking
+for a report (``REESIM_TRACEBACK=1`` shows the traceback).
 """
 
 from __future__ import annotations
 
-import re
+import os
+import signal
 import sys
+
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "reesim":
+    # started as the command line: handle Ctrl-C and SIGTERM before the heavy imports below,
+    # so an interrupt while they load exits cleanly too (imported as a library: untouched)
+    from reesim.output import install_signal_handlers
+
+    install_signal_handlers(hold=True)   # released in main(): no traceback while importing
+
+import logging
+import re
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,6 +39,7 @@ from rich.table import Table
 from reesim.errors import BalanceError, InputError, ReesimError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="reesim: simulate Baotou's rare earth system and the world around it.")
 console = Console()
 if not console.is_terminal:        # piped or captured output: wide enough for the tables
@@ -32,10 +49,47 @@ err_console = Console(stderr=True)
 ScenarioArg = Annotated[str, typer.Argument(help="Built-in scenario name or path to a YAML file.")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a scenario value, e.g. --set market.regime=free_market (repeatable).")]
+OverwriteOpt = Annotated[bool, typer.Option(
+    help="Replace a previous reesim result at --out (only reesim's own files in it).")]
+MembersOpt = Annotated[int, typer.Option(min=1, max=100_000, help="Ensemble members.")]
+SeedOpt = Annotated[int | None, typer.Option(
+    min=0, max=2**63 - 1, help="Seed (default: the scenario's).")]
+
+
+class _WarningPrinter(logging.Handler):
+    """Print reesim's logged warnings as one-line ``warning:`` messages on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from reesim.api import IDENTICAL_MEMBERS
+
+        if record.msg == IDENTICAL_MEMBERS:   # already said, with advice, before the run
+            return
+        err_console.print(f"[bold yellow]warning:[/] {record.getMessage()}", highlight=False,
+                          soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from reesim.datasets import load_inputs
+        from reesim.results import code_version
+
+        console.print(f"reesim {code_version()} (data {load_inputs().version})", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_version, is_eager=True,
+        help="Print the version (and the data version) and exit.")] = False) -> None:
+    """reesim: simulate Baotou's rare earth system and the world around it."""
+    logger = logging.getLogger("reesim")
+    if not any(isinstance(h, _WarningPrinter) for h in logger.handlers):
+        logger.addHandler(_WarningPrinter(logging.WARNING))
+        logger.propagate = False
 
 
 def _fail(error: Exception, code: int) -> None:
-    err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -50,6 +104,27 @@ def _user_errors() -> Iterator[None]:
         _fail(exc, 3)
     except ReesimError as exc:
         _fail(exc, 1)
+    except OSError as exc:          # a disk full or a folder removed while writing
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        _fail(OSError(f"cannot write the output{where}: {exc.strerror or exc}; nothing was "
+                      "written"), 1)
+
+
+def _check_out(target: Path, overwrite: bool, file: bool = False) -> None:
+    """Check an output target before anything runs; print notes (stale partials removed)."""
+    from reesim.output import check_file, check_folder
+
+    notes = (check_file if file else check_folder)(target, overwrite)
+    for note in notes:
+        err_console.print(f"note: {note}", highlight=False)
+
+
+def _warn_identical(scen, members: int) -> None:
+    if members > 1 and not scen.uncertainty:
+        err_console.print(f"[bold yellow]warning:[/] scenario {scen.name} declares no "
+                          f"uncertainty: all {members} members are identical (add an "
+                          "`uncertainty:` section, e.g. as in baotou-ensemble)", highlight=False,
+                          soft_wrap=True)
 
 
 def _load(scenario: str, overrides: list[str] | None):
@@ -62,10 +137,11 @@ def _load(scenario: str, overrides: list[str] | None):
 def run(
     scenario: ScenarioArg = "baotou",
     set_: SetOpt = None,
-    members: Annotated[int, typer.Option(min=1, max=100_000, help="Ensemble members.")] = 1,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
+    members: MembersOpt = 1,
+    seed: SeedOpt = None,
     out: Annotated[Path | None, typer.Option(
         help="Output folder (default: results/<scenario>-<timestamp>).")] = None,
+    overwrite: OverwriteOpt = False,
     frequency: Annotated[str | None, typer.Option(
         help="Record 'month' or 'year' (default: the scenario's).")] = None,
     quiet: Annotated[bool, typer.Option(help="Do not print the summary tables.")] = False,
@@ -86,8 +162,13 @@ def run(
                              allowed="month, year"), 2)
         overrides.append(f"output.frequency={frequency}")
     with _user_errors():
-        chosen_years = _years(years)
         scen = _load(scenario, overrides)
+        chosen_years = _years(years, scen.start_year, scen.end_year)
+        target = out or Path("results") / (
+            f"{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+        _check_out(target, overwrite)
+        _check_memory(scen, members)
+        _warn_identical(scen, members)
         steps = 12 * (scen.end_year - scen.start_year + 1)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
@@ -102,10 +183,9 @@ def run(
         if other is not None:
             free = simulate(other, members=members, seed=seed)
             effects = regime_effects(result.dataset, free.dataset)
-        target = out or Path("results") / (
-            f"{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
         written = result.write(target, extra_files={"summary.csv": to_csv(records),
-                                                    "claims.csv": claims_csv(claims, effects)})
+                                                    "claims.csv": claims_csv(claims, effects)},
+                               overwrite=overwrite)
     if not quiet:
         render(records, console)
         render_claims(claims, effects, console)
@@ -115,12 +195,12 @@ def run(
                   f"seed {m['seed']}, members {m['members']})")
 
 
-def _years(text: str | None) -> tuple[int, ...]:
-    """Parse ``--years`` (comma-separated years) or return the default summary years."""
+def _years(text: str | None, first: int, last: int) -> tuple[int, ...]:
+    """Parse ``--years`` (comma-separated years within the run) or return the default years."""
     from reesim.report.summary import DEFAULT_YEARS
 
     if text is None:
-        return DEFAULT_YEARS
+        return tuple(y for y in DEFAULT_YEARS if first <= y <= last) or (first, last)
     try:
         chosen = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
@@ -128,7 +208,20 @@ def _years(text: str | None) -> tuple[int, ...]:
                          allowed="e.g. 2010,2011,2020") from None
     if not chosen:
         raise InputError("--years is empty", field="--years", allowed="e.g. 2010,2011,2020")
+    outside = [y for y in chosen if not first <= y <= last]
+    if outside:
+        raise InputError(f"--years {', '.join(map(str, outside))} outside the run "
+                         f"{first}-{last}", field="--years", allowed=f"years {first}..{last}")
     return chosen
+
+
+def _check_memory(scen, members: int) -> None:
+    """Refuse before running if the run and its counterfactual (if any) would not fit."""
+    from reesim.api import check_memory
+    from reesim.report.claims import counterfactual
+
+    other = counterfactual(scen)
+    check_memory(scen, members, also=[other] if other is not None else [])
 
 
 @app.command()
@@ -185,10 +278,11 @@ def data() -> None:
 def validate(
     scenario: ScenarioArg = "baotou",
     set_: SetOpt = None,
-    members: Annotated[int, typer.Option(min=1, max=100_000, help="Ensemble members.")] = 1,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
+    members: MembersOpt = 1,
+    seed: SeedOpt = None,
     out: Annotated[Path | None, typer.Option(
         help="Output folder (default: results/validation-<scenario>-<timestamp>).")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Run a scenario and compare it with the record (volumes to 2025, prices to 2020).
 
@@ -209,6 +303,11 @@ def validate(
         scen = _load(scenario, set_)
         if scen.end_year <= RECORD_END_YEAR:
             scen = _load(scenario, [*(set_ or []), f"end_year={RECORD_END_YEAR + 1}"])
+        target = out or Path("results") / (
+            f"validation-{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+        _check_out(target, overwrite)
+        _check_memory(scen, members)
+        _warn_identical(scen, members)
         steps = 12 * (scen.end_year - scen.start_year + 1)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
@@ -219,19 +318,19 @@ def validate(
         record = load_observations(RECORD_END_YEAR)
         metrics = compute_metrics(result.dataset, record)
         tables = record_tables(result.dataset, record)
-        fit = objective(compute_metrics(result.dataset))  # the calibration window, to 2015
+        window_metrics = compute_metrics(result.dataset)  # the calibration window, to 2015
+        fit = objective(window_metrics)
         claims = share_claims(result.dataset)
         effects = None
         other = counterfactual(scen)
         if other is not None:
             effects = regime_effects(result.dataset,
                                      simulate(other, members=members, seed=seed).dataset)
-        target = out or Path("results") / (
-            f"validation-{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
         written = write_report(result.dataset, metrics, target,
                                observations=record,
                                title=f"reesim validation: {scen.name} vs the record",
-                               claims=claims_frame(claims, effects), tables=tables)
+                               claims=claims_frame(claims, effects), tables=tables,
+                               overwrite=overwrite)
 
     def fmt(value: float, pct: bool = False) -> str:
         if value != value:  # NaN
@@ -275,35 +374,102 @@ def validate(
     render_claims(claims, effects, console)
     console.print(f"objective (calibration window to 2015, weighted misfit, lower is better): "
                   f"{fit:.4g}")
+    if fit == float("inf"):
+        console.print("  (inf: " + _why_infinite(window_metrics, scen.output.frequency) + ")",
+                      highlight=False)
     console.print(f"[green]wrote[/] {written}/validation.html, validation.csv, claims.csv, "
                   + ", ".join(f"{name}.csv" for name in tables))
+
+
+def _why_infinite(metrics, frequency: str) -> str:
+    """Say which weighted terms are not finite (and why, when the cause is known)."""
+    from reesim.validation import OBJECTIVE_WEIGHTS
+    from reesim.validation.metrics import OBJECTIVE_TERMS, series_family
+
+    terms = metrics[metrics.metric.isin(OBJECTIVE_TERMS) & (metrics.n > 0)]
+    bad = terms[~terms.value.astype(float).map(lambda v: v == v and abs(v) != float("inf"))]
+    bad = bad[bad.series.map(lambda s: OBJECTIVE_WEIGHTS.get(series_family(str(s)), 0) != 0)]
+    names = sorted({f"{r.series} {r.metric}" for r in bad.itertuples()})
+    reason = ""
+    if frequency == "year" and any(n.startswith("spike") for n in names):
+        reason = ("; annual records cannot resolve the month of the 2011 peak: run with "
+                  "--set output.frequency=month for a finite objective")
+    listed = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    return f"not finite: {listed or 'a weighted term'}{reason}"
+
+
+def _weights(items: list[str] | None) -> dict[str, float]:
+    """Parse ``--weight family=value`` options against the objective's families."""
+    from reesim.validation import OBJECTIVE_WEIGHTS
+
+    out: dict[str, float] = {}
+    for item in items or []:
+        family, sep, raw = item.partition("=")
+        family = family.strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not sep or family not in OBJECTIVE_WEIGHTS:
+            raise InputError(f"--weight {item!r} must be family=value with a known family",
+                             field="--weight", allowed=", ".join(OBJECTIVE_WEIGHTS))
+        if not (value == value and 0.0 <= value <= 100.0):
+            raise InputError(f"--weight {item!r}: the weight must be a number from 0 to 100",
+                             field="--weight", allowed="0..100")
+        out[family] = value
+    return out
+
+
+def _recorded_objective(path: Path) -> tuple[float, tuple] | None:
+    """The objective recorded in an existing calibration file and what it was measured on.
+
+    Returns (objective, (scenario hash, data digest, weights)) or None if unreadable. Two fits
+    are comparable only on the same scenario, data and weights.
+    """
+    try:
+        fit = yaml.safe_load(path.read_text(encoding="utf-8"))["fit"]
+        return float(fit["objective"]["value"]), (
+            fit["scenario_hash"], fit["data_digest"], dict(fit["objective"]["weights"]))
+    except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError):
+        return None
 
 
 @app.command()
 def calibrate(
     out: Annotated[Path, typer.Option(
-        help="Calibration file to write (YAML), e.g. src/reesim/scenarios/"
-             "calibration-baotou.yaml.")],
+        help="Calibration file to write (YAML). The built-in baotou scenario reads "
+             "src/reesim/scenarios/calibrations/baotou.yaml.")],
     scenario: ScenarioArg = "baotou",
     set_: SetOpt = None,
     seed: Annotated[int | None, typer.Option(
-        min=0, help="Seed of the optimizer (default: the scenario's).")] = None,
+        min=0, max=2**63 - 1, help="Seed of the optimizer (default: the scenario's).")] = None,
     quick: Annotated[bool, typer.Option(
         help="A tiny population and two generations (a smoke test, not a fit).")] = False,
+    weight: Annotated[list[str] | None, typer.Option(
+        help="Weight of an objective family, e.g. --weight spike=3 (repeatable; the others "
+             "keep their defaults).")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing calibration file written by reesim (never one with a "
+             "better objective).")] = False,
 ) -> None:
     """Fit the declared free parameters to the history up to 2015 and write a calibration file.
 
     Differential evolution (scipy) over the priors of reesim.calibration.parameters, each
     generation one batched run; then a one-parameter profile of each parameter at the optimum
-    (curvature and identified range). A scenario uses the file via `calibration: <file>`.
+    (curvature and identified range). A scenario uses the file via `calibration: <file>`. A fit
+    that ends worse than its starting point warns, and is never written over a calibration file
+    whose recorded objective (same weights) is better.
     """
-    from reesim.calibration import FULL, QUICK, write_calibration
+    from reesim.calibration import FULL, QUICK, calibration_text
     from reesim.calibration import calibrate as fit
+    from reesim.output import write_file
 
     opts = QUICK if quick else FULL
     with _user_errors():
+        weights = _weights(weight)
         scen = _load(scenario, set_)
         seed = scen.seed if seed is None else seed
+        _check_out(out, overwrite, file=True)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} generations"),
                       TimeElapsedColumn(), console=err_console, transient=True) as bar:
@@ -315,40 +481,78 @@ def calibrate(
                 bar.update(task, completed=gen.index,
                            description=f"{what}: best objective {gen.best_objective:.4g}")
 
-            result = fit(scen, seed=seed, quick=quick, progress=show)
-        written = write_calibration(result, out)
+            result = fit(scen, seed=seed, quick=quick, weights=weights, progress=show)
+        command = shlex.join(["reesim", "calibrate", scenario,
+                              *(w for s in set_ or [] for w in ("--set", s)),
+                              "--seed", str(seed), *(["--quick"] if quick else []),
+                              *(w for k, v in weights.items() for w in ("--weight", f"{k}={v:g}")),
+                              "--out", str(out), *(["--overwrite"] if overwrite else [])])
+        previous = _recorded_objective(out) if out.exists() else None
+        refuse = None
+        problem = (result.scenario_hash, result.data_digest, result.weights)
+        if previous is not None and previous[1] == problem and previous[0] < result.objective:
+            refuse = (f"not written: the new fit's objective {result.objective:.6g} is worse than "
+                      f"{previous[0]:.6g} recorded in {out} for the same scenario, data and "
+                      "weights; that file is kept")
+        if refuse is None:
+            written = write_file(out, calibration_text(result, command), overwrite=overwrite)
     table = Table(title=f"Calibration of {result.scenario} to the record "
                         f"{result.window} (seed {result.seed}{', quick' if quick else ''})",
                   title_justify="left")
-    for col in ("parameter", "prior", "fitted", "identified range", "curvature", "weak"):
+    for col in ("parameter", "prior", "fitted", "identified range", "curvature", "identified"):
         table.add_column(col, justify="left" if col in ("parameter", "prior") else "right",
                          no_wrap=col == "parameter", overflow="fold")
     for row, ident in zip(result.table, result.identification, strict=True):
         table.add_row(row.name, f"{row.low:g}..{row.high:g} {row.scale}",
                       f"{result.parameters[row.name]:.4g}",
                       f"{ident.low:.3g}..{ident.high:.3g} ({ident.fraction_of_prior:.0%})",
-                      f"{ident.curvature:.3g}", "yes" if ident.weakly_identified else "no")
+                      f"{ident.curvature:.3g}", ident.status)
     console.print(table)
     opt = result.optimizer
     console.print(f"objective (weighted misfit, lower is better): {result.objective:.4g}  "
-                  f"(prior midpoint {result.objective_at_midpoint:.4g}, scenario values "
-                  f"{result.objective_at_scenario:.4g}); {opt['generations_run']} generations of "
+                  f"(start: scenario values {result.start_objective:.4g}; prior midpoint "
+                  f"{result.objective_at_midpoint:.4g}); {opt['generations_run']} generations of "
                   f"{opt['population']}, {opt['evaluations']} runs, {result.wall_time_s:.0f} s")
     notes = [f"{i.name}: {i.note}" for i in result.identification if i.note]
     for note in notes:
         console.print(f"  note {note}", highlight=False)
-    for warning in result.warnings:
-        err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    if refuse is not None:
+        _fail(ReesimError(refuse), 1)
     console.print(f"[green]wrote[/] {written}")
 
 
 def main() -> None:
-    """Entry point of the ``reesim`` console script."""
+    """Entry point of the ``reesim`` console script: signals and unexpected errors handled."""
+    from reesim.output import Interrupted, install_signal_handlers, release_hold
+
+    install_signal_handlers()
     try:
+        release_hold()
         app()
-    except KeyboardInterrupt:
-        err_console.print("interrupted; nothing was written")
+    except Interrupted as exc:
+        what = "interrupted" if exc.signum == signal.SIGINT else "terminated"
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not interrupt
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the exit with a traceback
+        _quiet_print(f"{what}; nothing was written")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:     # before the handlers were installed
+        _quiet_print("interrupted; nothing was written")
         sys.exit(130)
+    except Exception as exc:      # a bug: one line, no traceback (unless asked for)
+        if os.environ.get("REESIM_TRACEBACK"):
+            raise
+        _quiet_print(f"error: internal error ({type(exc).__name__}: {exc}); nothing was "
+                     "written. Please report it with the command you ran "
+                     "(REESIM_TRACEBACK=1 shows the traceback)")
+        sys.exit(1)
+
+
+def _quiet_print(text: str) -> None:
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

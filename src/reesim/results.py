@@ -1,13 +1,15 @@
-"""A run's result: the labelled dataset, its manifest, and atomic writing to disk."""
+"""A run's result: the labelled dataset, its manifest, and writing it to disk.
+
+``results.nc`` carries its own provenance (code version, creation time, data digest, the resolved
+scenario as YAML), ``long_name`` and units on every variable and readable names beside the ids
+(``producer_name`` "Mount Weld (Lynas)" for ``producer`` "mount_weld"); it is zlib-compressed.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,17 +17,25 @@ from pathlib import Path
 import xarray as xr
 
 from reesim import __version__
+from reesim.output import write_folder
 from reesim.scenario.schema import Scenario
 
 
 @functools.cache
 def code_version() -> str:
-    """Package version, plus the git commit when running from a checkout (asked once a process)."""
+    """Package version, plus the git commit when running from a checkout (asked once a process).
+
+    ``+dirty`` marks uncommitted changes to the package's code and data (not to the calibration
+    files, which ``reesim calibrate`` writes).
+    """
     here = Path(__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here,
                                 capture_output=True, text=True, timeout=5, check=False)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # calibration files are outputs of `reesim calibrate`: their effect on a run is in the
+        # scenario hash, and rebuilding one must not mark the next calibration as dirty code
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)scenarios/calibrations"],
                                cwd=here, capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return __version__
@@ -33,6 +43,66 @@ def code_version() -> str:
         return __version__
     suffix = "+dirty" if dirty.stdout.strip() else ""
     return f"{__version__}+g{commit.stdout.strip()}{suffix}"
+
+
+_COORD_LONG_NAMES = {
+    "member": "ensemble member", "time": "start of the record period", "year": "calendar year",
+    "element": "rare earth element (oxide)", "market": "oxide market", "producer": "mine",
+    "region": "region", "holder": "holder of separated-oxide inventory",
+    "exporter": "Chinese exporting region", "application": "end use", "stage": "process stage",
+}
+_NAMED_DIMS = {"element": "elements", "producer": "producers", "region": "regions",
+               "exporter": "regions", "application": "applications"}
+NETCDF_COMPRESSION = {"zlib": True, "complevel": 1, "shuffle": True}
+"""zlib level 1 with byte shuffle. Measured on the default monthly run (2026-12, 2-core VM):
+19.7 MB uncompressed (0.5 s to write), 7.3 MB at level 1 (0.6 s), 7.2 MB at level 4 (1.0 s)."""
+
+
+def annotate(dataset: xr.Dataset, tables: dict, scenario_yaml: str, data_digest: str) -> None:
+    """Add provenance attributes, ``long_name`` on variables and readable coordinate names.
+
+    The creation time is added when the file is written (:func:`write_netcdf`).
+    ``tables`` are the packaged input tables (for ``producer_name`` such as "Mount Weld (Lynas)",
+    ``region_name``, ...); ``scenario_yaml`` is the resolved scenario as YAML text.
+    """
+    for var in dataset.data_vars.values():
+        if "description" in var.attrs and "long_name" not in var.attrs:
+            var.attrs["long_name"] = var.attrs["description"]
+    for dim, table in _NAMED_DIMS.items():
+        if dim not in dataset.dims or table not in tables:
+            continue
+        frame = tables[table]
+        key = table[:-1] if table != "regions" else "region"
+        names = dict(zip(frame[key], frame["name"], strict=True))
+        ids = [str(v) for v in dataset[dim].values]
+        dataset.coords[f"{dim}_name"] = (dim, [str(names.get(i, i)) for i in ids])
+        dataset.coords[f"{dim}_name"].attrs["long_name"] = f"readable name of the {dim}"
+    for dim, long_name in _COORD_LONG_NAMES.items():
+        if dim in dataset.coords:
+            dataset[dim].attrs.setdefault("long_name", long_name)
+    if "year" in dataset.coords:
+        dataset["year"].attrs.setdefault("units", "year")
+    dataset.attrs.update({
+        "reesim_version": code_version(),
+        "data_digest": data_digest,
+        "scenario_yaml": scenario_yaml,
+        "Conventions": "CF-1.8 (partial: units and long_name on variables)",
+    })
+
+
+def write_netcdf(dataset: xr.Dataset, path: Path) -> None:
+    """Write ``dataset`` to ``path`` as compressed netCDF-4 (h5netcdf), stamped ``created_utc``.
+
+    The creation time goes into the file only, so a result in memory stays bit-identical for
+    the same scenario and seed.
+    """
+    dataset = dataset.copy(deep=False)
+    dataset.attrs["created_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+    encoding = {}
+    for name, var in dataset.variables.items():
+        if var.dtype.kind in "fiub" and var.ndim > 0 and name not in dataset.dims:
+            encoding[name] = dict(NETCDF_COMPRESSION)
+    dataset.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
 
 @dataclass
@@ -43,29 +113,19 @@ class Result:
     manifest: dict
     scenario: Scenario = field(repr=False)
 
-    def write(self, out_dir: str | Path, extra_files: dict[str, str] | None = None) -> Path:
+    def write(self, out_dir: str | Path, extra_files: dict[str, str] | None = None,
+              overwrite: bool = False) -> Path:
         """Write ``results.nc``, ``manifest.json`` and ``extra_files`` to ``out_dir`` atomically.
 
-        ``extra_files`` maps file names to text (e.g. ``summary.csv``).
-
-        Files are written into a temporary folder beside ``out_dir`` and moved into place only
-        when all of them are complete, so an interrupted run never leaves partial results.
+        ``extra_files`` maps file names to text (e.g. ``summary.csv``). The rules of
+        :mod:`reesim.output` apply: a non-empty folder that is not a reesim result is refused
+        (:class:`~reesim.errors.InputError`), a previous result is replaced only with
+        ``overwrite`` and then only reesim's own files; nothing partial is ever left.
         """
-        out = Path(out_dir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
-            self.dataset.to_netcdf(tmp / "results.nc", engine="h5netcdf")
-            (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2) + "\n")
-            for name, text in (extra_files or {}).items():
-                (tmp / name).write_text(text)
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+        files: dict = {"results.nc": lambda path: write_netcdf(self.dataset, path),
+                       "manifest.json": json.dumps(self.manifest, indent=2) + "\n",
+                       **(extra_files or {})}
+        return write_folder(out_dir, files, command="run", overwrite=overwrite)
 
 
 def make_manifest(scenario: Scenario, scenario_hash: str, data_version: str, data_digest: str,

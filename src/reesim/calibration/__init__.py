@@ -17,7 +17,7 @@ from reesim.calibration.fit import (
     calibrate,
 )
 from reesim.calibration.identify import Identification, identify
-from reesim.calibration.output import calibration_document, write_calibration
+from reesim.calibration.output import calibration_document, calibration_text, write_calibration
 from reesim.calibration.parameters import FREE_PARAMETERS, FreeParameter, check_free_parameters
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Identification",
     "calibrate",
     "calibration_document",
+    "calibration_text",
     "check_free_parameters",
     "history_scenario",
     "identify",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -87,6 +88,9 @@ _WORKER: dict[str, object] = {}
 
 def _init_worker(scenario: Scenario, names: tuple[str, ...], seed: int,
                  weights: dict[str, float]) -> None:
+    # Ctrl-C reaches every process of the terminal's group: the parent handles it and shuts the
+    # pool down, so the workers ignore it instead of printing a traceback each
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER.update(scenario=scenario, names=names, seed=seed, weights=weights,
                    obs=load_observations())
 
@@ -142,14 +146,22 @@ class Evaluator:
     def __enter__(self) -> Evaluator:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(abort=exc_type is not None)
 
-    def close(self) -> None:
-        """Shut the worker processes down (if any were started)."""
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+    def close(self, abort: bool = False) -> None:
+        """Shut the worker processes down (if any were started).
+
+        ``abort`` (an error or Ctrl-C in the parent) stops the workers at once instead of
+        waiting for the batch they are running, which can take many seconds.
+        """
+        if self._pool is None:
+            return
+        if abort:
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:

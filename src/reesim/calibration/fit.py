@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -40,7 +40,7 @@ from reesim.calibration.parameters import (
 from reesim.datasets import load_inputs
 from reesim.results import code_version
 from reesim.scenario import Scenario, scenario_hash
-from reesim.validation import HISTORY_END_YEAR, objective
+from reesim.validation import HISTORY_END_YEAR, OBJECTIVE_WEIGHTS, objective
 
 log = logging.getLogger("reesim.calibration")
 
@@ -126,7 +126,8 @@ class CalibrationResult:
     """Objective at the fitted (rounded) values."""
     objective_at_midpoint: float
     objective_at_scenario: float
-    """Objective at the prior midpoint and at the scenario's own values (clipped to the prior)."""
+    """Objective at the prior midpoint and at the scenario's own values (clipped to the prior),
+    as scored in the optimizer's first batch."""
     metrics: pd.DataFrame
     """The validation metrics frame at the fitted values."""
     identification: tuple[Identification, ...]
@@ -143,6 +144,14 @@ class CalibrationResult:
     data_version: str = ""
     data_digest: str = ""
     code_version: str = ""
+    weights: dict[str, float] = field(default_factory=lambda: dict(OBJECTIVE_WEIGHTS))
+    """The objective's family weights the fit minimised."""
+    start_objective: float = math.nan
+    """Objective of the starting point (the scenario's values) in a run of its own: the fit
+    must not end above it."""
+    worse_than_start: bool = False
+    """True if the fit ended above its starting point (then the file must not replace a better
+    calibration)."""
 
 
 def _round(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
@@ -190,12 +199,16 @@ def _polish(evaluate: Callable[[np.ndarray], np.ndarray], u: np.ndarray, j: floa
 def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
               options: CalibrationOptions | None = None,
               table: Sequence[FreeParameter] = FREE_PARAMETERS,
+              weights: Mapping[str, float] | None = None,
               progress: Callable[[Generation], None] | None = None) -> CalibrationResult:
     """Fit ``table``'s parameters of ``scenario`` to the history up to 2015.
 
     ``seed`` fixes the optimizer's random numbers (the model itself is deterministic here), so
     the same scenario, seed and options give the same parameters. ``quick`` uses :data:`QUICK`
-    instead of :data:`FULL` (``options`` overrides both). ``progress`` is called after the
+    instead of :data:`FULL` (``options`` overrides both). ``weights`` replaces
+    :data:`~reesim.validation.OBJECTIVE_WEIGHTS` by family (others keep their default); a fit
+    that ends above its starting point (the scenario's own values in a run of their own) is
+    flagged (``worse_than_start``) with a warning. ``progress`` is called after the
     initial population and after every generation (and once more, ``stage="profiles"``, before
     the identification profiles). With ``options.workers > 1`` batches are shared by worker
     processes started with ``spawn``: a script calling this must guard its entry point with
@@ -203,6 +216,7 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
     """
     check_free_parameters(table)
     table = tuple(table)
+    weights = {**OBJECTIVE_WEIGHTS, **dict(weights or {})}
     opts = options or (QUICK if quick else FULL)
     if opts.population < 5:
         raise ValueError("differential evolution needs a population of at least 5")
@@ -214,7 +228,8 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
     log.info("calibrating %s over %s: %d parameters, population %d, up to %d generations",
              scenario.name, window, len(table), opts.population, opts.generations)
 
-    with Evaluator(history_scen, table, seed, workers=opts.workers) as evaluator:
+    with Evaluator(history_scen, table, seed, workers=opts.workers,
+                   weights=weights) as evaluator:
         first_batch: list[np.ndarray] = []
 
         def func(x: np.ndarray) -> np.ndarray:
@@ -251,7 +266,11 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
         # the fitted scenario's own (one-member) run: what `reesim validate` reports for it; the
         # same member in a batch agrees up to floating-point noise the dynamics may amplify
         metrics = evaluator.metrics(fitted)
-        j_single = objective(metrics)
+        j_single = objective(metrics, weights)
+        start_values = dict(zip(
+            (row.name for row in table),
+            to_values(table, to_units(table, scenario.parameters.model_dump()))[0], strict=True))
+        j_start = objective(evaluator.metrics(start_values), weights)
         identification, j_fit, noise = identify(
             lambda u: evaluator.objectives(to_values(table, u)), table,
             to_units(table, fitted), points=opts.profile_points, fd_step=opts.fd_step,
@@ -266,6 +285,12 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
                         f"own but {j_fit:.6g} in a batch: more than floating-point noise, so "
                         "members may not be independent in the engine; the fit and the "
                         "profiles are unreliable")
+        log.warning(warnings[-1])
+    worse = bool(j_single > j_start * (1.0 + BATCH_TOLERANCE))
+    if worse:
+        warnings.append(f"THE FIT ENDED WORSE THAN ITS START: objective {j_single:.6g} at the "
+                        f"fitted values, {j_start:.6g} at the scenario's own values; keep the "
+                        "existing calibration (reesim does not write over a better one)")
         log.warning(warnings[-1])
     data = load_inputs()
     optimizer = {
@@ -300,7 +325,8 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
         table=table, options=opts, optimizer=optimizer, warnings=warnings, history=history,
         wall_time_s=time.perf_counter() - started,
         created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
-        data_version=data.version, data_digest=data.digest, code_version=code_version())
+        data_version=data.version, data_digest=data.digest, code_version=code_version(),
+        weights=weights, start_objective=j_start, worse_than_start=worse)
 
 
 def options_dict(options: CalibrationOptions) -> dict:

@@ -19,6 +19,9 @@ batched run. Reported per parameter:
   more than the noise (the optimizer stopped short in that direction).
 - ``weakly identified``: that range spans at least ``weak_fraction`` (default 3/4) of the prior
   in the unit cube, or another part of the prior is also within the tolerance.
+- ``status``: "not identified" when the curvature is negative or within the noise (the optimum
+  is not a minimum along the parameter, so the history does not pin it down), else "weak" for a
+  weakly identified parameter and "yes" otherwise.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class Identification:
     profile_values: tuple[float, ...]
     profile_objective: tuple[float, ...]
     note: str
+    status: str = "yes"
+    """"yes", "weak" or "not identified" (negative or noise-level curvature)."""
 
 
 def _fd_points(u0: float, h: float) -> tuple[float, float, str]:
@@ -146,19 +151,25 @@ def identify(evaluate: Callable[[np.ndarray], np.ndarray], table: Sequence[FreeP
             notes.append("optimum on the prior bound")
         if scheme != "central":
             notes.append(f"{scheme} difference")
-        if abs(curvature) <= 4.0 * noise / h**2:
+        flat = abs(curvature) <= 4.0 * noise / h**2
+        if flat:
             notes.append("curvature within the objective's numerical noise")
+        elif curvature < 0:
+            notes.append("negative curvature: the optimum is not a minimum along this parameter")
         if elsewhere:
             notes.append(f"another part of the prior is also within +{tolerance:.0%}")
         best = int(np.argmin(js))
         if js[best] < j_opt - max(noise, 1e-6 * abs(j_opt)):
             notes.append(f"profile is lower ({js[best]:.4g}) at "
                          f"{float(row.to_value(us[best])):.4g}")
+        weak = bool(fraction >= weak_fraction or elsewhere)
+        status = ("not identified" if flat or not curvature > 0 or not math.isfinite(curvature)
+                  else "weak" if weak else "yes")
         out.append(Identification(
             name=row.name, value=float(row.to_value(u0)), curvature=float(curvature),
             low=float(row.to_value(u_lo)), high=float(row.to_value(u_hi)),
             fraction_of_prior=fraction,
-            weakly_identified=bool(fraction >= weak_fraction or elsewhere),
+            weakly_identified=weak or status == "not identified", status=status,
             profile_values=tuple(float(v) for v in row.to_value(grid_u)),
             profile_objective=tuple(float(v) for v in energies[start:start + len(grid_u)]),
             note="; ".join(notes)))

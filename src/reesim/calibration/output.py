@@ -7,20 +7,21 @@ file's ``parameters`` under the scenario's own); everything under ``fit`` is pro
 from __future__ import annotations
 
 import math
-import os
-import tempfile
+import shlex
 from pathlib import Path
 
 import yaml
 
 from reesim.calibration.fit import CalibrationResult, options_dict
+from reesim.output import write_file
 from reesim.validation import OBJECTIVE_WEIGHTS, objective
 
 HEADER = """\
-# Written by `reesim calibrate {scenario} --seed {seed}{quick}` on {created} (UTC).
-# Do not edit by hand: re-run the command. The `baotou` scenario reads the `parameters` below
-# through its top-level `calibration:` key (a scenario's own `parameters` still override them);
-# `fit` records how they were obtained (data up to {end} only) and is not read by the model.
+# Written by `{command}` on {created} (UTC).
+# Do not edit by hand: rebuild it with that command, run from the repository root of a clean
+# checkout (scripts/rebuild-calibrations runs it). A scenario reads the `parameters` below through
+# its top-level `calibration:` key (a scenario's own `parameters` still override them); `fit`
+# records how they were obtained (data up to {end} only) and is not read by the model.
 """
 
 
@@ -63,10 +64,11 @@ def calibration_document(result: CalibrationResult) -> dict:
         "objective": {
             "definition": definition + " (reesim.validation.metrics.objective; the scenario's "
                           "run to 2016, only observations up to 2015 enter)",
-            "weights": dict(OBJECTIVE_WEIGHTS),
+            "weights": dict(result.weights),
             "value": _num(result.objective, 6),
             "at_prior_midpoint": _num(result.objective_at_midpoint, 6),
             "at_scenario_values": _num(result.objective_at_scenario, 6),
+            "at_start_in_own_run": _num(result.start_objective, 6),
             "best_by_generation": [_num(v, 6) for v in result.history],
         },
         "metrics": _metrics_table(result),
@@ -88,6 +90,7 @@ def calibration_document(result: CalibrationResult) -> dict:
                 "identified_high": _num(row.high),
                 "fraction_of_prior": _num(row.fraction_of_prior, 3),
                 "weakly_identified": row.weakly_identified,
+                "status": row.status,
                 "profile": {"values": [_num(v) for v in row.profile_values],
                             "objective": [_num(v, 6) for v in row.profile_objective]},
                 **({"note": row.note} if row.note else {}),
@@ -97,21 +100,29 @@ def calibration_document(result: CalibrationResult) -> dict:
     return {"parameters": dict(result.parameters), "fit": fit}
 
 
-def write_calibration(result: CalibrationResult, path: str | Path) -> Path:
-    """Write the calibration file to ``path`` atomically (a temporary file, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = HEADER.format(scenario=result.scenario, seed=result.seed,
-                           quick=" --quick" if result.mode == "quick" else "",
+def calibration_text(result: CalibrationResult, command: str | None = None) -> str:
+    """The calibration file's text: the header (with the command that rebuilds it) and YAML."""
+    header = HEADER.format(command=command or default_command(result),
                            created=result.created_utc, end=result.window.split("..")[-1])
     body = yaml.safe_dump(calibration_document(result), sort_keys=False, allow_unicode=True,
                           width=100)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(header + body)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return header + body
+
+
+def default_command(result: CalibrationResult) -> str:
+    """The ``reesim calibrate`` command line that reproduces ``result`` (without ``--out``)."""
+    quick = ["--quick"] if result.mode == "quick" else []
+    weights = [w for k, v in result.weights.items() if OBJECTIVE_WEIGHTS.get(k) != v
+               for w in ("--weight", f"{k}={v:g}")]
+    return shlex.join(["reesim", "calibrate", result.scenario, "--seed", str(result.seed),
+                       *quick, *weights])
+
+
+def write_calibration(result: CalibrationResult, path: str | Path, overwrite: bool = False,
+                      command: str | None = None) -> Path:
+    """Write the calibration file to ``path`` atomically (a temporary file, then a rename).
+
+    An existing file is replaced only if reesim wrote it and ``overwrite`` is set
+    (:func:`reesim.output.check_file`). ``command`` is the command line recorded in the header.
+    """
+    return write_file(path, calibration_text(result, command), overwrite=overwrite)

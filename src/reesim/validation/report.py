@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +22,7 @@ import plotly.graph_objects as go
 import xarray as xr
 from plotly.subplots import make_subplots
 
+from reesim.output import write_folder
 from reesim.validation.observations import RECORD_END, Observations, load_observations
 from reesim.validation.series import Series, build_series
 
@@ -138,43 +136,36 @@ def _tables_html(tables: Mapping[str, tuple[str, pd.DataFrame]]) -> str:
 def write_report(dataset: xr.Dataset, metrics: pd.DataFrame, out_dir: str | Path,
                  observations: Observations | None = None, title: str | None = None,
                  claims: pd.DataFrame | None = None,
-                 tables: Mapping[str, tuple[str, pd.DataFrame]] | None = None) -> Path:
-    """Write ``validation.html`` and ``validation.csv`` to ``out_dir`` atomically; return it.
+                 tables: Mapping[str, tuple[str, pd.DataFrame]] | None = None,
+                 overwrite: bool = False) -> Path:
+    """Write ``validation.html``, ``validation.csv`` and the tables to ``out_dir``; return it.
 
     ``claims`` (the system's defining facts beside the model's figures) is shown in the page and
     written as ``claims.csv``; each entry ``name: (title, frame)`` of ``tables`` (e.g. the
     2016-2025 targets and the outlook comparison) is shown under its title and written as
-    ``<name>.csv``. Files go into a temporary folder beside ``out_dir`` that replaces
-    ``out_dir`` (an existing folder of that name is replaced) only once all are complete.
+    ``<name>.csv``. The rules of :mod:`reesim.output` apply: a non-empty folder that is not a
+    reesim result is refused, a previous result is replaced only with ``overwrite`` (and then
+    only reesim's own files), nothing partial is ever left.
     """
     tables = dict(tables or {})
     obs = observations if observations is not None else load_observations()
     series = build_series(dataset, obs)
     fig = build_figure(series, title or "reesim validation: simulated history vs the record")
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; the report is meant to be shared
-        metrics.to_csv(tmp / "validation.csv", index=False, float_format="%.6g")
-        body = fig.to_html(full_html=False, include_plotlyjs="inline")
-        html = ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-                "<title>reesim validation</title>"
-                "<style>body{font-family:sans-serif;margin:1em}"
-                "table.metrics{border-collapse:collapse;font-size:12px}"
-                "table.metrics td,table.metrics th{padding:2px 8px;text-align:right}"
-                "</style></head><body>\n" + body +
-                "\n<h2>Metrics</h2>\n" + _metrics_table_html(metrics) +
-                _tables_html(tables) + _claims_html(claims) + "\n</body></html>\n")
-        if claims is not None:
-            claims.to_csv(tmp / "claims.csv", index=False)
-        for name, (_, frame) in tables.items():
-            frame.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
-        (tmp / "validation.html").write_text(html, encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    body = fig.to_html(full_html=False, include_plotlyjs="inline")
+    page = ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+            "<title>reesim validation</title>"
+            "<style>body{font-family:sans-serif;margin:1em}"
+            "table.metrics{border-collapse:collapse;font-size:12px}"
+            "table.metrics td,table.metrics th{padding:2px 8px;text-align:right}"
+            "</style></head><body>\n" + body +
+            "\n<h2>Metrics</h2>\n" + _metrics_table_html(metrics) +
+            _tables_html(tables) + _claims_html(claims) + "\n</body></html>\n")
+    files: dict[str, str] = {
+        "validation.csv": metrics.to_csv(index=False, float_format="%.6g"),
+        "validation.html": page,
+    }
+    if claims is not None:
+        files["claims.csv"] = claims.to_csv(index=False)
+    for name, (_, frame) in tables.items():
+        files[f"{name}.csv"] = frame.to_csv(index=False, float_format="%.6g")
+    return write_folder(out_dir, files, command="validate", overwrite=overwrite)

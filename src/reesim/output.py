@@ -1,0 +1,403 @@
+"""Output targets: check them before running, write atomically, never touch a user's files.
+
+Every command that writes (``run``, ``validate``, ``calibrate``) goes through this module:
+
+* :func:`check_folder` / :func:`check_file` run *before* any simulation and refuse a target that
+  is an existing file where a folder is wanted (or the reverse), lies under a file, is a
+  symbolic link, cannot be written, or is a non-empty folder that is not a reesim result. A
+  previous reesim result (a folder holding reesim's marker file ``.reesim-output.json``, or a
+  file written by reesim) is replaced only with ``overwrite=True``, and then only reesim's own
+  files in it are replaced; anything else the user put there stays.
+* :func:`write_folder` / :func:`write_file` write everything into a hidden temporary folder
+  (``.<name>.reesim-tmp-<pid>-<random>``) beside the target and move it into place only when
+  complete, so an interrupted or failed run leaves nothing. Partial folders left by a killed
+  process (SIGKILL, power loss) are found by the next check beside the same parent and removed
+  (their process is gone); they are reported through the returned notes.
+* Signals: the CLI calls :func:`install_signal_handlers`, which turns SIGINT and SIGTERM into
+  :class:`Interrupted` (a ``BaseException`` the command-line framework does not swallow). While
+  files are written the signal is deferred to the end of the current file, then raised before
+  anything is moved into place, so the outcome is all or nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from reesim.errors import InputError
+
+log = logging.getLogger("reesim.output")
+
+MARKER = ".reesim-output.json"
+"""Marker file of a reesim result folder: what wrote it and which files are reesim's own."""
+FILE_SIGNATURE = "# Written by `reesim "
+"""First characters of every single file reesim writes (calibration files)."""
+_TMP = re.compile(r"^\.(?P<name>.+)\.reesim-(?:tmp|old)-(?P<pid>\d+)-[A-Za-z0-9_]+$")
+_MAX_NAME_BYTES = 255
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived; nothing was written. ``signum`` is the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+    @property
+    def exit_code(self) -> int:
+        """The shell convention: 128 + the signal number (130 for SIGINT, 143 for SIGTERM)."""
+        return 128 + self.signum
+
+
+_pending: int | None = None
+_deferring = 0
+_installed = False
+_held = False
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    global _pending
+    repeated = _pending is not None
+    _pending = signum
+    if _deferring == 0 or repeated:       # a second signal does not wait for the file
+        raise Interrupted(signum)
+
+
+def install_signal_handlers(hold: bool = False) -> None:
+    """Make SIGINT and SIGTERM raise :class:`Interrupted` (the CLI calls this; a library not).
+
+    ``hold`` keeps a signal pending (no exception) until :func:`release_hold`: the CLI installs
+    the handlers while its modules import, where an exception would end in a traceback.
+    """
+    global _installed, _held, _deferring
+    if not _installed:
+        signal.signal(signal.SIGINT, _handler)
+        signal.signal(signal.SIGTERM, _handler)
+        _installed = True
+    if hold and not _held:
+        _deferring += 1
+        _held = True
+
+
+def release_hold() -> None:
+    """End the hold of :func:`install_signal_handlers` and raise a signal that arrived in it."""
+    global _held, _deferring
+    if _held:
+        _held = False
+        _deferring -= 1
+    check_interrupt()
+
+
+@contextlib.contextmanager
+def _deferred_signals() -> Iterator[None]:
+    """Hold a signal until the block ends, then raise it (files are never half written)."""
+    global _deferring
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+    check_interrupt()
+
+
+def _hold_signals(action: Callable[[], None]) -> None:
+    """Run ``action`` (the final rename) with signals held.
+
+    A signal arriving meanwhile is dropped: the output is complete by then and the command
+    reports it as written.
+    """
+    global _deferring
+    _deferring += 1
+    try:
+        action()
+    finally:
+        _deferring -= 1
+
+
+def check_interrupt() -> None:
+    """Raise :class:`Interrupted` if a signal arrived and was deferred."""
+    if _pending is not None:
+        raise Interrupted(_pending)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(parent: Path) -> list[str]:
+    """Remove reesim's partial folders and files in ``parent`` whose process is gone.
+
+    Returns one note per removed entry (the CLI prints them). Entries of a live process (a run
+    still writing) are left alone.
+    """
+    notes: list[str] = []
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return notes
+    for entry in entries:
+        match = _TMP.match(entry.name)
+        if not match or _process_alive(int(match.group("pid"))):
+            continue
+        target = parent / match.group("name")
+        if ".reesim-old-" in entry.name and not target.exists() and entry.is_dir():
+            os.replace(entry, target)     # an overwrite was killed between its two renames
+            notes.append(f"restored {target} from an interrupted overwrite")
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        notes.append(f"removed {entry}, a partial output left by an interrupted run")
+        log.warning("removed stale partial output %s", entry)
+    return notes
+
+
+def _read_marker(folder: Path) -> dict | None:
+    try:
+        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or not isinstance(marker.get("files"), list):
+        return None
+    # only plain file names directly in the folder count as reesim's (a marker edited to name
+    # "../thesis.tex" must not make an overwrite delete it)
+    marker["files"] = [name for name in marker["files"] if isinstance(name, str)
+                       and name not in ("", ".", "..", MARKER) and "/" not in name
+                       and os.sep not in name and "\0" not in name]
+    return marker
+
+
+def _check_common(target: Path, option: str) -> Path:
+    """Checks shared by folders and files; returns the absolute target."""
+    text = str(target)
+    if not text.strip() or "\0" in text:
+        raise InputError(f"{option} {text!r} is not a usable path", field=option)
+    absolute = Path(os.path.abspath(target))
+    for part in absolute.parts:
+        if len(part.encode("utf-8", "surrogateescape")) > _MAX_NAME_BYTES:
+            raise InputError(f"{option} {text}: a name in the path is longer than "
+                             f"{_MAX_NAME_BYTES} bytes", field=option)
+    if _TMP.match(absolute.name) or absolute.name == MARKER:
+        raise InputError(f"{option} {text}: that name is reserved for reesim's partial outputs",
+                         field=option)
+    if target.is_symlink() or absolute.is_symlink():
+        raise InputError(f"{option} {text} is a symbolic link; give the real path it points to "
+                         "(reesim does not write through links)", field=option)
+    ancestor = absolute.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        if ancestor.is_symlink():            # a dangling link in the path
+            raise InputError(f"{option} {text}: {ancestor} is a broken symbolic link",
+                             field=option)
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"{option} {text}: {ancestor} is a file, not a folder", field=option)
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"{option} {text}: cannot write in {ancestor} (permission denied)",
+                         field=option)
+    _probe(ancestor, text, option)
+    return absolute
+
+
+def _probe(folder: Path, text: str, option: str) -> None:
+    """Create and remove an empty file in ``folder``: the only sure test that it is writable.
+
+    Root passes every permission check and a read-only file system fails only on writing. The
+    name follows the partial-output pattern, so a probe orphaned by a kill is cleaned later.
+    """
+    with _deferred_signals():         # never leave the probe behind
+        try:
+            fd, name = tempfile.mkstemp(prefix=_private_name(Path("probe"), "tmp"), dir=folder)
+        except OSError as exc:
+            raise InputError(f"{option} {text}: cannot write in {folder} "
+                             f"({exc.strerror or exc})", field=option) from None
+        os.close(fd)
+        os.unlink(name)
+
+
+def check_folder(target: str | Path, overwrite: bool = False, option: str = "--out") -> list[str]:
+    """Refuse an output folder reesim must not write; return notes (e.g. stale partials removed).
+
+    Allowed: a new path, an empty folder, or (with ``overwrite``) a previous reesim result.
+    Raises :class:`InputError` (exit 2 in the CLI) with a one-line reason otherwise.
+    """
+    target = Path(target)
+    absolute = _check_common(target, option)
+    cwd = Path(os.path.abspath(os.getcwd()))
+    if absolute == cwd or absolute in cwd.parents:
+        raise InputError(f"{option} {target} is the current folder or contains it; give a new "
+                         "folder name such as results/run1", field=option)
+    if absolute.exists():
+        if not absolute.is_dir():
+            raise InputError(f"{option} {target} is an existing file, not a folder; give a new "
+                             "folder name", field=option)
+        if not os.access(absolute, os.W_OK | os.X_OK):
+            raise InputError(f"{option} {target}: cannot write in it (permission denied)",
+                             field=option)
+        entries = [p.name for p in absolute.iterdir()]
+        if entries:
+            marker = _read_marker(absolute)
+            if marker is None:
+                raise InputError(f"{option} {target} exists, is not empty and is not a reesim "
+                                 "result; reesim never overwrites other files: give a new "
+                                 "folder name", field=option)
+            if not overwrite:
+                raise InputError(f"{option} {target} holds a previous reesim result; add "
+                                 "--overwrite to replace its files, or give a new folder name",
+                                 field=option)
+            for name in marker["files"]:
+                if (absolute / str(name)).is_dir():
+                    raise InputError(f"{option} {target}: {name} is now a folder; move it away "
+                                     "to overwrite this result", field=option)
+    return clean_stale(absolute.parent) if absolute.parent.exists() else []
+
+
+def check_file(target: str | Path, overwrite: bool = False, option: str = "--out") -> list[str]:
+    """As :func:`check_folder` for a single output file (a calibration file)."""
+    target = Path(target)
+    absolute = _check_common(target, option)
+    if absolute.exists():
+        if absolute.is_dir():
+            raise InputError(f"{option} {target} is a folder; give a file name", field=option)
+        if not _written_by_reesim(absolute):
+            raise InputError(f"{option} {target} exists and was not written by reesim; reesim "
+                             "never overwrites other files: give a new file name", field=option)
+        if not overwrite:
+            raise InputError(f"{option} {target} holds a previous reesim output; add "
+                             "--overwrite to replace it, or give a new file name", field=option)
+        if not os.access(absolute, os.W_OK) or not os.access(absolute.parent, os.W_OK):
+            raise InputError(f"{option} {target}: cannot replace it (permission denied)",
+                             field=option)
+    return clean_stale(absolute.parent) if absolute.parent.exists() else []
+
+
+def _written_by_reesim(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(FILE_SIGNATURE))
+    except OSError:
+        return False
+    return head == FILE_SIGNATURE.encode()
+
+
+def _private_name(target: Path, kind: str) -> str:
+    return f".{target.name}.reesim-{kind}-{os.getpid()}-"
+
+
+Writer = Callable[[Path], None]
+"""Writes one file at the given path."""
+
+
+def write_folder(target: str | Path, files: Mapping[str, Writer | str], command: str,
+                 overwrite: bool = False) -> Path:
+    """Write ``files`` (name -> text, or a function writing to a path) into folder ``target``.
+
+    Checks the target again (:func:`check_folder`), writes everything into a hidden temporary
+    folder beside it and only then moves it into place: a new or empty target becomes the
+    complete folder at once (one rename); a previous reesim result (``overwrite``) has its own
+    files swapped for the new ones while anything else in it stays. Folder permissions follow
+    the umask (the same for every output). Returns the target.
+    """
+    target = Path(os.path.abspath(target))
+    check_folder(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp: Path | None = None
+    try:
+        with _deferred_signals():       # no signal between creating the folder and owning it
+            tmp = Path(tempfile.mkdtemp(prefix=_private_name(target, "tmp"), dir=target.parent))
+        tmp.chmod(0o777 & ~_umask())
+        names = list(files)
+        for name, content in files.items():
+            with _deferred_signals():
+                if isinstance(content, str):
+                    (tmp / name).write_text(content, encoding="utf-8")
+                else:
+                    content(tmp / name)
+        marker = {"written_by": "reesim", "command": command, "files": names,
+                  "created_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        check_interrupt()
+        _hold_signals(lambda: _move_into_place(tmp, target, names))
+    except BaseException:
+        if tmp is not None:
+            _hold_signals(lambda: shutil.rmtree(tmp, ignore_errors=True))
+        raise
+    return target
+
+
+def _move_into_place(tmp: Path, target: Path, names: list[str]) -> None:
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    previous = _read_marker(target)
+    own = {MARKER, *(str(n) for n in (previous or {}).get("files", []))}
+    present = {p.name for p in target.iterdir()}
+    if present <= own:
+        # only reesim's files: swap the whole folder (two renames; a kill between them is
+        # undone by the next run's clean_stale, which restores the old folder)
+        old = Path(tempfile.mkdtemp(prefix=_private_name(target, "old"), dir=target.parent))
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    # the user keeps other files in the folder: replace reesim's files one by one (each
+    # rename is atomic), drop reesim's old files the new result does not have, marker last
+    (target / MARKER).unlink(missing_ok=True)
+    for name in names:
+        os.replace(tmp / name, target / name)
+    for name in own - set(names) - {MARKER}:
+        stale = target / name
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink()
+    os.replace(tmp / MARKER, target / MARKER)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_file(target: str | Path, text: str, overwrite: bool = False) -> Path:
+    """Write one text file atomically (temporary file beside it, then a rename).
+
+    The text must start with :data:`FILE_SIGNATURE` so a later run recognises the file as
+    reesim's own; an existing file is replaced only with ``overwrite`` (see :func:`check_file`).
+    """
+    if not text.startswith(FILE_SIGNATURE):
+        raise ValueError(f"reesim's output files start with {FILE_SIGNATURE!r}")
+    target = Path(os.path.abspath(target))
+    check_file(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp: str | None = None
+    try:
+        with _deferred_signals():
+            fd, tmp = tempfile.mkstemp(prefix=_private_name(target, "tmp"), dir=target.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())
+        _hold_signals(lambda: os.replace(tmp, target))
+    except BaseException:
+        if tmp is not None:
+            _hold_signals(lambda: Path(tmp).unlink(missing_ok=True))
+        raise
+    return target

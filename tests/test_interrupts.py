@@ -1,0 +1,102 @@
+"""Ctrl-C, SIGTERM and SIGKILL against the real ``reesim`` process: all or nothing on disk.
+
+Each test starts ``reesim run`` in a subprocess and signals it at a chosen point: while the
+scenario loads, while it simulates, and while ``results.nc`` is being written (detected by the
+hidden partial folder appearing beside the target). The outcome must be either a complete
+result (the run finished first) or exit 130 (SIGINT) / 143 (SIGTERM) with "interrupted; nothing
+was written" or "terminated; ...", no traceback, no "Exception ignored", and no file left
+behind. A SIGKILL cannot be handled: the next run reports and removes the partial folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+RUN = [sys.executable, "-m", "reesim.cli", "run", "baotou", "--quiet", "--set", "end_year=2030"]
+COMPLETE = {"results.nc", "manifest.json", "summary.csv", "claims.csv", ".reesim-output.json"}
+
+
+def _start(out: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([*RUN, "--out", str(out)], cwd=out.parent, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _partials(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if ".reesim-tmp-" in p.name or ".reesim-old-" in p.name]
+
+
+def _wait_for_partial(proc: subprocess.Popen, folder: Path, timeout_s: float = 120.0) -> bool:
+    """Poll until the hidden partial folder appears (the write has begun); False if it ended."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(p.name.startswith(".run.reesim-tmp-") for p in _partials(folder)):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.001)
+    return False
+
+
+def _outcome(proc: subprocess.Popen, out: Path, signum: int) -> str:
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert not _partials(out.parent), "a partial folder was left behind"
+    if proc.returncode == 0:            # the run finished before the signal: a full result
+        assert {p.name for p in out.iterdir()} == COMPLETE
+        assert json.loads((out / "manifest.json").read_text())["scenario"] == "baotou"
+        return "completed"
+    word = "interrupted" if signum == signal.SIGINT else "terminated"
+    assert proc.returncode == 128 + signum, (proc.returncode, err)
+    assert f"{word}; nothing was written" in err, err
+    assert not out.exists()
+    return word
+
+
+@pytest.mark.parametrize(("signum", "delay_s"), [
+    (signal.SIGINT, 0.3),        # while importing and loading the scenario
+    (signal.SIGINT, 2.0),        # while simulating (the run takes a few seconds)
+    (signal.SIGTERM, 2.0),
+])
+def test_signal_before_writing_leaves_nothing(tmp_path, signum, delay_s):
+    out = tmp_path / "run"
+    proc = _start(out)
+    time.sleep(delay_s)
+    proc.send_signal(signum)
+    _outcome(proc, out, signum)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGINT, signal.SIGTERM])
+def test_signal_during_the_netcdf_write_leaves_nothing(tmp_path, signum):
+    out = tmp_path / "run"
+    proc = _start(out)
+    if not _wait_for_partial(proc, tmp_path):
+        pytest.skip("the run finished before its partial folder was seen")
+    proc.send_signal(signum)
+    # sent while the files are written: the run stops with nothing on disk (or, if the signal
+    # lands after the final rename, it completes with the whole result), never half of it
+    assert _outcome(proc, out, signum) in ("interrupted", "terminated", "completed")
+
+
+def test_sigkill_during_the_write_is_cleaned_by_the_next_run(tmp_path):
+    out = tmp_path / "run"
+    proc = _start(out)
+    if not _wait_for_partial(proc, tmp_path):
+        pytest.skip("the run finished before its partial folder was seen")
+    proc.kill()
+    proc.communicate(timeout=60)
+    left = _partials(tmp_path)
+    assert left and not out.exists()
+    again = subprocess.run([*RUN, "--set", "end_year=2001", "--out", str(tmp_path / "next")],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "partial output left by an interrupted run" in again.stderr
+    assert not _partials(tmp_path)
