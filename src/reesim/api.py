@@ -8,7 +8,8 @@ import numpy as np
 
 from reesim.datasets import load_inputs
 from reesim.errors import InputError
-from reesim.model.compile import compile_model
+from reesim.model.build import build_model
+from reesim.model.constants import member_constant_names
 from reesim.model.simulate import run
 from reesim.results import Result, make_manifest
 from reesim.scenario import Scenario, scenario_hash
@@ -25,7 +26,9 @@ def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
     ``seed`` defaults to the scenario's own; the same scenario and seed give bit-identical
     datasets. With ``members > 1`` every declared uncertainty is sampled per member. ``design``
     sets behavioural parameters member by member ({name: one value per member}), e.g. to
-    evaluate a calibration population in one run. ``progress`` is called with months done.
+    evaluate a calibration population in one run; member-level structural constants
+    (:mod:`reesim.model.constants`) can be set the same way. ``progress`` is called with
+    months done.
     """
     if not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
         raise InputError(f"members must be an integer from 1 to {MAX_MEMBERS}, got {members!r}",
@@ -37,19 +40,21 @@ def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
     arrays = None
     if design:
         arrays = {}
+        allowed = (*PARAMETER_NAMES, *member_constant_names())
         for name, values in design.items():
-            if name not in PARAMETER_NAMES:
-                raise InputError(f"unknown parameter {name!r} in design", field="design",
-                                 allowed=", ".join(PARAMETER_NAMES))
+            if name not in allowed:
+                raise InputError(f"unknown parameter or member-level constant {name!r} in design",
+                                 field="design", allowed=", ".join(allowed))
             array = np.asarray(values, dtype=float)
             if array.shape != (members,) or not np.isfinite(array).all():
                 raise InputError(f"design[{name!r}] needs {members} finite values",
                                  field=f"design.{name}")
             arrays[name] = array
-    model = compile_model(scenario, data, members, seed, arrays)
+    model = build_model(scenario, data, members, seed, arrays)
     dataset = run(model, progress)
     manifest = make_manifest(scenario, scenario_hash(scenario), data.version, data.digest, seed,
                              members, scenario.output.frequency)
+    manifest["constants"] = dict(scenario.constants)
     dataset.attrs.update({
         "title": f"reesim result: {scenario.name}",
         "scenario": scenario.name, "scenario_hash": manifest["scenario_hash"],
