@@ -6,8 +6,9 @@ kept apart, in a :class:`Draft` (one named array per schedule, see :mod:`reesim.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,8 @@ class Params:
         """Names of all values held."""
         return tuple(self._values)
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Context:
@@ -69,6 +72,13 @@ class Context:
     members: int
     producers: pd.DataFrame = field(repr=False)    # producers table, in coords order
     regions: pd.DataFrame = field(repr=False)      # regions table, in coords order
+    _memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per build: tables several mechanisms derive from the same data."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[return-value]
 
     @property
     def years(self) -> np.ndarray:

@@ -85,7 +85,6 @@ def run(model: Model, progress: Callable[[int], None] | None = None) -> xr.Datas
         if recorder.frequency == "year" and t % MONTHS_PER_YEAR == MONTHS_PER_YEAR - 1:
             year = t // MONTHS_PER_YEAR
             closed = {name: array[year] for name, array in recorder.arrays.items()}
-            _assert_no_nan(closed, f"year {years[t]}", model.members)
             with np.errstate(invalid="ignore"):     # inf - inf: reserves of unknown size
                 change = {name: closed[name] - (recorder.arrays[name][year - 1] if year else
                                                 initial[f"{name}_initial"])
@@ -93,27 +92,28 @@ def run(model: Model, progress: Callable[[int], None] | None = None) -> xr.Datas
             check_step(closed, change, 1.0, f"year {years[t]}", labels)
         if progress is not None:
             progress(t + 1)
-    if recorder.frequency == "month":
-        _assert_no_nan(recorder.member_major(), "", model.members, times=model.timeline)
+    _assert_no_nan(recorder, model)
     dataset = _dataset(model, recorder, initial)
     if recorder.frequency == "month":
         assert_balanced(dataset)
     return dataset
 
 
-def _assert_no_nan(arrays: dict[str, np.ndarray], when: str, members: int,
-                   times: object = None) -> None:
-    """Raise :class:`ModelError` naming the variable, member and time of the first NaN."""
-    for name, array in arrays.items():
-        if not np.isnan(array).any():
-            continue
-        index = np.argwhere(np.isnan(array))[0]
-        where = f"member {int(index[0]) % max(members, 1)}"
-        if times is not None:
-            t = int(index[1])
-            where += f", {times.year[t]}-{times.month[t]:02d}"  # type: ignore[attr-defined]
-        raise ModelError(f"NaN in {name} ({where}{', ' + when if when else ''}): a mechanism "
-                         "produced an undefined value; no result was written")
+def _assert_no_nan(recorder: Recorder, model: Model) -> None:
+    """Raise :class:`ModelError` naming the variable, member and period of the first NaN.
+
+    A NaN that escaped the balances (e.g. in a price) would silently spoil every summary.
+    """
+    for name, array in recorder.member_major().items():
+        with np.errstate(invalid="ignore"):
+            if np.isfinite(array.sum()) or not np.isnan(array).any():  # a sum is cheap
+                continue
+        member, period = (int(i) for i in np.argwhere(np.isnan(array))[0][:2])
+        tl = model.timeline
+        when = (f"{tl.year[period]}-{tl.month[period]:02d}" if recorder.frequency == "month"
+                else str(tl.start_year + period))
+        raise ModelError(f"NaN in {name} (member {member}, {when}): a mechanism produced an "
+                         "undefined value; no result was returned")
 
 
 def _labels(model: Model) -> dict[str, list[str]]:

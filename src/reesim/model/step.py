@@ -57,57 +57,59 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     utilization = mining.adjust_utilization(mi, state.utilization, target)
     planned = regime.planned_stockpile(re, state.company)
     output = mining.desired_output(mi, t, utilization, capacity_now)
-    members = regimes.company_members(re, separation.routing(se, t), mi.legal, mi.china_producer)
-    output = regime.cap_output(re, output, members, state.company,
+    output = regime.cap_output(re, output, re.members[t], state.company,
                                state.inventory[:, _COMPANY], planned, price[:, 0])
     mined = mining.extract(mi, t, output, state.reserves, netback)
-    reserves = state.reserves - mined.ore_mined.sum(axis=2) * dt
+    ore_total = mined.ore_mined.sum(axis=2)                                  # (M, P) t/yr
+    reserves = state.reserves - ore_total * dt
 
     # concentrate to separated oxides, delivered to sellers
     sep = separation.separate(se, t, state.concentrate, mined.mine_output, sep_limit)
-    stocks = market.as_stocks(state.inventory)
+    stocks = market.Stocks(state.inventory.copy())
     china_out = sep.separation_output[:, se.china_region].sum(axis=1)
     export_out = sep.separation_output[:, ~se.china_region].sum(axis=1)
     to_company = regime.to_company(re, sep.separation_output)
-    stocks[PRODUCERS_CHINA] += (china_out - to_company) * dt
-    stocks[COMPANY] += to_company * dt
-    stocks[PRODUCERS_EXPORT] += export_out * dt
+    stocks.producers_china += (china_out - to_company) * dt
+    stocks.trading_company += to_company * dt
+    stocks.producers_export += export_out * dt
 
     # wants: consumers, company, reserves, exporters; the markets clear
-    need_rate = demand.demand(de, t, price, state.demand_long, state.thrift)  # (M, K, A, E)
-    want = market.consumer_purchases(
-        ma, need_rate.sum(axis=2), np.stack([stocks[CONSUMERS_CHINA], stocks[CONSUMERS_EXPORT]],
-                                            axis=1), price, state.price_expected)  # (M, K, E)
+    index = demand.cost_index(de, price, state.thrift)                       # (M, K, A)
+    need_rate = demand.demand(de, t, index, state.demand_long, state.thrift)  # (M, K, A, E)
+    momentum = market.panic(ma, price, state.price_expected)                 # (M, K, E)
+    want = market.consumer_purchases(ma, need_rate.sum(axis=2),
+                                     stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT),
+                                     momentum)                                # (M, K, E) t/yr
     orders = market.reserve_orders(ma, t, stocks)
-    offer_tc = regime.company_offer(re, stocks[COMPANY], price[:, 0], state.company, planned,
+    offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], state.company, planned,
                                     orders.release[COMPANY])
-    traded = market.trade(ma, t, stocks, price, state.price_expected, want, offer_tc, orders)
+    traded = market.trade(ma, t, stocks, price, momentum, want, offer_tc, orders)
     china, abroad = traded.china, traded.abroad
 
     # manufacturing from consumers' stocks; products into use; end of life back to sellers
     need = need_rate * dt
-    used = demand.consume(de, need, np.stack([stocks[CONSUMERS_CHINA],
-                                              stocks[CONSUMERS_EXPORT]], axis=1))  # (M,K,A,E) t
+    used = demand.consume(de, need, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))  # (M,K,A,E)
     used_china, used_export = used[:, 0].sum(axis=1), used[:, 1].sum(axis=1)
-    stocks[CONSUMERS_CHINA] -= used_china
-    stocks[CONSUMERS_EXPORT] -= used_export
+    stocks.consumers_china -= used_china
+    stocks.consumers_export -= used_export
     made = in_use.manufacture(iu, used)
     use = in_use.age(iu, state.in_use, made.products_into_use)
     eol = in_use.recycle(iu, t, use.end_of_life, de.market_split[t])
     returns = made.scrap_by_market + eol.recycled_by_market                   # (M, K, E) t
-    stocks[PRODUCERS_CHINA] += made.scrap_by_market[:, 0] + eol.recycled_by_market[:, 0]
-    stocks[PRODUCERS_EXPORT] += made.scrap_by_market[:, 1] + eol.recycled_by_market[:, 1]
+    stocks.producers_china += made.scrap_by_market[:, 0] + eol.recycled_by_market[:, 0]
+    stocks.producers_export += made.scrap_by_market[:, 1] + eol.recycled_by_market[:, 1]
 
     # prices, expectations, demand responses, company memory, capacities
-    sellers = np.stack([stocks[PRODUCERS_CHINA], stocks[PRODUCERS_EXPORT]], axis=1) * traded.share
+    sellers = stocks.pick(PRODUCERS_CHINA, PRODUCERS_EXPORT) * traded.share
     new_price, expected = market.update_prices(ma, price, state.price_expected, sellers,
                                                market.buying_interest(want, traded, orders))
-    demand_long, thrift = demand.update_responses(de, price, state.demand_long, state.thrift)
+    demand_long, thrift = demand.update_responses(de, price, index, state.demand_long,
+                                                  state.thrift)
     company_sales = china.sold_by[COMPANY] / dt
     company = regimes.update_company(re, regime, state.company, price[:, 0], company_sales)
     cap = capacity.update(ca, t, state.capacity, netback, mi.cash_cost_usd_per_kg,
                           mi.reference_netback_usd_per_kg)
-    inventory = market.as_inventory(stocks)
+    inventory = stocks.array
     new_state = State(
         price=new_price, price_expected=expected, company=company, inventory=inventory,
         concentrate=sep.concentrate_stock, utilization=utilization, capacity=cap,
@@ -116,8 +118,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     )
 
     # recorded values (the variable table decides what is kept)
-    env = environment.loads(inputs.environment, mined.total_output,
-                            mined.ore_mined.sum(axis=2), sep.separation_feed.sum(axis=2))
+    env = environment.loads(inputs.environment, mined.total_output, ore_total,
+                            sep.separation_feed.sum(axis=2))
     origin = sep.separation_output[:, se.china_region]                       # (M, Rc, E)
     origin_total = origin.sum(axis=1, keepdims=True)
     weights = np.where(origin_total > 0, origin / np.maximum(origin_total, 1e-300),
@@ -126,16 +128,18 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     stockpile = np.zeros_like(inventory)
     stockpile[:, HOLDERS.index(STATE_RESERVE)] = (got[STATE_RESERVE] - sold[STATE_RESERVE]) / dt
     stockpile[:, _COMPANY] = got[COMPANY] / dt
-    zero = np.zeros_like(china_out)
-    receipts = {PRODUCERS_CHINA: (china_out - to_company) * dt + traded.imports + returns[:, 0],
-                PRODUCERS_EXPORT: export_out * dt + got["exporters"] + returns[:, 1],
-                COMPANY: to_company * dt, STATE_RESERVE: zero,
-                CONSUMERS_CHINA: got[CONSUMERS_CHINA],
-                CONSUMERS_EXPORT: abroad.got_by[CONSUMERS_EXPORT]}
-    sales = {PRODUCERS_CHINA: sold[PRODUCERS_CHINA],
-             PRODUCERS_EXPORT: traded.imports + abroad.sold_by[PRODUCERS_EXPORT],
-             COMPANY: sold[COMPANY], STATE_RESERVE: zero, CONSUMERS_CHINA: used_china,
-             CONSUMERS_EXPORT: used_export}
+    receipts = market.Stocks(np.zeros_like(inventory))                      # t this month
+    receipts.producers_china[...] = (china_out - to_company) * dt + traded.imports + returns[:, 0]
+    receipts.producers_export[...] = export_out * dt + got["exporters"] + returns[:, 1]
+    receipts.trading_company[...] = to_company * dt
+    receipts.consumers_china[...] = got[CONSUMERS_CHINA]
+    receipts.consumers_export[...] = abroad.got_by[CONSUMERS_EXPORT]
+    sales = market.Stocks(np.zeros_like(inventory))
+    sales.producers_china[...] = sold[PRODUCERS_CHINA]
+    sales.producers_export[...] = traded.imports + abroad.sold_by[PRODUCERS_EXPORT]
+    sales.trading_company[...] = sold[COMPANY]
+    sales.consumers_china[...] = used_china
+    sales.consumers_export[...] = used_export
     values = {
         "price": np.swapaxes(price, 1, 2),             # recorded as (element, market)
         **mined._asdict(), "capacity_available": capacity_now, "utilization": utilization,
@@ -143,8 +147,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         "inventory": inventory, "market_sales": np.stack([china.sold, abroad.sold], axis=1) / dt,
         "market_purchases": np.stack([sum(got.values()), abroad.got_by[CONSUMERS_EXPORT]],
                                      axis=1) / dt,
-        "holder_receipts": market.as_inventory(receipts) / dt,
-        "holder_sales": market.as_inventory(sales) / dt,
+        "holder_receipts": receipts.array / dt, "holder_sales": sales.array / dt,
         "exports": weights * (got["exporters"] / dt)[:, None, :],
         "imports": traded.imports / dt,
         "trading_company_sales": company_sales, "trading_company_plan": planned,

@@ -74,12 +74,16 @@ class CapacityState(NamedTuple):
 
 def capacity_history(ctx: Context) -> np.ndarray:
     """Recorded mine capacity per year and producer (Y, P), t REO/yr (held after the data)."""
-    years = ctx.years
-    out = np.zeros((len(years), len(ctx.coords.producers)))
-    for name, rows in ctx.data["capacity_history"].groupby("producer"):
-        out[:, ctx.producer_index(name)] = step_by_year(
-            years, rows.year.to_numpy(), rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
-    return out
+    def compute() -> np.ndarray:
+        years = ctx.years
+        out = np.zeros((len(years), len(ctx.coords.producers)))
+        for name, rows in ctx.data["capacity_history"].groupby("producer"):
+            out[:, ctx.producer_index(name)] = step_by_year(
+                years, rows.year.to_numpy(), rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
+        out.flags.writeable = False
+        return out
+
+    return ctx.memo("capacity_history", compute)
 
 
 def draft(ctx: Context) -> Draft:

@@ -166,20 +166,22 @@ def cost_index(inp: DemandInputs, price: np.ndarray, thrift: np.ndarray) -> np.n
     return now / ref
 
 
-def demand(inp: DemandInputs, t: int, price: np.ndarray, demand_long: np.ndarray,
+def demand(inp: DemandInputs, t: int, index: np.ndarray, demand_long: np.ndarray,
            thrift: np.ndarray) -> np.ndarray:
-    """Demand after price response, (M, K, A, E) t REO/yr."""
-    index = cost_index(inp, price, thrift)
+    """Demand after price response, (M, K, A, E) t REO/yr, given the :func:`cost_index`."""
     response = index ** inp.elasticity_short * demand_long                    # (M, K, A)
     base = inp.demand_t_per_yr[t][None, :] * inp.market_split[t]              # (K, A)
     volume = base[None] * response
     return volume[..., None] * (inp.intensity[None, :, :] * thrift)[:, None, :, :]
 
 
-def update_responses(inp: DemandInputs, price: np.ndarray, demand_long: np.ndarray,
-                     thrift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Move the long-run demand response (M, K, A) and thrifting (M, A, E) one month on."""
-    index = cost_index(inp, price, thrift)
+def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
+                     demand_long: np.ndarray, thrift: np.ndarray) -> tuple[np.ndarray,
+                                                                           np.ndarray]:
+    """Move the long-run demand response (M, K, A) and thrifting (M, A, E) one month on.
+
+    ``index`` is the month's :func:`cost_index` at ``price`` (M, K, E).
+    """
     target_long = index ** inp.long_exponent
     log_long = np.log(demand_long) + (np.log(target_long) - np.log(demand_long)) * inp.long_rate
     a, e = inp.thrift_pairs                                                   # the substitutable

@@ -29,7 +29,9 @@ class InUseInputs:
     new_scrap_recycling: np.ndarray     # (A,) fraction of scrap returned to the market
     lifetime_yr: np.ndarray             # (A,) mean residence in use
     lifetime_shape: np.ndarray          # (A,) int Erlang k (number of stages)
-    leave_rate: np.ndarray              # (A,) share of a stage leaving it in a month
+    leave_rate: np.ndarray              # (1, A, 1) share of a stage leaving it in a month
+    stage_active: np.ndarray            # (S, 1, A, 1) bool: stage s exists for application a
+    stage_last: np.ndarray              # (S, 1, A, 1) bool: stage s is a's last
     eol_recycling: np.ndarray           # (T, A) fraction of end-of-life REO recycled
 
 
@@ -73,7 +75,10 @@ def build(ctx: Context, draft: Draft) -> InUseInputs:
     return InUseInputs(
         manufacturing_yield=apps.manufacturing_yield_fraction.to_numpy(float),
         new_scrap_recycling=apps.new_scrap_recycling_fraction.to_numpy(float),
-        lifetime_yr=lifetime, lifetime_shape=shape, leave_rate=monthly_rate(lifetime / shape),
+        lifetime_yr=lifetime, lifetime_shape=shape,
+        leave_rate=monthly_rate(lifetime / shape)[None, :, None],
+        stage_active=np.stack([(s < shape)[None, :, None] for s in range(shape.max())]),
+        stage_last=np.stack([(s == shape - 1)[None, :, None] for s in range(shape.max())]),
         eol_recycling=draft["eol_recycling"])
 
 
@@ -105,15 +110,14 @@ def manufacture(inp: InUseInputs, used: np.ndarray) -> Manufacturing:
 
 def age(inp: InUseInputs, in_use: np.ndarray, products: np.ndarray) -> Use:
     """Advance the Erlang-k lifetime chains one month: products enter, end-of-life leaves."""
-    leave = inp.leave_rate[None, :, None]                                     # (1, A, 1)
+    leave = inp.leave_rate                                                    # (1, A, 1)
     new = np.empty_like(in_use)
     arriving = products * DT_YR                                               # t this month
     eol = np.zeros_like(products)
     for s in range(in_use.shape[2]):                    # a few lifetime stages, not elements
-        active = (s < inp.lifetime_shape)[None, :, None]
+        active, last = inp.stage_active[s], inp.stage_last[s]
         out = in_use[:, :, s, :] * leave * active
         new[:, :, s, :] = in_use[:, :, s, :] - out + arriving * active
-        last = (s == inp.lifetime_shape - 1)[None, :, None]
         eol += out * last
         arriving = out * ~last
     return Use(end_of_life=eol / DT_YR, in_use=new)

@@ -17,6 +17,7 @@ stay within [floor, choke]: the floor is the cost of separating oxide, the choke
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -69,8 +70,26 @@ RESERVE_HOLDERS = ("state_reserve", "trading_company")
 """Holders that buy and release on dated stockpile orders (the order axis of the schedule)."""
 PRODUCERS_CHINA, PRODUCERS_EXPORT, COMPANY, STATE_RESERVE, CONSUMERS_CHINA, CONSUMERS_EXPORT = (
     HOLDERS)
-Stocks = dict[str, np.ndarray]
-"""Separated-oxide inventories by holder name, each (M, E) t REO."""
+_HOLDER_INDEX = {holder: h for h, holder in enumerate(HOLDERS)}
+
+
+class Stocks:
+    """Separated-oxide inventories (M, H, E) t REO with one attribute per holder name.
+
+    Each attribute (``stocks.producers_china``...) is a view of the holder's (M, E) slice of
+    ``array``, so ``stocks.producers_china += x`` updates the array in place.
+    """
+
+    __slots__ = ("array", *HOLDERS)
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        for holder, h in _HOLDER_INDEX.items():
+            setattr(self, holder, array[:, h])
+
+    def pick(self, *holders: str) -> np.ndarray:
+        """The named holders' stocks as a new (M, n, E) array."""
+        return self.array[:, [_HOLDER_INDEX[h] for h in holders]]
 
 
 @dataclass(frozen=True)
@@ -185,42 +204,33 @@ def initial_stocks(inp: MarketInputs, members: int, demand: np.ndarray) -> np.nd
     return inventory
 
 
-def as_stocks(inventory: np.ndarray) -> Stocks:
-    """Inventories (M, H, E) as a fresh name -> (M, E) mapping."""
-    return {holder: inventory[:, h].copy() for h, holder in enumerate(HOLDERS)}
+def panic(inp: MarketInputs, price: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """How far prices run above expectations beyond the panic threshold, (M, K, E) log units >= 0.
 
-
-def as_inventory(stocks: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Stocks by name as one (M, H, E) array in :data:`HOLDERS` order."""
-    return np.stack([stocks[holder] for holder in HOLDERS], axis=1)
-
-
-def _panic(inp: MarketInputs, price: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """How far prices run above expectations beyond the panic threshold (log units, >= 0)."""
+    The momentum that sets off hoarding (buyers) and speculative holding (sellers).
+    """
     return np.maximum(np.log(price / expected) - inp.log_panic_threshold, 0.0)
 
 
 def consumer_purchases(inp: MarketInputs, demand_k: np.ndarray, stock: np.ndarray,
-                       price: np.ndarray, expected: np.ndarray) -> np.ndarray:
+                       momentum: np.ndarray) -> np.ndarray:
     """Purchases consumers want, (M, K, E) t REO/yr: use plus a correction toward target stock.
 
     The target stock rises when prices run well above expectations (precautionary hoarding,
-    beyond the panic threshold).
+    beyond the panic threshold: ``momentum`` from :func:`panic`).
     """
-    momentum = _panic(inp, price, expected)
     months = inp.consumer_coverage_months * np.minimum(
         1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple)
     target = months * demand_k / 12.0
     return np.maximum(demand_k + (target - stock) / inp.consumer_adjustment_yr, 0.0)
 
 
-def seller_offer_share(inp: MarketInputs, price: np.ndarray, expected: np.ndarray) -> np.ndarray:
+def seller_offer_share(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
     """Share of their stock sellers offer, (M, K, E).
 
     All of it, less when prices run above expectations and they hold back for higher prices
     (speculative holding, the sellers' side of the same hoarding that makes consumers buy ahead).
     """
-    momentum = _panic(inp, price, expected)
     return np.minimum(np.maximum(1.0 - inp.hoarding_sensitivity * momentum, inp.min_offer_share),
                       1.0)
 
@@ -285,8 +295,8 @@ def clear(offers: Mapping[str, np.ndarray], wants: Mapping[str, np.ndarray]) -> 
 
     ``offers`` and ``wants`` map seller and buyer names to (M, E) t for the month.
     """
-    supply = np.stack(list(offers.values()), axis=1).sum(axis=1)
-    want = np.stack(list(wants.values()), axis=1).sum(axis=1)
+    supply = functools.reduce(np.add, offers.values())     # in order, as a sum over axis 1
+    want = functools.reduce(np.add, wants.values())
     sold = np.minimum(supply, want)
     offer_fill = np.where(supply > 0, sold / np.maximum(supply, 1e-300), 0.0)
     want_fill = np.where(want > 0, sold / np.maximum(want, 1e-300), 0.0)
@@ -304,11 +314,11 @@ class ReserveOrders(NamedTuple):
 def reserve_orders(inp: MarketInputs, t: int, stocks: Stocks) -> ReserveOrders:
     """Purchases and releases of the state reserve and the trading company in month ``t``."""
     orders = inp.stockpile_t_per_yr[t]                                       # (2, E) t/yr
-    members = stocks[STATE_RESERVE].shape[0]
+    members = stocks.array.shape[0]
     buy = np.maximum(orders, 0.0)[None] * DT_YR * np.ones((members, 1, 1))
     return ReserveOrders(
         buy={h: buy[:, i] for i, h in enumerate(RESERVE_HOLDERS)},
-        release={h: np.minimum(np.maximum(-orders[i], 0.0) * DT_YR, stocks[h])
+        release={h: np.minimum(np.maximum(-orders[i], 0.0) * DT_YR, getattr(stocks, h))
                  for i, h in enumerate(RESERVE_HOLDERS)})
 
 
@@ -322,7 +332,7 @@ class Trade(NamedTuple):
     abroad: Clearing
 
 
-def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, expected: np.ndarray,
+def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, momentum: np.ndarray,
           want: np.ndarray, company_offer: np.ndarray, orders: ReserveOrders) -> Trade:
     """Imports, exports, the China market, then the export market; updates ``stocks`` in place.
 
@@ -332,34 +342,34 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, expected
     trade_cost = inp.trade_cost_usd_per_kg
     # imports into China (no quota): traders buy from export-market sellers first
     imports = np.minimum(desired_trade(inp, price[:, 1] + trade_cost, price[:, 0], want[:, 0],
-                                       stocks[PRODUCERS_CHINA]) * DT_YR,
-                         stocks[PRODUCERS_EXPORT])
-    stocks[PRODUCERS_EXPORT] -= imports
-    stocks[PRODUCERS_CHINA] += imports
+                                       stocks.producers_china) * DT_YR,
+                         stocks.producers_export)
+    stocks.producers_export -= imports
+    stocks.producers_china += imports
     # exports: duties, licences, and a quota on total tonnes
     landed = price[:, 0] * (1.0 + inp.export_tax[t]) + trade_cost
     exports_wanted = desired_trade(inp, landed, price[:, 1], want[:, 1],
-                                   stocks[PRODUCERS_EXPORT]) * inp.export_licensed[t][None, :]
+                                   stocks.producers_export) * inp.export_licensed[t][None, :]
     exports_wanted = allocate_quota(inp, exports_wanted, float(inp.export_quota_t_per_yr[t]),
                                     price[:, 1] - landed, price[:, 0])
 
     # China market, then exports arrive abroad, then the export market
-    share = seller_offer_share(inp, price, expected)                          # (M, K, E)
+    share = seller_offer_share(inp, momentum)                          # (M, K, E)
     china = clear(
-        {PRODUCERS_CHINA: stocks[PRODUCERS_CHINA] * share[:, 0], COMPANY: company_offer,
+        {PRODUCERS_CHINA: stocks.producers_china * share[:, 0], COMPANY: company_offer,
          STATE_RESERVE: orders.release[STATE_RESERVE]},
         {CONSUMERS_CHINA: want[:, 0] * DT_YR, "exporters": exports_wanted * DT_YR,
          STATE_RESERVE: orders.buy[STATE_RESERVE], COMPANY: orders.buy[COMPANY]})
     sold, got = china.sold_by, china.got_by
-    stocks[PRODUCERS_CHINA] -= sold[PRODUCERS_CHINA]
-    stocks[COMPANY] += got[COMPANY] - sold[COMPANY]
-    stocks[STATE_RESERVE] += got[STATE_RESERVE] - sold[STATE_RESERVE]
-    stocks[CONSUMERS_CHINA] += got[CONSUMERS_CHINA]
-    stocks[PRODUCERS_EXPORT] += got["exporters"]
-    abroad = clear({PRODUCERS_EXPORT: stocks[PRODUCERS_EXPORT] * share[:, 1]},
+    stocks.producers_china -= sold[PRODUCERS_CHINA]
+    stocks.trading_company += got[COMPANY] - sold[COMPANY]
+    stocks.state_reserve += got[STATE_RESERVE] - sold[STATE_RESERVE]
+    stocks.consumers_china += got[CONSUMERS_CHINA]
+    stocks.producers_export += got["exporters"]
+    abroad = clear({PRODUCERS_EXPORT: stocks.producers_export * share[:, 1]},
                    {CONSUMERS_EXPORT: want[:, 1] * DT_YR})
-    stocks[PRODUCERS_EXPORT] -= abroad.sold
-    stocks[CONSUMERS_EXPORT] += abroad.sold
+    stocks.producers_export -= abroad.sold
+    stocks.consumers_export += abroad.sold
     return Trade(share=share, imports=imports, exports_wanted=exports_wanted, china=china,
                  abroad=abroad)
 

@@ -45,6 +45,7 @@ class MiningInputs:
     """Compiled inputs of mining (schedules (T, ...), member values (M, ...))."""
 
     distribution: np.ndarray            # (P, E) share of each element in the producer's REO
+    producer_axis: np.ndarray           # (P,) 0..P-1, for picking each producer's market
     byproduct: np.ndarray               # (P,) bool: Bayan Obo-like (ore driven by iron)
     legal: np.ndarray                   # (P,) bool
     china_producer: np.ndarray          # (P,) bool: mined in China
@@ -91,12 +92,19 @@ def _distribution(spec: str, shares: dict[str, np.ndarray]) -> np.ndarray:
 
 def distribution(ctx: Context) -> np.ndarray:
     """Element shares of every producer's REO, (P, E)."""
-    shares = _deposit_shares(ctx.data["deposits"])
-    return np.stack([_distribution(s, shares) for s in ctx.producers.distribution])
+    def compute() -> np.ndarray:
+        shares = _deposit_shares(ctx.data["deposits"])
+        return np.stack([_distribution(s, shares) for s in ctx.producers.distribution])
+
+    return ctx.memo("distribution", compute)
 
 
 def _packaged_segments(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     """Packaged light and ionic quotas (Y, 2) and national total (Y,), t REO/yr (inf: none)."""
+    return ctx.memo("packaged_segments", lambda: _read_segments(ctx))
+
+
+def _read_segments(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     q, years = ctx.data["quotas"], ctx.years
     g = ctx.scenario.policy.quota_growth_after_data_pct_per_yr
     total = quota_series(q, "mining", "total", "national", years)
@@ -152,7 +160,7 @@ def draft(ctx: Context) -> Draft:
                                                        "re_recovery_pct"))
     if ctx.scenario.policy.mining_quotas == "packaged":
         segments, total = _packaged_segments(ctx)
-        segments, national = monthly(segments), monthly(total).astype(float)
+        segments, national = monthly(segments), monthly(total).astype(float)  # fresh copies
     else:
         segments, national = np.full((steps, 2), np.inf), np.full(steps, np.inf)
     return {
@@ -235,7 +243,8 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
     multiplier = member_column(p.china_cost_multiplier, 1)
     scale = np.where(china[None, :], multiplier, 1.0)
     return MiningInputs(
-        distribution=dist, byproduct=producers.byproduct_of_iron.to_numpy(bool),
+        distribution=dist, producer_axis=np.arange(len(dist)),
+        byproduct=producers.byproduct_of_iron.to_numpy(bool),
         legal=producers.legal.to_numpy(bool), china_producer=china,
         mining_recovery=producers.mining_recovery_fraction.to_numpy(float),
         reserves_t=np.where(np.isnan(reserve), np.inf, reserve),
@@ -268,7 +277,7 @@ def netback_usd_per_kg(inp: MiningInputs, routes: Routes, t: int,
     """
     k = routes.pattern[t]
     by_market = np.einsum("mke,pe->mkp", price, inp.distribution)       # (M, K, P)
-    basket = by_market[:, routes.market[k], np.arange(len(routes.market[k]))]   # (M, P)
+    basket = by_market[:, routes.market[k], inp.producer_axis]        # (M, P)
     sep_cost = routes.cost_usd_per_kg[k][None, :] * np.where(
         routes.in_china[k][None, :], inp.china_cost_multiplier, 1.0)
     return netback_from_basket(basket, routes.recovery[k][None, :], sep_cost)

@@ -44,6 +44,8 @@ class RegimeInputs:
     """Compiled inputs of the regimes: which regime holds each month, and the company's rule."""
 
     regime: np.ndarray                  # (T,) index into REGIME_NAMES
+    members: np.ndarray                 # (T, P) bool: legal Chinese producers whose
+    #                                     concentrate is separated in the company's region
     company_region: int                 # region index of the company's members
     member_mix: np.ndarray              # (E,) members' output mix (capacity-weighted)
     rule: str                           # the company's sales rule
@@ -239,8 +241,13 @@ def build(ctx: Context, draft: Draft) -> RegimeInputs:
         mix += producers.capacity_t_reo_per_yr.iloc[p] * dist[p]
     mix = mix / mix.sum() if mix.sum() > 0 else np.full(dist.shape[1], 1 / dist.shape[1])
     p = ctx.params
+    region = ctx.region_index(options.region)
+    china = ctx.region_market[ctx.producer_region] == 0
     return RegimeInputs(
-        regime=draft["regime"], company_region=ctx.region_index(options.region), member_mix=mix,
+        regime=draft["regime"],
+        members=(draft["route"] == region) & producers.legal.to_numpy(bool)[None, :]
+        & china[None, :],
+        company_region=region, member_mix=mix,
         rule=options.rule, planned_stockpile_t=options.planned_stockpile_t_reo,
         defend_factor=options.defend_factor, sales_response=options.sales_response,
         stock_adjustment_time_yr=options.stock_adjustment_time_yr,
@@ -252,12 +259,6 @@ def build(ctx: Context, draft: Draft) -> RegimeInputs:
 def regime_at(inp: RegimeInputs, t: int) -> Regime:
     """The regime in force in month ``t``."""
     return REGIMES[REGIME_NAMES[inp.regime[t]]]
-
-
-def company_members(inp: RegimeInputs, routing: np.ndarray, legal: np.ndarray,
-                    china_producer: np.ndarray) -> np.ndarray:
-    """Producers (P,) whose concentrate is separated in the company's region (legal, China)."""
-    return (routing[:, inp.company_region] > 0) & legal & china_producer
 
 
 def initial(inp: RegimeInputs, price_china: np.ndarray) -> CompanyState:
