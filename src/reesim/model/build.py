@@ -94,13 +94,10 @@ def member_values(scenario: Scenario, members: int, seed: int,
     return Params(values), samples, names
 
 
-def build_model(scenario: Scenario, data: ReferenceData, members: int, seed: int,
-                design: Mapping[str, np.ndarray] | None = None) -> Model:
-    """Build the inputs of a run of ``members`` members of ``scenario`` on ``data``.
-
-    ``design`` optionally gives per-member values of behavioural parameters or member-level
-    constants (see :func:`reesim.model.sampling.sample_parameters`).
-    """
+def build_context(scenario: Scenario, data: ReferenceData, members: int, seed: int,
+                  design: Mapping[str, np.ndarray] | None = None) -> tuple[
+                      Context, np.ndarray, tuple[str, ...]]:
+    """The shared build context, the sampled design matrix and its column names."""
     timeline = Timeline(scenario.start_year, scenario.end_year)
     coords = _coords(data)
     params, samples, names = member_values(scenario, members, seed, design)
@@ -109,6 +106,17 @@ def build_model(scenario: Scenario, data: ReferenceData, members: int, seed: int
         members=members,
         producers=data["producers"].set_index("producer").loc[list(coords.producers)],
         regions=data["regions"].set_index("region").loc[list(coords.regions)])
+    return ctx, samples, names
+
+
+def build_model(scenario: Scenario, data: ReferenceData, members: int, seed: int,
+                design: Mapping[str, np.ndarray] | None = None) -> Model:
+    """Build the inputs of a run of ``members`` members of ``scenario`` on ``data``.
+
+    ``design`` optionally gives per-member values of behavioural parameters or member-level
+    constants (see :func:`reesim.model.sampling.sample_parameters`).
+    """
+    ctx, samples, names = build_context(scenario, data, members, seed, design)
     mechanisms = Inputs._fields
     modules = {m.__name__.rsplit(".", 1)[1]: m for m in MECHANISMS}
     draft: dict[str, np.ndarray] = {}
@@ -119,6 +127,6 @@ def build_model(scenario: Scenario, data: ReferenceData, members: int, seed: int
             draft[key] = array
     apply_events(ctx, draft)
     inputs = Inputs(*(modules[name].build(ctx, draft) for name in mechanisms))
-    return Model(scenario=scenario, timeline=timeline, coords=coords, inputs=inputs,
-                 params=params, members=members, samples=samples, sample_names=names,
+    return Model(scenario=scenario, timeline=ctx.timeline, coords=ctx.coords, inputs=inputs,
+                 params=ctx.params, members=members, samples=samples, sample_names=names,
                  data_version=data.version, data_digest=data.digest)

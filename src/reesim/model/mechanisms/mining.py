@@ -115,16 +115,23 @@ def _read_segments(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
 
 
 def segment_shares(ctx: Context) -> np.ndarray:
-    """Each segment's share of the packaged national quota, (T, 2), nearest year known.
+    """Each segment's share of China's mining quota, (T, 2), from the nearest year published.
 
-    Splits a total quota set by an event where no packaged segments exist (before 2006, or under
-    ``policy.mining_quotas: none``); without any packaged year, the segments share equally.
+    Splits a total quota set by an event where no segment quota is in force (before 2006, or
+    under ``policy.mining_quotas: none``); the nearest year is searched in the whole quota table,
+    not only the run's years. Without any published year, the segments share equally.
     """
-    segments, _ = _packaged_segments(ctx)
-    share = segments[:, 0] / segments.sum(axis=1)
+    q = ctx.data["quotas"]
+    years = np.arange(min(int(q.year.min()), int(ctx.years[0])),
+                      max(int(q.year.max()), int(ctx.years[-1])) + 1)
+    total = quota_series(q, "mining", "total", "national", years)
+    light = fill_split(total, quota_series(q, "mining", "light", "national", years))
+    ionic = fill_split(total, quota_series(q, "mining", "ionic", "national", years))
+    share = light / (light + ionic)
     nearest = nearest_known(share)
-    light = np.full(len(share), 0.5) if nearest is None else share[nearest]
-    return monthly(np.stack([light, 1.0 - light], axis=1))
+    light_share = np.full(len(years), 0.5) if nearest is None else share[nearest]
+    light_share = light_share[ctx.years - years[0]]
+    return monthly(np.stack([light_share, 1.0 - light_share], axis=1))
 
 
 def apply_quota_event(ctx: Context, draft: Draft, event: QuotaEvent) -> None:
@@ -141,7 +148,9 @@ def apply_quota_event(ctx: Context, draft: Draft, event: QuotaEvent) -> None:
         base = seg[window].sum(axis=1, keepdims=True)
         finite = np.isfinite(base)
         factor = np.where(finite & (base > 0), value / np.where(finite, base, 1.0), 0.0)
-        seg[window] = np.where(finite, seg[window] * factor, value * segment_shares(ctx)[window])
+        with np.errstate(invalid="ignore"):          # inf x 0 where no quota was in force
+            scaled = seg[window] * factor
+        seg[window] = np.where(finite, scaled, value * segment_shares(ctx)[window])
     else:
         seg[window, SEGMENTS.index(event.segment)] = value
     draft["national_mining_quota_t_per_yr"][window] = seg[window].sum(axis=1)
