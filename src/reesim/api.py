@@ -13,7 +13,9 @@ import yaml
 from reesim.datasets import load_inputs
 from reesim.dims import APPLICATIONS, ELEMENTS, HOLDERS, MARKETS
 from reesim.errors import InputError
-from reesim.model.compile import compile_model
+from reesim.model.build import build_model
+from reesim.model.constants import member_constant_names
+from reesim.model.constants import table as constant_table
 from reesim.model.simulate import run
 from reesim.model.variables import VARIABLES
 from reesim.results import Result, annotate, make_manifest
@@ -121,10 +123,12 @@ def _check_design(design: object, members: int) -> dict[str, np.ndarray]:
         raise InputError(f"design must map parameter names to {members} values, got "
                          f"{type(design).__name__}", field="design")
     arrays = {}
+    constants = constant_table()
+    allowed_names = (*PARAMETER_NAMES, *member_constant_names())
     for name, values in design.items():
-        if name not in PARAMETER_NAMES:
-            raise InputError(f"unknown parameter {name!r} in design", field="design",
-                             allowed=", ".join(PARAMETER_NAMES))
+        if name not in allowed_names:
+            raise InputError(f"unknown parameter or member-level constant {name!r} in design",
+                             field="design", allowed=", ".join(allowed_names))
         if isinstance(values, str | bytes):
             raise InputError(f"design[{name!r}] must be {members} numbers, got a string",
                              field=f"design.{name}")
@@ -136,7 +140,10 @@ def _check_design(design: object, members: int) -> dict[str, np.ndarray]:
         if array.shape != (members,) or not np.isfinite(array).all():
             raise InputError(f"design[{name!r}] needs {members} finite values, got shape "
                              f"{array.shape}", field=f"design.{name}")
-        low, low_in, high, high_in = parameter_bounds(name)
+        if name in PARAMETER_NAMES:
+            low, low_in, high, high_in = parameter_bounds(name)
+        else:
+            low, low_in, high, high_in = constants[name].low, True, constants[name].high, True
         # rounding of an optimizer's unit-cube round trip may overshoot a bound by ~1e-15
         slack_low, slack_high = (1e-9 * max(1.0, abs(b)) for b in (low, high))
         bad = (array < low - slack_low) | (array > high + slack_high) | (
@@ -158,9 +165,10 @@ def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
     ``seed`` defaults to the scenario's own; the same scenario and seed give bit-identical
     datasets. With ``members > 1`` every declared uncertainty is sampled per member. ``design``
     sets behavioural parameters member by member ({name: one value per member}), e.g. to
-    evaluate a calibration population in one run. ``progress`` is called with months done.
-    Bad arguments raise :class:`~reesim.errors.InputError`, as does a run whose estimated memory
-    exceeds the limit (:func:`check_memory`).
+    evaluate a calibration population in one run; member-level structural constants
+    (:mod:`reesim.model.constants`) can be set the same way. ``progress`` is called with
+    months done. Bad arguments raise :class:`~reesim.errors.InputError`, as does a run whose
+    estimated memory exceeds the limit (:func:`check_memory`).
     """
     if not isinstance(scenario, Scenario):
         raise InputError(f"scenario must be a Scenario from reesim.load_scenario(...), got "
@@ -175,10 +183,11 @@ def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
         log.warning(IDENTICAL_MEMBERS, scenario.name, members)
     check_memory(scenario, members)
     data = load_inputs()
-    model = compile_model(scenario, data, members, seed, arrays)
+    model = build_model(scenario, data, members, seed, arrays)
     dataset = run(model, progress)
     manifest = make_manifest(scenario, scenario_hash(scenario), data.version, data.digest, seed,
                              members, scenario.output.frequency)
+    manifest["constants"] = dict(scenario.constants)
     dataset.attrs.update({
         "title": f"reesim result: {scenario.name}",
         "scenario": scenario.name, "scenario_hash": manifest["scenario_hash"],

@@ -40,8 +40,9 @@ def stage_residual(stage: Stage, values: Mapping[str, np.ndarray],
         return values[name].sum(axis=axes) if axes else values[name]
 
     dt = np.asarray(dt_yr, dtype=float).reshape(np.shape(dt_yr) + (1,) * len(stage.keep))
-    inflow = sum(term(n) for n in stage.inflows) * dt
-    outflow = sum((term(n) for n in stage.outflows), start=np.zeros_like(inflow)) * dt
+    inflow = sum((term(n) for n in stage.inflows), start=np.zeros(())) * dt
+    outflow = sum((term(n) for n in stage.outflows), start=np.zeros(())) * dt
+    inflow, outflow = np.broadcast_arrays(inflow, outflow)
     residual = inflow - outflow
     scale = np.abs(inflow) + np.abs(outflow)
     if stage.stock is not None:
@@ -50,6 +51,10 @@ def stage_residual(stage: Stage, values: Mapping[str, np.ndarray],
         change = change.sum(axis=axes) if axes else change
         residual = residual - change
         scale = scale + np.abs(change)
+        if stage.unbounded_stock:          # a reserve of unknown size (inf): nothing to check
+            unknown = np.isinf(change) | (np.isnan(change) & ~np.isnan(inflow - outflow))
+            residual = np.where(unknown, 0.0, residual)
+            scale = np.where(unknown, 0.0, scale)
     return residual, scale
 
 
@@ -84,7 +89,9 @@ def _dataset_residuals(dataset: xr.Dataset):
         if stage.stock is not None:
             stock = values[stage.stock]
             initial = dataset[f"{stage.stock}_initial"].values[:, None]
-            stock_change[stage.stock] = np.diff(np.concatenate([initial, stock], axis=1), axis=1)
+            with np.errstate(invalid="ignore"):     # inf - inf: reserves of unknown size
+                stock_change[stage.stock] = np.diff(np.concatenate([initial, stock], axis=1),
+                                                    axis=1)
         residual, scale = stage_residual(stage, values, stock_change, dt, lead=2)
         yield stage, residual, scale
 

@@ -33,3 +33,7 @@ class InputError(ReesimError):
 
 class BalanceError(ReesimError):
     """A mass balance does not close: names stage, element, time and the residual (t REO)."""
+
+
+class ModelError(ReesimError):
+    """A run produced an undefined value (NaN): names the variable, member and time."""

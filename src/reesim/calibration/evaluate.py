@@ -25,13 +25,10 @@ from reesim.calibration.parameters import FreeParameter
 from reesim.errors import InputError, ReesimError
 from reesim.scenario.schema import OutputOptions, Scenario
 from reesim.validation import HISTORY_END_YEAR, OBJECTIVE_WEIGHTS, load_observations
-from reesim.validation.metrics import OBJECTIVE_TERMS, member_metrics, series_family, summarise
+from reesim.validation.metrics import member_metrics, member_objectives, summarise
 from reesim.validation.observations import Observations
 
 log = logging.getLogger("reesim.calibration")
-
-
-"""The per-series metrics summed in the objective (see :func:`reesim.validation.objective`)."""
 
 
 def history_scenario(scenario: Scenario) -> Scenario:
@@ -49,36 +46,6 @@ def history_scenario(scenario: Scenario) -> Scenario:
     data.update(end_year=HISTORY_END_YEAR + 1, output=OutputOptions(frequency="month").model_dump(),
                 uncertainty={})
     return Scenario.model_validate(data)
-
-
-def member_objectives(per_member: pd.DataFrame, members: int,
-                      weights: Mapping[str, float] = OBJECTIVE_WEIGHTS) -> np.ndarray:
-    """The objective of every member of a :func:`member_metrics` frame, shape ``(members,)``.
-
-    The same number as :func:`reesim.validation.objective` on one member's rows, computed for
-    all members at once: per series the sum of ``log_rmse`` and ``range_log_distance`` (``inf``
-    if either is not finite), averaged within a family, weighted, summed; ``inf`` if a weighted
-    family is not finite.
-    """
-    out = np.zeros(members)
-    if per_member.empty:
-        return out
-    terms = per_member[per_member.metric.isin(OBJECTIVE_TERMS) & (per_member.n > 0)]
-    values = terms.value.to_numpy(float)
-    frame = pd.DataFrame({
-        "series": terms.series.to_numpy(object),
-        "member": terms.member.to_numpy(int),
-        "value": np.where(np.isfinite(values), values, math.inf),
-    })
-    per_series = frame.groupby(["series", "member"], sort=False).value.sum().reset_index()
-    per_series["family"] = [series_family(str(s)) for s in per_series.series]
-    per_series["weight"] = per_series.family.map(lambda f: float(weights.get(f, 0.0)))
-    per_series = per_series[per_series.weight != 0.0]
-    by_family = per_series.groupby(["family", "member"], sort=False).agg(
-        value=("value", "mean"), weight=("weight", "first")).reset_index()
-    contribution = (by_family.weight * by_family.value).to_numpy(float)
-    np.add.at(out, by_family.member.to_numpy(int), contribution)
-    return out
 
 
 # -- batched evaluation ------------------------------------------------------------------------

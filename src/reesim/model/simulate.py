@@ -8,11 +8,13 @@ import numpy as np
 import xarray as xr
 
 from reesim.balance import assert_balanced, check_step
-from reesim.dims import APPLICATIONS, DT_YR, ELEMENTS, HOLDERS, MARKETS
-from reesim.model.compile import Model
+from reesim.dims import APPLICATIONS, DT_YR, ELEMENTS, HOLDERS, MARKETS, MONTHS_PER_YEAR
+from reesim.errors import ModelError
+from reesim.model.build import Model
 from reesim.model.state import initial_state
 from reesim.model.step import step
 from reesim.model.variables import STAGES, STAGES_ENV, VARIABLES
+from reesim.scenario.schema import REGIME_NAMES
 
 STOCKS = tuple(dict.fromkeys(s.stock for s in STAGES if s.stock))
 """Stocks whose change enters a balance (their start values are stored as ``<name>_initial``)."""
@@ -28,7 +30,7 @@ class Recorder:
     def __init__(self, model: Model, frequency: str) -> None:
         self.frequency = frequency
         self.periods = model.timeline.steps if frequency == "month" else (
-            model.timeline.steps // 12)
+            model.timeline.steps // MONTHS_PER_YEAR)
         self.arrays: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
 
@@ -42,13 +44,14 @@ class Recorder:
             for name, value in values.items():
                 self.arrays[name][t] = value
             return
-        last = t % 12 == 11
+        last = t % MONTHS_PER_YEAR == MONTHS_PER_YEAR - 1
         for name, value in values.items():
             if VARIABLES[name].kind != "stock":
                 self.buffers[name] += value
             if last:
-                self.arrays[name][t // 12] = (value if VARIABLES[name].kind == "stock"
-                                              else self.buffers[name] / 12.0)
+                self.arrays[name][t // MONTHS_PER_YEAR] = (
+                    value if VARIABLES[name].kind == "stock"
+                    else self.buffers[name] / float(MONTHS_PER_YEAR))
                 self.buffers[name][...] = 0.0
 
     def member_major(self) -> dict[str, np.ndarray]:
@@ -75,22 +78,42 @@ def run(model: Model, progress: Callable[[int], None] | None = None) -> xr.Datas
         "reserves_initial": state.reserves,
     }
     years = model.timeline.year
+    inputs = model.inputs
     for t in range(model.timeline.steps):
-        state, values = step(model, t, state)
+        state, values = step(state, inputs, t)
         recorder.add(t, values)
-        if recorder.frequency == "year" and t % 12 == 11:
-            year = t // 12
+        if recorder.frequency == "year" and t % MONTHS_PER_YEAR == MONTHS_PER_YEAR - 1:
+            year = t // MONTHS_PER_YEAR
             closed = {name: array[year] for name, array in recorder.arrays.items()}
-            change = {name: closed[name] - (recorder.arrays[name][year - 1] if year else
-                                            initial[f"{name}_initial"])
-                      for name in STOCKS}
+            with np.errstate(invalid="ignore"):     # inf - inf: reserves of unknown size
+                change = {name: closed[name] - (recorder.arrays[name][year - 1] if year else
+                                                initial[f"{name}_initial"])
+                          for name in STOCKS}
             check_step(closed, change, 1.0, f"year {years[t]}", labels)
         if progress is not None:
             progress(t + 1)
+    _assert_no_nan(recorder, model)
     dataset = _dataset(model, recorder, initial)
     if recorder.frequency == "month":
         assert_balanced(dataset)
     return dataset
+
+
+def _assert_no_nan(recorder: Recorder, model: Model) -> None:
+    """Raise :class:`ModelError` naming the variable, member and period of the first NaN.
+
+    A NaN that escaped the balances (e.g. in a price) would silently spoil every summary.
+    """
+    for name, array in recorder.member_major().items():
+        with np.errstate(invalid="ignore"):
+            if np.isfinite(array.sum()) or not np.isnan(array).any():  # a sum is cheap
+                continue
+        member, period = (int(i) for i in np.argwhere(np.isnan(array))[0][:2])
+        tl = model.timeline
+        when = (f"{tl.year[period]}-{tl.month[period]:02d}" if recorder.frequency == "month"
+                else str(tl.start_year + period))
+        raise ModelError(f"NaN in {name} (member {member}, {when}): a mechanism produced an "
+                         "undefined value; no result was returned")
 
 
 def _labels(model: Model) -> dict[str, list[str]]:
@@ -102,20 +125,21 @@ def _labels(model: Model) -> dict[str, list[str]]:
 
 def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -> xr.Dataset:
     """Label the recorded arrays: coordinates, producer metadata, units and descriptions."""
-    c, s, tl = model.coords, model.schedule, model.timeline
+    c, tl, inp = model.coords, model.timeline, model.inputs
+    quota = inp.mining.national_quota_t_per_yr
+    export_quota = inp.market.export_quota_t_per_yr
+    company = inp.regimes.regime == REGIME_NAMES.index("trading_company")
     if recorder.frequency == "month":
         time, period = tl.dates, np.full(tl.steps, DT_YR)
         year = tl.year
-        quota = s.national_mining_quota_t_per_yr
-        export_quota = s.export_quota_t_per_yr
-        regime = s.tc_active.astype(np.int8)
+        regime = company.astype(np.int8)
     else:
         year = np.arange(tl.start_year, tl.end_year + 1)
         time = np.array([f"{y}-01-01" for y in year], dtype="datetime64[ns]")
         period = np.ones(len(year))
-        quota = s.national_mining_quota_t_per_yr.reshape(-1, 12).mean(axis=1)
-        export_quota = s.export_quota_t_per_yr.reshape(-1, 12).mean(axis=1)
-        regime = s.tc_active.reshape(-1, 12).mean(axis=1)
+        quota = quota.reshape(-1, MONTHS_PER_YEAR).mean(axis=1)
+        export_quota = export_quota.reshape(-1, MONTHS_PER_YEAR).mean(axis=1)
+        regime = company.reshape(-1, MONTHS_PER_YEAR).mean(axis=1)
     coords = {
         "member": np.arange(model.members), "time": time, "year": ("time", year),
         "element": list(ELEMENTS), "market": list(MARKETS), "producer": list(c.producers),

@@ -57,6 +57,14 @@ VARIABLES: dict[str, Var] = {
                      "Separated-oxide inventories by holder"),
     "market_sales": Var(("market", "element"), "t REO/yr", "flow",
                         "Oxide sold in each market (to consumers, exporters and reserves)"),
+    "market_purchases": Var(("market", "element"), "t REO/yr", "flow",
+                            "Oxide bought in each market, summed over buyers (rationed wants)"),
+    "holder_receipts": Var(("holder", "element"), "t REO/yr", "flow",
+                           "What each holder took in besides reserve purchases: separated output, "
+                           "imports or exports arriving, purchases, scrap and recycling returns"),
+    "holder_sales": Var(("holder", "element"), "t REO/yr", "flow",
+                        "What each holder sold or consumed (reserve releases are netted in "
+                        "stockpile_purchases)"),
     "exports": Var(("exporter", "element"), "t REO/yr", "flow",
                    "China's exports of separated products by Chinese region of origin"),
     "imports": Var(("element",), "t REO/yr", "flow",
@@ -66,7 +74,8 @@ VARIABLES: dict[str, Var] = {
     "trading_company_plan": Var((), "t REO", "state",
                                 "Stockpile the trading company plans to hold (0 when inactive)"),
     "stockpile_purchases": Var(("holder", "element"), "t REO/yr", "flow",
-                               "Net purchases into reserves (state reserve, trading company)"),
+                               "Purchases into reserves: the state reserve's net of releases, "
+                               "the trading company's gross (its sales are trading_company_sales)"),
     # demand and use
     "demand": Var(("application", "element"), "t REO/yr", "flow",
                   "Demand for REO by application (world, after price response)"),
@@ -111,9 +120,12 @@ class Stage:
     outflows: tuple[str, ...]
     stock: str | None
     keep: tuple[str, ...] = ("element",)
+    unbounded_stock: bool = False
+    """Entries whose stock is infinite (a reserve of unknown size) are not checked."""
 
 
 STAGES: tuple[Stage, ...] = (
+    Stage("deposits", (), ("ore_mined",), "reserves", ("producer",), unbounded_stock=True),
     Stage("mining", ("ore_mined",), ("mine_output", "tailings_inflow"), None,
           ("producer", "element")),
     Stage("concentrate", ("mine_output",), ("separation_feed",), "concentrate_stock"),
@@ -121,6 +133,10 @@ STAGES: tuple[Stage, ...] = (
           ("region", "element")),
     Stage("market", ("separation_output", "recycled", "new_scrap_recycled"), ("consumption",),
           "inventory"),
+    Stage("market_clearing", ("market_sales",), ("market_purchases",), None,
+          ("market", "element")),
+    Stage("holders", ("holder_receipts", "stockpile_purchases"), ("holder_sales",), "inventory",
+          ("holder", "element")),
     Stage("manufacturing", ("consumption",),
           ("products_into_use", "new_scrap_recycled", "new_scrap_lost"), None,
           ("application", "element")),
@@ -130,4 +146,8 @@ STAGES: tuple[Stage, ...] = (
           ("application", "element")),
     Stage("tailings", ("tailings_inflow",), (), "tailings_stock"),
 )
-"""The chain's stages; every run checks each of them per element and step."""
+"""The chain's stages and the markets' bookkeeping; every run checks each per element and step.
+
+Outflows are measured, not residuals: tailings are the ore's REO not recovered, separation
+losses feed x (1 - recovery), scrap and end-of-life losses their rate's complement, purchases
+the rationed wants; so each stage fails if a mechanism's bookkeeping goes wrong."""

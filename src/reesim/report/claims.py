@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from reesim import indicators as ind
 from reesim.datasets import read_csv
-from reesim.report.summary import BAOTOU, BAYAN_OBO, annual, year_end
+from reesim.indicators import BAYAN_OBO, mean_by_year
 from reesim.scenario.schema import Scenario
-from reesim.selectors import mined_in_china
 
 AGREEMENT_POINTS = 5.0
 """A model share within this many percentage points of the quoted range agrees with it."""
@@ -69,11 +69,7 @@ def share_claims(ds: xr.Dataset) -> list[Claim]:
     """Reserves, exports and output shares: quoted figures against the model's."""
     facts = _facts()
     claims = []
-    china = mined_in_china(ds)
-    reserves = year_end(ds.reserves)
-    quantified = china & np.isfinite(reserves.isel(year=0, member=0))   # unknown reserves: inf
-    share = 100 * reserves.sel(producer=BAYAN_OBO) / reserves.where(quantified, 0.0).sum(
-        "producer")
+    share = ind.bayan_obo_share_of_china_reserves_pct(ds)
     low, high, text, src = _quoted(facts, "bayan_obo_share_of_china_reserves_pct")
     value = _year_value(share, 2012)
     claims.append(Claim(
@@ -81,16 +77,15 @@ def share_claims(ds: xr.Dataset) -> list[Claim]:
         _verdict(value, low, high) + "; other Chinese reserves are only partly quantified in "
         "the inputs, so the model's share is an upper bound", src))
 
-    exports = annual(ds.exports.sum("element"))
-    share = 100 * exports.sel(exporter=BAOTOU) / exports.sum("exporter")
+    share = ind.share_pct(mean_by_year(ind.baotou_exports(ds)),
+                          mean_by_year(ind.china_exports(ds)))
     low, high, text, src = _quoted(facts, "baotou_share_of_china_re_exports_pct")
     value = _year_value(share, 2012)
     claims.append(Claim("Baotou share of China's RE exports", "2012", text, f"{value:.0f}%",
                         _verdict(value, low, high), src))
 
-    mine = annual(ds.mine_output.sum("element"))
-    world = mine.sum("producer")
-    china_share = 100 * mine.where(china, 0.0).sum("producer") / world
+    world = mean_by_year(ind.world_mine_output(ds))
+    china_share = ind.share_pct(mean_by_year(ind.china_mine_output(ds)), world)
     rows = facts[facts.fact == "china_share_of_world_mine_production_pct"]
     for period, group in rows.groupby("period", sort=False):
         try:
@@ -107,7 +102,7 @@ def share_claims(ds: xr.Dataset) -> list[Claim]:
                             "; ".join(sorted({s.split("<")[0].strip()[:70]
                                               for s in group.source}))))
     low, high, text, src = _quoted(facts, "bayan_obo_share_of_world_re_supply_pct")
-    value = _year_value(100 * mine.sel(producer=BAYAN_OBO) / world, 2008)
+    value = _year_value(ind.share_pct(mean_by_year(ind.bayan_obo_mine_output(ds)), world), 2008)
     claims.append(Claim("Bayan Obo share of world RE supply", "2008", text, f"{value:.0f}%",
                         _verdict(value, low, high), src))
     return claims
@@ -141,7 +136,7 @@ def regime_effects(with_company: xr.Dataset, free_market: xr.Dataset) -> pd.Data
     rows = {}
     for label, ds in (("trading_company", with_company), ("free_market", free_market)):
         w = ds.sel(time=slice(*TC_WINDOW))
-        output = w.mine_output.sel(producer=BAYAN_OBO).sum("element")
+        output = ind.bayan_obo_mine_output(w)
         basket = baotou_basket(w)
         variation = basket.std("time") / basket.mean("time")
         rows[label] = {

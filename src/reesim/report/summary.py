@@ -14,22 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from reesim.selectors import mined_in_china
+from reesim import indicators as ind
+from reesim.indicators import mean_by_year, year_end
 
 KEY_OXIDES = ("La", "Ce", "Pr", "Nd", "Dy", "Tb", "Eu", "Y")
 DEFAULT_YEARS = (2000, 2005, 2010, 2011, 2015, 2020, 2030, 2040, 2050)
-BAOTOU = "baotou"
-BAYAN_OBO = "bayan_obo"
-
-
-def annual(da: xr.DataArray) -> xr.DataArray:
-    """Annual means of a monthly or annual (member, time, ...) array, indexed by ``year``."""
-    return da.groupby("year").mean("time")
-
-
-def year_end(da: xr.DataArray) -> xr.DataArray:
-    """Year-end values of a stock, indexed by ``year``."""
-    return da.groupby("year").last("time")
 
 
 def _stats(da: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray | None, xr.DataArray | None]:
@@ -62,49 +51,44 @@ def summary_records(ds: xr.Dataset, years: Sequence[int] = DEFAULT_YEARS) -> lis
     """Every summary table of a result as tidy records."""
     years = [y for y in years if y in set(ds.year.values.tolist())]
     recs: list[dict] = []
-    price = annual(ds.price.sel(element=list(KEY_OXIDES)))
+    price = mean_by_year(ds.price.sel(element=list(KEY_OXIDES)))
     for market in ("china", "export"):
         recs += _records("prices", f"price_{market}", price.sel(market=market), "USD/kg",
                          "element", years)
 
-    mine = annual(ds.mine_output.sum("element"))
-    china = mine.where(mined_in_china(ds), 0.0).sum("producer")
-    world = mine.sum("producer")
-    bayan = mine.sel(producer=BAYAN_OBO)
+    china = mean_by_year(ind.china_mine_output(ds))
+    world = mean_by_year(ind.world_mine_output(ds))
+    bayan = mean_by_year(ind.bayan_obo_mine_output(ds))
     recs += _records("supply", "world_mine_output", world / 1e3, "kt REO/yr", None, years)
     recs += _records("supply", "china_mine_output", china / 1e3, "kt REO/yr", None, years)
-    recs += _records("supply", "china_share_of_world_output", 100 * china / world, "%", None,
-                     years)
-    recs += _records("supply", "bayan_obo_share_of_china_output", 100 * bayan / china, "%",
+    recs += _records("supply", "china_share_of_world_output", ind.share_pct(china, world), "%",
                      None, years)
-    reserves = year_end(ds.reserves)
-    quantified = mined_in_china(ds) & np.isfinite(reserves.isel(year=0, member=0))
-    china_res = reserves.where(quantified, 0.0).sum("producer")
+    recs += _records("supply", "bayan_obo_share_of_china_output", ind.share_pct(bayan, china),
+                     "%", None, years)
     recs += _records("supply", "bayan_obo_share_of_china_reserves",
-                     100 * reserves.sel(producer=BAYAN_OBO) / china_res, "%", None, years)
-    exports = annual(ds.exports.sum("element"))
-    recs += _records("trade", "china_exports", exports.sum("exporter") / 1e3, "kt REO/yr", None,
-                     years)
+                     ind.bayan_obo_share_of_china_reserves_pct(ds), "%", None, years)
+    exports = mean_by_year(ind.china_exports(ds))
+    recs += _records("trade", "china_exports", exports / 1e3, "kt REO/yr", None, years)
     recs += _records("trade", "baotou_share_of_china_exports",
-                     100 * exports.sel(exporter=BAOTOU) / exports.sum("exporter"), "%", None,
+                     ind.share_pct(mean_by_year(ind.baotou_exports(ds)), exports), "%", None,
                      years)
 
     stocks = year_end(ds.inventory.sel(holder=["producers_china", "producers_export",
                                                "trading_company", "state_reserve"]).sum("holder"))
-    use = annual(ds.consumption.sum("application"))
+    use = mean_by_year(ds.consumption.sum("application"))
     recs += _records("balance", "unsold_stock_years_of_use", stocks / use.where(use > 0),
                      "years of use", "element", years)
-    dem = annual(ds.demand.sum("application"))
-    unmet = annual(ds.unmet_demand.sum("application"))
+    dem = mean_by_year(ds.demand.sum("application"))
+    unmet = mean_by_year(ds.unmet_demand.sum("application"))
     recs += _records("balance", "unmet_share_of_demand", 100 * unmet / dem.where(dem > 0), "%",
                      "element", years)
-    unmet_app = annual(ds.unmet_demand.sum("element"))
+    unmet_app = mean_by_year(ds.unmet_demand.sum("element"))
     recs += _records("demand", "unmet_demand", unmet_app / 1e3, "kt REO/yr", "application",
                      years)
 
     recs += _records("environment", "tailings_stock", year_end(ds.tailings_stock.sum("element"))
                      / 1e6, "Mt REO", None, years)
-    thorium = annual(ds.thorium.sum(["region", "stage"]))
+    thorium = mean_by_year(ds.thorium.sum(["region", "stage"]))
     recs += _records("environment", "thorium_cumulative", thorium.cumsum("year") / 1e3,
                      "kt ThO2", None, years)
     return recs

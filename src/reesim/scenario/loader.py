@@ -20,11 +20,10 @@ from pydantic import BaseModel, ValidationError
 
 from reesim.datasets import load_inputs
 from reesim.errors import InputError
-from reesim.scenario.schema import Scenario
+from reesim.scenario.schema import EVENT_TYPES, Scenario
 
 _MAX_EXTENDS_DEPTH = 10
-_EVENT_TYPES = {"quota", "export_tax", "export_control", "stockpile", "disruption", "capacity",
-                "separation_capacity", "route", "regime", "recycling", "recovery", "demand_shock"}
+_EVENT_TYPES = set(EVENT_TYPES)
 
 
 MAX_FILE_BYTES = 1_000_000

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,6 +18,9 @@ from scipy.special import ndtri
 
 from reesim.dims import APPLICATIONS, ELEMENTS
 
+REGIME_NAMES: tuple[str, ...] = ("free_market", "trading_company")
+"""Baotou's market regimes; each is implemented in ``reesim.model.mechanisms.regimes.REGIMES``."""
+RegimeName = Literal[REGIME_NAMES]  # type: ignore[valid-type]
 ElementName = Literal[ELEMENTS]  # type: ignore[valid-type]
 ApplicationName = Literal[APPLICATIONS]  # type: ignore[valid-type]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -143,7 +146,7 @@ class DisruptionEvent(_Dated):
     """
 
     type: Literal["disruption"]
-    under_regime: Literal["free_market", "trading_company"] | None = None
+    under_regime: RegimeName | None = None
     producers: list[str] = []
     regions: list[str] = []
     capacity_factor: Annotated[float, Field(ge=0.0, le=5.0)]
@@ -170,7 +173,7 @@ class SeparationCapacityEvent(_Dated):
     """
 
     type: Literal["separation_capacity"]
-    under_regime: Literal["free_market", "trading_company"] | None = None
+    under_regime: RegimeName | None = None
     region: str
     capacity_t_reo_per_yr: Annotated[float, Field(ge=0.0, le=1.0e6)]
 
@@ -192,7 +195,7 @@ class RegimeEvent(_Dated):
     """Switch Baotou's market regime at ``start`` (until ``end``, then back to the default)."""
 
     type: Literal["regime"]
-    regime: Literal["free_market", "trading_company"]
+    regime: RegimeName
 
 
 class RecyclingEvent(_Dated):
@@ -227,6 +230,9 @@ Event = Annotated[
     | RecoveryEvent | DemandShockEvent,
     Field(discriminator="type"),
 ]
+EVENT_TYPES: tuple[str, ...] = tuple(
+    get_args(cls.model_fields["type"].annotation)[0] for cls in get_args(get_args(Event)[0]))
+"""Every event ``type``; ``reesim.model.events.EVENTS`` has one function for each."""
 
 
 class TradingCompanyOptions(_Strict):
@@ -244,7 +250,7 @@ class TradingCompanyOptions(_Strict):
 class MarketOptions(_Strict):
     """Baotou's market regime and the trading company's behaviour."""
 
-    regime: Literal["free_market", "trading_company"] = "trading_company"
+    regime: RegimeName = "trading_company"
     regime_from: DateStr = "2008-01"
     trading_company: TradingCompanyOptions = TradingCompanyOptions()
     trade_cost_usd_per_kg: Annotated[float, Field(ge=0.0, le=50.0)] = 0.5
@@ -453,6 +459,16 @@ class Scenario(_Strict):
     uncertainty: dict[str, Distribution] = {}
     """Parameters sampled per member when members > 1 (keys: names in ``parameters``)."""
     events: dict[str, Event] = {}
+    constants: dict[str, float] = Field(default={}, validate_default=True)
+    """Structural constants (``reesim.model.constants``); after validation every constant is
+    listed with its value, so the scenario's hash and manifest carry them all."""
+
+    @field_validator("constants", mode="after")
+    @classmethod
+    def _resolve_constants(cls, value: dict[str, float]) -> dict[str, float]:
+        from reesim.model.constants import resolve
+
+        return resolve(value)
 
     @model_validator(mode="after")
     def _window(self) -> Scenario:

@@ -10,6 +10,7 @@ from reesim.validation.metrics import (
     OBJECTIVE_WEIGHTS,
     compute_metrics,
     member_metrics,
+    member_objectives,
     objective,
 )
 from reesim.validation.observations import HISTORY_END_YEAR, Observations, load_observations
@@ -25,6 +26,7 @@ __all__ = [
     "compute_metrics",
     "load_observations",
     "member_metrics",
+    "member_objectives",
     "objective",
     "paired_points",
     "write_report",

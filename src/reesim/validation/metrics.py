@@ -357,31 +357,43 @@ def series_family(name: str) -> str:
     return name
 
 
-def objective(metrics: pd.DataFrame, weights: Mapping[str, float] = OBJECTIVE_WEIGHTS) -> float:
-    """Weighted misfit to minimise: J = sum_f w_f * mean_{s in f} (log_rmse_s + range_log_dist_s).
+def member_objectives(per_member: pd.DataFrame, members: int,
+                      weights: Mapping[str, float] = OBJECTIVE_WEIGHTS) -> np.ndarray:
+    """The objective of every member of a :func:`member_metrics` frame, shape ``(members,)``.
 
-    ``metrics`` is a :func:`compute_metrics` frame (the member median is used). For each series
-    ``s`` the term is its ``log_rmse`` plus its ``range_log_distance`` (a missing one counts 0, so
-    a series with only ranges or only points contributes what it has); the spike series
-    ``spike_Dy`` and ``spike_Nd`` contribute their ``spike_misfit``; the series of a family
-    ``f`` are averaged, so families count by their weight and not by how many elements they have.
-    Families without a weight count 0. Returns ``inf`` if a weighted term is not finite (e.g. a
-    simulated price of 0 or NaN), so a broken run never looks good. Metrics only cover 2015 and
-    earlier (see :func:`series_metrics`).
+    J = sum_f w_f * mean_{s in f} (log_rmse_s + range_log_distance_s), per member: for each
+    series ``s`` the sum of its :data:`OBJECTIVE_TERMS` that it has (a missing one counts 0;
+    ``inf`` if one is not finite, e.g. a simulated price of 0 or NaN, so a broken run never looks
+    good); the spike series ``spike_Dy`` and ``spike_Nd`` contribute their ``spike_misfit``; the
+    series of a family ``f`` are averaged, so families count by their weight and not by how many
+    elements they have; families without a weight count 0. Metrics only cover 2015 and earlier
+    (see :func:`series_metrics`). The one implementation of the objective (validation and
+    calibration both use it).
     """
-    terms = metrics[metrics.metric.isin(OBJECTIVE_TERMS) & (metrics.n > 0)]
-    per_series = terms.groupby("series").value.apply(
-        lambda v: float(v.sum()) if np.isfinite(v.to_numpy(float)).all() else math.inf)
-    total = 0.0
-    by_family: dict[str, list[float]] = {}
-    for series, value in per_series.items():
-        by_family.setdefault(series_family(str(series)), []).append(value)
-    for family, values in by_family.items():
-        weight = float(weights.get(family, 0.0))
-        if weight == 0.0:
-            continue
-        mean = float(np.mean(values))
-        if not math.isfinite(mean):
-            return math.inf
-        total += weight * mean
-    return total
+    out = np.zeros(members)
+    if per_member.empty:
+        return out
+    terms = per_member[per_member.metric.isin(OBJECTIVE_TERMS) & (per_member.n > 0)]
+    values = terms.value.to_numpy(float)
+    frame = pd.DataFrame({
+        "series": terms.series.to_numpy(object),
+        "member": terms.member.to_numpy(int),
+        "value": np.where(np.isfinite(values), values, math.inf),
+    })
+    per_series = frame.groupby(["series", "member"], sort=False).value.sum().reset_index()
+    per_series["family"] = [series_family(str(s)) for s in per_series.series]
+    per_series["weight"] = per_series.family.map(lambda f: float(weights.get(f, 0.0)))
+    per_series = per_series[per_series.weight != 0.0]
+    by_family = per_series.groupby(["family", "member"], sort=False).agg(
+        value=("value", "mean"), weight=("weight", "first")).reset_index()
+    contribution = (by_family.weight * by_family.value).to_numpy(float)
+    np.add.at(out, by_family.member.to_numpy(int), contribution)
+    return out
+
+
+def objective(metrics: pd.DataFrame, weights: Mapping[str, float] = OBJECTIVE_WEIGHTS) -> float:
+    """Weighted misfit to minimise of a :func:`compute_metrics` frame (the member medians).
+
+    The same function as :func:`member_objectives`, applied to the summary as one member.
+    """
+    return float(member_objectives(metrics.assign(member=0), 1, weights)[0])

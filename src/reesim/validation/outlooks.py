@@ -33,12 +33,12 @@ import pandas as pd
 import xarray as xr
 
 from reesim.datasets import load_table
-from reesim.validation.series import (
-    annual,
+from reesim.indicators import (
+    annual_on_time,
     china_mine_output,
-    record_frequency,
     world_mine_output,
 )
+from reesim.validation.series import record_frequency
 
 MAGNET_ELEMENTS = ("Nd", "Pr", "Dy", "Tb")
 """The IEA's 'magnet rare earths'."""
@@ -56,7 +56,7 @@ COLUMNS = ["publisher", "published", "scenario", "quantity", "comparison", "base
 
 def _annual_median(da: xr.DataArray, frequency: str) -> pd.Series:
     if frequency == "month":
-        da = annual(da)
+        da = annual_on_time(da)
     if "member" in da.dims:
         da = da.median("member")
     return pd.Series(da.values, index=da.year.values.astype(int))

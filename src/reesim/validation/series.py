@@ -38,7 +38,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from reesim.selectors import mined_in_china
+from reesim.indicators import (
+    annual_on_time,
+    china_exports,
+    china_mine_output,
+    region_mine_output,
+    world_mine_output,
+)
 from reesim.validation.observations import PRND, PRND_SHARES, RECORD_END, Observations
 
 GAP_YEARS = (2010, 2014)
@@ -90,37 +96,6 @@ def period_ends(times: pd.DatetimeIndex, frequency: str) -> pd.DatetimeIndex:
     """Exclusive end of each record period starting at ``times``."""
     offset = pd.DateOffset(years=1) if frequency == "year" else pd.DateOffset(months=1)
     return times + offset
-
-
-def annual(da: xr.DataArray) -> xr.DataArray:
-    """Annual means of a (member, time) flow or price, with time stamps at 1 January."""
-    out = da.groupby("year").mean("time")
-    years = out.year.values
-    out = out.rename(year="time").assign_coords(
-        time=pd.to_datetime([f"{int(y)}-01-01" for y in years]))
-    return out.assign_coords(year=("time", years))
-
-
-def region_mine_output(ds: xr.Dataset, region: str) -> xr.DataArray:
-    """Mine output (member, time) of the producers mined in ``region``, t REO/yr."""
-    mask = xr.DataArray(ds.producer_region.values == region, dims="producer",
-                        coords={"producer": ds.producer})
-    return ds.mine_output.where(mask, 0.0).sum(["producer", "element"])
-
-
-def world_mine_output(ds: xr.Dataset) -> xr.DataArray:
-    """World mine output (member, time), t REO/yr."""
-    return ds.mine_output.sum(["producer", "element"])
-
-
-def china_mine_output(ds: xr.Dataset) -> xr.DataArray:
-    """China's mine output (member, time), t REO/yr."""
-    return ds.mine_output.where(mined_in_china(ds), 0.0).sum(["producer", "element"])
-
-
-def china_exports(ds: xr.Dataset) -> xr.DataArray:
-    """China's exports of separated products (member, time), t REO/yr."""
-    return ds.exports.sum(["exporter", "element"])
 
 
 def price_path(ds: xr.Dataset, product: str, market: str) -> xr.DataArray:
@@ -199,7 +174,7 @@ def _annual_series(ds: xr.Dataset, frequency: str) -> dict[str, xr.DataArray]:
     """Annual (member, time) volume paths and (time,) quotas used by the volume series."""
     if frequency == "month":
         def to_year(da: xr.DataArray) -> xr.DataArray:
-            return annual(da)
+            return annual_on_time(da)
     else:
         def to_year(da: xr.DataArray) -> xr.DataArray:
             return da
@@ -262,7 +237,7 @@ def build_series(ds: xr.Dataset, obs: Observations) -> list[Series]:
         path = region_mine_output(ds, region)
         out.append(Series(f"production_{region}", "production_country", "t REO/yr",
                           f"{region} mine production", _member_time(
-                              annual(path) if frequency == "month" else path, members),
+                              annual_on_time(path) if frequency == "month" else path, members),
                           None, year_freq,
                           _year_rows(rows.mine_production_t_reo, rows.note)))
     share = obs.share_table().set_index("year")

@@ -23,15 +23,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from reesim.validation.observations import Observations
-from reesim.validation.series import (
-    annual,
+from reesim.indicators import (
+    annual_on_time,
     china_exports,
     china_mine_output,
-    record_frequency,
     region_mine_output,
     world_mine_output,
 )
+from reesim.validation.observations import Observations
+from reesim.validation.series import record_frequency
 
 TARGET_YEARS = (2016, 2025)
 """First and last year of the targets (inclusive)."""
@@ -85,7 +85,7 @@ def _simulated(ds: xr.Dataset, entity: str) -> pd.Series:
     else:
         path = region_mine_output(ds, entity)
     if record_frequency(ds) == "month":
-        path = annual(path)
+        path = annual_on_time(path)
     if "member" in path.dims:
         path = path.median("member")
     return pd.Series(path.values, index=path.year.values.astype(int))

@@ -1,0 +1,101 @@
+"""Mutation check: some test must fail for each of issue 7's eight one-line mutations of src.
+
+For every mutation: copy ``src/`` to a temporary folder, replace exactly one line (the original
+must occur exactly once, so a refactor that moves it fails loudly here), check that Python
+imports ``reesim`` from the copy, run pytest against it and list the failing tests. A mutation
+that no test catches is reported as SURVIVED and the script exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "src/reesim/model/mechanisms"
+
+MUTATIONS: list[tuple[str, str, str, str]] = [
+    ("price rule sign flipped", f"{MODEL}/market.py",
+     "signal = np.clip(inp.coverage_sensitivity * np.log(inp.seller_coverage_months / months),",
+     "signal = np.clip(inp.coverage_sensitivity * np.log(months / inp.seller_coverage_months),"),
+    ("export quota ignored", f"{MODEL}/market.py",
+     "    if not np.isfinite(quota) or not binding.any():",
+     "    if True:"),
+    ("separation backlog off", f"{MODEL}/separation.py",
+     "    factor = np.clip((stop - months) / (stop - full), 0.0, 1.0)",
+     "    factor = np.ones_like(months)"),
+    ("in-use lifetimes doubled", f"{MODEL}/in_use.py",
+     "    lifetime = apps.lifetime_yr.to_numpy(float)",
+     "    lifetime = 2.0 * apps.lifetime_yr.to_numpy(float)"),
+    ("thrift rebound symmetric", f"{MODEL}/demand.py",
+     "inp.thrift_rate / inp.rebound_slowdown)",
+     "inp.thrift_rate)"),
+    ("essential-element rule off", f"{MODEL}/demand.py",
+     "    app_fill = np.minimum(fill[:, :, first], fill[:, :, second])              # (M, K, A)",
+     "    app_fill = np.ones_like(fill[:, :, first])"),
+    ("mine closures after losses off", f"{MODEL}/capacity.py",
+     "    closing = loss_months >= inp.closure_after_loss_months",
+     "    closing = np.zeros_like(state.closed)"),
+    ("thorium x1000", f"{MODEL}/environment.py",
+     "KG_PER_T = 1000.0",
+     "KG_PER_T = 1.0"),
+]
+
+
+def mutate(tmp: Path, path: str, old: str, new: str) -> None:
+    """Replace the one line of ``path`` (in the copy) that contains ``old``."""
+    target = tmp / path
+    text = target.read_text()
+    count = text.count(old)
+    if count != 1:
+        raise SystemExit(f"mutation target found {count} times in {path}: {old!r}")
+    target.write_text(text.replace(old, new))
+
+
+def run_tests(src: Path, args: list[str]) -> tuple[int, list[str], str]:
+    """Run pytest with ``src`` first on the path; return its exit code, failures and summary."""
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
+    where = subprocess.run([sys.executable, "-c", "import reesim; print(reesim.__file__)"],
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    if not where.startswith(str(src)):
+        raise SystemExit(f"reesim imported from {where}, not from the mutated copy {src}")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "--tb=no", "-rf",
+                           "-p", "no:cacheprovider", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    failed = sorted(set(re.findall(r"^FAILED (\S+)", proc.stdout, flags=re.M)))
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-300:]
+    return proc.returncode, failed, summary
+
+
+def main() -> int:
+    """Check every mutation; exit 1 if any survives."""
+    args = sys.argv[1:] or ["tests"]
+    survived = []
+    for name, path, old, new in MUTATIONS:
+        tmp = Path(tempfile.mkdtemp(prefix="reesim-mutant-"))
+        try:
+            shutil.copytree(ROOT / "src", tmp / "src",
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            mutate(tmp, path, old, new)
+            code, failed, summary = run_tests(tmp / "src", args)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print(f"== {name} ({path}): {summary}")
+        for test in failed:
+            print(f"   caught by {test}")
+        if code == 0 or not failed:
+            survived.append(name)
+            print("   SURVIVED: no test failed")
+        sys.stdout.flush()
+    print(f"{len(MUTATIONS) - len(survived)} of {len(MUTATIONS)} mutations caught"
+          + (f"; survived: {', '.join(survived)}" if survived else ""))
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

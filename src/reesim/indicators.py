@@ -1,0 +1,95 @@
+"""Indicators of a result that several reports share: one definition each.
+
+The run summary, the claims table, validation and calibration all read China's and the world's
+mine output, Bayan Obo's shares and China's exports from here, so a definition changes in one
+place. Every function takes a result dataset (monthly or annual records, any members) and
+returns (member, time) arrays unless it says otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+BAOTOU = "baotou"
+"""Region of the Baotou cluster (separation and exports)."""
+BAYAN_OBO = "bayan_obo"
+"""The Bayan Obo producer (by-product of iron ore)."""
+
+
+def mined_in_china(ds: xr.Dataset) -> xr.DataArray:
+    """Boolean mask over producers whose mining region sells in the China market."""
+    market = dict(zip(ds.region.values.tolist(), ds.region_market.values.tolist(), strict=True))
+    return xr.DataArray([market[r] == "china" for r in ds.producer_region.values],
+                        dims="producer", coords={"producer": ds.producer})
+
+
+def mean_by_year(da: xr.DataArray) -> xr.DataArray:
+    """Annual means of a (member, time, ...) flow or price, indexed by ``year`` (int)."""
+    return da.groupby("year").mean("time")
+
+
+def annual_on_time(da: xr.DataArray) -> xr.DataArray:
+    """Annual means on a ``time`` axis stamped 1 January (with a ``year`` coordinate).
+
+    For series compared with observation windows, which need time stamps.
+    """
+    out = mean_by_year(da)
+    years = out.year.values
+    out = out.rename(year="time").assign_coords(
+        time=pd.to_datetime([f"{int(y)}-01-01" for y in years]))
+    return out.assign_coords(year=("time", years))
+
+
+def year_end(da: xr.DataArray) -> xr.DataArray:
+    """Year-end values of a stock, indexed by ``year``."""
+    return da.groupby("year").last("time")
+
+
+def world_mine_output(ds: xr.Dataset) -> xr.DataArray:
+    """World mine output, t REO/yr."""
+    return ds.mine_output.sum(["producer", "element"])
+
+
+def region_mine_output(ds: xr.Dataset, region: str) -> xr.DataArray:
+    """Mine output (member, time) of the producers mined in ``region``, t REO/yr."""
+    mask = xr.DataArray(ds.producer_region.values == region, dims="producer",
+                        coords={"producer": ds.producer})
+    return ds.mine_output.where(mask, 0.0).sum(["producer", "element"])
+
+
+def china_mine_output(ds: xr.Dataset) -> xr.DataArray:
+    """China's mine output (producers mined in China, illegal supply included), t REO/yr."""
+    return ds.mine_output.where(mined_in_china(ds), 0.0).sum(["producer", "element"])
+
+
+def bayan_obo_mine_output(ds: xr.Dataset) -> xr.DataArray:
+    """Bayan Obo's mine output, t REO/yr."""
+    return ds.mine_output.sel(producer=BAYAN_OBO).sum("element")
+
+
+def china_exports(ds: xr.Dataset) -> xr.DataArray:
+    """China's exports of separated products, t REO/yr."""
+    return ds.exports.sum(["exporter", "element"])
+
+
+def baotou_exports(ds: xr.Dataset) -> xr.DataArray:
+    """Exports of separated products from the Baotou region, t REO/yr."""
+    return ds.exports.sel(exporter=BAOTOU).sum("element")
+
+
+def share_pct(part: xr.DataArray, whole: xr.DataArray) -> xr.DataArray:
+    """100 x part / whole (NaN where the whole is 0)."""
+    return 100 * part / whole.where(whole != 0)
+
+
+def bayan_obo_share_of_china_reserves_pct(ds: xr.Dataset) -> xr.DataArray:
+    """Bayan Obo's share of China's quantified reserves at year end, % (member, year).
+
+    Reserves of unknown size (inf in the inputs) are left out, so this is an upper bound.
+    """
+    reserves = year_end(ds.reserves)
+    quantified = mined_in_china(ds) & np.isfinite(reserves.isel(year=0, member=0))
+    return 100 * reserves.sel(producer=BAYAN_OBO) / reserves.where(quantified, 0.0).sum(
+        "producer")

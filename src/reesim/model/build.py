@@ -1,0 +1,132 @@
+"""Assemble a model: labels, member values, each mechanism's draft, events, each one's inputs.
+
+This is the "definition, then data, then computation" boundary: everything the time step needs
+is computed here once, as arrays with documented units, so the step only does arithmetic.
+Schedules are per month, shape (T, ...), shared by all members; behavioural parameters and
+member-level constants are per member, shape (M,).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from reesim.datasets import ReferenceData
+from reesim.dims import APPLICATIONS, ELEMENTS
+from reesim.model.context import Context, Coords, Params
+from reesim.model.events import apply_events
+from reesim.model.mechanisms import (
+    MECHANISMS,
+    capacity,
+    demand,
+    environment,
+    in_use,
+    market,
+    mining,
+    regimes,
+    separation,
+)
+from reesim.model.sampling import sample_parameters
+from reesim.model.timeline import Timeline
+from reesim.scenario.schema import Scenario
+
+
+class Inputs(NamedTuple):
+    """Every mechanism's compiled inputs (what the step reads)."""
+
+    regimes: regimes.RegimeInputs
+    capacity: capacity.CapacityInputs
+    mining: mining.MiningInputs
+    separation: separation.SeparationInputs
+    market: market.MarketInputs
+    demand: demand.DemandInputs
+    in_use: in_use.InUseInputs
+    environment: environment.EnvironmentInputs
+
+
+@dataclass(frozen=True)
+class Model:
+    """Everything a run needs: scenario, axis, labels, the mechanisms' inputs, member values."""
+
+    scenario: Scenario
+    timeline: Timeline
+    coords: Coords
+    inputs: Inputs
+    params: Params
+    members: int
+    samples: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((1, 0)))
+    sample_names: tuple[str, ...] = ()
+    data_version: str = ""
+    data_digest: str = ""
+
+
+def _coords(data: ReferenceData) -> Coords:
+    producers = data["producers"]
+    regions = data["regions"]
+    meta = {
+        "region": tuple(producers.region), "owner_group": tuple(producers.owner_group),
+        "deposit_type": tuple(producers.deposit_type), "status": tuple(producers.status),
+        "producer_market": tuple(
+            regions.set_index("region").market[producers.separation_region]),
+    }
+    china_regions = tuple(regions.region[regions.market == "china"])
+    return Coords(
+        elements=ELEMENTS, producers=tuple(producers.producer), regions=tuple(regions.region),
+        applications=APPLICATIONS, exporters=china_regions, producer_meta=meta,
+        region_meta={"market": tuple(regions.market)},
+    )
+
+
+def member_values(scenario: Scenario, members: int, seed: int,
+                  design: Mapping[str, np.ndarray] | None = None) -> tuple[
+                      Params, np.ndarray, tuple[str, ...]]:
+    """Per-member parameters and constants, the sampled design matrix and its column names.
+
+    Constants take the scenario's (resolved) values unless the design sets them per member.
+    """
+    params, samples, names = sample_parameters(scenario, members, seed,
+                                               dict(design) if design else None)
+    values = {name: np.full(members, float(value)) for name, value in scenario.constants.items()}
+    values.update(params)
+    return Params(values), samples, names
+
+
+def build_context(scenario: Scenario, data: ReferenceData, members: int, seed: int,
+                  design: Mapping[str, np.ndarray] | None = None) -> tuple[
+                      Context, np.ndarray, tuple[str, ...]]:
+    """The shared build context, the sampled design matrix and its column names."""
+    timeline = Timeline(scenario.start_year, scenario.end_year)
+    coords = _coords(data)
+    params, samples, names = member_values(scenario, members, seed, design)
+    ctx = Context(
+        data=data, scenario=scenario, timeline=timeline, coords=coords, params=params,
+        members=members,
+        producers=data["producers"].set_index("producer").loc[list(coords.producers)],
+        regions=data["regions"].set_index("region").loc[list(coords.regions)])
+    return ctx, samples, names
+
+
+def build_model(scenario: Scenario, data: ReferenceData, members: int, seed: int,
+                design: Mapping[str, np.ndarray] | None = None) -> Model:
+    """Build the inputs of a run of ``members`` members of ``scenario`` on ``data``.
+
+    ``design`` optionally gives per-member values of behavioural parameters or member-level
+    constants (see :func:`reesim.model.sampling.sample_parameters`).
+    """
+    ctx, samples, names = build_context(scenario, data, members, seed, design)
+    mechanisms = Inputs._fields
+    modules = {m.__name__.rsplit(".", 1)[1]: m for m in MECHANISMS}
+    draft: dict[str, np.ndarray] = {}
+    for name in mechanisms:
+        for key, array in modules[name].draft(ctx).items():
+            if key in draft:
+                raise ValueError(f"schedule {key} drafted twice")
+            draft[key] = array
+    apply_events(ctx, draft)
+    inputs = Inputs(*(modules[name].build(ctx, draft) for name in mechanisms))
+    return Model(scenario=scenario, timeline=ctx.timeline, coords=ctx.coords, inputs=inputs,
+                 params=ctx.params, members=members, samples=samples, sample_names=names,
+                 data_version=data.version, data_digest=data.digest)

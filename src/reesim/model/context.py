@@ -1,0 +1,152 @@
+"""What every mechanism's ``build`` receives: data, scenario, timeline, labels, member values.
+
+A :class:`Context` is read-only shared information; the schedules that events may change are
+kept apart, in a :class:`Draft` (one named array per schedule, see :mod:`reesim.model.events`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+
+from reesim.datasets import ReferenceData
+from reesim.dims import APPLICATIONS, DT_YR, ELEMENTS, MARKETS, MONTHS_PER_YEAR
+from reesim.model.timeline import Timeline
+from reesim.scenario.schema import Scenario
+
+
+@dataclass(frozen=True)
+class Coords:
+    """Labels of every dimension and metadata of producers and regions."""
+
+    elements: tuple[str, ...]
+    producers: tuple[str, ...]
+    regions: tuple[str, ...]
+    applications: tuple[str, ...]
+    exporters: tuple[str, ...]
+    producer_meta: dict[str, tuple[str, ...]]
+    region_meta: dict[str, tuple[str, ...]]
+
+
+class Params:
+    """Per-member values, shape (M,), of behavioural parameters and structural constants.
+
+    Read by attribute (``params.supply_steepness``); an unknown name is an ``AttributeError``,
+    never a silent default. Values come from the scenario, its sampled uncertainties or a design.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, np.ndarray]) -> None:
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no parameter or constant named {name!r}") from None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Params is read-only")
+
+    def names(self) -> tuple[str, ...]:
+        """Names of all values held."""
+        return tuple(self._values)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Shared inputs of every mechanism's ``build``: packaged tables, scenario, axis, members."""
+
+    data: ReferenceData
+    scenario: Scenario
+    timeline: Timeline
+    coords: Coords
+    params: Params
+    members: int
+    producers: pd.DataFrame = field(repr=False)    # producers table, in coords order
+    regions: pd.DataFrame = field(repr=False)      # regions table, in coords order
+    _memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per build: tables several mechanisms derive from the same data."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[return-value]
+
+    @property
+    def years(self) -> np.ndarray:
+        """Calendar years of the run, shape (Y,)."""
+        return np.arange(self.timeline.start_year, self.timeline.end_year + 1)
+
+    def producer_index(self, name: str) -> int:
+        """Position of a producer on the producer axis."""
+        return self.coords.producers.index(name)
+
+    def region_index(self, name: str) -> int:
+        """Position of a region on the region axis."""
+        return self.coords.regions.index(name)
+
+    @property
+    def region_market(self) -> np.ndarray:
+        """Market index (0 china, 1 export) of each region, (R,)."""
+        return np.array([MARKETS.index(m) for m in self.regions.market])
+
+    @property
+    def producer_region(self) -> np.ndarray:
+        """Mining region index of each producer, (P,)."""
+        return np.array([self.region_index(r) for r in self.producers.region])
+
+    @property
+    def default_route(self) -> np.ndarray:
+        """Region index where each producer's concentrate is separated by default, (P,)."""
+        return np.array([self.region_index(r) for r in self.producers.separation_region])
+
+
+Draft = dict[str, np.ndarray]
+"""Schedules under construction, (T, ...) arrays by name; events edit them before ``build``."""
+
+
+def monthly(yearly: np.ndarray) -> np.ndarray:
+    """Repeat a per-year array (Y, ...) to per-month (T, ...)."""
+    return np.repeat(yearly, MONTHS_PER_YEAR, axis=0)
+
+
+def member_column(values: np.ndarray, dims: int) -> np.ndarray:
+    """A per-member (M,) array shaped (M, 1, ...) with ``dims`` trailing axes for broadcasting."""
+    return values.reshape(values.shape + (1,) * dims)
+
+
+def element_mask(elements: list[str] | str) -> np.ndarray:
+    """Boolean mask over elements of a list of names or ``"all"``, (E,)."""
+    if elements == "all":
+        return np.ones(len(ELEMENTS), bool)
+    return np.isin(np.array(ELEMENTS), elements)
+
+
+def application_mask(apps: list[str] | str) -> np.ndarray:
+    """Boolean mask over applications of a list of names or ``"all"``, (A,)."""
+    if apps == "all":
+        return np.ones(len(APPLICATIONS), bool)
+    return np.isin(np.array(APPLICATIONS), apps)
+
+
+def monthly_rate(time_yr: np.ndarray | float) -> np.ndarray:
+    """Share of a gap closed in one month by a first-order adjustment with time ``time_yr``."""
+    with np.errstate(divide="ignore"):
+        return 1.0 - np.exp(-DT_YR / np.asarray(time_yr, dtype=float))
+
+
+def ramp(timeline: Timeline, start: str, ramp_yr: float) -> np.ndarray:
+    """0 before ``start``, rising linearly to 1 over ``ramp_yr`` years, shape (T,)."""
+    t0 = timeline.index(start)
+    months = np.arange(timeline.steps) - t0 + 1
+    if ramp_yr <= 0:
+        return (months > 0).astype(float)
+    return np.clip(months / (MONTHS_PER_YEAR * ramp_yr), 0.0, 1.0)

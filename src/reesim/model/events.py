@@ -1,0 +1,171 @@
+"""How every event type acts: one function per type, in a registry the schema must match.
+
+An event edits the schedules drafted by the mechanisms (:data:`reesim.model.context.Draft`)
+before they are frozen into the mechanisms' inputs. Event classes (their fields, ranges and
+units) live in :mod:`reesim.scenario.schema`; :data:`EVENTS` maps each ``type`` to its function,
+and importing this module fails if the two disagree. Events apply type by type in registry
+order (regime events first: disruptions and separation capacity may depend on the regime),
+within a type in the scenario's order.
+
+Adding an event type: its class in the schema's ``Event`` union, its function here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from reesim.dims import ELEMENTS, MONTHS_PER_YEAR
+from reesim.model.context import Context, Draft, application_mask, element_mask, ramp
+from reesim.model.mechanisms import mining
+from reesim.model.mechanisms.market import RESERVE_HOLDERS
+from reesim.model.mechanisms.regimes import regime_mask
+from reesim.scenario.schema import (
+    EVENT_TYPES,
+    REGIME_NAMES,
+    CapacityEvent,
+    DemandShockEvent,
+    DisruptionEvent,
+    ExportControlEvent,
+    ExportTaxEvent,
+    QuotaEvent,
+    RecoveryEvent,
+    RecyclingEvent,
+    RegimeEvent,
+    RouteEvent,
+    SeparationCapacityEvent,
+    StockpileEvent,
+)
+
+
+def regime(event: RegimeEvent, ctx: Context, draft: Draft) -> None:
+    """Switch Baotou's market regime for the window."""
+    draft["regime"][ctx.timeline.window(event.start, event.end)] = REGIME_NAMES.index(
+        event.regime)
+
+
+def capacity(event: CapacityEvent, ctx: Context, draft: Draft) -> None:
+    """Set a producer's available capacity; a planned project is put online by it."""
+    p, window = ctx.producer_index(event.producer), ctx.timeline.window(event.start, event.end)
+    draft["capacity_t_per_yr"][window, p] = event.capacity_t_reo_per_yr
+    draft["forced_online"][window, p] = ctx.producers.status.iloc[p] == "planned"
+
+
+def disruption(event: DisruptionEvent, ctx: Context, draft: Draft) -> None:
+    """Scale the capacity of listed producers and of every producer in listed regions."""
+    mask = np.isin(np.array(ctx.coords.producers), event.producers) | np.isin(
+        np.array(ctx.coords.producer_meta["region"]), event.regions)
+    months = regime_mask(ctx, draft, event.start, event.end, event.under_regime)
+    draft["disruption"][np.ix_(months, mask)] *= event.capacity_factor
+
+
+def route(event: RouteEvent, ctx: Context, draft: Draft) -> None:
+    """Send a producer's concentrate to another region (optionally under toll treatment)."""
+    p, window = ctx.producer_index(event.producer), ctx.timeline.window(event.start, event.end)
+    draft["route"][window, p] = ctx.region_index(event.separation_region)
+    draft["toll"][window, p] = event.toll_treatment
+
+
+def recovery(event: RecoveryEvent, ctx: Context, draft: Draft) -> None:
+    """Ramp a producer's mining recovery to a new value (Bayan Obo: its by-product recovery)."""
+    p, window = ctx.producer_index(event.producer), ctx.timeline.window(event.start, event.end)
+    byproduct = bool(ctx.producers.byproduct_of_iron.iloc[p])
+    base = draft["byproduct_recovery"] if byproduct else np.full(
+        ctx.timeline.steps, float(ctx.producers.mining_recovery_fraction.iloc[p]))
+    weight = ramp(ctx.timeline, event.start, event.ramp_yr)[window]
+    new = base[window] + (event.recovery_fraction - base[window]) * weight
+    if byproduct:
+        draft["byproduct_recovery"][window] = new
+    else:
+        draft["recovery_override"][window, p] = new
+
+
+def quota(event: QuotaEvent, ctx: Context, draft: Draft) -> None:
+    """Override one of China's quotas: mining (total or a segment), separation or export."""
+    window = ctx.timeline.window(event.start, event.end)
+    if event.kind == "mining":
+        mining.apply_quota_event(ctx, draft, event)
+    elif event.kind == "separation":
+        draft["separation_quota_national_t_per_yr"][window] = event.value_t_reo_per_yr
+    else:
+        draft["export_quota_t_per_yr"][window] = event.value_t_reo_per_yr
+
+
+def separation_capacity(event: SeparationCapacityEvent, ctx: Context, draft: Draft) -> None:
+    """Set a region's separation capacity (in months of the named regime, if any)."""
+    months = regime_mask(ctx, draft, event.start, event.end, event.under_regime)
+    draft["separation_capacity_t_per_yr"][months, ctx.region_index(event.region)] = (
+        event.capacity_t_reo_per_yr)
+
+
+def export_tax(event: ExportTaxEvent, ctx: Context, draft: Draft) -> None:
+    """Set China's export duty on the listed elements."""
+    window = ctx.timeline.window(event.start, event.end)
+    draft["export_tax"][window, element_mask(event.elements)] = event.rate_pct / 100.0
+
+
+def export_control(event: ExportControlEvent, ctx: Context, draft: Draft) -> None:
+    """Licence only a fraction of the desired exports of the listed elements."""
+    window = ctx.timeline.window(event.start, event.end)
+    draft["export_licensed"][window, element_mask(event.elements)] *= event.licensed_fraction
+
+
+def stockpile(event: StockpileEvent, ctx: Context, draft: Draft) -> None:
+    """A reserve buys or releases tonnages spread evenly over the event's months."""
+    start = ctx.timeline.index(event.start)
+    window = slice(start, min(start + event.months, ctx.timeline.steps))
+    sign = 1.0 if event.action == "buy" else -1.0
+    h = RESERVE_HOLDERS.index(event.holder)
+    for element, amount in event.amounts_t_reo.items():
+        draft["stockpile_t_per_yr"][window, h, ELEMENTS.index(element)] += (
+            sign * amount * float(MONTHS_PER_YEAR) / event.months)
+
+
+def demand_shock(event: DemandShockEvent, ctx: Context, draft: Draft) -> None:
+    """Multiply the base demand of the listed applications."""
+    window = ctx.timeline.window(event.start, event.end)
+    mask = application_mask(event.applications)
+    demand = draft["demand_t_per_yr"]
+    demand[window, :] = np.where(mask[None, :], demand[window, :] * event.factor,
+                                 demand[window, :])
+
+
+def recycling(event: RecyclingEvent, ctx: Context, draft: Draft) -> None:
+    """Ramp end-of-life recycling of the listed applications to a new rate."""
+    weight = ramp(ctx.timeline, event.start, event.ramp_yr)
+    window = ctx.timeline.window(event.start, event.end)
+    mask = application_mask(event.applications)
+    eol = draft["eol_recycling"]
+    target = eol[window] + (event.eol_recycling_fraction - eol[window]) * weight[window, None]
+    eol[window] = np.where(mask[None, :], target, eol[window])
+
+
+EVENTS: dict[str, Callable] = {
+    "regime": regime,
+    "capacity": capacity,
+    "disruption": disruption,
+    "route": route,
+    "recovery": recovery,
+    "quota": quota,
+    "separation_capacity": separation_capacity,
+    "export_tax": export_tax,
+    "export_control": export_control,
+    "stockpile": stockpile,
+    "demand_shock": demand_shock,
+    "recycling": recycling,
+}
+"""Event type -> function(event, ctx, draft), in the order they are applied."""
+if set(EVENTS) != set(EVENT_TYPES):
+    raise ImportError("event registry and schema disagree: registry only "
+                      f"{sorted(set(EVENTS) - set(EVENT_TYPES))}, schema only "
+                      f"{sorted(set(EVENT_TYPES) - set(EVENTS))}")
+
+
+def apply_events(ctx: Context, draft: Draft) -> None:
+    """Apply the scenario's events to the drafted schedules, type by type in registry order."""
+    events = list(ctx.scenario.events.values())
+    for kind, function in EVENTS.items():
+        for event in events:
+            if event.type == kind:
+                function(event, ctx, draft)

@@ -1,0 +1,190 @@
+"""Capacity dynamics: available capacity, closures after sustained losses, restarts, projects.
+
+Operating mines follow their capacity history (input data) unless the model closes them:
+after ``closure_after_loss_months`` consecutive months with netback below cash cost a mine shuts,
+and restarts ``restart_months`` after its expected netback beats its incentive price. Planned
+projects are committed when the expected netback beats their incentive price and come online
+after their lead time, ramping up over ``ramp_up_months``. Illegal and fringe supply grows and
+shrinks with its margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from reesim.dims import MONTHS_PER_YEAR
+from reesim.model.constants import Constant
+from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
+from reesim.model.timeline import step_by_year
+
+CONSTANTS = (
+    Constant("restart_months", 12, "months", 1, 60,
+             "A closed mine restarts this long after its expected netback beats its incentive "
+             "price (recommissioning, hiring).", "assumption", integer=True),
+    Constant("ramp_up_months", 24, "months", 1, 96,
+             "A new project ramps linearly to nameplate capacity over this time.",
+             "assumption", integer=True),
+    Constant("illegal_max_multiple", 2.0, "x recorded capacity", 1.0, 10.0,
+             "Fringe (illegal) supply grows at most to this multiple of its recorded (base) "
+             "capacity, however high its margin.", "assumption"),
+)
+NEVER = np.iinfo(np.int64).max // 2
+"""Step index standing for 'not scheduled'."""
+
+
+@dataclass(frozen=True)
+class CapacityInputs:
+    """Compiled inputs of capacity dynamics (schedules (T, P), member values (M, 1))."""
+
+    planned: np.ndarray                 # (P,) bool: a project not yet built
+    illegal: np.ndarray                 # (P,) bool: fringe supply, capacity endogenous
+    can_close: np.ndarray               # (P,) bool: closes after losses (not by-product, legal)
+    nameplate_t_per_yr: np.ndarray      # (P,)
+    incentive_usd_per_kg: np.ndarray    # (P,) expected netback that restarts or commits a mine
+    lead_time_months: np.ndarray        # (P,)
+    start_month: np.ndarray             # (P,) earliest step a planned project can come online
+    capacity_t_per_yr: np.ndarray       # (T, P) available capacity of non-planned producers
+    forced_online: np.ndarray           # (T, P) bool: planned producer put online by an event
+    disruption: np.ndarray              # (T, P) capacity factor from disruption events
+    illegal_supply: bool                # scenario: fringe supply may enter
+    projects_endogenous: bool           # scenario: projects are committed by the model
+    projects_all: bool                  # scenario: every project comes online at its start
+    closure_after_loss_months: np.ndarray  # (M, 1)
+    illegal_supply_elasticity: np.ndarray  # (M, 1)
+    investment_rate: np.ndarray         # (M, 1) monthly adjustment of expected netback
+    illegal_rate: np.ndarray            # (M, 1) monthly adjustment of fringe capacity
+    restart_months: np.ndarray          # (M, 1) int
+    ramp_up_months: np.ndarray          # (M, 1)
+    illegal_max_multiple: np.ndarray    # (M, 1)
+
+
+class CapacityState(NamedTuple):
+    """Memories of the capacity decisions, each (M, P)."""
+
+    expected_netback: np.ndarray  # USD/kg, for investment and restart decisions
+    loss_months: np.ndarray       # consecutive months below cash cost
+    closed: np.ndarray            # bool
+    reopen_at: np.ndarray         # step when a closed mine restarts (NEVER if none)
+    online_at: np.ndarray         # step when a planned project starts (NEVER if none)
+    illegal_capacity: np.ndarray  # t REO/yr, endogenous capacity of fringe supply
+
+
+def capacity_history(ctx: Context) -> np.ndarray:
+    """Recorded mine capacity per year and producer (Y, P), t REO/yr (held after the data)."""
+    def compute() -> np.ndarray:
+        years = ctx.years
+        out = np.zeros((len(years), len(ctx.coords.producers)))
+        for name, rows in ctx.data["capacity_history"].groupby("producer"):
+            out[:, ctx.producer_index(name)] = step_by_year(
+                years, rows.year.to_numpy(), rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
+        out.flags.writeable = False
+        return out
+
+    return ctx.memo("capacity_history", compute)
+
+
+def draft(ctx: Context) -> Draft:
+    """Capacity history by month, nothing forced online, no disruptions."""
+    shape = (ctx.timeline.steps, len(ctx.coords.producers))
+    return {"capacity_t_per_yr": monthly(capacity_history(ctx)),
+            "forced_online": np.zeros(shape, bool), "disruption": np.ones(shape)}
+
+
+def build(ctx: Context, draft: Draft) -> CapacityInputs:
+    """Capacity inputs from the producers table, the schedules and the member values."""
+    producers, p, supply = ctx.producers, ctx.params, ctx.scenario.supply
+    legal = producers.legal.to_numpy(bool)
+    start = np.array([max(0, MONTHS_PER_YEAR * (int(y) - ctx.timeline.start_year))
+                      for y in producers.start_year])
+    return CapacityInputs(
+        planned=(producers.status == "planned").to_numpy(), illegal=~legal,
+        can_close=~producers.byproduct_of_iron.to_numpy(bool) & legal,
+        nameplate_t_per_yr=producers.capacity_t_reo_per_yr.to_numpy(float),
+        incentive_usd_per_kg=producers.incentive_price_usd_per_kg.to_numpy(float),
+        lead_time_months=np.round(MONTHS_PER_YEAR * producers.lead_time_yr.to_numpy(float))
+        .astype(int),
+        start_month=start, capacity_t_per_yr=draft["capacity_t_per_yr"],
+        forced_online=draft["forced_online"], disruption=draft["disruption"],
+        illegal_supply=supply.illegal_supply, projects_endogenous=supply.projects == "endogenous",
+        projects_all=supply.projects == "all",
+        closure_after_loss_months=member_column(p.closure_after_loss_months, 1),
+        illegal_supply_elasticity=member_column(p.illegal_supply_elasticity, 1),
+        investment_rate=member_column(monthly_rate(p.investment_expectation_time_yr), 1),
+        illegal_rate=member_column(monthly_rate(p.illegal_capacity_adjustment_time_yr), 1),
+        restart_months=member_column(p.restart_months.astype(np.int64), 1),
+        ramp_up_months=member_column(p.ramp_up_months, 1),
+        illegal_max_multiple=member_column(p.illegal_max_multiple, 1),
+    )
+
+
+def initial(inp: CapacityInputs, members: int, netback: np.ndarray) -> CapacityState:
+    """Capacity memories at the run start: nothing closed, projects per ``supply.projects``."""
+    n_p = len(inp.planned)
+    online_at = np.full((members, n_p), NEVER, dtype=np.int64)
+    if inp.projects_all:
+        online_at[:, inp.planned] = inp.start_month[inp.planned]
+    illegal = np.where(inp.illegal, inp.capacity_t_per_yr[0] * inp.disruption[0], 0.0)
+    return CapacityState(
+        expected_netback=netback, loss_months=np.zeros((members, n_p)),
+        closed=np.zeros((members, n_p), bool),
+        reopen_at=np.full((members, n_p), NEVER, dtype=np.int64), online_at=online_at,
+        illegal_capacity=np.broadcast_to(illegal, (members, n_p)).copy())
+
+
+def available_capacity(inp: CapacityInputs, t: int, state: CapacityState) -> np.ndarray:
+    """Capacity each producer can use this month, (M, P) t REO/yr."""
+    forced = inp.forced_online[t]
+    history = np.where(inp.planned & ~forced, 0.0, inp.capacity_t_per_yr[t])
+    ramp = np.minimum(np.maximum((t - state.online_at + 1) / inp.ramp_up_months, 0.0), 1.0)
+    projects = np.where(inp.planned[None, :] & ~forced[None, :],
+                        inp.nameplate_t_per_yr[None, :] * ramp, 0.0)
+    capacity = np.where(inp.illegal[None, :], state.illegal_capacity, history[None, :] + projects)
+    if not inp.illegal_supply:
+        capacity = np.where(inp.illegal[None, :], 0.0, capacity)
+    return capacity * inp.disruption[t][None, :] * ~state.closed
+
+
+def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarray,
+           cash_cost: np.ndarray, reference_netback: np.ndarray) -> CapacityState:
+    """Closures, restarts, project commitments and fringe capacity after month ``t``.
+
+    ``netback`` and ``cash_cost`` are (M, P) USD/kg; ``reference_netback`` (P,) USD/kg is the
+    netback at reference prices that sizes fringe capacity's margin.
+    """
+    expected = state.expected_netback + (netback - state.expected_netback) * inp.investment_rate
+
+    running = ~state.closed & inp.can_close[None, :]
+    losing = running & (netback < cash_cost)
+    loss_months = np.where(losing, state.loss_months + 1, 0)
+    closing = loss_months >= inp.closure_after_loss_months
+    closed = state.closed | closing
+    restart = closed & (state.reopen_at == NEVER) & (expected >= inp.incentive_usd_per_kg)
+    reopen_at = np.where(restart, t + inp.restart_months, state.reopen_at)
+    reopening = closed & (reopen_at <= t + 1)
+    closed = closed & ~reopening
+    reopen_at = np.where(reopening, NEVER, reopen_at)
+    loss_months = np.where(reopening | closing, 0, loss_months)
+
+    online_at = state.online_at
+    if inp.projects_endogenous:
+        eligible = inp.planned & (t + inp.lead_time_months >= inp.start_month)
+        commit = (eligible[None, :] & (online_at == NEVER)
+                  & (expected >= inp.incentive_usd_per_kg[None, :]))
+        online_at = np.where(commit,
+                             np.maximum(t + inp.lead_time_months, inp.start_month)[None, :],
+                             online_at)
+
+    # fringe capacity: the recorded (base) capacity at reference prices, scaled by the margin
+    # relative to the margin at reference prices
+    base = inp.capacity_t_per_yr[t]
+    reference_margin = np.maximum(reference_netback[None, :] - cash_cost, 1e-9)
+    margin = np.maximum(netback - cash_cost, 0.0) / reference_margin
+    target = base[None, :] * np.clip(margin ** inp.illegal_supply_elasticity, 0.0,
+                                     inp.illegal_max_multiple)
+    illegal = np.where(inp.illegal[None, :], state.illegal_capacity
+                       + (target - state.illegal_capacity) * inp.illegal_rate, 0.0)
+    return CapacityState(expected_netback=expected, loss_months=loss_months, closed=closed,
+                         reopen_at=reopen_at, online_at=online_at, illegal_capacity=illegal)

@@ -1,0 +1,209 @@
+"""Demand by application and element, its price response, thrifting, and manufacturing.
+
+An application's REO demand is exogenous growth x a short-run price response x a long-run
+response that builds up over the adjustment time (substitution, redesign). Its element split
+can shift further by thrifting of expensive elements (e.g. Dy in magnets). Manufacturing needs
+all essential elements together: a shortage of one stops that share of output (Leontief), and
+what could not be served is recorded as unmet demand.
+
+Compiled here: base demand by month (growth from the base year), the share bought in each
+market, element intensities, which elements are essential, and the thrifting pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reesim.dims import APPLICATIONS, ELEMENTS
+from reesim.model.constants import Constant
+from reesim.model.context import Context, Draft, member_column, monthly_rate
+from reesim.model.timeline import interpolate_by_year
+
+CONSTANTS = (
+    Constant("essential_share", 0.25, "fraction of the application's REO", 0.05, 0.6,
+             "An element is essential to an application (its shortage stops production) when it "
+             "makes up at least this share of the application's REO: Nd in magnets, La and Ce "
+             "in catalysts, glass, polishing, metallurgy and batteries, Y in phosphors and "
+             "ceramics. Minor elements are consumed as far as available.", "assumption",
+             level="run"),
+    Constant("rebound_slowdown", 3.0, "x", 1.0, 20.0,
+             "Thrifting reverses this many times slower than it proceeds (learned designs "
+             "persist when prices fall back).", "assumption"),
+)
+
+
+@dataclass(frozen=True)
+class DemandInputs:
+    """Compiled inputs of demand (schedules (T, ...), member values (M, ...))."""
+
+    intensity: np.ndarray               # (A, E) element shares of a tonne of REO in use
+    essential_elements: tuple[np.ndarray, np.ndarray]  # (A,), (A,): the (up to two) elements
+    #                                     whose shortage stops production of each application
+    thrift_pairs: tuple[np.ndarray, np.ndarray]  # application and element indices that thrift
+    thrift_relative_to: np.ndarray      # (n_pairs,) element whose price the pair is compared to,
+    #                                     -1: its own reference price only
+    thrift_elasticity: np.ndarray       # (n_pairs,)
+    thrift_floor: np.ndarray            # (n_pairs,) lowest intensity multiplier
+    reference_price_usd_per_kg: np.ndarray  # (E,)
+    demand_t_per_yr: np.ndarray         # (T, A) world base demand before price response
+    market_split: np.ndarray            # (T, K, A) share of demand bought in each market
+    elasticity_short: np.ndarray        # (M, 1, A) short-run price elasticity (scaled)
+    long_exponent: np.ndarray           # (M, 1, A) long-run minus short-run elasticity (scaled)
+    long_rate: np.ndarray               # (M, 1, A) monthly adjustment of the long-run response
+    thrift_rate: np.ndarray             # (M, n_pairs) monthly adjustment of thrifting
+    rebound_slowdown: np.ndarray        # (M, 1)
+
+
+def _essential_pairs(essential: np.ndarray, intensity: np.ndarray) -> tuple[np.ndarray,
+                                                                           np.ndarray]:
+    """Indices of each application's (at most two) essential elements; with one, it repeats.
+
+    An application without an essential element uses its largest element.
+    """
+    first, second = [], []
+    for a in range(len(essential)):
+        found = list(np.flatnonzero(essential[a])) or [int(np.argmax(intensity[a]))]
+        if len(found) > 2:
+            raise ValueError(f"application {APPLICATIONS[a]} has more than two essential "
+                             "elements: lower constants.essential_share's range or raise it")
+        first.append(found[0])
+        second.append(found[-1])
+    return np.array(first), np.array(second)
+
+
+def draft(ctx: Context) -> Draft:
+    """Base world demand (T, A) t REO/yr and China's manufacturing share (T, A).
+
+    Demand grows from the application's base-year value by the yearly growth rates of
+    demand_growth.csv (compounded monthly), both forwards and backwards in time.
+    """
+    timeline = ctx.timeline
+    apps = ctx.data["applications"].set_index("application").loc[list(APPLICATIONS)]
+    growth = ctx.data["demand_growth"]
+    decimal = timeline.start_year + np.arange(timeline.steps) / 12.0
+    demand = np.zeros((timeline.steps, len(APPLICATIONS)))
+    share = np.zeros_like(demand)
+    location = ctx.data["manufacturing_location"]
+    for a, name in enumerate(APPLICATIONS):
+        rows = growth[growth.application == name]
+        lo = min(int(rows.from_year.min()), timeline.start_year)
+        hi = max(int(rows.to_year.max()), timeline.end_year) + 1
+        yearly_years = np.arange(lo, hi + 1)
+        rate = np.zeros(len(yearly_years))
+        for row in rows.itertuples():
+            rate[(yearly_years >= row.from_year) & (yearly_years <= row.to_year)] = (
+                np.log1p(row.growth_pct_per_yr / 100.0))
+        # log-level at the start of each year relative to the base year
+        log_level = np.concatenate([[0.0], np.cumsum(rate[:-1])])
+        base = int(apps.base_year.iloc[a])
+        log_level -= log_level[base - lo]
+        # monthly: level at year start plus the year's rate times the fraction elapsed
+        y = np.floor(decimal).astype(int)
+        frac = decimal - y
+        level = log_level[y - lo] + rate[y - lo] * frac
+        demand[:, a] = float(apps.demand_t_reo_per_yr.iloc[a]) * np.exp(level)
+        loc = location[location.application == name]
+        share[:, a] = interpolate_by_year(timeline.decimal_year, loc.year.to_numpy(),
+                                          loc.china_share_fraction.to_numpy())
+    return {"demand_t_per_yr": demand, "china_share": share}
+
+
+def build(ctx: Context, draft: Draft) -> DemandInputs:
+    """Demand inputs: intensities, essential elements, thrifting and per-member responses."""
+    data, p = ctx.data, ctx.params
+    apps = data["applications"].set_index("application").loc[list(APPLICATIONS)]
+    intensity = (data["application_intensity"]
+                 .pivot_table(index="application", columns="element", values="share_fraction")
+                 .reindex(index=list(APPLICATIONS), columns=list(ELEMENTS)).fillna(0.0)
+                 .to_numpy())
+    shape_ae = (len(APPLICATIONS), len(ELEMENTS))
+    thrift, floor, lag = np.zeros(shape_ae), np.ones(shape_ae), np.full(shape_ae, np.inf)
+    relative = np.full(shape_ae, -1)
+    for row in data["substitution"].itertuples():
+        a, e = APPLICATIONS.index(row.application), ELEMENTS.index(row.element)
+        thrift[a, e] = row.thrift_elasticity
+        floor[a, e] = 1.0 - row.max_reduction_fraction
+        lag[a, e] = row.lag_yr
+        if isinstance(row.relative_to, str):
+            relative[a, e] = ELEMENTS.index(row.relative_to)
+    pairs = tuple(np.nonzero(thrift > 0))
+    anchors = data["price_anchors"].set_index("element").loc[list(ELEMENTS)]
+    mult = member_column(p.demand_elasticity_multiplier, 2)
+    lag_mult = member_column(p.substitution_lag_multiplier, 2)
+    short = apps.elasticity_short.to_numpy(float)
+    china_share = draft["china_share"]
+    essential_share = float(p.essential_share[0])
+    return DemandInputs(
+        intensity=intensity,
+        essential_elements=_essential_pairs(intensity >= essential_share, intensity),
+        thrift_pairs=pairs, thrift_relative_to=relative[pairs],
+        thrift_elasticity=thrift[pairs], thrift_floor=floor[pairs],
+        reference_price_usd_per_kg=anchors.reference_price_usd_per_kg.to_numpy(float),
+        demand_t_per_yr=draft["demand_t_per_yr"],
+        market_split=np.stack([china_share, 1.0 - china_share], axis=1),
+        elasticity_short=short[None, None, :] * mult,
+        long_exponent=(apps.elasticity_long.to_numpy(float) - short)[None, None, :] * mult,
+        long_rate=monthly_rate(apps.adjustment_time_yr.to_numpy(float)[None, None, :]
+                               * lag_mult),
+        thrift_rate=monthly_rate(lag[None, :, :] * lag_mult)[:, pairs[0], pairs[1]],
+        rebound_slowdown=member_column(p.rebound_slowdown, 1),
+    )
+
+
+def base_demand_by_market(inp: DemandInputs, t: int) -> np.ndarray:
+    """Demand at reference prices, (K, A, E) t REO/yr (used to size initial stocks)."""
+    base = inp.demand_t_per_yr[t][None, :] * inp.market_split[t]
+    return base[:, :, None] * inp.intensity[None, :, :]
+
+
+def cost_index(inp: DemandInputs, price: np.ndarray, thrift: np.ndarray) -> np.ndarray:
+    """REO cost of a tonne of each application relative to reference prices, (M, K, A)."""
+    weights = inp.intensity[None, :, :] * thrift                             # (M, A, E)
+    now = np.einsum("mke,mae->mka", price, weights)                          # (M, K, A)
+    ref = np.einsum("mae,e->ma", weights, inp.reference_price_usd_per_kg)[:, None, :]
+    return now / ref
+
+
+def demand(inp: DemandInputs, t: int, index: np.ndarray, demand_long: np.ndarray,
+           thrift: np.ndarray) -> np.ndarray:
+    """Demand after price response, (M, K, A, E) t REO/yr, given the :func:`cost_index`."""
+    response = index ** inp.elasticity_short * demand_long                    # (M, K, A)
+    base = inp.demand_t_per_yr[t][None, :] * inp.market_split[t]              # (K, A)
+    volume = base[None] * response
+    return volume[..., None] * (inp.intensity[None, :, :] * thrift)[:, None, :, :]
+
+
+def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
+                     demand_long: np.ndarray, thrift: np.ndarray) -> tuple[np.ndarray,
+                                                                           np.ndarray]:
+    """Move the long-run demand response (M, K, A) and thrifting (M, A, E) one month on.
+
+    ``index`` is the month's :func:`cost_index` at ``price`` (M, K, E).
+    """
+    target_long = index ** inp.long_exponent
+    log_long = np.log(demand_long) + (np.log(target_long) - np.log(demand_long)) * inp.long_rate
+    a, e = inp.thrift_pairs                                                   # the substitutable
+    world = np.sqrt(price[:, 0, :] * price[:, 1, :]) / inp.reference_price_usd_per_kg  # (M, E)
+    substitute = np.where(inp.thrift_relative_to >= 0, world[:, inp.thrift_relative_to], 1.0)
+    relative = world[:, e] / substitute          # vs its reference, or vs its substitute
+    target = np.minimum(np.maximum(relative ** (-inp.thrift_elasticity), inp.thrift_floor), 1.0)
+    current = thrift[:, a, e]
+    rate = np.where(target < current, inp.thrift_rate, inp.thrift_rate / inp.rebound_slowdown)
+    new_thrift = thrift.copy()
+    new_thrift[:, a, e] = current + (target - current) * rate
+    return np.exp(log_long), new_thrift
+
+
+def consume(inp: DemandInputs, need: np.ndarray, stock: np.ndarray) -> np.ndarray:
+    """Consumption (M, K, A, E) in t REO this month from consumers' stocks (M, K, E).
+
+    Each application produces the share of its demand that its scarcest essential element
+    allows; non-essential trace elements are consumed as far as they are available.
+    """
+    total = need.sum(axis=2)                                                  # (M, K, E)
+    fill = np.where(total > 0, np.minimum(1.0, stock / np.maximum(total, 1e-300)), 1.0)
+    first, second = inp.essential_elements                                    # (A,) each
+    app_fill = np.minimum(fill[:, :, first], fill[:, :, second])              # (M, K, A)
+    return need * np.minimum(app_fill[..., None], fill[:, :, None, :])

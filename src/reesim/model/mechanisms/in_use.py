@@ -1,0 +1,133 @@
+"""Manufacturing yield, products in use, end of life and recycling.
+
+What manufacturers consume becomes products (the yield) and scrap (part recycled back to the
+market at once). Products stay in use for an Erlang-distributed lifetime: a chain of ``k`` equal
+stages, each left at rate k / lifetime, so the mean residence is the declared lifetime. At end
+of life a share (the recycling rate, which events can ramp up) returns to sellers, by market in
+proportion to where the application is manufactured; the rest is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from reesim.dims import APPLICATIONS, DT_YR
+from reesim.model.constants import Constant
+from reesim.model.context import Context, Draft, monthly_rate
+
+CONSTANTS: tuple[Constant, ...] = ()
+
+
+@dataclass(frozen=True)
+class InUseInputs:
+    """Compiled inputs of manufacturing, use and end of life, per application (A,)."""
+
+    manufacturing_yield: np.ndarray     # (A,) fraction of consumption that becomes product
+    new_scrap_recycling: np.ndarray     # (A,) fraction of scrap returned to the market
+    lifetime_yr: np.ndarray             # (A,) mean residence in use
+    lifetime_shape: np.ndarray          # (A,) int Erlang k (number of stages)
+    leave_rate: np.ndarray              # (1, A, 1) share of a stage leaving it in a month
+    stage_active: np.ndarray            # (S, 1, A, 1) bool: stage s exists for application a
+    stage_last: np.ndarray              # (S, 1, A, 1) bool: stage s is a's last
+    eol_recycling: np.ndarray           # (T, A) fraction of end-of-life REO recycled
+
+
+class Manufacturing(NamedTuple):
+    """One month of manufacturing, (M, A, E) t REO/yr, and scrap returned by market."""
+
+    consumption: np.ndarray
+    products_into_use: np.ndarray
+    new_scrap_recycled: np.ndarray
+    new_scrap_lost: np.ndarray
+    scrap_by_market: np.ndarray         # (M, K, E) t this month
+
+
+class Use(NamedTuple):
+    """One month of the in-use stock; flows in t REO/yr, stock in t REO."""
+
+    end_of_life: np.ndarray             # (M, A, E)
+    in_use: np.ndarray                  # (M, A, S, E) by lifetime stage
+
+
+class EndOfLife(NamedTuple):
+    """Where end-of-life REO goes, (M, A, E) t REO/yr, and what returns by market."""
+
+    recycled: np.ndarray
+    eol_losses: np.ndarray
+    recycled_by_market: np.ndarray      # (M, K, E) t this month
+
+
+def draft(ctx: Context) -> Draft:
+    """End-of-life recycling rates by month (events may ramp them)."""
+    apps = ctx.data["applications"].set_index("application").loc[list(APPLICATIONS)]
+    return {"eol_recycling": np.tile(apps.eol_recycling_fraction.to_numpy(float),
+                                     (ctx.timeline.steps, 1))}
+
+
+def build(ctx: Context, draft: Draft) -> InUseInputs:
+    """Yields, lifetimes and recycling rates from the applications table."""
+    apps = ctx.data["applications"].set_index("application").loc[list(APPLICATIONS)]
+    lifetime = apps.lifetime_yr.to_numpy(float)
+    shape = apps.lifetime_shape.to_numpy(int)
+    return InUseInputs(
+        manufacturing_yield=apps.manufacturing_yield_fraction.to_numpy(float),
+        new_scrap_recycling=apps.new_scrap_recycling_fraction.to_numpy(float),
+        lifetime_yr=lifetime, lifetime_shape=shape,
+        leave_rate=monthly_rate(lifetime / shape)[None, :, None],
+        stage_active=np.stack([(s < shape)[None, :, None] for s in range(shape.max())]),
+        stage_last=np.stack([(s == shape - 1)[None, :, None] for s in range(shape.max())]),
+        eol_recycling=draft["eol_recycling"])
+
+
+def steady_state(inp: InUseInputs, members: int, consumption: np.ndarray) -> np.ndarray:
+    """In-use stock (M, A, S, E) in steady state with a constant ``consumption`` (A, E) t/yr.
+
+    Each of an application's k stages holds inflow x lifetime / k (stages beyond k hold 0).
+    """
+    shape_max = int(inp.lifetime_shape.max())
+    products = consumption * inp.manufacturing_yield[:, None]              # (A, E)
+    stage_time = inp.lifetime_yr / inp.lifetime_shape                       # (A,)
+    active = np.arange(shape_max)[None, :] < inp.lifetime_shape[:, None]
+    in_use = (products[:, None, :] * stage_time[:, None, None] * active[:, :, None])
+    return np.broadcast_to(in_use, (members, *in_use.shape)).copy()
+
+
+def manufacture(inp: InUseInputs, used: np.ndarray) -> Manufacturing:
+    """Products and scrap from this month's consumption ``used`` (M, K, A, E) t."""
+    used_ae = used.sum(axis=1) / DT_YR                                       # t/yr
+    scrap_rate = (1.0 - inp.manufacturing_yield)[None, :, None]
+    scrap_back = used_ae * scrap_rate * inp.new_scrap_recycling[None, :, None]
+    scrap_share = (1.0 - inp.manufacturing_yield) * inp.new_scrap_recycling  # (A,)
+    return Manufacturing(
+        consumption=used_ae, products_into_use=used_ae * inp.manufacturing_yield[None, :, None],
+        new_scrap_recycled=scrap_back,
+        new_scrap_lost=used_ae * scrap_rate * (1.0 - inp.new_scrap_recycling)[None, :, None],
+        scrap_by_market=(used * scrap_share[None, None, :, None]).sum(axis=2))
+
+
+def age(inp: InUseInputs, in_use: np.ndarray, products: np.ndarray) -> Use:
+    """Advance the Erlang-k lifetime chains one month: products enter, end-of-life leaves."""
+    leave = inp.leave_rate                                                    # (1, A, 1)
+    new = np.empty_like(in_use)
+    arriving = products * DT_YR                                               # t this month
+    eol = np.zeros_like(products)
+    for s in range(in_use.shape[2]):                    # a few lifetime stages, not elements
+        active, last = inp.stage_active[s], inp.stage_last[s]
+        out = in_use[:, :, s, :] * leave * active
+        new[:, :, s, :] = in_use[:, :, s, :] - out + arriving * active
+        eol += out * last
+        arriving = out * ~last
+    return Use(end_of_life=eol / DT_YR, in_use=new)
+
+
+def recycle(inp: InUseInputs, t: int, end_of_life: np.ndarray,
+            market_split: np.ndarray) -> EndOfLife:
+    """Recycled and lost end-of-life REO; recycling returns by market (``market_split`` (K, A))."""
+    rate = inp.eol_recycling[t][None, :, None]
+    recycled = end_of_life * rate
+    return EndOfLife(
+        recycled=recycled, eol_losses=end_of_life * (1.0 - rate),
+        recycled_by_market=np.einsum("ka,mae->mke", market_split, recycled) * DT_YR)

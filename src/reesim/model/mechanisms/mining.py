@@ -1,0 +1,338 @@
+"""Mining with co-production: every producer yields all elements in its deposit's proportions.
+
+A producer's decision is one number, its utilization of available capacity, driven by the basket
+netback (sum over elements of price x share x separation recovery, minus separation cost)
+against its cash cost; Bayan Obo's ore limit and China's mining quotas then cap output (and the
+market regime may cap its members' output, see :mod:`.regimes`). What is mined but not
+recovered goes to tailings; reserves fall by the REO in the ore mined.
+
+Compiled here: deposit element shares, costs, recoveries, Bayan Obo's REO in iron ore, and the
+allocation of China's mining quota to producers (Bayan Obo its own allocation, the other legal
+producers of a segment pro rata to capacity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from reesim.dims import DT_YR, ELEMENTS
+from reesim.model.constants import Constant
+from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
+from reesim.model.mechanisms.capacity import capacity_history
+from reesim.model.mechanisms.separation import Routes
+from reesim.model.quotas import extend, fill_split, nearest_known, quota_series
+from reesim.model.timeline import step_by_year
+from reesim.scenario.schema import QuotaEvent
+
+CONSTANTS = (
+    Constant("bayan_obo_quota_share_fallback", 0.5, "fraction of the light quota", 0.0, 1.0,
+             "Bayan Obo's share of China's light-REE mining quota when no year of the quota "
+             "table gives its own allocation (the packaged table does; this only acts on "
+             "edited data).", "assumption", level="run"),
+)
+MUSD_PER_T_TIMES_USD_PER_KG = 1e-3
+"""t/yr x USD/kg = 1,000 USD/yr = 1e-3 MUSD/yr (revenue is recorded in MUSD/yr)."""
+SEGMENTS = ("light", "ionic")
+"""China's mining quota segments (quota_segment of producers.csv; others are not capped)."""
+
+
+@dataclass(frozen=True)
+class MiningInputs:
+    """Compiled inputs of mining (schedules (T, ...), member values (M, ...))."""
+
+    distribution: np.ndarray            # (P, E) share of each element in the producer's REO
+    producer_axis: np.ndarray           # (P,) 0..P-1, for picking each producer's market
+    byproduct: np.ndarray               # (P,) bool: Bayan Obo-like (ore driven by iron)
+    legal: np.ndarray                   # (P,) bool
+    china_producer: np.ndarray          # (P,) bool: mined in China
+    mining_recovery: np.ndarray         # (P,) fraction of REO in ore recovered to concentrate
+    reserves_t: np.ndarray              # (P,) initial reserve, t REO in situ (inf if unknown)
+    reference_netback_usd_per_kg: np.ndarray  # (P,) at reference prices, default route
+    byproduct_ore_t_per_yr: np.ndarray  # (T,) REO in ore mined at Bayan Obo
+    byproduct_recovery: np.ndarray      # (T,) share of that REO recovered to concentrate
+    recovery_override: np.ndarray       # (T, P) mining recovery set by events (NaN: data value)
+    quota_t_per_yr: np.ndarray          # (T, P) producer's quota allocation (inf: none)
+    national_quota_t_per_yr: np.ndarray  # (T,) China's total mining quota, reported (inf: none)
+    cash_cost_usd_per_kg: np.ndarray    # (M, P) Chinese costs scaled by china_cost_multiplier
+    china_cost_multiplier: np.ndarray   # (M, 1)
+    supply_steepness: np.ndarray        # (M, 1)
+    utilization_rate: np.ndarray        # (M, 1) share of the utilization gap closed a month
+
+
+class MiningResult(NamedTuple):
+    """One month of mining, flows in t REO/yr (element-resolved ones are recorded as named)."""
+
+    mine_output: np.ndarray      # (M, P, E) recovered to concentrate
+    ore_mined: np.ndarray        # (M, P, E) REO in ore mined
+    tailings_inflow: np.ndarray  # (M, P, E) REO in ore not recovered
+    total_output: np.ndarray     # (M, P)
+    revenue: np.ndarray          # (M, P) MUSD/yr, output at netback
+
+
+def _deposit_shares(deposits: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each deposit's element shares (E,), normalised to sum 1."""
+    table = deposits.pivot_table(index="deposit", columns="element", values="share_pct",
+                                 aggfunc="first").reindex(columns=list(ELEMENTS)).fillna(0.0)
+    return {str(k): row / row.sum() for k, row in zip(table.index, table.to_numpy(float),
+                                                        strict=True)}
+
+
+def _distribution(spec: str, shares: dict[str, np.ndarray]) -> np.ndarray:
+    """Normalised element shares of a deposit id or a blend ``a:0.5;b:0.5``."""
+    total = np.zeros(len(ELEMENTS))
+    for part in str(spec).split(";"):
+        key, _, weight = part.partition(":")
+        total += (float(weight) if weight else 1.0) * shares[key.strip()]
+    return total / total.sum()
+
+
+def distribution(ctx: Context) -> np.ndarray:
+    """Element shares of every producer's REO, (P, E)."""
+    def compute() -> np.ndarray:
+        shares = _deposit_shares(ctx.data["deposits"])
+        return np.stack([_distribution(s, shares) for s in ctx.producers.distribution])
+
+    return ctx.memo("distribution", compute)
+
+
+def _packaged_segments(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Packaged light and ionic quotas (Y, 2) and national total (Y,), t REO/yr (inf: none)."""
+    return ctx.memo("packaged_segments", lambda: _read_segments(ctx))
+
+
+def _read_segments(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    q, years = ctx.data["quotas"], ctx.years
+    g = ctx.scenario.policy.quota_growth_after_data_pct_per_yr
+    total = quota_series(q, "mining", "total", "national", years)
+    light = fill_split(total, quota_series(q, "mining", "light", "national", years))
+    ionic = fill_split(total, quota_series(q, "mining", "ionic", "national", years))
+    light, ionic, total = (extend(s, years, g) for s in (light, ionic, total))
+    return np.stack([light, ionic], axis=1), total
+
+
+def segment_shares(ctx: Context) -> np.ndarray:
+    """Each segment's share of China's mining quota, (T, 2), from the nearest year published.
+
+    Splits a total quota set by an event where no segment quota is in force (before 2006, or
+    under ``policy.mining_quotas: none``); the nearest year is searched in the whole quota table,
+    not only the run's years. Without any published year, the segments share equally.
+    """
+    q = ctx.data["quotas"]
+    years = np.arange(min(int(q.year.min()), int(ctx.years[0])),
+                      max(int(q.year.max()), int(ctx.years[-1])) + 1)
+    total = quota_series(q, "mining", "total", "national", years)
+    light = fill_split(total, quota_series(q, "mining", "light", "national", years))
+    ionic = fill_split(total, quota_series(q, "mining", "ionic", "national", years))
+    share = light / (light + ionic)
+    nearest = nearest_known(share)
+    light_share = np.full(len(years), 0.5) if nearest is None else share[nearest]
+    light_share = light_share[ctx.years - years[0]]
+    return monthly(np.stack([light_share, 1.0 - light_share], axis=1))
+
+
+def apply_quota_event(ctx: Context, draft: Draft, event: QuotaEvent) -> None:
+    """Set China's mining quota (a segment or the total) for the event's window.
+
+    A total is split over the segments in proportion to the quotas in force, or, where none is
+    in force (before quotas began or under ``policy.mining_quotas: none``), by the packaged
+    segments' shares of the nearest year: an event sets a quota where none existed.
+    """
+    seg = draft["mining_quota_segments_t_per_yr"]
+    window = ctx.timeline.window(event.start, event.end)
+    value = event.value_t_reo_per_yr
+    if event.segment == "total":
+        base = seg[window].sum(axis=1, keepdims=True)
+        finite = np.isfinite(base)
+        factor = np.where(finite & (base > 0), value / np.where(finite, base, 1.0), 0.0)
+        with np.errstate(invalid="ignore"):          # inf x 0 where no quota was in force
+            scaled = seg[window] * factor
+        seg[window] = np.where(finite, scaled, value * segment_shares(ctx)[window])
+    else:
+        seg[window, SEGMENTS.index(event.segment)] = value
+    draft["national_mining_quota_t_per_yr"][window] = seg[window].sum(axis=1)
+
+
+def draft(ctx: Context) -> Draft:
+    """Bayan Obo's ore and recovery, no recovery overrides, China's mining quota by segment."""
+    bo, years, steps = ctx.data["bayan_obo"], ctx.years, ctx.timeline.steps
+    first = bo.sort_values("year").iloc[0]
+
+    def series(column: str) -> np.ndarray:
+        return step_by_year(years, bo.year.to_numpy(), bo[column].to_numpy(),
+                            float(first[column]))
+
+    ore_mt, grade, recovery_pct = (series(c) for c in ("iron_ore_mt_per_yr", "reo_grade_pct",
+                                                       "re_recovery_pct"))
+    if ctx.scenario.policy.mining_quotas == "packaged":
+        segments, total = _packaged_segments(ctx)
+        segments, national = monthly(segments), monthly(total).astype(float)  # fresh copies
+    else:
+        segments, national = np.full((steps, 2), np.inf), np.full(steps, np.inf)
+    return {
+        "byproduct_ore_t_per_yr": monthly(ore_mt * 1e6 * grade / 100.0),
+        "byproduct_recovery": monthly(recovery_pct / 100.0),
+        "recovery_override": np.full((steps, len(ctx.coords.producers)), np.nan),
+        "mining_quota_segments_t_per_yr": segments,
+        "national_mining_quota_t_per_yr": national,
+    }
+
+
+def _bayan_obo_share(ctx: Context, light: np.ndarray) -> np.ndarray:
+    """Bayan Obo's share of the light quota per year (nearest known year where not published)."""
+    quotas, years = ctx.data["quotas"], ctx.years
+    alloc = np.full(len(years), np.nan)
+    for holder in sorted(set(quotas.holder) - {"national"}):
+        rows = quota_series(quotas, "mining", "light", holder, years)
+        alloc = np.where(np.isfinite(rows), rows, alloc)
+    share = alloc / np.where(np.isfinite(light), light, np.nan)
+    nearest = nearest_known(share)
+    if nearest is None:
+        return np.full(len(years), float(ctx.params.bayan_obo_quota_share_fallback[0]))
+    return np.clip(share[nearest], 0.0, 1.0)
+
+
+def allocate_quota(ctx: Context, segments: np.ndarray) -> np.ndarray:
+    """Per-producer mining quota (T, P) t REO/yr from the segment quotas (T, 2).
+
+    Bayan Obo gets its own allocation (its share of the light quota in the nearest year known);
+    the other legal Chinese producers of a segment share the rest of that segment in proportion
+    to their capacity. A segment without a quota (inf) caps nobody.
+    """
+    producers = ctx.producers
+    legal = producers.legal.to_numpy(bool)
+    byproduct = producers.byproduct_of_iron.to_numpy(bool)
+    segment = np.array([SEGMENTS.index(s) if s in SEGMENTS else -1
+                        for s in producers.quota_segment])
+    nameplate = producers.capacity_t_reo_per_yr.to_numpy(float)
+    per_producer = np.full((ctx.timeline.steps, len(segment)), np.inf)
+    capacity = monthly(capacity_history(ctx))
+    byproduct_ids = np.flatnonzero(byproduct & legal)
+    light_packaged = _packaged_segments(ctx)[0][:, 0]
+    for seg in (0, 1):
+        members = np.flatnonzero((segment == seg) & legal)
+        remaining = segments[:, seg].copy()
+        if seg == 0:
+            for p in byproduct_ids:
+                share = _bayan_obo_share(ctx, light_packaged)
+                alloc = np.nan_to_num(monthly(share) * segments[:, 0], posinf=0.0)
+                per_producer[:, p] = alloc
+                remaining = remaining - alloc
+            members = np.setdiff1d(members, byproduct_ids)
+        weights = capacity[:, members] + nameplate[members] * 1e-6
+        weights = weights / weights.sum(axis=1, keepdims=True)
+        per_producer[:, members] = np.maximum(remaining, 0.0)[:, None] * weights
+    # before quotas existed (or where a segment has none) nothing is capped
+    unlimited = ~np.isfinite(segments)
+    for seg in (0, 1):
+        members = (segment == seg) & legal
+        per_producer[np.ix_(unlimited[:, seg], members)] = np.inf
+    return per_producer
+
+
+def reference_netback(ctx: Context, dist: np.ndarray) -> np.ndarray:
+    """Netback of each producer at reference prices on its default route, (P,) USD/kg."""
+    anchors = ctx.data["price_anchors"].set_index("element").loc[list(ELEMENTS)]
+    reference = anchors.reference_price_usd_per_kg.to_numpy(float)
+    route = ctx.default_route
+    return netback_from_basket(dist @ reference,
+                               ctx.regions.separation_recovery_fraction.to_numpy(float)[route],
+                               ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[route])
+
+
+def build(ctx: Context, draft: Draft) -> MiningInputs:
+    """Mining inputs: data arrays, the quota allocation and per-member costs."""
+    producers, p = ctx.producers, ctx.params
+    dist = distribution(ctx)
+    china = ctx.region_market[ctx.producer_region] == 0
+    reserve = producers.reserve_t_reo.to_numpy(dtype=float)
+    multiplier = member_column(p.china_cost_multiplier, 1)
+    scale = np.where(china[None, :], multiplier, 1.0)
+    return MiningInputs(
+        distribution=dist, producer_axis=np.arange(len(dist)),
+        byproduct=producers.byproduct_of_iron.to_numpy(bool),
+        legal=producers.legal.to_numpy(bool), china_producer=china,
+        mining_recovery=producers.mining_recovery_fraction.to_numpy(float),
+        reserves_t=np.where(np.isnan(reserve), np.inf, reserve),
+        reference_netback_usd_per_kg=reference_netback(ctx, dist),
+        byproduct_ore_t_per_yr=draft["byproduct_ore_t_per_yr"],
+        byproduct_recovery=draft["byproduct_recovery"],
+        recovery_override=draft["recovery_override"],
+        quota_t_per_yr=allocate_quota(ctx, draft["mining_quota_segments_t_per_yr"]),
+        national_quota_t_per_yr=draft["national_mining_quota_t_per_yr"],
+        cash_cost_usd_per_kg=producers.cash_cost_usd_per_kg.to_numpy(float)[None, :] * scale,
+        china_cost_multiplier=multiplier,
+        supply_steepness=member_column(p.supply_steepness, 1),
+        utilization_rate=member_column(monthly_rate(p.utilization_adjustment_time_yr), 1),
+    )
+
+
+def netback_from_basket(basket: np.ndarray, recovery: np.ndarray,
+                        cost: np.ndarray) -> np.ndarray:
+    """Netback USD/kg REO in concentrate: basket value x separation recovery - separation cost."""
+    return basket * recovery - cost
+
+
+def netback_usd_per_kg(inp: MiningInputs, routes: Routes, t: int,
+                       price: np.ndarray) -> np.ndarray:
+    """Basket netback of each producer's concentrate, (M, P) USD/kg REO.
+
+    Value of the separated oxides at the prices (M, K, E) of the market where the concentrate is
+    separated this month, times separation recovery, minus that region's separation cost
+    (Chinese costs scaled by ``china_cost_multiplier``).
+    """
+    k = routes.pattern[t]
+    by_market = np.einsum("mke,pe->mkp", price, inp.distribution)       # (M, K, P)
+    basket = by_market[:, routes.market[k], inp.producer_axis]        # (M, P)
+    sep_cost = routes.cost_usd_per_kg[k][None, :] * np.where(
+        routes.in_china[k][None, :], inp.china_cost_multiplier, 1.0)
+    return netback_from_basket(basket, routes.recovery[k][None, :], sep_cost)
+
+
+def utilization_target(inp: MiningInputs, netback: np.ndarray) -> np.ndarray:
+    """Desired utilization, (M, P): a smooth supply curve 1 / (1 + (netback / cost) ** -steepness).
+
+    Half of capacity runs when netback equals cash cost (an aggregate producer has a spread of
+    costs); steepness 4 gives 94% at twice the cost and 6% at half of it.
+    """
+    ratio = np.maximum(netback, 1e-9) / inp.cash_cost_usd_per_kg
+    return 1.0 / (1.0 + ratio ** (-inp.supply_steepness))
+
+
+def adjust_utilization(inp: MiningInputs, utilization: np.ndarray,
+                       target: np.ndarray) -> np.ndarray:
+    """Utilization moves toward its target by the month's adjustment fraction, (M, P)."""
+    return utilization + (target - utilization) * inp.utilization_rate
+
+
+def desired_output(inp: MiningInputs, t: int, utilization: np.ndarray,
+                   capacity: np.ndarray) -> np.ndarray:
+    """Output (M, P) t REO/yr within capacity, Bayan Obo's ore limit and the quota allocation."""
+    desired = utilization * capacity
+    byproduct_limit = inp.byproduct_ore_t_per_yr[t] * inp.byproduct_recovery[t]
+    desired = np.where(inp.byproduct[None, :], np.minimum(desired, byproduct_limit), desired)
+    return np.minimum(desired, inp.quota_t_per_yr[t][None, :])
+
+
+def extract(inp: MiningInputs, t: int, output: np.ndarray, reserves: np.ndarray,
+            netback: np.ndarray) -> MiningResult:
+    """Mine ``output`` (M, P) t REO/yr within remaining ``reserves`` (M, P) t REO.
+
+    Ore mined is output / recovery (Bayan Obo: the REO in the iron ore mined, whatever is
+    recovered); tailings are the ore's REO not recovered, split by the deposit's element shares.
+    """
+    recovery = np.where(np.isnan(inp.recovery_override[t]), inp.mining_recovery,
+                        inp.recovery_override[t])
+    recovery = np.where(inp.byproduct, inp.byproduct_recovery[t], recovery)
+    output = np.minimum(output, np.maximum(reserves, 0.0) * recovery[None, :] / DT_YR)
+    ore_total = np.where(inp.byproduct[None, :], inp.byproduct_ore_t_per_yr[t],
+                         output / recovery[None, :])
+    ore_total = np.maximum(ore_total, output)
+    dist = inp.distribution[None, :, :]
+    return MiningResult(
+        mine_output=output[:, :, None] * dist, ore_mined=ore_total[:, :, None] * dist,
+        tailings_inflow=(ore_total - output)[:, :, None] * dist, total_output=output,
+        revenue=output * netback * MUSD_PER_T_TIMES_USD_PER_KG)

@@ -1,0 +1,281 @@
+"""Market regimes of the Baotou cluster, chosen by name behind one small protocol.
+
+``free_market``: each Baotou producer sells its separated output alone and takes the price (its
+output goes to the merchant inventory of Chinese sellers); a company stock left from an earlier
+regime is liquidated.
+
+``trading_company``: the members sell only through one jointly owned company, with the sales
+rule named by ``market.trading_company.rule``. Rule ``defend_price``: the company keeps a
+planned stockpile (built up over its first years), sells what it holds above that plan only as
+far as the China price stands at or above its defended price (a multiple of its trailing
+reference price), and sets its members' output to its sales plus the stockpile gap. This is how
+the 2008 company avoided oversupply and held prices up.
+
+A third regime is a class with the :class:`Regime` methods, registered in :data:`REGIMES` and
+named in ``reesim.scenario.schema.REGIME_NAMES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
+
+import numpy as np
+
+from reesim.dims import DT_YR, MONTHS_PER_YEAR
+from reesim.model.constants import Constant
+from reesim.model.context import Context, Draft, monthly_rate
+from reesim.model.mechanisms.mining import distribution
+from reesim.scenario.schema import REGIME_NAMES
+
+CONSTANTS = (
+    Constant("stockpile_build_years", 5.0, "yr", 0.5, 20.0,
+             "The company's planned stockpile is built up linearly over this time.",
+             "data/reference/events_timeline.csv 2011-04-05: the Inner Mongolia reserve plan of "
+             "~300,000 t of RE mineral products over 5 years"),
+    Constant("sales_memory_yr", 0.25, "yr", 1 / 12, 2.0,
+             "Averaging time of the company's sales, from which it plans output (a quarter, "
+             "the cycle of the company's production plans is not in the data).", "assumption"),
+)
+
+
+@dataclass(frozen=True)
+class RegimeInputs:
+    """Compiled inputs of the regimes: which regime holds each month, and the company's rule."""
+
+    regime: np.ndarray                  # (T,) index into REGIME_NAMES
+    members: np.ndarray                 # (T, P) bool: legal Chinese producers whose
+    #                                     concentrate is separated in the company's region
+    company_region: int                 # region index of the company's members
+    member_mix: np.ndarray              # (E,) members' output mix (capacity-weighted)
+    rule: str                           # the company's sales rule
+    planned_stockpile_t: float          # t REO the company plans to hold
+    defend_factor: float                # defended price / trailing reference price
+    sales_response: float               # exponent of the sales withheld below that price
+    stock_adjustment_time_yr: float
+    reference_rate: float               # monthly adjustment of the reference price
+    sales_rate: np.ndarray              # (M,) monthly adjustment of the smoothed sales value
+    stockpile_build_months: np.ndarray  # (M,)
+
+
+class CompanyState(NamedTuple):
+    """The trading company's memories, kept whatever the regime."""
+
+    reference: np.ndarray               # (M, E) USD/kg trailing reference price
+    sales_rate: np.ndarray              # (M,) t x USD/kg per yr, smoothed value of sales
+    months: np.ndarray                  # (M,) months the company has been active
+
+
+class Regime(Protocol):
+    """What a regime decides each month (arrays (M, ...))."""
+
+    name: str
+
+    def planned_stockpile(self, inp: RegimeInputs, company: CompanyState) -> np.ndarray:
+        """Stockpile the regime's seller plans to hold, (M,) t REO (0 if none)."""
+        ...
+
+    def cap_output(self, inp: RegimeInputs, output: np.ndarray, members: np.ndarray,
+                   company: CompanyState, stock: np.ndarray, planned: np.ndarray,
+                   price_china: np.ndarray) -> np.ndarray:
+        """Producers' output (M, P) t REO/yr after the regime's plan for its ``members`` (P,)."""
+        ...
+
+    def to_company(self, inp: RegimeInputs, output: np.ndarray) -> np.ndarray:
+        """Separated output (M, E) t REO/yr of the company's region delivered to the company."""
+        ...
+
+    def company_offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
+                      company: CompanyState, planned: np.ndarray,
+                      release: np.ndarray) -> np.ndarray:
+        """What the company offers in the China market, (M, E) t this month."""
+        ...
+
+    def active_months(self, months: np.ndarray) -> np.ndarray:
+        """The company's months of activity after this month."""
+        ...
+
+
+class FreeMarket:
+    """Baotou producers sell alone; a company stock (if any) is liquidated."""
+
+    name = "free_market"
+
+    def planned_stockpile(self, inp: RegimeInputs, company: CompanyState) -> np.ndarray:
+        """No plan."""
+        return np.zeros(company.months.shape[0])
+
+    def cap_output(self, inp: RegimeInputs, output: np.ndarray, members: np.ndarray,
+                   company: CompanyState, stock: np.ndarray, planned: np.ndarray,
+                   price_china: np.ndarray) -> np.ndarray:
+        """Nobody caps output."""
+        return output
+
+    def to_company(self, inp: RegimeInputs, output: np.ndarray) -> np.ndarray:
+        """Nothing goes to the company."""
+        return np.zeros_like(output[:, 0])
+
+    def company_offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
+                      company: CompanyState, planned: np.ndarray,
+                      release: np.ndarray) -> np.ndarray:
+        """All the company still holds is offered."""
+        return stock.copy()
+
+    def active_months(self, months: np.ndarray) -> np.ndarray:
+        """The company is not active."""
+        return months + 0.0
+
+
+class TradingCompany:
+    """The members sell through the company, which follows its named sales rule."""
+
+    name = "trading_company"
+
+    def planned_stockpile(self, inp: RegimeInputs, company: CompanyState) -> np.ndarray:
+        """Total stockpile the company plans to hold, (M,) t REO, built up over its first years."""
+        build = np.minimum(np.maximum(company.months / inp.stockpile_build_months, 0.0), 1.0)
+        return inp.planned_stockpile_t * build
+
+    def cap_output(self, inp: RegimeInputs, output: np.ndarray, members: np.ndarray,
+                   company: CompanyState, stock: np.ndarray, planned: np.ndarray,
+                   price_china: np.ndarray) -> np.ndarray:
+        """Members' output scaled down pro rata to the company's output plan."""
+        cap = SALES_RULES[inp.rule].output_plan(inp, company, stock, planned, price_china)
+        total = output[:, members].sum(axis=1)
+        factor = np.where(total > cap, cap / np.maximum(total, 1e-12), 1.0)
+        output = output.copy()
+        output[:, members] *= factor[:, None]
+        return output
+
+    def to_company(self, inp: RegimeInputs, output: np.ndarray) -> np.ndarray:
+        """The company's region delivers all its separated output to the company."""
+        return output[:, inp.company_region]
+
+    def company_offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
+                      company: CompanyState, planned: np.ndarray,
+                      release: np.ndarray) -> np.ndarray:
+        """The sales rule's offer plus any ordered release, within the company's stock."""
+        offer = SALES_RULES[inp.rule].offer(inp, stock, price_china, company.reference, planned)
+        return np.minimum(offer + release, stock)
+
+    def active_months(self, months: np.ndarray) -> np.ndarray:
+        """One more month of activity."""
+        return months + 1.0
+
+
+def _value_per_t(inp: RegimeInputs, price_china: np.ndarray) -> np.ndarray:
+    """Value of a tonne of members' output at China prices, (M,) USD/kg."""
+    return np.maximum(np.einsum("me,e->m", price_china, inp.member_mix), 1e-9)
+
+
+class DefendPrice:
+    """Sales rule ``defend_price``: a buffer stock that withholds sales below a defended price."""
+
+    def offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
+              reference: np.ndarray, planned: np.ndarray) -> np.ndarray:
+        """What the company offers this month, (M, E) t REO.
+
+        It sells all it holds of an element while the China price stands at or above its
+        defended price (``defend_factor`` x its trailing reference price) and withholds the
+        surplus below it, by (price / defended) ** sales_response, as long as its stockpile
+        (valued in tonnes of members' output) is within plan; beyond the plan it sells at any
+        price.
+        """
+        ratio = price_china / (inp.defend_factor * reference)
+        withhold = 1.0 - np.minimum(np.maximum(ratio, 0.0), 1.0) ** inp.sales_response
+        held = (stock * price_china).sum(axis=1) / _value_per_t(inp, price_china)
+        room = np.minimum(np.maximum(1.0 - held / np.maximum(planned, 1e-9), 0.0), 1.0)
+        return stock * (1.0 - withhold * room[:, None])
+
+    def output_plan(self, inp: RegimeInputs, company: CompanyState, stock: np.ndarray,
+                    planned: np.ndarray, price_china: np.ndarray) -> np.ndarray:
+        """Members' total output cap (M,) t REO/yr, planned in value terms.
+
+        The company has its members produce what its recent sales are worth in members'
+        concentrate, plus the value still missing from its planned stockpile (or less the
+        overfill), spread over the stock adjustment time: when it withholds sales to defend
+        prices, output follows. Planning in value keeps a pile of cheap by-products (Ce) from
+        stopping the production of the Nd that sells.
+        """
+        value_per_t = _value_per_t(inp, price_china)
+        held = (stock * price_china).sum(axis=1) / value_per_t          # t of members' output
+        plan = (company.sales_rate / value_per_t
+                + (planned - held) / inp.stock_adjustment_time_yr)
+        return np.where(company.months < 1, np.inf, np.maximum(plan, 0.0))
+
+
+SALES_RULES = {"defend_price": DefendPrice()}
+"""The trading company's sales rules by name (``market.trading_company.rule``)."""
+REGIMES: dict[str, Regime] = {r.name: r for r in (FreeMarket(), TradingCompany())}
+"""Regimes by name; must cover ``reesim.scenario.schema.REGIME_NAMES``."""
+if tuple(REGIMES) != REGIME_NAMES:
+    raise ImportError(f"regimes {tuple(REGIMES)} do not match the schema's {REGIME_NAMES}")
+
+
+def draft(ctx: Context) -> Draft:
+    """The scenario's regime from ``market.regime_from`` on (free market before it)."""
+    regime = np.full(ctx.timeline.steps, REGIME_NAMES.index("free_market"))
+    market = ctx.scenario.market
+    regime[ctx.timeline.index(market.regime_from):] = REGIME_NAMES.index(market.regime)
+    return {"regime": regime}
+
+
+def regime_mask(ctx: Context, draft: Draft, start: str, end: str | None,
+                under_regime: str | None) -> np.ndarray:
+    """Months of a window in which a regime condition holds (any regime if None), (T,) bool."""
+    mask = np.zeros(ctx.timeline.steps, bool)
+    mask[ctx.timeline.window(start, end)] = True
+    if under_regime is not None:
+        mask &= draft["regime"] == REGIME_NAMES.index(under_regime)
+    return mask
+
+
+def build(ctx: Context, draft: Draft) -> RegimeInputs:
+    """The regime schedule and the company's options and member mix."""
+    options = ctx.scenario.market.trading_company
+    producers = ctx.producers
+    dist = distribution(ctx)
+    members_of_tc = producers.separation_region.to_numpy() == options.region
+    mix = np.zeros(dist.shape[1])
+    for p in np.flatnonzero(members_of_tc):
+        mix += producers.capacity_t_reo_per_yr.iloc[p] * dist[p]
+    mix = mix / mix.sum() if mix.sum() > 0 else np.full(dist.shape[1], 1 / dist.shape[1])
+    p = ctx.params
+    region = ctx.region_index(options.region)
+    china = ctx.region_market[ctx.producer_region] == 0
+    return RegimeInputs(
+        regime=draft["regime"],
+        members=(draft["route"] == region) & producers.legal.to_numpy(bool)[None, :]
+        & china[None, :],
+        company_region=region, member_mix=mix,
+        rule=options.rule, planned_stockpile_t=options.planned_stockpile_t_reo,
+        defend_factor=options.defend_factor, sales_response=options.sales_response,
+        stock_adjustment_time_yr=options.stock_adjustment_time_yr,
+        reference_rate=float(monthly_rate(options.reference_time_yr)),
+        sales_rate=1.0 - np.exp(-DT_YR / p.sales_memory_yr),
+        stockpile_build_months=MONTHS_PER_YEAR * p.stockpile_build_years)
+
+
+def regime_at(inp: RegimeInputs, t: int) -> Regime:
+    """The regime in force in month ``t``."""
+    return REGIMES[REGIME_NAMES[inp.regime[t]]]
+
+
+def initial(inp: RegimeInputs, price_china: np.ndarray) -> CompanyState:
+    """The company's memories at the run start: the current price, no sales, not yet active."""
+    members = price_china.shape[0]
+    return CompanyState(reference=price_china.copy(), sales_rate=np.zeros(members),
+                        months=np.zeros(members))
+
+
+def update_company(inp: RegimeInputs, regime: Regime, company: CompanyState,
+                   price_china: np.ndarray, sales: np.ndarray) -> CompanyState:
+    """Trailing reference price (M, E), smoothed value of sales (M,), months active."""
+    rate = inp.reference_rate
+    reference = np.exp(np.log(company.reference)
+                       + (np.log(price_china) - np.log(company.reference)) * rate)
+    value = (sales * price_china).sum(axis=1)
+    smoothed = company.sales_rate + (value - company.sales_rate) * inp.sales_rate
+    return CompanyState(reference=reference,
+                        sales_rate=np.where(company.months < 1, value, smoothed),
+                        months=regime.active_months(company.months))

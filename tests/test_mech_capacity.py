@@ -1,0 +1,82 @@
+"""Capacity dynamics: closures after sustained losses, restarts, project commitments, ramp-up."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mech import model
+from reesim.model.mechanisms import capacity
+from reesim.model.mechanisms.capacity import NEVER
+
+
+def _setup(*overrides: str):
+    m = model(*overrides)
+    inp, mi = m.inputs.capacity, m.inputs.mining
+    netback = np.zeros((1, len(inp.planned)))
+    state = capacity.initial(inp, 1, netback)
+    return m, inp, mi, state
+
+
+def test_a_mine_closes_after_the_declared_months_of_losses_and_not_before():
+    m, inp, mi, state = _setup()
+    p = m.coords.producers.index("mount_weld")
+    months = int(m.params.closure_after_loss_months[0])
+    cost = mi.cash_cost_usd_per_kg
+    losing = cost - 1.0                                                # netback below cash cost
+    for t in range(months):
+        assert not state.closed[0, p], t
+        state = capacity.update(inp, t, state, losing, cost, mi.reference_netback_usd_per_kg)
+    assert state.closed[0, p]
+    assert not state.closed[0, m.coords.producers.index("bayan_obo")]  # a by-product never closes
+    assert capacity.available_capacity(inp, months, state)[0, p] == 0.0
+
+
+def test_a_closed_mine_restarts_a_restart_delay_after_its_expected_netback_recovers():
+    m, inp, mi, state = _setup()
+    p = m.coords.producers.index("mount_weld")
+    closed = state.closed.copy()
+    closed[0, p] = True
+    rich = np.full_like(state.expected_netback, 1e3)                   # far above incentive
+    state = state._replace(closed=closed, expected_netback=rich)
+    delay = int(m.params.restart_months[0])
+    for t in range(delay - 1):
+        state = capacity.update(inp, t, state, rich, mi.cash_cost_usd_per_kg,
+                                mi.reference_netback_usd_per_kg)
+        assert state.closed[0, p], t
+    state = capacity.update(inp, delay - 1, state, rich, mi.cash_cost_usd_per_kg,
+                            mi.reference_netback_usd_per_kg)
+    assert not state.closed[0, p] and state.reopen_at[0, p] == NEVER
+
+
+def test_a_project_is_committed_when_it_pays_and_ramps_up_after_its_lead_time():
+    m, inp, mi, state = _setup()
+    p = m.coords.producers.index("nolans")
+    assert inp.planned[p]
+    t0 = int(inp.start_month[p])                                       # eligible from here on
+    poor = np.zeros_like(state.expected_netback)
+    state = state._replace(expected_netback=poor)
+    state = capacity.update(inp, t0, state, poor, mi.cash_cost_usd_per_kg,
+                            mi.reference_netback_usd_per_kg)
+    assert state.online_at[0, p] == NEVER                              # does not pay: not built
+    rich = np.full_like(poor, 1e3)
+    state = state._replace(expected_netback=rich)
+    state = capacity.update(inp, t0, state, rich, mi.cash_cost_usd_per_kg,
+                            mi.reference_netback_usd_per_kg)
+    online = t0 + int(inp.lead_time_months[p])
+    assert state.online_at[0, p] == online
+    ramp = float(m.params.ramp_up_months[0])
+    cap = [capacity.available_capacity(inp, t, state)[0, p] for t in
+           (online - 1, online, online + int(ramp) // 2 - 1, online + int(ramp) + 5)]
+    nameplate = inp.nameplate_t_per_yr[p]
+    np.testing.assert_allclose(cap, [0.0, nameplate / ramp, nameplate / 2, nameplate])
+
+
+def test_fringe_capacity_grows_with_its_margin_up_to_its_cap():
+    m, inp, mi, state = _setup()
+    p = m.coords.producers.index("south_china_illegal")
+    cost, ref = mi.cash_cost_usd_per_kg, mi.reference_netback_usd_per_kg
+    high = np.full_like(cost, 1e4)
+    for _ in range(240):                                               # same month: same base
+        state = capacity.update(inp, 239, state, high, cost, ref)
+    cap = float(m.params.illegal_max_multiple[0]) * inp.capacity_t_per_yr[239, p]
+    np.testing.assert_allclose(state.illegal_capacity[0, p], cap, rtol=1e-3)

@@ -1,0 +1,49 @@
+"""Events: the registry matches the schema, and random scenarios with any event type over
+2000-2050 keep the invariants (balances, no NaN, prices within floor and choke, stocks >= 0)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reesim import simulate
+from reesim.model.events import EVENTS
+from reesim.scenario.loader import merge, validate
+from reesim.scenario.schema import EVENT_TYPES
+from reesim.testing import assert_balanced
+from strategies import events, scenario_data
+
+
+def test_every_event_type_of_the_schema_has_exactly_one_function():
+    assert set(EVENTS) == set(EVENT_TYPES)
+    assert next(iter(EVENTS)) == "regime"              # regime first: others may depend on it
+
+
+@pytest.mark.parametrize("kind", EVENT_TYPES)
+@settings(max_examples=5, deadline=None)
+@given(data=st.data())
+def test_every_event_type_builds_valid_events(kind, data):
+    from reesim import load_scenario
+
+    event = data.draw(events(kind))
+    scen = validate(merge(load_scenario("baotou").model_dump(mode="json"),
+                          {"events": {"x": event}}), "test")
+    assert scen.events["x"].type == kind
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario_data())
+def test_random_scenarios_with_any_events_keep_the_invariants(overrides):
+    from reesim import load_scenario
+
+    scen = validate(merge(load_scenario("baotou").model_dump(mode="json"), overrides), "test")
+    ds = simulate(scen).dataset
+    assert_balanced(ds)
+    for name, var in ds.data_vars.items():
+        assert not np.isnan(var.values).any(), name
+        if var.attrs.get("kind") in ("flow", "stock") and name not in ("netback", "revenue"):
+            assert float(var.min()) >= -1e-6, name
+    price = ds.price.values
+    assert np.isfinite(price).all() and (price > 0).all()
