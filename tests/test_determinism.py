@@ -8,9 +8,11 @@ from reesim import load_scenario, simulate
 
 UNCERTAIN = [
     "uncertainty.price_adjustment_time_yr.dist=uniform",
+    "uncertainty.price_adjustment_time_yr.relative=false",
     "uncertainty.price_adjustment_time_yr.low=0.1",
     "uncertainty.price_adjustment_time_yr.high=0.5",
     "uncertainty.demand_elasticity_multiplier.dist=lognormal",
+    "uncertainty.demand_elasticity_multiplier.relative=false",
     "uncertainty.demand_elasticity_multiplier.median=1.0",
     "uncertainty.demand_elasticity_multiplier.sigma=0.3",
 ]

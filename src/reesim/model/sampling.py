@@ -1,23 +1,23 @@
 """Per-member behavioural parameters: the scenario's values, or samples of its uncertainties.
 
-One run is a batch of one and uses the scenario's values. An ensemble (members > 1) draws every
-declared uncertainty for every member from its own generator, spawned from the seed, so member
-``i`` gets the same draw whatever the ensemble size.
+One run is a batch of one and uses the scenario's values. An ensemble (members > 1) draws one
+quantile per declared uncertainty for every member from its own generator, spawned from the
+seed, so member ``i`` gets the same draw whatever the ensemble size, and maps it through the
+distribution around the parameter's resolved value (:meth:`Distribution.ppf`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reesim.scenario.schema import Distribution, Scenario
+from reesim.scenario.schema import Scenario, parameter_bounds
+
+_QUANTILE_BITS = 52
 
 
-def _draw(dist: Distribution, rng: np.random.Generator) -> float:
-    if dist.dist == "uniform":
-        return float(rng.uniform(dist.low, dist.high))
-    if dist.dist == "normal":
-        return float(rng.normal(dist.mean, dist.sd))
-    return float(dist.median * np.exp(rng.normal(0.0, dist.sigma)))  # type: ignore[operator]
+def _open_quantiles(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` uniform quantiles strictly inside (0, 1): midpoints of 2^52 equal bins (exact)."""
+    return (rng.integers(0, 2**_QUANTILE_BITS, size=n) + 0.5) / 2.0**_QUANTILE_BITS
 
 
 def sample_parameters(scenario: Scenario, members: int, seed: int,
@@ -26,7 +26,9 @@ def sample_parameters(scenario: Scenario, members: int, seed: int,
     """Return ``(params, samples, names)``: params maps name -> (M,) array of values.
 
     ``samples`` is the (M, n) design matrix of the sampled uncertainties (empty for one member),
-    stored with the results so the design travels with them. An explicit ``design`` (parameter
+    stored with the results so the design travels with them. Normal and lognormal draws are
+    clipped into the parameter's allowed range (their support is unbounded; a uniform is
+    checked to lie inside it when the scenario is validated). An explicit ``design`` (parameter
     name -> M values, e.g. a calibration's population) replaces sampling for those parameters.
     """
     base = scenario.parameters.model_dump()
@@ -35,12 +37,10 @@ def sample_parameters(scenario: Scenario, members: int, seed: int,
     samples = np.zeros((members, len(names)))
     if names:
         generators = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(members)]
-        dists = list(scenario.uncertainty.values())
-        for m, rng in enumerate(generators):
-            samples[m] = [_draw(d, rng) for d in dists]
-        for j, name in enumerate(names):
-            low, high = _bounds(name)
-            samples[:, j] = np.clip(samples[:, j], low, high)
+        quantiles = np.stack([_open_quantiles(rng, len(names)) for rng in generators])
+        for j, (name, dist) in enumerate(scenario.uncertainty.items()):
+            low, high = _closed_bounds(name)
+            samples[:, j] = np.clip(dist.ppf(quantiles[:, j], float(base[name])), low, high)
             params[name] = samples[:, j].copy()
     if design:
         for name, values in design.items():
@@ -50,16 +50,7 @@ def sample_parameters(scenario: Scenario, members: int, seed: int,
     return params, samples, names
 
 
-def _bounds(name: str) -> tuple[float, float]:
-    """The schema's allowed range of a parameter (samples are clipped into it)."""
-    from reesim.scenario.schema import Parameters
-
-    low, high = -np.inf, np.inf
-    for meta in Parameters.model_fields[name].metadata:
-        for attr, is_low in (("gt", True), ("ge", True), ("lt", False), ("le", False)):
-            value = getattr(meta, attr, None)
-            if value is None:
-                continue
-            bound = float(value) + (1e-9 if attr == "gt" else -1e-9 if attr == "lt" else 0.0)
-            low, high = (bound, high) if is_low else (low, bound)
-    return low, high
+def _closed_bounds(name: str) -> tuple[float, float]:
+    """The schema's allowed range of a parameter as a closed interval (open ends moved 1e-9 in)."""
+    low, low_in, high, high_in = parameter_bounds(name)
+    return low + (0.0 if low_in else 1e-9), high - (0.0 if high_in else 1e-9)

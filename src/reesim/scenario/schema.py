@@ -7,10 +7,13 @@ errors (``extra="forbid"``) so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from scipy.special import ndtri
 
 from reesim.dims import APPLICATIONS, ELEMENTS
 
@@ -42,7 +45,7 @@ def parse_month(value: str | int) -> tuple[int, int]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 DateStr = Annotated[str, Field(description="YYYY or YYYY-MM")]
@@ -270,27 +273,135 @@ class Parameters(_Strict):
 PARAMETER_NAMES: tuple[str, ...] = tuple(Parameters.model_fields)
 
 
+def parameter_bounds(name: str) -> tuple[float, bool, float, bool]:
+    """(low, low inclusive, high, high inclusive) of the ``Parameters`` field ``name``."""
+    low, low_in, high, high_in = -math.inf, True, math.inf, True
+    for meta in Parameters.model_fields[name].metadata:
+        if getattr(meta, "gt", None) is not None:
+            low, low_in = float(meta.gt), False
+        if getattr(meta, "ge", None) is not None:
+            low, low_in = float(meta.ge), True
+        if getattr(meta, "lt", None) is not None:
+            high, high_in = float(meta.lt), False
+        if getattr(meta, "le", None) is not None:
+            high, high_in = float(meta.le), True
+    return low, low_in, high, high_in
+
+
+def _range_text(name: str) -> str:
+    low, low_in, high, high_in = parameter_bounds(name)
+    return f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
+
+
+def _inside(name: str, value: float) -> bool:
+    low, low_in, high, high_in = parameter_bounds(name)
+    above = low < value or (low_in and value == low)
+    return above and (value < high or (high_in and value == high))
+
+
+_NEEDS = {
+    (True, "uniform"): ("low", "high"), (True, "normal"): ("sd",),
+    (True, "lognormal"): ("sigma",),
+    (False, "uniform"): ("low", "high"), (False, "normal"): ("mean", "sd"),
+    (False, "lognormal"): ("median", "sigma"),
+}
+_MAX_SIGMA = 3.0
+"""Largest lognormal sigma (a factor e^3 ~ 20 at one standard deviation): wider is no longer an
+uncertainty about a parameter but a different model."""
+
+
 class Distribution(_Strict):
-    """A sampled uncertainty: uniform(low, high), normal(mean, sd) or lognormal(median, sigma)."""
+    """A sampled uncertainty of one parameter, relative to its resolved value by default.
+
+    Relative (the default) centres the spread on the parameter's resolved value (its scenario or
+    calibrated value) so an ensemble samples *around* the run it accompanies: ``uniform`` with
+    ``low``/``high`` as factors of that value (e.g. 0.7, 1.3), ``normal`` with a relative ``sd``
+    (mean factor 1), ``lognormal`` with ``sigma`` (median = the value). ``relative: false``
+    takes absolute numbers: ``uniform`` low/high, ``normal`` mean/sd, ``lognormal``
+    median/sigma. All numbers are finite; ``normal`` and ``lognormal`` draws are clipped into
+    the parameter's allowed range (their support is unbounded), a ``uniform`` must lie inside it.
+    """
 
     dist: Literal["uniform", "normal", "lognormal"]
+    relative: bool = True
     low: float | None = None
     high: float | None = None
     mean: float | None = None
     sd: Annotated[float, Field(gt=0.0)] | None = None
     median: Annotated[float, Field(gt=0.0)] | None = None
-    sigma: Annotated[float, Field(gt=0.0)] | None = None
+    sigma: Annotated[float, Field(gt=0.0, le=_MAX_SIGMA)] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> Distribution:
-        need = {"uniform": ("low", "high"), "normal": ("mean", "sd"),
-                "lognormal": ("median", "sigma")}[self.dist]
+        need = _NEEDS[(self.relative, self.dist)]
+        form = "relative" if self.relative else "absolute (relative: false)"
         missing = [k for k in need if getattr(self, k) is None]
         if missing:
-            raise ValueError(f"{self.dist} needs {', '.join(need)}; missing {', '.join(missing)}")
+            raise ValueError(f"{form} {self.dist} needs {', '.join(need)}; missing "
+                             f"{', '.join(missing)}")
+        extra = [k for k in ("low", "high", "mean", "sd", "median", "sigma")
+                 if getattr(self, k) is not None and k not in need]
+        if extra:
+            hint = (" (a relative distribution is centred on the parameter's resolved value; "
+                    "set relative: false for absolute numbers)") if self.relative else ""
+            raise ValueError(f"{form} {self.dist} takes only {', '.join(need)}; remove "
+                             f"{', '.join(extra)}{hint}")
         if self.dist == "uniform" and not self.low < self.high:  # type: ignore[operator]
             raise ValueError(f"uniform needs low < high, got {self.low} and {self.high}")
         return self
+
+    def support(self, centre: float) -> tuple[float, float]:
+        """(lowest, highest) value the distribution can produce around ``centre``."""
+        scale = centre if self.relative else 1.0
+        if self.dist == "uniform":
+            return float(self.low) * scale, float(self.high) * scale  # type: ignore[arg-type]
+        if self.dist == "normal":
+            return -math.inf, math.inf
+        return 0.0, math.inf
+
+    def check(self, name: str, centre: float) -> None:
+        """Raise ``ValueError`` if this distribution does not fit parameter ``name`` at ``centre``.
+
+        A ``uniform`` must stay inside the parameter's allowed range; a ``normal`` mean and a
+        ``lognormal`` median must lie inside it (their tails are clipped into it when sampled).
+        """
+        allowed = _range_text(name)
+        if self.relative and not centre > 0.0:
+            raise ValueError(f"a relative {self.dist} needs a positive resolved value; {name} is "
+                             f"{centre:g} (set relative: false and give absolute numbers)")
+        if self.dist == "uniform":
+            lo, hi = self.support(centre)
+            if not (_inside(name, lo) and _inside(name, hi)):
+                what = (f"factors {self.low:g}..{self.high:g} of the resolved value {centre:g} "
+                        f"give {lo:g}..{hi:g}") if self.relative else f"{lo:g}..{hi:g}"
+                raise ValueError(f"uniform {what}, outside the allowed range {allowed} of {name}")
+            return
+        absolute = self.mean if self.dist == "normal" else self.median
+        middle = centre if self.relative else float(absolute)  # type: ignore[arg-type]
+        if not _inside(name, middle):
+            label = "mean" if self.dist == "normal" else "median"
+            raise ValueError(f"{self.dist} {label} {middle:g} is outside the allowed range "
+                             f"{allowed} of {name}")
+
+    def ppf(self, u: np.ndarray, centre: float) -> np.ndarray:
+        """Quantiles ``u`` in the open interval (0, 1) -> parameter values around ``centre``.
+
+        ``centre`` is the parameter's resolved value (ignored by ``relative: false``). The
+        values are not clipped: see :func:`reesim.model.sampling.sample_parameters`.
+        """
+        u = np.asarray(u, dtype=float)
+        if not np.all((u > 0.0) & (u < 1.0)):
+            raise ValueError("quantiles must lie in the open interval (0, 1)")
+        scale = float(centre) if self.relative else 1.0
+        if self.dist == "uniform":
+            low, high = float(self.low) * scale, float(self.high) * scale  # type: ignore[arg-type]
+            return low + u * (high - low)
+        z = ndtri(u)
+        if self.dist == "normal":
+            mean = scale if self.relative else float(self.mean)  # type: ignore[arg-type]
+            return mean + float(self.sd) * scale * z  # type: ignore[arg-type]
+        median = scale if self.relative else float(self.median)  # type: ignore[arg-type]
+        return median * np.exp(float(self.sigma) * z)  # type: ignore[arg-type]
 
 
 class OutputOptions(_Strict):
@@ -320,8 +431,12 @@ class Scenario(_Strict):
     def _window(self) -> Scenario:
         if self.end_year <= self.start_year:
             raise ValueError(f"end_year {self.end_year} must be after start_year {self.start_year}")
-        for key in self.uncertainty:
+        for key, dist in self.uncertainty.items():
             if key not in PARAMETER_NAMES:
                 raise ValueError(f"uncertainty key {key!r} must be a parameter name, one of: "
                                  + ", ".join(PARAMETER_NAMES))
+            try:
+                dist.check(key, float(getattr(self.parameters, key)))
+            except ValueError as exc:
+                raise ValueError(f"uncertainty.{key}: {exc}") from None
         return self
