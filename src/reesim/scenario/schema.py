@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from scipy.special import ndtri
 
 from reesim.dims import APPLICATIONS, ELEMENTS
+from reesim.ensemble.xlrm import Lever, Outcome
 
 ElementName = Literal[ELEMENTS]  # type: ignore[valid-type]
 ApplicationName = Literal[APPLICATIONS]  # type: ignore[valid-type]
@@ -426,6 +427,10 @@ class Scenario(_Strict):
     uncertainty: dict[str, Distribution] = {}
     """Parameters sampled per member when members > 1 (keys: names in ``parameters``)."""
     events: dict[str, Event] = {}
+    levers: dict[str, Lever] = {}
+    """Policy choices crossed with the sampled futures in ``reesim ensemble`` (XLRM's L)."""
+    outcomes: dict[str, Outcome] = {}
+    """Named scalar indicators of an ensemble (XLRM's M), beside the standard ones."""
 
     @model_validator(mode="after")
     def _window(self) -> Scenario:
