@@ -106,6 +106,7 @@ def run(
             f"{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
         written = result.write(target, extra_files={"summary.csv": to_csv(records),
                                                     "claims.csv": claims_csv(claims, effects)})
+        _record_run(result, written)
     if not quiet:
         render(records, console)
         render_claims(claims, effects, console)
@@ -113,6 +114,16 @@ def run(
     console.print(f"[green]wrote[/] {written}/results.nc, manifest.json, summary.csv, claims.csv  "
                   f"(scenario {m['scenario']} {m['scenario_hash']}, data {m['data_version']}, "
                   f"seed {m['seed']}, members {m['members']})")
+
+
+def _record_run(result, written: Path) -> None:
+    """Record a finished run in the run catalog (a warning, not a failure, if it is busy)."""
+    from reesim.ensemble.catalog import record_run
+
+    try:
+        record_run(result.manifest, written)
+    except ReesimError as exc:
+        err_console.print(f"[bold yellow]warning:[/] run not recorded in the catalog: {exc}")
 
 
 def _years(text: str | None) -> tuple[int, ...]:
@@ -328,6 +339,11 @@ def calibrate(
     for warning in result.warnings:
         err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     console.print(f"[green]wrote[/] {written}")
+
+
+from reesim.cli_ensemble import register as _register_ensemble  # noqa: E402
+
+_register_ensemble(app)
 
 
 def main() -> None:

@@ -127,6 +127,9 @@ class Catalog:
                 con.execute(f"CREATE TEMP VIEW outcomes AS SELECT CASE {cases} END AS run_id, "
                             f"* EXCLUDE (filename) FROM read_parquet([{listing}], "
                             "union_by_name = true, filename = true)")
+            else:
+                con.execute("CREATE TEMP VIEW outcomes AS SELECT NULL::VARCHAR AS run_id, "
+                            "NULL::BIGINT AS member WHERE false")
             try:
                 return con.execute(sql).df()
             except duckdb.Error as exc:
@@ -144,3 +147,15 @@ def _run_id(con, outcomes_file: str) -> str:
 def _sql_text(text: str) -> str:
     """A SQL string literal (quotes doubled)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def record_run(manifest: dict[str, Any], path: str | Path) -> str:
+    """Record a finished single run (``reesim run``) from its manifest; returns its id."""
+    book = Catalog(default_catalog(path))
+    run_id = book.start(kind="run", scenario=manifest["scenario"],
+                        scenario_hash=manifest["scenario_hash"], seed=manifest["seed"],
+                        code_version=manifest["reesim_version"],
+                        data_version=manifest["data_version"], members=manifest["members"],
+                        path=path, design={"output_frequency": manifest["output_frequency"]})
+    book.finish(run_id, "done")
+    return run_id

@@ -34,7 +34,7 @@ MORRIS_LEVELS = 4
 MORRIS_SPAN = (0.01, 0.99)
 """Morris' grid runs from the 1% to the 99% quantile (the ends of an unbounded distribution
 are infinite)."""
-_EDGE = 1e-12
+QUANTILE_EDGE = 1e-12
 MAX_MEMBERS = 1_000_000
 
 
@@ -116,7 +116,7 @@ def to_quantiles(kind: str, unit: np.ndarray) -> np.ndarray:
     if kind == "morris":
         low, high = MORRIS_SPAN
         return low + (high - low) * unit
-    return np.clip(unit, _EDGE, 1.0 - _EDGE)
+    return np.clip(unit, QUANTILE_EDGE, 1.0 - QUANTILE_EDGE)
 
 
 @dataclass
@@ -164,9 +164,9 @@ class Design:
         return h.hexdigest()[:16]
 
 
-def _lever_text(value: Any) -> Any:
-    """A lever value as a table cell: scalars as they are, sections as JSON."""
-    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+def _lever_text(value: Any) -> str:
+    """A lever value as a table cell: JSON text (``null`` for a removed section)."""
+    return json.dumps(value, sort_keys=True)
 
 
 def make_design(kind: str, samples: int, seed: int, factors: Sequence[Factor],

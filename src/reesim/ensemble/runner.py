@@ -136,10 +136,9 @@ class FunctionEvaluator:
                             index=pd.Index(rows["member"].to_numpy(), name="member")), None
 
 
-def _lever_value(cell: Any) -> Any:
-    if isinstance(cell, str) and cell[:1] in "{[":
-        return json.loads(cell)
-    return cell.item() if isinstance(cell, np.generic) else cell
+def _lever_value(cell: str) -> Any:
+    """A lever value back from its JSON cell in the design table."""
+    return json.loads(cell)
 
 
 _EVALUATORS = {"reesim": ReesimEvaluator, "function": FunctionEvaluator}
@@ -340,7 +339,7 @@ def _client(scheduler: str | None, workers: int | None):
         return Client(address), None
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.WARNING)
+                           dashboard_address=None, silence_logs=logging.CRITICAL)
     return Client(cluster), cluster
 
 
