@@ -89,7 +89,7 @@ def test_resume_skips_finished_chunks_and_gives_identical_outcomes(reference, cl
 
 def test_a_killed_worker_loses_and_duplicates_no_member(reference, scenario, cluster, tmp_path):
     _, table = reference
-    c, client = cluster
+    _, client = cluster
     out = tmp_path / "killed"
     design = make_design("lhs", 6, 5, scenario_factors(scenario))
     spec = runner.read_spec(reference[0])
