@@ -52,10 +52,15 @@ def ensemble(
                       TextColumn("{task.completed}/{task.total} members"), TimeElapsedColumn(),
                       console=err_console, transient=True) as bar:
             task = bar.add_task(f"{scen.name} {design}", total=None)
-            report = run_ensemble(scen, target, design=design, samples=samples, seed=seed,
-                                  keep=kept, chunk_size=chunk_size, workers=workers,
-                                  scheduler=scheduler,
-                                  progress=lambda d, n: bar.update(task, completed=d, total=n))
+            try:
+                report = run_ensemble(
+                    scen, target, design=design, samples=samples, seed=seed, keep=kept,
+                    chunk_size=chunk_size, workers=workers, scheduler=scheduler,
+                    progress=lambda d, n: bar.update(task, completed=d, total=n))
+            except KeyboardInterrupt:
+                err_console.print(f"interrupted; finished chunks are kept in {target}: rerun "
+                                  "the same command to resume")
+                raise typer.Exit(130) from None
     rate = report.members / report.seconds if report.seconds else float("nan")
     console.print(f"[green]wrote[/] {report.out}/outcomes.parquet"
                   f"{', kept.zarr' if kept else ''}: {report.members} members, "
@@ -131,10 +136,15 @@ def discover(
             limits.add_row(r.factor, ", ".join(map(str, r.values)), "", "", "", "")
         else:
             limits.add_row(r.factor, f"{r.low:.4g}", f"{r.high:.4g}",
-                           f"{r.full_low:.4g}..{r.full_high:.4g}", f"{r.qp_low:.2g}",
-                           f"{r.qp_high:.2g}")
+                           f"{r.full_low:.4g}..{r.full_high:.4g}", _qp(r.qp_low),
+                           _qp(r.qp_high))
     console.print(limits)
     console.print(result.sentence, highlight=False)
+
+
+def _qp(value: float) -> str:
+    """A quasi-p value; the Workbench gives -1 (shown as -) for a side that is not restricted."""
+    return "-" if not value == value or value < 0 else f"{value:.2g}"
 
 
 def runs(
