@@ -29,7 +29,9 @@ def ensemble(
     = None,
     keep: Annotated[str, typer.Option(help="Variables stored in full (Zarr), comma-separated.")]
     = "",
-    out: Annotated[Path | None, typer.Option(help="Ensemble folder (rerun to resume).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Ensemble folder (default: results/ensemble-<scenario>-<design><samples>-seed<seed>-"
+             "<scenario hash>, so rerunning the same command resumes it).")] = None,
     chunk_size: Annotated[int | None, typer.Option(min=1, help="Members per chunk.")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="LocalCluster workers "
                                                             "(default: one per core).")] = None,
@@ -45,8 +47,7 @@ def ensemble(
 
     with _user_errors():
         scen = _load(scenario, set_)
-        target = out or Path("results") / (
-            f"ensemble-{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+        target = out or default_folder(scen, design, samples, seed)
         kept = [k.strip() for k in keep.split(",") if k.strip()]
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} members"), TimeElapsedColumn(),
@@ -66,6 +67,15 @@ def ensemble(
                   f"{', kept.zarr' if kept else ''}: {report.members} members, "
                   f"{report.computed_chunks} chunks computed, {report.skipped_chunks} already "
                   f"done, {report.seconds:.1f} s ({rate:.1f} members/s)")
+
+
+def default_folder(scenario, design: str, samples: int, seed: int | None) -> Path:
+    """The default ensemble folder: a function of the command, so a rerun resumes the run."""
+    from reesim.scenario import scenario_hash
+
+    seed = scenario.seed if seed is None else seed
+    return Path("results") / (f"ensemble-{scenario.name}-{design}{samples}-seed{seed}-"
+                              f"{scenario_hash(scenario)}")
 
 
 def sensitivity(
