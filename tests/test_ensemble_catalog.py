@@ -60,3 +60,39 @@ def test_many_writers_interleaved(tmp_path):
     runs = Catalog(tmp_path / "c.duckdb").runs()
     assert len(runs) == 30 and set(runs["status"]) == {"done"}
     assert runs.groupby("scenario").size().to_dict() == {"w0": 15, "w1": 15}
+
+
+def test_interrupted_command_resumes_to_the_same_outcomes(tmp_path):
+    """Ctrl-C mid-run keeps finished chunks; the same command finishes with identical numbers."""
+    import signal
+    import time
+
+    import pandas as pd
+
+    env = {**os.environ, "REESIM_CATALOG": str(tmp_path / "catalog.duckdb")}
+    args = ["ensemble", "baotou-xlrm", "--samples", "12", "--workers", "1", "--chunk-size", "1",
+            "--set", "end_year=2005", "--set", "levers=null", "--set", "outcomes=null", "--set",
+            "outcomes.nd={variable: price, years: '2004', select: {element: Nd, market: export}}"]
+    folder = tmp_path / "cut"
+    proc = _reesim(*args, "--out", str(folder), env=env, cwd=tmp_path)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any((folder / "chunks").glob("outcomes-*.parquet")):
+            proc.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.02)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "rerun the same command to resume" in " ".join(err.split())
+    done = len(list((folder / "chunks").glob("outcomes-*.parquet")))
+    assert 1 <= done < 12 and not (folder / "outcomes.parquet").exists()
+    assert list(Catalog(tmp_path / "catalog.duckdb").runs()["status"]) == ["interrupted"]
+    again = _reesim(*args, "--out", str(folder), env=env, cwd=tmp_path)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert f"{12 - done} chunks computed, {done} already done" in " ".join(out.split())
+    whole = _reesim(*args, "--chunk-size", "12", "--out", str(tmp_path / "whole"), env=env,
+                    cwd=tmp_path)
+    assert whole.communicate(timeout=300) and whole.returncode == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "outcomes.parquet"),
+                                  pd.read_parquet(tmp_path / "whole" / "outcomes.parquet"))

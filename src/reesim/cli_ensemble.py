@@ -162,7 +162,8 @@ def runs(
                                                       "or results/catalog.duckdb).")] = None,
     scenario: Annotated[str | None, typer.Option(help="Only this scenario.")] = None,
     kind: Annotated[str | None, typer.Option(help="run or ensemble.")] = None,
-    status: Annotated[str | None, typer.Option(help="running, done or failed.")] = None,
+    status: Annotated[str | None, typer.Option(help="running, done, failed or interrupted.")]
+    = None,
     sql: Annotated[str | None, typer.Option(help="DuckDB SQL over tables runs and outcomes.")]
     = None,
 ) -> None:

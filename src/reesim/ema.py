@@ -8,6 +8,7 @@ lever values; it returns the scenario's outcomes as a dict of floats. One call i
 
 from __future__ import annotations
 
+import logging
 import warnings
 from functools import partial
 from typing import Any
@@ -18,6 +19,8 @@ from reesim.ensemble.designs import QUANTILE_EDGE, scenario_factors
 from reesim.ensemble.outcomes import compute_outcomes, scenario_outcomes
 from reesim.errors import InputError
 from reesim.scenario import Scenario, load_scenario
+
+log = logging.getLogger("reesim.ema")
 
 
 def run(scenario: Scenario | str = "baotou-xlrm", overrides: tuple[str, ...] = (),
@@ -55,9 +58,12 @@ def model(scenario: str = "baotou-xlrm", overrides: tuple[str, ...] = (), name: 
     ema_model = Model(name, function=partial(run, scen))
     ema_model.uncertainties = [RealParameter(f.name, QUANTILE_EDGE, 1.0 - QUANTILE_EDGE)
                                for f in scenario_factors(scen)]
-    ema_model.levers = [CategoricalParameter(k, lever.choices()) for k, lever in
-                        scen.levers.items()
-                        if all(not isinstance(c, dict | list) and c is not None
-                               for c in lever.choices())]
+    scalar = {k: lever for k, lever in scen.levers.items()
+              if all(isinstance(c, str | int | float) for c in lever.choices())}
+    skipped = sorted(set(scen.levers) - set(scalar))
+    if skipped:
+        log.warning("levers %s set whole sections and are left out of the EMA model (they "
+                    "keep the scenario's own value)", ", ".join(skipped))
+    ema_model.levers = [CategoricalParameter(k, lever.choices()) for k, lever in scalar.items()]
     ema_model.outcomes = [ScalarOutcome(k) for k in scenario_outcomes(scen)]
     return ema_model

@@ -60,6 +60,9 @@ def run_ensemble(scenario: Scenario, out: str | Path, *, design: str = "lhs", sa
     try:
         report = runner.run(folder, scheduler=scheduler, workers=workers, client=client,
                             progress=progress)
+    except KeyboardInterrupt:
+        book.finish(entry, "interrupted")
+        raise
     except BaseException:
         book.finish(entry, "failed")
         raise

@@ -10,8 +10,10 @@ done the client joins the chunk files into ``outcomes.parquet`` (design columns 
 checking that every member appears exactly once.
 
 A member's inputs are its design row, which follows from its index alone (see
-:mod:`reesim.ensemble.designs`); the engine is batch-invariant, so neither the chunk size nor
-the number of workers changes any number.
+:mod:`reesim.ensemble.designs`); the engine draws no random numbers once the design sets the
+sampled parameters (the scenario's own sampling is switched off) and is batch-invariant, so
+neither the chunk size nor the number of workers changes any number. A folder is resumed only
+by the same ensemble under the same code and data versions, so results never mix versions.
 """
 
 from __future__ import annotations
@@ -203,7 +205,8 @@ def create(out: str | Path, design: Design, evaluator: dict[str, Any], *, keep: 
         old = read_spec(out)
         if old.get("identity") != identity:
             raise InputError(f"{out} holds a different ensemble (its design, scenario, outcomes, "
-                             "kept variables or chunk size differ); choose another --out",
+                             "kept variables, chunk size, code or data version differ); choose "
+                             "another --out",
                              field="--out")
         return out
     if out.exists() and any(out.iterdir()):
@@ -232,8 +235,8 @@ def create(out: str | Path, design: Design, evaluator: dict[str, Any], *, keep: 
 def _identity(spec: dict[str, Any]) -> str:
     import hashlib
 
-    text = json.dumps({k: spec[k] for k in ("evaluator", "keep", "chunk_size", "design")},
-                      sort_keys=True, default=str)
+    keys = ("evaluator", "keep", "chunk_size", "design", "code_version", "data_version")
+    text = json.dumps({k: spec.get(k) for k in keys}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
