@@ -149,3 +149,47 @@ def test_ema_workbench_runs_a_small_experiment():
             experiments, outcomes = evaluator.perform_experiments(scenarios=2)
     assert len(experiments) == 2 and outcomes["nd_2010"].shape == (2,)
     assert np.all(outcomes["nd_2010"] > 0) and outcomes["nd_2010"][0] != outcomes["nd_2010"][1]
+
+
+def linear_function(x: np.ndarray) -> np.ndarray:
+    """3 x0 + x1 (x2 has no effect)."""
+    return 3.0 * x[:, 0] + x[:, 1]
+
+
+def test_morris_effects_of_a_linear_function(tmp_path):
+    factors = [Factor(n, lambda u: u) for n in ("x0", "x1", "x2")]
+    out = runner.create(tmp_path / "m", make_design("morris", 20, 2, factors),
+                        {"kind": "function", "function": f"{__name__}:linear_function"},
+                        chunk_size=40)
+    _run_in_process(out)
+    table = analyze(out).set_index(["index", "factor"])["value"]
+    span = 0.98                                    # the grid covers the 1%-99% quantiles
+    assert table["mu_star", "x0"] == pytest.approx(3.0 * span)
+    assert table["mu_star", "x1"] == pytest.approx(1.0 * span)
+    assert table["mu_star", "x2"] == pytest.approx(0.0, abs=1e-12)
+    assert table["sigma", "x0"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_full_factorial_levels_and_lever_policies():
+    factors = [Factor(n, lambda u: u) for n in ("a", "b")]
+    design = make_design("full-factorial", 3, 0, factors)
+    assert design.members == 9
+    assert sorted(set(design.unit[:, 0])) == pytest.approx([1 / 6, 1 / 2, 5 / 6])
+    from reesim.ensemble.designs import lever_policies, scenario_factors
+    from reesim.ensemble.runner import ReesimEvaluator
+
+    scen = load_scenario("baotou-xlrm")
+    policies = lever_policies(scen.levers)
+    assert len(policies) == 4
+    crossed = make_design("lhs", 5, 1, scenario_factors(scen), policies)
+    table = crossed.table()
+    assert crossed.members == 20 and list(table.policy.unique()) == [0, 1, 2, 3]
+    assert (table.groupby("policy")["demand_elasticity_multiplier"].apply(list)
+            .map(tuple).nunique()) == 1                 # every policy meets the same futures
+    evaluator = ReesimEvaluator(scen.model_dump(mode="json"),
+                                {k: v.path for k, v in scen.levers.items()}, {}, 0)
+    on = evaluator.policy_scenario(policies[3])
+    assert on.events["dy_reserve_buy"].amounts_t_reo == {"Dy": 2000.0}
+    assert on.events["magnet_recycling"].eol_recycling_fraction == 0.3
+    assert "magnet_recycling" not in evaluator.policy_scenario(policies[0]).events
+    assert on.uncertainty == {} and on.levers == {}

@@ -72,7 +72,8 @@ def test_chunk_size_and_worker_count_do_not_change_results(reference, scenario, 
     pd.testing.assert_frame_equal(other, table)
 
 
-def test_resume_skips_finished_chunks_and_gives_identical_outcomes(reference, cluster, tmp_path):
+def test_resume_skips_finished_chunks_and_gives_identical_outcomes(reference, cluster, tmp_path,
+                                                                  monkeypatch):
     out, table = reference
     copy = tmp_path / "resume"
     import shutil
@@ -82,7 +83,8 @@ def test_resume_skips_finished_chunks_and_gives_identical_outcomes(reference, cl
     (copy / "chunks" / ".outcomes-00000002-00000004.parquet.123.tmp").write_text("partial")
     with pytest.raises(Exception, match="4 of 6 members present"):
         runner.join(copy)
-    report = runner.run(copy, client=cluster[1])
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster[0].scheduler_address)
+    report = runner.run(copy)                    # on the existing cluster, by its address
     assert (report.computed_chunks, report.skipped_chunks) == (1, 2)
     pd.testing.assert_frame_equal(runner.load_outcomes(copy), table)
 

@@ -33,6 +33,8 @@ def ensemble(
         help="Ensemble folder (default: results/ensemble-<scenario>-<design><samples>-seed<seed>-"
              "<scenario hash>, so rerunning the same command resumes it).")] = None,
     chunk_size: Annotated[int | None, typer.Option(min=1, help="Members per chunk.")] = None,
+    frequency: Annotated[str, typer.Option(help="Record 'year' (default) or 'month'.")]
+    = "year",
     workers: Annotated[int | None, typer.Option(min=1, help="LocalCluster workers "
                                                             "(default: one per core).")] = None,
     scheduler: Annotated[str | None, typer.Option(
@@ -57,6 +59,7 @@ def ensemble(
                 report = run_ensemble(
                     scen, target, design=design, samples=samples, seed=seed, keep=kept,
                     chunk_size=chunk_size, workers=workers, scheduler=scheduler,
+                    frequency=frequency,
                     progress=lambda d, n: bar.update(task, completed=d, total=n))
             except KeyboardInterrupt:
                 err_console.print(f"interrupted; finished chunks are kept in {target}: rerun "

@@ -9,7 +9,9 @@ from typing import Any
 from reesim.ensemble import runner
 from reesim.ensemble.designs import lever_policies, make_design, scenario_factors
 from reesim.ensemble.outcomes import scenario_outcomes
+from reesim.errors import InputError
 from reesim.scenario import Scenario, scenario_hash
+from reesim.scenario.schema import OutputOptions
 
 
 def run_ensemble(scenario: Scenario, out: str | Path, *, design: str = "lhs", samples: int = 100,
@@ -17,20 +19,27 @@ def run_ensemble(scenario: Scenario, out: str | Path, *, design: str = "lhs", sa
                  chunk_size: int | None = None, scheduler: str | None = None,
                  workers: int | None = None, client: Any = None,
                  progress: Callable[[int, int], None] | None = None,
-                 catalog: str | Path | None = None) -> runner.RunReport:
+                 catalog: str | Path | None = None,
+                 frequency: str = "year") -> runner.RunReport:
     """Run ``scenario``'s XLRM ensemble into ``out`` (resuming it if it is already there).
 
     The uncertainties are sampled by ``design`` (``samples``: Latin hypercube rows, Sobol base
     sample, Morris trajectories or factorial levels) and crossed with every lever combination;
     outcomes are the standard indicators plus the scenario's own. ``keep`` names variables
-    stored in full in ``kept.zarr``. The run is recorded in the DuckDB catalog (``catalog``,
-    default: ``catalog.duckdb`` beside ``out``, or REESIM_CATALOG).
+    stored in full in ``kept.zarr``. Members record annual values unless ``frequency`` is
+    ``"month"`` (outcomes are annual figures; monthly records cost 12x the memory). The run is
+    recorded in the DuckDB catalog (``catalog``, default: ``catalog.duckdb`` beside ``out``, or
+    REESIM_CATALOG).
     """
     from reesim.api import simulate
     from reesim.datasets import load_inputs
     from reesim.ensemble.catalog import Catalog, default_catalog
     from reesim.results import code_version
 
+    if frequency not in ("year", "month"):
+        raise InputError(f"frequency {frequency!r} is not allowed", field="--frequency",
+                         allowed="year, month")
+    scenario = scenario.model_copy(update={"output": OutputOptions(frequency=frequency)})
     seed = scenario.seed if seed is None else seed
     outcomes = scenario_outcomes(scenario)
     the_design = make_design(design, samples, seed, scenario_factors(scenario),

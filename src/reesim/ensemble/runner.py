@@ -339,11 +339,11 @@ def _client(scheduler: str | None, workers: int | None):
 
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
-        return Client(address), None
+        return Client(address, set_as_default=False), None
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                            dashboard_address=":0", silence_logs=logging.CRITICAL)
-    return Client(cluster), cluster
+    return Client(cluster, set_as_default=False), cluster
 
 
 def run(out: str | Path, *, scheduler: str | None = None, workers: int | None = None,
@@ -369,8 +369,8 @@ def run(out: str | Path, *, scheduler: str | None = None, workers: int | None = 
     peaks: dict[int, float] = {}
     computed = 0
     if todo:
-        own_cluster = None
-        if client is None:
+        own_client, own_cluster = client is None, None
+        if own_client:
             client, own_cluster = _client(scheduler, workers)
         try:
             futures = [client.submit(run_chunk, str(folder), c.start, c.stop, pure=False,
@@ -384,8 +384,9 @@ def run(out: str | Path, *, scheduler: str | None = None, workers: int | None = 
                 if progress:
                     progress(done, members)
         finally:
-            if own_cluster is not None:
+            if own_client:
                 client.close()
+            if own_cluster is not None:
                 own_cluster.close()
     join(folder)
     return RunReport(folder, members, computed, len(all_chunks) - len(todo),
