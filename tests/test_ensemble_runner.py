@@ -60,6 +60,12 @@ def test_outcomes_match_one_direct_batch(reference, scenario):
     kept = runner.open_kept(out)
     np.testing.assert_array_equal(kept.price.values, ds.price.values)
     assert len(np.unique(table["nd_2011"])) == 6         # the design really varies the members
+    from reesim.ensemble.export import iamc_table, open_results
+
+    kept_ds, name = open_results(out)
+    iamc = iamc_table(kept_ds, name, ["price"])
+    assert sorted(iamc.scenario.unique())[:2] == ["baotou-xlrm|member 0", "baotou-xlrm|member 1"]
+    assert len(iamc) == 6 * 13 * 16 * 2                   # members x years x elements x markets
 
 
 def test_chunk_size_and_worker_count_do_not_change_results(reference, scenario, tmp_path):
