@@ -193,3 +193,17 @@ def test_full_factorial_levels_and_lever_policies():
     assert on.events["magnet_recycling"].eol_recycling_fraction == 0.3
     assert "magnet_recycling" not in evaluator.policy_scenario(policies[0]).events
     assert on.uncertainty == {} and on.levers == {}
+
+
+def test_box_words_cite_significant_limits_and_skip_open_sides():
+    from reesim.ensemble.discover import _words
+
+    limits = pd.DataFrame([
+        {"factor": "a", "values": None, "low": 0.2, "high": 1.0, "full_low": 0.0,
+         "full_high": 1.0, "qp_low": 0.01, "qp_high": -1.0},
+        {"factor": "b", "values": None, "low": 0.0, "high": 0.5, "full_low": 0.0,
+         "full_high": 1.0, "qp_low": -1.0, "qp_high": 0.2},
+    ])
+    assert _words(limits) == "a is above 0.2"                   # b's limit is not significant
+    limits.loc[0, "qp_low"] = 0.3                               # none significant: cite all
+    assert _words(limits) == "a is above 0.2 and b is below 0.5"

@@ -146,8 +146,8 @@ def _restricted(lim: pd.Series, full: pd.Series) -> bool:
 
 def _words(limits: pd.DataFrame) -> str:
     """Box limits as a phrase; only significant limits (all if none is)."""
-    def significant(p: float) -> bool:
-        return bool(p == p and p < SIGNIFICANT_QP)
+    def significant(p: float) -> bool:          # the Workbench gives -1 for an open side
+        return bool(0.0 <= p < SIGNIFICANT_QP)
 
     parts, any_sig = [], any(significant(r.qp_low) or significant(r.qp_high)
                              for r in limits.itertuples())

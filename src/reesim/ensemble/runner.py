@@ -44,6 +44,8 @@ log = logging.getLogger("reesim.ensemble.runner")
 
 SPEC_FILE, DESIGN_FILE, OUTCOMES_FILE, KEPT_STORE = (
     "ensemble.json", "design.parquet", "outcomes.parquet", "kept.zarr")
+_IDENTITY_KEYS = ("evaluator", "keep", "chunk_size", "design", "code_version", "data_version")
+"""What makes two ensembles the same (a folder resumes only the same ensemble)."""
 MAX_CHUNK = 250
 """Members per chunk at most by default (about 1.6 MiB of annual records per member)."""
 
@@ -204,9 +206,9 @@ def create(out: str | Path, design: Design, evaluator: dict[str, Any], *, keep: 
     if (out / SPEC_FILE).exists():
         old = read_spec(out)
         if old.get("identity") != identity:
-            raise InputError(f"{out} holds a different ensemble (its design, scenario, outcomes, "
-                             "kept variables, chunk size, code or data version differ); choose "
-                             "another --out",
+            differ = [k for k in _IDENTITY_KEYS if old.get(k) != spec.get(k)]
+            raise InputError(f"{out} holds a different ensemble (its {', '.join(differ)} "
+                             "differ from this command's); choose another --out",
                              field="--out")
         return out
     if out.exists() and any(out.iterdir()):
@@ -235,8 +237,7 @@ def create(out: str | Path, design: Design, evaluator: dict[str, Any], *, keep: 
 def _identity(spec: dict[str, Any]) -> str:
     import hashlib
 
-    keys = ("evaluator", "keep", "chunk_size", "design", "code_version", "data_version")
-    text = json.dumps({k: spec.get(k) for k in keys}, sort_keys=True, default=str)
+    text = json.dumps({k: spec.get(k) for k in _IDENTITY_KEYS}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -376,7 +377,7 @@ def run(out: str | Path, *, scheduler: str | None = None, workers: int | None = 
             futures = [client.submit(run_chunk, str(folder), c.start, c.stop, pure=False,
                                      key=f"reesim-chunk-{spec['identity']}-{c.start}-{c.stop}")
                        for c in todo]
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=client.loop):
                 info = future.result()
                 computed += not info["skipped"]
                 peaks[info["pid"]] = max(peaks.get(info["pid"], 0.0), info["peak_rss_mib"])
