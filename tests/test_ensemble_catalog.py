@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from reesim.ensemble.catalog import Catalog
 
 ARGS = ["--samples", "2", "--workers", "1", "--set", "end_year=2003", "--set", "levers=null",
@@ -96,3 +98,13 @@ def test_interrupted_command_resumes_to_the_same_outcomes(tmp_path):
     assert whole.communicate(timeout=300) and whole.returncode == 0
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "outcomes.parquet"),
                                   pd.read_parquet(tmp_path / "whole" / "outcomes.parquet"))
+
+
+def test_a_broken_catalog_is_a_clear_error(tmp_path):
+    from reesim.errors import ReesimError
+
+    path = tmp_path / "catalog.duckdb"
+    path.write_text("not a database")
+    with pytest.raises(ReesimError, match="cannot use the run catalog"):
+        Catalog(path).start(kind="run", scenario="s", scenario_hash="h", seed=0,
+                            code_version="c", data_version="d", members=1, path=tmp_path)

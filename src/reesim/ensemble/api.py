@@ -40,6 +40,12 @@ def run_ensemble(scenario: Scenario, out: str | Path, *, design: str = "lhs", sa
         raise InputError(f"frequency {frequency!r} is not allowed", field="--frequency",
                          allowed="year, month")
     scenario = scenario.model_copy(update={"output": OutputOptions(frequency=frequency)})
+    for name, lever in scenario.levers.items():
+        target = lever.path.removeprefix("parameters.")
+        if target in scenario.uncertainty:
+            raise InputError(f"lever {name!r} sets {lever.path}, which is also an uncertainty",
+                             field=f"levers.{name}.path",
+                             allowed="a parameter that is not in `uncertainty`")
     seed = scenario.seed if seed is None else seed
     outcomes = scenario_outcomes(scenario)
     the_design = make_design(design, samples, seed, scenario_factors(scenario),

@@ -76,9 +76,13 @@ class Catalog:
                 raise ReesimError(f"the run catalog {self.path} stayed locked for "
                                   f"{LOCK_TIMEOUT_S:.0f} s") from None
             except duckdb.IOException as exc:          # held by a process without our lock
+                if "lock" not in str(exc).lower():
+                    raise ReesimError(f"cannot use the run catalog {self.path}: {exc}") from None
                 if time.monotonic() > deadline:
                     raise ReesimError(f"cannot open the run catalog {self.path}: {exc}") from None
                 time.sleep(0.2)
+            except duckdb.Error as exc:                # not a DuckDB file, or a broken one
+                raise ReesimError(f"cannot use the run catalog {self.path}: {exc}") from None
 
     def start(self, *, kind: str, scenario: str, scenario_hash: str, seed: int,
               code_version: str, data_version: str, members: int, path: str | Path,
