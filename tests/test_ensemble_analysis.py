@@ -52,6 +52,7 @@ def test_ishigami_sobol_indices_through_the_dask_runner(tmp_path):
                                   dashboard_address=":0") as c, distributed.Client(c) as client:
         runner.run(out, client=client)
     table = analyze(out)
+    pd.testing.assert_frame_equal(analyze(out), table)    # seeded bootstrap: same CIs
     s1, st = _ishigami_indices()
     for index, truth in (("S1", s1), ("ST", st)):
         got = table[table["index"] == index].set_index("factor")

@@ -98,6 +98,7 @@ def _indices(kind: str, factors: list[str], unit: np.ndarray, y: np.ndarray,
              seed: int) -> list[dict]:
     """SALib's indices of one outcome as tidy rows."""
     problem = _problem(factors)
+    seed = _bootstrap_seed(seed)
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)  # SALib's divisions by ~0
@@ -127,6 +128,15 @@ def _indices(kind: str, factors: list[str], unit: np.ndarray, y: np.ndarray,
                 out.append({"index": "sigma", "factor": f, "value": float(res["sigma"][j]),
                             "conf": float("nan")})
     return out
+
+
+def _bootstrap_seed(seed: int) -> int:
+    """A non-zero seed for SALib's bootstrap, derived from ``seed``.
+
+    SALib's Sobol analysis ignores a seed of 0, which would make the confidence intervals
+    change from run to run.
+    """
+    return int(np.random.SeedSequence(seed).generate_state(1)[0]) | 1
 
 
 def chart_html(indices: pd.DataFrame, title: str) -> str:
