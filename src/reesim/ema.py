@@ -49,7 +49,8 @@ def run(scenario: Scenario | str = "baotou-xlrm", overrides: tuple[str, ...] = (
     return {k: float(v) for k, v in table.iloc[0].items()}
 
 
-def model(scenario: str = "baotou-xlrm", overrides: tuple[str, ...] = (), name: str = "reesim"):
+def model(scenario: str = "baotou-xlrm", overrides: tuple[str, ...] = (),
+          name: str = "reesim") -> Any:
     """An EMA Workbench ``Model`` of ``scenario``: uncertainties, levers and outcomes declared."""
     with warnings.catch_warnings():          # optional Workbench extras are not installed
         warnings.simplefilter("ignore")

@@ -39,6 +39,7 @@ import xarray as xr
 
 from reesim.ensemble.designs import Design
 from reesim.errors import InputError, ReesimError
+from reesim.scenario import Scenario
 
 log = logging.getLogger("reesim.ensemble.runner")
 
@@ -86,7 +87,7 @@ class ReesimEvaluator:
         self.outcomes = outcomes      # outcome name -> Outcome spec (JSON)
         self.seed = seed
 
-    def policy_scenario(self, policy: dict[str, Any]):
+    def policy_scenario(self, policy: dict[str, Any]) -> Scenario:
         """The scenario one lever combination gives (uncertainties replaced by the design)."""
         from reesim.scenario.loader import validate
 
