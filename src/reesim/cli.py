@@ -186,6 +186,7 @@ def run(
         written = result.write(target, extra_files={"summary.csv": to_csv(records),
                                                     "claims.csv": claims_csv(claims, effects)},
                                overwrite=overwrite)
+        _record_run(result, written)
     if not quiet:
         render(records, console)
         render_claims(claims, effects, console)
@@ -193,6 +194,16 @@ def run(
     console.print(f"[green]wrote[/] {written}/results.nc, manifest.json, summary.csv, claims.csv  "
                   f"(scenario {m['scenario']} {m['scenario_hash']}, data {m['data_version']}, "
                   f"seed {m['seed']}, members {m['members']})")
+
+
+def _record_run(result, written: Path) -> None:
+    """Record a finished run in the run catalog (a warning, not a failure, if it is busy)."""
+    from reesim.ensemble.catalog import record_run
+
+    try:
+        record_run(result.manifest, written)
+    except ReesimError as exc:
+        err_console.print(f"[bold yellow]warning:[/] run not recorded in the catalog: {exc}")
 
 
 def _years(text: str | None, first: int, last: int) -> tuple[int, ...]:
@@ -463,6 +474,11 @@ def calibrate(
     if refuse is not None:
         _fail(ReesimError(refuse), 1)
     console.print(f"[green]wrote[/] {written}")
+
+
+from reesim.cli_ensemble import register as _register_ensemble  # noqa: E402
+
+_register_ensemble(app)
 
 
 def main() -> None:

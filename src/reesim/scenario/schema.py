@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from scipy.special import ndtri
 
 from reesim.dims import APPLICATIONS, ELEMENTS
+from reesim.ensemble.xlrm import Lever, Outcome
 
 REGIME_NAMES: tuple[str, ...] = ("free_market", "trading_company")
 """Baotou's market regimes; each is implemented in ``reesim.model.mechanisms.regimes.REGIMES``."""
@@ -459,6 +460,10 @@ class Scenario(_Strict):
     uncertainty: dict[str, Distribution] = {}
     """Parameters sampled per member when members > 1 (keys: names in ``parameters``)."""
     events: dict[str, Event] = {}
+    levers: dict[str, Lever] = {}
+    """Policy choices crossed with the sampled futures in ``reesim ensemble`` (XLRM's L)."""
+    outcomes: dict[str, Outcome] = {}
+    """Named scalar indicators of an ensemble (XLRM's M), beside the standard ones."""
     constants: dict[str, float] = Field(default={}, validate_default=True)
     """Structural constants (``reesim.model.constants``); after validation every constant is
     listed with its value, so the scenario's hash and manifest carry them all."""

@@ -1,0 +1,165 @@
+"""The run catalog: a DuckDB file recording every run and ensemble, queryable by SQL.
+
+DuckDB lets one process write a database file at a time, so every write opens the file under
+an exclusive file lock (``<catalog>.lock``), writes, and closes it; a second writer waits for
+the lock (and retries if DuckDB itself still reports the file busy). Readers take the same
+lock briefly. ``query`` exposes the table ``runs`` and a view ``outcomes`` over the Parquet
+outcome files of all finished ensembles (with ``run_id``), so outcomes are queryable in SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reesim.errors import InputError, ReesimError
+
+log = logging.getLogger("reesim.ensemble.catalog")
+
+CATALOG_NAME = "catalog.duckdb"
+LOCK_TIMEOUT_S = 120.0
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, kind VARCHAR, scenario VARCHAR, scenario_hash VARCHAR,
+    seed BIGINT, code_version VARCHAR, data_version VARCHAR, members BIGINT, design VARCHAR,
+    path VARCHAR, outcomes VARCHAR, started_utc TIMESTAMP, finished_utc TIMESTAMP,
+    status VARCHAR, host_pid BIGINT)
+"""
+
+
+def default_catalog(out: str | Path) -> Path:
+    """REESIM_CATALOG if set, else ``catalog.duckdb`` in the folder that holds ``out``."""
+    env = os.environ.get("REESIM_CATALOG")
+    return Path(env) if env else Path(out).resolve().parent / CATALOG_NAME
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Catalog:
+    """A catalog file; every method opens, uses and closes it under the file lock."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def _connect(self, write: bool, action):
+        import duckdb
+        from filelock import FileLock, Timeout
+
+        if write:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.exists():
+            raise InputError(f"no run catalog at {self.path}", field="--catalog",
+                             allowed="a catalog.duckdb written by `reesim run`/`ensemble`")
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        lock = FileLock(str(self.path) + ".lock")
+        while True:
+            try:
+                with lock.acquire(timeout=max(0.1, deadline - time.monotonic())):
+                    con = duckdb.connect(str(self.path), read_only=not write)
+                    try:
+                        if write:
+                            con.execute(_SCHEMA)
+                        return action(con)
+                    finally:
+                        con.close()
+            except Timeout:
+                raise ReesimError(f"the run catalog {self.path} stayed locked for "
+                                  f"{LOCK_TIMEOUT_S:.0f} s") from None
+            except duckdb.IOException as exc:          # held by a process without our lock
+                if "lock" not in str(exc).lower():
+                    raise ReesimError(f"cannot use the run catalog {self.path}: {exc}") from None
+                if time.monotonic() > deadline:
+                    raise ReesimError(f"cannot open the run catalog {self.path}: {exc}") from None
+                time.sleep(0.2)
+            except duckdb.Error as exc:                # not a DuckDB file, or a broken one
+                raise ReesimError(f"cannot use the run catalog {self.path}: {exc}") from None
+
+    def start(self, *, kind: str, scenario: str, scenario_hash: str, seed: int,
+              code_version: str, data_version: str, members: int, path: str | Path,
+              design: dict[str, Any] | None = None) -> str:
+        """Record a run as ``running``; returns its ``run_id``."""
+        run_id = uuid.uuid4().hex[:12]
+        row = (run_id, kind, scenario, scenario_hash, seed, code_version, data_version, members,
+               json.dumps(design or {}, sort_keys=True, default=str), str(Path(path).resolve()),
+               None, _now(), None, "running", os.getpid())
+        self._connect(True, lambda con: con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
+        return run_id
+
+    def finish(self, run_id: str, status: str, outcomes: str | Path | None = None) -> None:
+        """Mark a run ``done`` or ``failed`` (with its outcomes file, if any)."""
+        self._connect(True, lambda con: con.execute(
+            "UPDATE runs SET status = ?, finished_utc = ?, outcomes = ? WHERE run_id = ?",
+            (status, _now(), str(outcomes) if outcomes else None, run_id)))
+
+    def runs(self, where: dict[str, str] | None = None) -> pd.DataFrame:
+        """The recorded runs, newest first, optionally filtered by exact column values."""
+        clauses, params = [], []
+        for column, value in (where or {}).items():
+            if column not in ("kind", "scenario", "status", "scenario_hash", "run_id"):
+                raise InputError(f"cannot filter runs by {column!r}", field="filter",
+                                 allowed="kind, scenario, status, scenario_hash, run_id")
+            clauses.append(f"{column} = ?")
+            params.append(value)
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        return self._connect(False, lambda con: con.execute(
+            sql + " ORDER BY started_utc DESC", params).df())
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run SQL over ``runs`` and ``outcomes`` (all finished ensembles' outcome tables)."""
+        import duckdb
+
+        def action(con):
+            files = [r[0] for r in con.execute(
+                "SELECT outcomes FROM runs WHERE status = 'done' AND outcomes IS NOT NULL"
+                " ORDER BY started_utc").fetchall() if Path(r[0]).is_file()]
+            if files:
+                ids = {str(Path(f).resolve()): _run_id(con, f) for f in files}
+                cases = " ".join(f"WHEN filename = {_sql_text(k)} THEN {_sql_text(v)}"
+                                 for k, v in ids.items())
+                listing = ", ".join(_sql_text(f) for f in files)
+                con.execute(f"CREATE TEMP VIEW outcomes AS SELECT CASE {cases} END AS run_id, "
+                            f"* EXCLUDE (filename) FROM read_parquet([{listing}], "
+                            "union_by_name = true, filename = true)")
+            else:
+                con.execute("CREATE TEMP VIEW outcomes AS SELECT NULL::VARCHAR AS run_id, "
+                            "NULL::BIGINT AS member WHERE false")
+            try:
+                return con.execute(sql).df()
+            except duckdb.Error as exc:
+                raise InputError(f"SQL failed: {exc}", field="--sql",
+                                 allowed="DuckDB SQL over the tables runs and outcomes") from None
+
+        return self._connect(False, action)
+
+
+def _run_id(con, outcomes_file: str) -> str:
+    return con.execute("SELECT run_id FROM runs WHERE outcomes = ? ORDER BY started_utc DESC",
+                       (outcomes_file,)).fetchone()[0]
+
+
+def _sql_text(text: str) -> str:
+    """A SQL string literal (quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def record_run(manifest: dict[str, Any], path: str | Path) -> str:
+    """Record a finished single run (``reesim run``) from its manifest; returns its id."""
+    book = Catalog(default_catalog(path))
+    run_id = book.start(kind="run", scenario=manifest["scenario"],
+                        scenario_hash=manifest["scenario_hash"], seed=manifest["seed"],
+                        code_version=manifest["reesim_version"],
+                        data_version=manifest["data_version"], members=manifest["members"],
+                        path=path, design={"output_frequency": manifest["output_frequency"]})
+    book.finish(run_id, "done")
+    return run_id

@@ -1,0 +1,86 @@
+"""The ensemble commands' outputs and their one-screen errors (exit code 2)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from reesim.cli import app
+from reesim.ensemble import runner
+from reesim.ensemble.designs import Factor, make_design
+
+cli = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def ishigami(tmp_path_factory):
+    """A finished Sobol ensemble of the Ishigami function (computed in-process)."""
+    factors = [Factor(n, lambda u: -math.pi + 2 * math.pi * u) for n in ("x1", "x2", "x3")]
+    out = runner.create(tmp_path_factory.mktemp("cli") / "ish", make_design("sobol", 256, 1,
+                        factors), {"kind": "function",
+                                   "function": "SALib.test_functions.Ishigami:evaluate"},
+                        chunk_size=1000)
+    for c in runner.chunks(runner.read_spec(out)["design"]["members"], 1000):
+        runner.run_chunk(str(out), c.start, c.stop)
+    runner.join(out)
+    return out
+
+
+def test_sensitivity_writes_table_and_chart(ishigami):
+    result = cli.invoke(app, ["sensitivity", str(ishigami)])
+    assert result.exit_code == 0, result.output
+    assert "S1" in result.output and "x1 x x3" in result.output
+    csv = next(ishigami.glob("sensitivity-*.csv"))
+    html = next(ishigami.glob("sensitivity-*.html"))
+    assert set(pd.read_csv(csv)["index"]) == {"S1", "ST", "S2"}
+    assert "plotly" in html.read_text()
+
+
+def test_discover_prints_the_box_in_words(ishigami):
+    result = cli.invoke(app, ["discover", str(ishigami), "--where", "y > 8"])
+    assert result.exit_code == 0, result.output
+    assert "Coverage/density trade-off" in result.output
+    assert "y > 8 in" in result.output and "of futures where" in result.output
+
+
+def test_export_outcomes_and_refuse_to_overwrite(ishigami, tmp_path):
+    target = tmp_path / "o.csv"
+    result = cli.invoke(app, ["export", str(ishigami), "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(target)
+    assert len(table) == 256 * 8 and {"x1", "u.x1", "y"} <= set(table.columns)
+    again = cli.invoke(app, ["export", str(ishigami), "--out", str(target)])
+    assert again.exit_code == 2 and "never overwrites" in again.output
+    xlsx = cli.invoke(app, ["export", str(ishigami), "--out", str(tmp_path / "o.xlsx"),
+                            "--format", "xlsx"])
+    assert xlsx.exit_code == 0, xlsx.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ensemble", "baotou-xlrm", "--design", "grid"], "unknown design"),
+    (["ensemble", "baotou-xlrm", "--design", "sobol", "--samples", "6"], "power of two"),
+    (["ensemble", "baotou"], "no uncertainty to sample"),
+    (["runs", "--catalog", "/nonexistent/catalog.duckdb"], "no run catalog"),
+    (["discover", "/nonexistent", "--where", "y > 1"], "not an ensemble folder"),
+])
+def test_bad_input_is_one_screen_and_exit_2(args, message, tmp_path):
+    result = cli.invoke(app, [*args, *(["--out", str(tmp_path / "e")]
+                                       if args[0] == "ensemble" else [])])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "e").exists()
+
+
+def test_sensitivity_needs_a_sobol_or_morris_design(tmp_path):
+    factors = [Factor(n, lambda u: u) for n in ("a", "b")]
+    out = runner.create(tmp_path / "l", make_design("lhs", 10, 1, factors),
+                        {"kind": "function", "function": "numpy:sum"}, chunk_size=10)
+    result = cli.invoke(app, ["sensitivity", str(out)])
+    assert result.exit_code == 2 and "not finished" in result.output
+    runner.run_chunk(str(out), 0, 10)
+    runner.join(out)
+    result = cli.invoke(app, ["sensitivity", str(out)])
+    assert result.exit_code == 2 and "need a sobol or morris design" in result.output

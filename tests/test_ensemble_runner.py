@@ -1,0 +1,128 @@
+"""The Dask runner: chunking and worker count invariance, resume, a killed worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reesim import load_scenario, simulate
+from reesim.ensemble import runner
+from reesim.ensemble.api import run_ensemble
+from reesim.ensemble.designs import make_design, scenario_factors
+
+distributed = pytest.importorskip("distributed")
+
+OVERRIDES = ["end_year=2012", "levers=null", "outcomes=null",
+             "outcomes.nd_2011={variable: price, years: '2011', "
+             "select: {element: Nd, market: export}}",
+             "outcomes.dy_unmet={variable: unmet_demand, years: 2005-2012, over_time: integral, "
+             "select: {element: Dy}}"]
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario("baotou-xlrm", OVERRIDES)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as c, distributed.Client(c) as client:
+        yield c, client
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, scenario, cluster):
+    """Six LHS members in chunks of two on two workers."""
+    out = tmp_path_factory.mktemp("ens") / "a"
+    report = run_ensemble(scenario, out, design="lhs", samples=6, seed=5, chunk_size=2,
+                          client=cluster[1], catalog=out.parent / "catalog.duckdb",
+                          keep=["price"])
+    assert report.computed_chunks == 3
+    return out, runner.load_outcomes(out)
+
+
+def test_outcomes_match_one_direct_batch(reference, scenario):
+    out, table = reference
+    assert list(table["member"]) == list(range(6))
+    design = make_design("lhs", 6, 5, scenario_factors(scenario))
+    values = {n: design.values[:, j] for j, n in enumerate(design.factors)}
+    plain = scenario.model_copy(update={"uncertainty": {}, "levers": {}})
+    ds = simulate(plain, members=6, seed=5, design=values).dataset
+    direct = ds.price.sel(element="Nd", market="export", time="2011").values.ravel()
+    np.testing.assert_array_equal(table["nd_2011"].to_numpy(), direct)
+    kept = runner.open_kept(out)
+    np.testing.assert_array_equal(kept.price.values, ds.price.values)
+    assert len(np.unique(table["nd_2011"])) == 6         # the design really varies the members
+    from reesim.ensemble.export import iamc_table, open_results
+
+    kept_ds, name = open_results(out)
+    iamc = iamc_table(kept_ds, name, ["price"])
+    assert sorted(iamc.scenario.unique())[:2] == ["baotou-xlrm|member 0", "baotou-xlrm|member 1"]
+    assert len(iamc) == 6 * 13 * 16 * 2                   # members x years x elements x markets
+
+
+def test_chunk_size_and_worker_count_do_not_change_results(reference, scenario, tmp_path):
+    _, table = reference
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as c, distributed.Client(c) as client:
+        run_ensemble(scenario, tmp_path / "b", design="lhs", samples=6, seed=5, chunk_size=6,
+                     client=client, catalog=tmp_path / "catalog.duckdb")
+    other = runner.load_outcomes(tmp_path / "b")
+    pd.testing.assert_frame_equal(other, table)
+
+
+def test_resume_skips_finished_chunks_and_gives_identical_outcomes(reference, cluster, tmp_path,
+                                                                  monkeypatch):
+    out, table = reference
+    copy = tmp_path / "resume"
+    import shutil
+    shutil.copytree(out, copy)
+    (copy / runner.OUTCOMES_FILE).unlink()
+    (copy / "chunks" / runner.Chunk(2, 4).name).unlink()     # interrupted before this chunk
+    (copy / "chunks" / ".outcomes-00000002-00000004.parquet.123.tmp").write_text("partial")
+    with pytest.raises(Exception, match="4 of 6 members present"):
+        runner.join(copy)
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster[0].scheduler_address)
+    report = runner.run(copy)                    # on the existing cluster, by its address
+    assert (report.computed_chunks, report.skipped_chunks) == (1, 2)
+    pd.testing.assert_frame_equal(runner.load_outcomes(copy), table)
+
+
+def test_a_killed_worker_loses_and_duplicates_no_member(reference, scenario, cluster, tmp_path):
+    _, table = reference
+    _, client = cluster
+    out = tmp_path / "killed"
+    design = make_design("lhs", 6, 5, scenario_factors(scenario))
+    spec = runner.read_spec(reference[0])
+    runner.create(out, design, spec["evaluator"], chunk_size=1)
+    pids = client.run(os.getpid)                 # worker address -> pid
+    killed = {}
+
+    def kill_when_busy() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            busy = {w: tasks for w, tasks in client.processing().items() if tasks}
+            done = len(list((out / "chunks").glob("outcomes-*.parquet")))
+            if busy and done >= 1:
+                worker = sorted(busy)[0]
+                killed.update(pid=pids[worker], done=done)
+                os.kill(pids[worker], signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=kill_when_busy)
+    thread.start()
+    runner.run(out, client=client)
+    thread.join()
+    assert killed and killed["done"] < 6, "the worker was killed mid-run"
+    result = runner.load_outcomes(out)
+    assert sorted(result["member"]) == list(range(6))
+    pd.testing.assert_frame_equal(result[table.columns], table)
+    client.wait_for_workers(2, timeout=60)       # the nanny restarted it
