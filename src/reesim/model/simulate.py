@@ -109,6 +109,7 @@ def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -
         quota = s.national_mining_quota_t_per_yr
         export_quota = s.export_quota_t_per_yr
         regime = s.tc_active.astype(np.int8)
+        route = model.routes.onehot[model.routes.pattern]
     else:
         year = np.arange(tl.start_year, tl.end_year + 1)
         time = np.array([f"{y}-01-01" for y in year], dtype="datetime64[ns]")
@@ -116,6 +117,8 @@ def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -
         quota = s.national_mining_quota_t_per_yr.reshape(-1, 12).mean(axis=1)
         export_quota = s.export_quota_t_per_yr.reshape(-1, 12).mean(axis=1)
         regime = s.tc_active.reshape(-1, 12).mean(axis=1)
+        route = model.routes.onehot[model.routes.pattern].reshape(
+            -1, 12, *model.routes.onehot.shape[1:]).mean(axis=1)
     coords = {
         "member": np.arange(model.members), "time": time, "year": ("time", year),
         "element": list(ELEMENTS), "market": list(MARKETS), "producer": list(c.producers),
@@ -142,6 +145,9 @@ def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -
         "units": "t REO/yr", "description": "China's export quota (inf: none)"})
     data_vars["trading_company_active"] = ("time", regime, {
         "units": "1", "description": "Share of the period under the trading company regime"})
+    data_vars["separation_route_share"] = (("time", "producer", "region"), route, {
+        "units": "1", "description": "Share of the period each producer's concentrate was "
+        "routed to each separation region (the Sankey's mine -> separation links)"})
     if model.sample_names:
         coords["parameter"] = list(model.sample_names)
         data_vars["parameter_samples"] = (("member", "parameter"), model.samples, {

@@ -1,0 +1,242 @@
+"""Element flows of one year as a Sankey: mine -> separation -> markets -> applications -> use.
+
+The layers are taken from the result's variables (:data:`LAYERS`): a layer is drawn when its
+variable is in the dataset, so a product layer such as ``magnet_output`` (t REO/yr by region)
+slots in between the markets and the applications as soon as the model records it. Flows are
+annual t REO/yr (the mean of the year's rates); an ensemble shows each link's median.
+
+Two links are allocations, not recorded flows, and say so in their hover text: the model pools
+each market, so consumption by application and recycled material are split between the China
+and the export market in proportion to each market's consumption.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import xarray as xr
+
+log = logging.getLogger("reesim.report.sankey")
+
+ALL = "all"
+"""The element choice that sums every element."""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A column of the Sankey: its name, the variable that defines it and the grouping dim."""
+
+    name: str
+    variable: str
+    dim: str
+
+
+LAYERS: tuple[Layer, ...] = (
+    Layer("mine", "mine_output", "producer_region"),
+    Layer("separation", "separation_output", "region"),
+    Layer("market", "market_consumption", "market"),
+    Layer("magnets", "magnet_output", "region"),
+    Layer("application", "consumption", "application"),
+)
+"""Candidate layers in chain order; :func:`layers` keeps those the dataset records."""
+
+HOLDER_MARKET = {"producers_china": "china", "consumers_china": "china",
+                 "trading_company": "china", "state_reserve": "china",
+                 "producers_export": "export", "consumers_export": "export"}
+"""The market each inventory holder sits in (the trading company and the reserve are Chinese)."""
+
+COLOURS = {"mine": "#8c564b", "separation": "#1f77b4", "market": "#2ca02c",
+           "magnets": "#9467bd", "application": "#ff7f0e", "sink": "#7f7f7f",
+           "source": "#17becf"}
+MIN_FLOW_T = 0.5
+"""Links below this many t REO/yr are not drawn."""
+
+
+def layers(ds: xr.Dataset) -> list[Layer]:
+    """The Sankey's layers present in ``ds``, in chain order."""
+    return [layer for layer in LAYERS if layer.variable in ds.data_vars]
+
+
+@dataclass
+class _Links:
+    """Links collected as (source, target, (member, element) values, note)."""
+
+    items: list[tuple[str, str, xr.DataArray, str]]
+
+    def add(self, source: str, target: str, value: xr.DataArray, note: str = "") -> None:
+        self.items.append((source, target, value, note))
+
+
+def _year(ds: xr.Dataset, year: int) -> xr.Dataset:
+    mask = ds.year == year
+    if not bool(mask.any()):
+        raise ValueError(f"year {year} is not in the result ({int(ds.year.min())}-"
+                         f"{int(ds.year.max())})")
+    return ds.isel(time=np.flatnonzero(mask.values))
+
+
+def _year_end_inventory(ds: xr.Dataset, year: int) -> tuple[xr.DataArray, xr.DataArray]:
+    """Inventory at the end of ``year`` and at the end of the year before (t REO)."""
+    inv = ds.inventory
+    end = inv.isel(time=int(np.flatnonzero(ds.year.values == year)[-1]))
+    before = np.flatnonzero(ds.year.values < year)
+    start = inv.isel(time=int(before[-1])) if len(before) else ds.inventory_initial
+    return end, start
+
+
+def _market_share(w: xr.Dataset) -> xr.DataArray:
+    """Each market's share of consumption in the year (member, market, element)."""
+    use = w.market_consumption.mean("time")
+    total = use.sum("market")
+    even = xr.full_like(use, 1.0 / use.sizes["market"])
+    return (use / total.where(total > 0)).fillna(even)
+
+
+def _links(ds: xr.Dataset, year: int) -> list[tuple[str, str, xr.DataArray, str]]:
+    """Every link of ``year`` as (source, target, (member, element) t REO/yr, note)."""
+    present = {layer.name for layer in layers(ds)}
+    w = _year(ds, year)
+    out = _Links([])
+    mean = "time"
+    if "mine" in present:
+        if "separation_route_share" in w:
+            routed = (w.mine_output * w.separation_route_share).mean(mean)
+            routed = routed.groupby("producer_region").sum()
+            for src in routed.producer_region.values:
+                for dst in routed.region.values:
+                    out.add(f"mine · {src}", f"separation · {dst}",
+                            routed.sel(producer_region=src, region=dst))
+        else:
+            log.warning("result has no separation_route_share: mine -> separation not drawn")
+        tails = w.tailings_inflow.mean(mean).groupby("producer_region").sum()
+        for src in tails.producer_region.values:
+            out.add(f"mine · {src}", "tailings", tails.sel(producer_region=src))
+    markets = list(ds.market.values)
+    region_market = dict(zip(ds.region.values.tolist(), ds.region_market.values.tolist(),
+                             strict=True))
+    sep = w.separation_output.mean(mean)
+    losses = w.separation_losses.mean(mean)
+    for reg in ds.region.values.tolist():
+        out.add(f"separation · {reg}", f"market · {region_market[reg]}", sep.sel(region=reg))
+        out.add(f"separation · {reg}", "separation losses", losses.sel(region=reg))
+    net_exports = w.exports.sum("exporter").mean(mean) - w.imports.mean(mean)
+    out.add("market · china", "market · export", net_exports.clip(min=0), "net exports")
+    out.add("market · export", "market · china", (-net_exports).clip(min=0), "net imports")
+    share = _market_share(w)
+    pro_rata = "split between markets in proportion to their consumption (the model pools them)"
+    recycled = w.recycled.sum("application").mean(mean)
+    out.add("end of life", "recycling", recycled)
+    out.add("end of life", "end-of-life losses", w.eol_losses.sum("application").mean(mean))
+    scrap = w.new_scrap_recycled.sum("application").mean(mean)
+    for market in markets:
+        out.add("recycling", f"market · {market}", recycled * share.sel(market=market), pro_rata)
+        out.add("manufacturing scrap", f"market · {market}",
+                scrap * share.sel(market=market), pro_rata)
+    end, start = _year_end_inventory(ds, year)
+    change = (end - start) / w.period_years.sum()   # t REO/yr over the year
+    for market in markets:
+        holders = [h for h, m in HOLDER_MARKET.items() if m == market and h in ds.holder]
+        delta = change.sel(holder=holders).sum("holder")
+        out.add(f"market · {market}", "stocks (net build)", delta.clip(min=0),
+                "inventories of producers, traders, reserves and consumers")
+        out.add("stocks (net draw)", f"market · {market}", (-delta).clip(min=0))
+    consumption = w.consumption.mean(mean)
+    through_products = xr.zeros_like(consumption)
+    if "magnets" in present:
+        magnets = w.magnet_output.mean(mean)
+        for reg in magnets.region.values.tolist():
+            out.add(f"market · {region_market[reg]}", f"magnets · {reg}", magnets.sel(region=reg))
+            out.add(f"magnets · {reg}", "application · magnets", magnets.sel(region=reg))
+        through_products.loc[{"application": "magnets"}] = magnets.sum("region")
+    direct = (consumption - through_products).clip(min=0)
+    for app in ds.application.values.tolist():
+        for market in markets:
+            out.add(f"market · {market}", f"application · {app}",
+                    direct.sel(application=app) * share.sel(market=market), pro_rata)
+        out.add(f"application · {app}", "in-use stock",
+                w.products_into_use.sel(application=app).mean(mean))
+        out.add(f"application · {app}", "manufacturing losses",
+                w.new_scrap_lost.sel(application=app).mean(mean))
+    return out.items
+
+
+def _node_colour(label: str) -> str:
+    stage = label.split(" · ")[0]
+    if stage in COLOURS:
+        return COLOURS[stage]
+    if label in ("end of life", "recycling", "manufacturing scrap", "stocks (net draw)"):
+        return COLOURS["source"]
+    return COLOURS["sink"]
+
+
+def sankey_data(ds: xr.Dataset, years: Sequence[int],
+                elements: Iterable[str] | None = None) -> dict:
+    """The Sankey of each element (and ``"all"``) and year as JSON-ready lists.
+
+    Returns ``{"years", "elements", "layers", "flows": {element: {year: {"labels", "colours",
+    "source", "target", "value", "note"}}}}`` with values in t REO/yr (ensemble medians).
+    """
+    chosen = list(elements) if elements is not None else list(ds.element.values.tolist())
+    flows: dict[str, dict[str, dict]] = {el: {} for el in [ALL, *chosen]}
+    for year in years:
+        items = _links(ds, int(year))
+        # one (link, member, element) array, the median over members, then per element
+        per_member = np.stack([v.transpose("member", "element").values for _, _, v, _ in items])
+        columns = [ds.element.values.tolist().index(el) for el in chosen]
+        values = np.median(per_member[:, :, columns], axis=1)          # (link, element)
+        total = np.median(per_member.sum(axis=2), axis=1)               # (link,)
+        for col, el in enumerate([ALL, *chosen]):
+            vals = total if el == ALL else values[:, col - 1]
+            flows[el][str(year)] = _graph(items, vals)
+    return {"years": [int(y) for y in years], "elements": [ALL, *chosen],
+            "layers": [layer.name for layer in layers(ds)], "flows": flows}
+
+
+def _graph(items: list[tuple[str, str, xr.DataArray, str]], values: np.ndarray) -> dict:
+    keep = np.flatnonzero(np.nan_to_num(values) >= MIN_FLOW_T)
+    labels: list[str] = []
+    index: dict[str, int] = {}
+
+    def node(label: str) -> int:
+        if label not in index:
+            index[label] = len(labels)
+            labels.append(label)
+        return index[label]
+
+    source, target, value, note = [], [], [], []
+    for i in keep:
+        src, dst, _, text = items[i]
+        source.append(node(src))
+        target.append(node(dst))
+        value.append(round(float(values[i]), 1))
+        note.append(text)
+    return {"labels": labels, "colours": [_node_colour(lb) for lb in labels],
+            "source": source, "target": target, "value": value, "note": note}
+
+
+def sankey_trace(graph: dict) -> go.Sankey:
+    """A plotly Sankey trace of one element-year graph from :func:`sankey_data`."""
+    return go.Sankey(
+        arrangement="snap", valueformat=",.0f", valuesuffix=" t REO/yr",
+        node={"label": graph["labels"], "color": graph["colours"], "pad": 12,
+              "thickness": 14},
+        link={"source": graph["source"], "target": graph["target"], "value": graph["value"],
+              "customdata": graph["note"],
+              "hovertemplate": "%{source.label} -> %{target.label}<br>%{value}"
+                               "<br>%{customdata}<extra></extra>"})
+
+
+def sankey_figure(ds: xr.Dataset, element: str = "Nd", year: int = 2020) -> go.Figure:
+    """The Sankey of one element (or ``"all"``) and year as a plotly figure."""
+    if element != ALL and element not in ds.element.values:
+        raise ValueError(f"unknown element {element!r}; one of: {ALL}, "
+                         + ", ".join(ds.element.values.tolist()))
+    data = sankey_data(ds, [year], [] if element == ALL else [element])
+    fig = go.Figure(sankey_trace(data["flows"][element][str(year)]))
+    fig.update_layout(title=f"{'All elements' if element == ALL else element}: flows in {year} "
+                            "(t REO/yr)", height=620, template="plotly_white")
+    return fig
