@@ -72,10 +72,19 @@ def run(
     years: Annotated[str | None, typer.Option(
         help="Years shown in the summary, comma-separated (default 2000,2005,2010,...,2050).")]
     = None,
+    report: Annotated[bool, typer.Option(help="Also write report.html (see `reesim report`).")]
+    = False,
 ) -> None:
     """Run a scenario, write results.nc, manifest.json and summary.csv, print a summary."""
     from reesim.api import simulate
-    from reesim.report.claims import claims_csv, counterfactual, regime_effects, share_claims
+    from reesim.cli_visual import run_report, scenario_yaml
+    from reesim.report.claims import (
+        claims_csv,
+        claims_frame,
+        counterfactual,
+        regime_effects,
+        share_claims,
+    )
     from reesim.report.render import render, render_claims
     from reesim.report.summary import summary_records, to_csv
 
@@ -105,7 +114,10 @@ def run(
         target = out or Path("results") / (
             f"{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
         written = result.write(target, extra_files={"summary.csv": to_csv(records),
-                                                    "claims.csv": claims_csv(claims, effects)})
+                                                    "claims.csv": claims_csv(claims, effects),
+                                                    "scenario.yaml": scenario_yaml(scen)})
+        if report:
+            run_report(result, written, claims_frame(claims, effects), console)
     if not quiet:
         render(records, console)
         render_claims(claims, effects, console)
@@ -328,6 +340,11 @@ def calibrate(
     for warning in result.warnings:
         err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     console.print(f"[green]wrote[/] {written}")
+
+
+from reesim.cli_visual import register  # noqa: E402  (report, compare, dashboard)
+
+register(app)
 
 
 def main() -> None:
