@@ -177,11 +177,10 @@ def comparison_figure(runs: Sequence[Compared]) -> go.Figure:
     for j, name in enumerate(names):
         if series[0][name][1] == "USD/kg":
             fig.update_yaxes(type="log", row=j // 2 + 1, col=j % 2 + 1)
-    fig.update_layout(**{**figures.LAYOUT, "legend": {"orientation": "h", "y": 1.06,
-                                                      "yanchor": "bottom", "x": 0}},
-                      height=300 * ((len(names) + 1) // 2) + 160,
-                      title={"text": "Scenarios compared: " + " vs ".join(r.label for r in runs),
-                             "y": 0.99, "yanchor": "top"})
+    fig.update_layout(**{**figures.LAYOUT, "margin": {"t": 70, "r": 20, "l": 70, "b": 40},
+                         "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom",
+                                    "x": 0, "yref": "container"}},
+                      height=300 * ((len(names) + 1) // 2) + 120)
     return fig
 
 

@@ -11,11 +11,15 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
 from reesim import __version__
 from reesim.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from reesim.plot import PlotAccessor
 
 
 @functools.cache
@@ -42,6 +46,13 @@ class Result:
     dataset: xr.Dataset
     manifest: dict
     scenario: Scenario = field(repr=False)
+
+    @property
+    def plot(self) -> PlotAccessor:
+        """Plotly figures of this result: ``res.plot.price("Nd")``, ``.supply()``, ``.sankey()``."""
+        from reesim.plot import PlotAccessor
+
+        return PlotAccessor(self.dataset, self.scenario)
 
     def write(self, out_dir: str | Path, extra_files: dict[str, str] | None = None) -> Path:
         """Write ``results.nc``, ``manifest.json`` and ``extra_files`` to ``out_dir`` atomically.
