@@ -77,7 +77,7 @@ def run(
 ) -> None:
     """Run a scenario, write results.nc, manifest.json and summary.csv, print a summary."""
     from reesim.api import simulate
-    from reesim.cli_visual import run_report, scenario_yaml
+    from reesim.cli_visual import run_report
     from reesim.report.claims import (
         claims_csv,
         claims_frame,
@@ -85,6 +85,7 @@ def run(
         regime_effects,
         share_claims,
     )
+    from reesim.report.html import scenario_yaml
     from reesim.report.render import render, render_claims
     from reesim.report.summary import summary_records, to_csv
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -23,15 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from reesim.results import Result
-    from reesim.scenario.schema import Scenario
 
 DASHBOARD_APP = Path(__file__).parent / "dashboard" / "app.py"
-
-
-def scenario_yaml(scenario: Scenario) -> str:
-    """The resolved scenario as YAML (written beside a run so its report can show the events)."""
-    return yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False,
-                          allow_unicode=True, width=100)
 
 
 def run_report(result: Result, folder: Path, claims: pd.DataFrame | None,
@@ -101,7 +93,8 @@ def dashboard_command(port: int | None = None) -> list[str]:
             "--server.address", "127.0.0.1", "--server.port", str(port or _free_port()),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none", "--global.developmentMode", "false",
-            "--server.maxUploadSize", "1"]
+            "--server.maxUploadSize", "1", "--client.showErrorDetails", "false",
+            "--client.toolbarMode", "minimal"]
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,8 @@ from plotly.subplots import make_subplots
 
 from reesim.scenario.schema import Scenario
 
-KEY_ELEMENTS = ("La", "Ce", "Pr", "Nd", "Tb", "Dy", "Eu", "Y")
+KEY_ELEMENTS = ("Nd", "Pr", "Dy", "Tb", "La", "Ce", "Eu", "Y")
+"""Elements shown first (the first is the default of the element dropdowns)."""
 MARKET_LABEL = {"china": "China domestic", "export": "export (FOB China)"}
 MARKET_DASH = {"china": "solid", "export": "dash"}
 MARKET_COLOUR = {"china": "#d62728", "export": "#1f77b4"}
