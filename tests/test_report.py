@@ -165,3 +165,18 @@ def test_events_frame_clips_to_the_run(baotou_result):
     assert "kachin_seizure_2024" not in set(events.name)
     assert (events.start >= np.datetime64("2008-01-01")).all()
     assert isinstance(ds, xr.Dataset)
+
+
+def test_claims_csv_has_numbers_units_and_full_citations(baotou_result):
+    import io
+
+    import pandas as pd
+
+    from reesim.report.claims import claims_csv, share_claims
+
+    frame = pd.read_csv(io.StringIO(claims_csv(share_claims(baotou_result.dataset), None)))
+    assert list(frame.columns[:6]) == ["claim", "period", "value", "low", "high", "unit"]
+    assert frame.value.dtype.kind == "f" and frame.low.notna().all()
+    assert (frame.low <= frame.high).all() and (frame.unit == "%").all()
+    assert frame.source.str.contains("<http").any()       # links kept, not cut at 70 chars
+    assert frame.source.str.len().max() > 100

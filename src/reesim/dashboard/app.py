@@ -43,6 +43,11 @@ def _run(scenario_json: str, members: int, seed: int) -> tuple[xr.Dataset, dict]
     return result.dataset, result.manifest
 
 
+def _plain(text: object) -> str:
+    """``text`` with markdown's special characters escaped (error messages name fields)."""
+    return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|~" else c for c in str(text))
+
+
 def _base_scenario() -> Scenario | None:
     """The scenario chosen in the sidebar (None, with the error shown, if it is invalid)."""
     source = st.sidebar.radio("Scenario", ["built-in", "upload a YAML file"], key="source")
@@ -168,7 +173,7 @@ def main() -> None:
     try:
         base = _base_scenario()
     except ReesimError as exc:
-        st.error(f"This scenario cannot be used:\n\n{exc}")
+        st.error(f"This scenario cannot be used:\n\n{_plain(exc)}")
         return
     if base is None:
         return
@@ -176,7 +181,7 @@ def main() -> None:
     try:
         scenario = apply_levers(base, levers)
     except ReesimError as exc:
-        st.error(f"These levers give an invalid scenario:\n\n{exc}")
+        st.error(f"These levers give an invalid scenario:\n\n{_plain(exc)}")
         return
     key = (scenario.model_dump_json(), members, seed)
     if pressed or "shown" not in st.session_state or st.session_state.get("base") != base.name:
@@ -188,7 +193,7 @@ def main() -> None:
         with st.spinner(f"running {shown.name} x{members}..."):
             ds, manifest = _run(scenario_json, members, seed)
     except ReesimError as exc:
-        st.error(f"The run failed:\n\n{exc}")
+        st.error(f"The run failed:\n\n{_plain(exc)}")
         return
     except Exception as exc:          # never a traceback in the page
         log.exception("dashboard run failed")

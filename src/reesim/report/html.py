@@ -144,7 +144,8 @@ def claims_html(claims: pd.DataFrame | None) -> str:
     if claims is None or claims.empty:
         return "<p class='note'>No claims table for this run.</p>"
     numeric = {"value", "low", "high"}
-    cols = [c for c in claims.columns if c != "note"]
+    shown = ("claim", "period", "quoted", "model", "verdict", "source")
+    cols = [c for c in shown if c in claims.columns] or list(claims.columns)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
     rows = []
     for rec in claims[cols].itertuples(index=False):
