@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from collections import defaultdict
 
 from rich import box
@@ -159,6 +160,25 @@ def render(records: list[dict], console: Console) -> None:
                           style="dim")
 
 
+EFFECT_LABELS = {
+    "baotou_output_t_reo_per_yr": "Baotou output, t REO/yr",
+    "unsold_stock_t_reo": "unsold stocks (outside the plan), t REO",
+    "baotou_basket_price_usd_per_kg": "Baotou basket price, USD/kg",
+    "basket_price_coefficient_of_variation": "basket price variation (CV)",
+    "member_revenue_musd_per_yr": "members' revenue, MUSD/yr",
+}
+
+
+def _significant(value: float) -> str:
+    """Four significant figures with thousands separators, never in exponent notation."""
+    if not math.isfinite(value):
+        return "-"
+    if value == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(value)))
+    return f"{round(value, 3 - exponent):,.{max(0, 3 - exponent)}f}"
+
+
 def render_claims(claims: list, effects, console: Console) -> None:
     """Print the claims table and, when computed, the trading company's effect."""
     table = Table(title="The system's defining claims: quoted figures and the model",
@@ -175,6 +195,7 @@ def render_claims(claims: list, effects, console: Console) -> None:
     for col in ("", "trading company", "free market", "change"):
         table.add_column(col, justify="right" if col else "left")
     for name, row in effects.iterrows():
-        table.add_row(name.replace("_", " "), f"{row.trading_company:,.4g}",
-                      f"{row.free_market:,.4g}", f"{row.change_pct:+.0f}%")
+        table.add_row(EFFECT_LABELS.get(name, name.replace("_", " ")),
+                      _significant(row.trading_company), _significant(row.free_market),
+                      f"{row.change_pct:+.0f}%")
     console.print(table)
