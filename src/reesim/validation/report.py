@@ -197,8 +197,10 @@ def _metrics_table_html(metrics: pd.DataFrame, titles: dict[str, str] | None = N
 def _claims_html(claims: pd.DataFrame | None) -> str:
     if claims is None:
         return ""
+    from reesim.report.html import claims_html
+
     return ("\n<h2>The system's defining claims: quoted figures and the model</h2>\n"
-            + claims.to_html(index=False, border=0, classes="metrics", na_rep=""))
+            + claims_html(claims))
 
 
 def write_report(dataset: xr.Dataset, metrics: pd.DataFrame, out_dir: str | Path,
@@ -226,6 +228,9 @@ def write_report(dataset: xr.Dataset, metrics: pd.DataFrame, out_dir: str | Path
                 "table.metrics{border-collapse:collapse;font-size:12px}"
                 "table.metrics td,table.metrics th{padding:2px 8px;text-align:right}"
                 "table.metrics td:first-child,table.metrics th:first-child{text-align:left}"
+                "table.claims{border-collapse:collapse;font-size:12px}"
+                "table.claims td,table.claims th{padding:2px 8px;vertical-align:top;"
+                "text-align:left;border-bottom:1px solid #eee}"
                 ".key{font-size:12px;color:#444} .key dt{font-weight:bold;float:left;"
                 "clear:left;width:9em} .key dd{margin-left:10em}"
                 "</style></head><body>\n" + body +
