@@ -177,8 +177,8 @@ def comparison_figure(runs: Sequence[Compared]) -> go.Figure:
     for j, name in enumerate(names):
         if series[0][name][1] == "USD/kg":
             fig.update_yaxes(type="log", row=j // 2 + 1, col=j % 2 + 1)
-    fig.update_layout(**{**figures.LAYOUT, "margin": {"t": 70, "r": 20, "l": 70, "b": 40},
-                         "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom",
+    fig.update_layout(**{**figures.LAYOUT, "margin": {"t": 80, "r": 20, "l": 70, "b": 40},
+                         "legend": {"orientation": "h", "y": 0.998, "yanchor": "top",
                                     "x": 0, "yref": "container"}},
                       height=300 * ((len(names) + 1) // 2) + 120)
     return fig

@@ -30,7 +30,8 @@ def test_report_opens_offline_and_the_sankey_switches(baotou_result, page, tmp_p
         assert page.locator(f"#fig-{key} .main-svg").count() > 0, key
     assert page.locator("table.claims a[href^='http']").count() > 0
     page.screenshot(path=artifacts / "report.png", full_page=False)
-    page.locator("#prices").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('prices').scrollIntoView()")
+    page.wait_for_timeout(300)
     page.screenshot(path=artifacts / "report-prices.png", full_page=False)
     assert requested == []
     assert page.errors == []
