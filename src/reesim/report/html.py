@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import plotly.offline
 import xarray as xr
 import yaml
 
-from reesim.errors import InputError
+from reesim.errors import InputError, ReesimError
 from reesim.report import figures
 from reesim.report.sankey import ALL, sankey_data
 from reesim.scenario.schema import Scenario
@@ -56,7 +57,7 @@ SANKEY_JS = """
     const notes = g.note.map(i => data.notes[i]);
     const trace = {type:'sankey', arrangement:'snap', valueformat:',.0f',
       valuesuffix:' t REO/yr',
-      node:{label:g.labels, color:g.colours, pad:12, thickness:14},
+      node:{label:g.labels, color:g.colours, pad:12, thickness:14, x:g.x, y:g.y},
       link:{source:g.source, target:g.target, value:g.value, customdata:notes,
         hovertemplate:'%{source.label} -> %{target.label}<br>%{value}<br>%{customdata}'
                       + '<extra></extra>'}};
@@ -285,21 +286,38 @@ def write_report(ds: xr.Dataset, out: str | Path, manifest: dict | None = None,
 
 def write_static(ds: xr.Dataset, folder: Path, stem: str, fmt: str,
                  scenario: Scenario | None = None) -> list[Path]:
-    """Each report figure (and the Nd Sankey of 2020 or the last year) as an image file."""
+    """Each report figure (and the Nd Sankey of 2020 or the last year) as an image file.
+
+    Images are rendered by kaleido (which drives the system's Chrome or Chromium) into a
+    temporary folder and moved into place only when all of them are done.
+    """
+    import plotly.io as pio
+
     from reesim.report.sankey import sankey_figure
 
     figs = report_figures(ds, scenario)
     year = _sankey_years(ds, [2020])[0]
     figs["flows"] = sankey_figure(ds, "Nd", year)
-    written = []
-    for key, fig in figs.items():
-        target = folder / f"{stem}-{key}.{fmt}"
-        tmp = folder / f".{target.name}.tmp.{fmt}"
-        try:
-            fig.write_image(tmp, format=fmt, width=1100, height=fig.layout.height or 520)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        written.append(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}-static.", dir=folder))
+    try:
+        names = [f"{stem}-{key}.{fmt}" for key in figs]
+        for attempt in (1, 2):     # kaleido's page sometimes is not ready on a loaded machine
+            try:
+                pio.write_images(list(figs.values()), [tmp / n for n in names], format=fmt,
+                                 width=1100,
+                                 height=[f.layout.height or 520 for f in figs.values()])
+                break
+            except Exception as exc:   # kaleido or the browser missing or failing
+                if attempt == 2:
+                    raise ReesimError(
+                        f"static {fmt} export failed ({type(exc).__name__}: {exc}); it needs "
+                        "kaleido and Chrome or Chromium (apt-get install chromium)") from None
+                log.warning("static export failed once (%s); trying again", exc)
+        written = []
+        for name in names:
+            os.replace(tmp / name, folder / name)
+            written.append(folder / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return written

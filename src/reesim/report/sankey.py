@@ -164,6 +164,44 @@ def _links(ds: xr.Dataset, year: int) -> list[tuple[str, str, xr.DataArray, str]
     return out.items
 
 
+COLUMN_X = {"mine": 0.001, "separation": 0.25, "market": 0.5, "magnets": 0.63,
+            "application": 0.76, "sink": 0.999}
+SOURCE_X = {"end of life": 0.001, "recycling": 0.25, "manufacturing scrap": 0.25,
+            "stocks (net draw)": 0.25}
+
+
+def _node_x(label: str) -> float:
+    """Horizontal place of a node: one column per layer, sources left, sinks right."""
+    stage = label.split(" · ")[0]
+    if stage in COLUMN_X and " · " in label:
+        return COLUMN_X[stage]
+    return SOURCE_X.get(label, COLUMN_X["sink"])
+
+
+SIDE_ORDER = ("end of life", "recycling", "manufacturing scrap", "stocks (net draw)",
+              "tailings", "separation losses", "stocks (net build)", "in-use stock",
+              "manufacturing losses", "end-of-life losses")
+
+
+def _node_y(labels: list[str], order: Sequence[str] = ()) -> list[float]:
+    """Vertical places: nodes spread evenly down their column.
+
+    Nodes go in ``order`` of their names (regions, markets, applications); sources and sinks
+    in :data:`SIDE_ORDER`.
+    """
+    rank = {name: i for i, name in enumerate([*order, *SIDE_ORDER])}
+    columns: dict[float, list[int]] = {}
+    for i, label in enumerate(labels):
+        columns.setdefault(_node_x(label), []).append(i)
+    for members in columns.values():
+        members.sort(key=lambda i: rank.get(labels[i].split(" · ")[-1], len(rank)))
+    y = [0.5] * len(labels)
+    for members in columns.values():
+        for rank, i in enumerate(members):
+            y[i] = 0.02 + 0.96 * (rank + 0.5) / len(members)
+    return y
+
+
 def _node_colour(label: str) -> str:
     stage = label.split(" · ")[0]
     if stage in COLOURS:
@@ -182,6 +220,8 @@ def sankey_data(ds: xr.Dataset, years: Sequence[int],
     """
     chosen = list(elements) if elements is not None else list(ds.element.values.tolist())
     flows: dict[str, dict[str, dict]] = {el: {} for el in [ALL, *chosen]}
+    order = [*ds.region.values.tolist(), *ds.market.values.tolist(),
+             *ds.application.values.tolist()]
     for year in years:
         items = _links(ds, int(year))
         # one (link, member, element) array, the median over members, then per element
@@ -191,12 +231,13 @@ def sankey_data(ds: xr.Dataset, years: Sequence[int],
         total = np.median(per_member.sum(axis=2), axis=1)               # (link,)
         for col, el in enumerate([ALL, *chosen]):
             vals = total if el == ALL else values[:, col - 1]
-            flows[el][str(year)] = _graph(items, vals)
+            flows[el][str(year)] = _graph(items, vals, order)
     return {"years": [int(y) for y in years], "elements": [ALL, *chosen],
             "layers": [layer.name for layer in layers(ds)], "flows": flows}
 
 
-def _graph(items: list[tuple[str, str, xr.DataArray, str]], values: np.ndarray) -> dict:
+def _graph(items: list[tuple[str, str, xr.DataArray, str]], values: np.ndarray,
+           order: Sequence[str] = ()) -> dict:
     keep = np.flatnonzero(np.nan_to_num(values) >= MIN_FLOW_T)
     labels: list[str] = []
     index: dict[str, int] = {}
@@ -215,6 +256,7 @@ def _graph(items: list[tuple[str, str, xr.DataArray, str]], values: np.ndarray) 
         value.append(round(float(values[i]), 1))
         note.append(text)
     return {"labels": labels, "colours": [_node_colour(lb) for lb in labels],
+            "x": [_node_x(lb) for lb in labels], "y": _node_y(labels, order),
             "source": source, "target": target, "value": value, "note": note}
 
 
@@ -223,7 +265,7 @@ def sankey_trace(graph: dict) -> go.Sankey:
     return go.Sankey(
         arrangement="snap", valueformat=",.0f", valuesuffix=" t REO/yr",
         node={"label": graph["labels"], "color": graph["colours"], "pad": 12,
-              "thickness": 14},
+              "thickness": 14, "x": graph["x"], "y": graph["y"]},
         link={"source": graph["source"], "target": graph["target"], "value": graph["value"],
               "customdata": graph["note"],
               "hovertemplate": "%{source.label} -> %{target.label}<br>%{value}"
