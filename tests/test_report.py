@@ -113,6 +113,11 @@ def test_report_cli_and_bad_folder(baotou_result, tmp_path):
     assert loaded.scenario is not None and "japan_halt_2010" in loaded.scenario.events
     again = runner.invoke(app, ["report", str(run), "--out", str(tmp_path / "other.html")])
     assert again.exit_code == 0 and (tmp_path / "other.html").is_file()
+    compared = runner.invoke(app, ["compare", str(run), "baotou-free-market", "--years",
+                                   "2011", "--out", str(tmp_path / "cmp")])
+    assert compared.exit_code == 0, compared.output
+    assert "differences to baotou" in compared.output      # the run folder is the base
+    assert "baotou-free-market vs baotou %" in (tmp_path / "cmp" / "compare.csv").read_text()
     bad = runner.invoke(app, ["report", str(tmp_path / "nothing")])
     assert bad.exit_code == 2 and "results.nc" in bad.output
     with pytest.raises(InputError):
