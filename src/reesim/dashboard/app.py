@@ -15,6 +15,7 @@ import streamlit as st
 import xarray as xr
 
 from reesim.api import simulate
+from reesim.compare import indicator_label
 from reesim.dashboard.levers import MAX_UPLOAD_BYTES, Levers, apply_levers, scenario_from_upload
 from reesim.dims import ELEMENTS
 from reesim.errors import ReesimError
@@ -23,7 +24,6 @@ from reesim.report.html import report_figures, report_html, scenario_yaml
 from reesim.report.sankey import ALL, sankey_figure
 from reesim.report.summary import summary_records, to_csv
 from reesim.scenario import builtin_names, load_scenario
-from reesim.scenario.loader import validate
 from reesim.scenario.schema import Scenario
 
 log = logging.getLogger("reesim.dashboard")
@@ -37,9 +37,7 @@ KEEP = "as in the scenario"
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _run(scenario_json: str, members: int, seed: int) -> tuple[xr.Dataset, dict]:
-    scenario = validate(Scenario.model_validate_json(scenario_json).model_dump(mode="json"),
-                        "dashboard scenario")
-    result = simulate(scenario, members=members, seed=seed)
+    result = simulate(Scenario.model_validate_json(scenario_json), members=members, seed=seed)
     return result.dataset, result.manifest
 
 
@@ -121,7 +119,8 @@ def _key_figures(ds: xr.Dataset) -> pd.DataFrame:
     wanted = recs[((recs.metric == "price_export") & recs.key.isin(["Nd", "Dy", "Tb", "Ce"]))
                   | recs.metric.isin(["world_mine_output", "china_share_of_world_output",
                                       "china_exports"])]
-    label = wanted.metric.str.replace("_", " ") + " " + wanted.key + " (" + wanted.unit + ")"
+    label = [f"{indicator_label(m, k)}, {u}" for m, k, u in zip(
+        wanted.metric, wanted.key, wanted.unit, strict=True)]
     return wanted.assign(indicator=label).pivot_table(index="indicator", columns="year",
                                                       values="value", sort=False)
 

@@ -101,10 +101,9 @@ def _links(ds: xr.Dataset, year: int) -> list[tuple[str, str, xr.DataArray, str]
     present = {layer.name for layer in layers(ds)}
     w = _year(ds, year)
     out = _Links([])
-    mean = "time"
     if "mine" in present:
         if "separation_route_share" in w:
-            routed = (w.mine_output * w.separation_route_share).mean(mean)
+            routed = (w.mine_output * w.separation_route_share).mean("time")
             routed = routed.groupby("producer_region").sum()
             for src in routed.producer_region.values:
                 for dst in routed.region.values:
@@ -112,26 +111,26 @@ def _links(ds: xr.Dataset, year: int) -> list[tuple[str, str, xr.DataArray, str]
                             routed.sel(producer_region=src, region=dst))
         else:
             log.warning("result has no separation_route_share: mine -> separation not drawn")
-        tails = w.tailings_inflow.mean(mean).groupby("producer_region").sum()
+        tails = w.tailings_inflow.mean("time").groupby("producer_region").sum()
         for src in tails.producer_region.values:
             out.add(f"mine · {src}", "tailings", tails.sel(producer_region=src))
     markets = list(ds.market.values)
     region_market = dict(zip(ds.region.values.tolist(), ds.region_market.values.tolist(),
                              strict=True))
-    sep = w.separation_output.mean(mean)
-    losses = w.separation_losses.mean(mean)
+    sep = w.separation_output.mean("time")
+    losses = w.separation_losses.mean("time")
     for reg in ds.region.values.tolist():
         out.add(f"separation · {reg}", f"market · {region_market[reg]}", sep.sel(region=reg))
         out.add(f"separation · {reg}", "separation losses", losses.sel(region=reg))
-    net_exports = w.exports.sum("exporter").mean(mean) - w.imports.mean(mean)
+    net_exports = w.exports.sum("exporter").mean("time") - w.imports.mean("time")
     out.add("market · china", "market · export", net_exports.clip(min=0), "net exports")
     out.add("market · export", "market · china", (-net_exports).clip(min=0), "net imports")
     share = _market_share(w)
     pro_rata = "split between markets in proportion to their consumption (the model pools them)"
-    recycled = w.recycled.sum("application").mean(mean)
+    recycled = w.recycled.sum("application").mean("time")
     out.add("end of life", "recycling", recycled)
-    out.add("end of life", "end-of-life losses", w.eol_losses.sum("application").mean(mean))
-    scrap = w.new_scrap_recycled.sum("application").mean(mean)
+    out.add("end of life", "end-of-life losses", w.eol_losses.sum("application").mean("time"))
+    scrap = w.new_scrap_recycled.sum("application").mean("time")
     for market in markets:
         out.add("recycling", f"market · {market}", recycled * share.sel(market=market), pro_rata)
         out.add("manufacturing scrap", f"market · {market}",
@@ -144,10 +143,10 @@ def _links(ds: xr.Dataset, year: int) -> list[tuple[str, str, xr.DataArray, str]
         out.add(f"market · {market}", "stocks (net build)", delta.clip(min=0),
                 "inventories of producers, traders, reserves and consumers")
         out.add("stocks (net draw)", f"market · {market}", (-delta).clip(min=0))
-    consumption = w.consumption.mean(mean)
+    consumption = w.consumption.mean("time")
     through_products = xr.zeros_like(consumption)
     if "magnets" in present:
-        magnets = w.magnet_output.mean(mean)
+        magnets = w.magnet_output.mean("time")
         for reg in magnets.region.values.tolist():
             out.add(f"market · {region_market[reg]}", f"magnets · {reg}", magnets.sel(region=reg))
             out.add(f"magnets · {reg}", "application · magnets", magnets.sel(region=reg))
@@ -158,9 +157,9 @@ def _links(ds: xr.Dataset, year: int) -> list[tuple[str, str, xr.DataArray, str]
             out.add(f"market · {market}", f"application · {app}",
                     direct.sel(application=app) * share.sel(market=market), pro_rata)
         out.add(f"application · {app}", "in-use stock",
-                w.products_into_use.sel(application=app).mean(mean))
+                w.products_into_use.sel(application=app).mean("time"))
         out.add(f"application · {app}", "manufacturing losses",
-                w.new_scrap_lost.sel(application=app).mean(mean))
+                w.new_scrap_lost.sel(application=app).mean("time"))
     return out.items
 
 
