@@ -160,10 +160,12 @@ def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario) -> None:
     col1, col2, col3, col4 = st.columns(4)
     col1.download_button("scenario YAML", scenario_yaml(scenario), f"{scenario.name}.yaml",
                          "application/x-yaml")
-    col2.download_button("results.nc", bytes(ds.to_netcdf(engine="h5netcdf")),
+    # built when clicked (on a separate thread), so a run does not wait for them
+    col2.download_button("results.nc", lambda: bytes(ds.to_netcdf(engine="h5netcdf")),
                          f"{scenario.name}-results.nc", "application/x-netcdf")
-    col3.download_button("summary.csv", to_csv(summary_records(ds)), "summary.csv", "text/csv")
-    col4.download_button("report.html", report_html(ds, manifest, scenario),
+    col3.download_button("summary.csv", lambda: to_csv(summary_records(ds)), "summary.csv",
+                         "text/csv")
+    col4.download_button("report.html", lambda: report_html(ds, manifest, scenario),
                          f"{scenario.name}-report.html", "text/html")
 
 

@@ -113,18 +113,19 @@ def price_figure(ds: xr.Dataset, elements: Sequence[str] | None = None,
     """
     chosen = _elements(ds, elements)
     x = pd.DatetimeIndex(ds.time.values)
-    fig = go.Figure()
+    traces: list[go.Scatter] = []
     counts = []
     for i, el in enumerate(chosen):
         n = 0
         for market in ds.market.values.tolist():
-            traces = fan_traces(x, ds.price.sel(element=el, market=market),
-                                f"{el} oxide, {MARKET_LABEL.get(market, market)}",
-                                MARKET_COLOUR.get(market, "#333333"), MARKET_DASH.get(market),
-                                visible=i == 0)
-            fig.add_traces(traces)
-            n += len(traces)
+            added = fan_traces(x, ds.price.sel(element=el, market=market),
+                               f"{el} oxide, {MARKET_LABEL.get(market, market)}",
+                               MARKET_COLOUR.get(market, "#333333"), MARKET_DASH.get(market),
+                               visible=i == 0)
+            traces += added
+            n += len(added)
         counts.append(n)
+    fig = go.Figure(data=traces)
     fig.update_layout(**LAYOUT, title="Oxide prices by element and market (choose the element)",
                       height=520, updatemenus=_element_menu(chosen, counts),
                       yaxis={"title": "USD/kg (log scale)", "type": "log"})
@@ -134,9 +135,10 @@ def price_figure(ds: xr.Dataset, elements: Sequence[str] | None = None,
 
 
 def _shade_events(fig: go.Figure, events: pd.DataFrame) -> None:
-    for rec in events.itertuples():
-        fig.add_vrect(x0=rec.start, x1=rec.end, fillcolor="rgba(120,120,120,0.10)",
-                      line_width=0, layer="below")
+    fig.update_layout(shapes=[
+        {"type": "rect", "xref": "x", "yref": "paper", "x0": rec.start, "x1": rec.end,
+         "y0": 0, "y1": 1, "fillcolor": "rgba(120,120,120,0.10)", "line": {"width": 0},
+         "layer": "below"} for rec in events.itertuples()])
 
 
 def supply_figure(ds: xr.Dataset, elements: Sequence[str] | None = None) -> go.Figure:
@@ -148,16 +150,18 @@ def supply_figure(ds: xr.Dataset, elements: Sequence[str] | None = None) -> go.F
     out = annual(ds.mine_output).groupby("producer_region").sum().median("member") / 1e3
     regions = out.sum(["year", "element"]).sortby(lambda d: -d).producer_region.values.tolist()
     years = out.year.values
-    fig = go.Figure()
+    traces = []
     counts = []
     for i, el in enumerate(chosen):
-        sel = out.sum("element") if el == "all" else out.sel(element=el)
+        sel = (out.sum("element") if el == "all" else out.sel(element=el)).sel(
+            producer_region=regions).transpose("producer_region", "year").values
         for j, reg in enumerate(regions):
-            fig.add_trace(go.Scatter(
-                x=years, y=sel.sel(producer_region=reg).values, stackgroup="one", name=reg,
+            traces.append(go.Scatter(
+                x=years, y=sel[j], stackgroup="one", name=reg,
                 mode="lines", line={"width": 0.5, "color": PALETTE[j % len(PALETTE)]},
                 visible=i == 0, legendgroup=reg, hovertemplate="%{y:,.3g}"))
         counts.append(len(regions))
+    fig = go.Figure(data=traces)
     members = ds.sizes.get("member", 1)
     fig.update_layout(**LAYOUT, height=500, updatemenus=_element_menu(chosen, counts),
                       title="Mine output by mining region (choose the element)"
