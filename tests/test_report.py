@@ -185,3 +185,11 @@ def test_claims_csv_has_numbers_units_and_full_citations(baotou_result):
     assert (frame.low <= frame.high).all() and (frame.unit == "%").all()
     assert frame.source.str.contains("<http").any()       # links kept, not cut at 70 chars
     assert frame.source.str.len().max() > 100
+
+
+def test_older_results_without_routes_still_get_a_sankey(baotou_result, caplog):
+    ds = baotou_result.dataset.drop_vars("separation_route_share")
+    links = _links(sankey_data(ds, [2020], ["Nd"])["flows"]["Nd"]["2020"])
+    assert not any(s.startswith("mine") and t.startswith("separation") for s, t in links)
+    assert any(t.startswith("application") for _, t in links)
+    assert "separation_route_share" in caplog.text
