@@ -61,14 +61,8 @@ def layers(ds: xr.Dataset) -> list[Layer]:
     return [layer for layer in LAYERS if layer.variable in ds.data_vars]
 
 
-@dataclass
-class _Links:
-    """Links collected as (source, target, (member, element) values, note)."""
-
-    items: list[tuple[str, str, xr.DataArray, str]]
-
-    def add(self, source: str, target: str, value: xr.DataArray, note: str = "") -> None:
-        self.items.append((source, target, value, note))
+Link = tuple[str, str, np.ndarray, str]
+"""(source, target, (member, element) t REO/yr, note)."""
 
 
 def _year(ds: xr.Dataset, year: int) -> xr.Dataset:
@@ -88,79 +82,89 @@ def _year_end_inventory(ds: xr.Dataset, year: int) -> tuple[xr.DataArray, xr.Dat
     return end, start
 
 
-def _market_share(w: xr.Dataset) -> xr.DataArray:
-    """Each market's share of consumption in the year (member, market, element)."""
-    use = w.market_consumption.mean("time")
-    total = use.sum("market")
-    even = xr.full_like(use, 1.0 / use.sizes["market"])
-    return (use / total.where(total > 0)).fillna(even)
+def _by(da: xr.DataArray, *dims: str) -> tuple[list[list[str]], np.ndarray]:
+    """Labels of ``dims`` and the values as (member, *dims, element): one transpose, no sel.
+
+    Missing values (NaN, e.g. regions without a product layer's output) count as no flow.
+    """
+    values = np.nan_to_num(da.transpose("member", *dims, "element").values)
+    return [da[d].values.tolist() for d in dims], values
 
 
-def _links(ds: xr.Dataset, year: int) -> list[tuple[str, str, xr.DataArray, str]]:
+def _links(ds: xr.Dataset, year: int) -> list[Link]:
     """Every link of ``year`` as (source, target, (member, element) t REO/yr, note)."""
     present = {layer.name for layer in layers(ds)}
     w = _year(ds, year)
-    out = _Links([])
+    out: list[Link] = []
+
+    def add(source: str, target: str, value: np.ndarray, note: str = "") -> None:
+        out.append((source, target, value, note))
+
     if "mine" in present:
         if "separation_route_share" in w:
             routed = (w.mine_output * w.separation_route_share).mean("time")
-            routed = routed.groupby("producer_region").sum()
-            for src in routed.producer_region.values:
-                for dst in routed.region.values:
-                    out.add(f"mine · {src}", f"separation · {dst}",
-                            routed.sel(producer_region=src, region=dst))
+            (mines, regions), values = _by(routed.groupby("producer_region").sum(),
+                                           "producer_region", "region")
+            for i, src in enumerate(mines):
+                for j, dst in enumerate(regions):
+                    add(f"mine · {src}", f"separation · {dst}", values[:, i, j])
         else:
             log.warning("result has no separation_route_share: mine -> separation not drawn")
-        tails = w.tailings_inflow.mean("time").groupby("producer_region").sum()
-        for src in tails.producer_region.values:
-            out.add(f"mine · {src}", "tailings", tails.sel(producer_region=src))
-    markets = list(ds.market.values)
+        (mines,), values = _by(w.tailings_inflow.mean("time").groupby("producer_region").sum(),
+                               "producer_region")
+        for i, src in enumerate(mines):
+            add(f"mine · {src}", "tailings", values[:, i])
+    markets = ds.market.values.tolist()
     region_market = dict(zip(ds.region.values.tolist(), ds.region_market.values.tolist(),
                              strict=True))
-    sep = w.separation_output.mean("time")
-    losses = w.separation_losses.mean("time")
-    for reg in ds.region.values.tolist():
-        out.add(f"separation · {reg}", f"market · {region_market[reg]}", sep.sel(region=reg))
-        out.add(f"separation · {reg}", "separation losses", losses.sel(region=reg))
-    net_exports = w.exports.sum("exporter").mean("time") - w.imports.mean("time")
-    out.add("market · china", "market · export", net_exports.clip(min=0), "net exports")
-    out.add("market · export", "market · china", (-net_exports).clip(min=0), "net imports")
-    share = _market_share(w)
+    (regions,), sep = _by(w.separation_output.mean("time"), "region")
+    _, losses = _by(w.separation_losses.mean("time"), "region")
+    for i, reg in enumerate(regions):
+        add(f"separation · {reg}", f"market · {region_market[reg]}", sep[:, i])
+        add(f"separation · {reg}", "separation losses", losses[:, i])
+    net_exports = (w.exports.sum("exporter").mean("time") - w.imports.mean("time")).transpose(
+        "member", "element").values
+    add("market · china", "market · export", net_exports.clip(min=0), "net exports")
+    add("market · export", "market · china", (-net_exports).clip(min=0), "net imports")
+    use = w.market_consumption.mean("time").transpose("member", "market", "element").values
+    total = use.sum(axis=1, keepdims=True)
+    share = np.divide(use, total, out=np.full_like(use, 1.0 / use.shape[1]), where=total > 0)
     pro_rata = "split between markets in proportion to their consumption (the model pools them)"
-    recycled = w.recycled.sum("application").mean("time")
-    out.add("end of life", "recycling", recycled)
-    out.add("end of life", "end-of-life losses", w.eol_losses.sum("application").mean("time"))
-    scrap = w.new_scrap_recycled.sum("application").mean("time")
-    for market in markets:
-        out.add("recycling", f"market · {market}", recycled * share.sel(market=market), pro_rata)
-        out.add("manufacturing scrap", f"market · {market}",
-                scrap * share.sel(market=market), pro_rata)
+    recycled = w.recycled.sum("application").mean("time").transpose("member", "element").values
+    add("end of life", "recycling", recycled)
+    add("end of life", "end-of-life losses",
+        w.eol_losses.sum("application").mean("time").transpose("member", "element").values)
+    scrap = w.new_scrap_recycled.sum("application").mean("time").transpose(
+        "member", "element").values
+    for k, market in enumerate(markets):
+        add("recycling", f"market · {market}", recycled * share[:, k], pro_rata)
+        add("manufacturing scrap", f"market · {market}", scrap * share[:, k], pro_rata)
     end, start = _year_end_inventory(ds, year)
-    change = (end - start) / w.period_years.sum()   # t REO/yr over the year
+    change = (end - start) / float(w.period_years.sum())   # t REO/yr over the year
     for market in markets:
         holders = [h for h, m in HOLDER_MARKET.items() if m == market and h in ds.holder]
-        delta = change.sel(holder=holders).sum("holder")
-        out.add(f"market · {market}", "stocks (net build)", delta.clip(min=0),
-                "inventories of producers, traders, reserves and consumers")
-        out.add("stocks (net draw)", f"market · {market}", (-delta).clip(min=0))
-    consumption = w.consumption.mean("time")
-    through_products = xr.zeros_like(consumption)
+        delta = change.sel(holder=holders).sum("holder").transpose("member", "element").values
+        add(f"market · {market}", "stocks (net build)", delta.clip(min=0),
+            "inventories of producers, traders, reserves and consumers")
+        add("stocks (net draw)", f"market · {market}", (-delta).clip(min=0))
+    (apps,), consumption = _by(w.consumption.mean("time"), "application")
+    direct = consumption.copy()
     if "magnets" in present:
-        magnets = w.magnet_output.mean("time")
-        for reg in magnets.region.values.tolist():
-            out.add(f"market · {region_market[reg]}", f"magnets · {reg}", magnets.sel(region=reg))
-            out.add(f"magnets · {reg}", "application · magnets", magnets.sel(region=reg))
-        through_products.loc[{"application": "magnets"}] = magnets.sum("region")
-    direct = (consumption - through_products).clip(min=0)
-    for app in ds.application.values.tolist():
-        for market in markets:
-            out.add(f"market · {market}", f"application · {app}",
-                    direct.sel(application=app) * share.sel(market=market), pro_rata)
-        out.add(f"application · {app}", "in-use stock",
-                w.products_into_use.sel(application=app).mean("time"))
-        out.add(f"application · {app}", "manufacturing losses",
-                w.new_scrap_lost.sel(application=app).mean("time"))
-    return out.items
+        (makers,), magnets = _by(w.magnet_output.mean("time"), "region")
+        for i, reg in enumerate(makers):
+            add(f"market · {region_market[reg]}", f"magnets · {reg}", magnets[:, i])
+            add(f"magnets · {reg}", "application · magnets", magnets[:, i])
+        direct[:, apps.index("magnets")] -= magnets.sum(axis=1)
+    direct = direct.clip(min=0)
+    _, into_use = _by(w.products_into_use.mean("time"), "application")
+    _, scrap_lost = _by(w.new_scrap_lost.mean("time"), "application")
+    for a, app in enumerate(apps):
+        for k, market in enumerate(markets):
+            add(f"market · {market}", f"application · {app}", direct[:, a] * share[:, k],
+                pro_rata)
+        add(f"application · {app}", "in-use stock", into_use[:, a])
+        add(f"application · {app}", "manufacturing losses", scrap_lost[:, a])
+    return out
 
 
 COLUMN_X = {"mine": 0.001, "separation": 0.25, "market": 0.5, "magnets": 0.63,
@@ -224,7 +228,7 @@ def sankey_data(ds: xr.Dataset, years: Sequence[int],
     for year in years:
         items = _links(ds, int(year))
         # one (link, member, element) array, the median over members, then per element
-        per_member = np.stack([v.transpose("member", "element").values for _, _, v, _ in items])
+        per_member = np.stack([v for _, _, v, _ in items])             # (link, member, el)
         columns = [ds.element.values.tolist().index(el) for el in chosen]
         values = np.median(per_member[:, :, columns], axis=1)          # (link, element)
         total = np.median(per_member.sum(axis=2), axis=1)               # (link,)
@@ -235,7 +239,7 @@ def sankey_data(ds: xr.Dataset, years: Sequence[int],
             "layers": [layer.name for layer in layers(ds)], "flows": flows}
 
 
-def _graph(items: list[tuple[str, str, xr.DataArray, str]], values: np.ndarray,
+def _graph(items: list[Link], values: np.ndarray,
            order: Sequence[str] = ()) -> dict:
     keep = np.flatnonzero(np.nan_to_num(values) >= MIN_FLOW_T)
     labels: list[str] = []
