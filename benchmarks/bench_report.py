@@ -10,7 +10,7 @@ import time
 
 from reesim import load_scenario, simulate
 from reesim.compare import Compared, comparison_html, comparison_table
-from reesim.report.html import SANKEY_YEARS, report_html
+from reesim.report.html import report_html, sankey_years
 from reesim.report.sankey import sankey_data
 
 
@@ -29,7 +29,7 @@ def main() -> None:
     ens = simulate(load_scenario("baotou-ensemble", ["output.frequency=year"]), members=20)
     for label, res in (("default run (monthly, 1 member)", one),
                        ("ensemble (annual, 20 members)", ens)):
-        years = [y for y in SANKEY_YEARS if y in res.dataset.year.values]
+        years = sankey_years(res.dataset)
         t_sankey, _ = _best(lambda res=res, years=years: sankey_data(res.dataset, years))
         t_html, text = _best(lambda res=res: report_html(res.dataset, res.manifest, res.scenario))
         print(f"{label}: report.html {t_html:.2f} s ({len(text) / 1e6:.1f} MB, of which the "

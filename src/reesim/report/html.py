@@ -33,9 +33,9 @@ from reesim.scenario.schema import Scenario
 log = logging.getLogger("reesim.report.html")
 
 REPORT_NAME = "report.html"
-SANKEY_YEARS = (2000, 2005, 2008, 2010, 2011, 2012, 2015, 2020, 2025, 2030, 2035, 2040, 2045,
-                2050)
-"""Years offered in the page's Sankey (those inside the run; a chosen set keeps the page small)."""
+MAX_SANKEY_YEARS = 60
+"""Runs up to this many years offer every year in the page's Sankey; longer runs every fifth
+year plus 2008-2012 (the page stays under ~3 MB of flow data)."""
 STATIC_FORMATS = ("png", "svg")
 
 STYLE = """
@@ -180,18 +180,23 @@ def _index(items: list[str], item: str) -> int:
     return items.index(item)
 
 
-def _sankey_years(ds: xr.Dataset, years: Sequence[int] | None) -> list[int]:
+def sankey_years(ds: xr.Dataset, years: Sequence[int] | None = None) -> list[int]:
+    """The years the page's Sankey offers: ``years`` (those in the run) or the default."""
     available = sorted(set(ds.year.values.tolist()))
-    chosen = [y for y in (years or SANKEY_YEARS) if y in available]
+    if years is None:
+        if len(available) <= MAX_SANKEY_YEARS:
+            return available
+        years = [y for y in available if y % 5 == 0 or 2008 <= y <= 2012]
+    chosen = [y for y in years if y in available]
     return chosen or [available[-1]]
 
 
 def report_html(ds: xr.Dataset, manifest: dict | None = None, scenario: Scenario | None = None,
                 claims: pd.DataFrame | None = None,
-                sankey_years: Sequence[int] | None = None) -> str:
+                years_offered: Sequence[int] | None = None) -> str:
     """The whole report as one HTML string (plotly.js inlined)."""
     manifest = manifest or {}
-    years = _sankey_years(ds, sankey_years)
+    years = sankey_years(ds, years_offered)
     payload = _sankey_payload(ds, years)
     default_year = 2020 if 2020 in years else years[-1]
     figs = report_figures(ds, scenario)
@@ -296,7 +301,7 @@ def write_static(ds: xr.Dataset, folder: Path, stem: str, fmt: str,
     from reesim.report.sankey import sankey_figure
 
     figs = report_figures(ds, scenario)
-    year = _sankey_years(ds, [2020])[0]
+    year = sankey_years(ds, [2020])[0]
     figs["flows"] = sankey_figure(ds, "Nd", year)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{stem}-static.", dir=folder))
