@@ -18,7 +18,8 @@ def test_run_writes_results_manifest_and_summary(tmp_path):
                                  "--years", "2005,2011"])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"results.nc", "manifest.json", "summary.csv",
-                                               "claims.csv", ".reesim-output.json"}
+                                               "claims.csv", "scenario.yaml",
+                                               ".reesim-output.json"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenario"] == "baotou" and manifest["members"] == 1
     with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:

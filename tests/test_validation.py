@@ -384,7 +384,8 @@ def test_report_writes_both_files(tmp_path, truth):
     assert {p.name for p in out.iterdir()} == {"validation.html", "validation.csv",
                                                ".reesim-output.json"}
     html = (out / "validation.html").read_text()
-    assert "price_export_Nd" in html and "plotly" in html
+    assert "Nd oxide, export price, USD/kg" in html and "plotly" in html
+    assert "log RMSE (n)" in html and "root mean square" in html      # the table's key
     back = pd.read_csv(out / "validation.csv")
     assert list(back.columns[:6]) == ["series", "metric", "value", "observed", "n", "note"]
     assert len(back) == len(m)

@@ -148,10 +148,20 @@ def run(
     years: Annotated[str | None, typer.Option(
         help="Years shown in the summary, comma-separated (default 2000,2005,2010,...,2050).")]
     = None,
+    report: Annotated[bool, typer.Option(help="Also write report.html (see `reesim report`).")]
+    = False,
 ) -> None:
     """Run a scenario, write results.nc, manifest.json and summary.csv, print a summary."""
     from reesim.api import simulate
-    from reesim.report.claims import claims_csv, counterfactual, regime_effects, share_claims
+    from reesim.cli_visual import run_report
+    from reesim.report.claims import (
+        claims_csv,
+        claims_frame,
+        counterfactual,
+        regime_effects,
+        share_claims,
+    )
+    from reesim.report.html import scenario_yaml
     from reesim.report.render import render, render_claims
     from reesim.report.summary import summary_records, to_csv
 
@@ -184,9 +194,12 @@ def run(
             free = simulate(other, members=members, seed=seed)
             effects = regime_effects(result.dataset, free.dataset)
         written = result.write(target, extra_files={"summary.csv": to_csv(records),
-                                                    "claims.csv": claims_csv(claims, effects)},
+                                                    "claims.csv": claims_csv(claims, effects),
+                                                    "scenario.yaml": scenario_yaml(scen)},
                                overwrite=overwrite)
         _record_run(result, written)
+        if report:
+            run_report(result, written, claims_frame(claims, effects), console)
     if not quiet:
         render(records, console)
         render_claims(claims, effects, console)
@@ -479,6 +492,10 @@ def calibrate(
 from reesim.cli_ensemble import register as _register_ensemble  # noqa: E402
 
 _register_ensemble(app)
+
+from reesim.cli_visual import register  # noqa: E402  (report, compare, dashboard)
+
+register(app)
 
 
 def main() -> None:

@@ -13,12 +13,16 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
 from reesim import __version__
 from reesim.output import write_folder
 from reesim.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from reesim.plot import PlotAccessor
 
 
 @functools.cache
@@ -112,6 +116,13 @@ class Result:
     dataset: xr.Dataset
     manifest: dict
     scenario: Scenario = field(repr=False)
+
+    @property
+    def plot(self) -> PlotAccessor:
+        """Plotly figures of this result: ``res.plot.price("Nd")``, ``.supply()``, ``.sankey()``."""
+        from reesim.plot import PlotAccessor
+
+        return PlotAccessor(self.dataset, self.scenario)
 
     def write(self, out_dir: str | Path, extra_files: dict[str, str] | None = None,
               overwrite: bool = False) -> Path:

@@ -133,6 +133,7 @@ def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -
         time, period = tl.dates, np.full(tl.steps, DT_YR)
         year = tl.year
         regime = company.astype(np.int8)
+        route = inp.separation.routes.onehot[inp.separation.routes.pattern]
     else:
         year = np.arange(tl.start_year, tl.end_year + 1)
         time = np.array([f"{y}-01-01" for y in year], dtype="datetime64[ns]")
@@ -140,6 +141,8 @@ def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -
         quota = quota.reshape(-1, MONTHS_PER_YEAR).mean(axis=1)
         export_quota = export_quota.reshape(-1, MONTHS_PER_YEAR).mean(axis=1)
         regime = company.reshape(-1, MONTHS_PER_YEAR).mean(axis=1)
+        route = inp.separation.routes.onehot[inp.separation.routes.pattern].reshape(
+            -1, MONTHS_PER_YEAR, *inp.separation.routes.onehot.shape[1:]).mean(axis=1)
     coords = {
         "member": np.arange(model.members), "time": time, "year": ("time", year),
         "element": list(ELEMENTS), "market": list(MARKETS), "producer": list(c.producers),
@@ -166,6 +169,9 @@ def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -
         "units": "t REO/yr", "description": "China's export quota (inf: none)"})
     data_vars["trading_company_active"] = ("time", regime, {
         "units": "1", "description": "Share of the period under the trading company regime"})
+    data_vars["separation_route_share"] = (("time", "producer", "region"), route, {
+        "units": "1", "description": "Share of the period each producer's concentrate was "
+        "routed to each separation region (the Sankey's mine -> separation links)"})
     if model.sample_names:
         coords["parameter"] = list(model.sample_names)
         data_vars["parameter_samples"] = (("member", "parameter"), model.samples, {

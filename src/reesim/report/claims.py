@@ -26,7 +26,11 @@ TC_WINDOW = ("2009-01", "2012-12")
 
 @dataclass(frozen=True)
 class Claim:
-    """One row of the claims table."""
+    """One row of the claims table.
+
+    ``value`` is the model's figure and ``low``..``high`` the range of the quoted figures, all in
+    ``unit``; ``source`` holds the full citations (with their links).
+    """
 
     claim: str
     period: str
@@ -34,6 +38,15 @@ class Claim:
     model: str
     verdict: str
     source: str
+    value: float = float("nan")
+    low: float = float("nan")
+    high: float = float("nan")
+    unit: str = "%"
+
+
+def _citations(sources: pd.Series) -> str:
+    """Every distinct citation in full (title, date and ``<link>``), joined by " | "."""
+    return " | ".join(dict.fromkeys(str(s).strip() for s in sources.dropna()))
 
 
 def _facts() -> pd.DataFrame:
@@ -46,8 +59,7 @@ def _quoted(facts: pd.DataFrame, fact: str) -> tuple[float, float, str, str]:
     values = pd.concat([rows.value, rows.value_low, rows.value_high]).dropna()
     text = ", ".join(f"{v:g}% ({p})" for v, p in zip(rows.value.fillna(rows.value_low),
                                                       rows.period, strict=True))
-    sources = "; ".join(sorted({s.split("<")[0].strip()[:70] for s in rows.source}))
-    return float(values.min()), float(values.max()), text, sources
+    return float(values.min()), float(values.max()), text, _citations(rows.source)
 
 
 def _verdict(model: float, low: float, high: float) -> str:
@@ -75,14 +87,14 @@ def share_claims(ds: xr.Dataset) -> list[Claim]:
     claims.append(Claim(
         "Bayan Obo share of China's RE reserves", "2012", text, f"{value:.0f}%",
         _verdict(value, low, high) + "; other Chinese reserves are only partly quantified in "
-        "the inputs, so the model's share is an upper bound", src))
+        "the inputs, so the model's share is an upper bound", src, value, low, high))
 
     share = ind.share_pct(mean_by_year(ind.baotou_exports(ds)),
                           mean_by_year(ind.china_exports(ds)))
     low, high, text, src = _quoted(facts, "baotou_share_of_china_re_exports_pct")
     value = _year_value(share, 2012)
     claims.append(Claim("Baotou share of China's RE exports", "2012", text, f"{value:.0f}%",
-                        _verdict(value, low, high), src))
+                        _verdict(value, low, high), src, value, low, high))
 
     world = mean_by_year(ind.world_mine_output(ds))
     china_share = ind.share_pct(mean_by_year(ind.china_mine_output(ds)), world)
@@ -99,12 +111,12 @@ def share_claims(ds: xr.Dataset) -> list[Claim]:
         quoted = ", ".join(f"{v:g}%" for v in vals)
         claims.append(Claim("China's share of world mine output", str(period), quoted,
                             f"{value:.0f}%", _verdict(value, vals.min(), vals.max()),
-                            "; ".join(sorted({s.split("<")[0].strip()[:70]
-                                              for s in group.source}))))
+                            _citations(group.source), value, float(vals.min()),
+                            float(vals.max())))
     low, high, text, src = _quoted(facts, "bayan_obo_share_of_world_re_supply_pct")
     value = _year_value(ind.share_pct(mean_by_year(ind.bayan_obo_mine_output(ds)), world), 2008)
     claims.append(Claim("Bayan Obo share of world RE supply", "2008", text, f"{value:.0f}%",
-                        _verdict(value, low, high), src))
+                        _verdict(value, low, high), src, value, low, high))
     return claims
 
 
@@ -165,19 +177,36 @@ def counterfactual(scenario: Scenario) -> Scenario | None:
 
 def claims_csv(claims: list[Claim], effects: pd.DataFrame | None) -> str:
     """``claims.csv``: the claims table, then the regime effects as rows."""
-    return claims_frame(claims, effects).to_csv(index=False)
+    return claims_frame(claims, effects).to_csv(index=False, float_format="%.6g")
+
+
+CLAIM_COLUMNS = ("claim", "period", "value", "low", "high", "unit", "quoted", "model", "verdict",
+                 "source")
+"""claims.csv's columns: value (the model) and low..high (the quoted range) are numbers."""
+EFFECT_UNITS = {"_t_reo_per_yr": "t REO/yr", "_t_reo": "t REO", "_usd_per_kg": "USD/kg",
+                "_musd_per_yr": "MUSD/yr", "_coefficient_of_variation": "1"}
+
+
+def _effect_unit(name: str) -> str:
+    return next((unit for suffix, unit in EFFECT_UNITS.items() if name.endswith(suffix)), "")
 
 
 def claims_frame(claims: list[Claim], effects: pd.DataFrame | None) -> pd.DataFrame:
-    """The claims table and the regime effects as one frame (one row per claim)."""
-    frame = pd.DataFrame([c.__dict__ for c in claims])
+    """The claims table and the regime effects as one frame (one row per claim).
+
+    Regime effect rows carry the trading company's figure as ``value`` (the free market's is in
+    ``model``); they have no quoted range.
+    """
+    frame = pd.DataFrame([c.__dict__ for c in claims], columns=list(CLAIM_COLUMNS))
     if effects is not None:
         extra = pd.DataFrame({
             "claim": [f"trading company vs free market: {k}" for k in effects.index],
             "period": "2009-2012",
+            "value": effects.trading_company.to_numpy(float),
+            "unit": [_effect_unit(k) for k in effects.index],
             "quoted": "",
             "model": [f"{r.trading_company:.4g} vs {r.free_market:.4g} ({r.change_pct:+.0f}%)"
                       for r in effects.itertuples()],
             "verdict": "model counterfactual", "source": "baotou vs baotou-free-market"})
         frame = pd.concat([frame, extra], ignore_index=True)
-    return frame
+    return frame[list(CLAIM_COLUMNS)]

@@ -5,9 +5,12 @@ The CLI calls these; library code never prints.
 
 from __future__ import annotations
 
+import io
+import math
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -17,21 +20,21 @@ if TYPE_CHECKING:
     from reesim.calibration.fit import CalibrationResult
 
 LABELS = {
-    "world_mine_output": "world mine output, kt",
-    "china_mine_output": "China mine output, kt",
+    "world_mine_output": "world mine output, kt REO/yr",
+    "china_mine_output": "China mine output, kt REO/yr",
     "china_share_of_world_output": "China / world output",
     "bayan_obo_share_of_china_output": "Bayan Obo / China output",
     "bayan_obo_share_of_china_reserves": "Bayan Obo / China reserves*",
-    "china_exports": "China's exports, kt",
+    "china_exports": "China's exports, kt REO/yr",
     "baotou_share_of_china_exports": "Baotou / China exports",
     "tailings_stock": "tailings (since start), Mt REO",
     "thorium_cumulative": "thorium (cumulative), kt ThO2",
 }
 TITLES = {
-    "prices": "Oxide prices, China / export market (USD/kg)",
+    "prices": "Oxide prices in the China and export markets, USD/kg",
     "supply": "Mine output and the place of Bayan Obo",
     "trade": "China's exports",
-    "balance": "The balance problem: unsold stocks (years of use) / unmet demand (% of demand)",
+    "balance": "The balance problem: unsold stocks (years of use), unmet demand (% of demand)",
     "demand": "Unmet demand by application (kt REO/yr)",
     "environment": "Environmental stocks",
 }
@@ -47,40 +50,142 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+MARKET_LABELS = {"price_china": "China", "price_export": "export"}
+BALANCE_LABELS = {"unsold_stock_years_of_use": "stocks", "unmet_share_of_demand": "unmet"}
+BAND_LABELS = (("p05", "  5th pct"), ("p95", "  95th pct"))
+LABEL_MIN_WIDTH = 12
+"""The row-label column wraps down to this width before years are dropped."""
+
+
+def _row_label(section: str, rec: dict) -> str:
+    if section == "prices":
+        return f"{rec['key']} {MARKET_LABELS.get(rec['metric'], rec['metric'])}"
+    if section == "balance":
+        return f"{rec['key']} {BALANCE_LABELS.get(rec['metric'], rec['metric'])}"
+    if section == "demand":
+        return rec["key"]
+    return LABELS.get(rec["metric"], rec["metric"].replace("_", " "))
+
+
+def table_rows(section: str, recs: list[dict]) -> list[tuple[str, dict[int, str]]]:
+    """Rows (label, {year: cell}) of one section; ensembles add 5th/95th percentile rows.
+
+    Prices get one row per element and market, the balance one per element and measure, so a
+    cell holds exactly one number.
+    """
+    rows: dict[str, dict[int, str]] = {}
+    order: list[tuple[str, dict]] = []
+    for rec in recs:
+        label = _row_label(section, rec)
+        if label not in rows:
+            rows[label] = {}
+            order.append((label, rec))
+            if "p05" in rec:
+                for key, _ in BAND_LABELS:
+                    rows[f"{label}\0{key}"] = {}
+        rows[label][rec["year"]] = _fmt(rec["value"], rec["unit"])
+        for key, _ in BAND_LABELS:
+            if key in rec:
+                rows[f"{label}\0{key}"][rec["year"]] = _fmt(rec[key], rec["unit"])
+    if section in ("prices", "balance"):          # an element's rows together
+        first = {rec["key"]: i for i, (_, rec) in reversed(list(enumerate(order)))}
+        order.sort(key=lambda item: first[item[1]["key"]])
+    out = []
+    for label, rec in order:
+        out.append((label, rows[label]))
+        if "p05" in rec:
+            out += [(name, rows[f"{label}\0{key}"]) for key, name in BAND_LABELS]
+    return out
+
+
+def _table(title: str, rows: list[tuple[str, dict[int, str]]], years: list[int],
+           label_width: int) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
+                  pad_edge=False, expand=False)
+    table.add_column("", overflow="fold", width=label_width)
+    for year in years:
+        width = max([len(str(year))] + [len(cells.get(year, "-")) for _, cells in rows])
+        table.add_column(str(year), justify="right", no_wrap=True, width=width)
+    for label, cells in rows:
+        table.add_row(label, *[cells.get(y, "-") for y in years])
+    return table
+
+
+def _width(table: Table) -> int:
+    """Columns a table takes when nothing forces it narrower."""
+    probe = Console(width=10_000, record=True, file=io.StringIO())
+    probe.print(table)
+    return max((len(line) for line in probe.export_text().splitlines()[1:]), default=0)
+
+
+def fit_table(title: str, rows: list[tuple[str, dict[int, str]]], years: list[int],
+              console: Console) -> tuple[Table, list[int]]:
+    """A table that fits the console: labels wrap first, then interior years are dropped.
+
+    Number columns get the width of their widest cell, so digits are never cut. Returns the
+    table and the years left out (those closest to their neighbours go first).
+    """
+    longest = max((len(label) for label, _ in rows), default=1)
+    shown = list(years)
+    omitted: list[int] = []
+    while True:
+        label_width = longest
+        while True:
+            table = _table(title, rows, shown, label_width)
+            excess = _width(table) - console.width
+            if excess <= 0 or label_width <= 1:
+                break
+            label_width = max(1, label_width - excess)
+        if (excess <= 0 and label_width >= min(longest, LABEL_MIN_WIDTH)) or len(shown) <= 2:
+            return table, sorted(omitted)
+        gaps = [(shown[i + 1] - shown[i - 1], i) for i in range(1, len(shown) - 1)]
+        _, drop = min(gaps)
+        omitted.append(shown.pop(drop))
+
+
 def render(records: list[dict], console: Console) -> None:
-    """Print one table per section: rows are metric/key, columns are years."""
+    """Print one table per section: rows are metric/key, columns are years.
+
+    Tables fit the console's width (80 columns and up): one number per cell, wrapped labels,
+    and, when still too wide, fewer years (said below the table). Ensembles show medians with
+    5th and 95th percentile rows.
+    """
     by_section: dict[str, list[dict]] = defaultdict(list)
     for rec in records:
         by_section[rec["section"]].append(rec)
     for section, recs in by_section.items():
         years = sorted({r["year"] for r in recs})
-        table = Table(title=TITLES.get(section, section), title_justify="left")
-        table.add_column("", no_wrap=True)
-        for year in years:
-            table.add_column(str(year), justify="right")
-        rows: dict[str, dict[int, str]] = defaultdict(dict)
-        if section in ("prices", "balance"):        # two figures per element: "a / b"
-            cells: dict[tuple[str, int], list[str]] = defaultdict(list)
-            for r in recs:
-                cells[(r["key"], r["year"])].append(_fmt(r["value"], r["unit"]))
-            for (key, year), parts in cells.items():
-                rows[key][year] = " / ".join(parts)
-        else:
-            for r in recs:
-                label = LABELS.get(r["metric"], r["metric"].replace("_", " "))
-                if section == "demand":
-                    label = r["key"]
-                cell = _fmt(r["value"], r["unit"])
-                if "p05" in r:
-                    cell += f" [{_fmt(r['p05'], r['unit'])}-{_fmt(r['p95'], r['unit'])}]"
-                rows[label][r["year"]] = cell
-        for label, cells_by_year in rows.items():
-            table.add_row(label, *[cells_by_year.get(y, "-") for y in years])
+        title = TITLES.get(section, section)
+        if any("p05" in r for r in recs):
+            title += "; medians of the members"
+        table, omitted = fit_table(title, table_rows(section, recs), years, console)
         console.print(table)
+        if omitted:
+            console.print(f"  years left out to fit {console.width} columns: "
+                          f"{', '.join(map(str, omitted))} (choose with --years)", style="dim",
+                          highlight=False)
         if section == "supply":
             console.print("  * reserves quantified in the inputs only (see the claims table)",
                           style="dim")
 
+
+EFFECT_LABELS = {
+    "baotou_output_t_reo_per_yr": "Baotou output, t REO/yr",
+    "unsold_stock_t_reo": "unsold stocks (outside the plan), t REO",
+    "baotou_basket_price_usd_per_kg": "Baotou basket price, USD/kg",
+    "basket_price_coefficient_of_variation": "basket price variation (CV)",
+    "member_revenue_musd_per_yr": "members' revenue, MUSD/yr",
+}
+
+
+def _significant(value: float) -> str:
+    """Four significant figures with thousands separators, never in exponent notation."""
+    if not math.isfinite(value):
+        return "-"
+    if value == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(value)))
+    return f"{round(value, 3 - exponent):,.{max(0, 3 - exponent)}f}"
 
 
 def render_claims(claims: list, effects, console: Console) -> None:
@@ -99,8 +204,9 @@ def render_claims(claims: list, effects, console: Console) -> None:
     for col in ("", "trading company", "free market", "change"):
         table.add_column(col, justify="right" if col else "left")
     for name, row in effects.iterrows():
-        table.add_row(name.replace("_", " "), f"{row.trading_company:,.4g}",
-                      f"{row.free_market:,.4g}", f"{row.change_pct:+.0f}%")
+        table.add_row(EFFECT_LABELS.get(name, name.replace("_", " ")),
+                      _significant(row.trading_company), _significant(row.free_market),
+                      f"{row.change_pct:+.0f}%")
     console.print(table)
 
 

@@ -97,31 +97,109 @@ def _add_series(fig: go.Figure, series: Series, row: int, col: int, shown: set[s
         fig.update_yaxes(type="log", row=row, col=col)
 
 
+MARKETS = {"export": "export price", "china": "China domestic price"}
+TITLES = {
+    "production_world": "World mine output",
+    "production_china": "China's mine output",
+    "china_share_of_world": "China's share of world mine output",
+    "china_output_to_mining_quota": "China's mine output / its mining quota",
+    "china_exports_to_export_quota": "China's exports / its export quota",
+}
+METRIC_KEY = (
+    ("log RMSE (n)", "root mean square of ln(simulated / observed) over the n point "
+                     "observations; 0.1 is about 10% off, 0.7 about a factor of 2"),
+    ("in range (n)", "share of the n observed ranges (low-high quotes) that contain the "
+                     "simulated value"),
+    ("miss ln d", "for the ranges missed: mean ln distance from the simulated value to the "
+                  "nearest bound"),
+    ("direction (n)", "share of the n year-on-year changes whose sign the model matches"),
+)
+"""The columns of the page's metrics table and what each means."""
+
+
+def human_title(series: Series) -> str:
+    """A reader's title for a series, e.g. "Nd oxide, export price, USD/kg"."""
+    name = series.name
+    unit = "" if series.unit in ("1", "") else f", {series.unit}"
+    for market, label in MARKETS.items():
+        prefix = f"price_{market}_"
+        if name.startswith(prefix):
+            return f"{name.removeprefix(prefix)} oxide, {label}{unit}"
+    if name.startswith("price_gap_"):
+        return f"{name.removeprefix('price_gap_')} oxide, export / China price ratio"
+    return TITLES.get(name, name.replace("_", " ")) + unit
+
+
 def build_figure(series: list[Series], title: str = "reesim validation") -> go.Figure:
-    """One panel per series (two columns), titled with the series name and unit."""
+    """One panel per series (two columns), titled with what it is and its unit."""
     rows = max(math.ceil(len(series) / COLS), 1)
     fig = make_subplots(rows=rows, cols=COLS,
-                        subplot_titles=[f"{s.name} ({s.unit})" for s in series],
+                        subplot_titles=[human_title(s) for s in series],
                         vertical_spacing=min(0.3 / rows, 0.08), horizontal_spacing=0.08)
     shown: set[str] = set()
     for i, s in enumerate(series):
         _add_series(fig, s, i // COLS + 1, i % COLS + 1, shown)
+    # the legend sits right of the panels, clear of the figure and panel titles
     fig.update_layout(title=title, height=PANEL_HEIGHT_PX * rows + 120, template="plotly_white",
-                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0})
+                      legend={"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1.0,
+                              "yanchor": "top", "bgcolor": "rgba(255,255,255,0.9)"},
+                      margin={"r": 170})
     return fig
 
 
-def _metrics_table_html(metrics: pd.DataFrame) -> str:
-    shown = metrics.drop(columns=["note"]).copy()
-    return shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="",
-                         border=0, classes="metrics")
+def _cell(value: float, n: float | None = None, pct: bool = False) -> str:
+    if value != value:  # NaN
+        return ""
+    text = f"{100 * value:.0f}%" if pct else f"{value:.3g}"
+    return text if n is None or n != n else f"{text} ({int(n)})"
+
+
+def _metrics_table_html(metrics: pd.DataFrame, titles: dict[str, str] | None = None) -> str:
+    """One row per series (its human title) with the fit metrics, and a key to the columns."""
+    titles = titles or {}
+    get = metrics.set_index(["series", "metric"])
+    rows = []
+    for name in dict.fromkeys(metrics.series):
+        def pick(metric: str, name: str = name) -> tuple[float, float]:
+            if (name, metric) not in get.index:
+                return float("nan"), float("nan")
+            rec = get.loc[(name, metric)]
+            return float(rec.value), float(rec.n)
+        rmse, range_cov, miss, direction = (pick(m) for m in (
+            "log_rmse", "range_coverage", "range_miss_log_distance", "direction_agreement"))
+        if all(v != v for v, _ in (rmse, range_cov, miss, direction)):
+            continue
+        rows.append([titles.get(name, name), _cell(*rmse), _cell(*range_cov, pct=True),
+                     _cell(miss[0]), _cell(*direction, pct=True)])
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in
+                   ("series", *(key for key, _ in METRIC_KEY)))
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    key = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in METRIC_KEY)
+    peaks = metrics[metrics.metric.str.startswith("peak_")]
+    peak_html = ""
+    if len(peaks):
+        peak_rows = "".join(
+            f"<tr><td>{html.escape(titles.get(r.series, r.series))}</td>"
+            f"<td>{html.escape(r.metric.replace('_', ' '))}</td><td>{_cell(r.value)}</td>"
+            f"<td>{_cell(r.observed)}</td></tr>" for r in peaks.itertuples())
+        peak_html = ("<h3>The 2011 price spike</h3><table class='metrics'><tr><th>series</th>"
+                     "<th>metric</th><th>simulated</th><th>observed</th></tr>"
+                     f"{peak_rows}</table><p class='key'>peak month 2011: months since "
+                     "2010-01; peak to 2015 ratio: the 2011 peak price over the 2015 mean.</p>")
+    return (f"<table class='metrics'><tr>{head}</tr>{body}</table>"
+            f"<dl class='key'>{key}</dl>{peak_html}"
+            "<p class='key'>Every metric, per series, with its note and the 5-95% range over "
+            "members: validation.csv.</p>")
 
 
 def _claims_html(claims: pd.DataFrame | None) -> str:
     if claims is None:
         return ""
+    from reesim.report.html import claims_html
+
     return ("\n<h2>The system's defining claims: quoted figures and the model</h2>\n"
-            + claims.to_html(index=False, border=0, classes="metrics", na_rep=""))
+            + claims_html(claims))
 
 
 def _tables_html(tables: Mapping[str, tuple[str, pd.DataFrame]]) -> str:
@@ -157,8 +235,15 @@ def write_report(dataset: xr.Dataset, metrics: pd.DataFrame, out_dir: str | Path
             "<style>body{font-family:sans-serif;margin:1em}"
             "table.metrics{border-collapse:collapse;font-size:12px}"
             "table.metrics td,table.metrics th{padding:2px 8px;text-align:right}"
+            "table.metrics td:first-child,table.metrics th:first-child{text-align:left}"
+            "table.claims{border-collapse:collapse;font-size:12px}"
+            "table.claims td,table.claims th{padding:2px 8px;vertical-align:top;"
+            "text-align:left;border-bottom:1px solid #eee}"
+            ".key{font-size:12px;color:#444} .key dt{font-weight:bold;float:left;"
+            "clear:left;width:9em} .key dd{margin-left:10em}"
             "</style></head><body>\n" + body +
-            "\n<h2>Metrics</h2>\n" + _metrics_table_html(metrics) +
+            "\n<h2>Metrics</h2>\n"
+            + _metrics_table_html(metrics, {s.name: human_title(s) for s in series}) +
             _tables_html(tables) + _claims_html(claims) + "\n</body></html>\n")
     files: dict[str, str] = {
         "validation.csv": metrics.to_csv(index=False, float_format="%.6g"),

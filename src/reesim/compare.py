@@ -1,0 +1,218 @@
+"""Compare scenarios: key indicators side by side, differences to the first, overlaid charts.
+
+Each run is a finished run folder (``results.nc``) or a scenario (built-in name or YAML path)
+that is simulated on the spot. Indicators are annual figures taken from the run summary
+(flows as annual means of their t REO/yr rates, never sums of monthly rates; stocks at year
+end), so the comparison and ``reesim run`` agree number for number. The first run is the base.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import xarray as xr
+from plotly.subplots import make_subplots
+
+from reesim.errors import InputError
+from reesim.report import figures
+from reesim.report.summary import summary_records
+
+log = logging.getLogger("reesim.compare")
+
+DEFAULT_YEARS = (2011, 2020, 2030, 2050)
+KEY_INDICATORS: tuple[tuple[str, str], ...] = (
+    ("price_export", "Nd"), ("price_export", "Dy"), ("price_china", "Nd"),
+    ("price_export", "Ce"), ("world_mine_output", ""), ("china_share_of_world_output", ""),
+    ("china_exports", ""), ("unsold_stock_years_of_use", "Nd"),
+    ("unmet_share_of_demand", "Nd"), ("unmet_share_of_demand", "Dy"), ("tailings_stock", ""),
+)
+"""(metric, key) of the summary shown by default; ``indicators="all"`` shows every one."""
+METRIC_LABELS = {
+    "price_export": "{key} oxide, export price",
+    "price_china": "{key} oxide, China price",
+    "world_mine_output": "World mine output",
+    "china_mine_output": "China mine output",
+    "china_share_of_world_output": "China / world mine output",
+    "bayan_obo_share_of_china_output": "Bayan Obo / China output",
+    "bayan_obo_share_of_china_reserves": "Bayan Obo / China reserves",
+    "china_exports": "China's exports",
+    "baotou_share_of_china_exports": "Baotou / China's exports",
+    "unsold_stock_years_of_use": "{key} unsold stocks",
+    "unmet_share_of_demand": "{key} unmet demand",
+    "unmet_demand": "Unmet demand, {key}",
+    "tailings_stock": "REO in tailings",
+    "thorium_cumulative": "Thorium (cumulative)",
+}
+UNIT_SHORT = {"kt REO/yr": "kt/yr", "years of use": "yr of use", "USD/kg": "USD/kg",
+              "Mt REO": "Mt", "kt ThO2": "kt ThO2", "%": "%"}
+
+
+@dataclass
+class Compared:
+    """One run in a comparison: its label and dataset."""
+
+    label: str
+    dataset: xr.Dataset
+
+
+def load_runs(items: Sequence[str], members: int = 1, seed: int | None = None,
+              progress: Callable[[str], None] | None = None) -> list[Compared]:
+    """Run folders are read; other items are scenarios, simulated with ``members`` and ``seed``."""
+    from reesim.api import simulate
+    from reesim.report.html import load_run
+    from reesim.scenario import load_scenario
+
+    if len(items) < 2:
+        raise InputError("compare needs at least two runs or scenarios", field="RUNS",
+                         allowed="run folders (with results.nc) or scenario names/YAML paths")
+    runs = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            run = load_run(path)
+            label = str(run.manifest.get("scenario", path.name))
+            runs.append(Compared(label, run.dataset))
+            continue
+        scenario = load_scenario(item)
+        if progress is not None:
+            progress(scenario.name)
+        result = simulate(scenario, members=members, seed=seed)
+        runs.append(Compared(scenario.name, result.dataset))
+    seen: dict[str, int] = {}
+    for run in runs:                      # the same scenario twice: label them apart
+        seen[run.label] = seen.get(run.label, 0) + 1
+        if seen[run.label] > 1:
+            run.label = f"{run.label} ({seen[run.label]})"
+    return runs
+
+
+def indicator_label(metric: str, key: str) -> str:
+    """A human name for a summary metric (and its element or application key)."""
+    return METRIC_LABELS.get(metric, metric.replace("_", " ")).format(key=key)
+
+
+def comparison_table(runs: Sequence[Compared], years: Sequence[int] = DEFAULT_YEARS,
+                     indicators: str | Sequence[tuple[str, str]] = KEY_INDICATORS
+                     ) -> pd.DataFrame:
+    """Indicators of every run by year, with the difference to the first run.
+
+    Columns: ``indicator, unit, year, <label>...`` (medians for ensembles), then for each run
+    after the first ``<label> - <base>`` (absolute) and ``<label> vs <base> %``.
+    """
+    frames = []
+    for run in runs:
+        recs = pd.DataFrame(summary_records(run.dataset, years))
+        if recs.empty:
+            raise InputError(f"none of the years {list(years)} is in run {run.label!r}",
+                             field="--years")
+        recs["run"] = run.label
+        frames.append(recs)
+    tidy = pd.concat(frames, ignore_index=True)
+    if indicators != "all":
+        wanted = pd.MultiIndex.from_tuples(list(indicators), names=["metric", "key"])
+        pairs = pd.MultiIndex.from_frame(tidy[["metric", "key"]])
+        tidy = tidy[pairs.isin(wanted)]
+        order = {pair: i for i, pair in enumerate(indicators)}
+        tidy = tidy.assign(order=[order[(m, k)] for m, k in zip(tidy.metric, tidy.key,
+                                                                  strict=True)])
+    else:
+        tidy = tidy.assign(order=pd.factorize(tidy.metric + "/" + tidy.key)[0])
+    tidy = tidy.assign(indicator=[indicator_label(m, k) for m, k in zip(tidy.metric, tidy.key,
+                                                                          strict=True)])
+    wide = tidy.set_index(["order", "indicator", "unit", "year", "run"]).value.unstack("run")
+    wide = wide.sort_index()
+    labels = [r.label for r in runs]
+    wide = wide.reindex(columns=labels).reset_index().drop(columns="order")
+    base = labels[0]
+    for label in labels[1:]:
+        wide[f"{label} - {base}"] = wide[label] - wide[base]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wide[f"{label} vs {base} %"] = np.where(
+                wide[base].abs() > 0, 100 * (wide[label] / wide[base] - 1), np.nan)
+    wide.columns.name = None
+    return wide
+
+
+def _annual_series(ds: xr.Dataset) -> dict[str, tuple[xr.DataArray, str]]:
+    """The overlaid charts' annual (member, year) series and their units."""
+    mine = figures.annual(ds.mine_output.sum(["element", "producer"])) / 1e3
+    holders = [h for h in figures.UNSOLD_HOLDERS if h in ds.holder.values]
+    stocks = figures.annual(ds.inventory.sel(holder=holders).sum(["holder", "element"]),
+                            "stock") / 1e3
+    unmet = figures.annual(ds.unmet_demand.sum(["application", "element"])) / 1e3
+    return {
+        "Nd oxide, export price": (figures.annual(ds.price.sel(element="Nd", market="export")),
+                                   "USD/kg"),
+        "Dy oxide, export price": (figures.annual(ds.price.sel(element="Dy", market="export")),
+                                   "USD/kg"),
+        "Nd oxide, China price": (figures.annual(ds.price.sel(element="Nd", market="china")),
+                                  "USD/kg"),
+        "World mine output": (mine, "kt REO/yr"),
+        "Unsold stocks (all elements)": (stocks, "kt REO"),
+        "Unmet demand (all elements)": (unmet, "kt REO/yr"),
+    }
+
+
+def comparison_figure(runs: Sequence[Compared]) -> go.Figure:
+    """Overlaid annual paths of the runs (medians and bands for ensembles), one panel each."""
+    series = [_annual_series(r.dataset) for r in runs]
+    names = list(series[0])
+    fig = make_subplots(rows=(len(names) + 1) // 2, cols=2, vertical_spacing=0.09,
+                        horizontal_spacing=0.09,
+                        subplot_titles=[f"{n}, {series[0][n][1]}" for n in names])
+    for i, run in enumerate(runs):
+        colour = figures.PALETTE[i % len(figures.PALETTE)]
+        for j, name in enumerate(names):
+            da, _ = series[i][name]
+            for trace in figures.fan_traces(da.year.values, da, run.label, colour,
+                                            group=run.label):
+                trace.showlegend = j == 0 and trace.showlegend is not False
+                fig.add_trace(trace, row=j // 2 + 1, col=j % 2 + 1)
+    for j, name in enumerate(names):
+        if series[0][name][1] == "USD/kg":
+            fig.update_yaxes(type="log", row=j // 2 + 1, col=j % 2 + 1)
+    fig.update_layout(**{**figures.LAYOUT, "margin": {"t": 80, "r": 20, "l": 70, "b": 40},
+                         "legend": {"orientation": "h", "y": 0.998, "yanchor": "top",
+                                    "x": 0, "yref": "container"}},
+                      height=300 * ((len(names) + 1) // 2) + 120)
+    return fig
+
+
+def comparison_html(runs: Sequence[Compared], table: pd.DataFrame) -> str:
+    """A self-contained page: the overlaid charts and the difference table."""
+    import html
+
+    import plotly.offline
+
+    fig = comparison_figure(runs)
+    shown = table.copy()
+    cols = list(shown.columns)
+    body = ["<tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in cols) + "</tr>"]
+    for rec in shown.itertuples(index=False):
+        cells = []
+        for col, value in zip(cols, rec, strict=True):
+            if isinstance(value, float):
+                text = "" if np.isnan(value) else (
+                    f"{value:+,.1f}%" if col.endswith("%") else f"{value:,.4g}")
+                cells.append(f"<td class='num'>{text}</td>")
+            else:
+                cells.append(f"<td>{html.escape(str(value))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    title = html.escape(" vs ".join(r.label for r in runs))
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>reesim comparison: {title}</title><style>"
+            "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 1em}"
+            "table{border-collapse:collapse;font-size:.85em}td,th{padding:3px 8px;"
+            "border-bottom:1px solid #eee;text-align:left}td.num{text-align:right}</style>"
+            f"<script>{plotly.offline.get_plotlyjs()}</script></head><body>"
+            f"<h1>reesim comparison: {title}</h1>"
+            + fig.to_html(full_html=False, include_plotlyjs=False, div_id="fig-compare")
+            + f"<h2>Key indicators and differences to {html.escape(runs[0].label)}</h2>"
+            "<p>Annual figures: prices and flows are annual means, stocks at year end; "
+            "ensembles show medians.</p><table>" + "".join(body) + "</table></body></html>\n")

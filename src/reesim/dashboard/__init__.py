@@ -1,0 +1,1 @@
+"""The web explorer (Streamlit): ``reesim dashboard``."""

@@ -1,0 +1,195 @@
+"""The scenario report: Sankey flows that add up, a self-contained page, report and compare CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from reesim.cli import app
+from reesim.compare import Compared, comparison_table
+from reesim.errors import InputError
+from reesim.report import figures
+from reesim.report.html import load_run, report_html, write_report
+from reesim.report.sankey import ALL, layers, sankey_data
+
+runner = CliRunner()
+
+
+def _links(graph: dict) -> dict[tuple[str, str], float]:
+    labels = graph["labels"]
+    return {(labels[s], labels[t]): v
+            for s, t, v in zip(graph["source"], graph["target"], graph["value"], strict=True)}
+
+
+def test_sankey_links_carry_the_recorded_flows(baotou_result):
+    ds = baotou_result.dataset
+    data = sankey_data(ds, [2011, 2030], ["Nd", "Dy"])
+    for year in (2011, 2030):
+        w = ds.sel(time=str(year)).isel(member=0)
+        for el in ("Nd", "Dy"):
+            links = _links(data["flows"][el][str(year)])
+            mined = float(w.mine_output.sel(element=el).sum("producer").mean("time"))
+            routed = sum(v for (s, t), v in links.items()
+                         if s.startswith("mine") and t.startswith("separation"))
+            # annual means of t/yr rates: the year's tonnes, not 12x them
+            assert routed == pytest.approx(mined, rel=1e-3, abs=5)
+            separated = float(w.separation_output.sel(element=el).sum("region").mean("time"))
+            to_market = sum(v for (s, t), v in links.items()
+                            if s.startswith("separation") and t.startswith("market"))
+            assert to_market == pytest.approx(separated, rel=1e-3, abs=5)
+            consumed = float(w.consumption.sel(element=el).sum("application").mean("time"))
+            to_apps = sum(v for (s, t), v in links.items() if t.startswith("application"))
+            assert to_apps == pytest.approx(consumed, rel=1e-3, abs=5)
+        every = _links(data["flows"][ALL][str(year)])
+        total = float(w.mine_output.sum(["producer", "element"]).mean("time"))
+        assert sum(v for (s, t), v in every.items()
+                   if s.startswith("mine") and t.startswith("separation ·")) \
+            == pytest.approx(total, rel=1e-3)
+
+
+def test_mountain_pass_concentrate_goes_to_china_while_routed(baotou_result):
+    links = _links(sankey_data(baotou_result.dataset, [2020], ["Nd"])["flows"]["Nd"]["2020"])
+    assert ("mine · usa", "separation · sichuan") in links
+    later = _links(sankey_data(baotou_result.dataset, [2030], ["Nd"])["flows"]["Nd"]["2030"])
+    assert ("mine · usa", "separation · sichuan") not in later
+
+
+def test_a_magnet_layer_slots_in_when_the_result_records_it(baotou_result):
+    ds = baotou_result.dataset.sel(time=slice("2020", "2020"))
+    assert "magnets" not in [layer.name for layer in layers(ds)]
+    magnets = 0.5 * ds.consumption.sel(application="magnets").expand_dims(
+        region=["baotou", "usa"]) / 2
+    with_magnets = ds.assign(magnet_output=magnets.transpose("member", "time", "region",
+                                                             "element"))
+    assert [layer.name for layer in layers(with_magnets)] == [
+        "mine", "separation", "market", "magnets", "application"]
+    links = _links(sankey_data(with_magnets, [2020], ["Nd"])["flows"]["Nd"]["2020"])
+    into_magnets = sum(v for (s, t), v in links.items() if t == "application · magnets")
+    consumed = float(ds.consumption.sel(application="magnets", element="Nd").mean())
+    assert into_magnets == pytest.approx(consumed, rel=1e-3)
+    assert links[("magnets · usa", "application · magnets")] > 0
+    assert links[("market · export", "magnets · usa")] > 0
+
+
+def test_report_page_is_self_contained_and_complete(baotou_result, tmp_path):
+    ds = baotou_result.dataset
+    path = write_report(ds, tmp_path / "r" / "report.html", baotou_result.manifest,
+                        baotou_result.scenario)
+    text = path.read_text("utf-8")
+    assert not re.search(r"<script[^>]+src=", text), "no external scripts"
+    for section in ("flows", "prices", "supply", "balance", "claims", "environment", "events"):
+        assert f"id='{section}'" in text
+    payload = json.loads(re.search(r"id='sankey-data'>(.*?)</script>", text, re.S).group(1)
+                         .replace("<\\/", "</"))
+    assert set(payload["elements"]) == {ALL, *ds.element.values.tolist()}
+    assert "2011" in payload["flows"]["Dy"]
+    assert [p.name for p in path.parent.iterdir()] == ["report.html"]   # no temp files left
+
+
+def test_ensemble_report_draws_bands(tmp_path):
+    from reesim import load_scenario, simulate
+
+    res = simulate(load_scenario("baotou-ensemble", ["end_year=2012",
+                                                     "output.frequency=year"]), members=4)
+    fig = figures.price_figure(res.dataset, ["Nd"])
+    names = [t.name for t in fig.data if t.name]
+    assert any("5-95% of members" in n for n in names)
+    assert any("median of 4" in n for n in names)
+    assert "t REO/yr" in report_html(res.dataset)
+
+
+def test_report_cli_and_bad_folder(baotou_result, tmp_path):
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["run", "baotou", "--set", "end_year=2012", "--quiet",
+                                 "--report", "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    assert (run / "report.html").is_file() and (run / "scenario.yaml").is_file()
+    loaded = load_run(run)
+    assert loaded.scenario is not None and "japan_halt_2010" in loaded.scenario.events
+    again = runner.invoke(app, ["report", str(run), "--out", str(tmp_path / "other.html")])
+    assert again.exit_code == 0 and (tmp_path / "other.html").is_file()
+    compared = runner.invoke(app, ["compare", str(run), "baotou-free-market", "--years",
+                                   "2011", "--out", str(tmp_path / "cmp")])
+    assert compared.exit_code == 0, compared.output
+    assert "differences to baotou" in compared.output      # the run folder is the base
+    assert "baotou-free-market vs baotou %" in (tmp_path / "cmp" / "compare.csv").read_text()
+    bad = runner.invoke(app, ["report", str(tmp_path / "nothing")])
+    assert bad.exit_code == 2 and "results.nc" in bad.output
+    with pytest.raises(InputError):
+        load_run(tmp_path / "nothing")
+
+
+def test_comparison_uses_annual_figures_not_sums_of_monthly_rates(baotou_result):
+    ds = baotou_result.dataset
+    other = ds.copy()
+    other["mine_output"] = ds.mine_output * 1.1
+    table = comparison_table([Compared("a", ds), Compared("b", other)], [2011, 2020])
+    row = table[(table.indicator == "World mine output") & (table.year == 2020)].iloc[0]
+    expected = float(ds.mine_output.sel(time="2020").sum(["producer", "element"]).mean()) / 1e3
+    assert row["a"] == pytest.approx(expected)
+    assert row["b vs a %"] == pytest.approx(10.0)
+    assert row["b - a"] == pytest.approx(0.1 * expected)
+    assert np.isfinite(table["a"]).any()
+
+
+def test_compare_cli_runs_scenarios_and_writes_html(tmp_path):
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", "baotou", "baotou-free-market", "--years",
+                                 "2010,2011", "--out", str(out)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "Nd oxide, export price" in result.output
+    assert (out / "compare.html").is_file() and (out / "compare.csv").is_file()
+    one = runner.invoke(app, ["compare", "baotou"])
+    assert one.exit_code == 2 and "at least two" in one.output
+    unknown = runner.invoke(app, ["compare", "baotou", "no-such-scenario"])
+    assert unknown.exit_code == 2 and "Traceback" not in unknown.output
+
+
+def test_plot_accessor_and_xarray_plot(baotou_result):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = baotou_result.plot.price("Dy")
+    assert {t.name for t in fig.data} == {"Dy oxide, China domestic",
+                                          "Dy oxide, export (FOB China)"}
+    assert baotou_result.plot.sankey("all", 2011).data[0].type == "sankey"
+    line = baotou_result.dataset.price.sel(element="Nd", market="export", member=0).plot()
+    assert len(line) == 1
+    matplotlib.pyplot.close("all")
+
+
+def test_events_frame_clips_to_the_run(baotou_result):
+    ds = baotou_result.dataset.sel(time=slice("2008", "2012"))
+    events = figures.events_frame(baotou_result.scenario, ds)
+    assert "japan_halt_2010" in set(events.name)
+    assert "kachin_seizure_2024" not in set(events.name)
+    assert (events.start >= np.datetime64("2008-01-01")).all()
+    assert isinstance(ds, xr.Dataset)
+
+
+def test_claims_csv_has_numbers_units_and_full_citations(baotou_result):
+    import io
+
+    import pandas as pd
+
+    from reesim.report.claims import claims_csv, share_claims
+
+    frame = pd.read_csv(io.StringIO(claims_csv(share_claims(baotou_result.dataset), None)))
+    assert list(frame.columns[:6]) == ["claim", "period", "value", "low", "high", "unit"]
+    assert frame.value.dtype.kind == "f" and frame.low.notna().all()
+    assert (frame.low <= frame.high).all() and (frame.unit == "%").all()
+    assert frame.source.str.contains("<http").any()       # links kept, not cut at 70 chars
+    assert frame.source.str.len().max() > 100
+
+
+def test_older_results_without_routes_still_get_a_sankey(baotou_result, caplog):
+    ds = baotou_result.dataset.drop_vars("separation_route_share")
+    links = _links(sankey_data(ds, [2020], ["Nd"])["flows"]["Nd"]["2020"])
+    assert not any(s.startswith("mine") and t.startswith("separation") for s, t in links)
+    assert any(t.startswith("application") for _, t in links)
+    assert "separation_route_share" in caplog.text
