@@ -41,8 +41,9 @@ def test_bad_uploads_are_input_errors_naming_the_problem(raw, needle):
 
 
 def test_levers_become_validated_events(baotou):
-    levers = Levers(regime="free_market", end_year=2035, export_control_elements=["Dy", "Tb"],
-                    export_control_licensed_fraction=0.3, stockpile_element="Nd",
+    levers = Levers(regime="free_market", end_year=2035,
+                    export_licences={"Dy": 0.3, "Tb": 0.3, "Nd": 0.8, "La": 1.0},
+                    stockpile_element="Nd",
                     stockpile_t_reo=5000, disruption_region="myanmar",
                     disruption_capacity_factor=0.0, recycling_fraction=0.25,
                     new_mine_producer="nolans", new_mine_capacity_t_reo_per_yr=12_000)
@@ -52,7 +53,9 @@ def test_levers_become_validated_events(baotou):
     added = {k: v for k, v in scen.events.items() if k.startswith("dashboard_")}
     assert {e.type for e in added.values()} == {"export_control", "stockpile", "disruption",
                                                 "recycling", "capacity"}
-    assert added["dashboard_export_control"].licensed_fraction == 0.3
+    assert added["dashboard_export_control_1"].licensed_fraction == 0.3
+    assert added["dashboard_export_control_1"].elements == ["Dy", "Tb"]
+    assert added["dashboard_export_control_2"].elements == ["Nd"]
     assert lever_events(Levers()) == {}
 
 

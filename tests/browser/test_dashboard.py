@@ -55,3 +55,4 @@ def test_invalid_upload_shows_the_error_in_the_page(page, dashboard_url, artifac
     assert "Traceback" not in page.inner_text("body")
     page.screenshot(path=artifacts / "dashboard-bad-upload.png")
     assert page.errors == []
+

@@ -71,9 +71,13 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
                               key="regime")
         end_year = st.slider("end year", base.start_year + 10, 2050,
                              min(2040, base.end_year), key="end_year")
-        st.markdown("**Export controls** (licences for a share of desired exports)")
-        ec_elements = st.multiselect("elements", list(ELEMENTS), key="ec_elements")
-        ec_fraction = st.slider("licensed fraction", 0.0, 1.0, 1.0, 0.05, key="ec_fraction")
+        st.markdown("**Export controls**: the share of desired exports licensed, per element "
+                    "(1 = no control)")
+        licences = st.data_editor(
+            pd.DataFrame({"element": list(ELEMENTS), "licensed": [1.0] * len(ELEMENTS)}),
+            key="ec_licences", hide_index=True, disabled=["element"], height=220,
+            column_config={"licensed": st.column_config.NumberColumn(
+                min_value=0.0, max_value=1.0, step=0.05, format="%.2f")})
         ec_years = st.slider("from, to", 2000, 2050, (2026, 2031), key="ec_years")
         st.markdown("**State stockpile purchase**")
         sp_element = st.selectbox("element", list(ELEMENTS), index=ELEMENTS.index("Nd"),
@@ -100,7 +104,8 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
         pressed = st.form_submit_button("Run", type="primary")
     levers = Levers(
         regime=None if regime == KEEP else regime, end_year=int(end_year),
-        export_control_elements=list(ec_elements), export_control_licensed_fraction=ec_fraction,
+        export_licences={str(r.element): float(r.licensed) for r in licences.itertuples()
+                         if pd.notna(r.licensed)},
         export_control_years=(int(ec_years[0]), int(ec_years[1])),
         stockpile_element=sp_element, stockpile_t_reo=float(sp_t),
         stockpile_start_year=int(sp_year),

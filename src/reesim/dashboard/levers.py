@@ -61,8 +61,8 @@ class Levers:
     end_year: int | None = None
     frequency: str | None = "year"
     """Record annual values by default: the page stays light and downloads small."""
-    export_control_elements: list[str] = field(default_factory=list)
-    export_control_licensed_fraction: float = 1.0
+    export_licences: dict[str, float] = field(default_factory=dict)
+    """Licensed share of desired exports per element (1: no control), from China."""
     export_control_years: tuple[int, int] = (2026, 2031)
     stockpile_element: str | None = None
     stockpile_t_reo: float = 0.0
@@ -82,11 +82,14 @@ class Levers:
 def lever_events(levers: Levers) -> dict[str, dict[str, Any]]:
     """The events the levers add (named ``dashboard_*``), as scenario data."""
     events: dict[str, dict[str, Any]] = {}
-    if levers.export_control_elements and levers.export_control_licensed_fraction < 1.0:
-        first, last = levers.export_control_years
-        events["dashboard_export_control"] = {
-            "type": "export_control", "elements": list(levers.export_control_elements),
-            "licensed_fraction": levers.export_control_licensed_fraction,
+    by_fraction: dict[float, list[str]] = {}
+    for element, fraction in levers.export_licences.items():
+        if fraction != 1.0:
+            by_fraction.setdefault(float(fraction), []).append(element)
+    first, last = levers.export_control_years
+    for i, (fraction, elements) in enumerate(sorted(by_fraction.items())):
+        events[f"dashboard_export_control_{i + 1}"] = {
+            "type": "export_control", "elements": elements, "licensed_fraction": fraction,
             "start": str(first), "end": str(last)}
     if levers.stockpile_element and levers.stockpile_t_reo > 0:
         events["dashboard_stockpile"] = {
