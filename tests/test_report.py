@@ -193,3 +193,24 @@ def test_older_results_without_routes_still_get_a_sankey(baotou_result, caplog):
     assert not any(s.startswith("mine") and t.startswith("separation") for s, t in links)
     assert any(t.startswith("application") for _, t in links)
     assert "separation_route_share" in caplog.text
+
+
+def test_report_and_compare_never_overwrite_a_users_file(baotou_result, tmp_path):
+    """The output rules of issue 6 hold for report and compare too."""
+    mine = tmp_path / "thesis.html"
+    mine.write_text("<html>my work</html>", encoding="utf-8")
+    with pytest.raises(InputError, match="not written by reesim"):
+        write_report(baotou_result.dataset, mine, baotou_result.manifest)
+    assert mine.read_text(encoding="utf-8") == "<html>my work</html>"
+    page = write_report(baotou_result.dataset, tmp_path / "r.html", baotou_result.manifest)
+    with pytest.raises(InputError, match="--overwrite"):
+        write_report(baotou_result.dataset, page, baotou_result.manifest)
+    assert write_report(baotou_result.dataset, page, baotou_result.manifest,
+                        overwrite=True) == page
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep", encoding="utf-8")
+    result = CliRunner().invoke(app, ["compare", "baotou", "baotou-free-market", "--out",
+                                      str(folder), "--years", "2011"])
+    assert result.exit_code == 2 and "never overwrites" in result.output
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]

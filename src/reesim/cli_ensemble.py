@@ -46,6 +46,7 @@ def ensemble(
 
     from reesim.cli import _load, _user_errors, console, err_console
     from reesim.ensemble.api import run_ensemble
+    from reesim.output import Interrupted
 
     with _user_errors():
         scen = _load(scenario, set_)
@@ -61,10 +62,12 @@ def ensemble(
                     chunk_size=chunk_size, workers=workers, scheduler=scheduler,
                     frequency=frequency,
                     progress=lambda d, n: bar.update(task, completed=d, total=n))
-            except KeyboardInterrupt:
-                err_console.print(f"interrupted; finished chunks are kept in {target}: rerun "
+            except (KeyboardInterrupt, Interrupted) as exc:
+                code = exc.exit_code if isinstance(exc, Interrupted) else 130
+                what = "terminated" if code == 143 else "interrupted"
+                err_console.print(f"{what}; finished chunks are kept in {target}: rerun "
                                   "the same command to resume")
-                raise typer.Exit(130) from None
+                raise typer.Exit(code) from None
     rate = report.members / report.seconds if report.seconds else float("nan")
     console.print(f"[green]wrote[/] {report.out}/outcomes.parquet"
                   f"{', kept.zarr' if kept else ''}: {report.members} members, "

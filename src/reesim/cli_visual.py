@@ -106,7 +106,10 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(
             help="HTML file to write (default: RUN_DIR/report.html).")] = None,
         static: Annotated[str | None, typer.Option(
-            help="Also write each figure as 'png' or 'svg' (through kaleido).")] = None,
+            help="Also write each figure as 'png' or 'svg' (through kaleido) into the folder "
+                 "<report name>-figures beside the report.")] = None,
+        overwrite: Annotated[bool, typer.Option(
+            help="Replace a report (and figures) reesim wrote before.")] = False,
     ) -> None:
         """Write a self-contained HTML report of a run (opens with no network)."""
         from reesim.cli import _user_errors, console
@@ -115,9 +118,10 @@ def register(app: typer.Typer) -> None:
         with _user_errors():
             run = load_run(run_dir)
             path = write_report(run.dataset, out or run.folder / REPORT_NAME, run.manifest,
-                                run.scenario, run.claims, static=static)
+                                run.scenario, run.claims, static=static, overwrite=overwrite)
         console.print(f"[green]wrote[/] {path}"
-                      + (f" and one {static} per figure beside it" if static else ""))
+                      + (f" and one {static} per figure in {path.parent / path.stem}-figures"
+                         if static else ""))
 
     @app.command()
     def compare(
@@ -134,6 +138,8 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(
             help="Folder for compare.html and compare.csv (default: "
                  "results/compare-<timestamp>).")] = None,
+        overwrite: Annotated[bool, typer.Option(
+            help="Replace a comparison reesim wrote before in --out.")] = False,
     ) -> None:
         """Compare runs or scenarios: indicator tables (absolute and %) and overlaid charts."""
         from reesim.cli import _user_errors, _years, console, err_console
@@ -144,17 +150,22 @@ def register(app: typer.Typer) -> None:
             comparison_table,
             load_runs,
         )
-        from reesim.report.html import write_text_atomic
+        from reesim.output import check_folder, write_folder
 
         with _user_errors():
-            chosen = _years(years) if years else DEFAULT_YEARS
+            folder = out or Path("results") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
+            check_folder(folder, overwrite)
             loaded = load_runs(runs, members=members, seed=seed,
                                progress=lambda name: err_console.print(f"running {name}..."))
+            first = max(int(r.dataset.time.dt.year.min()) for r in loaded)
+            last = min(int(r.dataset.time.dt.year.max()) for r in loaded)
+            chosen = _years(years, first, last) if years else tuple(
+                y for y in DEFAULT_YEARS if first <= y <= last)
             table = comparison_table(loaded, chosen, "all" if all_indicators else KEY_INDICATORS)
-            folder = out or Path("results") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
-            write_text_atomic(folder / "compare.csv", table.to_csv(index=False,
-                                                                    float_format="%.6g"))
-            write_text_atomic(folder / "compare.html", comparison_html(loaded, table))
+            write_folder(folder, {
+                "compare.csv": table.to_csv(index=False, float_format="%.6g"),
+                "compare.html": comparison_html(loaded, table)}, command="compare",
+                overwrite=overwrite)
         render_comparison(table, [r.label for r in loaded], console)
         console.print(f"[green]wrote[/] {folder}/compare.html, compare.csv")
 

@@ -41,7 +41,10 @@ log = logging.getLogger("reesim.output")
 MARKER = ".reesim-output.json"
 """Marker file of a reesim result folder: what wrote it and which files are reesim's own."""
 FILE_SIGNATURE = "# Written by `reesim "
-"""First characters of every single file reesim writes (calibration files)."""
+"""First characters of every single text file reesim writes (calibration files)."""
+HTML_SIGNATURE = "<!-- Written by `reesim "
+"""First characters of every single HTML page reesim writes (reports)."""
+_SIGNATURES = (FILE_SIGNATURE, HTML_SIGNATURE)
 _TMP = re.compile(r"^\.(?P<name>.+)\.reesim-(?:tmp|old)-(?P<pid>\d+)-[A-Za-z0-9_]+$")
 _MAX_NAME_BYTES = 255
 
@@ -298,10 +301,10 @@ def check_file(target: str | Path, overwrite: bool = False, option: str = "--out
 def _written_by_reesim(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
-            head = handle.read(len(FILE_SIGNATURE))
+            head = handle.read(max(len(s) for s in _SIGNATURES))
     except OSError:
         return False
-    return head == FILE_SIGNATURE.encode()
+    return any(head.startswith(s.encode()) for s in _SIGNATURES)
 
 
 def _private_name(target: Path, kind: str) -> str:
@@ -380,11 +383,12 @@ def _move_into_place(tmp: Path, target: Path, names: list[str]) -> None:
 def write_file(target: str | Path, text: str, overwrite: bool = False) -> Path:
     """Write one text file atomically (temporary file beside it, then a rename).
 
-    The text must start with :data:`FILE_SIGNATURE` so a later run recognises the file as
-    reesim's own; an existing file is replaced only with ``overwrite`` (see :func:`check_file`).
+    The text must start with :data:`FILE_SIGNATURE` (or :data:`HTML_SIGNATURE` for a page) so a
+    later run recognises the file as reesim's own; an existing file is replaced only with
+    ``overwrite`` (see :func:`check_file`).
     """
-    if not text.startswith(FILE_SIGNATURE):
-        raise ValueError(f"reesim's output files start with {FILE_SIGNATURE!r}")
+    if not text.startswith(_SIGNATURES):
+        raise ValueError(f"reesim's output files start with one of {_SIGNATURES!r}")
     target = Path(os.path.abspath(target))
     check_file(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -401,3 +405,24 @@ def write_file(target: str | Path, text: str, overwrite: bool = False) -> Path:
             _hold_signals(lambda: Path(tmp).unlink(missing_ok=True))
         raise
     return target
+
+
+def replace_atomically(path: str | Path, write: Writer) -> Path:
+    """Write one file of reesim's own folder layout (a chunk, an export) through a rename.
+
+    ``write`` fills a temporary file beside ``path``, which then replaces ``path`` in one
+    rename, so readers never see a partial file. For files inside folders reesim owns (an
+    ensemble folder) or targets already checked by :func:`check_file`; user-facing targets go
+    through :func:`write_file` or :func:`write_folder`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(_private_name(path, "tmp") + "file")
+    try:
+        with _deferred_signals():
+            write(tmp)
+        _hold_signals(lambda: os.replace(tmp, path))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

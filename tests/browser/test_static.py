@@ -13,4 +13,5 @@ def test_static_png_of_every_figure(browser, baotou_result, tmp_path):
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
     assert sorted(p.name for p in (tmp_path / "img").iterdir()) == sorted(
-        p.name for p in written)                      # no temporary folder left behind
+        [".reesim-output.json", *(p.name for p in written)])   # no temporary folder left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["img"]

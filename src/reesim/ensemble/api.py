@@ -10,6 +10,7 @@ from reesim.ensemble import runner
 from reesim.ensemble.designs import lever_policies, make_design, scenario_factors
 from reesim.ensemble.outcomes import scenario_outcomes
 from reesim.errors import InputError
+from reesim.output import Interrupted
 from reesim.scenario import Scenario, scenario_hash
 from reesim.scenario.schema import OutputOptions
 
@@ -75,11 +76,9 @@ def run_ensemble(scenario: Scenario, out: str | Path, *, design: str = "lhs", sa
     try:
         report = runner.run(folder, scheduler=scheduler, workers=workers, client=client,
                             progress=progress)
-    except KeyboardInterrupt:
-        book.finish(entry, "interrupted")
-        raise
-    except BaseException:
-        book.finish(entry, "failed")
+    except BaseException as exc:
+        stopped = isinstance(exc, KeyboardInterrupt | Interrupted)
+        book.finish(entry, "interrupted" if stopped else "failed")
         raise
     book.finish(entry, "done", outcomes=folder / runner.OUTCOMES_FILE)
     return report

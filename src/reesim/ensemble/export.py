@@ -11,13 +11,13 @@ atomically and never overwrite an existing file.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 
 from reesim.errors import InputError
+from reesim.output import replace_atomically
 
 FORMATS = ("csv", "xlsx", "iamc")
 MODEL_NAME = "reesim"
@@ -96,15 +96,7 @@ def write_table(table: pd.DataFrame, out: str | Path, fmt: str) -> Path:
     if fmt == "xlsx" and len(table) > XLSX_MAX_ROWS:
         raise InputError(f"{len(table)} rows do not fit in one XLSX sheet", field="--format",
                          allowed=f"csv, or at most {XLSX_MAX_ROWS} rows")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if fmt == "xlsx":
-            table.to_excel(tmp, index=False, engine="openpyxl")
-        else:
-            table.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    if fmt == "xlsx":
+        return replace_atomically(path, lambda tmp: table.to_excel(tmp, index=False,
+                                                                   engine="openpyxl"))
+    return replace_atomically(path, lambda tmp: table.to_csv(tmp, index=False))

@@ -39,6 +39,7 @@ import xarray as xr
 
 from reesim.ensemble.designs import Design
 from reesim.errors import InputError, ReesimError
+from reesim.output import replace_atomically
 from reesim.scenario import Scenario
 
 log = logging.getLogger("reesim.ensemble.runner")
@@ -170,16 +171,6 @@ def chunks(members: int, size: int) -> list[Chunk]:
 def default_chunk_size(members: int) -> int:
     """About eight chunks, at most :data:`MAX_CHUNK` members each."""
     return max(1, min(MAX_CHUNK, -(-members // 8)))
-
-
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def create(out: str | Path, design: Design, evaluator: dict[str, Any], *, keep: Sequence[str] = (),
@@ -317,7 +308,7 @@ def run_chunk(out: str, start: int, stop: int) -> dict[str, Any]:
             ds = ds.drop_vars([n for n, v in ds.variables.items() if "member" not in v.dims])
             ds.to_zarr(folder / KEPT_STORE, region={"member": slice(start, stop)},
                        consolidated=False)
-        _write_atomic(mark, lambda p: table.reset_index().to_parquet(p, index=False))
+        replace_atomically(mark, lambda p: table.reset_index().to_parquet(p, index=False))
     info["seconds"] = time.perf_counter() - t0
     info["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return info
@@ -412,7 +403,7 @@ def join(out: str | Path) -> pd.DataFrame:
     design = pd.read_parquet(folder / DESIGN_FILE)
     table = design.merge(outcomes, on="member", how="left", validate="one_to_one")
     table = table.sort_values("member").reset_index(drop=True)
-    _write_atomic(folder / OUTCOMES_FILE, lambda p: table.to_parquet(p, index=False))
+    replace_atomically(folder / OUTCOMES_FILE, lambda p: table.to_parquet(p, index=False))
     return table
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -26,6 +25,7 @@ import xarray as xr
 import yaml
 
 from reesim.errors import InputError, ReesimError
+from reesim.output import HTML_SIGNATURE, check_file, check_folder, write_file, write_folder
 from reesim.report import figures
 from reesim.report.sankey import ALL, sankey_data
 from reesim.scenario.schema import Scenario
@@ -221,6 +221,7 @@ def report_html(ds: xr.Dataset, manifest: dict | None = None, scenario: Scenario
         "events": ("Events", "The scenario's dated events (hover for their settings)."),
     }
     parts = [
+        f"{HTML_SIGNATURE}report` -->",
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>reesim report: {name}</title><style>{STYLE}</style>",
         f"<script>{plotly.offline.get_plotlyjs()}</script></head><body>",
@@ -256,45 +257,36 @@ def report_html(ds: xr.Dataset, manifest: dict | None = None, scenario: Scenario
     return "\n".join(parts)
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename (never a partial file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_report(ds: xr.Dataset, out: str | Path, manifest: dict | None = None,
                  scenario: Scenario | None = None, claims: pd.DataFrame | None = None,
-                 static: str | None = None) -> Path:
-    """Write the report to ``out`` (a file path) atomically.
+                 static: str | None = None, overwrite: bool = False) -> Path:
+    """Write the report to ``out`` (a file path) atomically, by the rules of :mod:`reesim.output`.
 
-    ``static`` ("png" or "svg") also writes each figure beside it (``<stem>-<figure>.<ext>``)
-    through kaleido.
+    An existing file is replaced only if reesim wrote it and ``overwrite`` is set. ``static``
+    ("png" or "svg") also writes each figure through kaleido into the folder
+    ``<stem>-figures`` beside it (:func:`write_static`).
     """
     path = Path(out)
     if static is not None and static not in STATIC_FORMATS:
         raise InputError(f"static format {static!r} is not supported", field="--static",
                          allowed=", ".join(STATIC_FORMATS))
+    check_file(path, overwrite)
+    if static is not None:
+        check_folder(path.parent / f"{path.stem}-figures", overwrite, option="--static")
     text = report_html(ds, manifest, scenario, claims)
     if static is not None:
-        write_static(ds, path.parent, path.stem, static, scenario)
-    return write_text_atomic(path, text)
+        write_static(ds, path.parent / f"{path.stem}-figures", path.stem, static, scenario,
+                     overwrite=overwrite)
+    return write_file(path, text, overwrite=overwrite)
 
 
 def write_static(ds: xr.Dataset, folder: Path, stem: str, fmt: str,
-                 scenario: Scenario | None = None) -> list[Path]:
+                 scenario: Scenario | None = None, overwrite: bool = False) -> list[Path]:
     """Each report figure (and the Nd Sankey of 2020 or the last year) as an image file.
 
     Images are rendered by kaleido (which drives the system's Chrome or Chromium) into a
-    temporary folder and moved into place only when all of them are done.
+    temporary folder; the whole set becomes the output folder ``folder`` by the rules of
+    :mod:`reesim.output` (a new folder, or a previous one of reesim's with ``overwrite``).
     """
     import plotly.io as pio
 
@@ -303,14 +295,13 @@ def write_static(ds: xr.Dataset, folder: Path, stem: str, fmt: str,
     figs = report_figures(ds, scenario)
     year = sankey_years(ds, [2020])[0]
     figs["flows"] = sankey_figure(ds, "Nd", year)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}-static.", dir=folder))
-    try:
-        names = [f"{stem}-{key}.{fmt}" for key in figs]
+    check_folder(folder, overwrite, option="--static")
+    names = [f"{stem}-{key}.{fmt}" for key in figs]
+    with tempfile.TemporaryDirectory(prefix=f".{stem}-static.") as scratch:
+        rendered = [Path(scratch) / n for n in names]
         for attempt in (1, 2):     # kaleido's page sometimes is not ready on a loaded machine
             try:
-                pio.write_images(list(figs.values()), [tmp / n for n in names], format=fmt,
-                                 width=1100,
+                pio.write_images(list(figs.values()), rendered, format=fmt, width=1100,
                                  height=[f.layout.height or 520 for f in figs.values()])
                 break
             except Exception as exc:   # kaleido or the browser missing or failing
@@ -319,10 +310,7 @@ def write_static(ds: xr.Dataset, folder: Path, stem: str, fmt: str,
                         f"static {fmt} export failed ({type(exc).__name__}: {exc}); it needs "
                         "kaleido and Chrome or Chromium (apt-get install chromium)") from None
                 log.warning("static export failed once (%s); trying again", exc)
-        written = []
-        for name in names:
-            os.replace(tmp / name, folder / name)
-            written.append(folder / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return written
+        files = {name: (lambda target, src=src: shutil.copyfile(src, target))
+                 for name, src in zip(names, rendered, strict=True)}
+        write_folder(folder, files, command="report --static", overwrite=overwrite)
+    return [folder / name for name in names]
