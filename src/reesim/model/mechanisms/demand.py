@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reesim.dims import APPLICATIONS, ELEMENTS
+from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly_rate
 from reesim.model.timeline import interpolate_by_year
@@ -82,7 +82,7 @@ def draft(ctx: Context) -> Draft:
     timeline = ctx.timeline
     apps = ctx.data["applications"].set_index("application").loc[list(APPLICATIONS)]
     growth = ctx.data["demand_growth"]
-    decimal = timeline.start_year + np.arange(timeline.steps) / 12.0
+    decimal = timeline.start_year + np.arange(timeline.steps) / MONTHS_PER_YEAR
     demand = np.zeros((timeline.steps, len(APPLICATIONS)))
     share = np.zeros_like(demand)
     location = ctx.data["manufacturing_location"]
