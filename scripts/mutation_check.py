@@ -58,8 +58,13 @@ def mutate(tmp: Path, path: str, old: str, new: str) -> None:
 
 
 def run_tests(src: Path, args: list[str]) -> tuple[int, list[str], str]:
-    """Run pytest with ``src`` first on the path; return its exit code, failures and summary."""
-    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
+    """Run pytest with ``src`` first on the path; return its exit code, failures and summary.
+
+    Hypothesis keeps its example database beside the mutant, so no mutant replays another's
+    failures (and the worktree's database is left alone).
+    """
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1",
+           "HYPOTHESIS_STORAGE_DIRECTORY": str(src.parent / ".hypothesis")}
     where = subprocess.run([sys.executable, "-c", "import reesim; print(reesim.__file__)"],
                            env=env, capture_output=True, text=True, check=True).stdout.strip()
     if not where.startswith(str(src)):

@@ -83,3 +83,18 @@ def test_mining_quota_events_apply_when_packaged_quotas_are_off():
     members = _segment_members(ctx, "light")
     assert inp.quota_t_per_yr[t, members].sum() == pytest.approx(30000.0)
     assert np.all(np.isinf(inp.quota_t_per_yr[ctx.timeline.index("2009-06")]))
+
+
+def test_a_total_quota_after_a_zero_quota_is_split_by_the_published_shares():
+    # found by the property test: two total events, the first of 0 t, gave 0/0 (NaN)
+    sets = ["end_year=2012", "events.a.type=quota", "events.a.kind=mining",
+            "events.a.value_t_reo_per_yr=0", "events.a.start=2010-01",
+            "events.b.type=quota", "events.b.kind=mining", "events.b.value_t_reo_per_yr=50000",
+            "events.b.start=2011-01"]
+    ctx = context(*sets)
+    inp = model(*sets).inputs.mining
+    t = ctx.timeline.index("2011-06")
+    np.testing.assert_allclose(inp.national_quota_t_per_yr[t], 50000.0)
+    assert not np.isnan(inp.quota_t_per_yr).any()
+    light = _segment_members(ctx, "light")
+    assert 0 < inp.quota_t_per_yr[t, light].sum() < 50000.0

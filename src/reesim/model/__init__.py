@@ -1,1 +1,4 @@
-"""The engine: compile a scenario to arrays, step months, record a labelled dataset."""
+"""The engine: build a scenario's inputs mechanism by mechanism, step months, record a result.
+
+See ``docs/model.md`` (Layout) for the modules and how to add a mechanism, event or regime.
+"""

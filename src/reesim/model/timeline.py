@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from reesim.dims import MONTHS_PER_YEAR
 from reesim.scenario.schema import parse_month
 
 
@@ -20,22 +21,22 @@ class Timeline:
     @property
     def steps(self) -> int:
         """Number of monthly steps."""
-        return 12 * (self.end_year - self.start_year + 1)
+        return MONTHS_PER_YEAR * (self.end_year - self.start_year + 1)
 
     @property
     def year(self) -> np.ndarray:
         """Calendar year of each step, shape (T,)."""
-        return self.start_year + np.arange(self.steps) // 12
+        return self.start_year + np.arange(self.steps) // MONTHS_PER_YEAR
 
     @property
     def month(self) -> np.ndarray:
         """Calendar month (1-12) of each step, shape (T,)."""
-        return 1 + np.arange(self.steps) % 12
+        return 1 + np.arange(self.steps) % MONTHS_PER_YEAR
 
     @property
     def decimal_year(self) -> np.ndarray:
         """Mid-month decimal year of each step, shape (T,)."""
-        return self.start_year + (np.arange(self.steps) + 0.5) / 12.0
+        return self.start_year + (np.arange(self.steps) + 0.5) / MONTHS_PER_YEAR
 
     @property
     def dates(self) -> np.ndarray:
@@ -45,7 +46,8 @@ class Timeline:
     def index(self, date: str | int) -> int:
         """Step index of a ``YYYY`` or ``YYYY-MM`` date, clipped to [0, T]."""
         year, month = parse_month(date)
-        return int(np.clip(12 * (year - self.start_year) + month - 1, 0, self.steps))
+        return int(np.clip(MONTHS_PER_YEAR * (year - self.start_year) + month - 1, 0,
+                           self.steps))
 
     def window(self, start: str | int, end: str | int | None) -> slice:
         """Slice of steps from ``start`` (inclusive) to ``end`` (exclusive, open if None)."""

@@ -266,7 +266,11 @@ class MarketOptions(_Strict):
 
 
 class PolicyOptions(_Strict):
-    """China's standing instruments, from the packaged tables unless switched off."""
+    """China's standing instruments, from the packaged tables unless switched off.
+
+    ``none`` switches off the packaged table only: quota events still set quotas (where none was
+    in force, an event creates one).
+    """
 
     mining_quotas: Literal["packaged", "none"] = "packaged"
     separation_quotas: Literal["packaged", "none"] = "packaged"

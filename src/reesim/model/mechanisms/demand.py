@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reesim.dims import APPLICATIONS, ELEMENTS
+from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly_rate
 from reesim.model.timeline import interpolate_by_year
@@ -81,32 +81,36 @@ def draft(ctx: Context) -> Draft:
     """
     timeline = ctx.timeline
     apps = ctx.data["applications"].set_index("application").loc[list(APPLICATIONS)]
+    base_year = apps.base_year.to_numpy(int)
+    base_demand = apps.demand_t_reo_per_yr.to_numpy(float)
     growth = ctx.data["demand_growth"]
-    decimal = timeline.start_year + np.arange(timeline.steps) / 12.0
+    g_app, g_from, g_to = (growth.application.to_numpy(), growth.from_year.to_numpy(int),
+                           growth.to_year.to_numpy(int))
+    g_rate = np.log1p(growth.growth_pct_per_yr.to_numpy(float) / 100.0)
+    location = ctx.data["manufacturing_location"]
+    l_app, l_year, l_share = (location.application.to_numpy(), location.year.to_numpy(),
+                              location.china_share_fraction.to_numpy())
+    decimal = timeline.start_year + np.arange(timeline.steps) / MONTHS_PER_YEAR
+    y = np.floor(decimal).astype(int)
+    frac = decimal - y
     demand = np.zeros((timeline.steps, len(APPLICATIONS)))
     share = np.zeros_like(demand)
-    location = ctx.data["manufacturing_location"]
-    for a, name in enumerate(APPLICATIONS):
-        rows = growth[growth.application == name]
-        lo = min(int(rows.from_year.min()), timeline.start_year)
-        hi = max(int(rows.to_year.max()), timeline.end_year) + 1
+    for a, name in enumerate(APPLICATIONS):              # nine applications, at build time
+        rows = g_app == name
+        lo = min(int(g_from[rows].min()), timeline.start_year)
+        hi = max(int(g_to[rows].max()), timeline.end_year) + 1
         yearly_years = np.arange(lo, hi + 1)
         rate = np.zeros(len(yearly_years))
-        for row in rows.itertuples():
-            rate[(yearly_years >= row.from_year) & (yearly_years <= row.to_year)] = (
-                np.log1p(row.growth_pct_per_yr / 100.0))
+        for first, last, r in zip(g_from[rows], g_to[rows], g_rate[rows], strict=True):
+            rate[(yearly_years >= first) & (yearly_years <= last)] = r
         # log-level at the start of each year relative to the base year
         log_level = np.concatenate([[0.0], np.cumsum(rate[:-1])])
-        base = int(apps.base_year.iloc[a])
-        log_level -= log_level[base - lo]
+        log_level -= log_level[base_year[a] - lo]
         # monthly: level at year start plus the year's rate times the fraction elapsed
-        y = np.floor(decimal).astype(int)
-        frac = decimal - y
         level = log_level[y - lo] + rate[y - lo] * frac
-        demand[:, a] = float(apps.demand_t_reo_per_yr.iloc[a]) * np.exp(level)
-        loc = location[location.application == name]
-        share[:, a] = interpolate_by_year(timeline.decimal_year, loc.year.to_numpy(),
-                                          loc.china_share_fraction.to_numpy())
+        demand[:, a] = base_demand[a] * np.exp(level)
+        here = l_app == name
+        share[:, a] = interpolate_by_year(timeline.decimal_year, l_year[here], l_share[here])
     return {"demand_t_per_yr": demand, "china_share": share}
 
 

@@ -221,7 +221,7 @@ def consumer_purchases(inp: MarketInputs, demand_k: np.ndarray, stock: np.ndarra
     """
     months = inp.consumer_coverage_months * np.minimum(
         1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple)
-    target = months * demand_k / 12.0
+    target = months * demand_k / MONTHS_PER_YEAR
     return np.maximum(demand_k + (target - stock) / inp.consumer_adjustment_yr, 0.0)
 
 
@@ -245,7 +245,7 @@ def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.n
     tonnage in proportion to the price gap when it is above.
     """
     ratio = destination_price / landed
-    target_stock = inp.seller_coverage_months[:, :, 0] * want / 12.0
+    target_stock = inp.seller_coverage_months[:, :, 0] * want / MONTHS_PER_YEAR
     gap = np.maximum(want * DT_YR + target_stock - destination_sellers, 0.0)
     requirement = gap / np.maximum(inp.arbitrage_time_yr, DT_YR)
     push = inp.arbitrage_push_per_yr * np.maximum(ratio - 1.0, 0.0) * want
@@ -386,7 +386,7 @@ def update_prices(inp: MarketInputs, price: np.ndarray, expected: np.ndarray,
                   seller_stock: np.ndarray, want_rate: np.ndarray) -> tuple[np.ndarray,
                                                                              np.ndarray]:
     """New prices and expectations (M, K, E) from sellers' coverage of buying interest."""
-    months = seller_stock / np.maximum(want_rate / 12.0, 1e-12)
+    months = seller_stock / np.maximum(want_rate / MONTHS_PER_YEAR, 1e-12)
     limit = inp.log_max_scarcity
     with np.errstate(divide="ignore"):
         signal = np.clip(inp.coverage_sensitivity * np.log(inp.seller_coverage_months / months),

@@ -137,20 +137,20 @@ def segment_shares(ctx: Context) -> np.ndarray:
 def apply_quota_event(ctx: Context, draft: Draft, event: QuotaEvent) -> None:
     """Set China's mining quota (a segment or the total) for the event's window.
 
-    A total is split over the segments in proportion to the quotas in force, or, where none is
-    in force (before quotas began or under ``policy.mining_quotas: none``), by the packaged
-    segments' shares of the nearest year: an event sets a quota where none existed.
+    A total is split over the segments in proportion to the quotas in force, or, where none (or
+    a zero quota) is in force (before quotas began or under ``policy.mining_quotas: none``), by
+    the published segments' shares of the nearest year: an event sets a quota where none existed.
     """
     seg = draft["mining_quota_segments_t_per_yr"]
     window = ctx.timeline.window(event.start, event.end)
     value = event.value_t_reo_per_yr
     if event.segment == "total":
         base = seg[window].sum(axis=1, keepdims=True)
-        finite = np.isfinite(base)
-        factor = np.where(finite & (base > 0), value / np.where(finite, base, 1.0), 0.0)
-        with np.errstate(invalid="ignore"):          # inf x 0 where no quota was in force
+        split = np.isfinite(base) & (base > 0)     # else no (or a zero) quota was in force
+        factor = value / np.where(split, base, 1.0)
+        with np.errstate(invalid="ignore"):          # inf x factor where no quota was in force
             scaled = seg[window] * factor
-        seg[window] = np.where(finite, scaled, value * segment_shares(ctx)[window])
+        seg[window] = np.where(split, scaled, value * segment_shares(ctx)[window])
     else:
         seg[window, SEGMENTS.index(event.segment)] = value
     draft["national_mining_quota_t_per_yr"][window] = seg[window].sum(axis=1)
