@@ -87,7 +87,18 @@ def resolve(overrides: Mapping[str, float]) -> dict[str, float]:
         if const.integer and value != int(value):
             raise ValueError(f"constant {name} = {value:g} must be a whole number")
         out[name] = value
+    for low, high in ordered_pairs():
+        if not out[low] < out[high]:
+            raise ValueError(f"constant {low} = {out[low]:g} must be below {high} = "
+                             f"{out[high]:g}")
     return out
+
+
+def ordered_pairs() -> tuple[tuple[str, str], ...]:
+    """Pairs (a, b) of constants that must satisfy a < b (declared as ``ORDERED`` by mechanisms)."""
+    from reesim.model.mechanisms import MECHANISMS
+
+    return tuple(pair for m in MECHANISMS for pair in getattr(m, "ORDERED", ()))
 
 
 def as_records() -> list[dict[str, object]]:

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from reesim.dims import DT_YR, MONTHS_PER_YEAR
+from reesim.errors import InputError
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly
 from reesim.model.quotas import extend, quota_series
@@ -30,6 +31,9 @@ CONSTANTS = (
              "Mines stop selling concentrate when their separator holds this many months of feed "
              "(output falls linearly between the two backlogs).", "assumption"),
 )
+
+ORDERED = (("backlog_full_months", "backlog_stop_months"),)
+"""Mines must slow down before they stop."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,9 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
         market=ctx.region_market[patterns], recovery=recovery[patterns],
         cost_usd_per_kg=cost[patterns], in_china=china[patterns])
     p = ctx.params
+    if not np.all(p.backlog_full_months < p.backlog_stop_months):   # a design may break it
+        raise InputError("backlog_full_months must be below backlog_stop_months for every "
+                         "member", field="design")
     return SeparationInputs(
         recovery=recovery, china_region=china,
         planned=(ctx.producers.status == "planned").to_numpy(), toll=draft["toll"],
