@@ -51,10 +51,13 @@ def events(draw, kind: str | None = None) -> dict:
                  value_t_reo_per_yr=draw(st.integers(0, 300_000)))
         if e["kind"] == "mining":
             e["segment"] = draw(st.sampled_from(["total", "light", "ionic"]))
+        if e["kind"] == "separation":
+            e["covers_imported_ore"] = draw(st.sampled_from([None, False, True]))
     elif kind == "export_tax":
         e.update(elements=_elements(draw), rate_pct=draw(st.floats(0.0, 100.0)))
     elif kind == "export_control":
-        e.update(elements=_elements(draw), licensed_fraction=draw(fraction))
+        e.update(elements=_elements(draw), licensed_fraction=draw(fraction),
+                 products=draw(st.sampled_from([["oxide"], ["magnet"], ["oxide", "magnet"]])))
     elif kind == "stockpile":
         e.update(holder=draw(st.sampled_from(["state_reserve", "trading_company"])),
                  action=draw(st.sampled_from(["buy", "release"])),

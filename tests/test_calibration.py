@@ -24,7 +24,7 @@ from reesim.calibration import (
 from reesim.calibration.parameters import to_units, to_values
 from reesim.cli import app
 from reesim.scenario.schema import Parameters
-from reesim.validation import compute_metrics, objective
+from reesim.validation import compute_metrics, load_observations, objective
 
 runner = CliRunner()
 SEED = 3
@@ -168,7 +168,8 @@ def test_calibration_file_records_the_fit(quick_fit):
     for row in FREE_PARAMETERS:
         assert row.low <= doc["parameters"][row.name] <= row.high
     fit = doc["fit"]
-    assert fit["window"] == "2000-01..2015-12" and fit["seed"] == SEED
+    assert fit["window"] == "2000-01..2025-12" and fit["seed"] == SEED
+    assert fit["train_until"] == 2025 and "prices to 2020" in fit["record_used"]
     assert fit["mode"] == "quick" and fit["created_utc"].endswith("+00:00")
     for key in ("scenario_hash", "data_version", "code_version", "optimizer", "priors"):
         assert fit[key]
@@ -198,11 +199,12 @@ def test_a_scenario_reads_the_calibration_and_reproduces_its_objective(quick_fit
     calibrated = load_scenario(scen_file, ["parameters.supply_steepness=4.0"])
     assert calibrated.parameters == load_scenario("baotou").parameters.model_copy(
         update=result.parameters)
-    at_fit = objective(compute_metrics(simulate(history_scenario(calibrated)).dataset))
+    window = load_observations(result.train_until)
+    at_fit = objective(compute_metrics(simulate(history_scenario(calibrated)).dataset, window))
     assert at_fit == pytest.approx(result.objective, rel=1e-12)
     midpoint = {row.name: [row.midpoint] for row in FREE_PARAMETERS}
     at_mid = objective(compute_metrics(simulate(history_scenario(calibrated),
-                                                design=midpoint).dataset))
+                                                design=midpoint).dataset, window))
     assert at_mid == pytest.approx(result.objective_at_midpoint, rel=0.02)  # batch vs alone
     assert at_fit <= at_mid
 

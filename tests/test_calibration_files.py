@@ -4,7 +4,8 @@ A full rebuild (``scripts/rebuild-calibrations``, about 5 minutes per file on 2 
 for every test run, so these tests check what makes it reproducible, fast:
 
 - the header holds the exact ``reesim calibrate`` command that writes this very file, starting
-  from the schema defaults (``--set parameters=null``) so it does not depend on the file itself;
+  from the schema defaults (``--set parameters=null``) so it does not depend on the file itself,
+  with the window it fits (``--train-until``, default the whole record) recorded in the file;
 - the file came from a clean tree (no ``+dirty`` code version) and from the scenario and data
   the command resolves to today (scenario hash and data digest);
 - the objective re-evaluated at the committed parameters equals the recorded objective
@@ -26,7 +27,8 @@ from reesim import load_scenario, simulate
 from reesim.calibration.evaluate import history_scenario
 from reesim.datasets import load_inputs
 from reesim.scenario import scenario_hash
-from reesim.validation import OBJECTIVE_WEIGHTS, compute_metrics, objective
+from reesim.validation import OBJECTIVE_WEIGHTS, compute_metrics, load_observations, objective
+from reesim.validation.observations import TRAIN_END_YEAR
 
 FILES = ["baotou", "baotou-spike"]
 OBJECTIVE_TOLERANCE = 1e-4
@@ -45,11 +47,11 @@ def _read(name: str) -> tuple[list[str], dict]:
 def _parse(words: list[str]) -> dict:
     assert words[:2] == ["reesim", "calibrate"]
     out = {"scenario": words[2], "set": [], "weight": {}, "seed": None, "out": None,
-           "flags": set()}
+           "train-until": str(TRAIN_END_YEAR), "flags": set()}
     i = 3
     while i < len(words):
         word = words[i]
-        if word in ("--set", "--weight", "--seed", "--out"):
+        if word in ("--set", "--weight", "--seed", "--out", "--train-until"):
             value = words[i + 1]
             if word == "--set":
                 out["set"].append(value)
@@ -75,6 +77,9 @@ def test_header_command_rebuilds_this_file_from_the_defaults(name):
     fit = doc["fit"]
     assert int(cmd["seed"]) == fit["seed"] and fit["mode"] == "full"
     assert fit["objective"]["weights"] == {**OBJECTIVE_WEIGHTS, **cmd["weight"]}
+    # the window the command fits (default: the whole record) is the one the file records
+    assert fit["train_until"] == int(cmd["train-until"])
+    assert fit["window"].endswith(f"{cmd['train-until']}-12")
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -97,7 +102,9 @@ def test_objective_at_the_committed_parameters_is_the_recorded_one(name, scenari
     scen = load_scenario(scenario)
     for key, value in doc["parameters"].items():
         assert getattr(scen.parameters, key) == value
-    metrics = compute_metrics(simulate(history_scenario(scen)).dataset)
+    train_until = doc["fit"]["train_until"]
+    metrics = compute_metrics(simulate(history_scenario(scen, train_until)).dataset,
+                              load_observations(train_until))
     weights = doc["fit"]["objective"]["weights"]
     assert objective(metrics, weights) == pytest.approx(doc["fit"]["objective"]["value"],
                                                         rel=OBJECTIVE_TOLERANCE)

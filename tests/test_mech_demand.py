@@ -76,3 +76,32 @@ def test_thrifting_reverses_slower_than_it_proceeds():
     moving = inp.thrift_relative_to < 0                                # vs its own price only
     np.testing.assert_allclose((down[0, a, e] - 0.8)[moving],
                                ((target - 0.8) * inp.thrift_rate[0])[moving], rtol=1e-9)
+
+
+def test_demand_sees_prices_in_reference_year_dollars():
+    """A 2020 price is deflated by CPI(2007)/CPI(2020) (BLS CPI-U: 207.342/258.811 = 0.801)."""
+    inp = model().inputs.demand
+    start = model().timeline.start_year
+    t2007, t2020, t2045 = (12 * (y - start) for y in (2007, 2020, 2045))
+    price = _prices(1.0)
+    np.testing.assert_allclose(demand.real_price(inp, t2007, price), price, rtol=1e-12)
+    np.testing.assert_allclose(demand.real_price(inp, t2020, price), price * 207.342 / 258.811,
+                               rtol=1e-9)
+    # after the last CPI year the index holds: projection prices are in dollars of that year
+    np.testing.assert_allclose(inp.deflator[t2045], inp.deflator[12 * (2024 - start)])
+    # the same nominal price weighs less on demand in 2020 than in 2007
+    thrift = np.ones((1, len(APPLICATIONS), len(ELEMENTS)))
+    dear = _prices(3.0)
+    nominal = demand.cost_index(inp, dear, thrift)
+    real = demand.cost_index(inp, demand.real_price(inp, t2020, dear), thrift)
+    assert (real < nominal).all()
+
+
+def test_every_element_has_demand_and_a_sourced_anchor():
+    """All 16 elements are used by some application and none keeps the old 24.55 placeholder."""
+    inp = model().inputs.demand
+    assert (inp.intensity.sum(axis=0) > 0).all(), [
+        e for e, used in zip(ELEMENTS, inp.intensity.sum(axis=0) > 0, strict=True) if not used]
+    ref = dict(zip(ELEMENTS, inp.reference_price_usd_per_kg, strict=True))
+    assert [e for e in ("Ho", "Tm", "Yb", "Lu", "Sc") if ref[e] == 24.55] == []
+    assert ref["Lu"] > ref["Tm"] > ref["Ho"] > ref["Yb"]      # the 2020 listed-price order

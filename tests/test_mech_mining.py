@@ -98,3 +98,14 @@ def test_a_total_quota_after_a_zero_quota_is_split_by_the_published_shares():
     assert not np.isnan(inp.quota_t_per_yr).any()
     light = _segment_members(ctx, "light")
     assert 0 < inp.quota_t_per_yr[t, light].sum() < 50000.0
+
+
+def test_a_reserve_dated_after_the_run_start_adds_back_the_ore_mined_before_its_date():
+    """Maoniuping: 1.30 Mt REO at end-2007 (aw2) plus the REO in ore of its 2000-2006 record
+    (108,700 t output / 0.6 recovery, capacity_history.csv) at the 2000 start; a run starting in
+    2007 adds nothing before 2007."""
+    m = model()
+    p = list(m.coords.producers).index("maoniuping")
+    assert m.inputs.mining.reserves_t[p] == pytest.approx(1_300_000 + 108_700 / 0.6, rel=1e-6)
+    late = model("start_year=2007")
+    assert late.inputs.mining.reserves_t[p] == pytest.approx(1_300_000, rel=1e-9)

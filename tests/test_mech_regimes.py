@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mech import model
 from reesim.model.mechanisms import regimes
@@ -66,3 +67,26 @@ def test_the_company_withholds_below_its_defended_price_while_its_stockpile_is_w
     fm = regimes.REGIMES["free_market"]
     np.testing.assert_array_equal(fm.company_offer(inp, stock, 0.5 * ref, company, planned,
                                                    release), stock)
+
+
+def test_from_2016_the_company_plans_at_least_its_members_mining_quota():
+    """China's recorded output equals its quota 2016-2024: the plan may not fall below it then.
+
+    2024: Bayan Obo's allocation 189,160 t (quotas.csv); 2012: no target (the company's plan).
+    """
+    inp = model().inputs.regimes
+    t2024, t2012 = 12 * 24, 12 * 12
+    assert inp.quota_target_t_per_yr[t2024] == pytest.approx(189_160, rel=0.02)
+    assert inp.quota_target_t_per_yr[t2012] == 0.0
+    members = inp.members[t2024]
+    output = np.full((1, len(members)), 300_000.0)
+    price = model().inputs.market.reference_price_usd_per_kg[None]
+    company = _company(months=36, sales_rate=0.0)                     # no sales: plan ~0
+    tc = regimes.REGIMES["trading_company"]
+    stock = np.zeros_like(price)
+    planned = tc.planned_stockpile(inp, company)
+    capped = tc.cap_output(inp, output, members, company, stock, planned, price,
+                           inp.quota_target_t_per_yr[t2024])
+    assert capped[0, members].sum() == pytest.approx(inp.quota_target_t_per_yr[t2024])
+    late = model("constants.quota_target_from_year=2030").inputs.regimes
+    assert late.quota_target_t_per_yr[t2024] == 0.0

@@ -15,8 +15,8 @@ from reesim.model.mechanisms import separation
 def test_mines_slow_down_linearly_between_a_full_and_a_stopping_backlog(months, factor):
     inp = model().inputs.separation
     n_r, n_p = len(inp.recovery), inp.toll.shape[1]
-    limit = np.full((1, n_r), 1200.0)                                  # t/yr: 100 t a month
-    concentrate = np.zeros((1, n_r, 16))
+    limit = np.full((1, 2, n_r), 1200.0)                               # t/yr: 100 t a month
+    concentrate = np.zeros((1, 2, n_r, 16))
     concentrate[..., 0] = 100.0 * months
     got = separation.backlog_factor(inp, 0, concentrate, limit)
     assert got.shape == (1, n_p)
@@ -29,8 +29,9 @@ def test_separation_takes_what_capacity_allows_and_keeps_the_rest_in_stock():
     output = np.zeros((1, n_p, 16))
     output[0, 0, :2] = (600.0, 600.0)                                  # Bayan Obo, t/yr
     region = separation.routing(inp, 0)[0].argmax()
-    limit = np.full((1, n_r), 600.0)
-    got = separation.separate(inp, 0, np.zeros((1, n_r, 16)), output, limit)
+    limit = np.zeros((1, 2, n_r))
+    limit[:, 0] = 600.0                                                # quota-bound pool only
+    got = separation.separate(inp, 0, np.zeros((1, 2, n_r, 16)), output, limit)
     feed = got.separation_feed[0, region]
     assert feed.sum() == pytest.approx(600.0)                          # half the inflow
     np.testing.assert_allclose(got.concentrate_stock[0, region, :2], 600.0 * DT_YR * 0.5)
@@ -44,5 +45,82 @@ def test_a_separation_quota_caps_china_and_not_the_export_market():
     t = 12 * 12                                                         # 2012
     limit = separation.separation_limit(inp, t, np.zeros((1, inp.toll.shape[1])))
     china = inp.china_region
-    assert np.all(limit[0, china] <= inp.quota_t_per_yr[t, china] * (1 + 1e-12))
+    assert np.all(limit[0, 0, china] <= inp.quota_t_per_yr[t, china] * (1 + 1e-12))
     assert np.all(np.isinf(inp.quota_t_per_yr[t, ~china]))
+
+
+def _year(year: int) -> int:
+    return 12 * (year - 2000)
+
+
+def test_the_separation_quota_follows_the_mining_quota_of_the_mines_separated_there():
+    """2016: Bayan Obo held 59,500 t of the 105,000 t mining quota (quotas.csv), so Baotou's share
+    of the 100,000 t separation quota is about 57%, not its share of separation capacity (44%)."""
+    m = model()
+    inp = m.inputs.separation
+    t = _year(2016)
+    baotou = list(m.coords.regions).index("baotou")
+    share = inp.quota_t_per_yr[t, baotou] / inp.quota_t_per_yr[t, inp.china_region].sum()
+    assert share == pytest.approx(59_500 / 105_000, abs=0.02)
+
+
+def test_imported_ore_is_separated_outside_the_quota_in_idle_capacity():
+    """Mountain Pass concentrate tolled in Sichuan (2018-2025) is not capped by the quota."""
+    m = model()
+    inp = m.inputs.separation
+    t = _year(2020)
+    p = list(m.coords.producers).index("mountain_pass")
+    sichuan = list(m.coords.regions).index("sichuan")
+    assert inp.exempt[t, p] and not inp.exempt[t, 0]                    # Bayan Obo is bound
+    output = np.zeros((1, inp.toll.shape[1], 16))
+    output[0, p, 0] = 40_000.0                                          # t/yr
+    limit = np.zeros((1, 2, len(inp.recovery)))
+    limit[0, 0, sichuan], limit[0, 1, sichuan] = 0.0, 60_000.0           # quota used up
+    got = separation.separate(inp, t, np.zeros((1, 2, len(inp.recovery), 16)), output, limit)
+    assert got.separation_feed[0, sichuan].sum() == pytest.approx(40_000.0)
+    assert got.concentrate_pools[0, 1].sum() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_imported_ore_comes_under_the_quota_in_august_2025():
+    """The Aug 2025 Interim Measures (policy.csv 2025-08-22) in baotou: exempt before, not after."""
+    m = model()
+    inp = m.inputs.separation
+    p = list(m.coords.producers).index("myanmar_clays")
+    assert inp.exempt[_year(2025) + 6, p] and not inp.exempt[_year(2025) + 7, p]
+    assert inp.covers_imports[_year(2030)]
+    # volume-neutral: the quota grows by the imported mines' capacity routed to China
+    exempt = model("events.imported_ore_under_quota_2025.covers_imported_ore=false")
+    t = _year(2027)
+    grown = inp.quota_t_per_yr[t, inp.china_region].sum()
+    kept = exempt.inputs.separation.quota_t_per_yr[t, inp.china_region].sum()
+    # capacity_history.csv: Myanmar 43,000 + SE Asia 5,000 + Serra Verde 5,000 + Africa 4,200
+    # + other monazite 700 t REO/yr, all separated in South China
+    assert grown - kept == pytest.approx(57_900, rel=0.01)
+
+
+def test_without_the_exemption_imported_ore_waits_for_quota_room():
+    """Mechanism check: a quota that covers imports stops imports from using idle capacity."""
+    m = model("events.imports_all.type=quota", "events.imports_all.kind=separation",
+              "events.imports_all.covers_imported_ore=true", "events.imports_all.start=2000-01")
+    inp = m.inputs.separation
+    p = list(m.coords.producers).index("mountain_pass")
+    assert not inp.exempt[_year(2020), p]
+
+
+def test_dy_is_separated_outside_china_only_from_lynas_2025_circuit():
+    """Lynas made the first Dy oxide outside China in May 2025 (heavy_separation.csv): before it
+    Malaysia's Dy and Tb go to China in a mixed concentrate, its Nd is sold for export."""
+    m = model()
+    inp = m.inputs.separation
+    malaysia = list(m.coords.regions).index("malaysia")
+    dy, tb, nd = (m.coords.elements.index(e) for e in ("Dy", "Tb", "Nd"))
+    output = np.zeros((1, len(inp.recovery), 16))
+    output[0, malaysia, [dy, tb, nd]] = (100.0, 50.0, 1000.0)
+    before_c, before_x = separation.deliveries(inp, _year(2025) + 3, output)     # Apr 2025
+    after_c, after_x = separation.deliveries(inp, _year(2025) + 4, output)       # May 2025
+    assert before_c[0, dy] == 100.0 and before_x[0, dy] == 0.0
+    assert before_x[0, nd] == 1000.0 and before_c[0, nd] == 0.0
+    assert after_x[0, dy] == 100.0 and after_x[0, tb] == 50.0 and after_c[0].sum() == 0.0
+    np.testing.assert_allclose(before_c + before_x, output.sum(axis=1))        # nothing lost
+    sm = m.coords.elements.index("Sm")
+    assert inp.to_china[_year(2030), malaysia, sm]                              # SEG still to China

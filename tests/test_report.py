@@ -59,8 +59,21 @@ def test_mountain_pass_concentrate_goes_to_china_while_routed(baotou_result):
     assert ("mine · usa", "separation · sichuan") not in later
 
 
-def test_a_magnet_layer_slots_in_when_the_result_records_it(baotou_result):
+def test_the_magnet_layer_is_drawn_between_markets_and_applications(baotou_result):
     ds = baotou_result.dataset.sel(time=slice("2020", "2020"))
+    assert [layer.name for layer in layers(ds)] == [
+        "mine", "separation", "market", "magnets", "application"]
+    links = _links(sankey_data(ds, [2020], ["Nd"])["flows"]["Nd"]["2020"])
+    into_magnets = sum(v for (s, t), v in links.items() if t == "application · magnets")
+    consumed = float(ds.consumption.sel(application="magnets", element="Nd").mean())
+    assert into_magnets == pytest.approx(consumed, rel=1e-3)
+    assert links[("market · china", "magnets · china")] > links[
+        ("market · export", "magnets · export")] > 0
+
+
+def test_a_magnet_layer_by_region_slots_in_too(baotou_result):
+    ds = baotou_result.dataset.sel(time=slice("2020", "2020")).drop_vars(
+        ["magnet_output", "magnet_trade", "magnet_shortfall"])
     assert "magnets" not in [layer.name for layer in layers(ds)]
     magnets = 0.5 * ds.consumption.sel(application="magnets").expand_dims(
         region=["baotou", "usa"]) / 2

@@ -307,7 +307,8 @@ def test_peak_month_and_peak_ratio():
         row = m[(m.series == series) & (m.metric == "peak_month_2011")]
         assert float(row.observed.iloc[0]) == 20  # Sep 2011
         assert metric(m, series, "peak_month_offset_2011") == -1
-        assert metric(m, series, "peak_to_2015_ratio") == pytest.approx(10.0)
+        # the peak is taken on the [1/4, 1/2, 1/4]-filtered monthly path: (20/4 + 200/2 + 20/4)/20
+        assert metric(m, series, "peak_to_2015_ratio") == pytest.approx(5.5)
     nd = m[(m.series == "price_export_Nd") & (m.metric == "peak_to_2015_ratio")]
     assert float(nd.observed.iloc[0]) == pytest.approx(260 / 48)
 

@@ -73,7 +73,8 @@ def estimate_memory_bytes(scenario: Scenario, members: int) -> int:
     """Peak bytes a run will need: members x record periods x recorded values x 8 x PEAK_FACTOR."""
     tables = load_inputs().tables
     regions = tables["regions"]
-    sizes = {"element": len(ELEMENTS), "market": len(MARKETS), "holder": len(HOLDERS),
+    sizes = {"element": len(ELEMENTS), "market": len(MARKETS), "destination": len(MARKETS),
+             "holder": len(HOLDERS),
              "application": len(APPLICATIONS), "stage": 2,
              "producer": len(tables["producers"]), "region": len(regions),
              "exporter": int((regions.market == "china").sum())}

@@ -36,6 +36,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from reesim.cli_backtest import QuickFitOpt, TrainUntilOpt
 from reesim.errors import BalanceError, InputError, ReesimError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -307,19 +308,26 @@ def validate(
     out: Annotated[Path | None, typer.Option(
         help="Output folder (default: results/validation-<scenario>-<timestamp>).")] = None,
     overwrite: OverwriteOpt = False,
+    train_until: TrainUntilOpt = None,
+    quick: QuickFitOpt = False,
 ) -> None:
     """Run a scenario and compare it with the record (volumes to 2025, prices to 2020).
 
     The run keeps the scenario's years (extended to 2026 if it ends earlier); prints and writes
     the metrics (validation.html, validation.csv), the 2016-2025 targets (targets.csv) and the
-    outlook vs baseline table (outlooks.csv). The objective is the calibration's (to 2015).
+    outlook vs baseline table (outlooks.csv). The objective is the calibration's (record to
+    2025). With --train-until YEAR it is a backtest: the scenario is first calibrated on the
+    record up to YEAR (--quick: the smoke-test fit), and the fitted run is scored in and out of
+    sample (backtest.csv).
     """
     from reesim.api import simulate
+    from reesim.calibration.backtest import backtest_table
+    from reesim.cli_backtest import fit_window, print_backtest
     from reesim.cli_record import print_record_tables
     from reesim.report.claims import claims_frame, counterfactual, regime_effects, share_claims
     from reesim.report.render import render_claims, render_validation
     from reesim.validation import compute_metrics, load_observations, objective, write_report
-    from reesim.validation.observations import RECORD_END_YEAR
+    from reesim.validation.observations import RECORD_END_YEAR, TRAIN_END_YEAR
     from reesim.validation.record import record_tables
 
     with _user_errors():
@@ -331,6 +339,8 @@ def validate(
         _check_out(target, overwrite)
         _check_memory(scen, members)
         _warn_identical(scen, members)
+        if train_until is not None:   # a backtest: fit on the record to train_until first
+            scen, fitted = fit_window(scen, train_until, quick, seed, err_console)
         steps = 12 * (scen.end_year - scen.start_year + 1)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
@@ -341,8 +351,13 @@ def validate(
         record = load_observations(RECORD_END_YEAR)
         metrics = compute_metrics(result.dataset, record)
         tables = record_tables(result.dataset, record)
-        window_metrics = compute_metrics(result.dataset)  # the calibration window, to 2015
+        window = TRAIN_END_YEAR if train_until is None else train_until
+        window_metrics = compute_metrics(result.dataset, load_observations(window))
         fit = objective(window_metrics)
+        if train_until is not None:
+            tables["backtest"] = (f"Backtest: fitted to {train_until}, in sample vs out of "
+                                  "sample", backtest_table(result.dataset, train_until,
+                                                           fitted.weights, record))
         claims = share_claims(result.dataset)
         effects = None
         other = counterfactual(scen)
@@ -358,8 +373,10 @@ def validate(
     render_validation(metrics, scen.name, members, console)
     print_record_tables(console, tables)
     render_claims(claims, effects, console)
-    console.print(f"objective (calibration window to 2015, weighted misfit, lower is better): "
-                  f"{fit:.4g}")
+    if train_until is not None:
+        print_backtest(console, tables["backtest"][1], train_until, fitted)
+    console.print(f"objective (calibration window to {window}, weighted misfit, lower is "
+                  f"better): {fit:.4g}")
     if fit == float("inf"):
         console.print("  (inf: " + _why_infinite(window_metrics, scen.output.frequency) + ")",
                       highlight=False)
@@ -437,8 +454,11 @@ def calibrate(
     overwrite: Annotated[bool, typer.Option(
         help="Replace an existing calibration file written by reesim (never one with a "
              "better objective).")] = False,
+    train_until: TrainUntilOpt = None,
 ) -> None:
-    """Fit the declared free parameters to the history up to 2015 and write a calibration file.
+    """Fit the declared free parameters to the record (to 2025) and write a calibration file.
+
+    --train-until YEAR fits the record up to YEAR only (volumes; prices end in 2020).
 
     Differential evolution (scipy) over the priors of reesim.calibration.parameters, each
     generation one batched run; then a one-parameter profile of each parameter at the optimum
@@ -448,6 +468,7 @@ def calibrate(
     """
     from reesim.calibration import FULL, QUICK, calibration_text
     from reesim.calibration import calibrate as fit
+    from reesim.cli_backtest import progress_bar, show_generation
     from reesim.output import write_file
     from reesim.report.render import render_calibration
 
@@ -457,21 +478,16 @@ def calibrate(
         scen = _load(scenario, set_)
         seed = scen.seed if seed is None else seed
         _check_out(out, overwrite, file=True)
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total} generations"),
-                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        with progress_bar(err_console) as bar:
             task = bar.add_task(f"calibrating {scen.name}", total=opts.generations)
-
-            def show(gen) -> None:
-                what = ("profiling each parameter at the optimum" if gen.stage == "profiles"
-                        else f"calibrating {scen.name}")
-                bar.update(task, completed=gen.index,
-                           description=f"{what}: best objective {gen.best_objective:.4g}")
-
-            result = fit(scen, seed=seed, quick=quick, weights=weights, progress=show)
+            result = fit(scen, seed=seed, quick=quick, weights=weights,
+                         progress=show_generation(bar, task, scen.name),
+                         **({} if train_until is None else {"train_until": train_until}))
         command = shlex.join(["reesim", "calibrate", scenario,
                               *(w for s in set_ or [] for w in ("--set", s)),
-                              "--seed", str(seed), *(["--quick"] if quick else []),
+                              "--seed", str(seed),
+                              *(["--train-until", str(train_until)] if train_until else []),
+                              *(["--quick"] if quick else []),
                               *(w for k, v in weights.items() for w in ("--weight", f"{k}={v:g}")),
                               "--out", str(out), *(["--overwrite"] if overwrite else [])])
         previous = _recorded_objective(out) if out.exists() else None

@@ -137,6 +137,15 @@ class SeparationCapacityRow(_Row):
     capacity_t_reo_per_yr: NonNeg
 
 
+class HeavySeparationRow(_Row):
+    """Elements beyond La-Nd separated outside China from a month on (heavy_separation.csv)."""
+
+    region: str
+    elements: str = Field(min_length=2)
+    year: Year
+    month: Annotated[int, Field(ge=1, le=12)]
+
+
 class QuotaRow(_Row):
     """One of China's annual quotas, t REO/yr (quotas.csv)."""
 
@@ -189,6 +198,13 @@ class LocationRow(_Row):
     china_share_fraction: Fraction
 
 
+class MagnetTradeRow(_Row):
+    """Share of China's magnet output exported as magnets in a year (magnet_trade.csv)."""
+
+    year: Year
+    china_export_share_fraction: Fraction
+
+
 class IntensityRow(_Row):
     """Share of an element in a tonne of an application's REO (application_intensity.csv)."""
 
@@ -217,6 +233,13 @@ class PriceAnchorRow(_Row):
     floor_price_usd_per_kg: Annotated[float, Field(gt=0.0)]
 
 
+class CpiRow(_Row):
+    """US consumer price index, annual average (us_cpi.csv): deflates prices for demand."""
+
+    year: Year
+    cpi_u_1982_84_100: Annotated[float, Field(gt=0.0)]
+
+
 INPUT_TABLES: dict[str, type[_Row]] = {
     "elements": ElementRow,
     "deposits": DepositRow,
@@ -225,14 +248,17 @@ INPUT_TABLES: dict[str, type[_Row]] = {
     "bayan_obo": BayanOboRow,
     "regions": RegionRow,
     "separation_capacity": SeparationCapacityRow,
+    "heavy_separation": HeavySeparationRow,
     "quotas": QuotaRow,
     "export_taxes": ExportTaxRow,
     "applications": ApplicationRow,
     "demand_growth": DemandGrowthRow,
     "manufacturing_location": LocationRow,
+    "magnet_trade": MagnetTradeRow,
     "application_intensity": IntensityRow,
     "substitution": SubstitutionRow,
     "price_anchors": PriceAnchorRow,
+    "us_cpi": CpiRow,
 }
 
 
@@ -538,6 +564,13 @@ def _check_cross_references(tables: dict[str, pd.DataFrame]) -> None:
     need("producers", "separation_region", regions)
     need("capacity_history", "producer", producers)
     need("separation_capacity", "region", regions)
+    need("heavy_separation", "region", regions)
+    for line_no, spec in enumerate(tables["heavy_separation"].elements, start=2):
+        unknown = sorted(set(str(spec).split(";")) - set(ELEMENTS))
+        if unknown:
+            raise InputError(f"line {line_no}: unknown element(s) {unknown} in {spec!r}",
+                             file="data/inputs/heavy_separation.csv", field="elements",
+                             allowed=", ".join(ELEMENTS) + " separated by ';'")
     for line_no, spec in enumerate(tables["producers"].distribution, start=2):
         for part in str(spec).split(";"):
             key = part.split(":")[0].strip()

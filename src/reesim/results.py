@@ -54,6 +54,7 @@ _COORD_LONG_NAMES = {
     "element": "rare earth element (oxide)", "market": "oxide market", "producer": "mine",
     "region": "region", "holder": "holder of separated-oxide inventory",
     "exporter": "Chinese exporting region", "application": "end use", "stage": "process stage",
+    "destination": "market where magnets are used",
 }
 _NAMED_DIMS = {"element": "elements", "producer": "producers", "region": "regions",
                "exporter": "regions", "application": "applications"}

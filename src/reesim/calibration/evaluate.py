@@ -24,26 +24,24 @@ from reesim.api import simulate
 from reesim.calibration.parameters import FreeParameter
 from reesim.errors import InputError, ReesimError
 from reesim.scenario.schema import OutputOptions, Scenario
-from reesim.validation import HISTORY_END_YEAR, OBJECTIVE_WEIGHTS, load_observations
+from reesim.validation import OBJECTIVE_WEIGHTS, load_observations
 from reesim.validation.metrics import member_metrics, member_objectives, summarise
-from reesim.validation.observations import Observations
+from reesim.validation.observations import TRAIN_END_YEAR, Observations, check_train_until
 
 log = logging.getLogger("reesim.calibration")
 
 
-def history_scenario(scenario: Scenario) -> Scenario:
-    """The scenario cut to the calibration window: monthly, ending in 2016, no sampled parameters.
+def history_scenario(scenario: Scenario, train_until: int = TRAIN_END_YEAR) -> Scenario:
+    """The scenario cut to the calibration window: monthly, ending after ``train_until``.
 
-    Like ``reesim validate`` the run ends in ``HISTORY_END_YEAR + 1`` (later events are inactive
-    and the metrics only see observations up to 2015); sampled uncertainties are dropped so every
-    member is the scenario with exactly the parameters the optimizer gives it.
+    Like ``reesim validate`` the run ends in ``train_until + 1`` (later events are inactive and
+    the metrics only see observations up to ``train_until``: volumes, and prices as far as the
+    record holds them, 2020); sampled uncertainties are dropped so every member is the scenario
+    with exactly the parameters the optimizer gives it.
     """
-    if scenario.start_year > HISTORY_END_YEAR - 4:
-        raise InputError(f"start_year {scenario.start_year} leaves less than five years of "
-                         f"history up to {HISTORY_END_YEAR} to calibrate on", field="start_year",
-                         allowed=f"a start year up to {HISTORY_END_YEAR - 4}")
+    train_until = check_train_until(train_until, scenario.start_year)
     data = scenario.model_dump()
-    data.update(end_year=HISTORY_END_YEAR + 1, output=OutputOptions(frequency="month").model_dump(),
+    data.update(end_year=train_until + 1, output=OutputOptions(frequency="month").model_dump(),
                 uncertainty={})
     return Scenario.model_validate(data)
 
@@ -54,12 +52,12 @@ _WORKER: dict[str, object] = {}
 
 
 def _init_worker(scenario: Scenario, names: tuple[str, ...], seed: int,
-                 weights: dict[str, float]) -> None:
+                 weights: dict[str, float], train_until: int) -> None:
     # Ctrl-C reaches every process of the terminal's group: the parent handles it and shuts the
     # pool down, so the workers ignore it instead of printing a traceback each
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER.update(scenario=scenario, names=names, seed=seed, weights=weights,
-                   obs=load_observations())
+                   obs=load_observations(train_until))
 
 
 def _worker_objectives(values: np.ndarray) -> np.ndarray:
@@ -93,20 +91,23 @@ def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, se
 class Evaluator:
     """Objectives of parameter sets on a history scenario, batched (and split over workers).
 
+    Only observations up to ``train_until`` are scored (the calibration window).
     ``workers`` is capped at the number of CPUs. Use as a context manager when ``workers > 1`` so
     the worker processes are shut down.
     ``evaluations`` counts members scored.
     """
 
     def __init__(self, scenario: Scenario, table: Sequence[FreeParameter], seed: int,
-                 workers: int = 1, weights: Mapping[str, float] = OBJECTIVE_WEIGHTS) -> None:
+                 workers: int = 1, weights: Mapping[str, float] = OBJECTIVE_WEIGHTS,
+                 train_until: int = TRAIN_END_YEAR) -> None:
         self.scenario = scenario
         self.table = tuple(table)
         self.names = tuple(row.name for row in self.table)
         self.seed = seed
         self.weights = dict(weights)
         self.workers = max(1, min(int(workers), os.cpu_count() or 1))
-        self.obs = load_observations()
+        self.train_until = int(train_until)
+        self.obs = load_observations(self.train_until)
         self.evaluations = 0
         self._pool: ProcessPoolExecutor | None = None
 
@@ -135,7 +136,7 @@ class Evaluator:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self.scenario, self.names, self.seed, self.weights))
+                initargs=(self.scenario, self.names, self.seed, self.weights, self.train_until))
         return self._pool
 
     def objectives(self, values: np.ndarray) -> np.ndarray:
@@ -151,6 +152,16 @@ class Evaluator:
         chunks = np.array_split(values, self.workers)
         pool = self._get_pool()
         return np.concatenate(list(pool.map(_worker_objectives, chunks)))
+
+    def design_objectives(self, design: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Objectives of a design (name -> member values; any parameters or member constants).
+
+        One batched run in this process (used once per fit, for the constants' sensitivity).
+        """
+        names = tuple(design)
+        values = np.stack([np.asarray(design[n], float) for n in names], axis=1)
+        self.evaluations += values.shape[0]
+        return _objectives(self.scenario, names, values, self.seed, self.obs, self.weights)
 
     def metrics(self, values: Mapping[str, float]) -> pd.DataFrame:
         """The validation metrics frame (one member) of one parameter set, by name."""

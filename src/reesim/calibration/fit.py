@@ -1,8 +1,11 @@
-"""Fit the free parameters to the history up to 2015 with differential evolution.
+"""Fit the free parameters to the record up to ``train_until`` with differential evolution.
 
 The objective is the validation objective (:func:`reesim.validation.objective`, weights
-:data:`~reesim.validation.OBJECTIVE_WEIGHTS`) of the scenario's run over its start year to 2016
-(only observations up to 2015 enter). The search space is the unit cube of the priors
+:data:`~reesim.validation.OBJECTIVE_WEIGHTS`) of the scenario's run from its start year to
+``train_until + 1``; only observations up to ``train_until`` enter (default
+:data:`~reesim.validation.observations.TRAIN_END_YEAR`, 2025: volumes to 2025, prices to 2020
+as the record holds them). A backtest fits an earlier window and scores the years after it
+(:mod:`reesim.validation.backtest`). The search space is the unit cube of the priors
 (:mod:`reesim.calibration.parameters`): log-scaled where declared.
 
 ``scipy.optimize.differential_evolution`` runs with ``vectorized=True``: every generation is ONE
@@ -34,13 +37,15 @@ from reesim.calibration.parameters import (
     FREE_PARAMETERS,
     FreeParameter,
     check_free_parameters,
+    scenario_values,
     to_units,
     to_values,
 )
 from reesim.datasets import load_inputs
 from reesim.results import code_version
 from reesim.scenario import Scenario, scenario_hash
-from reesim.validation import HISTORY_END_YEAR, OBJECTIVE_WEIGHTS, objective
+from reesim.validation import OBJECTIVE_WEIGHTS, objective
+from reesim.validation.observations import TRAIN_END_YEAR
 
 log = logging.getLogger("reesim.calibration")
 
@@ -64,6 +69,10 @@ POLISH_ROUNDS = 6
 profiles (a prior-wide grid plus local steps); the best point is taken if it improves."""
 LOCAL_STEPS = (-0.1, -0.04, -0.015, 0.015, 0.04, 0.1)
 """Local profile steps, in unit-cube coordinates, added to the prior-wide grid when polishing."""
+
+DEPENDS_THRESHOLD = 0.05
+"""The fit *depends on* a structural constant when moving it to either end of its declared
+plausible range changes the objective at the fitted values by more than this share."""
 
 
 @dataclass(frozen=True)
@@ -89,12 +98,16 @@ class CalibrationOptions:
     """Identified range: objective within +5% of the optimum's."""
     weak_fraction: float = 0.75
     """Weakly identified: the identified range spans at least this share of the prior."""
+    constant_sensitivity: bool = True
+    """Score the fit at both ends of every member-level structural constant's plausible range
+    (one batched run) and record the constants the fit depends on."""
 
 
 FULL = CalibrationOptions()
 """The full calibration (a few minutes on 2 cores)."""
 
-QUICK = CalibrationOptions(population=8, generations=2, workers=1, profile_points=5)
+QUICK = CalibrationOptions(population=8, generations=2, workers=1, profile_points=5,
+                           constant_sensitivity=False)
 """A smoke-test calibration for the tests (well under a minute)."""
 
 
@@ -108,7 +121,8 @@ class Generation:
     evaluations: int
     elapsed_s: float
     stage: str = "search"
-    """``search`` (the optimizer) or ``profiles`` (identification, after the search)."""
+    """``search`` (the optimizer), ``profiles`` (identification, after the search) or
+    ``constants`` (the structural constants' sensitivity, last)."""
 
 
 @dataclass
@@ -152,6 +166,12 @@ class CalibrationResult:
     worse_than_start: bool = False
     """True if the fit ended above its starting point (then the file must not replace a better
     calibration)."""
+    train_until: int = TRAIN_END_YEAR
+    """Last year of the record the fit saw (volumes; prices as far as the record holds them)."""
+    constants: dict[str, dict] = field(default_factory=dict)
+    """Structural constants the fit depends on (objective moves more than
+    :data:`DEPENDS_THRESHOLD` across the constant's plausible range): value, range, unit,
+    reason, source and the objective at both ends. Empty if not measured."""
 
 
 def _round(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
@@ -164,8 +184,7 @@ def _initial_population(table: Sequence[FreeParameter], scenario: Scenario, size
     sampler_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
     init = qmc.LatinHypercube(d=len(table), rng=sampler_rng).random(size)
     init[0] = 0.5
-    own = scenario.parameters.model_dump()
-    init[1] = to_units(table, own)
+    init[1] = to_units(table, scenario_values(scenario, table))
     return init
 
 
@@ -196,12 +215,64 @@ def _polish(evaluate: Callable[[np.ndarray], np.ndarray], u: np.ndarray, j: floa
     return u, improved
 
 
+def constant_sensitivity(evaluate_design: Callable[[dict[str, np.ndarray]], np.ndarray],
+                         scenario: Scenario, fitted: Mapping[str, float], j_fit: float,
+                         skip: Sequence[str] = ()) -> dict[str, dict]:
+    """The member-level structural constants the fit depends on, from one batched run.
+
+    Every member-level constant not in ``skip`` (the fitted ones) is set to the low and to the
+    high end of its declared plausible range, the fitted values held; ``evaluate_design`` maps a
+    design (name -> member values) to objectives. A constant whose either end moves the
+    objective by more than :data:`DEPENDS_THRESHOLD` of ``j_fit`` is returned with its declared
+    range, reason and source and the two objectives, largest effect first.
+    """
+    from reesim.model.constants import member_constant_names, ordered_pairs
+    from reesim.model.constants import table as constant_table
+
+    names = [n for n in member_constant_names() if n not in skip]
+    if not names or not math.isfinite(j_fit) or j_fit <= 0.0:
+        return {}
+    members = 2 * len(names)
+    design = {name: np.full(members, float(value)) for name, value in fitted.items()}
+    table = constant_table()
+    for i, name in enumerate(names):
+        column = np.full(members, float(scenario.constants[name]))
+        column[2 * i], column[2 * i + 1] = table[name].low, table[name].high
+        design[name] = column
+    for low_name, high_name in ordered_pairs():    # e.g. backlog_full < backlog_stop months
+        if low_name not in design or high_name not in design:
+            continue
+        lo, hi = design[low_name], design[high_name]
+        bad = lo >= hi
+        if bad.any():
+            # a range end that would break the declared order stops just inside it
+            step = 1.0 if table[low_name].integer or table[high_name].integer else 1e-6
+            moved_low = np.isin(np.arange(members) // 2, [names.index(low_name)]
+                                if low_name in names else [])
+            lo[bad & moved_low] = hi[bad & moved_low] - step
+            hi[bad & ~moved_low] = lo[bad & ~moved_low] + step
+    energies = np.asarray(evaluate_design(design), float)
+    out: list[tuple[float, str, dict]] = []
+    for i, name in enumerate(names):
+        at_low, at_high = float(energies[2 * i]), float(energies[2 * i + 1])
+        effect = max(abs(at_low - j_fit), abs(at_high - j_fit)) / j_fit
+        if not effect > DEPENDS_THRESHOLD:
+            continue
+        const = table[name]
+        out.append((effect, name, {
+            "value": float(scenario.constants[name]), "low": const.low, "high": const.high,
+            "unit": const.unit, "objective_at_low": at_low, "objective_at_high": at_high,
+            "largest_change": effect, "reason": const.reason, "source": const.source}))
+    return {name: entry for _, name, entry in sorted(out, key=lambda t: -t[0])}
+
+
 def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
               options: CalibrationOptions | None = None,
               table: Sequence[FreeParameter] = FREE_PARAMETERS,
               weights: Mapping[str, float] | None = None,
+              train_until: int = TRAIN_END_YEAR,
               progress: Callable[[Generation], None] | None = None) -> CalibrationResult:
-    """Fit ``table``'s parameters of ``scenario`` to the history up to 2015.
+    """Fit ``table``'s parameters of ``scenario`` to the record up to ``train_until``.
 
     ``seed`` fixes the optimizer's random numbers (the model itself is deterministic here), so
     the same scenario, seed and options give the same parameters. ``quick`` uses :data:`QUICK`
@@ -221,15 +292,15 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
     if opts.population < 5:
         raise ValueError("differential evolution needs a population of at least 5")
     started = time.perf_counter()
-    history_scen = history_scenario(scenario)
-    window = f"{scenario.start_year}-01..{HISTORY_END_YEAR}-12"
+    history_scen = history_scenario(scenario, train_until)
+    window = f"{scenario.start_year}-01..{train_until}-12"
     history: list[float] = []
     best = math.inf
     log.info("calibrating %s over %s: %d parameters, population %d, up to %d generations",
              scenario.name, window, len(table), opts.population, opts.generations)
 
     with Evaluator(history_scen, table, seed, workers=opts.workers,
-                   weights=weights) as evaluator:
+                   weights=weights, train_until=train_until) as evaluator:
         first_batch: list[np.ndarray] = []
 
         def func(x: np.ndarray) -> np.ndarray:
@@ -269,13 +340,21 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
         j_single = objective(metrics, weights)
         start_values = dict(zip(
             (row.name for row in table),
-            to_values(table, to_units(table, scenario.parameters.model_dump()))[0], strict=True))
+            to_values(table, to_units(table, scenario_values(scenario, table)))[0], strict=True))
         j_start = objective(evaluator.metrics(start_values), weights)
         identification, j_fit, noise = identify(
             lambda u: evaluator.objectives(to_values(table, u)), table,
             to_units(table, fitted), points=opts.profile_points, fd_step=opts.fd_step,
             tolerance=opts.identified_tolerance, weak_fraction=opts.weak_fraction,
             reference=j_single)
+        constants: dict[str, dict] = {}
+        if opts.constant_sensitivity:
+            if progress is not None:
+                progress(Generation(index=int(result.nit), total=opts.generations,
+                                    best_objective=best, evaluations=evaluator.evaluations,
+                                    elapsed_s=time.perf_counter() - started, stage="constants"))
+            constants = constant_sensitivity(evaluator.design_objectives, history_scen, fitted,
+                                             j_single, skip=[row.name for row in table])
         evaluations, workers = evaluator.evaluations, evaluator.workers
 
     warnings = []
@@ -326,7 +405,8 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
         wall_time_s=time.perf_counter() - started,
         created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
         data_version=data.version, data_digest=data.digest, code_version=code_version(),
-        weights=weights, start_objective=j_start, worse_than_start=worse)
+        weights=weights, start_objective=j_start, worse_than_start=worse,
+        train_until=int(train_until), constants=constants)
 
 
 def options_dict(options: CalibrationOptions) -> dict:

@@ -1,7 +1,8 @@
 """The calibration file: fitted ``parameters`` for scenarios, and the ``fit`` that produced them.
 
 A scenario uses the file through a top-level ``calibration: <file>`` key (the loader merges the
-file's ``parameters`` under the scenario's own); everything under ``fit`` is provenance.
+file's ``parameters``, and its ``constants`` when the fit freed a structural constant, under the
+scenario's own); everything under ``fit`` is provenance.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import yaml
 
-from reesim.calibration.fit import CalibrationResult, options_dict
+from reesim.calibration.fit import DEPENDS_THRESHOLD, CalibrationResult, options_dict
+from reesim.calibration.parameters import split_values
 from reesim.output import write_file
 from reesim.validation import OBJECTIVE_WEIGHTS, objective
+from reesim.validation.observations import PRICE_RECORD_END_YEAR, TRAIN_END_YEAR
 
 HEADER = """\
 # Written by `{command}` on {created} (UTC).
@@ -58,12 +61,18 @@ def calibration_document(result: CalibrationResult) -> dict:
         "seed": result.seed,
         "mode": result.mode,
         "window": result.window,
+        "train_until": result.train_until,
+        "record_used": (f"volumes (world, China and country mine output, China's exports and "
+                        f"their ratio to the export quota) to {result.train_until}; prices to "
+                        f"{min(result.train_until, PRICE_RECORD_END_YEAR)} (the last year with "
+                        "market prices in the record)"),
         "wall_time_s": round(result.wall_time_s, 1),
         "warnings": list(result.warnings),
         "optimizer": {**result.optimizer, "options": options_dict(result.options)},
         "objective": {
             "definition": definition + " (reesim.validation.metrics.objective; the scenario's "
-                          "run to 2016, only observations up to 2015 enter)",
+                          f"run to {result.train_until + 1}, only observations up to "
+                          f"{result.train_until} enter)",
             "weights": dict(result.weights),
             "value": _num(result.objective, 6),
             "at_prior_midpoint": _num(result.objective_at_midpoint, 6),
@@ -73,7 +82,15 @@ def calibration_document(result: CalibrationResult) -> dict:
         },
         "metrics": _metrics_table(result),
         "priors": {row.name: {"low": row.low, "high": row.high, "scale": row.scale,
-                              "reason": row.reason} for row in result.table},
+                              "kind": row.kind, "reason": row.reason} for row in result.table},
+        "constants_the_fit_depends_on": {
+            "method": ("every member-level structural constant not fitted, set to each end of "
+                       "its declared plausible range with the fitted values held (one batched "
+                       "run); listed if the objective moves by more than "
+                       f"{DEPENDS_THRESHOLD:.0%}"),
+            **{name: {k: (_num(v, 6) if isinstance(v, float) else v) for k, v in c.items()}
+               for name, c in result.constants.items()},
+        } if result.options.constant_sensitivity else "not measured (quick mode)",
         "identification": {
             "method": (f"one-parameter profiles at the optimum, {result.options.profile_points} "
                        "grid points across each prior (evenly in its scale), one batched run; "
@@ -97,7 +114,8 @@ def calibration_document(result: CalibrationResult) -> dict:
             } for row in result.identification},
         },
     }
-    return {"parameters": dict(result.parameters), "fit": fit}
+    params, constants = split_values(result.parameters)
+    return {"parameters": params, **({"constants": constants} if constants else {}), "fit": fit}
 
 
 def calibration_text(result: CalibrationResult, command: str | None = None) -> str:
@@ -114,8 +132,10 @@ def default_command(result: CalibrationResult) -> str:
     quick = ["--quick"] if result.mode == "quick" else []
     weights = [w for k, v in result.weights.items() if OBJECTIVE_WEIGHTS.get(k) != v
                for w in ("--weight", f"{k}={v:g}")]
+    train = ([] if result.train_until == TRAIN_END_YEAR
+             else ["--train-until", str(result.train_until)])
     return shlex.join(["reesim", "calibrate", result.scenario, "--seed", str(result.seed),
-                       *quick, *weights])
+                       *train, *quick, *weights])
 
 
 def write_calibration(result: CalibrationResult, path: str | Path, overwrite: bool = False,

@@ -5,6 +5,17 @@ when a parameter should join or leave the fit; :func:`check_free_parameters` kee
 (every name a field of :class:`~reesim.scenario.schema.Parameters`, every prior inside the
 field's allowed range, log scales strictly positive).
 
+A row names either a behavioural parameter (a field of ``Parameters``) or a member-level
+structural constant (:mod:`reesim.model.constants`, e.g. ``panic_price_ratio``): the fit sets
+both per member through ``simulate(design=...)``; a constant's prior must lie inside its
+declared plausible range, and the calibration file writes it under ``constants``. Removing or
+adding a free parameter is one row of :data:`FREE_PARAMETERS`.
+
+Priors are bounded by the time step: an adjustment time (a name ending in ``_yr`` that is not a
+rate ``_per_yr``, or a constant in ``yr`` or ``months``) may not start below one step
+(:data:`~reesim.dims.DT_YR`, a month): a shorter time would let the fit win by exploiting the
+step (a first-order adjustment that overshoots within the month).
+
 The optimizer works in the *unit cube*: ``u = 0`` is a prior's ``low`` and ``u = 1`` its
 ``high``, linear in the parameter's value or in its logarithm (``scale = "log"``), so every
 parameter counts the same to the optimizer, and a step in ``u`` is a step relative to the prior.
@@ -19,7 +30,10 @@ from typing import Literal
 
 import numpy as np
 
-from reesim.scenario.schema import Parameters
+from reesim.dims import DT_YR
+from reesim.model.constants import member_constant_names
+from reesim.model.constants import table as constant_table
+from reesim.scenario.schema import Parameters, Scenario
 
 
 @dataclass(frozen=True)
@@ -48,22 +62,37 @@ class FreeParameter:
         return (value - self.low) / (self.high - self.low)
 
     @property
+    def kind(self) -> Literal["parameter", "constant", "unknown"]:
+        """``parameter`` (a field of ``Parameters``), ``constant`` (member-level) or unknown."""
+        if self.name in Parameters.model_fields:
+            return "parameter"
+        if self.name in member_constant_names():
+            return "constant"
+        return "unknown"
+
+    @property
     def midpoint(self) -> float:
         """The prior's centre in its scale (geometric mean for ``log``)."""
         return float(self.to_value(0.5))
 
 
 FREE_PARAMETERS: tuple[FreeParameter, ...] = (
-    FreeParameter("price_adjustment_time_yr", 0.05, 1.0, "log",
-                  "how fast prices react to inventory coverage; unobserved"),
+    FreeParameter("price_adjustment_time_yr", DT_YR, 1.0, "log",
+                  "how fast prices react to inventory coverage; unobserved (at least one step, "
+                  "a month: a shorter time overshoots within the step and makes prices chatter)"),
     FreeParameter("price_expectation_time_yr", 1.0, 10.0, "log",
                   "how fast traders' expected price follows the market; unobserved (at least a "
                   "year: prices were quoted monthly and contracts run for months)"),
     FreeParameter("price_coverage_sensitivity", 0.1, 1.5, "log",
                   "how strongly prices respond to inventory coverage; unobserved"),
-    FreeParameter("demand_elasticity_multiplier", 1.0, 10.0, "log",
-                  "the packaged elasticities are proxies from other metals; rare earth uses "
-                  "substitute more readily"),
+    FreeParameter("demand_elasticity_multiplier", 0.5, 1.5, "log",
+                  "scales the packaged elasticities (long run -0.1 magnets, -0.2 most uses, -0.3 "
+                  "phosphors; applications.csv). No numeric rare earth elasticity is published "
+                  "(data/reference elasticity gap); the literature on other metals puts long-run "
+                  "price elasticities of intensity at median -0.20, interquartile range -0.45 to "
+                  "-0.07 (GLOMBO Table S29, 69 estimates). 0.5-1.5 keeps every application "
+                  "inside that range (phosphors at most -0.45). The former prior, up to 10x, "
+                  "let the fit cut magnet demand by about 45% and triple phosphors"),
     FreeParameter("substitution_lag_multiplier", 0.3, 3.0, "log",
                   "speed of long-run substitution and thrifting; few observations (redesign of "
                   "magnets and phosphors took years after 2011: at least 0.3 x the data's lags)"),
@@ -79,7 +108,10 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
 
 
 def _field_bounds(name: str) -> tuple[float, bool, float, bool]:
-    """(low, low inclusive, high, high inclusive) of a ``Parameters`` field."""
+    """(low, low inclusive, high, high inclusive) of a ``Parameters`` field or a constant."""
+    if name not in Parameters.model_fields:
+        const = constant_table()[name]
+        return const.low, True, const.high, True
     low, low_in, high, high_in = -math.inf, True, math.inf, True
     for meta in Parameters.model_fields[name].metadata:
         if getattr(meta, "gt", None) is not None:
@@ -93,13 +125,28 @@ def _field_bounds(name: str) -> tuple[float, bool, float, bool]:
     return low, low_in, high, high_in
 
 
+def step_floor(row: FreeParameter) -> float | None:
+    """The lowest prior allowed by the time step (in the row's unit), or None if not a time.
+
+    Adjustment times are parameters named ``*_yr`` (not rates ``*_per_yr``) and constants in
+    ``yr`` or ``months``; their floor is one step (a month).
+    """
+    if row.kind == "constant":
+        unit = constant_table()[row.name].unit
+        return {"yr": DT_YR, "months": 1.0}.get(unit)
+    if row.name.endswith("_yr") and not row.name.endswith("_per_yr"):
+        return DT_YR
+    return None
+
+
 def check_free_parameters(table: Sequence[FreeParameter] = FREE_PARAMETERS) -> None:
     """Raise ``ValueError`` naming the row if the table is not a valid set of free parameters."""
     seen: set[str] = set()
     for row in table:
-        if row.name not in Parameters.model_fields:
-            raise ValueError(f"free parameter {row.name!r} is not a field of Parameters; one of: "
-                             + ", ".join(Parameters.model_fields))
+        if row.kind == "unknown":
+            raise ValueError(f"free parameter {row.name!r} is not a field of Parameters nor a "
+                             "member-level constant; one of: "
+                             + ", ".join((*Parameters.model_fields, *member_constant_names())))
         if row.name in seen:
             raise ValueError(f"free parameter {row.name!r} is declared twice")
         seen.add(row.name)
@@ -113,11 +160,28 @@ def check_free_parameters(table: Sequence[FreeParameter] = FREE_PARAMETERS) -> N
         lo, lo_in, hi, hi_in = _field_bounds(row.name)
         if row.low < lo or (row.low == lo and not lo_in) or row.high > hi or (
                 row.high == hi and not hi_in):
-            raise ValueError(f"{row.name}: prior {row.low}..{row.high} leaves the field's "
-                             f"allowed range {'[' if lo_in else '('}{lo}, {hi}"
-                             f"{']' if hi_in else ')'}")
+            what = "field's allowed" if row.kind == "parameter" else "constant's plausible"
+            raise ValueError(f"{row.name}: prior {row.low}..{row.high} leaves the {what} range "
+                             f"{'[' if lo_in else '('}{lo}, {hi}{']' if hi_in else ')'}")
+        floor = step_floor(row)
+        if floor is not None and row.low < floor * (1.0 - 1e-12):
+            raise ValueError(f"{row.name}: an adjustment time below the time step ({floor:g}) "
+                             f"lets the fit exploit the step; got a prior from {row.low:g}")
         if not row.reason.strip():
             raise ValueError(f"{row.name}: give a one-line reason why it is free")
+
+
+def split_values(values: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """Fitted values by name -> (behavioural parameters, structural constants)."""
+    params = {k: v for k, v in values.items() if k in Parameters.model_fields}
+    return params, {k: v for k, v in values.items() if k not in params}
+
+
+def scenario_values(scenario: Scenario, table: Sequence[FreeParameter]) -> dict[str, float]:
+    """The scenario's own value of every row (its parameter or its resolved constant)."""
+    params = scenario.parameters.model_dump()
+    return {row.name: float(params[row.name] if row.kind == "parameter"
+                            else scenario.constants[row.name]) for row in table}
 
 
 def to_values(table: Sequence[FreeParameter], units: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from reesim.model.mechanisms import (
     demand,
     environment,
     in_use,
+    magnets,
     market,
     mining,
     regimes,
@@ -43,6 +44,7 @@ class Inputs(NamedTuple):
     separation: separation.SeparationInputs
     market: market.MarketInputs
     demand: demand.DemandInputs
+    magnets: magnets.MagnetInputs
     in_use: in_use.InUseInputs
     environment: environment.EnvironmentInputs
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from reesim.dims import ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.context import Context, Draft, application_mask, element_mask, ramp
-from reesim.model.mechanisms import mining
+from reesim.model.mechanisms import magnets, mining
 from reesim.model.mechanisms.market import RESERVE_HOLDERS
 from reesim.model.mechanisms.regimes import regime_mask
 from reesim.scenario.schema import (
@@ -82,12 +82,15 @@ def recovery(event: RecoveryEvent, ctx: Context, draft: Draft) -> None:
 
 
 def quota(event: QuotaEvent, ctx: Context, draft: Draft) -> None:
-    """Override one of China's quotas: mining (total or a segment), separation or export."""
+    """Override a quota of China: mining (total or segment), separation (imports?) or export."""
     window = ctx.timeline.window(event.start, event.end)
     if event.kind == "mining":
         mining.apply_quota_event(ctx, draft, event)
     elif event.kind == "separation":
-        draft["separation_quota_national_t_per_yr"][window] = event.value_t_reo_per_yr
+        if event.value_t_reo_per_yr is not None:
+            draft["separation_quota_national_t_per_yr"][window] = event.value_t_reo_per_yr
+        if event.covers_imported_ore is not None:
+            draft["separation_quota_covers_imports"][window] = event.covers_imported_ore
     else:
         draft["export_quota_t_per_yr"][window] = event.value_t_reo_per_yr
 
@@ -106,9 +109,12 @@ def export_tax(event: ExportTaxEvent, ctx: Context, draft: Draft) -> None:
 
 
 def export_control(event: ExportControlEvent, ctx: Context, draft: Draft) -> None:
-    """Licence only a fraction of the desired exports of the listed elements."""
+    """Licence only a fraction of the desired exports of the listed elements (and/or magnets)."""
     window = ctx.timeline.window(event.start, event.end)
-    draft["export_licensed"][window, element_mask(event.elements)] *= event.licensed_fraction
+    if "oxide" in event.products:
+        draft["export_licensed"][window, element_mask(event.elements)] *= event.licensed_fraction
+    if "magnet" in event.products and magnets.magnet_contains(ctx, event.elements):
+        draft["magnet_export_licensed"][window] *= event.licensed_fraction
 
 
 def stockpile(event: StockpileEvent, ctx: Context, draft: Draft) -> None:

@@ -73,7 +73,8 @@ def run(model: Model, progress: Callable[[int], None] | None = None) -> xr.Datas
     recorder = Recorder(model, model.scenario.output.frequency)
     labels = _labels(model)
     initial = {
-        "inventory_initial": state.inventory, "concentrate_stock_initial": state.concentrate,
+        "inventory_initial": state.inventory,
+        "concentrate_stock_initial": state.concentrate.sum(axis=1),
         "in_use_stock_initial": state.in_use.sum(axis=2), "tailings_stock_initial": state.tailings,
         "reserves_initial": state.reserves,
     }
@@ -120,7 +121,7 @@ def _labels(model: Model) -> dict[str, list[str]]:
     c = model.coords
     return {"element": list(ELEMENTS), "producer": list(c.producers),
             "region": list(c.regions), "application": list(APPLICATIONS),
-            "holder": list(HOLDERS), "market": list(MARKETS)}
+            "holder": list(HOLDERS), "market": list(MARKETS), "destination": list(MARKETS)}
 
 
 def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -> xr.Dataset:
@@ -152,6 +153,7 @@ def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -
     }
     for key, values in c.producer_meta.items():
         coords["producer_region" if key == "region" else key] = ("producer", list(values))
+    coords["destination"] = list(MARKETS)          # where magnets are used (magnet_trade)
     data_vars = {}
     for name, array in recorder.member_major().items():
         var = VARIABLES[name]

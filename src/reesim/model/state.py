@@ -21,7 +21,7 @@ class State(NamedTuple):
     price_expected: np.ndarray    # (M, K, E) USD/kg, traders' adaptive expectation (anchor)
     company: regimes.CompanyState
     inventory: np.ndarray         # (M, H, E) t REO
-    concentrate: np.ndarray       # (M, R, E) t REO
+    concentrate: np.ndarray       # (M, 2, R, E) t REO, quota-bound and exempt pools
     utilization: np.ndarray       # (M, P) fraction
     capacity: capacity.CapacityState
     demand_long: np.ndarray       # (M, K, A) long-run demand response multiplier
@@ -47,7 +47,7 @@ def initial_state(model: Model) -> State:
         price=price, price_expected=price.copy(),
         company=regimes.initial(inp.regimes, price[:, 0, :]),
         inventory=market.initial_stocks(inp.market, m, base.sum(axis=1)),
-        concentrate=np.zeros((m, len(inp.separation.recovery), n_e)),
+        concentrate=np.zeros((m, 2, len(inp.separation.recovery), n_e)),
         utilization=mining.utilization_target(inp.mining, netback),
         capacity=capacity.initial(inp.capacity, m, netback),
         demand_long=np.ones((m, n_k, n_a)), thrift=np.ones((m, n_a, n_e)),

@@ -21,6 +21,7 @@ from reesim.model.mechanisms import (
     demand,
     environment,
     in_use,
+    magnets,
     market,
     mining,
     regimes,
@@ -58,7 +59,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     planned = regime.planned_stockpile(re, state.company)
     output = mining.desired_output(mi, t, utilization, capacity_now)
     output = regime.cap_output(re, output, re.members[t], state.company,
-                               state.inventory[:, _COMPANY], planned, price[:, 0])
+                               state.inventory[:, _COMPANY], planned, price[:, 0],
+                               re.quota_target_t_per_yr[t])
     mined = mining.extract(mi, t, output, state.reserves, netback)
     ore_total = mined.ore_mined.sum(axis=2)                                  # (M, P) t/yr
     reserves = state.reserves - ore_total * dt
@@ -66,16 +68,18 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     # concentrate to separated oxides, delivered to sellers
     sep = separation.separate(se, t, state.concentrate, mined.mine_output, sep_limit)
     stocks = market.Stocks(state.inventory.copy())
-    china_out = sep.separation_output[:, se.china_region].sum(axis=1)
-    export_out = sep.separation_output[:, ~se.china_region].sum(axis=1)
+    china_out, export_out = separation.deliveries(se, t, sep.separation_output)
     to_company = regime.to_company(re, sep.separation_output)
     stocks.producers_china += (china_out - to_company) * dt
     stocks.trading_company += to_company * dt
     stocks.producers_export += export_out * dt
 
     # wants: consumers, company, reserves, exporters; the markets clear
-    index = demand.cost_index(de, price, state.thrift)                       # (M, K, A)
-    need_rate = demand.demand(de, t, index, state.demand_long, state.thrift)  # (M, K, A, E)
+    real = demand.real_price(de, t, price)                  # (M, K, E) reference-year USD/kg
+    index = demand.cost_index(de, real, state.thrift)                        # (M, K, A)
+    demand_rate = demand.demand(de, t, index, state.demand_long, state.thrift)  # (M, K, A, E)
+    routing = magnets.route(inputs.magnets, t, demand_rate)  # magnet makers buy where they are
+    need_rate = routing.need_rate
     momentum = market.panic(ma, price, state.price_expected)                 # (M, K, E)
     want = market.consumer_purchases(ma, need_rate.sum(axis=2),
                                      stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT),
@@ -93,6 +97,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     stocks.consumers_china -= used_china
     stocks.consumers_export -= used_export
     made = in_use.manufacture(iu, used)
+    shipped = magnets.ship(inputs.magnets, routing, used)
     use = in_use.age(iu, state.in_use, made.products_into_use)
     eol = in_use.recycle(iu, t, use.end_of_life, de.market_split[t])
     returns = made.scrap_by_market + eol.recycled_by_market                   # (M, K, E) t
@@ -103,7 +108,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     sellers = stocks.pick(PRODUCERS_CHINA, PRODUCERS_EXPORT) * traded.share
     new_price, expected = market.update_prices(ma, price, state.price_expected, sellers,
                                                market.buying_interest(want, traded, orders))
-    demand_long, thrift = demand.update_responses(de, price, index, state.demand_long,
+    demand_long, thrift = demand.update_responses(de, real, index, state.demand_long,
                                                   state.thrift)
     company_sales = china.sold_by[COMPANY] / dt
     company = regimes.update_company(re, regime, state.company, price[:, 0], company_sales)
@@ -112,12 +117,14 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     inventory = stocks.array
     new_state = State(
         price=new_price, price_expected=expected, company=company, inventory=inventory,
-        concentrate=sep.concentrate_stock, utilization=utilization, capacity=cap,
+        concentrate=sep.concentrate_pools, utilization=utilization, capacity=cap,
         demand_long=demand_long, thrift=thrift, in_use=use.in_use,
         tailings=state.tailings + mined.tailings_inflow.sum(axis=1) * dt, reserves=reserves,
     )
 
     # recorded values (the variable table decides what is kept)
+    unmet = (need - used).sum(axis=1) / dt
+    unmet[:, magnets.MAGNETS] += routing.cut          # magnet users abroad left by controls
     env = environment.loads(inputs.environment, mined.total_output, ore_total,
                             sep.separation_feed.sum(axis=2))
     origin = sep.separation_output[:, se.china_region]                       # (M, Rc, E)
@@ -152,7 +159,9 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         "imports": traded.imports / dt,
         "trading_company_sales": company_sales, "trading_company_plan": planned,
         "stockpile_purchases": stockpile,
-        "demand": need_rate.sum(axis=1), "unmet_demand": (need - used).sum(axis=1) / dt,
+        "demand": demand_rate.sum(axis=1),
+        "unmet_demand": unmet,
+        **shipped._asdict(),
         "market_consumption": used.sum(axis=2) / dt, **made._asdict(),
         "in_use_stock": use.in_use.sum(axis=2), "end_of_life": use.end_of_life,
         "recycled": eol.recycled, "eol_losses": eol.eol_losses,

@@ -85,6 +85,15 @@ VARIABLES: dict[str, Var] = {
                         "Demand that could not be served (shortage), never dropped silently"),
     "market_consumption": Var(("market", "element"), "t REO/yr", "flow",
                               "REO consumed by manufacturers buying in each market"),
+    "magnet_output": Var(("market", "element"), "t REO/yr", "flow",
+                         "REO embodied in magnets (NdFeB, SmCo) made, by where they are made "
+                         "(china: China; export: the rest of the world)"),
+    "magnet_trade": Var(("market", "destination", "element"), "t REO/yr", "flow",
+                        "Magnets (REO embodied) from where they are made to where magnet-using "
+                        "products are made; the diagonal is domestic use"),
+    "magnet_shortfall": Var(("destination", "element"), "t REO/yr", "flow",
+                            "Magnets (REO embodied) that users in each market needed and did not "
+                            "get (oxide shortage or export controls on magnets)"),
     "products_into_use": Var(("application", "element"), "t REO/yr", "flow",
                              "REO entering use in finished products"),
     "new_scrap_recycled": Var(("application", "element"), "t REO/yr", "flow",
@@ -140,6 +149,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("manufacturing", ("consumption",),
           ("products_into_use", "new_scrap_recycled", "new_scrap_lost"), None,
           ("application", "element")),
+    Stage("magnets", ("magnet_output",), ("magnet_trade",), None, ("market", "element")),
     Stage("use", ("products_into_use",), ("end_of_life",), "in_use_stock",
           ("application", "element")),
     Stage("end_of_life", ("end_of_life",), ("recycled", "eol_losses"), None,

@@ -277,6 +277,13 @@ def render_calibration(result: CalibrationResult, quick: bool, console: Console,
                   f"(start: scenario values {result.start_objective:.4g}; prior midpoint "
                   f"{result.objective_at_midpoint:.4g}); {opt['generations_run']} generations of "
                   f"{opt['population']}, {opt['evaluations']} runs, {result.wall_time_s:.0f} s")
+    if result.constants:
+        console.print("structural constants the fit depends on (objective at the ends of the "
+                      "declared range; reesim.model.constants):")
+        for name, c in result.constants.items():
+            console.print(f"  {name} = {c['value']:g} {c['unit']} (range {c['low']:g}.."
+                          f"{c['high']:g}): objective {c['objective_at_low']:.4g} .. "
+                          f"{c['objective_at_high']:.4g}", highlight=False)
     notes = [f"{i.name}: {i.note}" for i in result.identification if i.note]
     for note in notes:
         console.print(f"  note {note}", highlight=False)

@@ -39,7 +39,7 @@ LAYERS: tuple[Layer, ...] = (
     Layer("mine", "mine_output", "producer_region"),
     Layer("separation", "separation_output", "region"),
     Layer("market", "market_consumption", "market"),
-    Layer("magnets", "magnet_output", "region"),
+    Layer("magnets", "magnet_output", "market"),
     Layer("application", "consumption", "application"),
 )
 """Candidate layers in chain order; :func:`layers` keeps those the dataset records."""
@@ -150,10 +150,12 @@ def _links(ds: xr.Dataset, year: int) -> list[Link]:
     (apps,), consumption = _by(w.consumption.mean("time"), "application")
     direct = consumption.copy()
     if "magnets" in present:
-        (makers,), magnets = _by(w.magnet_output.mean("time"), "region")
-        for i, reg in enumerate(makers):
-            add(f"market · {region_market[reg]}", f"magnets · {reg}", magnets[:, i])
-            add(f"magnets · {reg}", "application · magnets", magnets[:, i])
+        by = "market" if "market" in w.magnet_output.dims else "region"  # where magnets are made
+        (makers,), magnets = _by(w.magnet_output.mean("time"), by)
+        for i, maker in enumerate(makers):
+            market = maker if by == "market" else region_market[maker]
+            add(f"market · {market}", f"magnets · {maker}", magnets[:, i])
+            add(f"magnets · {maker}", "application · magnets", magnets[:, i])
         direct[:, apps.index("magnets")] -= magnets.sum(axis=1)
     direct = direct.clip(min=0)
     _, into_use = _by(w.products_into_use.mean("time"), "application")

@@ -86,6 +86,20 @@ def summary_records(ds: xr.Dataset, years: Sequence[int] = DEFAULT_YEARS) -> lis
     recs += _records("demand", "unmet_demand", unmet_app / 1e3, "kt REO/yr", "application",
                      years)
 
+    if "magnet_output" in ds:                       # results written before the magnet layer
+        made = mean_by_year(ds.magnet_output.sum("element"))
+        recs += _records("magnets", "china_share_of_magnet_making",
+                         ind.share_pct(made.sel(market="china"), made.sum("market")), "%", None,
+                         years)
+        trade = mean_by_year(ds.magnet_trade.sum("element"))
+        recs += _records("magnets", "china_magnet_exports",
+                         trade.sel(market="china", destination="export") / 1e3,
+                         "kt REO/yr in magnets", None, years)
+        short = mean_by_year(ds.magnet_shortfall.sum("element")) / 1e3
+        for market in ("china", "export"):
+            recs += _records("magnets", f"magnet_shortfall_{market}",
+                             short.sel(destination=market), "kt REO/yr in magnets", None, years)
+
     recs += _records("environment", "tailings_stock", year_end(ds.tailings_stock.sum("element"))
                      / 1e6, "Mt REO", None, years)
     thorium = mean_by_year(ds.thorium.sum(["region", "stage"]))

@@ -208,11 +208,12 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def _calibrated_parameters(reference: object, folder: Path | None, root: Path | None,
                            label: str) -> tuple[dict[str, Any], str]:
-    """The ``parameters`` of a calibration file named by a scenario's ``calibration`` key.
+    """The ``parameters`` (and fitted ``constants``) of the calibration file a scenario names.
 
     Paths are relative to the scenario file (built-ins: the package's scenarios folder) and,
     as for ``extends``, must stay inside the first scenario's folder. The file's other sections
-    (the fit's metrics, date, identification) are provenance only. Returns (parameters, label).
+    (the fit's metrics, date, identification) are provenance only. Returns ({section: values},
+    label).
     """
     if not isinstance(reference, str) or not reference.endswith((".yaml", ".yml")):
         raise InputError("`calibration` must name a .yaml file", file=label, field="calibration")
@@ -242,10 +243,13 @@ def _calibrated_parameters(reference: object, folder: Path | None, root: Path | 
                              field="calibration")
         where = str(file_path)
         text = _read_file(file_path, where, label, "calibration")
-    params = _read_yaml(text, where).get("parameters", {})
+    doc = _read_yaml(text, where)
+    params, constants = doc.get("parameters", {}), doc.get("constants", {})
     if not isinstance(params, dict):
         raise InputError("`parameters` must be a mapping", file=where, field="parameters")
-    return params, where
+    if not isinstance(constants, dict):
+        raise InputError("`constants` must be a mapping", file=where, field="constants")
+    return {"parameters": params, **({"constants": constants} if constants else {})}, where
 
 
 def _resolve(name_or_path: str | Path, base: Path | None, root: Path | None, depth: int,
@@ -265,9 +269,10 @@ def _resolve(name_or_path: str | Path, base: Path | None, root: Path | None, dep
     sources = [_Source(label, copy.deepcopy(data))]
     if "calibration" in data:
         fitted, where = _calibrated_parameters(data.pop("calibration"), folder, root, label)
-        own = data.get("parameters") or {}
-        data["parameters"] = merge(fitted, own) if isinstance(own, dict) else own
-        sources.append(_Source(where, {"parameters": fitted}))
+        for section, values in fitted.items():   # parameters (and fitted constants, if any)
+            own = data.get(section) or {}
+            data[section] = merge(values, own) if isinstance(own, dict) else own
+        sources.append(_Source(where, fitted))
     parent = data.pop("extends", None)
     if parent is None:
         return data, label, sources

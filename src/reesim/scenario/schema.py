@@ -105,12 +105,26 @@ class _Dated(_Strict):
 
 
 class QuotaEvent(_Dated):
-    """Override one of China's quotas (t REO/yr) for a period."""
+    """Override one of China's quotas (t REO/yr) for a period.
+
+    A separation quota event may set ``covers_imported_ore``: whether the quota also binds the
+    separation of imported concentrate (outside it until the Aug 2025 Interim Measures); such an
+    event may leave ``value_t_reo_per_yr`` out to keep the quota in force.
+    """
 
     type: Literal["quota"]
     kind: Literal["mining", "separation", "export"]
     segment: Literal["total", "light", "ionic"] = "total"
-    value_t_reo_per_yr: Annotated[float, Field(ge=0.0, le=2.0e6)]
+    value_t_reo_per_yr: Annotated[float, Field(ge=0.0, le=2.0e6)] | None = None
+    covers_imported_ore: bool | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> QuotaEvent:
+        if self.covers_imported_ore is not None and self.kind != "separation":
+            raise ValueError("covers_imported_ore applies to kind: separation only")
+        if self.value_t_reo_per_yr is None and self.covers_imported_ore is None:
+            raise ValueError("a quota event needs value_t_reo_per_yr (t REO/yr, 0-2,000,000)")
+        return self
 
 
 class ExportTaxEvent(_Dated):
@@ -122,11 +136,16 @@ class ExportTaxEvent(_Dated):
 
 
 class ExportControlEvent(_Dated):
-    """Licensing of exports: only ``licensed_fraction`` of the desired exports gets a licence."""
+    """Licensing of exports: only ``licensed_fraction`` of the desired exports gets a licence.
+
+    ``products`` says what is controlled: separated oxides of the listed elements (``oxide``,
+    the default) and/or magnets containing any of them (``magnet``: the whole magnet).
+    """
 
     type: Literal["export_control"]
     elements: list[ElementName] | Literal["all"]
     licensed_fraction: Fraction
+    products: Annotated[list[Literal["oxide", "magnet"]], Field(min_length=1)] = ["oxide"]
 
 
 class StockpileEvent(_Dated):

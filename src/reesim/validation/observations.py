@@ -33,6 +33,11 @@ HISTORY_END = pd.Timestamp(f"{HISTORY_END_YEAR}-12-31")
 RECORD_END_YEAR = 2025
 """Last calendar year of the validation record (volumes: production, quotas, exports)."""
 
+TRAIN_END_YEAR = RECORD_END_YEAR
+"""Default last year of the calibration window (``reesim calibrate``; ``--train-until`` moves
+it): volumes to 2025 and, as the record holds them, prices to 2020. ``reesim validate
+--train-until YEAR`` fits up to YEAR and scores the years after it out of sample."""
+
 PRICE_RECORD_END_YEAR = 2020
 """Last calendar year with market prices in the packaged record (the research files' rule)."""
 
@@ -68,6 +73,12 @@ class Observations:
     fx: pd.DataFrame
     china_share: pd.DataFrame | None = None
     editions: pd.DataFrame | None = None
+    end_year: int | None = None
+    """Last year of the record loaded (``None``: as far as the tables go); metrics computed on
+    the simulated path alone (monthly smoothness) stop there too."""
+    start_year: int | None = None
+    """First year of the record kept (``None``: from its start; a backtest's out-of-sample part
+    starts after its training window), for the same metrics."""
 
     def share_table(self) -> pd.DataFrame:
         """China's share of world output per year: ``year, china_share_fraction, edition, note``."""
@@ -87,6 +98,19 @@ class Observations:
         out = self.production[["entity", "year", "mine_production_t_reo"]].copy()
         out["edition"], out["preferred"] = "preferred", True
         return out
+
+
+def check_train_until(train_until: int, start_year: int) -> int:
+    """Return ``train_until`` if it leaves at least five years of record after ``start_year``.
+
+    Raises :class:`~reesim.errors.InputError` naming ``--train-until`` and the allowed years.
+    """
+    first = start_year + 4
+    if not first <= int(train_until) <= RECORD_END_YEAR:
+        raise InputError(f"train-until {train_until} must leave at least five years of record "
+                         f"from the scenario's start ({start_year}) and lie within the record",
+                         field="--train-until", allowed=f"{first}..{RECORD_END_YEAR}")
+    return int(train_until)
 
 
 def check_end_year(end_year: int) -> int:
@@ -167,7 +191,7 @@ def load_observations(end_year: int = HISTORY_END_YEAR) -> Observations:
     editions = _clip_years(load_table("observations", "production_editions"), end_year,
                            ["entity", "year", "edition", "mine_production_t_reo", "preferred"])
     return Observations(prices=prices, production=production, exports=exports, fx=fx,
-                        china_share=share, editions=editions)
+                        china_share=share, editions=editions, end_year=int(end_year))
 
 
 def _clip_years(frame: pd.DataFrame, end_year: int, columns: list[str]) -> pd.DataFrame:

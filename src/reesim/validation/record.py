@@ -30,8 +30,9 @@ PERIOD_COLUMNS = ["series", "n_to_2015", "log_rmse_to_2015", "n_after_2015",
 def fit_by_period(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
     """Log RMSE of every series' point observations in the calibration window and after it.
 
-    The window is to 2015 (what the calibration saw); after it is the out-of-sample part of the
-    record (volumes 2016-2025, prices 2016-2020). Median over members; points with a
+    The split is at 2015 (the old calibration window; a calibration now sees the record to 2025
+    unless ``--train-until`` says otherwise, see :mod:`reesim.calibration.backtest`); after it
+    are volumes 2016-2025 and prices 2016-2020. Median over members; points with a
     non-positive observed or simulated value are left out (no log error).
     """
     pairs = paired_points(build_series(ds, obs))
@@ -58,8 +59,9 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
     targets = target_table(ds, obs)
     first, last = TARGET_YEARS
     return {
-        "fit_by_period": ("Fit in the calibration window (to 2015) and after it (volumes "
-                          "2016-2025, prices 2016-2020): log RMSE of point observations",
+        "fit_by_period": ("Fit up to 2015 and after it (volumes 2016-2025, prices "
+                          "2016-2020; a backtest from a 2015 fit: --train-until 2015): log "
+                          "RMSE of point observations",
                           fit_by_period(ds, obs)),
         "targets": (f"Targets {first}-{last}: simulated vs recorded, per year "
                     "(error = simulated / observed - 1)", targets),

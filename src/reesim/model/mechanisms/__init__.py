@@ -13,14 +13,16 @@ from reesim.model.mechanisms import (
     demand,
     environment,
     in_use,
+    magnets,
     market,
     mining,
     regimes,
     separation,
 )
 
-MECHANISMS = (regimes, capacity, mining, separation, market, demand, in_use, environment)
+MECHANISMS = (regimes, capacity, mining, separation, market, demand, magnets, in_use,
+              environment)
 """Build order (regimes first: events and other schedules may depend on the regime)."""
 
-__all__ = ["MECHANISMS", "capacity", "demand", "environment", "in_use", "market", "mining",
-           "regimes", "separation"]
+__all__ = ["MECHANISMS", "capacity", "demand", "environment", "in_use", "magnets", "market",
+           "mining", "regimes", "separation"]

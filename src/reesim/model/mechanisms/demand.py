@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
@@ -46,7 +47,8 @@ class DemandInputs:
     #                                     -1: its own reference price only
     thrift_elasticity: np.ndarray       # (n_pairs,)
     thrift_floor: np.ndarray            # (n_pairs,) lowest intensity multiplier
-    reference_price_usd_per_kg: np.ndarray  # (E,)
+    reference_price_usd_per_kg: np.ndarray  # (E,) in dollars of the reference year
+    deflator: np.ndarray                # (T,) reference-year USD per USD of the month (CPI ratio)
     demand_t_per_yr: np.ndarray         # (T, A) world base demand before price response
     market_split: np.ndarray            # (T, K, A) share of demand bought in each market
     elasticity_short: np.ndarray        # (M, 1, A) short-run price elasticity (scaled)
@@ -134,6 +136,10 @@ def build(ctx: Context, draft: Draft) -> DemandInputs:
             relative[a, e] = ELEMENTS.index(row.relative_to)
     pairs = tuple(np.nonzero(thrift > 0))
     anchors = data["price_anchors"].set_index("element").loc[list(ELEMENTS)]
+    ref_years = set(anchors.reference_year.astype(int))
+    if len(ref_years) != 1:
+        raise ValueError(f"price_anchors.csv mixes reference years {sorted(ref_years)}: the "
+                         "deflator needs one")
     mult = member_column(p.demand_elasticity_multiplier, 2)
     lag_mult = member_column(p.substitution_lag_multiplier, 2)
     short = apps.elasticity_short.to_numpy(float)
@@ -145,6 +151,8 @@ def build(ctx: Context, draft: Draft) -> DemandInputs:
         thrift_pairs=pairs, thrift_relative_to=relative[pairs],
         thrift_elasticity=thrift[pairs], thrift_floor=floor[pairs],
         reference_price_usd_per_kg=anchors.reference_price_usd_per_kg.to_numpy(float),
+        deflator=deflator(data["us_cpi"], ref_years.pop(), ctx.timeline.start_year,
+                          ctx.timeline.steps),
         demand_t_per_yr=draft["demand_t_per_yr"],
         market_split=np.stack([china_share, 1.0 - china_share], axis=1),
         elasticity_short=short[None, None, :] * mult,
@@ -154,6 +162,32 @@ def build(ctx: Context, draft: Draft) -> DemandInputs:
         thrift_rate=monthly_rate(lag[None, :, :] * lag_mult)[:, pairs[0], pairs[1]],
         rebound_slowdown=member_column(p.rebound_slowdown, 1),
     )
+
+
+def deflator(cpi: pd.DataFrame, reference_year: int, start_year: int, steps: int) -> np.ndarray:
+    """Reference-year dollars per dollar of each month, (T,): CPI(reference year) / CPI(year).
+
+    Annual CPI averages apply to every month of their year; before the first and after the last
+    year of the table the nearest year's index holds (the projection's prices are in dollars of
+    the last CPI year, as the model's costs do not inflate).
+    """
+    table = cpi.set_index("year").cpi_u_1982_84_100.sort_index()
+    if reference_year not in table.index:
+        raise ValueError(f"us_cpi.csv has no index for the reference year {reference_year}")
+    years = np.clip(start_year + np.arange(steps) // 12, table.index.min(), table.index.max())
+    index = table.reindex(years).to_numpy(float)
+    if np.isnan(index).any():
+        raise ValueError("us_cpi.csv must cover every year between its first and last")
+    return float(table[reference_year]) / index
+
+
+def real_price(inp: DemandInputs, t: int, price: np.ndarray) -> np.ndarray:
+    """Prices (M, K, E) in dollars of the reference prices' year (USD/kg, CPI-deflated).
+
+    Demand and thrifting compare prices with the reference prices of price_anchors.csv (2007
+    annual averages) in real terms: a 2020 dollar buys about 0.80 of a 2007 dollar.
+    """
+    return price * inp.deflator[t]
 
 
 def base_demand_by_market(inp: DemandInputs, t: int) -> np.ndarray:

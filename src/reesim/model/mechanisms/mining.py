@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from reesim.dims import DT_YR, ELEMENTS
+from reesim.dims import DT_YR, ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
 from reesim.model.mechanisms.capacity import capacity_history
@@ -243,12 +243,33 @@ def reference_netback(ctx: Context, dist: np.ndarray) -> np.ndarray:
                                ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[route])
 
 
+def reserve_at_start(ctx: Context, draft: Draft) -> np.ndarray:
+    """Each producer's reserve at the run start, (P,) t REO in situ (NaN: unknown).
+
+    A reserve figure dated after the run start (``reserve_year``) is what remained then, so the
+    REO in the ore mined from the run start to that year is added back: recorded output
+    (``capacity_history.csv``) / mining recovery, for Bayan Obo the REO in the iron ore mined
+    (an estimate: the record, not the model's output). Without this, Maoniuping's end-2007
+    resource would be depleted from 2000 and run out years early.
+    """
+    producers = ctx.producers
+    reserve = producers.reserve_t_reo.to_numpy(dtype=float)
+    dated = producers.reserve_year.to_numpy(dtype=float)
+    years = ctx.years.astype(float)
+    ore = capacity_history(ctx) / producers.mining_recovery_fraction.to_numpy(float)[None, :]
+    iron = draft["byproduct_ore_t_per_yr"][::MONTHS_PER_YEAR]                      # (Y,)
+    ore = np.where(producers.byproduct_of_iron.to_numpy(bool)[None, :], iron[:, None], ore)
+    with np.errstate(invalid="ignore"):                          # NaN year: nothing to add
+        before = years[:, None] < dated[None, :]
+    return reserve + (ore * before).sum(axis=0)
+
+
 def build(ctx: Context, draft: Draft) -> MiningInputs:
     """Mining inputs: data arrays, the quota allocation and per-member costs."""
     producers, p = ctx.producers, ctx.params
     dist = distribution(ctx)
     china = ctx.region_market[ctx.producer_region] == 0
-    reserve = producers.reserve_t_reo.to_numpy(dtype=float)
+    reserve = reserve_at_start(ctx, draft)
     multiplier = member_column(p.china_cost_multiplier, 1)
     scale = np.where(china[None, :], multiplier, 1.0)
     return MiningInputs(

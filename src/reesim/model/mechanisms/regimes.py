@@ -25,7 +25,7 @@ import numpy as np
 from reesim.dims import DT_YR, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, monthly_rate
-from reesim.model.mechanisms.mining import distribution
+from reesim.model.mechanisms.mining import allocate_quota, distribution
 from reesim.scenario.schema import REGIME_NAMES
 
 CONSTANTS = (
@@ -33,6 +33,15 @@ CONSTANTS = (
              "The company's planned stockpile is built up linearly over this time.",
              "data/reference/events_timeline.csv 2011-04-05: the Inner Mongolia reserve plan of "
              "~300,000 t of RE mineral products over 5 years"),
+    Constant("quota_target_from_year", 2016, "year", 2000, 2050,
+             "From this year the company plans its members' output at least at their mining "
+             "quota allocation (the quota as a production target, not only a cap): from 2016 "
+             "the six state groups held all of China's quotas and China's recorded output equals "
+             "its quota every year 2016-2024 (data/observations/production.csv vs "
+             "data/inputs/quotas.csv); before it the company's own plan ruled (the 2011-2014 "
+             "production halts to defend prices, events_timeline.csv).",
+             "data/observations/production.csv; data/inputs/quotas.csv", level="run",
+             integer=True),
     Constant("sales_memory_yr", 0.25, "yr", 1 / 12, 2.0,
              "Averaging time of the company's sales, from which it plans output (a quarter, "
              "the cycle of the company's production plans is not in the data).", "assumption"),
@@ -48,6 +57,7 @@ class RegimeInputs:
     #                                     concentrate is separated in the company's region
     company_region: int                 # region index of the company's members
     member_mix: np.ndarray              # (E,) members' output mix (capacity-weighted)
+    quota_target_t_per_yr: np.ndarray   # (T,) members' mining quota, planned at least (0: none)
     rule: str                           # the company's sales rule
     planned_stockpile_t: float          # t REO the company plans to hold
     defend_factor: float                # defended price / trailing reference price
@@ -77,8 +87,11 @@ class Regime(Protocol):
 
     def cap_output(self, inp: RegimeInputs, output: np.ndarray, members: np.ndarray,
                    company: CompanyState, stock: np.ndarray, planned: np.ndarray,
-                   price_china: np.ndarray) -> np.ndarray:
-        """Producers' output (M, P) t REO/yr after the regime's plan for its ``members`` (P,)."""
+                   price_china: np.ndarray, floor: float = 0.0) -> np.ndarray:
+        """Producers' output (M, P) t REO/yr after the regime's plan for its ``members`` (P,).
+
+        ``floor`` (t REO/yr) is the members' output the plan may not go below (their quota).
+        """
         ...
 
     def to_company(self, inp: RegimeInputs, output: np.ndarray) -> np.ndarray:
@@ -107,7 +120,7 @@ class FreeMarket:
 
     def cap_output(self, inp: RegimeInputs, output: np.ndarray, members: np.ndarray,
                    company: CompanyState, stock: np.ndarray, planned: np.ndarray,
-                   price_china: np.ndarray) -> np.ndarray:
+                   price_china: np.ndarray, floor: float = 0.0) -> np.ndarray:
         """Nobody caps output."""
         return output
 
@@ -138,9 +151,10 @@ class TradingCompany:
 
     def cap_output(self, inp: RegimeInputs, output: np.ndarray, members: np.ndarray,
                    company: CompanyState, stock: np.ndarray, planned: np.ndarray,
-                   price_china: np.ndarray) -> np.ndarray:
-        """Members' output scaled down pro rata to the company's output plan."""
-        cap = SALES_RULES[inp.rule].output_plan(inp, company, stock, planned, price_china)
+                   price_china: np.ndarray, floor: float = 0.0) -> np.ndarray:
+        """Members' output scaled down pro rata to the company's plan (at least ``floor``)."""
+        cap = np.maximum(
+            SALES_RULES[inp.rule].output_plan(inp, company, stock, planned, price_china), floor)
         total = output[:, members].sum(axis=1)
         factor = np.where(total > cap, cap / np.maximum(total, 1e-12), 1.0)
         output = output.copy()
@@ -248,12 +262,27 @@ def build(ctx: Context, draft: Draft) -> RegimeInputs:
         members=(draft["route"] == region) & producers.legal.to_numpy(bool)[None, :]
         & china[None, :],
         company_region=region, member_mix=mix,
+        quota_target_t_per_yr=quota_target(ctx, draft, int(p.quota_target_from_year[0])),
         rule=options.rule, planned_stockpile_t=options.planned_stockpile_t_reo,
         defend_factor=options.defend_factor, sales_response=options.sales_response,
         stock_adjustment_time_yr=options.stock_adjustment_time_yr,
         reference_rate=float(monthly_rate(options.reference_time_yr)),
         sales_rate=1.0 - np.exp(-DT_YR / p.sales_memory_yr),
         stockpile_build_months=MONTHS_PER_YEAR * p.stockpile_build_years)
+
+
+def quota_target(ctx: Context, draft: Draft, from_year: int) -> np.ndarray:
+    """Members' total mining quota allocation (T,) t REO/yr from ``from_year`` on (0 before).
+
+    Members are the legal Chinese producers separated in the company's region; a month without a
+    finite allocation (no quota in force) sets no target.
+    """
+    allocation = allocate_quota(ctx, draft["mining_quota_segments_t_per_yr"])        # (T, P)
+    region = ctx.region_index(ctx.scenario.market.trading_company.region)
+    china = ctx.region_market[ctx.producer_region] == 0
+    members = (draft["route"] == region) & ctx.producers.legal.to_numpy(bool)[None, :] & china
+    total = np.where(members & np.isfinite(allocation), allocation, 0.0).sum(axis=1)
+    return np.where(ctx.timeline.year >= from_year, total, 0.0)
 
 
 def regime_at(inp: RegimeInputs, t: int) -> Regime:

@@ -1,9 +1,16 @@
 """Cracking and separation: concentrate is routed to a region and separated within its capacity.
 
 Separation takes the region's concentrate stock in its current element mix (a plant separates
-the whole feed), limited by capacity and, in China, by the separation quota (split over Chinese
-regions by capacity); recovery losses go to residues. Concentrate that cannot be separated
-waits in the region's stock, and mines slow down when their separator's backlog grows.
+the whole feed), limited by capacity and, in China, by the separation quota; recovery losses go
+to residues. China's quota is split over its regions by the mining quota allocated to the mines
+separated there (the groups hold both quotas), and it covers domestic ore only: imported
+concentrate (Mountain Pass in Sichuan, Myanmar ore in South China) is toll-separated in the
+capacity the quota leaves idle, in its own stock, until a ``quota`` event with
+``covers_imported_ore`` brings it under the quota (the Aug 2025 Interim Measures), which is
+then raised by the imported mines' capacity (volume-neutral, an assumption); illegal ore
+is separated outside the quota too (by definition). Concentrate
+that cannot be separated waits in its stock, and mines slow down when their separator's backlog
+grows.
 
 Compiled here: the routes (which region separates each producer's concentrate, month by month,
 and what that implies per producer: market, recovery, cost), capacities and quotas.
@@ -16,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from reesim.dims import DT_YR, MONTHS_PER_YEAR
+from reesim.dims import DT_YR, ELEMENTS, MONTHS_PER_YEAR
 from reesim.errors import InputError
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly
@@ -34,6 +41,12 @@ CONSTANTS = (
 
 ORDERED = (("backlog_full_months", "backlog_stop_months"),)
 """Mines must slow down before they stop."""
+
+
+SEPARATED_EVERYWHERE = ("La", "Ce", "Pr", "Nd")
+"""Elements every separator outside China produces; the others only where and when
+``heavy_separation.csv`` lists them, else they leave in a mixed concentrate separated in China
+(MP: La, Ce, NdPr and a 'SEG+' concentrate; Lynas' first Dy oxide outside China in May 2025)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,11 @@ class SeparationInputs:
     toll: np.ndarray                    # (T, P) bool: routed under a toll-treatment contract
     capacity_t_per_yr: np.ndarray       # (T, R) separation capacity
     quota_t_per_yr: np.ndarray          # (T, R) China's separation quota by region (inf: none)
+    to_china: np.ndarray                # (T, R, E) bool: output sold in China's market (Chinese
+    #                                     regions; elsewhere elements not separated there)
+    exempt: np.ndarray                  # (T, P) bool: concentrate outside the quota (imported
+    #                                     until covered, illegal always)
+    covers_imports: np.ndarray          # (T,) bool: the quota covers imported concentrate
     routes: Routes
     backlog_full_months: np.ndarray     # (M, 1)
     backlog_stop_months: np.ndarray     # (M, 1)
@@ -72,7 +90,8 @@ class SeparationResult(NamedTuple):
     separation_feed: np.ndarray         # (M, R, E) concentrate separated
     separation_output: np.ndarray       # (M, R, E) separated oxides
     separation_losses: np.ndarray       # (M, R, E) residues
-    concentrate_stock: np.ndarray       # (M, R, E) stock after the month
+    concentrate_stock: np.ndarray       # (M, R, E) stock after the month (both pools)
+    concentrate_pools: np.ndarray       # (M, 2, R, E) quota-bound and exempt stocks
 
 
 def draft(ctx: Context) -> Draft:
@@ -92,19 +111,82 @@ def draft(ctx: Context) -> Draft:
         "toll": np.zeros((steps, len(ctx.coords.producers)), bool),
         "separation_capacity_t_per_yr": monthly(sep_yearly),
         "separation_quota_national_t_per_yr": quota,
+        "separation_quota_covers_imports": np.zeros(steps, bool),
+        "heavy_separation": heavy_separation(ctx),
     }
 
 
+def heavy_separation(ctx: Context) -> np.ndarray:
+    """Which region separates which element each month, (T, R, E) bool.
+
+    Chinese regions separate every element; other regions La-Nd, plus the elements
+    ``heavy_separation.csv`` lists for them from the month given.
+    """
+    steps, n_r = ctx.timeline.steps, len(ctx.coords.regions)
+    able = np.zeros((steps, n_r, len(ELEMENTS)), bool)
+    able[:, ctx.region_market == 0, :] = True
+    able[:, :, [ELEMENTS.index(e) for e in SEPARATED_EVERYWHERE]] = True
+    for row in ctx.data["heavy_separation"].itertuples():
+        start = ctx.timeline.index(f"{int(row.year):04d}-{int(row.month):02d}")
+        elements = [ELEMENTS.index(e) for e in str(row.elements).split(";")]
+        able[start:, ctx.region_index(row.region), elements] = True
+    return able
+
+
+def quota_weights(ctx: Context, draft: Draft) -> np.ndarray:
+    """Weights (T, R) splitting China's separation quota over its regions.
+
+    Each region weighs the mining quota allocated to the legal Chinese mines whose concentrate
+    it separates (plus the capacity of imported mines routed there once the quota covers
+    imports). Months without any mining allocation fall back to separation capacity.
+    """
+    from reesim.model.mechanisms import mining  # mining imports this module's Routes
+
+    allocation = mining.allocate_quota(ctx, draft["mining_quota_segments_t_per_yr"])  # (T, P)
+    china_region = ctx.region_market == 0
+    domestic = china_region[ctx.producer_region] & ctx.producers.legal.to_numpy(bool)
+    weight = np.where(domestic[None, :] & np.isfinite(allocation), allocation, 0.0)
+    foreign = ~china_region[ctx.producer_region]
+    covered = draft["separation_quota_covers_imports"][:, None] & foreign[None, :]
+    weight = weight + np.where(covered, draft["capacity_t_per_yr"], 0.0)
+    onehot = np.eye(len(china_region))[draft["route"]]                 # (T, P, R)
+    by_region = np.einsum("tp,tpr->tr", weight, onehot) * china_region[None, :]
+    capacity = np.where(china_region[None, :], draft["separation_capacity_t_per_yr"], 0.0)
+    none = by_region.sum(axis=1, keepdims=True) <= 0
+    return np.where(none, capacity, by_region)
+
+
+def imports_allowance(ctx: Context, draft: Draft) -> np.ndarray:
+    """Room (T,) t REO/yr added to China's separation quota in months it covers imported ore.
+
+    The quota tables (and quota events) give the quota for domestic ore. The 2025 quotas that
+    first covered imports were not published (policy.csv 2025-08-22), so the quota is assumed
+    volume-neutral: raised by the capacity of the imported mines routed to Chinese separators.
+    The measure then decides who separates imports (quota holders, by the quota split) and caps
+    them, rather than cutting China's separation.
+    """
+    china = ctx.region_market == 0
+    foreign = ~china[ctx.producer_region]
+    routed = foreign[None, :] & china[draft["route"]]
+    capacity = np.where(routed, draft["capacity_t_per_yr"] * draft["disruption"], 0.0)
+    return np.where(draft["separation_quota_covers_imports"], capacity.sum(axis=1), 0.0)
+
+
 def build(ctx: Context, draft: Draft) -> SeparationInputs:
-    """Routes, capacities and China's separation quota split over its regions by capacity."""
+    """Routes, capacities, China's separation quota split over its regions, imported ore."""
     regions = ctx.regions
     china = ctx.region_market == 0
     recovery = regions.separation_recovery_fraction.to_numpy(float)
     cost = regions.separation_cost_usd_per_kg.to_numpy(float)
     sep_capacity = draft["separation_capacity_t_per_yr"]
     national = draft["separation_quota_national_t_per_yr"]
-    weights = np.where(china[None, :], sep_capacity, 0.0)
+    weights = quota_weights(ctx, draft)
     weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+    covers = draft["separation_quota_covers_imports"]
+    foreign = ~china[ctx.producer_region]
+    illegal = ~ctx.producers.legal.to_numpy(bool)
+    exempt = china[draft["route"]] & ((foreign[None, :] & ~covers[:, None]) | illegal[None, :])
+    national = national + imports_allowance(ctx, draft)
     with np.errstate(invalid="ignore"):
         quota = np.where(china[None, :] & np.isfinite(national)[:, None],
                          national[:, None] * weights, np.inf)
@@ -120,7 +202,9 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
     return SeparationInputs(
         recovery=recovery, china_region=china,
         planned=(ctx.producers.status == "planned").to_numpy(), toll=draft["toll"],
-        capacity_t_per_yr=sep_capacity, quota_t_per_yr=quota, routes=routes,
+        capacity_t_per_yr=sep_capacity, quota_t_per_yr=quota,
+        to_china=china[None, :, None] | ~draft["heavy_separation"], exempt=exempt,
+        covers_imports=covers.copy(), routes=routes,
         backlog_full_months=member_column(p.backlog_full_months, 1),
         backlog_stop_months=member_column(p.backlog_stop_months, 1))
 
@@ -131,41 +215,80 @@ def routing(inp: SeparationInputs, t: int) -> np.ndarray:
 
 
 def separation_limit(inp: SeparationInputs, t: int, mine_capacity: np.ndarray) -> np.ndarray:
-    """Separation a region can do this month, (M, R) t REO feed/yr: capacity within quota.
+    """Separation a region can do this month by pool, (M, 2, R) t REO feed/yr.
 
-    Besides the region's own capacity, integrated projects (planned producers once online) and
-    toll-treatment routes bring the capacity of their mine (``mine_capacity``, (M, P) t REO/yr)
-    to the region that separates their concentrate.
+    Pool 0 is concentrate under China's separation quota: the plant capacity within the
+    region's quota share. Pool 1 is imported concentrate outside the quota: the plant capacity
+    the quota leaves idle (``separate`` adds what pool 0 leaves unused). Besides the region's own
+    capacity, integrated projects (planned producers once online) and toll-treatment routes
+    bring the capacity of their mine (``mine_capacity``, (M, P) t REO/yr) to the region that
+    separates their concentrate.
     """
     extra = np.einsum("mp,pr->mr", (inp.planned | inp.toll[t])[None, :] * mine_capacity,
                       routing(inp, t))
-    return np.minimum(inp.capacity_t_per_yr[t][None, :] + extra, inp.quota_t_per_yr[t][None, :])
+    plant = inp.capacity_t_per_yr[t][None, :] + extra
+    bound = np.minimum(plant, inp.quota_t_per_yr[t][None, :])
+    return np.stack([bound, np.maximum(plant - bound, 0.0)], axis=1)
 
 
 def backlog_factor(inp: SeparationInputs, t: int, concentrate: np.ndarray,
                    limit: np.ndarray) -> np.ndarray:
-    """Share of desired output mines can sell given their separator's backlog, (M, P)."""
-    months = concentrate.sum(axis=2) / np.maximum(limit / MONTHS_PER_YEAR, 1e-9)   # (M, R)
-    full, stop = inp.backlog_full_months, inp.backlog_stop_months
+    """Share of desired output mines can sell given their separator's backlog, (M, P).
+
+    The backlog is counted in months of feed of the pool (quota-bound or exempt) that takes
+    the producer's concentrate; ``concentrate`` is (M, 2, R, E), ``limit`` (M, 2, R).
+    """
+    months = concentrate.sum(axis=3) / np.maximum(limit / MONTHS_PER_YEAR, 1e-9)  # (M, 2, R)
+    full, stop = inp.backlog_full_months[:, :, None], inp.backlog_stop_months[:, :, None]
     factor = np.clip((stop - months) / (stop - full), 0.0, 1.0)
-    return np.einsum("mr,pr->mp", factor, routing(inp, t))
+    by_pool = np.einsum("mqr,pr->mqp", factor, routing(inp, t))          # (M, 2, P)
+    return np.where(inp.exempt[t][None, :], by_pool[:, 1], by_pool[:, 0])
 
 
 def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output: np.ndarray,
              limit: np.ndarray) -> SeparationResult:
-    """Route this month's mine output (M, P, E) and separate what ``limit`` (M, R) allows.
+    """Route this month's mine output (M, P, E) and separate what ``limit`` (M, 2, R) allows.
 
-    Output is feed x recovery and losses feed x (1 - recovery), each computed from the feed,
-    so the separation balance (feed = output + losses) checks the recovery bookkeeping.
+    ``concentrate`` (M, 2, R, E) holds the quota-bound and the exempt (imported) stocks; the
+    exempt pool uses the plant capacity the quota-bound pool leaves, so imports fill idle
+    capacity. Once the quota covers imports the exempt stock joins the quota-bound one. Output
+    is feed x recovery and losses feed x (1 - recovery), each computed from the feed, so the
+    separation balance (feed = output + losses) checks the recovery bookkeeping.
     """
-    inflow = routing(inp, t).T @ mine_output  # (M, R, E): one (R, P) x (P, E) product per member
-    stock = concentrate + inflow * DT_YR
-    total = stock.sum(axis=2)                                           # (M, R)
-    # share of the stock separated this month (the feed keeps the stock's element mix)
-    taken = np.where(total > 0, np.minimum(limit * DT_YR / np.maximum(total, 1e-300), 1.0), 0.0)
-    feed = stock * (taken / DT_YR)[..., None]
-    remaining = stock * (1.0 - taken)[..., None]
+    exempt = inp.exempt[t][None, :, None]
+    onehot = routing(inp, t).T                                          # (R, P)
+    inflow = np.stack([onehot @ (mine_output * ~exempt), onehot @ (mine_output * exempt)],
+                      axis=1)                                           # (M, 2, R, E)
+    pools = concentrate
+    if inp.covers_imports[t]:
+        pools = np.stack([concentrate[:, 0] + concentrate[:, 1],
+                          np.zeros_like(concentrate[:, 1])], axis=1)
+    stock = pools + inflow * DT_YR
+    total = stock.sum(axis=3)                                           # (M, 2, R)
+    bound_total = total[:, 0]
+    taken_bound = np.where(bound_total > 0, np.minimum(
+        limit[:, 0] * DT_YR / np.maximum(bound_total, 1e-300), 1.0), 0.0)
+    room = limit[:, 1] + limit[:, 0] - bound_total * taken_bound / DT_YR   # t/yr left idle
+    exempt_total = total[:, 1]
+    taken_exempt = np.where(exempt_total > 0, np.minimum(
+        np.maximum(room, 0.0) * DT_YR / np.maximum(exempt_total, 1e-300), 1.0), 0.0)
+    # share of each stock separated this month (the feed keeps the stock's element mix)
+    taken = np.stack([taken_bound, taken_exempt], axis=1)[..., None]    # (M, 2, R, 1)
+    feed = (stock * (taken / DT_YR)).sum(axis=1)
+    remaining = stock * (1.0 - taken)
     output = feed * inp.recovery[None, :, None]
     losses = feed * (1.0 - inp.recovery)[None, :, None]
     return SeparationResult(separation_feed=feed, separation_output=output,
-                            separation_losses=losses, concentrate_stock=remaining)
+                            separation_losses=losses, concentrate_stock=remaining.sum(axis=1),
+                            concentrate_pools=remaining)
+
+
+def deliveries(inp: SeparationInputs, t: int, output: np.ndarray) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+    """Separated output (M, R, E) t/yr delivered to China's and to the export market, (M, E) each.
+
+    Chinese regions sell in China; a region outside China sells what it separates in the export
+    market and sends the elements it cannot separate (in a mixed concentrate) to China.
+    """
+    mask = inp.to_china[t][None]
+    return np.where(mask, output, 0.0).sum(axis=1), np.where(mask, 0.0, output).sum(axis=1)
