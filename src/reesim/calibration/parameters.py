@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from reesim.scenario.schema import Parameters
+from reesim.scenario.schema import Parameters, parameter_bounds
 
 
 @dataclass(frozen=True)
@@ -78,21 +78,6 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
 """The declared free parameters (the lead's choice; the ranges are the priors)."""
 
 
-def _field_bounds(name: str) -> tuple[float, bool, float, bool]:
-    """(low, low inclusive, high, high inclusive) of a ``Parameters`` field."""
-    low, low_in, high, high_in = -math.inf, True, math.inf, True
-    for meta in Parameters.model_fields[name].metadata:
-        if getattr(meta, "gt", None) is not None:
-            low, low_in = float(meta.gt), False
-        if getattr(meta, "ge", None) is not None:
-            low, low_in = float(meta.ge), True
-        if getattr(meta, "lt", None) is not None:
-            high, high_in = float(meta.lt), False
-        if getattr(meta, "le", None) is not None:
-            high, high_in = float(meta.le), True
-    return low, low_in, high, high_in
-
-
 def check_free_parameters(table: Sequence[FreeParameter] = FREE_PARAMETERS) -> None:
     """Raise ``ValueError`` naming the row if the table is not a valid set of free parameters."""
     seen: set[str] = set()
@@ -110,7 +95,7 @@ def check_free_parameters(table: Sequence[FreeParameter] = FREE_PARAMETERS) -> N
                              f"{row.low}..{row.high}")
         if row.scale == "log" and row.low <= 0.0:
             raise ValueError(f"{row.name}: a log-scaled prior needs low > 0, got {row.low}")
-        lo, lo_in, hi, hi_in = _field_bounds(row.name)
+        lo, lo_in, hi, hi_in = parameter_bounds(row.name)
         if row.low < lo or (row.low == lo and not lo_in) or row.high > hi or (
                 row.high == hi and not hi_in):
             raise ValueError(f"{row.name}: prior {row.low}..{row.high} leaves the field's "
