@@ -48,3 +48,14 @@ def test_random_scenarios_with_any_events_keep_the_invariants(overrides):
             assert float(var.min()) >= -1e-6, name
     price = ds.price.values
     assert np.isfinite(price).all() and (price > 0).all()
+
+
+def test_a_ramp_of_a_vanishing_length_is_a_step_without_a_warning():
+    # found by the property test in CI: ramp_yr=5e-324 overflowed months / (12 * ramp_yr)
+    from reesim.model.context import ramp
+    from reesim.model.timeline import Timeline
+
+    timeline = Timeline(2000, 2001)
+    values = ramp(timeline, "2000-06", 5e-324)
+    assert values[timeline.index("2000-05")] == 0.0
+    assert (values[timeline.index("2000-06"):] == 1.0).all()

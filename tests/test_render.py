@@ -42,3 +42,22 @@ def test_ensemble_tables_mark_medians_and_percentiles(baotou_result):
     assert "medians of the members" in text
     assert "5th pct" in text and "95th pct" in text
     assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
+
+
+def test_the_validation_table_fits_80_columns_without_cutting_digits():
+    import pandas as pd
+    from rich.console import Console
+
+    from reesim.report.render import render_validation
+
+    metrics = pd.DataFrame({
+        "series": ["price_export_Nd_with_a_long_series_name", "production_world"] * 4,
+        "metric": ["log_rmse"] * 2 + ["range_coverage"] * 2 + ["range_miss_log_distance"] * 2
+        + ["direction_agreement"] * 2,
+        "value": [0.123456, 0.2, 0.5, 1.0, 0.3, 0.0, 0.75, 0.8], "n": [12, 26] * 4,
+        "observed": [float("nan")] * 8})
+    console = Console(width=80, record=True)
+    render_validation(metrics, "baotou", 1, console)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "0.123 (12)" in text and "…" not in text

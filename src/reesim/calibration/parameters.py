@@ -33,7 +33,7 @@ import numpy as np
 from reesim.dims import DT_YR
 from reesim.model.constants import member_constant_names
 from reesim.model.constants import table as constant_table
-from reesim.scenario.schema import Parameters, Scenario
+from reesim.scenario.schema import Parameters, Scenario, parameter_bounds
 
 
 @dataclass(frozen=True)
@@ -112,17 +112,7 @@ def _field_bounds(name: str) -> tuple[float, bool, float, bool]:
     if name not in Parameters.model_fields:
         const = constant_table()[name]
         return const.low, True, const.high, True
-    low, low_in, high, high_in = -math.inf, True, math.inf, True
-    for meta in Parameters.model_fields[name].metadata:
-        if getattr(meta, "gt", None) is not None:
-            low, low_in = float(meta.gt), False
-        if getattr(meta, "ge", None) is not None:
-            low, low_in = float(meta.ge), True
-        if getattr(meta, "lt", None) is not None:
-            high, high_in = float(meta.lt), False
-        if getattr(meta, "le", None) is not None:
-            high, high_in = float(meta.le), True
-    return low, low_in, high, high_in
+    return parameter_bounds(name)
 
 
 def step_floor(row: FreeParameter) -> float | None:
@@ -137,7 +127,6 @@ def step_floor(row: FreeParameter) -> float | None:
     if row.name.endswith("_yr") and not row.name.endswith("_per_yr"):
         return DT_YR
     return None
-
 
 def check_free_parameters(table: Sequence[FreeParameter] = FREE_PARAMETERS) -> None:
     """Raise ``ValueError`` naming the row if the table is not a valid set of free parameters."""

@@ -149,5 +149,5 @@ def ramp(timeline: Timeline, start: str, ramp_yr: float) -> np.ndarray:
     months = np.arange(timeline.steps) - t0 + 1
     if ramp_yr <= 0:
         return (months > 0).astype(float)
-    with np.errstate(over="ignore"):             # a ramp of a few picoseconds is a step
+    with np.errstate(over="ignore"):             # a ramp of ~0 years is a step (inf -> 1)
         return np.clip(months / (MONTHS_PER_YEAR * ramp_yr), 0.0, 1.0)

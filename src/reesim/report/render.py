@@ -231,9 +231,9 @@ def render_validation(metrics: pd.DataFrame, scenario_name: str, members: int,
                         f"{PRICE_RECORD_END_YEAR} ({scenario_name}, "
                         f"members {members}{', medians' if members > 1 else ''})",
                   title_justify="left")
-    table.add_column("series", min_width=29, no_wrap=True)
+    table.add_column("series", min_width=12, overflow="fold")   # wraps, never cut
     for col in ("log RMSE (n)", "in range (n)", "miss ln d", "direction (n)"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", overflow="fold")
     for name, row in wide.iterrows():
         def cell(metric: str, pct: bool = False, row=row, name=name) -> str:
             if metric not in row or row[metric] != row[metric]:
@@ -246,7 +246,8 @@ def render_validation(metrics: pd.DataFrame, scenario_name: str, members: int,
     console.print(table)
     peaks = Table(title="The 2011 price spike (export market)", title_justify="left")
     for col in ("series", "metric", "simulated", "observed"):
-        peaks.add_column(col, justify="left" if col in ("series", "metric") else "right")
+        peaks.add_column(col, justify="left" if col in ("series", "metric") else "right",
+                         overflow="fold")
     for rec in metrics[metrics.metric.str.startswith("peak_")].itertuples():
         if rec.metric == "peak_month_2011":  # months since 2010-01, shown as YYYY-MM
             sim, obs = (str(PEAK_ORIGIN + round(v)) if v == v else "-"
