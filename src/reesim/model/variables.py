@@ -74,8 +74,9 @@ VARIABLES: dict[str, Var] = {
     "trading_company_plan": Var((), "t REO", "state",
                                 "Stockpile the trading company plans to hold (0 when inactive)"),
     "stockpile_purchases": Var(("holder", "element"), "t REO/yr", "flow",
-                               "Purchases into reserves: the state reserve's net of releases, "
-                               "the trading company's gross (its sales are trading_company_sales)"),
+                               "Purchases into reserves (gross: the state reserve's releases "
+                               "are in holder_sales, the trading company's sales are "
+                               "trading_company_sales)"),
     # demand and use
     "demand": Var(("application", "element"), "t REO/yr", "flow",
                   "Demand for REO by application (world, after price response)"),

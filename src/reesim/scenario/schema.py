@@ -158,6 +158,21 @@ class StockpileEvent(_Dated):
     months: Annotated[int, Field(ge=1, le=240)] = 12
 
 
+class PriceFloorEvent(_Dated):
+    """A guaranteed price for producers: a buyer of last resort pays the gap to the floor.
+
+    The listed producers receive at least ``floor_usd_per_kg`` for each kg of the listed
+    separated elements they sell or stockpile (a contract for difference, like the 2025 US
+    DoD-MP Materials price protection agreement): the market price does not change; the
+    producers' netback, and with it their output and investment, rises.
+    """
+
+    type: Literal["price_floor"]
+    producers: Annotated[list[str], Field(min_length=1)]
+    elements: list[ElementName] | Literal["all"]
+    floor_usd_per_kg: Annotated[float, Field(gt=0.0, le=1.0e5)]
+
+
 class DisruptionEvent(_Dated):
     """Scale the available capacity of producers or of every producer in regions (0 = halt).
 
@@ -247,7 +262,7 @@ class DemandShockEvent(_Dated):
 Event = Annotated[
     QuotaEvent | ExportTaxEvent | ExportControlEvent | StockpileEvent | DisruptionEvent
     | CapacityEvent | SeparationCapacityEvent | RouteEvent | RegimeEvent | RecyclingEvent
-    | RecoveryEvent | DemandShockEvent,
+    | RecoveryEvent | DemandShockEvent | PriceFloorEvent,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[str, ...] = tuple(
@@ -276,6 +291,9 @@ class MarketOptions(_Strict):
     trade_cost_usd_per_kg: Annotated[float, Field(ge=0.0, le=50.0)] = 0.5
     """Freight, insurance and handling between the markets, USD/kg (an assumption: small against
     oxide prices; no figure in the packaged data)."""
+    substeps: Annotated[int, Field(ge=1, le=8)] = 1
+    """Market sub-steps per month: trade, clearing and consumption run this many times a month
+    with the month's flows split evenly (a numerical setting to show step convergence)."""
 
     @field_validator("regime_from", mode="before")
     @classmethod
@@ -308,7 +326,7 @@ class SupplyOptions(_Strict):
 class Parameters(_Strict):
     """Behavioural parameters of the mechanisms (the calibration's free parameters live here)."""
 
-    price_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.25
+    price_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 2.0
     price_expectation_time_yr: Annotated[float, Field(gt=0.0, le=20.0)] = 3.0
     price_coverage_sensitivity: Annotated[float, Field(gt=0.0, le=10.0)] = 0.7
     seller_coverage_target_months: Annotated[float, Field(gt=0.0, le=36.0)] = 2.0

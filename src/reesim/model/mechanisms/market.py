@@ -1,18 +1,18 @@
 """Two markets per element (China, export), trade between them, reserves, and price formation.
 
-Holders of separated oxides (:data:`reesim.dims.HOLDERS`) are addressed by name. Sellers offer
-their inventory (less when prices run far above expectations), buyers want their use plus a
-correction toward target stocks; a market sells the smaller of total offers and total wants and
-rations both sides pro rata. China's exports are a buyer in the China market: traders fill the
-export market's import requirement and chase the price gap; export quotas (on total tonnes),
-licences and duties restrict them, and a binding quota goes first to the elements whose export
-premium per kg is highest. Reserves buy and release on their dated orders.
-
-Price rule (one per market and element): the price moves toward an indicated price
-= expected price x (target coverage / coverage) ** sensitivity, where coverage is the sellers'
-inventory in months of buying interest; the expected price adapts to the actual price. Prices
-stay within [floor, choke]: the floor is the cost of separating oxide, the choke price
-(``choke_multiple`` x the reference) is where buyers stop. Prices are always positive and finite.
+Holders of separated oxides (:data:`reesim.dims.HOLDERS`) are addressed by name. Each month
+(or market sub-step) traders' net export intention follows the arbitrage signal with a lag of at
+least ``min_trade_adjustment_yr``; export quotas (on total tonnes, going first to the elements
+whose export premium per kg is highest), licences and duties restrict it. Reserves buy first on
+their dated orders and carry an unfilled remainder over until the order window closes. Then each
+market's price is *solved within the month*: buyers' purchases fall with the price (short-run
+purchase elasticity) and sellers keep a reservation stock that shrinks as the price rises above
+the going price, ``p = anchor * (target cover / cover after sales) ** beta``; bisection in log
+price finds the one price where both hold, within [floor, choke] and within
+``max_scarcity_factor`` of the going price (beyond it the market rations). The going price
+follows the cleared price over years (an integral action on coverage), the expectation over
+longer; price floors (``price_floor`` events) top up covered producers' netbacks. Prices are
+always positive and finite.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 
 from reesim.dims import DT_YR, ELEMENTS, HOLDERS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
-from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
+from reesim.model.context import Context, Draft, member_column, monthly
 from reesim.model.quotas import extend, quota_series
 from reesim.model.timeline import step_by_year
 
@@ -36,17 +36,18 @@ CONSTANTS = (
              "peaks reached about 45x the 2007 anchors (La and Ce outside China in 2011).",
              "data/observations/prices.csv (2011 peaks against data/inputs/price_anchors.csv)"),
     Constant("max_scarcity_factor", 4.0, "x expected price", 1.5, 20.0,
-             "A month's coverage signal moves the indicated price at most this far from the "
-             "expected price (the expectation keeps moving, so a long shortage still raises "
-             "prices without bound, at a bounded pace).", "assumption"),
+             "A month's clearing price stays within this factor of the expected price either "
+             "way; beyond it the market rations (buyers draw their own stocks). The expectation "
+             "keeps moving, so a long shortage still raises prices without bound, at a bounded "
+             "pace.", "assumption"),
     Constant("panic_price_ratio", 1.5, "price / expected price", 1.05, 5.0,
              "Hoarding and speculative holding start only when prices run this far above what "
              "traders expected: ordinary fluctuations leave behaviour unchanged, a shock like "
              "2010-2011 sets off panic buying.", "assumption"),
-    Constant("arbitrage_gate", 10.0, "exponent", 1.0, 50.0,
+    Constant("arbitrage_gate", 2.0, "exponent", 1.0, 50.0,
              "Trade falls as (destination price / landed cost) ** gate when the destination is "
              "cheaper than the landed cost.", "assumption"),
-    Constant("arbitrage_push_per_yr", 4.0, "x export demand per unit price gap", 0.0, 20.0,
+    Constant("arbitrage_push_per_yr", 0.5, "x export demand per unit price gap", 0.0, 20.0,
              "Extra trade per unit of relative price gap, as a multiple of the destination's "
              "demand per year.", "assumption"),
     Constant("min_offer_share", 0.5, "fraction of stock", 0.0, 1.0,
@@ -63,9 +64,34 @@ CONSTANTS = (
     Constant("export_quota_bracket_scales", 30.0, "logistic scales", 5.0, 100.0,
              "Bisection bracket of the quota's shadow price, in logistic scales around the "
              "premiums (wide enough that the allocation is 0 or 1 at its ends).", "assumption"),
+    Constant("purchase_elasticity", -0.3, "dimensionless", -1.5, -0.02,
+             "Short-run (within-month) price elasticity of buyers' purchases: consumers defer "
+             "restocking and cut use when the price jumps, so a shortage clears by price. "
+             "ESTIMATE: a 40% cut in supply to a market with this elasticity raises its price "
+             "0.6 ** (1 / -0.3) = 5.5x, the order of the 2010-2011 export price rise after the "
+             "40% export quota cut (peak/2009 ratios of about 5-20 in prices.csv); short-run "
+             "elasticities of metal demand are reported between -0.1 and -0.5.",
+             "estimate (see reason); data/observations/prices.csv, data/inputs/quotas.csv"),
+    Constant("min_price_adjustment_yr", 2.0, "yr", 0.25, 10.0,
+             "The going price that anchors sellers' reservation follows the market with the "
+             "price adjustment time, but never faster than this. The month's price is solved "
+             "within the month; its anchor is an integral action on stock coverage, and faster "
+             "anchors (0.25-1 yr) made baotou's annual magnet prices cycle by 40-140% a year "
+             "(measured 2016-2050, mean |annual log change| of the Nd export price: 1.43 at "
+             "0.25 yr, 0.42 at 1 yr, 0.18 at 2 yr).",
+             "measured on baotou (docs/model.md section 5)"),
+    Constant("min_trade_adjustment_yr", 0.5, "yr", 0.0, 2.0,
+             "Traders' net export intention follows the arbitrage signal with the arbitrage time, "
+             "but never faster than this (contracts, shipping and licences take months); this "
+             "bound keeps trade flows smooth whatever the step.", "assumption"),
 )
 QUOTA_BISECTION_STEPS = 32
 """Bisection steps for the export quota's shadow price (numerical: 2**-32 of the bracket)."""
+PRICE_BISECTION_STEPS = 20
+"""Bisection steps of a market's clearing log price (numerical: the bracket is at most
+2 ln(max_scarcity_factor) wide, so 20 halvings leave under 1e-5 in log price)."""
+TINY_T = 1e-12
+"""Tonnes below which a stock or a want counts as empty in the price solve (numerical)."""
 RESERVE_HOLDERS = ("state_reserve", "trading_company")
 """Holders that buy and release on dated stockpile orders (the order axis of the schedule)."""
 PRODUCERS_CHINA, PRODUCERS_EXPORT, COMPANY, STATE_RESERVE, CONSUMERS_CHINA, CONSUMERS_EXPORT = (
@@ -100,20 +126,25 @@ class MarketInputs:
     log_floor_price: np.ndarray         # (E,) log of the floor price (USD/kg)
     log_choke_price: np.ndarray         # (M, 1, E) log of the choke price (USD/kg)
     trade_cost_usd_per_kg: float
+    substeps: int                       # market sub-steps per month
     export_quota_t_per_yr: np.ndarray   # (T,) inf when none
     export_tax: np.ndarray              # (T, E) fraction
     export_licensed: np.ndarray         # (T, E) fraction of desired exports licensed
     stockpile_t_per_yr: np.ndarray      # (T, 2, E) orders of RESERVE_HOLDERS (+ buy, - release)
+    stockpile_months_left: np.ndarray   # (T, 2, E) months left in an open buy order's window
+    price_floor_usd_per_kg: np.ndarray  # (T, P, E) producers' guaranteed price, 0 = none
     seller_coverage_months: np.ndarray  # (M, 1, 1)
     consumer_coverage_months: np.ndarray  # (M, 1, 1)
     consumer_adjustment_yr: np.ndarray  # (M, 1, 1)
     hoarding_sensitivity: np.ndarray    # (M, 1, 1)
     coverage_sensitivity: np.ndarray    # (M, 1, 1)
-    arbitrage_time_yr: np.ndarray       # (M, 1)
-    price_rate: np.ndarray              # (M, 1, 1) monthly adjustment toward indicated price
-    expectation_rate: np.ndarray        # (M, 1, 1) monthly adjustment of expectations
+    arbitrage_time_yr: np.ndarray       # (M, 1) time to fill an import requirement
+    trade_time_yr: np.ndarray           # (M, 1) adjustment time of traders' intentions
+    expectation_time_yr: np.ndarray     # (M, 1, 1)
+    anchor_time_yr: np.ndarray          # (M, 1, 1) adjustment time of the going price
+    purchase_elasticity: np.ndarray     # (M, 1) within-month price elasticity of purchases
     log_panic_threshold: np.ndarray     # (M, 1, 1)
-    log_max_scarcity: np.ndarray        # (M, 1, 1)
+    log_max_scarcity: np.ndarray        # (M, 1)
     min_offer_share: np.ndarray         # (M, 1, 1)
     max_hoard_multiple: np.ndarray      # (M, 1, 1)
     arbitrage_gate: np.ndarray          # (M, 1)
@@ -142,7 +173,9 @@ def draft(ctx: Context) -> Draft:
                 years, rows.year.to_numpy(), rows.rate_pct.to_numpy() / 100.0, 0.0))
     return {"export_quota_t_per_yr": export_quota, "export_tax": export_tax,
             "export_licensed": np.ones((steps, n_e)),
-            "stockpile_t_per_yr": np.zeros((steps, len(RESERVE_HOLDERS), n_e))}
+            "stockpile_t_per_yr": np.zeros((steps, len(RESERVE_HOLDERS), n_e)),
+            "stockpile_months_left": np.zeros((steps, len(RESERVE_HOLDERS), n_e)),
+            "price_floor_usd_per_kg": np.zeros((steps, len(ctx.coords.producers), n_e))}
 
 
 def build(ctx: Context, draft: Draft) -> MarketInputs:
@@ -162,18 +195,23 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         reference_price_usd_per_kg=reference, log_floor_price=np.log(floor),
         log_choke_price=np.log(col3(p.choke_multiple) * reference),
         trade_cost_usd_per_kg=ctx.scenario.market.trade_cost_usd_per_kg,
+        substeps=ctx.scenario.market.substeps,
         export_quota_t_per_yr=draft["export_quota_t_per_yr"], export_tax=draft["export_tax"],
         export_licensed=draft["export_licensed"], stockpile_t_per_yr=draft["stockpile_t_per_yr"],
+        stockpile_months_left=draft["stockpile_months_left"],
+        price_floor_usd_per_kg=draft["price_floor_usd_per_kg"],
         seller_coverage_months=col3(p.seller_coverage_target_months),
         consumer_coverage_months=col3(p.consumer_coverage_target_months),
         consumer_adjustment_yr=col3(p.consumer_inventory_adjustment_time_yr),
         hoarding_sensitivity=col3(p.hoarding_sensitivity),
         coverage_sensitivity=col3(p.price_coverage_sensitivity),
-        arbitrage_time_yr=col2(p.export_arbitrage_time_yr),
-        price_rate=col3(monthly_rate(p.price_adjustment_time_yr)),
-        expectation_rate=col3(monthly_rate(p.price_expectation_time_yr)),
+        arbitrage_time_yr=col2(np.maximum(p.export_arbitrage_time_yr, p.min_trade_adjustment_yr)),
+        trade_time_yr=col2(np.maximum(p.export_arbitrage_time_yr, p.min_trade_adjustment_yr)),
+        expectation_time_yr=col3(p.price_expectation_time_yr),
+        anchor_time_yr=col3(np.maximum(p.price_adjustment_time_yr, p.min_price_adjustment_yr)),
+        purchase_elasticity=col2(p.purchase_elasticity),
         log_panic_threshold=col3(np.log(p.panic_price_ratio)),
-        log_max_scarcity=col3(np.log(p.max_scarcity_factor)),
+        log_max_scarcity=col2(np.log(p.max_scarcity_factor)),
         min_offer_share=col3(p.min_offer_share), max_hoard_multiple=col3(p.max_hoard_multiple),
         arbitrage_gate=col2(p.arbitrage_gate), arbitrage_push_per_yr=col2(p.arbitrage_push_per_yr),
         quota_scale_share=col2(p.export_quota_scale_share),
@@ -235,23 +273,6 @@ def seller_offer_share(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
                       1.0)
 
 
-def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.ndarray,
-                  want: np.ndarray, destination_sellers: np.ndarray) -> np.ndarray:
-    """Tonnage traders want to move into a market, (M, E) t REO/yr, before any restriction.
-
-    They fill the destination's import requirement (its buyers' wants plus a restock of its
-    sellers to target coverage, spread over the arbitrage time) while the destination price covers
-    the landed cost (origin price + duty + trade cost), fewer as it falls below, and push extra
-    tonnage in proportion to the price gap when it is above.
-    """
-    ratio = destination_price / landed
-    target_stock = inp.seller_coverage_months[:, :, 0] * want / MONTHS_PER_YEAR
-    gap = np.maximum(want * DT_YR + target_stock - destination_sellers, 0.0)
-    requirement = gap / np.maximum(inp.arbitrage_time_yr, DT_YR)
-    push = inp.arbitrage_push_per_yr * np.maximum(ratio - 1.0, 0.0) * want
-    return requirement * np.minimum(ratio, 1.0) ** inp.arbitrage_gate + push
-
-
 def allocate_quota(inp: MarketInputs, desired: np.ndarray, quota: float, rent: np.ndarray,
                    price_china: np.ndarray) -> np.ndarray:
     """Ration exports (M, E) t/yr to a total quota t/yr, favouring the highest premium per kg.
@@ -304,97 +325,209 @@ def clear(offers: Mapping[str, np.ndarray], wants: Mapping[str, np.ndarray]) -> 
                     got_by={k: v * want_fill for k, v in wants.items()})
 
 
+def clear_with_priority(offers: Mapping[str, np.ndarray], first: Mapping[str, np.ndarray],
+                        wants: Mapping[str, np.ndarray]) -> Clearing:
+    """Like :func:`clear`, but the ``first`` buyers (reserves) are served before the others.
+
+    A reserve buys ahead of consumers, as real reserves do: it takes what it ordered as far as
+    the offers go; the rest of the offers is rationed pro rata over the other buyers.
+    """
+    supply = functools.reduce(np.add, offers.values())
+    priority = functools.reduce(np.add, first.values())
+    want = functools.reduce(np.add, wants.values())
+    taken = np.minimum(priority, supply)
+    rest = np.minimum(supply - taken, want)
+    sold = taken + rest
+    offer_fill = np.where(supply > 0, sold / np.maximum(supply, 1e-300), 0.0)
+    first_fill = np.where(priority > 0, taken / np.maximum(priority, 1e-300), 0.0)
+    want_fill = np.where(want > 0, rest / np.maximum(want, 1e-300), 0.0)
+    return Clearing(sold=sold, sold_by={k: v * offer_fill for k, v in offers.items()},
+                    got_by={**{k: v * first_fill for k, v in first.items()},
+                            **{k: v * want_fill for k, v in wants.items()}})
+
+
 class ReserveOrders(NamedTuple):
-    """Reserve orders of a month, (M, E) t: purchases wanted and releases available."""
+    """Reserve orders of a (sub-)step, (M, E) t: purchases wanted and releases available."""
 
     buy: dict[str, np.ndarray]          # reserve holder -> wanted purchases
     release: dict[str, np.ndarray]      # reserve holder -> released, within its stock
+    owed: np.ndarray                    # (M, 2, E) t ordered and still open, before this step
 
 
-def reserve_orders(inp: MarketInputs, t: int, stocks: Stocks) -> ReserveOrders:
-    """Purchases and releases of the state reserve and the trading company in month ``t``."""
+def reserve_orders(inp: MarketInputs, t: int, stocks: Stocks, backlog: np.ndarray,
+                   dt: float = DT_YR) -> ReserveOrders:
+    """Purchases and releases of the state reserve and the trading company in month ``t``.
+
+    ``backlog`` (M, 2, E) t is what earlier months of an open order failed to buy. The reserve
+    owes itself the backlog plus this step's tranche of the order and buys that spread over the
+    months left in the order's window (all of it in the last one); when the window closes, an
+    unfilled remainder lapses.
+    """
     orders = inp.stockpile_t_per_yr[t]                                       # (2, E) t/yr
-    members = stocks.array.shape[0]
-    buy = np.maximum(orders, 0.0)[None] * DT_YR * np.ones((members, 1, 1))
+    months_left = inp.stockpile_months_left[t]                              # (2, E) >= 0
+    owed = np.where(months_left > 0, backlog + np.maximum(orders, 0.0) * dt, 0.0)
+    steps_left = np.maximum(months_left * (DT_YR / dt), 1.0)
+    buy = owed / steps_left
     return ReserveOrders(
         buy={h: buy[:, i] for i, h in enumerate(RESERVE_HOLDERS)},
-        release={h: np.minimum(np.maximum(-orders[i], 0.0) * DT_YR, getattr(stocks, h))
-                 for i, h in enumerate(RESERVE_HOLDERS)})
+        release={h: np.minimum(np.maximum(-orders[i], 0.0) * dt, getattr(stocks, h))
+                 for i, h in enumerate(RESERVE_HOLDERS)},
+        owed=owed)
+
+
+def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
+                    elastic: np.ndarray, log_last: np.ndarray, log_anchor: np.ndarray,
+                    log_choke: np.ndarray, dt: float = DT_YR) -> np.ndarray:
+    """The month's clearing log price of one market, (M, E), by bisection in log price.
+
+    Buyers want ``fixed + elastic * (p / p_last) ** eps`` t (``eps`` the short-run purchase
+    elasticity: consumers defer restocking and cut use when the price jumps); sellers offer
+    ``supply`` t but keep a reserve stock: they sell until the stock left covers
+    ``target * (p / anchor) ** (-1 / beta)`` months of the buying interest at that price (the
+    coverage rule ``p = anchor * (target / cover) ** beta`` read as their reservation). The
+    excess ``ln p - ln anchor - beta * ln(target / cover(p))`` rises with p, so bisection finds
+    the one root within [floor, choke] and within ``max_scarcity_factor`` of the anchor (the
+    expected price); at the upper bound (no stock left) the market rations, at the lower one
+    (no buyers) it gluts.
+    """
+    eps = inp.purchase_elasticity
+    beta = inp.coverage_sensitivity[:, :, 0]
+    months = inp.seller_coverage_months[:, :, 0]
+    lo = np.maximum(inp.log_floor_price, log_anchor - inp.log_max_scarcity)
+    hi = np.maximum(np.minimum(log_choke, log_anchor + inp.log_max_scarcity), lo)
+    offset = log_anchor + beta * np.log(months / (MONTHS_PER_YEAR * dt))    # (M, E)
+    scale = elastic * np.exp(-eps * log_last)
+    for _ in range(PRICE_BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        want = fixed + scale * np.exp(eps * mid)
+        ratio = np.maximum(want, TINY_T) / np.maximum(supply - want, TINY_T)
+        below = mid - beta * np.log(ratio) < offset
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    empty = (supply <= TINY_T) & (fixed + elastic <= TINY_T)      # no trade, no news: price holds
+    return np.where(empty, np.clip(log_last, lo, hi), 0.5 * (lo + hi))
+
+
+def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.ndarray,
+                  want: np.ndarray, destination_sellers: np.ndarray,
+                  local_supply: np.ndarray) -> np.ndarray:
+    """Tonnage traders want to move into a market, (M, E) t REO/yr, before any restriction.
+
+    They fill the destination's import requirement (its buyers' wants less its own supply
+    ``local_supply`` t/yr, corrected toward a target stock of its sellers over the arbitrage
+    time: a proportional rule, so the flow needs no step length) while the destination price
+    covers the landed cost (origin price + duty + trade cost), fewer as it falls below, and push
+    extra tonnage in proportion to the price gap when it is above.
+    """
+    ratio = destination_price / landed
+    target_stock = inp.seller_coverage_months[:, :, 0] * want / MONTHS_PER_YEAR
+    requirement = np.maximum(
+        want - local_supply + (target_stock - destination_sellers) / inp.arbitrage_time_yr, 0.0)
+    push = inp.arbitrage_push_per_yr * np.maximum(ratio - 1.0, 0.0) * want
+    return requirement * np.minimum(ratio, 1.0) ** inp.arbitrage_gate + push
 
 
 class Trade(NamedTuple):
-    """One month of trade and clearing."""
+    """One (sub-)step of trade and clearing."""
 
     share: np.ndarray                   # (M, K, E) share of their stock sellers offered
-    imports: np.ndarray                 # (M, E) t into China this month
+    imports: np.ndarray                 # (M, E) t into China this step
     exports_wanted: np.ndarray          # (M, E) t/yr exporters' wants after licences and quota
+    flow: np.ndarray                    # (M, E) t/yr traders' smoothed net export intention
+    price: np.ndarray                   # (M, K, E) USD/kg, the step's clearing prices
     china: Clearing
     abroad: Clearing
 
 
-def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, momentum: np.ndarray,
-          want: np.ndarray, company_offer: np.ndarray, orders: ReserveOrders) -> Trade:
+def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: np.ndarray,
+          momentum: np.ndarray, want: np.ndarray, company_offer: np.ndarray,
+          orders: ReserveOrders, flow: np.ndarray, supply_rate: tuple[np.ndarray, np.ndarray],
+          dt: float = DT_YR) -> Trade:
     """Imports, exports, the China market, then the export market; updates ``stocks`` in place.
 
-    ``want`` (M, K, E) t/yr are consumers' purchases; ``company_offer`` (M, E) t what the
-    trading company offers (its regime decides).
+    ``price`` (M, K, E) are last step's prices, ``anchor`` the going prices, ``want``
+    (M, K, E) t/yr consumers' purchases at those prices, ``company_offer`` (M, E) t what the
+    trading company offers (its regime decides), ``flow`` (M, E) t/yr traders' net export
+    intention so far, ``supply_rate`` each market's own separated output (M, E) t/yr.
+    Traders' intentions follow the arbitrage signals with the arbitrage time
+    (at least ``min_trade_adjustment_yr``), so trade flows are smooth; then each market's price
+    is solved within the step (:func:`solve_log_price`).
     """
     trade_cost = inp.trade_cost_usd_per_kg
+    landed_out = price[:, 0] * (1.0 + inp.export_tax[t]) + trade_cost
+    quota = float(inp.export_quota_t_per_yr[t])
+    out = desired_trade(inp, landed_out, price[:, 1], want[:, 1], stocks.producers_export,
+                        supply_rate[1])
+    out = allocate_quota(inp, out * inp.export_licensed[t][None, :], quota,
+                         price[:, 1] - landed_out, price[:, 0])
+    into = desired_trade(inp, price[:, 1] + trade_cost, price[:, 0], want[:, 0],
+                         stocks.producers_china, supply_rate[0])
+    flow = flow + (out - into - flow) * (1.0 - np.exp(-dt / inp.trade_time_yr))
     # imports into China (no quota): traders buy from export-market sellers first
-    imports = np.minimum(desired_trade(inp, price[:, 1] + trade_cost, price[:, 0], want[:, 0],
-                                       stocks.producers_china) * DT_YR,
-                         stocks.producers_export)
+    imports = np.minimum(np.maximum(-flow, 0.0) * dt, stocks.producers_export)
     stocks.producers_export -= imports
     stocks.producers_china += imports
-    # exports: duties, licences, and a quota on total tonnes
-    landed = price[:, 0] * (1.0 + inp.export_tax[t]) + trade_cost
-    exports_wanted = desired_trade(inp, landed, price[:, 1], want[:, 1],
-                                   stocks.producers_export) * inp.export_licensed[t][None, :]
-    exports_wanted = allocate_quota(inp, exports_wanted, float(inp.export_quota_t_per_yr[t]),
-                                    price[:, 1] - landed, price[:, 0])
+    # exports: the intention within this month's licences and the quota on total tonnes
+    exports_wanted = np.maximum(flow, 0.0) * inp.export_licensed[t][None, :]
+    total = exports_wanted.sum(axis=1, keepdims=True)
+    exports_wanted *= np.minimum(quota / np.maximum(total, 1e-300), 1.0)
 
-    # China market, then exports arrive abroad, then the export market
+    # China market (reserves first), then exports arrive abroad, then the export market
     share = seller_offer_share(inp, momentum)                          # (M, K, E)
-    china = clear(
-        {PRODUCERS_CHINA: stocks.producers_china * share[:, 0], COMPANY: company_offer,
-         STATE_RESERVE: orders.release[STATE_RESERVE]},
-        {CONSUMERS_CHINA: want[:, 0] * DT_YR, "exporters": exports_wanted * DT_YR,
-         STATE_RESERVE: orders.buy[STATE_RESERVE], COMPANY: orders.buy[COMPANY]})
+    log_last, log_anchor = np.log(price), np.log(anchor)
+    offers = {PRODUCERS_CHINA: stocks.producers_china * share[:, 0], COMPANY: company_offer,
+              STATE_RESERVE: orders.release[STATE_RESERVE]}
+    first = {STATE_RESERVE: orders.buy[STATE_RESERVE], COMPANY: orders.buy[COMPANY]}
+    supply = functools.reduce(np.add, offers.values())
+    left = supply - np.minimum(functools.reduce(np.add, first.values()), supply)
+    log_china = solve_log_price(inp, left, exports_wanted * dt, want[:, 0] * dt, log_last[:, 0],
+                                log_anchor[:, 0], inp.log_choke_price[:, 0], dt)
+    scale = np.exp(inp.purchase_elasticity * (log_china - log_last[:, 0]))
+    china = clear_with_priority(offers, first, {CONSUMERS_CHINA: want[:, 0] * dt * scale,
+                                                "exporters": exports_wanted * dt})
     sold, got = china.sold_by, china.got_by
     stocks.producers_china -= sold[PRODUCERS_CHINA]
     stocks.trading_company += got[COMPANY] - sold[COMPANY]
     stocks.state_reserve += got[STATE_RESERVE] - sold[STATE_RESERVE]
     stocks.consumers_china += got[CONSUMERS_CHINA]
     stocks.producers_export += got["exporters"]
-    abroad = clear({PRODUCERS_EXPORT: stocks.producers_export * share[:, 1]},
-                   {CONSUMERS_EXPORT: want[:, 1] * DT_YR})
+    supply_abroad = stocks.producers_export * share[:, 1]
+    log_abroad = solve_log_price(inp, supply_abroad, 0.0, want[:, 1] * dt, log_last[:, 1],
+                                 log_anchor[:, 1], inp.log_choke_price[:, 0], dt)
+    scale = np.exp(inp.purchase_elasticity * (log_abroad - log_last[:, 1]))
+    abroad = clear({PRODUCERS_EXPORT: supply_abroad}, {CONSUMERS_EXPORT: want[:, 1] * dt * scale})
     stocks.producers_export -= abroad.sold
     stocks.consumers_export += abroad.sold
-    return Trade(share=share, imports=imports, exports_wanted=exports_wanted, china=china,
-                 abroad=abroad)
+    new_price = np.exp(np.stack([log_china, log_abroad], axis=1))
+    return Trade(share=share, imports=imports, exports_wanted=exports_wanted, flow=flow,
+                 price=new_price, china=china, abroad=abroad)
 
 
-def buying_interest(want: np.ndarray, traded: Trade, orders: ReserveOrders) -> np.ndarray:
-    """Buying interest per market (M, K, E) t/yr: consumers, exporters and reserves in China."""
-    interest = want.copy()
-    interest[:, 0] += traded.exports_wanted + (orders.buy[STATE_RESERVE]
-                                               + orders.buy[COMPANY]) / DT_YR
-    return interest
+def update_expectations(inp: MarketInputs, price: np.ndarray, expected: np.ndarray,
+                        anchor: np.ndarray, dt: float = DT_YR) -> tuple[np.ndarray, np.ndarray]:
+    """Expected prices and going prices (M, K, E) adapt to the step's prices (log lags).
+
+    The expectation (years: ``price_expectation_time_yr``) is what hoarding and speculation
+    compare the price with; the going price (months: ``price_adjustment_time_yr``, at least
+    ``min_price_adjustment_yr``) anchors sellers' reservation in the next step's clearing.
+    """
+    log_price = np.log(price)
+
+    def lag(value: np.ndarray, time_yr: np.ndarray) -> np.ndarray:
+        return np.exp(np.log(value) + (log_price - np.log(value)) * (1.0 - np.exp(-dt / time_yr)))
+
+    return lag(expected, inp.expectation_time_yr), lag(anchor, inp.anchor_time_yr)
 
 
-def update_prices(inp: MarketInputs, price: np.ndarray, expected: np.ndarray,
-                  seller_stock: np.ndarray, want_rate: np.ndarray) -> tuple[np.ndarray,
-                                                                             np.ndarray]:
-    """New prices and expectations (M, K, E) from sellers' coverage of buying interest."""
-    months = seller_stock / np.maximum(want_rate / MONTHS_PER_YEAR, 1e-12)
-    limit = inp.log_max_scarcity
-    with np.errstate(divide="ignore"):
-        signal = np.clip(inp.coverage_sensitivity * np.log(inp.seller_coverage_months / months),
-                         -limit, limit)
-    log_floor, log_choke = inp.log_floor_price, inp.log_choke_price
-    log_price, log_expected = np.log(price), np.log(expected)
-    log_indicated = np.minimum(np.maximum(log_expected + signal, log_floor), log_choke)
-    log_new = np.clip(log_price + (log_indicated - log_price) * inp.price_rate,
-                      log_floor, log_choke)
-    log_new_expected = log_expected + (log_new - log_expected) * inp.expectation_rate
-    return np.exp(log_new), np.exp(log_new_expected)
+def price_support_usd_per_kg(inp: MarketInputs, t: int, price_at_producer: np.ndarray,
+                             distribution: np.ndarray, recovery: np.ndarray) -> np.ndarray:
+    """Top-up of each producer's basket netback from price floors, (M, P) USD/kg REO.
+
+    A price floor (``price_floor`` events, e.g. the 2025 US DoD-MP Materials agreement) pays the
+    producer the difference between the floor and the market price for its separated output of
+    the covered elements: ``sum_e max(floor - price, 0) * d[p, e] * recovery[p]``.
+    ``price_at_producer`` (M, P, E) is the market price each producer sells at.
+    """
+    floor = inp.price_floor_usd_per_kg[t]                                    # (P, E), 0 = none
+    gap = np.maximum(floor[None] - price_at_producer, 0.0)
+    return np.einsum("mpe,pe->mp", gap, distribution) * recovery[None, :]
