@@ -133,7 +133,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
                                re.quota_target_t_per_yr[t])
     mined = mining.extract(mi, t, output, state.reserves, netback)
     ore_total = mined.ore_mined.sum(axis=2)                                  # (M, P) t/yr
-    reserves = state.reserves - ore_total * dt
+    reserves = state.reserves + (mined.reserve_additions - ore_total) * dt
 
     # concentrate to separated oxides, delivered to sellers over the month
     sep = separation.separate(se, t, state.concentrate, mined.mine_output, sep_limit)
@@ -168,9 +168,11 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
                                                   state.thrift)
     company_sales = china.sold_by[COMPANY] / dt
     company = regimes.update_company(re, regime, state.company, price[:, 0], company_sales)
-    cap = capacity.update(ca, t, state.capacity, netback, mi.cash_cost_usd_per_kg,
-                          mi.reference_netback_usd_per_kg)
     inventory = stocks.array
+    cap = capacity.update(ca, t, state.capacity, netback, mi.cash_cost_usd_per_kg,
+                          mi.reference_netback_usd_per_kg,
+                          supply=sep.separation_output.sum(axis=1) + returns.sum(axis=1) / dt,
+                          demand=demand_rate.sum(axis=(1, 2)), stock=inventory.sum(axis=1))
     new_state = State(
         price=new_price, price_expected=expected, company=company, inventory=inventory,
         concentrate=sep.concentrate_pools, utilization=utilization, capacity=cap,

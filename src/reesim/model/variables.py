@@ -43,6 +43,9 @@ VARIABLES: dict[str, Var] = {
     "revenue": Var(("producer",), "MUSD/yr", "flow",
                    "Mine output valued at netback (concentrate value at market prices)"),
     "reserves": Var(("producer",), "t REO", "stock", "Remaining reserve (in-situ REO)"),
+    "reserve_additions": Var(("producer",), "t REO/yr", "flow",
+                             "Reserves added by exploration and resource conversion while the "
+                             "mine pays (reserve_replacement_ratio x REO in ore mined)"),
     # concentrate and separation
     "concentrate_stock": Var(("region", "element"), "t REO", "stock",
                              "Concentrate awaiting cracking and separation in the region"),
@@ -135,7 +138,8 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("deposits", (), ("ore_mined",), "reserves", ("producer",), unbounded_stock=True),
+    Stage("deposits", ("reserve_additions",), ("ore_mined",), "reserves", ("producer",),
+          unbounded_stock=True),
     Stage("mining", ("ore_mined",), ("mine_output", "tailings_inflow"), None,
           ("producer", "element")),
     Stage("concentrate", ("mine_output",), ("separation_feed",), "concentrate_stock"),

@@ -4,8 +4,13 @@ Operating mines follow their capacity history (input data) unless the model clos
 after ``closure_after_loss_months`` consecutive months with netback below cash cost a mine shuts,
 and restarts ``restart_months`` after its expected netback beats its incentive price. Planned
 projects are committed when the expected netback beats their incentive price and come online
-after their lead time, ramping up over ``ramp_up_months``. Illegal and fringe supply grows and
-shrinks with its margin.
+after their lead time, ramping up over ``ramp_up_months``. Projects are also committed, one a
+month and the cheapest first, when investors reading the demand outlook foresee a deficit of
+the project's main value element by the time it would be at full output (world stocks plus
+supply and committed capacity against demand growing as the scenario's demand path), provided
+the project would cover its cash cost at expected prices: offtakes and state finance build
+mines ahead of the price (the 2020s ex-China projects), and without it the projection only
+invests after stocks run out. Illegal and fringe supply grows and shrinks with its margin.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from reesim.dims import MONTHS_PER_YEAR
+from reesim.dims import ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
 from reesim.model.timeline import step_by_year
@@ -31,6 +36,7 @@ CONSTANTS = (
              "Fringe (illegal) supply grows at most to this multiple of its recorded (base) "
              "capacity, however high its margin.", "assumption"),
 )
+RAMP_UP_MONTHS = next(c.value for c in CONSTANTS if c.name == "ramp_up_months")
 NEVER = np.iinfo(np.int64).max // 2
 """Step index standing for 'not scheduled'."""
 
@@ -59,6 +65,12 @@ class CapacityInputs:
     restart_months: np.ndarray          # (M, 1) int
     ramp_up_months: np.ndarray          # (M, 1)
     illegal_max_multiple: np.ndarray    # (M, 1)
+    watched: np.ndarray                 # (P, E) bool: elements a project is built for
+    output_share: np.ndarray            # (P, E) t of each element per t REO of capacity
+    outlook_growth: np.ndarray          # (T, E) outlook demand at the horizon over demand now
+    horizon_yr: float                   # investment horizon: longest lead time + ramp-up, years
+    working_stock_yr: np.ndarray        # (M, 1) normal stocks of sellers and consumers, years
+    #                                     of demand (their coverage targets)
 
 
 class CapacityState(NamedTuple):
@@ -93,12 +105,48 @@ def draft(ctx: Context) -> Draft:
             "forced_online": np.zeros(shape, bool), "disruption": np.ones(shape)}
 
 
+WATCHED_VALUE_SHARE = 0.2
+"""Investors watch the balance of every element worth at least this share of a project's basket
+at reference prices (NdPr for light deposits; Dy, Tb and Y for ionic clays)."""
+
+
+def outlook(ctx: Context, draft: Draft) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """What investors read: elements each project is built for, its output, the outlook.
+
+    The outlook is the demand growth of every element from each month to the investment horizon.
+
+    Returns watched elements (P, E) bool, output shares (P, E) t per t REO (separation recovery
+    at the default route), growth (T, E) and the horizon in years (the longest lead time of a
+    planned project plus ramp-up). Growth follows the scenario's base demand path
+    (``demand_t_per_yr`` after events, at reference prices), held after the run's end.
+    """
+    from reesim.model.mechanisms.demand import element_intensity
+    from reesim.model.mechanisms.mining import distribution
+
+    dist = distribution(ctx)                                                  # (P, E)
+    anchors = ctx.data["price_anchors"].set_index("element").loc[list(ELEMENTS)]
+    value = dist * anchors.reference_price_usd_per_kg.to_numpy(float)[None, :]
+    watched = value >= WATCHED_VALUE_SHARE * value.sum(axis=1, keepdims=True)
+    recovery = ctx.regions.separation_recovery_fraction.to_numpy(float)[ctx.default_route]
+    by_element = draft["demand_t_per_yr"] @ element_intensity(ctx)            # (T, E)
+    planned = (ctx.producers.status == "planned").to_numpy()
+    lead = ctx.producers.lead_time_yr.to_numpy(float)[planned]
+    ramp = float(ctx.scenario.constants.get("ramp_up_months", RAMP_UP_MONTHS))  # run level:
+    horizon_months = round(MONTHS_PER_YEAR * float(lead.max() if len(lead) else 0.0) + ramp)
+    #                                  a member's design must not move the others' horizon
+    steps = ctx.timeline.steps
+    later = np.minimum(np.arange(steps) + horizon_months, steps - 1)
+    growth = by_element[later] / np.maximum(by_element, 1e-9)
+    return watched, dist * recovery[:, None], growth, horizon_months / MONTHS_PER_YEAR
+
+
 def build(ctx: Context, draft: Draft) -> CapacityInputs:
     """Capacity inputs from the producers table, the schedules and the member values."""
     producers, p, supply = ctx.producers, ctx.params, ctx.scenario.supply
     legal = producers.legal.to_numpy(bool)
     start = np.array([max(0, MONTHS_PER_YEAR * (int(y) - ctx.timeline.start_year))
                       for y in producers.start_year])
+    watched, shares, growth, horizon = outlook(ctx, draft)
     return CapacityInputs(
         planned=(producers.status == "planned").to_numpy(), illegal=~legal,
         can_close=~producers.byproduct_of_iron.to_numpy(bool) & legal,
@@ -117,6 +165,9 @@ def build(ctx: Context, draft: Draft) -> CapacityInputs:
         restart_months=member_column(p.restart_months.astype(np.int64), 1),
         ramp_up_months=member_column(p.ramp_up_months, 1),
         illegal_max_multiple=member_column(p.illegal_max_multiple, 1),
+        watched=watched, output_share=shares, outlook_growth=growth, horizon_yr=horizon,
+        working_stock_yr=member_column(p.seller_coverage_target_months
+                                       + p.consumer_coverage_target_months, 1) / MONTHS_PER_YEAR,
     )
 
 
@@ -147,12 +198,38 @@ def available_capacity(inp: CapacityInputs, t: int, state: CapacityState) -> np.
     return capacity * inp.disruption[t][None, :] * ~state.closed
 
 
+def foreseen_deficit(inp: CapacityInputs, t: int, online_at: np.ndarray, supply: np.ndarray,
+                     demand: np.ndarray, stock: np.ndarray) -> np.ndarray:
+    """Whether investors foresee a deficit of an element each project is built for, (M, P) bool.
+
+    Over the investment horizon, world stocks ``stock`` (M, E) t, plus supply ``supply`` (M, E)
+    t/yr and the capacity committed but not yet at full output (for the part of the horizon after
+    it gets there), must cover demand ``demand`` (M, E) t/yr growing along the outlook
+    (trapezoid: the mean of demand now and at the horizon) and leave sellers and consumers their
+    normal stocks at the end.
+    """
+    horizon = inp.horizon_yr
+    ramp = np.clip((t - online_at + 1) / inp.ramp_up_months, 0.0, 1.0)       # (M, P)
+    full_in_yr = (np.minimum(online_at, t + MONTHS_PER_YEAR * 100) + inp.ramp_up_months - t
+                  ) / MONTHS_PER_YEAR
+    counted = np.clip(1.0 - full_in_yr / max(horizon, 1e-9), 0.0, 1.0)
+    coming = np.where(online_at < NEVER, inp.nameplate_t_per_yr[None, :] * (1.0 - ramp)
+                      * counted, 0.0) @ inp.output_share                      # (M, E)
+    later = demand * inp.outlook_growth[t][None, :]                           # (M, E) t/yr
+    left = stock + horizon * (supply + coming - (demand + later) / 2.0)
+    short = left < inp.working_stock_yr * later                               # (M, E)
+    return (short[:, None, :] & inp.watched[None, :, :]).any(axis=2)
+
+
 def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarray,
-           cash_cost: np.ndarray, reference_netback: np.ndarray) -> CapacityState:
+           cash_cost: np.ndarray, reference_netback: np.ndarray, supply: np.ndarray,
+           demand: np.ndarray, stock: np.ndarray) -> CapacityState:
     """Closures, restarts, project commitments and fringe capacity after month ``t``.
 
     ``netback`` and ``cash_cost`` are (M, P) USD/kg; ``reference_netback`` (P,) USD/kg is the
-    netback at reference prices that sizes fringe capacity's margin.
+    netback at reference prices that sizes fringe capacity's margin. ``supply`` (separated and
+    recycled) and ``demand`` are world rates (M, E) t/yr, ``stock`` world stocks (M, E) t, for
+    the investors' outlook (:func:`foreseen_deficit`).
     """
     expected = state.expected_netback + (netback - state.expected_netback) * inp.investment_rate
 
@@ -171,9 +248,15 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
     online_at = state.online_at
     if inp.projects_endogenous:
         eligible = inp.planned & (t + inp.lead_time_months >= inp.start_month)
-        commit = (eligible[None, :] & (online_at == NEVER)
-                  & (expected >= inp.incentive_usd_per_kg[None, :]))
-        online_at = np.where(commit,
+        free = eligible[None, :] & (online_at == NEVER)
+        commit = free & (expected >= inp.incentive_usd_per_kg[None, :])
+        foreseen = free & foreseen_deficit(inp, t, online_at, supply, demand, stock) & (
+            expected >= cash_cost)
+        cost = np.where(foreseen & ~commit, inp.incentive_usd_per_kg[None, :], np.inf)
+        cheapest = np.argmin(cost, axis=1)                                    # (M,)
+        first = np.zeros_like(commit)
+        first[np.arange(len(cheapest)), cheapest] = np.isfinite(cost.min(axis=1))
+        online_at = np.where(commit | first,
                              np.maximum(t + inp.lead_time_months, inp.start_month)[None, :],
                              online_at)
 

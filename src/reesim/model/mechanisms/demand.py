@@ -75,6 +75,14 @@ def _essential_pairs(essential: np.ndarray, intensity: np.ndarray) -> tuple[np.n
     return np.array(first), np.array(second)
 
 
+def element_intensity(ctx: Context) -> np.ndarray:
+    """Element shares of a tonne of REO in each application, (A, E)."""
+    return ctx.memo("element_intensity", lambda: (
+        ctx.data["application_intensity"]
+        .pivot_table(index="application", columns="element", values="share_fraction")
+        .reindex(index=list(APPLICATIONS), columns=list(ELEMENTS)).fillna(0.0).to_numpy()))
+
+
 def draft(ctx: Context) -> Draft:
     """Base world demand (T, A) t REO/yr and China's manufacturing share (T, A).
 
@@ -120,10 +128,7 @@ def build(ctx: Context, draft: Draft) -> DemandInputs:
     """Demand inputs: intensities, essential elements, thrifting and per-member responses."""
     data, p = ctx.data, ctx.params
     apps = data["applications"].set_index("application").loc[list(APPLICATIONS)]
-    intensity = (data["application_intensity"]
-                 .pivot_table(index="application", columns="element", values="share_fraction")
-                 .reindex(index=list(APPLICATIONS), columns=list(ELEMENTS)).fillna(0.0)
-                 .to_numpy())
+    intensity = element_intensity(ctx)
     shape_ae = (len(APPLICATIONS), len(ELEMENTS))
     thrift, floor, lag = np.zeros(shape_ae), np.ones(shape_ae), np.full(shape_ae, np.inf)
     relative = np.full(shape_ae, -1)
