@@ -114,7 +114,7 @@ def test_annual_records_do_not_score_monthly_dynamics():
 def test_no_adjustment_time_prior_starts_below_the_step():
     check_free_parameters()
     adjustment = next(r for r in FREE_PARAMETERS if r.name == "price_adjustment_time_yr")
-    assert adjustment.low == pytest.approx(DT_YR)
+    assert adjustment.low >= DT_YR
     with pytest.raises(ValueError, match="below the time step"):
         check_free_parameters((FreeParameter("price_adjustment_time_yr", 0.05, 1.0, "log",
                                              "too fast"),))

@@ -80,3 +80,52 @@ def test_fringe_capacity_grows_with_its_margin_up_to_its_cap():
         state = capacity.update(inp, 239, state, high, cost, ref)
     cap = float(m.params.illegal_max_multiple[0]) * inp.capacity_t_per_yr[239, p]
     np.testing.assert_allclose(state.illegal_capacity[0, p], cap, rtol=1e-3)
+
+
+def _outlook_args(inp, supply_nd: float, demand_nd: float, stock_nd: float):
+    from reesim.dims import ELEMENTS
+    e = ELEMENTS.index("Nd")
+    supply, demand, stock = (np.zeros((1, len(ELEMENTS))) for _ in range(3))
+    supply[0, e], demand[0, e], stock[0, e] = supply_nd, demand_nd, stock_nd
+    return {"supply": supply, "demand": demand, "stock": stock}
+
+
+def test_a_foreseen_deficit_commits_the_cheapest_project_it_helps_one_a_month():
+    m, inp, mi, state = _setup()
+    names = m.coords.producers
+    t = 12 * (2030 - m.timeline.start_year)
+    viable = np.full_like(state.expected_netback, 1.0) * mi.cash_cost_usd_per_kg   # at cost
+    state = state._replace(expected_netback=viable)
+    short = _outlook_args(inp, supply_nd=50_000, demand_nd=80_000, stock_nd=0.0)
+    after = capacity.update(inp, t, state, viable, mi.cash_cost_usd_per_kg,
+                            mi.reference_netback_usd_per_kg, **short)
+    committed = np.flatnonzero(after.online_at[0] < NEVER)
+    assert len(committed) == 1                                  # one project a month
+    p = committed[0]
+    nd = m.coords.elements.index("Nd")
+    assert inp.watched[p, nd]                                   # one built for NdPr
+    eligible = inp.planned & inp.watched[:, nd] & (t + inp.lead_time_months >= inp.start_month)
+    assert inp.incentive_usd_per_kg[p] == inp.incentive_usd_per_kg[eligible].min()
+    assert after.online_at[0, p] == max(t + inp.lead_time_months[p], inp.start_month[p])
+    assert names[p].startswith("generic_lree")
+    # committed capacity counts: the next month commits another only while the gap remains
+    again = capacity.update(inp, t + 1, after, viable, mi.cash_cost_usd_per_kg,
+                            mi.reference_netback_usd_per_kg, **short)
+    assert (again.online_at[0] < NEVER).sum() == 2
+
+
+def test_no_commitment_without_a_deficit_or_below_cash_cost():
+    m, inp, mi, state = _setup()
+    t = 12 * (2030 - m.timeline.start_year)
+    viable = mi.cash_cost_usd_per_kg * 1.0
+    state = state._replace(expected_netback=viable)
+    ample = _outlook_args(inp, supply_nd=120_000, demand_nd=80_000, stock_nd=50_000)
+    after = capacity.update(inp, t, state, viable, mi.cash_cost_usd_per_kg,
+                            mi.reference_netback_usd_per_kg, **ample)
+    assert (after.online_at[0] == NEVER).all()
+    losing = mi.cash_cost_usd_per_kg * 0.9                      # would not cover its cash cost
+    state = state._replace(expected_netback=losing)
+    short = _outlook_args(inp, supply_nd=50_000, demand_nd=80_000, stock_nd=0.0)
+    after = capacity.update(inp, t, state, losing, mi.cash_cost_usd_per_kg,
+                            mi.reference_netback_usd_per_kg, **short)
+    assert (after.online_at[0] == NEVER).all()

@@ -45,13 +45,27 @@ def test_output_is_the_deposit_mix_and_ore_is_output_over_recovery():
     np.testing.assert_allclose(got.mine_output + got.tailings_inflow, got.ore_mined, rtol=1e-12)
 
 
-def test_reserves_fall_by_exactly_the_ore_mined():
+def test_reserves_fall_by_exactly_the_ore_mined_less_the_additions():
     ds = simulate(load_scenario("baotou", ["end_year=2012"])).dataset.isel(member=0)
     finite = np.isfinite(ds.reserves_initial.values)
     assert finite.any()
     ore = ds.ore_mined.sum("element").values[:, finite]
+    added = ds.reserve_additions.values[:, finite]
     fallen = ds.reserves_initial.values[finite] - ds.reserves.values[:, finite]
-    np.testing.assert_allclose(fallen, np.cumsum(ore * DT_YR, axis=0), rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(fallen, np.cumsum((ore - added) * DT_YR, axis=0), rtol=1e-9,
+                               atol=1e-6)
+    assert (added > 0).any() and (added <= ore * (1 + 1e-12)).all()   # ratio 1: at most mined
+
+
+def test_without_replacement_a_reserve_runs_out_and_the_mine_stops():
+    ds = simulate(load_scenario("baotou", ["constants.reserve_replacement_ratio=0"])).dataset
+    res = ds.reserves.sel(producer="eneabba").isel(member=0)
+    assert float(ds.reserve_additions.sum()) == 0.0
+    gone = res.where(res <= 1e-6, drop=True)
+    assert gone.size > 0                                       # the 2024 stockpile is mined out
+    after = ds.mine_output.sel(producer="eneabba").sum("element").isel(member=0).sel(
+        time=slice(gone.time.values[0], None)).isel(time=slice(1, None))   # the months after
+    assert float(after.max()) < 1.0
 
 
 def test_a_mining_quota_event_before_packaged_quotas_sets_a_quota_and_no_nan():

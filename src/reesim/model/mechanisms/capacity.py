@@ -222,14 +222,16 @@ def foreseen_deficit(inp: CapacityInputs, t: int, online_at: np.ndarray, supply:
 
 
 def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarray,
-           cash_cost: np.ndarray, reference_netback: np.ndarray, supply: np.ndarray,
-           demand: np.ndarray, stock: np.ndarray) -> CapacityState:
+           cash_cost: np.ndarray, reference_netback: np.ndarray,
+           supply: np.ndarray | None = None, demand: np.ndarray | None = None,
+           stock: np.ndarray | None = None) -> CapacityState:
     """Closures, restarts, project commitments and fringe capacity after month ``t``.
 
     ``netback`` and ``cash_cost`` are (M, P) USD/kg; ``reference_netback`` (P,) USD/kg is the
     netback at reference prices that sizes fringe capacity's margin. ``supply`` (separated and
     recycled) and ``demand`` are world rates (M, E) t/yr, ``stock`` world stocks (M, E) t, for
-    the investors' outlook (:func:`foreseen_deficit`).
+    the investors' outlook (:func:`foreseen_deficit`); without them projects are committed
+    on price alone.
     """
     expected = state.expected_netback + (netback - state.expected_netback) * inp.investment_rate
 
@@ -250,8 +252,11 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
         eligible = inp.planned & (t + inp.lead_time_months >= inp.start_month)
         free = eligible[None, :] & (online_at == NEVER)
         commit = free & (expected >= inp.incentive_usd_per_kg[None, :])
-        foreseen = free & foreseen_deficit(inp, t, online_at, supply, demand, stock) & (
-            expected >= cash_cost)
+        foreseen = free & (expected >= cash_cost)
+        if supply is not None and demand is not None and stock is not None:
+            foreseen &= foreseen_deficit(inp, t, online_at, supply, demand, stock)
+        else:
+            foreseen &= False
         cost = np.where(foreseen & ~commit, inp.incentive_usd_per_kg[None, :], np.inf)
         cheapest = np.argmin(cost, axis=1)                                    # (M,)
         first = np.zeros_like(commit)
