@@ -95,6 +95,18 @@ def test_reserves_are_served_before_consumers():
     np.testing.assert_allclose(done.sold, [[10.0, 10.0]])
 
 
+def test_a_reserve_release_sells_before_merchants_in_a_glut():
+    """A reserve auctions its lots: in a glut its release sells first (the state-reserve-nd
+    release of 20,000 t over 2033-2034 stayed 80% unsold when it was rationed pro rata)."""
+    offers = {"merchants": np.array([[30.0, 2.0]]), "reserve": np.array([[5.0, 5.0]])}
+    wants = {"consumers": np.array([[12.0, 20.0]])}
+    done = market.clear_with_priority(offers, {"none": np.zeros((1, 2))}, wants,
+                                      sold_first=("reserve",))
+    np.testing.assert_allclose(done.sold_by["reserve"], [[5.0, 5.0]])
+    np.testing.assert_allclose(done.sold_by["merchants"], [[7.0, 2.0]])
+    np.testing.assert_allclose(done.sold, [[12.0, 7.0]])
+
+
 def test_a_price_floor_pays_the_gap_to_the_covered_producer_only():
     """A floor far above the market (1,000 USD/kg Nd for Mountain Pass from 2026) raises that
     producer's recorded netback by (floor - price) x its Nd share x separation recovery, and

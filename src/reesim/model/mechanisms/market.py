@@ -326,11 +326,14 @@ def clear(offers: Mapping[str, np.ndarray], wants: Mapping[str, np.ndarray]) -> 
 
 
 def clear_with_priority(offers: Mapping[str, np.ndarray], first: Mapping[str, np.ndarray],
-                        wants: Mapping[str, np.ndarray]) -> Clearing:
+                        wants: Mapping[str, np.ndarray],
+                        sold_first: tuple[str, ...] = ()) -> Clearing:
     """Like :func:`clear`, but the ``first`` buyers (reserves) are served before the others.
 
     A reserve buys ahead of consumers, as real reserves do: it takes what it ordered as far as
-    the offers go; the rest of the offers is rationed pro rata over the other buyers.
+    the offers go; the rest of the offers is rationed pro rata over the other buyers. The
+    sellers named in ``sold_first`` (a reserve releasing its lots at auction) sell before the
+    others, who share the rest of the sales pro rata to their offers.
     """
     supply = functools.reduce(np.add, offers.values())
     priority = functools.reduce(np.add, first.values())
@@ -338,10 +341,18 @@ def clear_with_priority(offers: Mapping[str, np.ndarray], first: Mapping[str, np
     taken = np.minimum(priority, supply)
     rest = np.minimum(supply - taken, want)
     sold = taken + rest
-    offer_fill = np.where(supply > 0, sold / np.maximum(supply, 1e-300), 0.0)
+    sold_by: dict[str, np.ndarray] = {}
+    remaining = sold
+    for name in sold_first:
+        sold_by[name] = np.minimum(offers[name], remaining)
+        remaining = remaining - sold_by[name]
+    others = {k: v for k, v in offers.items() if k not in sold_by}
+    other_supply = functools.reduce(np.add, others.values())
+    offer_fill = np.where(other_supply > 0, remaining / np.maximum(other_supply, 1e-300), 0.0)
+    sold_by.update({k: v * offer_fill for k, v in others.items()})
     first_fill = np.where(priority > 0, taken / np.maximum(priority, 1e-300), 0.0)
     want_fill = np.where(want > 0, rest / np.maximum(want, 1e-300), 0.0)
-    return Clearing(sold=sold, sold_by={k: v * offer_fill for k, v in offers.items()},
+    return Clearing(sold=sold, sold_by={k: sold_by[k] for k in offers},
                     got_by={**{k: v * first_fill for k, v in first.items()},
                             **{k: v * want_fill for k, v in wants.items()}})
 
@@ -484,7 +495,8 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
                                 log_anchor[:, 0], inp.log_choke_price[:, 0], dt)
     scale = np.exp(inp.purchase_elasticity * (log_china - log_last[:, 0]))
     china = clear_with_priority(offers, first, {CONSUMERS_CHINA: want[:, 0] * dt * scale,
-                                                "exporters": exports_wanted * dt})
+                                                "exporters": exports_wanted * dt},
+                                sold_first=(STATE_RESERVE,))
     sold, got = china.sold_by, china.got_by
     stocks.producers_china -= sold[PRODUCERS_CHINA]
     stocks.trading_company += got[COMPANY] - sold[COMPANY]
