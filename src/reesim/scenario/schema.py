@@ -386,15 +386,17 @@ uncertainty about a parameter but a different model."""
 
 
 class Distribution(_Strict):
-    """A sampled uncertainty of one parameter, relative to its resolved value by default.
+    """A sampled uncertainty of a parameter or constant, relative to its resolved value by default.
 
-    Relative (the default) centres the spread on the parameter's resolved value (its scenario or
+    Relative (the default) centres the spread on the resolved value (the scenario's or the
     calibrated value) so an ensemble samples *around* the run it accompanies: ``uniform`` with
     ``low``/``high`` as factors of that value (e.g. 0.7, 1.3), ``normal`` with a relative ``sd``
-    (mean factor 1), ``lognormal`` with ``sigma`` (median = the value). ``relative: false``
-    takes absolute numbers: ``uniform`` low/high, ``normal`` mean/sd, ``lognormal``
-    median/sigma. All numbers are finite; ``normal`` and ``lognormal`` draws are clipped into
-    the parameter's allowed range (their support is unbounded), a ``uniform`` must lie inside it.
+    (mean factor 1), ``lognormal`` with ``sigma`` (median = the value). A negative value (e.g. a
+    price elasticity) scales the same way: factors 0.5..1.5 of -0.3 span -0.45..-0.15, and a
+    lognormal keeps the sign (its magnitude is lognormal). ``relative: false`` takes absolute
+    numbers: ``uniform`` low/high, ``normal`` mean/sd, ``lognormal`` median/sigma. All numbers
+    are finite; ``normal`` and ``lognormal`` draws are clipped into the allowed range (their
+    support is unbounded), a ``uniform`` must lie inside it.
     """
 
     dist: Literal["uniform", "normal", "lognormal"]
@@ -425,24 +427,32 @@ class Distribution(_Strict):
             raise ValueError(f"uniform needs low < high, got {self.low} and {self.high}")
         return self
 
+    def _uniform_ends(self, scale: float) -> tuple[float, float]:
+        """(low, high) of a uniform scaled by ``scale``; a negative scale swaps the ends."""
+        ends = float(self.low) * scale, float(self.high) * scale  # type: ignore[arg-type]
+        return (ends[1], ends[0]) if scale < 0.0 else ends
+
     def support(self, centre: float) -> tuple[float, float]:
         """(lowest, highest) value the distribution can produce around ``centre``."""
         scale = centre if self.relative else 1.0
         if self.dist == "uniform":
-            return float(self.low) * scale, float(self.high) * scale  # type: ignore[arg-type]
+            return self._uniform_ends(scale)
         if self.dist == "normal":
             return -math.inf, math.inf
-        return 0.0, math.inf
+        return (-math.inf, 0.0) if scale < 0.0 else (0.0, math.inf)
 
     def check(self, name: str, centre: float) -> None:
-        """Raise ``ValueError`` if this distribution does not fit parameter ``name`` at ``centre``.
+        """Raise ``ValueError`` if this distribution does not fit ``name`` at ``centre``.
 
-        A ``uniform`` must stay inside the parameter's allowed range; a ``normal`` mean and a
-        ``lognormal`` median must lie inside it (their tails are clipped into it when sampled).
+        ``name`` is a parameter or a member-level constant. A ``uniform`` must stay inside its
+        allowed range; a ``normal`` mean and a ``lognormal`` median must lie inside it (their
+        tails are clipped into it when sampled). A relative distribution scales the resolved
+        value, so that value must not be zero.
         """
         allowed = _range_text(name)
-        if self.relative and not centre > 0.0:
-            raise ValueError(f"a relative {self.dist} needs a positive resolved value; {name} is "
+        if self.relative and not (centre > 0.0 or centre < 0.0):
+            raise ValueError(f"a relative {self.dist} scales the resolved value, so it needs a "
+                             f"positive resolved value (or a negative one); {name} is "
                              f"{centre:g} (set relative: false and give absolute numbers)")
         if self.dist == "uniform":
             lo, hi = self.support(centre)
@@ -459,24 +469,28 @@ class Distribution(_Strict):
                              f"{allowed} of {name}")
 
     def ppf(self, u: np.ndarray, centre: float) -> np.ndarray:
-        """Quantiles ``u`` in the open interval (0, 1) -> parameter values around ``centre``.
+        """Quantiles ``u`` in the open interval (0, 1) -> values around ``centre`` (increasing).
 
-        ``centre`` is the parameter's resolved value (ignored by ``relative: false``). The
-        values are not clipped: see :func:`reesim.model.sampling.sample_parameters`.
+        ``centre`` is the resolved value (ignored by ``relative: false``); a negative centre
+        keeps the quantile function increasing (the uniform's ends swap, the normal's spread and
+        the lognormal's exponent use its magnitude). The values are not clipped: see
+        :func:`reesim.model.sampling.sample_parameters`.
         """
         u = np.asarray(u, dtype=float)
         if not np.all((u > 0.0) & (u < 1.0)):
             raise ValueError("quantiles must lie in the open interval (0, 1)")
         scale = float(centre) if self.relative else 1.0
         if self.dist == "uniform":
-            low, high = float(self.low) * scale, float(self.high) * scale  # type: ignore[arg-type]
+            low, high = self._uniform_ends(scale)
             return low + u * (high - low)
         z = ndtri(u)
         if self.dist == "normal":
             mean = scale if self.relative else float(self.mean)  # type: ignore[arg-type]
-            return mean + float(self.sd) * scale * z  # type: ignore[arg-type]
+            return mean + float(self.sd) * abs(scale) * z  # type: ignore[arg-type]
         median = scale if self.relative else float(self.median)  # type: ignore[arg-type]
-        return median * np.exp(float(self.sigma) * z)  # type: ignore[arg-type]
+        # median < 0: median * exp(-sigma z) increases with u, same law as with +sigma (z ~ -z)
+        sigma = float(self.sigma) if median > 0.0 else -float(self.sigma)  # type: ignore[arg-type]
+        return median * np.exp(sigma * z)
 
 
 class OutputOptions(_Strict):
