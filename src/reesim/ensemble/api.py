@@ -42,11 +42,11 @@ def run_ensemble(scenario: Scenario, out: str | Path, *, design: str = "lhs", sa
                          allowed="year, month")
     scenario = scenario.model_copy(update={"output": OutputOptions(frequency=frequency)})
     for name, lever in scenario.levers.items():
-        target = lever.path.removeprefix("parameters.")
-        if target in scenario.uncertainty:
+        section, _, target = lever.path.partition(".")
+        if section in ("parameters", "constants") and target in scenario.uncertainty:
             raise InputError(f"lever {name!r} sets {lever.path}, which is also an uncertainty",
                              field=f"levers.{name}.path",
-                             allowed="a parameter that is not in `uncertainty`")
+                             allowed="a parameter or constant that is not in `uncertainty`")
     seed = scenario.seed if seed is None else seed
     outcomes = scenario_outcomes(scenario)
     the_design = make_design(design, samples, seed, scenario_factors(scenario),

@@ -4,8 +4,8 @@ A design has ``futures`` (rows of the uncertainty design) crossed with ``policie
 combination of the levers' values). Member ``m`` is policy ``m // futures`` under future
 ``m % futures``: its design row follows from its index alone, never from how members are split
 into chunks. Uncertainties are sampled as quantiles ``u`` in (0, 1) and mapped through each
-distribution's ``ppf`` around the parameter's resolved value, then clipped into the
-parameter's allowed range.
+distribution's ``ppf`` around the resolved value of a behavioural parameter or a member-level
+structural constant, then clipped into its allowed (or declared) range.
 
 Designs: ``lhs`` (Latin hypercube, scipy), ``sobol`` (Saltelli/Sobol sequence from SALib; the
 base sample ``N`` must be a power of two, rows ``N(2k+2)`` with second-order terms),
@@ -27,7 +27,13 @@ import numpy as np
 import pandas as pd
 
 from reesim.errors import InputError
-from reesim.scenario.schema import Parameters, Scenario, parameter_bounds
+from reesim.model.sampling import bounded
+from reesim.scenario.schema import (
+    PARAMETER_NAMES,
+    Scenario,
+    closed_bounds,
+    sampleable_names,
+)
 
 DESIGNS = ("lhs", "sobol", "morris", "full-factorial")
 MORRIS_LEVELS = 4
@@ -49,22 +55,27 @@ class Factor:
 
 
 def scenario_factors(scenario: Scenario) -> list[Factor]:
-    """The scenario's uncertainties as factors centred on the resolved parameter values.
+    """The scenario's uncertainties as factors centred on the resolved values.
 
-    Keys that are not behavioural parameters (e.g. structural constants) are rejected with a
-    clear error: they are not sampleable yet.
+    A factor is a behavioural parameter (bounded by its allowed range) or a member-level
+    structural constant (bounded by its declared plausible range, integer constants rounded).
+    The schema refuses other names; a run-level constant (one value per scenario) that reaches
+    here anyway, e.g. through a scenario built without validation, is an :class:`InputError`.
     """
-    base = scenario.parameters.model_dump()
+    from reesim.model.constants import table
+
     factors = []
     for name, dist in scenario.uncertainty.items():
-        if name not in base:
-            raise InputError(f"uncertainty {name!r} is not a sampleable parameter",
-                             field=f"uncertainty.{name}",
-                             allowed=", ".join(Parameters.model_fields))
-        low, low_in, high, high_in = parameter_bounds(name)
-        centre = float(base[name])
-        factors.append(Factor(name, lambda u, d=dist, c=centre: d.ppf(u, c),
-                              low + (0.0 if low_in else 1e-9), high - (0.0 if high_in else 1e-9)))
+        constant = table().get(name)
+        if name not in PARAMETER_NAMES and (constant is None or constant.level != "member"):
+            why = ("is a run-level constant, one value per scenario (set it under `constants:`)"
+                   if constant is not None else "is not a parameter or a member-level constant")
+            raise InputError(f"uncertainty {name!r} {why}", field=f"uncertainty.{name}",
+                             allowed=", ".join(sampleable_names()))
+        low, high = closed_bounds(name)
+        centre = scenario.resolved_value(name)
+        factors.append(Factor(name, lambda u, d=dist, c=centre, n=name: bounded(n, d.ppf(u, c)),
+                              low, high))
     return factors
 
 

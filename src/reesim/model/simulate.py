@@ -177,5 +177,6 @@ def _dataset(model: Model, recorder: Recorder, initial: dict[str, np.ndarray]) -
     if model.sample_names:
         coords["parameter"] = list(model.sample_names)
         data_vars["parameter_samples"] = (("member", "parameter"), model.samples, {
-            "units": "various", "description": "Sampled behavioural parameters (the design)"})
+            "units": "various", "description": "Sampled behavioural parameters and member-level "
+            "constants (the design)"})
     return xr.Dataset(data_vars, coords=coords)

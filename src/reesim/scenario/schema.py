@@ -363,13 +363,39 @@ def parameter_bounds(name: str) -> tuple[float, bool, float, bool]:
     return low, low_in, high, high_in
 
 
+def sampleable_names() -> tuple[str, ...]:
+    """Names an ``uncertainty`` may sample: behavioural parameters, then member-level constants."""
+    from reesim.model.constants import member_constant_names
+
+    return (*PARAMETER_NAMES, *member_constant_names())
+
+
+def uncertain_bounds(name: str) -> tuple[float, bool, float, bool]:
+    """(low, low inclusive, high, high inclusive) of a sampleable name.
+
+    A parameter's schema range, or a structural constant's declared plausible [low, high].
+    """
+    if name in PARAMETER_NAMES:
+        return parameter_bounds(name)
+    from reesim.model.constants import table
+
+    constant = table()[name]
+    return constant.low, True, constant.high, True
+
+
+def closed_bounds(name: str) -> tuple[float, float]:
+    """The allowed range of a sampleable name as a closed interval (open ends moved 1e-9 in)."""
+    low, low_in, high, high_in = uncertain_bounds(name)
+    return low + (0.0 if low_in else 1e-9), high - (0.0 if high_in else 1e-9)
+
+
 def _range_text(name: str) -> str:
-    low, low_in, high, high_in = parameter_bounds(name)
+    low, low_in, high, high_in = uncertain_bounds(name)
     return f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
 
 
 def _inside(name: str, value: float) -> bool:
-    low, low_in, high, high_in = parameter_bounds(name)
+    low, low_in, high, high_in = uncertain_bounds(name)
     above = low < value or (low_in and value == low)
     return above and (value < high or (high_in and value == high))
 
@@ -513,7 +539,9 @@ class Scenario(_Strict):
     supply: SupplyOptions = SupplyOptions()
     parameters: Parameters = Parameters()
     uncertainty: dict[str, Distribution] = {}
-    """Parameters sampled per member when members > 1 (keys: names in ``parameters``)."""
+    """Values sampled per member when members > 1: keys are names in ``parameters`` or
+    member-level structural constants (``reesim.model.constants``), centred on the resolved
+    value (``parameters`` or ``constants``) and kept in the allowed or declared range."""
     events: dict[str, Event] = {}
     levers: dict[str, Lever] = {}
     """Policy choices crossed with the sampled futures in ``reesim ensemble`` (XLRM's L)."""
@@ -535,11 +563,61 @@ class Scenario(_Strict):
         if self.end_year <= self.start_year:
             raise ValueError(f"end_year {self.end_year} must be after start_year {self.start_year}")
         for key, dist in self.uncertainty.items():
-            if key not in PARAMETER_NAMES:
-                raise ValueError(f"uncertainty key {key!r} must be a parameter name, one of: "
-                                 + ", ".join(PARAMETER_NAMES))
+            _check_uncertain_name(key)
             try:
-                dist.check(key, float(getattr(self.parameters, key)))
+                dist.check(key, self.resolved_value(key))
             except ValueError as exc:
                 raise ValueError(f"uncertainty.{key}: {exc}") from None
+        self._check_uncertain_order()
         return self
+
+    def resolved_value(self, name: str) -> float:
+        """The value of parameter or structural constant ``name`` here (its centre when sampled)."""
+        if name in PARAMETER_NAMES:
+            return float(getattr(self.parameters, name))
+        return float(self.constants[name])
+
+    def _reach(self, name: str) -> tuple[float, float]:
+        """(lowest, highest) value ``name`` can take in a member.
+
+        Its resolved value, or the support of its uncertainty clipped into its allowed range.
+        """
+        value = self.resolved_value(name)
+        if name not in self.uncertainty:
+            return value, value
+        low, high = self.uncertainty[name].support(value)
+        allowed_low, allowed_high = closed_bounds(name)
+        return max(low, allowed_low), min(high, allowed_high)
+
+    def _check_uncertain_order(self) -> None:
+        """Refuse uncertainties that could break a declared order of constants in a member.
+
+        Constants declared ordered (a < b, e.g. the two backlogs) must stay ordered in every
+        member, so sampling one of them may not reach the other's values.
+        """
+        from reesim.model.constants import ordered_pairs
+
+        for low_name, high_name in ordered_pairs():
+            sampled = [n for n in (low_name, high_name) if n in self.uncertainty]
+            if not sampled:
+                continue
+            top, bottom = self._reach(low_name)[1], self._reach(high_name)[0]
+            if not top < bottom:
+                raise ValueError(
+                    f"uncertainty.{sampled[0]}: {low_name} must stay below {high_name} in every "
+                    f"member, but {low_name} may reach {top:g} and {high_name} may fall to "
+                    f"{bottom:g} (use uniform ranges that do not overlap)")
+
+
+def _check_uncertain_name(key: str) -> None:
+    """Refuse an ``uncertainty`` key that is not sampleable, naming the field and the choices."""
+    from reesim.model.constants import table
+
+    constant = table().get(key)
+    if constant is not None and constant.level == "run":
+        raise ValueError(f"uncertainty.{key}: {key!r} is a run-level constant, one value per "
+                         f"scenario (it shapes compiled arrays); set it under `constants:` "
+                         f"instead of sampling it")
+    if key not in PARAMETER_NAMES and constant is None:
+        raise ValueError(f"uncertainty.{key}: {key!r} must be a parameter name or a member-level "
+                         f"constant, one of: " + ", ".join(sampleable_names()))
