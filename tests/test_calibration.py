@@ -145,6 +145,21 @@ def test_a_worse_fit_is_not_written_over_a_better_file(quick_fit, tmp_path):
     assert refused.exit_code == 2 and "--overwrite" in refused.output
 
 
+def test_a_file_fitted_on_other_code_is_not_comparable_and_is_replaced(quick_fit, tmp_path):
+    """A model change makes the recorded objective another measurement: the guard compares fits
+    of the same scenario, data, weights and code only."""
+    _, path = quick_fit
+    other = tmp_path / "other-code.yaml"
+    text = path.read_text()
+    fit = yaml.safe_load(text)["fit"]
+    other.write_text(text.replace(f"value: {fit['objective']['value']}", "value: 0.001", 1)
+                     .replace(f"code_version: {fit['code_version']}", "code_version: 0.0.1", 1))
+    run = runner.invoke(app, ["calibrate", "baotou", "--quick", "--seed", str(SEED),
+                              "--out", str(other), "--overwrite"])
+    assert run.exit_code == 0, run.output
+    assert yaml.safe_load(other.read_text())["fit"]["objective"]["value"] > 0.001
+
+
 def test_quick_calibration_is_reproducible_through_the_cli(quick_fit, tmp_path):
     result, path = quick_fit
     out = tmp_path / "again.yaml"

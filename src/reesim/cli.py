@@ -426,13 +426,15 @@ def _weights(items: list[str] | None) -> dict[str, float]:
 def _recorded_objective(path: Path) -> tuple[float, tuple] | None:
     """The objective recorded in an existing calibration file and what it was measured on.
 
-    Returns (objective, (scenario hash, data digest, weights)) or None if unreadable. Two fits
-    are comparable only on the same scenario, data and weights.
+    Returns (objective, (scenario hash, data digest, weights, code version)) or None if
+    unreadable. Two fits are comparable only on the same scenario, data, weights and code: a
+    model change makes the recorded objective a different measurement.
     """
     try:
         fit = yaml.safe_load(path.read_text(encoding="utf-8"))["fit"]
         return float(fit["objective"]["value"]), (
-            fit["scenario_hash"], fit["data_digest"], dict(fit["objective"]["weights"]))
+            fit["scenario_hash"], fit["data_digest"], dict(fit["objective"]["weights"]),
+            fit.get("code_version", ""))
     except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError):
         return None
 
@@ -492,11 +494,12 @@ def calibrate(
                               "--out", str(out), *(["--overwrite"] if overwrite else [])])
         previous = _recorded_objective(out) if out.exists() else None
         refuse = None
-        problem = (result.scenario_hash, result.data_digest, result.weights)
+        problem = (result.scenario_hash, result.data_digest, result.weights,
+                   result.code_version)
         if previous is not None and previous[1] == problem and previous[0] < result.objective:
             refuse = (f"not written: the new fit's objective {result.objective:.6g} is worse than "
-                      f"{previous[0]:.6g} recorded in {out} for the same scenario, data and "
-                      "weights; that file is kept")
+                      f"{previous[0]:.6g} recorded in {out} for the same scenario, data, "
+                      "weights and code; that file is kept")
         if refuse is None:
             written = write_file(out, calibration_text(result, command), overwrite=overwrite)
     render_calibration(result, quick, console, err_console)
