@@ -50,3 +50,12 @@ def test_constants_reach_the_model_the_manifest_and_a_design():
     assert "essential_share" not in member_constant_names()     # shapes arrays: per run only
     with pytest.raises(InputError, match="essential_share"):
         simulate(scen, members=2, design={"essential_share": [0.2, 0.3]})
+
+
+def test_a_design_that_breaks_a_declared_order_is_refused_naming_the_member():
+    from reesim import load_scenario, simulate
+    from reesim.errors import InputError
+
+    with pytest.raises(InputError, match="member 1 has 7"):
+        simulate(load_scenario("baotou", ["end_year=2001"]), members=2,
+                 design={"backlog_full_months": [2.0, 7.0]})      # stop is 6 months

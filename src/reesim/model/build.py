@@ -16,6 +16,8 @@ import numpy as np
 
 from reesim.datasets import ReferenceData
 from reesim.dims import APPLICATIONS, ELEMENTS
+from reesim.errors import InputError
+from reesim.model.constants import ordered_pairs
 from reesim.model.context import Context, Coords, Params
 from reesim.model.events import apply_events
 from reesim.model.mechanisms import (
@@ -93,6 +95,12 @@ def member_values(scenario: Scenario, members: int, seed: int,
                                                dict(design) if design else None)
     values = {name: np.full(members, float(value)) for name, value in scenario.constants.items()}
     values.update(params)
+    for low, high in ordered_pairs():            # a design or a sample may break a declared order
+        broken = ~(values[low] < values[high])
+        if broken.any():
+            raise InputError(f"{low} must be below {high} in every member; member "
+                             f"{int(np.argmax(broken))} has {values[low][broken][0]:g} and "
+                             f"{values[high][broken][0]:g}", field="design")
     return Params(values), samples, names
 
 

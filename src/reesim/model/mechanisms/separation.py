@@ -24,7 +24,6 @@ from typing import NamedTuple
 import numpy as np
 
 from reesim.dims import DT_YR, ELEMENTS, MONTHS_PER_YEAR
-from reesim.errors import InputError
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly
 from reesim.model.quotas import extend, quota_series
@@ -196,9 +195,6 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
         market=ctx.region_market[patterns], recovery=recovery[patterns],
         cost_usd_per_kg=cost[patterns], in_china=china[patterns])
     p = ctx.params
-    if not np.all(p.backlog_full_months < p.backlog_stop_months):   # a design may break it
-        raise InputError("backlog_full_months must be below backlog_stop_months for every "
-                         "member", field="design")
     return SeparationInputs(
         recovery=recovery, china_region=china,
         planned=(ctx.producers.status == "planned").to_numpy(), toll=draft["toll"],
