@@ -89,7 +89,7 @@ def test_reserves_are_served_before_consumers():
     offers = {"sellers": np.array([[10.0, 10.0]])}
     first = {"reserve": np.array([[6.0, 20.0]])}
     wants = {"consumers": np.array([[8.0, 8.0]])}
-    done = market.clear_with_priority(offers, first, wants)
+    done = market.clear(offers, wants, first=first)
     np.testing.assert_allclose(done.got_by["reserve"], [[6.0, 10.0]])
     np.testing.assert_allclose(done.got_by["consumers"], [[4.0, 0.0]])
     np.testing.assert_allclose(done.sold, [[10.0, 10.0]])
@@ -100,8 +100,7 @@ def test_a_reserve_release_sells_before_merchants_in_a_glut():
     release of 20,000 t over 2033-2034 stayed 80% unsold when it was rationed pro rata)."""
     offers = {"merchants": np.array([[30.0, 2.0]]), "reserve": np.array([[5.0, 5.0]])}
     wants = {"consumers": np.array([[12.0, 20.0]])}
-    done = market.clear_with_priority(offers, {"none": np.zeros((1, 2))}, wants,
-                                      sold_first=("reserve",))
+    done = market.clear(offers, wants, sold_first=("reserve",))
     np.testing.assert_allclose(done.sold_by["reserve"], [[5.0, 5.0]])
     np.testing.assert_allclose(done.sold_by["merchants"], [[7.0, 2.0]])
     np.testing.assert_allclose(done.sold, [[12.0, 7.0]])

@@ -120,7 +120,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     routes = se.routes
     k = routes.pattern[t]
     netback = mining.netback_usd_per_kg(mi, routes, t, price) + market.price_support_usd_per_kg(
-        ma, t, price[:, routes.market[k]], mi.distribution, routes.recovery[k])
+        ma, t, price, routes.market[k], mi.distribution, routes.recovery[k])
     capacity_now = capacity.available_capacity(ca, t, state.capacity)
     sep_limit = separation.separation_limit(se, t, capacity_now)
     target = mining.utilization_target(mi, netback) * separation.backlog_factor(

@@ -252,12 +252,13 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
         eligible = inp.planned & (t + inp.lead_time_months >= inp.start_month)
         free = eligible[None, :] & (online_at == NEVER)
         commit = free & (expected >= inp.incentive_usd_per_kg[None, :])
-        foreseen = free & (expected >= cash_cost)
-        if supply is not None and demand is not None and stock is not None:
+        foreseen = free & ~commit & (expected >= cash_cost)
+        outlook = supply is not None and demand is not None and stock is not None
+        if outlook and foreseen.any():               # nothing to decide: skip the outlook
             foreseen &= foreseen_deficit(inp, t, online_at, supply, demand, stock)
         else:
-            foreseen &= False
-        cost = np.where(foreseen & ~commit, inp.incentive_usd_per_kg[None, :], np.inf)
+            foreseen[...] = False
+        cost = np.where(foreseen, inp.incentive_usd_per_kg[None, :], np.inf)
         cheapest = np.argmin(cost, axis=1)                                    # (M,)
         first = np.zeros_like(commit)
         first[np.arange(len(cheapest)), cheapest] = np.isfinite(cost.min(axis=1))

@@ -138,8 +138,8 @@ class MarketInputs:
     consumer_adjustment_yr: np.ndarray  # (M, 1, 1)
     hoarding_sensitivity: np.ndarray    # (M, 1, 1)
     coverage_sensitivity: np.ndarray    # (M, 1, 1)
-    arbitrage_time_yr: np.ndarray       # (M, 1) time to fill an import requirement
-    trade_time_yr: np.ndarray           # (M, 1) adjustment time of traders' intentions
+    arbitrage_time_yr: np.ndarray       # (M, 1) time to fill an import requirement, which is
+    #                                     also the adjustment time of traders' intentions
     expectation_time_yr: np.ndarray     # (M, 1, 1)
     anchor_time_yr: np.ndarray          # (M, 1, 1) adjustment time of the going price
     purchase_elasticity: np.ndarray     # (M, 1) within-month price elasticity of purchases
@@ -206,7 +206,6 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         hoarding_sensitivity=col3(p.hoarding_sensitivity),
         coverage_sensitivity=col3(p.price_coverage_sensitivity),
         arbitrage_time_yr=col2(np.maximum(p.export_arbitrage_time_yr, p.min_trade_adjustment_yr)),
-        trade_time_yr=col2(np.maximum(p.export_arbitrage_time_yr, p.min_trade_adjustment_yr)),
         expectation_time_yr=col3(p.price_expectation_time_yr),
         anchor_time_yr=col3(np.maximum(p.price_adjustment_time_yr, p.min_price_adjustment_yr)),
         purchase_elasticity=col2(p.purchase_elasticity),
@@ -311,33 +310,21 @@ class Clearing(NamedTuple):
     got_by: dict[str, np.ndarray]       # buyer -> (M, E)
 
 
-def clear(offers: Mapping[str, np.ndarray], wants: Mapping[str, np.ndarray]) -> Clearing:
+def clear(offers: Mapping[str, np.ndarray], wants: Mapping[str, np.ndarray],
+          first: Mapping[str, np.ndarray] | None = None,
+          sold_first: tuple[str, ...] = ()) -> Clearing:
     """Sell min(total offer, total want) per element; ration both sides pro rata.
 
-    ``offers`` and ``wants`` map seller and buyer names to (M, E) t for the month.
+    ``offers`` and ``wants`` map seller and buyer names to (M, E) t for the month. The ``first``
+    buyers (reserves) are served before the others: a reserve buys ahead of consumers, as real
+    reserves do, taking what it ordered as far as the offers go; the rest of the offers is
+    rationed pro rata over the other buyers. The sellers named in ``sold_first`` (a reserve
+    releasing its lots at auction) sell before the others, who share the rest of the sales pro
+    rata to their offers.
     """
     supply = functools.reduce(np.add, offers.values())     # in order, as a sum over axis 1
     want = functools.reduce(np.add, wants.values())
-    sold = np.minimum(supply, want)
-    offer_fill = np.where(supply > 0, sold / np.maximum(supply, 1e-300), 0.0)
-    want_fill = np.where(want > 0, sold / np.maximum(want, 1e-300), 0.0)
-    return Clearing(sold=sold, sold_by={k: v * offer_fill for k, v in offers.items()},
-                    got_by={k: v * want_fill for k, v in wants.items()})
-
-
-def clear_with_priority(offers: Mapping[str, np.ndarray], first: Mapping[str, np.ndarray],
-                        wants: Mapping[str, np.ndarray],
-                        sold_first: tuple[str, ...] = ()) -> Clearing:
-    """Like :func:`clear`, but the ``first`` buyers (reserves) are served before the others.
-
-    A reserve buys ahead of consumers, as real reserves do: it takes what it ordered as far as
-    the offers go; the rest of the offers is rationed pro rata over the other buyers. The
-    sellers named in ``sold_first`` (a reserve releasing its lots at auction) sell before the
-    others, who share the rest of the sales pro rata to their offers.
-    """
-    supply = functools.reduce(np.add, offers.values())
-    priority = functools.reduce(np.add, first.values())
-    want = functools.reduce(np.add, wants.values())
+    priority = functools.reduce(np.add, (first or {}).values(), np.zeros_like(want))
     taken = np.minimum(priority, supply)
     rest = np.minimum(supply - taken, want)
     sold = taken + rest
@@ -353,7 +340,7 @@ def clear_with_priority(offers: Mapping[str, np.ndarray], first: Mapping[str, np
     first_fill = np.where(priority > 0, taken / np.maximum(priority, 1e-300), 0.0)
     want_fill = np.where(want > 0, rest / np.maximum(want, 1e-300), 0.0)
     return Clearing(sold=sold, sold_by={k: sold_by[k] for k in offers},
-                    got_by={**{k: v * first_fill for k, v in first.items()},
+                    got_by={**{k: v * first_fill for k, v in (first or {}).items()},
                             **{k: v * want_fill for k, v in wants.items()}})
 
 
@@ -473,7 +460,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
                          price[:, 1] - landed_out, price[:, 0])
     into = desired_trade(inp, price[:, 1] + trade_cost, price[:, 0], want[:, 0],
                          stocks.producers_china, supply_rate[0])
-    flow = flow + (out - into - flow) * (1.0 - np.exp(-dt / inp.trade_time_yr))
+    flow = flow + (out - into - flow) * (1.0 - np.exp(-dt / inp.arbitrage_time_yr))
     # imports into China (no quota): traders buy from export-market sellers first
     imports = np.minimum(np.maximum(-flow, 0.0) * dt, stocks.producers_export)
     stocks.producers_export -= imports
@@ -494,9 +481,9 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     log_china = solve_log_price(inp, left, exports_wanted * dt, want[:, 0] * dt, log_last[:, 0],
                                 log_anchor[:, 0], inp.log_choke_price[:, 0], dt)
     scale = np.exp(inp.purchase_elasticity * (log_china - log_last[:, 0]))
-    china = clear_with_priority(offers, first, {CONSUMERS_CHINA: want[:, 0] * dt * scale,
-                                                "exporters": exports_wanted * dt},
-                                sold_first=(STATE_RESERVE,))
+    china = clear(offers, {CONSUMERS_CHINA: want[:, 0] * dt * scale,
+                           "exporters": exports_wanted * dt},
+                  first=first, sold_first=(STATE_RESERVE,))
     sold, got = china.sold_by, china.got_by
     stocks.producers_china -= sold[PRODUCERS_CHINA]
     stocks.trading_company += got[COMPANY] - sold[COMPANY]
@@ -531,15 +518,19 @@ def update_expectations(inp: MarketInputs, price: np.ndarray, expected: np.ndarr
     return lag(expected, inp.expectation_time_yr), lag(anchor, inp.anchor_time_yr)
 
 
-def price_support_usd_per_kg(inp: MarketInputs, t: int, price_at_producer: np.ndarray,
-                             distribution: np.ndarray, recovery: np.ndarray) -> np.ndarray:
+def price_support_usd_per_kg(inp: MarketInputs, t: int, price: np.ndarray,
+                             producer_market: np.ndarray, distribution: np.ndarray,
+                             recovery: np.ndarray) -> np.ndarray:
     """Top-up of each producer's basket netback from price floors, (M, P) USD/kg REO.
 
     A price floor (``price_floor`` events, e.g. the 2025 US DoD-MP Materials agreement) pays the
     producer the difference between the floor and the market price for its separated output of
-    the covered elements: ``sum_e max(floor - price, 0) * d[p, e] * recovery[p]``.
-    ``price_at_producer`` (M, P, E) is the market price each producer sells at.
+    the covered elements: ``sum_e max(floor - price, 0) * d[p, e] * recovery[p]``. ``price``
+    (M, K, E) are the market prices, ``producer_market`` (P,) the market each producer sells in.
+    Months without a floor cost nothing.
     """
     floor = inp.price_floor_usd_per_kg[t]                                    # (P, E), 0 = none
-    gap = np.maximum(floor[None] - price_at_producer, 0.0)
+    if not floor.any():
+        return np.zeros((price.shape[0], len(producer_market)))
+    gap = np.maximum(floor[None] - price[:, producer_market], 0.0)
     return np.einsum("mpe,pe->mp", gap, distribution) * recovery[None, :]
