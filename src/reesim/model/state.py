@@ -34,6 +34,26 @@ class State(NamedTuple):
     reserve_backlog: np.ndarray   # (M, 2, E) t REO ordered by reserves and not yet bought
 
 
+def initial_trade_flow(model: Model, price: np.ndarray, netback: np.ndarray) -> np.ndarray:
+    """China's net exports (M, E) t/yr at the start: the export market's import requirement.
+
+    Foreign demand of the start year less what is separated outside China at the initial
+    utilization (capacity x utilization x element shares x recovery), never negative. Starting
+    trade at zero left the export market without its imports for the months the trade lag takes
+    to build them up, and it rationed at its scarcity bound in a month that depended on the step.
+    """
+    inp = model.inputs
+    routes = inp.separation.routes
+    k = routes.pattern[0]
+    capacity_now = capacity.available_capacity(
+        inp.capacity, 0, capacity.initial(inp.capacity, model.members, netback))
+    output = mining.utilization_target(inp.mining, netback) * capacity_now       # (M, P) t/yr
+    abroad = (routes.market[k] == 1) * routes.recovery[k]                          # (P,)
+    local = (output * abroad[None, :]) @ inp.mining.distribution                   # (M, E)
+    foreign = demand.base_demand_by_market(inp.demand, 0)[1].sum(axis=0)           # (E,)
+    return np.maximum(foreign[None, :] - local, 0.0)
+
+
 def initial_state(model: Model) -> State:
     """State in January of the start year: prices at their anchors, stocks at target coverage.
 
@@ -57,6 +77,6 @@ def initial_state(model: Model) -> State:
         in_use=in_use.steady_state(inp.in_use, m, base.sum(axis=0)),
         tailings=np.zeros((m, n_e)),
         reserves=np.broadcast_to(inp.mining.reserves_t, (m, len(inp.mining.reserves_t))).copy(),
-        price_anchor=price.copy(), trade_flow=np.zeros((m, n_e)),
+        price_anchor=price.copy(), trade_flow=initial_trade_flow(model, price, netback),
         reserve_backlog=np.zeros((m, len(market.RESERVE_HOLDERS), n_e)),
     )
