@@ -488,6 +488,26 @@ def test_a_target_missed_only_against_the_preferred_edition_is_flagged():
     assert row.record_low == pytest.approx(1.1 * china, rel=1e-6)
 
 
+def test_world_and_china_output_are_also_compared_on_the_record_s_basis():
+    """The record (USGS) counts China's quota, not its illegal output: rows for world and China
+    mine output also compare it with the model's output without the illegal producers."""
+    ds = make_dataset(end=2026)
+    record = record_from(ds)                       # the record = all output, illegal included
+    ds = ds.assign_coords(producer_legal=("producer", [True, False, True]))
+    # mine the same again in the illegal producer: +100 kt/yr China, which the record lacks
+    ds["mine_output"] = ds.mine_output.copy()
+    ds.mine_output.loc[{"producer": "ionic_clays", "element": "La"}] = 100_000.0
+    table = target_table(ds, record)
+    china = table[table.target == "China mine output"]
+    assert not china.passed.any() and (china.error_pct > 90).all()
+    assert china.passed_record_basis.all()
+    assert china.simulated_record_basis.to_numpy() == pytest.approx(china.observed.to_numpy())
+    exports = table[table.target == "China exports"]
+    assert (exports.simulated_record_basis == exports.simulated).all()
+    summary = target_summary(table).set_index("target")
+    assert summary.at["China mine output", "passed_record_basis"] == 10
+
+
 def demand_dataset(magnet_growth_pct: float = 7.5) -> xr.Dataset:
     """Annual 2014-2050: magnets demand (Nd 0.75, Dy 0.25) grows at ``magnet_growth_pct``,
     catalysts (La) are flat at 30 kt/yr; China mines 150 kt/yr of 200 kt/yr."""

@@ -41,15 +41,18 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
                     cells.append("")
                     continue
                 row = part.loc[year]
-                mark = "[green]ok[/]" if row.passed else (
-                    "[yellow]ed[/]" if row.passed_some_edition else "[red]x[/]")
+                mark = ("[green]ok[/]" if row.passed else
+                        "[yellow]ed[/]" if row.passed_some_edition else
+                        "[cyan]rb[/]" if row.passed_record_basis else "[red]x[/]")
                 cells.append(f"{row.error_pct:+.0f}% {mark}")
             tol = part.tolerance_pct.iloc[0]
             grid.add_row(f"{target} (+-{tol:.0f}%)", *cells,
                          f"{int(part.passed.sum())}/{len(part)}")
         console.print(grid)
         console.print("ok: within tolerance of the preferred record; ed: within tolerance of "
-                      "another published edition only; x: outside both.")
+                      "another published edition only; rb: within tolerance on the record's "
+                      "basis only (without the model's illegal Chinese output, which the "
+                      "record does not count); x: outside all.")
         _, summary = tables["targets_summary"]
         for rec in summary.itertuples():
             console.print(f"  [bold]{rec.target}[/]: {rec.record}")

@@ -47,8 +47,23 @@ def year_end(da: xr.DataArray) -> xr.DataArray:
     return da.groupby("year").last("time")
 
 
-def world_mine_output(ds: xr.Dataset) -> xr.DataArray:
-    """World mine output, t REO/yr."""
+def counted_by_record(ds: xr.Dataset) -> xr.DataArray:
+    """Boolean mask over producers the public record counts: all but illegal supply.
+
+    USGS reports China's mining quota as its output and leaves undocumented (illegal) output
+    out, so a like-with-like comparison with the record drops the producers whose
+    ``producer_legal`` is False (``producers.csv``: ``south_china_illegal``).
+    """
+    if "producer_legal" not in ds.coords:
+        return xr.DataArray(np.ones(ds.sizes["producer"], bool), dims="producer",
+                            coords={"producer": ds.producer})
+    return ds.producer_legal.astype(bool)
+
+
+def world_mine_output(ds: xr.Dataset, recorded_only: bool = False) -> xr.DataArray:
+    """World mine output, t REO/yr (``recorded_only``: without the illegal supply)."""
+    if recorded_only:
+        return ds.mine_output.where(counted_by_record(ds), 0.0).sum(["producer", "element"])
     return ds.mine_output.sum(["producer", "element"])
 
 
@@ -59,9 +74,16 @@ def region_mine_output(ds: xr.Dataset, region: str) -> xr.DataArray:
     return ds.mine_output.where(mask, 0.0).sum(["producer", "element"])
 
 
-def china_mine_output(ds: xr.Dataset) -> xr.DataArray:
-    """China's mine output (producers mined in China, illegal supply included), t REO/yr."""
-    return ds.mine_output.where(mined_in_china(ds), 0.0).sum(["producer", "element"])
+def china_mine_output(ds: xr.Dataset, recorded_only: bool = False) -> xr.DataArray:
+    """China's mine output (producers mined in China), t REO/yr.
+
+    Illegal supply is included unless ``recorded_only`` (the basis of the record, which counts
+    China's quota: :func:`counted_by_record`).
+    """
+    mask = mined_in_china(ds)
+    if recorded_only:
+        mask = mask & counted_by_record(ds)
+    return ds.mine_output.where(mask, 0.0).sum(["producer", "element"])
 
 
 def bayan_obo_mine_output(ds: xr.Dataset) -> xr.DataArray:

@@ -75,6 +75,7 @@ def _coords(data: ReferenceData) -> Coords:
         "deposit_type": tuple(producers.deposit_type), "status": tuple(producers.status),
         "producer_market": tuple(
             regions.set_index("region").market[producers.separation_region]),
+        "producer_legal": tuple(bool(v) for v in producers.legal),
     }
     china_regions = tuple(regions.region[regions.market == "china"])
     return Coords(

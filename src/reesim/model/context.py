@@ -28,7 +28,7 @@ class Coords:
     regions: tuple[str, ...]
     applications: tuple[str, ...]
     exporters: tuple[str, ...]
-    producer_meta: dict[str, tuple[str, ...]]
+    producer_meta: dict[str, tuple[str | bool, ...]]   # per producer: region, ..., legal
     region_meta: dict[str, tuple[str, ...]]
 
 
