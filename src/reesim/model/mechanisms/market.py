@@ -470,7 +470,13 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     total = exports_wanted.sum(axis=1, keepdims=True)
     exports_wanted *= np.minimum(quota / np.maximum(total, 1e-300), 1.0)
 
-    # China market (reserves first), then exports arrive abroad, then the export market
+    # China market (reserves first), then exports arrive abroad, then the export market. A
+    # reserve's release and the trading company's offer sell before merchants' stocks: the
+    # company is its members' only sales channel, so what it offers is what they sell. Shared
+    # pro rata with merchants' stocks (several months of everyone's output against one
+    # month of its own), it sold a sixth of its members' output in its first month; its output
+    # plan follows its sales, so Bayan Obo fell from 50 to 6 kt/yr in 2008 and the fit raised
+    # the illegal supply elasticity to 1.9 to refill China's output.
     share = seller_offer_share(inp, momentum)                          # (M, K, E)
     log_last, log_anchor = np.log(price), np.log(anchor)
     offers = {PRODUCERS_CHINA: stocks.producers_china * share[:, 0], COMPANY: company_offer,
@@ -483,7 +489,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     scale = np.exp(inp.purchase_elasticity * (log_china - log_last[:, 0]))
     china = clear(offers, {CONSUMERS_CHINA: want[:, 0] * dt * scale,
                            "exporters": exports_wanted * dt},
-                  first=first, sold_first=(STATE_RESERVE,))
+                  first=first, sold_first=(STATE_RESERVE, COMPANY))
     sold, got = china.sold_by, china.got_by
     stocks.producers_china -= sold[PRODUCERS_CHINA]
     stocks.trading_company += got[COMPANY] - sold[COMPANY]

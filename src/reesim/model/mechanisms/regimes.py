@@ -5,7 +5,8 @@ output goes to the merchant inventory of Chinese sellers); a company stock left 
 regime is liquidated.
 
 ``trading_company``: the members sell only through one jointly owned company, with the sales
-rule named by ``market.trading_company.rule``. Rule ``defend_price``: the company keeps a
+rule named by ``market.trading_company.rule``; what it offers sells before merchants' stocks
+(it is its members' only sales channel). Rule ``defend_price``: the company keeps a
 planned stockpile (built up over its first years), sells what it holds above that plan only as
 far as the China price stands at or above its defended price (a multiple of its trailing
 reference price), and sets its members' output to its sales plus the stockpile gap. This is how
