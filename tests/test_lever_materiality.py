@@ -32,12 +32,22 @@ def _change(lever, base, pick, years) -> float:
 
 
 def test_free_market_changes_baotou_output_and_unsold_stocks(base):
-    free = simulate(load_scenario("baotou-free-market", ["end_year=2013"])).dataset.isel(member=0)
-    out = free.mine_output.sel(producer="bayan_obo").sum("element")
-    ref = base.mine_output.sel(producer="bayan_obo").sum("element")
-    years = slice(2009, 2012)
-    assert abs(float(mean_by_year(out).sel(year=years).mean())
-               / float(mean_by_year(ref).sel(year=years).mean()) - 1.0) > 0.10
+    """Without the company its supply management goes: the 2011 separation pause and the 2014
+    concentrator halt (decisions of the company), and its withholding below its defended
+    price. Measured 2026-12: Bayan Obo 2014 52 kt free against 40 kt, the company's stock 0
+    against 0.3-1.3 kt. (With the company selling pro rata to merchants' stocks, Bayan Obo fell
+    to 6 kt/yr in 2008 and differed by 30% in 2009-2012: an artefact, now removed; the
+    company's price defence is weak while prices barely respond to stocks, docs/model.md 5.)"""
+    free = simulate(load_scenario("baotou-free-market", ["end_year=2016"])).dataset.isel(member=0)
+    out = mean_by_year(free.mine_output.sel(producer="bayan_obo").sum("element"))
+    ref = mean_by_year(base.mine_output.sel(producer="bayan_obo").sum("element"))
+    years = slice(2011, 2015)
+    change = np.abs(out.sel(year=years) / ref.sel(year=years) - 1.0)
+    assert float(change.max()) > 0.10
+    held = base.inventory.sel(holder="trading_company", time=slice("2009", "2015")).sum("element")
+    assert float(held.max()) > 100.0                  # t: the company withholds in weak months
+    assert float(free.inventory.sel(holder="trading_company", time=slice("2009", "2015"))
+                 .sum("element").max()) == 0.0
 
 
 def test_ionic_disruption_raises_dy_prices_or_shortages(base):
