@@ -27,7 +27,10 @@ def main() -> None:
 
     load_inputs()
     scenario = load_scenario("baotou")
-    simulate(scenario)  # warm-up (imports, caches)
+    start = time.perf_counter()
+    simulate(scenario)  # warm-up (imports, caches, the compiled price bisection)
+    print(f"first run in this process: {time.perf_counter() - start:.3f} s (includes loading the "
+          "compiled price bisection from numba's cache, or compiling it if there is none)")
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()

@@ -48,6 +48,24 @@ def _solve(inp, supply_months: float, want_t: float = 100.0, anchor_ratio: float
                                          ref + np.log(anchor_ratio), inp.log_choke_price[:, 0]))
 
 
+def test_each_member_clears_at_the_price_it_gets_alone():
+    """The compiled bisection works element by element: a batch changes no member's bits."""
+    batch, alone = model(members=4).inputs.market, model().inputs.market
+    rng = np.random.default_rng(7)
+    ref = np.log(batch.reference_price_usd_per_kg)[None, :]
+    shape = (4, ref.shape[1])
+    supply, fixed, elastic = (rng.uniform(0.0, 500.0, shape) for _ in range(3))
+    supply[0, :3] = 0.0                           # an empty market and thin ones among them
+    fixed[0, :3] = elastic[0, :3] = 0.0
+    last, anchor = ref + rng.normal(0.0, 0.5, shape), ref + rng.normal(0.0, 0.5, shape)
+    together = market.solve_log_price(batch, supply, fixed, elastic, last, anchor,
+                                      batch.log_choke_price[:, 0])
+    for m in range(4):
+        one = market.solve_log_price(alone, supply[m:m + 1], fixed[m:m + 1], elastic[m:m + 1],
+                                     last[m:m + 1], anchor[m:m + 1], alone.log_choke_price[:, 0])
+        np.testing.assert_array_equal(together[m:m + 1], one)
+
+
 def test_the_month_clears_at_the_going_price_when_sellers_keep_their_target_cover():
     inp = model().inputs.market
     ref = inp.reference_price_usd_per_kg
