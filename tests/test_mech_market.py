@@ -113,3 +113,16 @@ def test_sellers_hold_back_and_consumers_hoard_only_beyond_the_panic_threshold()
     assert np.all(calm == 0.0)
     share = market.seller_offer_share(inp, market.panic(inp, expected * ratio * 3, expected))
     assert np.all(share < 1.0) and np.all(share >= inp.min_offer_share[0, 0, 0])
+
+
+def test_a_market_without_stock_or_buyers_keeps_its_last_price():
+    """No trade, no news: the price holds (within the band around the going price). The
+    bisection used to narrow the bracket first, so such a market jumped to about
+    anchor x (target months / month) ** beta (e.g. last 10, anchor 12: 13.08)."""
+    inp = model().inputs.market
+    n_e = inp.reference_price_usd_per_kg.shape[0]
+    last = np.log(inp.reference_price_usd_per_kg)[None, :]
+    anchor = last + np.log(1.2)
+    zero = np.zeros((1, n_e))
+    held = market.solve_log_price(inp, zero, 0.0, zero, last, anchor, inp.log_choke_price[:, 0])
+    np.testing.assert_allclose(held, last, rtol=0, atol=1e-12)

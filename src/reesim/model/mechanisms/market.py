@@ -398,10 +398,11 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     beta = np.repeat(inp.coverage_sensitivity[:, :, 0], lo.shape[1], axis=1)
     offset = log_anchor + beta * np.log(months / (MONTHS_PER_YEAR * dt))    # (M, E)
     scale = elastic * np.exp(-eps * log_last)
+    held = np.clip(log_last, lo, hi)          # within the bracket before it is narrowed
     _bisect_log_price(lo, hi, np.full(lo.shape, fixed), scale, np.full(lo.shape, supply), eps,
                       beta, offset)
     empty = (supply <= TINY_T) & (fixed + elastic <= TINY_T)      # no trade, no news: price holds
-    return np.where(empty, np.clip(log_last, lo, hi), 0.5 * (lo + hi))
+    return np.where(empty, held, 0.5 * (lo + hi))
 
 
 @numba.njit(cache=True)
