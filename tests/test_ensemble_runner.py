@@ -95,6 +95,20 @@ def test_resume_skips_finished_chunks_and_gives_identical_outcomes(reference, cl
     pd.testing.assert_frame_equal(runner.load_outcomes(copy), table)
 
 
+def test_an_empty_output_folder_that_is_the_working_directory_is_used(scenario, tmp_path,
+                                                                       monkeypatch):
+    """``cd results && reesim ensemble ... --out .``: laying the folder out replaces the empty
+    folder the process stands in; the process must stand in the new one (before, the Dask
+    workers it spawned failed with 'Nanny failed to start': no working directory)."""
+    out = tmp_path / "here"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    design = make_design("lhs", 2, 5, scenario_factors(scenario))
+    runner.create(out, design, {"kind": "test"}, chunk_size=1)
+    assert os.getcwd() == str(out.resolve())
+    assert (out / runner.SPEC_FILE).exists()
+
+
 def test_a_killed_worker_loses_and_duplicates_no_member(reference, scenario, cluster, tmp_path):
     _, table = reference
     _, client = cluster

@@ -217,13 +217,24 @@ def create(out: str | Path, design: Design, evaluator: dict[str, Any], *, keep: 
             _zarr_template(template, keep, design.members, size, tmp / KEPT_STORE)
         spec["created_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         (tmp / SPEC_FILE).write_text(json.dumps(spec, indent=2, default=str) + "\n")
+        inside = out.exists() and _cwd_is(out)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
+        if inside:          # the empty folder we stood in is replaced: stand in the new one,
+            os.chdir(out)   # or the workers this process spawns have no working directory
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _cwd_is(folder: Path) -> bool:
+    """Whether the working directory is ``folder``."""
+    try:
+        return Path.cwd().resolve() == folder.resolve()
+    except OSError:
+        return False
 
 
 def _identity(spec: dict[str, Any]) -> str:
