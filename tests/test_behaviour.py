@@ -106,3 +106,19 @@ def test_a_disruption_of_the_ionic_clays_raises_dy_and_tb_most():
         assert float(rise.sel(element=heavy)) > 1.0
         for light in LIGHT:
             assert float(rise.sel(element=heavy)) > float(rise.sel(element=light))
+
+
+def test_the_trading_company_sells_its_members_output_from_its_first_month():
+    """The company is its members' only sales channel: from its first month (2008-01) it sells
+    about what they deliver, and Bayan Obo keeps producing. Sharing sales pro rata with
+    merchants' stocks, it once sold a sixth of its receipts in its first month and its sales-led
+    output plan throttled Bayan Obo from 50 to 6 kt/yr (docs/model.md section 6)."""
+    ds = simulate(load_scenario("baotou", ["end_year=2009"])).dataset.isel(member=0)
+    first_year = slice("2008-01", "2008-12")
+    sales = ds.trading_company_sales.sel(time=first_year)
+    sales = sales.sum("element") if "element" in sales.dims else sales
+    receipts = ds.holder_receipts.sel(holder="trading_company", time=first_year).sum("element")
+    assert float(sales.sum()) > 0.9 * float(receipts.sum())       # measured 0.98 (2026-12)
+    bayan_obo = ds.mine_output.sel(producer="bayan_obo").sum("element")
+    before = float(bayan_obo.sel(time=slice("2007-01", "2007-12")).mean())
+    assert float(bayan_obo.sel(time=first_year).min()) > 0.8 * before   # measured 1.00
