@@ -18,7 +18,7 @@ class State(NamedTuple):
     """Stocks and memories of the system at the start of a month (units in comments)."""
 
     price: np.ndarray             # (M, K, E) USD/kg
-    price_expected: np.ndarray    # (M, K, E) USD/kg, traders' adaptive expectation (anchor)
+    price_expected: np.ndarray    # (M, K, E) USD/kg, traders' adaptive expectation
     company: regimes.CompanyState
     inventory: np.ndarray         # (M, H, E) t REO
     concentrate: np.ndarray       # (M, 2, R, E) t REO, quota-bound and exempt pools
@@ -34,24 +34,23 @@ class State(NamedTuple):
     reserve_backlog: np.ndarray   # (M, 2, E) t REO ordered by reserves and not yet bought
 
 
-def initial_trade_flow(model: Model, price: np.ndarray, netback: np.ndarray) -> np.ndarray:
+def initial_trade_flow(model: Model, utilization: np.ndarray,
+                       capacity_state: capacity.CapacityState, base: np.ndarray) -> np.ndarray:
     """China's net exports (M, E) t/yr at the start: the export market's import requirement.
 
-    Foreign demand of the start year less what is separated outside China at the initial
-    utilization (capacity x utilization x element shares x recovery), never negative. Starting
-    trade at zero left the export market without its imports for the months the trade lag takes
-    to build them up, and it rationed at its scarcity bound in a month that depended on the step.
+    Foreign demand of the start year (``base``, (K, A, E) t/yr) less what is separated outside
+    China at the initial ``utilization`` (capacity x utilization x element shares x recovery),
+    never negative. Starting trade at zero left the export market without its imports for the
+    months the trade lag takes to build them up, and it rationed at its scarcity bound in a
+    month that depended on the step.
     """
     inp = model.inputs
     routes = inp.separation.routes
     k = routes.pattern[0]
-    capacity_now = capacity.available_capacity(
-        inp.capacity, 0, capacity.initial(inp.capacity, model.members, netback))
-    output = mining.utilization_target(inp.mining, netback) * capacity_now       # (M, P) t/yr
+    output = utilization * capacity.available_capacity(inp.capacity, 0, capacity_state)  # (M, P)
     abroad = (routes.market[k] == 1) * routes.recovery[k]                          # (P,)
     local = (output * abroad[None, :]) @ inp.mining.distribution                   # (M, E)
-    foreign = demand.base_demand_by_market(inp.demand, 0)[1].sum(axis=0)           # (E,)
-    return np.maximum(foreign[None, :] - local, 0.0)
+    return np.maximum(base[1].sum(axis=0)[None, :] - local, 0.0)
 
 
 def initial_state(model: Model) -> State:
@@ -66,17 +65,19 @@ def initial_state(model: Model) -> State:
     base = demand.base_demand_by_market(inp.demand, 0)               # (K, A, E) t/yr
     netback = mining.netback_usd_per_kg(inp.mining, inp.separation.routes, 0, price)
     n_k, n_a = base.shape[0], base.shape[1]
+    utilization = mining.utilization_target(inp.mining, netback)
+    capacity_state = capacity.initial(inp.capacity, m, netback)
     return State(
         price=price, price_expected=price.copy(),
         company=regimes.initial(inp.regimes, price[:, 0, :]),
         inventory=market.initial_stocks(inp.market, m, base.sum(axis=1)),
         concentrate=np.zeros((m, 2, len(inp.separation.recovery), n_e)),
-        utilization=mining.utilization_target(inp.mining, netback),
-        capacity=capacity.initial(inp.capacity, m, netback),
+        utilization=utilization, capacity=capacity_state,
         demand_long=np.ones((m, n_k, n_a)), thrift=np.ones((m, n_a, n_e)),
         in_use=in_use.steady_state(inp.in_use, m, base.sum(axis=0)),
         tailings=np.zeros((m, n_e)),
         reserves=np.broadcast_to(inp.mining.reserves_t, (m, len(inp.mining.reserves_t))).copy(),
-        price_anchor=price.copy(), trade_flow=initial_trade_flow(model, price, netback),
+        price_anchor=price.copy(),
+        trade_flow=initial_trade_flow(model, utilization, capacity_state, base),
         reserve_backlog=np.zeros((m, len(market.RESERVE_HOLDERS), n_e)),
     )

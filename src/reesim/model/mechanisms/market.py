@@ -37,11 +37,11 @@ CONSTANTS = (
              "Choke price as a multiple of the reference price: where buyers stop. Historical "
              "peaks reached about 45x the 2007 anchors (La and Ce outside China in 2011).",
              "data/observations/prices.csv (2011 peaks against data/inputs/price_anchors.csv)"),
-    Constant("max_scarcity_factor", 4.0, "x expected price", 1.5, 20.0,
-             "A month's clearing price stays within this factor of the expected price either "
-             "way; beyond it the market rations (buyers draw their own stocks). The expectation "
-             "keeps moving, so a long shortage still raises prices without bound, at a bounded "
-             "pace.", "assumption"),
+    Constant("max_scarcity_factor", 4.0, "x going price", 1.5, 20.0,
+             "A month's clearing price stays within this factor of the going price (the anchor "
+             "of sellers' reservation) either way; beyond it the market rations (buyers draw "
+             "their own stocks). The going price keeps moving, so a long shortage still raises "
+             "prices without bound, at a bounded pace.", "assumption"),
     Constant("panic_price_ratio", 1.5, "price / expected price", 1.05, 5.0,
              "Hoarding and speculative holding start only when prices run this far above what "
              "traders expected: ordinary fluctuations leave behaviour unchanged, a shock like "
@@ -387,8 +387,8 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     coverage rule ``p = anchor * (target / cover) ** beta`` read as their reservation). The
     excess ``ln p - ln anchor - beta * ln(target / cover(p))`` rises with p, so bisection finds
     the one root within [floor, choke] and within ``max_scarcity_factor`` of the anchor (the
-    expected price); at the upper bound (no stock left) the market rations, at the lower one
-    (no buyers) it gluts.
+    going price); at the upper bound (no stock left) the market rations, at the lower one (no
+    buyers) it gluts.
     """
     months = inp.seller_coverage_months[:, :, 0]
     lo = np.maximum(inp.log_floor_price, log_anchor - inp.log_max_scarcity)

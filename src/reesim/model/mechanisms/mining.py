@@ -206,6 +206,16 @@ def _bayan_obo_share(ctx: Context, light: np.ndarray) -> np.ndarray:
     return np.clip(share[nearest], 0.0, 1.0)
 
 
+def quota_allocation(ctx: Context, draft: Draft) -> np.ndarray:
+    """The per-producer mining quota (T, P) t REO/yr of this build's draft, computed once.
+
+    Mining caps producers with it; separation splits China's separation quota by it; the
+    trading company plans at least its members' share of it.
+    """
+    return ctx.memo("quota_allocation", lambda: allocate_quota(
+        ctx, draft["mining_quota_segments_t_per_yr"]))
+
+
 def allocate_quota(ctx: Context, segments: np.ndarray) -> np.ndarray:
     """Per-producer mining quota (T, P) t REO/yr from the segment quotas (T, 2).
 
@@ -293,7 +303,7 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
         byproduct_ore_t_per_yr=draft["byproduct_ore_t_per_yr"],
         byproduct_recovery=draft["byproduct_recovery"],
         recovery_override=draft["recovery_override"],
-        quota_t_per_yr=allocate_quota(ctx, draft["mining_quota_segments_t_per_yr"]),
+        quota_t_per_yr=quota_allocation(ctx, draft),
         national_quota_t_per_yr=draft["national_mining_quota_t_per_yr"],
         cash_cost_usd_per_kg=producers.cash_cost_usd_per_kg.to_numpy(float)[None, :] * scale,
         china_cost_multiplier=multiplier,

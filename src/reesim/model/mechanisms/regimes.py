@@ -26,7 +26,7 @@ import numpy as np
 from reesim.dims import DT_YR, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, monthly_rate
-from reesim.model.mechanisms.mining import allocate_quota, distribution
+from reesim.model.mechanisms.mining import distribution, quota_allocation
 from reesim.scenario.schema import REGIME_NAMES
 
 CONSTANTS = (
@@ -258,12 +258,11 @@ def build(ctx: Context, draft: Draft) -> RegimeInputs:
     p = ctx.params
     region = ctx.region_index(options.region)
     china = ctx.region_market[ctx.producer_region] == 0
+    members = (draft["route"] == region) & producers.legal.to_numpy(bool)[None, :] & china
     return RegimeInputs(
-        regime=draft["regime"],
-        members=(draft["route"] == region) & producers.legal.to_numpy(bool)[None, :]
-        & china[None, :],
-        company_region=region, member_mix=mix,
-        quota_target_t_per_yr=quota_target(ctx, draft, int(p.quota_target_from_year[0])),
+        regime=draft["regime"], members=members, company_region=region, member_mix=mix,
+        quota_target_t_per_yr=quota_target(ctx, draft, members,
+                                           int(p.quota_target_from_year[0])),
         rule=options.rule, planned_stockpile_t=options.planned_stockpile_t_reo,
         defend_factor=options.defend_factor, sales_response=options.sales_response,
         stock_adjustment_time_yr=options.stock_adjustment_time_yr,
@@ -272,16 +271,14 @@ def build(ctx: Context, draft: Draft) -> RegimeInputs:
         stockpile_build_months=MONTHS_PER_YEAR * p.stockpile_build_years)
 
 
-def quota_target(ctx: Context, draft: Draft, from_year: int) -> np.ndarray:
+def quota_target(ctx: Context, draft: Draft, members: np.ndarray,
+                 from_year: int) -> np.ndarray:
     """Members' total mining quota allocation (T,) t REO/yr from ``from_year`` on (0 before).
 
-    Members are the legal Chinese producers separated in the company's region; a month without a
-    finite allocation (no quota in force) sets no target.
+    ``members`` (T, P) are the legal Chinese producers separated in the company's region; a
+    month without a finite allocation (no quota in force) sets no target.
     """
-    allocation = allocate_quota(ctx, draft["mining_quota_segments_t_per_yr"])        # (T, P)
-    region = ctx.region_index(ctx.scenario.market.trading_company.region)
-    china = ctx.region_market[ctx.producer_region] == 0
-    members = (draft["route"] == region) & ctx.producers.legal.to_numpy(bool)[None, :] & china
+    allocation = quota_allocation(ctx, draft)                                      # (T, P)
     total = np.where(members & np.isfinite(allocation), allocation, 0.0).sum(axis=1)
     return np.where(ctx.timeline.year >= from_year, total, 0.0)
 

@@ -141,7 +141,7 @@ def quota_weights(ctx: Context, draft: Draft) -> np.ndarray:
     """
     from reesim.model.mechanisms import mining  # mining imports this module's Routes
 
-    allocation = mining.allocate_quota(ctx, draft["mining_quota_segments_t_per_yr"])  # (T, P)
+    allocation = mining.quota_allocation(ctx, draft)                               # (T, P)
     china_region = ctx.region_market == 0
     domestic = china_region[ctx.producer_region] & ctx.producers.legal.to_numpy(bool)
     weight = np.where(domestic[None, :] & np.isfinite(allocation), allocation, 0.0)
