@@ -352,12 +352,14 @@ def validate(
         metrics = compute_metrics(result.dataset, record)
         tables = record_tables(result.dataset, record)
         window = TRAIN_END_YEAR if train_until is None else train_until
-        window_metrics = compute_metrics(result.dataset, load_observations(window))
+        window_metrics = metrics if window == RECORD_END_YEAR else compute_metrics(
+            result.dataset, load_observations(window))    # the record up to the fit's window
         fit = objective(window_metrics)
         if train_until is not None:
             tables["backtest"] = (f"Backtest: fitted to {train_until}, in sample vs out of "
                                   "sample", backtest_table(result.dataset, train_until,
-                                                           fitted.weights, record))
+                                                           fitted.weights, record,
+                                                           inside=window_metrics))
         claims = share_claims(result.dataset)
         effects = None
         other = counterfactual(scen)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -54,21 +53,17 @@ def fit_window(scen, train_until: int, quick: bool, seed: int | None, err_consol
     return fitted_scenario(scen, result.parameters), result
 
 
-def _num(value: float, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}g}"
-
-
 def print_backtest(console: Console, table: pd.DataFrame, train_until: int, result) -> None:
     """Print the fitted values and the in-sample vs out-of-sample metrics."""
+    from reesim.cli_record import _num
+    from reesim.report.render import print_constants
+
     fitted = ", ".join(f"{k}={v:.4g}" for k, v in result.parameters.items())
     console.print(f"[bold]Backtest[/]: fitted on the record to {train_until} ({result.mode}, "
                   f"objective {result.objective:.4g}): {fitted}", highlight=False)
-    for name, c in getattr(result, "constants", {}).items():
-        console.print(f"  the fit depends on {name} = {c['value']:g} {c['unit']} (declared range "
-                      f"{c['low']:g}..{c['high']:g}: objective {c['objective_at_low']:.4g} .. "
-                      f"{c['objective_at_high']:.4g})", highlight=False)
+    if result.constants:
+        console.print("the fit depends on these structural constants:")
+        print_constants(console, result)
     grid = Table(title=f"Backtest: in sample (to {train_until}) vs out of sample (after "
                        f"{train_until})", title_justify="left")
     for col in ("series", "metric", "in sample (n)", "out of sample (n)"):

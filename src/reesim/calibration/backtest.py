@@ -1,6 +1,6 @@
 """Backtest: calibrate on the record up to a year, score the years after it out of sample.
 
-``reesim validate --train-until YEAR`` (and :func:`backtest`) fits the free parameters with
+``reesim validate --train-until YEAR`` fits the free parameters with
 :func:`~reesim.calibration.calibrate` on observations up to ``YEAR`` only, runs the fitted
 scenario over its own years (at least to 2026) and compares every metric in sample (the record
 up to ``YEAR``) with the same metric out of sample (the record after ``YEAR``: volumes to 2025,
@@ -11,14 +11,11 @@ the smoothness of monthly prices is measured over the months after ``YEAR``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import pandas as pd
 import xarray as xr
 
-from reesim.api import simulate
-from reesim.calibration.fit import CalibrationOptions, CalibrationResult, Generation, calibrate
 from reesim.calibration.parameters import split_values
 from reesim.scenario.schema import Scenario
 from reesim.validation import OBJECTIVE_WEIGHTS, compute_metrics, objective
@@ -58,17 +55,21 @@ def out_of_sample(obs: Observations, train_until: int) -> Observations:
 
 def backtest_table(ds: xr.Dataset, train_until: int,
                    weights: Mapping[str, float] = OBJECTIVE_WEIGHTS,
-                   record: Observations | None = None) -> pd.DataFrame:
+                   record: Observations | None = None,
+                   inside: pd.DataFrame | None = None) -> pd.DataFrame:
     """In-sample vs out-of-sample metrics of a run (columns :data:`COLUMNS`).
 
     In sample: the record up to ``train_until`` (what a fit to that year saw). Out of sample:
     the record after it. The first row is the objective on each part (same weights; out of
     sample it has no spike term, so compare it with the in-sample objective only loosely);
     then every series' log RMSE, range distance and coverage, direction agreement and
-    monthly-return autocorrelation where it has observations.
+    monthly-return autocorrelation where it has observations. ``inside`` are the in-sample
+    metrics if the caller has them already (:func:`~reesim.validation.compute_metrics` on the
+    record up to ``train_until``).
     """
     record = record if record is not None else load_observations(RECORD_END_YEAR)
-    inside = compute_metrics(ds, load_observations(train_until))
+    if inside is None:
+        inside = compute_metrics(ds, load_observations(train_until))
     outside = compute_metrics(ds, out_of_sample(record, train_until))
     key = ["series", "metric"]
     merged = inside[[*key, "value", "n", "note"]].merge(
@@ -89,37 +90,3 @@ def backtest_table(ds: xr.Dataset, train_until: int,
                      "n_out_of_sample": n_out,
                      "note": "" if rec.note != rec.note else str(rec.note)})
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-@dataclass
-class Backtest:
-    """A fit up to ``train_until``, the fitted scenario's run and the in/out-of-sample table."""
-
-    train_until: int
-    calibration: CalibrationResult
-    scenario: Scenario
-    dataset: xr.Dataset
-    table: pd.DataFrame
-
-
-def backtest(scenario: Scenario, train_until: int, seed: int = 0, quick: bool = False, *,
-             options: CalibrationOptions | None = None,
-             weights: Mapping[str, float] | None = None,
-             progress: Callable[[Generation], None] | None = None) -> Backtest:
-    """Calibrate ``scenario`` on the record up to ``train_until`` and score the years after.
-
-    The fitted scenario runs over its own years, extended to :data:`RECORD_END_YEAR` + 1 if it
-    ends earlier (one member, the scenario's output frequency). ``quick`` uses the quick
-    calibration (a smoke test, usable in tests), ``options`` overrides it.
-    """
-    result = calibrate(scenario, seed=seed, quick=quick, options=options, weights=weights,
-                       train_until=train_until, progress=progress)
-    fitted = fitted_scenario(scenario, result.parameters)
-    if fitted.end_year <= RECORD_END_YEAR:
-        data = fitted.model_dump()
-        data["end_year"] = RECORD_END_YEAR + 1
-        fitted = Scenario.model_validate(data)
-    ds = simulate(fitted, seed=seed).dataset
-    table = backtest_table(ds, train_until, result.weights)
-    return Backtest(train_until=train_until, calibration=result, scenario=fitted, dataset=ds,
-                    table=table)

@@ -5,7 +5,7 @@ The objective is the validation objective (:func:`reesim.validation.objective`, 
 ``train_until + 1``; only observations up to ``train_until`` enter (default
 :data:`~reesim.validation.observations.TRAIN_END_YEAR`, 2025: volumes to 2025, prices to 2020
 as the record holds them). A backtest fits an earlier window and scores the years after it
-(:mod:`reesim.validation.backtest`). The search space is the unit cube of the priors
+(:mod:`reesim.calibration.backtest`). The search space is the unit cube of the priors
 (:mod:`reesim.calibration.parameters`): log-scaled where declared.
 
 ``scipy.optimize.differential_evolution`` runs with ``vectorized=True``: every generation is ONE

@@ -33,7 +33,7 @@ import numpy as np
 from reesim.dims import DT_YR
 from reesim.model.constants import member_constant_names
 from reesim.model.constants import table as constant_table
-from reesim.scenario.schema import Parameters, Scenario, parameter_bounds
+from reesim.scenario.schema import Parameters, Scenario, uncertain_bounds
 
 
 @dataclass(frozen=True)
@@ -108,14 +108,6 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
 """The declared free parameters (the lead's choice; the ranges are the priors)."""
 
 
-def _field_bounds(name: str) -> tuple[float, bool, float, bool]:
-    """(low, low inclusive, high, high inclusive) of a ``Parameters`` field or a constant."""
-    if name not in Parameters.model_fields:
-        const = constant_table()[name]
-        return const.low, True, const.high, True
-    return parameter_bounds(name)
-
-
 def step_floor(row: FreeParameter) -> float | None:
     """The lowest prior allowed by the time step (in the row's unit), or None if not a time.
 
@@ -147,7 +139,7 @@ def check_free_parameters(table: Sequence[FreeParameter] = FREE_PARAMETERS) -> N
                              f"{row.low}..{row.high}")
         if row.scale == "log" and row.low <= 0.0:
             raise ValueError(f"{row.name}: a log-scaled prior needs low > 0, got {row.low}")
-        lo, lo_in, hi, hi_in = _field_bounds(row.name)
+        lo, lo_in, hi, hi_in = uncertain_bounds(row.name)
         if row.low < lo or (row.low == lo and not lo_in) or row.high > hi or (
                 row.high == hi and not hi_in):
             what = "field's allowed" if row.kind == "parameter" else "constant's plausible"
@@ -169,9 +161,7 @@ def split_values(values: Mapping[str, float]) -> tuple[dict[str, float], dict[st
 
 def scenario_values(scenario: Scenario, table: Sequence[FreeParameter]) -> dict[str, float]:
     """The scenario's own value of every row (its parameter or its resolved constant)."""
-    params = scenario.parameters.model_dump()
-    return {row.name: float(params[row.name] if row.kind == "parameter"
-                            else scenario.constants[row.name]) for row in table}
+    return {row.name: scenario.resolved_value(row.name) for row in table}
 
 
 def to_values(table: Sequence[FreeParameter], units: np.ndarray) -> np.ndarray:

@@ -281,12 +281,17 @@ def render_calibration(result: CalibrationResult, quick: bool, console: Console,
     if result.constants:
         console.print("structural constants the fit depends on (objective at the ends of the "
                       "declared range; reesim.model.constants):")
-        for name, c in result.constants.items():
-            console.print(f"  {name} = {c['value']:g} {c['unit']} (range {c['low']:g}.."
-                          f"{c['high']:g}): objective {c['objective_at_low']:.4g} .. "
-                          f"{c['objective_at_high']:.4g}", highlight=False)
+        print_constants(console, result)
     notes = [f"{i.name}: {i.note}" for i in result.identification if i.note]
     for note in notes:
         console.print(f"  note {note}", highlight=False)
     for warning in result.warnings:
         err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+
+
+def print_constants(console: Console, result: CalibrationResult) -> None:
+    """One line per structural constant the fit depends on: value, range, objective at its ends."""
+    for name, c in result.constants.items():
+        console.print(f"  {name} = {c['value']:g} {c['unit']} (range {c['low']:g}.."
+                      f"{c['high']:g}): objective {c['objective_at_low']:.4g} .. "
+                      f"{c['objective_at_high']:.4g}", highlight=False)
