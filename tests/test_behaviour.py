@@ -22,11 +22,13 @@ def test_trading_company_lowers_oversupply_raises_and_steadies_prices(history_pa
     assert float(unsold_stock(a).mean()) < float(unsold_stock(b).mean())
     price_a, price_b = baotou_basket(a), baotou_basket(b)
     assert float(price_a.mean()) > float(price_b.mean())
-    # steadier in the 2012-2015 glut, when the company defends its price (withholds sales and
-    # cuts its members' output): a smaller fall from 2011 and a smaller coefficient of variation
-    # of the monthly basket (measured 2026-12: fall 1% vs 15%, CV 0.016 vs 0.023). Over the
-    # whole 2009-2015 window the company's CV is higher: its first two years support prices
-    # (output cut while it builds its stockpile), a premium that decays.
+    # more stable: a smaller coefficient of variation of the monthly basket (measured 2026-12:
+    # 0.064 against 0.074 for the free market)
+    assert float(price_a.std() / price_a.mean()) < float(price_b.std() / price_b.mean())
+    # and steadier in the 2012-2015 glut, when the company defends its price (withholds sales
+    # and cuts its members' output): a smaller fall from the 2011 mean to December 2015 and a
+    # smaller coefficient of variation (measured 2026-12: falls 5.5% and 10.2%, CV 0.016 and
+    # 0.023)
     glut_a, glut_b = (baotou_basket(_window(ds, "2012-01", "2015-12")) for ds in (tc, fm))
     year_a, year_b = (baotou_basket(_window(ds, "2011-01", "2011-12")) for ds in (tc, fm))
     assert (float(glut_a.isel(time=-1).squeeze()) / float(year_a.mean())
@@ -35,10 +37,10 @@ def test_trading_company_lowers_oversupply_raises_and_steadies_prices(history_pa
 
 
 def test_a_state_purchase_of_neodymium_raises_its_price():
-    # 2040: the baseline Nd market is drawing its stocks down (the outlook-led projects are
-    # still ramping up). In 2030 it holds about 16 months of demand in stock (the 2021-2031
-    # surplus) and the same purchase raises the China price by only ~5%: a known weakness of the
-    # baseline, reported in issue 8's closing note.
+    # A 20 kt Nd purchase in 2040 raises the China Nd price 2.6x while it lasts (measured
+    # 2026-12; the same purchase in 2030 raises it 2.5x). The test was moved to 2040 when an
+    # earlier calibration held about 16 months of Nd demand in stock in 2030, where the purchase
+    # raised the price by only ~5%.
     base = load_scenario("baotou", ["end_year=2044"])
     buy = load_scenario("baotou", [
         "end_year=2044", "events.nd_reserve.type=stockpile", "events.nd_reserve.start=2040-01",
@@ -48,7 +50,7 @@ def test_a_state_purchase_of_neodymium_raises_its_price():
     before = slice("2035-01", "2039-12")
     np.testing.assert_allclose(p1.sel(time=before), p0.sel(time=before), rtol=1e-12)
     during = slice("2040-03", "2041-06")
-    assert float(p1.sel(time=during).mean()) > 1.05 * float(p0.sel(time=during).mean())
+    assert float(p1.sel(time=during).mean()) > 1.5 * float(p0.sel(time=during).mean())
 
 
 def test_an_export_quota_opens_a_gap_between_export_and_china_prices():
@@ -70,7 +72,7 @@ def test_an_export_quota_opens_a_gap_between_export_and_china_prices():
     # premium never narrows, and it opens on the main exports the rest of the world cannot
     # replace; La and Ce, which Lynas, Mountain Pass and the new projects separate in surplus
     # outside China, may stay near par (their export price is set by that surplus: measured
-    # 2026-12, main exports La, Ce, Y; premium La +0.25, Ce +0.03, Y +106 USD/kg)
+    # 2026-12, main exports La and Y; premium La +0.26, Y +119 USD/kg)
     main = [str(e) for e in exported.element.values if float(exported.sel(element=e)) > 2000]
     assert len(main) >= 2, "China must export something in the baseline for the test to mean it"
     opened = {e: float(premium(quota).sel(element=e) - premium(base).sel(element=e)) for e in main}
@@ -81,12 +83,9 @@ def test_an_export_quota_opens_a_gap_between_export_and_china_prices():
     assert float((weights * gaps).sum() / weights.sum()) > 1.0, opened
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known miss (issue 8): refitted with the trading company selling first, Chinese sellers "
-    "hold many months of Dy (the price responds weakly to stock cover, sensitivity 0.14), so an "
-    "80% cut of the ionic clays for two years raises the China Dy price only 4% in 2027-2028 "
-    "(Nd 7%); docs/model.md section 5"))
-def test_a_disruption_of_the_ionic_clays_raises_dy_and_tb_most():
+@pytest.fixture(scope="module")
+def ionic_cut_rise():
+    """China price ratios (element,) with and without an 80% cut of the ionic clays, 2027-2028."""
     ionic = ["ionic_hree", "ionic_lree", "south_china_illegal", "myanmar_clays"]
     base = simulate(load_scenario("baotou", ["end_year=2030"])).dataset
     hit = simulate(load_scenario("baotou", [
@@ -95,17 +94,30 @@ def test_a_disruption_of_the_ionic_clays_raises_dy_and_tb_most():
         "events.ionic_halt.capacity_factor=0.2", "events.ionic_halt.start=2027-01",
         "events.ionic_halt.end=2029-01"])).dataset
     window = slice("2027-06", "2028-12")
-    rise = (hit.price.sel(market="china", time=window, member=0).mean("time")
+    return (hit.price.sel(market="china", time=window, member=0).mean("time")
             / base.price.sel(market="china", time=window, member=0).mean("time"))
+
+
+def test_a_disruption_of_the_ionic_clays_raises_dy_most(ionic_cut_rise):
     # 2027, before the heavy rare earth tranches outside China: Dy has no stock overhang and its
-    # price jumps; Tb sellers hold more cover, which absorbs much of the cut, but it must still
-    # rise more than every light element. (From 2030 the baseline Dy market is already
+    # price jumps (measured 2026-12: 4.3x). (From 2030 the baseline Dy market is already
     # rationing at its scarcity bound, so a cut shows as unmet demand, not as price.)
+    rise = ionic_cut_rise
     assert float(rise.sel(element="Dy")) > 1.2
-    for heavy in ("Dy", "Tb"):
-        assert float(rise.sel(element=heavy)) > 1.0
-        for light in LIGHT:
-            assert float(rise.sel(element=heavy)) > float(rise.sel(element=light))
+    assert float(rise.sel(element="Dy")) > 1.0
+    for light in LIGHT:
+        assert float(rise.sel(element="Dy")) > float(rise.sel(element=light))
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "known miss (issue 8): Tb sellers hold more cover, which absorbs the cut: the China Tb "
+    "price rises 4% in 2027-2028 against 7% for Nd (Dy 4.3x); refitted with the trading company "
+    "selling first, the price responds weakly to stock cover (sensitivity 0.14)"))
+def test_a_disruption_of_the_ionic_clays_raises_tb_above_the_light_elements(ionic_cut_rise):
+    rise = ionic_cut_rise
+    assert float(rise.sel(element="Tb")) > 1.0
+    for light in LIGHT:
+        assert float(rise.sel(element="Tb")) > float(rise.sel(element=light))
 
 
 def test_the_trading_company_sells_its_members_output_from_its_first_month():
@@ -116,7 +128,7 @@ def test_the_trading_company_sells_its_members_output_from_its_first_month():
     ds = simulate(load_scenario("baotou", ["end_year=2009"])).dataset.isel(member=0)
     first_year = slice("2008-01", "2008-12")
     sales = ds.trading_company_sales.sel(time=first_year)
-    sales = sales.sum("element") if "element" in sales.dims else sales
+    sales = sales.sum("element")
     receipts = ds.holder_receipts.sel(holder="trading_company", time=first_year).sum("element")
     assert float(sales.sum()) > 0.9 * float(receipts.sum())       # measured 0.98 (2026-12)
     bayan_obo = ds.mine_output.sel(producer="bayan_obo").sum("element")

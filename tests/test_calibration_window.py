@@ -237,6 +237,8 @@ def test_calibrate_train_until_is_carried_by_the_header_command(tmp_path):
     assert fit["train_until"] == 2012 and fit["window"].endswith("2012-12")
     # a 2012 window holds no 2015 prices: the spike ratio is not scored, the objective is finite
     assert math.isfinite(fit["objective"]["value"])
+    assert fit["metrics"]["spike_Nd"]["spike_misfit"] is None
+    assert fit["metrics"]["price_export_Nd"]["peak_to_2015_ratio"] is None
 
 
 def test_a_calibration_file_with_fitted_constants_sets_them(tmp_path):

@@ -34,9 +34,23 @@ def _annual(da):
 
 
 def test_the_prior_keeps_elasticities_inside_the_literature_range():
-    # packaged long-run proxies -0.1 (magnets) .. -0.3 (phosphors) x the prior stay within the
-    # interquartile range of long-run estimates for metals, -0.45 .. -0.07 (GLOMBO S29)
+    # the most elastic use (phosphors -0.3) at the prior's top stays within the interquartile
+    # range of long-run estimates for metals, -0.45 .. -0.07 (GLOMBO S29); the most common
+    # proxy (-0.2) at its bottom stays within a 0.03 margin of it (see the next test for the
+    # magnets proxy, which does not)
     assert PRIOR.high * 0.3 <= 0.45 + 1e-9 and PRIOR.low * 0.2 >= 0.069 - 0.03
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "known miss: magnets' packaged long-run elasticity -0.1 x the prior's low end 0.5 is -0.05, "
+    "above the interquartile range -0.45 .. -0.07 (GLOMBO S29); raising the low end to 0.7 "
+    "needs a refit (the spike-weighted fit sits at 0.56)"))
+def test_every_packaged_elasticity_within_the_prior_stays_inside_the_literature_range():
+    from reesim.datasets import load_inputs
+
+    elasticity = np.abs(load_inputs()["applications"].elasticity_long.to_numpy(float))
+    assert PRIOR.high * elasticity.max() <= 0.45 + 1e-9
+    assert PRIOR.low * elasticity.min() >= 0.069
 
 
 def test_phosphor_demand_does_not_rebound_when_its_growth_input_declines(runs):
@@ -62,7 +76,7 @@ def test_demand_2016_2025_matches_the_record(runs):
     assert float(catalysts.sel(year=2020) / total.sel(year=2020)) == pytest.approx(0.20,
                                                                                  rel=0.15)
     # the Covid dip: 2020 at least 3% below the trend of its neighbours (their mean), and below
-    # both (measured 2026-12: 2019 144.3 kt, 2020 141.9 kt, 2021 160.2 kt)
+    # both (measured 2026-12: 2019 142.6 kt, 2020 135.0 kt, 2021 152.4 kt)
     before, during, after = (float(total.sel(year=y)) for y in (2019, 2020, 2021))
     assert during < 0.97 * 0.5 * (before + after) and during < min(before, after)
 
@@ -78,7 +92,7 @@ def test_the_baseline_grows_like_the_2030_outlooks(runs):
     assert total[2050] > 1.15 * total[2030]
 
 
-@pytest.mark.xfail(strict=True, reason="known miss (issue 8): total demand grows 5.2%/yr "
+@pytest.mark.xfail(strict=True, reason="known miss (issue 8): total demand grows 5.5%/yr "
                    "2020-2030 against 4%/yr (Australia OCE) and 3.0%/yr (Arafura 2018-2030): "
                    "the 2021-2031 surplus lowers real prices and the elastic uses take it up")
 def test_total_demand_grows_like_the_published_2020_2030_outlooks(runs):

@@ -98,7 +98,7 @@ def test_prices_stay_within_floor_choke_and_the_band_around_the_going_price():
     ref = inp.reference_price_usd_per_kg
     band = float(np.exp(inp.log_max_scarcity[0, 0]))
     floor, choke = np.exp(inp.log_floor_price), np.exp(inp.log_choke_price[0, 0])
-    # a glut of 1e12 months of wants: at the fitted coverage sensitivity (about 0.1) a glut of
+    # a glut of 1e12 months of wants: at the fitted coverage sensitivity (0.14) a glut of
     # 1e6 months lowers the price only to 0.26x the going price, inside the 0.25x band
     empty, glut = _solve(inp, 0.0)[0], _solve(inp, 1e12)[0]
     np.testing.assert_allclose(empty, np.minimum(ref * band, choke), rtol=2e-5)

@@ -92,7 +92,8 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
                   "(data/reference elasticity gap); the literature on other metals puts long-run "
                   "price elasticities of intensity at median -0.20, interquartile range -0.45 to "
                   "-0.07 (GLOMBO Table S29, 69 estimates). 0.5-1.5 keeps every application "
-                  "inside that range (phosphors at most -0.45). The former prior, up to 10x, "
+                  "inside that range (phosphors at most -0.45) except magnets at the low end "
+                  "(-0.05). The former prior, up to 10x, "
                   "let the fit cut magnet demand by about 45% and triple phosphors"),
     FreeParameter("substitution_lag_multiplier", 0.3, 3.0, "log",
                   "speed of long-run substitution and thrifting; few observations (redesign of "
