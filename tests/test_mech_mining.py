@@ -123,3 +123,15 @@ def test_a_reserve_dated_after_the_run_start_adds_back_the_ore_mined_before_its_
     assert m.inputs.mining.reserves_t[p] == pytest.approx(1_300_000 + 108_700 / 0.6, rel=1e-6)
     late = model("start_year=2007")
     assert late.inputs.mining.reserves_t[p] == pytest.approx(1_300_000, rel=1e-9)
+
+
+def test_reserves_at_the_start_do_not_depend_on_the_run_s_last_year():
+    """A reserve dated after the run start gets back the ore mined up to its year, counted from
+    the record whatever the run's end: a run to 2009 starts with the reserves of a run to 2050
+    (it started 2.2 Mt of REO short at Bayan Obo, whose reserve is dated 2014)."""
+    from reesim import load_scenario, simulate
+
+    short = simulate(load_scenario("baotou", ["end_year=2009"])).dataset
+    long = simulate(load_scenario("baotou", ["end_year=2030"])).dataset
+    np.testing.assert_array_equal(short.reserves.isel(time=0).values,
+                                  long.reserves.isel(time=0).values)

@@ -84,14 +84,19 @@ class CapacityState(NamedTuple):
     illegal_capacity: np.ndarray  # t REO/yr, endogenous capacity of fringe supply
 
 
+def recorded_capacity(ctx: Context, years: np.ndarray) -> np.ndarray:
+    """Recorded mine capacity in ``years`` (Y,) per producer, (Y, P) t REO/yr (held after)."""
+    out = np.zeros((len(years), len(ctx.coords.producers)))
+    for name, rows in ctx.data["capacity_history"].groupby("producer"):
+        out[:, ctx.producer_index(name)] = step_by_year(
+            years, rows.year.to_numpy(), rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
+    return out
+
+
 def capacity_history(ctx: Context) -> np.ndarray:
-    """Recorded mine capacity per year and producer (Y, P), t REO/yr (held after the data)."""
+    """Recorded mine capacity per year of the run and producer (Y, P), t REO/yr."""
     def compute() -> np.ndarray:
-        years = ctx.years
-        out = np.zeros((len(years), len(ctx.coords.producers)))
-        for name, rows in ctx.data["capacity_history"].groupby("producer"):
-            out[:, ctx.producer_index(name)] = step_by_year(
-                years, rows.year.to_numpy(), rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
+        out = recorded_capacity(ctx, ctx.years)
         out.flags.writeable = False
         return out
 

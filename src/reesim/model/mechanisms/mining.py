@@ -20,10 +20,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from reesim.dims import DT_YR, ELEMENTS, MONTHS_PER_YEAR
+from reesim.dims import DT_YR, ELEMENTS
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
-from reesim.model.mechanisms.capacity import capacity_history
+from reesim.model.mechanisms.capacity import capacity_history, recorded_capacity
 from reesim.model.mechanisms.separation import Routes
 from reesim.model.quotas import extend, fill_split, nearest_known, quota_series
 from reesim.model.timeline import step_by_year
@@ -167,24 +167,30 @@ def apply_quota_event(ctx: Context, draft: Draft, event: QuotaEvent) -> None:
     draft["national_mining_quota_t_per_yr"][window] = seg[window].sum(axis=1)
 
 
+def _bayan_obo_series(ctx: Context, years: np.ndarray, column: str) -> np.ndarray:
+    """A column of bayan_obo.csv in ``years`` (held before and after the table)."""
+    bo = ctx.data["bayan_obo"]
+    first = bo.sort_values("year").iloc[0]
+    return step_by_year(years, bo.year.to_numpy(), bo[column].to_numpy(), float(first[column]))
+
+
+def _bayan_obo_ore_t_reo(ctx: Context, years: np.ndarray) -> np.ndarray:
+    """REO in the iron ore mined at Bayan Obo in ``years``, (Y,) t REO/yr."""
+    return (_bayan_obo_series(ctx, years, "iron_ore_mt_per_yr") * 1e6
+            * _bayan_obo_series(ctx, years, "reo_grade_pct") / 100.0)
+
+
 def draft(ctx: Context) -> Draft:
     """Bayan Obo's ore and recovery, no recovery overrides, China's mining quota by segment."""
-    bo, years, steps = ctx.data["bayan_obo"], ctx.years, ctx.timeline.steps
-    first = bo.sort_values("year").iloc[0]
-
-    def series(column: str) -> np.ndarray:
-        return step_by_year(years, bo.year.to_numpy(), bo[column].to_numpy(),
-                            float(first[column]))
-
-    ore_mt, grade, recovery_pct = (series(c) for c in ("iron_ore_mt_per_yr", "reo_grade_pct",
-                                                       "re_recovery_pct"))
+    years, steps = ctx.years, ctx.timeline.steps
+    recovery_pct = _bayan_obo_series(ctx, years, "re_recovery_pct")
     if ctx.scenario.policy.mining_quotas == "packaged":
         segments, total = _packaged_segments(ctx)
         segments, national = monthly(segments), monthly(total).astype(float)  # fresh copies
     else:
         segments, national = np.full((steps, 2), np.inf), np.full(steps, np.inf)
     return {
-        "byproduct_ore_t_per_yr": monthly(ore_mt * 1e6 * grade / 100.0),
+        "byproduct_ore_t_per_yr": monthly(_bayan_obo_ore_t_reo(ctx, years)),
         "byproduct_recovery": monthly(recovery_pct / 100.0),
         "recovery_override": np.full((steps, len(ctx.coords.producers)), np.nan),
         "mining_quota_segments_t_per_yr": segments,
@@ -264,24 +270,28 @@ def reference_netback(ctx: Context, dist: np.ndarray) -> np.ndarray:
                                ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[route])
 
 
-def reserve_at_start(ctx: Context, draft: Draft) -> np.ndarray:
+def reserve_at_start(ctx: Context) -> np.ndarray:
     """Each producer's reserve at the run start, (P,) t REO in situ (NaN: unknown).
 
     A reserve figure dated after the run start (``reserve_year``) is what remained then, so the
     REO in the ore mined from the run start to that year is added back: recorded output
     (``capacity_history.csv``) / mining recovery, for Bayan Obo the REO in the iron ore mined
     (an estimate: the record, not the model's output). Without this, Maoniuping's end-2007
-    resource would be depleted from 2000 and run out years early.
+    resource would be depleted from 2000 and run out years early. The years counted run to the
+    reserve year whatever the run's last year, so a short run starts from the same reserves.
     """
     producers = ctx.producers
     reserve = producers.reserve_t_reo.to_numpy(dtype=float)
     dated = producers.reserve_year.to_numpy(dtype=float)
-    years = ctx.years.astype(float)
-    ore = capacity_history(ctx) / producers.mining_recovery_fraction.to_numpy(float)[None, :]
-    iron = draft["byproduct_ore_t_per_yr"][::MONTHS_PER_YEAR]                      # (Y,)
+    start = ctx.timeline.start_year
+    last = int(np.nanmax(dated)) if np.isfinite(dated).any() else start
+    years = np.arange(start, max(last, start + 1))                 # years before a reserve year
+    ore = (recorded_capacity(ctx, years)
+           / producers.mining_recovery_fraction.to_numpy(float)[None, :])
+    iron = _bayan_obo_ore_t_reo(ctx, years)                                        # (Y,)
     ore = np.where(producers.byproduct_of_iron.to_numpy(bool)[None, :], iron[:, None], ore)
     with np.errstate(invalid="ignore"):                          # NaN year: nothing to add
-        before = years[:, None] < dated[None, :]
+        before = years.astype(float)[:, None] < dated[None, :]
     return reserve + (ore * before).sum(axis=0)
 
 
@@ -290,7 +300,7 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
     producers, p = ctx.producers, ctx.params
     dist = distribution(ctx)
     china = ctx.region_market[ctx.producer_region] == 0
-    reserve = reserve_at_start(ctx, draft)
+    reserve = reserve_at_start(ctx)
     multiplier = member_column(p.china_cost_multiplier, 1)
     scale = np.where(china[None, :], multiplier, 1.0)
     return MiningInputs(
