@@ -24,7 +24,7 @@ from reesim.model.constants import table as constant_table
 from reesim.validation import OBJECTIVE_WEIGHTS, compute_metrics, load_observations, objective
 from reesim.validation.metrics import return_autocorrelation, step_filtered
 from reesim.validation.observations import RECORD_END_YEAR, TRAIN_END_YEAR
-from test_validation import make_dataset
+from test_validation import make_dataset, metric
 
 runner = CliRunner()
 
@@ -39,10 +39,6 @@ def _inside(const) -> float:
     """A value inside a constant's plausible range, other than its default."""
     value = 0.3 * const.low + 0.7 * const.high
     return value if value != const.value else 0.6 * const.low + 0.4 * const.high
-
-
-def _metric(m: pd.DataFrame, series: str, name: str) -> float:
-    return float(m[(m.series == series) & (m.metric == name)].value.iloc[0])
 
 
 # -- monthly dynamics --------------------------------------------------------------------------
@@ -89,11 +85,11 @@ def test_chatter_costs_the_objective_and_does_not_pass_for_a_spike():
     smooth = compute_metrics(make_dataset(price=_hump), obs)
     chatter = compute_metrics(make_dataset(price=_zigzag_hump), obs)
     for market, element in (("export", "Nd"), ("export", "Dy"), ("china", "Nd")):
-        assert _metric(smooth, f"smooth_{market}_{element}", "chatter_misfit") == 0.0
-        assert _metric(chatter, f"smooth_{market}_{element}", "chatter_misfit") > 0.9
+        assert metric(smooth, f"smooth_{market}_{element}", "chatter_misfit") == 0.0
+        assert metric(chatter, f"smooth_{market}_{element}", "chatter_misfit") > 0.9
     # the 2011 peak is measured on the filtered path: +-30% chatter does not raise it
     for element in ("Nd", "Dy"):
-        ratio = [_metric(m, f"price_export_{element}", "peak_to_2015_ratio")
+        ratio = [metric(m, f"price_export_{element}", "peak_to_2015_ratio")
                  for m in (smooth, chatter)]
         assert ratio[1] == pytest.approx(ratio[0], rel=0.03)
     # the objective: chatter costs about the smooth weight (misfit ~1 on every element)

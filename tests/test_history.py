@@ -18,7 +18,6 @@ import yaml
 from reesim import load_scenario, simulate
 from reesim.calibration import history_scenario
 from reesim.validation import compute_metrics, load_observations, objective
-from reesim.validation.observations import HISTORY_END_YEAR
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +34,7 @@ def _history(train_until, overrides=()):
 
 @pytest.fixture(scope="module")
 def train_until(recorded):
-    return int(recorded["fit"].get("train_until", HISTORY_END_YEAR))
+    return int(recorded["fit"]["train_until"])
 
 
 @pytest.fixture(scope="module")
