@@ -129,3 +129,15 @@ def test_no_commitment_without_a_deficit_or_below_cash_cost():
     after = capacity.update(inp, t, state, losing, mi.cash_cost_usd_per_kg,
                             mi.reference_netback_usd_per_kg, **short)
     assert (after.online_at[0] == NEVER).all()
+
+
+def test_investment_does_not_depend_on_when_the_run_ends(baotou_result):
+    """Investors read demand beyond the run's last year: a run to 2031 makes the same decisions
+    as the 2050 run up to 2031 (it held demand flat after 2031 before and built less: mine
+    output differed by up to 100% for a producer in 2031)."""
+    from reesim import load_scenario, simulate
+
+    short = simulate(load_scenario("baotou", ["end_year=2031"])).dataset
+    full = baotou_result.dataset.sel(time=short.time)
+    for name in ("capacity_available", "mine_output", "price"):
+        np.testing.assert_array_equal(short[name].values, full[name].values, err_msg=name)

@@ -21,6 +21,7 @@ from reesim.model.context import Context, Draft, application_mask, element_mask,
 from reesim.model.mechanisms import magnets, mining
 from reesim.model.mechanisms.market import RESERVE_HOLDERS
 from reesim.model.mechanisms.regimes import regime_mask
+from reesim.model.timeline import Timeline
 from reesim.scenario.schema import (
     EVENT_TYPES,
     REGIME_NAMES,
@@ -151,11 +152,26 @@ def price_floor(event: PriceFloorEvent, ctx: Context, draft: Draft) -> None:
 
 def demand_shock(event: DemandShockEvent, ctx: Context, draft: Draft) -> None:
     """Multiply the base demand of the listed applications."""
-    window = ctx.timeline.window(event.start, event.end)
+    shock_demand(event, ctx.timeline, draft["demand_t_per_yr"])
+
+
+def shock_demand(event: DemandShockEvent, timeline: Timeline, demand: np.ndarray) -> None:
+    """Multiply, in place, the listed applications' columns of ``demand`` (T, A) in the window."""
+    window = timeline.window(event.start, event.end)
     mask = application_mask(event.applications)
-    demand = draft["demand_t_per_yr"]
     demand[window, :] = np.where(mask[None, :], demand[window, :] * event.factor,
                                  demand[window, :])
+
+
+def shocked_base_demand(ctx: Context, timeline: Timeline) -> np.ndarray:
+    """Base world demand (T, A) t REO/yr over any ``timeline``, after the demand shocks."""
+    from reesim.model.mechanisms.demand import base_demand_path
+
+    demand, _ = base_demand_path(ctx, timeline)
+    for event in ctx.scenario.events.values():
+        if event.type == "demand_shock":
+            shock_demand(event, timeline, demand)
+    return demand
 
 
 def recycling(event: RecyclingEvent, ctx: Context, draft: Draft) -> None:

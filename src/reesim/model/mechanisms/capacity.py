@@ -23,7 +23,7 @@ import numpy as np
 from reesim.dims import ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
-from reesim.model.timeline import step_by_year
+from reesim.model.timeline import Timeline, step_by_year
 
 CONSTANTS = (
     Constant("restart_months", 12, "months", 1, 60,
@@ -123,8 +123,11 @@ def outlook(ctx: Context, draft: Draft) -> tuple[np.ndarray, np.ndarray, np.ndar
     Returns watched elements (P, E) bool, output shares (P, E) t per t REO (separation recovery
     at the default route), growth (T, E) and the horizon in years (the longest lead time of a
     planned project plus ramp-up). Growth follows the scenario's base demand path
-    (``demand_t_per_yr`` after events, at reference prices), held after the run's end.
+    (``demand_t_per_yr`` after the demand shocks, at reference prices), read beyond the run's
+    last year when the horizon reaches past it, so the outlook in a month does not depend on
+    when the run ends.
     """
+    from reesim.model.events import shocked_base_demand
     from reesim.model.mechanisms.demand import element_intensity
     from reesim.model.mechanisms.mining import distribution
 
@@ -133,15 +136,17 @@ def outlook(ctx: Context, draft: Draft) -> tuple[np.ndarray, np.ndarray, np.ndar
     value = dist * anchors.reference_price_usd_per_kg.to_numpy(float)[None, :]
     watched = value >= WATCHED_VALUE_SHARE * value.sum(axis=1, keepdims=True)
     recovery = ctx.regions.separation_recovery_fraction.to_numpy(float)[ctx.default_route]
-    by_element = draft["demand_t_per_yr"] @ element_intensity(ctx)            # (T, E)
     planned = (ctx.producers.status == "planned").to_numpy()
     lead = ctx.producers.lead_time_yr.to_numpy(float)[planned]
     ramp = float(ctx.scenario.constants.get("ramp_up_months", RAMP_UP_MONTHS))  # run level:
     horizon_months = round(MONTHS_PER_YEAR * float(lead.max() if len(lead) else 0.0) + ramp)
     #                                  a member's design must not move the others' horizon
     steps = ctx.timeline.steps
-    later = np.minimum(np.arange(steps) + horizon_months, steps - 1)
-    growth = by_element[later] / np.maximum(by_element, 1e-9)
+    timeline = Timeline(ctx.timeline.start_year,
+                        ctx.timeline.end_year + -(-horizon_months // MONTHS_PER_YEAR))
+    by_element = shocked_base_demand(ctx, timeline) @ element_intensity(ctx)  # (T', E)
+    now = np.arange(steps)
+    growth = by_element[now + horizon_months] / np.maximum(by_element[now], 1e-9)
     return watched, dist * recovery[:, None], growth, horizon_months / MONTHS_PER_YEAR
 
 

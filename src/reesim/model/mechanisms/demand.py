@@ -20,7 +20,7 @@ import pandas as pd
 from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly_rate
-from reesim.model.timeline import interpolate_by_year
+from reesim.model.timeline import Timeline, interpolate_by_year
 
 CONSTANTS = (
     Constant("essential_share", 0.25, "fraction of the application's REO", 0.05, 0.6,
@@ -84,12 +84,18 @@ def element_intensity(ctx: Context) -> np.ndarray:
 
 
 def draft(ctx: Context) -> Draft:
-    """Base world demand (T, A) t REO/yr and China's manufacturing share (T, A).
+    """Base world demand (T, A) t REO/yr and China's manufacturing share (T, A)."""
+    demand, share = base_demand_path(ctx, ctx.timeline)
+    return {"demand_t_per_yr": demand, "china_share": share}
+
+
+def base_demand_path(ctx: Context, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
+    """Base world demand t REO/yr and China's manufacturing share, (T, A) each, over ``timeline``.
 
     Demand grows from the application's base-year value by the yearly growth rates of
-    demand_growth.csv (compounded monthly), both forwards and backwards in time.
+    demand_growth.csv (compounded monthly), both forwards and backwards in time, and is flat
+    after the table's last year. ``timeline`` may run past the scenario's (investors' outlook).
     """
-    timeline = ctx.timeline
     apps = ctx.data["applications"].set_index("application").loc[list(APPLICATIONS)]
     base_year = apps.base_year.to_numpy(int)
     base_demand = apps.demand_t_reo_per_yr.to_numpy(float)
@@ -121,7 +127,7 @@ def draft(ctx: Context) -> Draft:
         demand[:, a] = base_demand[a] * np.exp(level)
         here = l_app == name
         share[:, a] = interpolate_by_year(timeline.decimal_year, l_year[here], l_share[here])
-    return {"demand_t_per_yr": demand, "china_share": share}
+    return demand, share
 
 
 def build(ctx: Context, draft: Draft) -> DemandInputs:
