@@ -386,11 +386,8 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
                     log_choke: np.ndarray, dt: float = DT_YR) -> np.ndarray:
     """The month's clearing log price of one market, (M, E), by bisection in log price.
 
-    Buyers want ``fixed + elastic * (p / anchor) ** eps`` t (``eps`` the short-run purchase
-    elasticity: consumers defer restocking and cut use while the price runs above the going
-    price, so a lasting shortage clears at a premium that grows with its size; measured against
-    last month's price instead, their wants came back in full every month and any lasting
-    shortage ran the price to the scarcity bound, whatever its size); sellers offer
+    Buyers want ``fixed + elastic * (p / p_last) ** eps`` t (``eps`` the short-run purchase
+    elasticity: consumers defer restocking and cut use when the price jumps); sellers offer
     ``supply`` t but keep a reserve stock: they sell until the stock left covers
     ``target * (p / anchor) ** (-1 / beta)`` months of the buying interest at that price (the
     coverage rule ``p = anchor * (target / cover) ** beta`` read as their reservation). The
@@ -406,7 +403,7 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     eps = np.repeat(inp.purchase_elasticity, lo.shape[1], axis=1)
     beta = np.repeat(inp.coverage_sensitivity[:, :, 0], lo.shape[1], axis=1)
     offset = log_anchor + beta * np.log(months / (MONTHS_PER_YEAR * dt))    # (M, E)
-    scale = elastic * np.exp(-eps * log_anchor)
+    scale = elastic * np.exp(-eps * log_last)
     held = np.clip(log_last, lo, hi)          # within the bracket before it is narrowed
     _bisect_log_price(lo, hi, np.full(lo.shape, fixed), scale, np.full(lo.shape, supply), eps,
                       beta, offset)
@@ -519,7 +516,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     left = supply - np.minimum(functools.reduce(np.add, first.values()), supply)
     log_china = solve_log_price(inp, left, exports_wanted * dt, want[:, 0] * dt, log_last[:, 0],
                                 log_anchor[:, 0], inp.log_choke_price[:, 0], dt)
-    scale = np.exp(inp.purchase_elasticity * (log_china - log_anchor[:, 0]))
+    scale = np.exp(inp.purchase_elasticity * (log_china - log_last[:, 0]))
     china = clear(offers, {CONSUMERS_CHINA: want[:, 0] * dt * scale,
                            "exporters": exports_wanted * dt},
                   first=first, sold_first=(STATE_RESERVE, COMPANY))
@@ -532,7 +529,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     supply_abroad = stocks.producers_export * share[:, 1]
     log_abroad = solve_log_price(inp, supply_abroad, 0.0, want[:, 1] * dt, log_last[:, 1],
                                  log_anchor[:, 1], inp.log_choke_price[:, 0], dt)
-    scale = np.exp(inp.purchase_elasticity * (log_abroad - log_anchor[:, 1]))
+    scale = np.exp(inp.purchase_elasticity * (log_abroad - log_last[:, 1]))
     abroad = clear({PRODUCERS_EXPORT: supply_abroad}, {CONSUMERS_EXPORT: want[:, 1] * dt * scale})
     stocks.producers_export -= abroad.sold
     stocks.consumers_export += abroad.sold
