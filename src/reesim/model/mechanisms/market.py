@@ -49,15 +49,9 @@ CONSTANTS = (
     Constant("arbitrage_gate", 2.0, "exponent", 1.0, 50.0,
              "Trade falls as (destination price / landed cost) ** gate when the destination is "
              "cheaper than the landed cost.", "assumption"),
-    Constant("arbitrage_push_per_yr", 0.5, "x export demand per unit log price gap", 0.0, 20.0,
-             "Extra trade per unit of log price gap ln(destination price / landed cost), as a "
-             "multiple of the destination's demand per year. The log, not the relative gap "
-             "(ratio - 1): the two agree for small gaps, but when a small market runs out of "
-             "stock its price jumps to the scarcity bound for a month, and a push linear in the "
-             "ratio then ordered 2-3 years' demand through the half-year trade lag, flooded the "
-             "market and starved it again: Sm and Gd export prices cycled between about 8 and "
-             "50 USD/kg every two years in the baotou projection (docs/model.md section 5).",
-             "assumption"),
+    Constant("arbitrage_push_per_yr", 0.5, "x export demand per unit price gap", 0.0, 20.0,
+             "Extra trade per unit of relative price gap, as a multiple of the destination's "
+             "demand per year.", "assumption"),
     Constant("min_offer_share", 0.5, "fraction of stock", 0.0, 1.0,
              "Sellers never hold back more than this complement of their stock for higher "
              "prices.", "assumption"),
@@ -445,13 +439,13 @@ def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.n
     ``local_supply`` t/yr, corrected toward a target stock of its sellers over the arbitrage
     time: a proportional rule, so the flow needs no step length) while the destination price
     covers the landed cost (origin price + duty + trade cost), fewer as it falls below, and push
-    extra tonnage in proportion to the log price gap when it is above.
+    extra tonnage in proportion to the price gap when it is above.
     """
     ratio = destination_price / landed
     target_stock = inp.seller_coverage_months[:, :, 0] * want / MONTHS_PER_YEAR
     requirement = np.maximum(
         want - local_supply + (target_stock - destination_sellers) / inp.arbitrage_time_yr, 0.0)
-    push = inp.arbitrage_push_per_yr * np.log(np.maximum(ratio, 1.0)) * want
+    push = inp.arbitrage_push_per_yr * np.maximum(ratio - 1.0, 0.0) * want
     return requirement * np.minimum(ratio, 1.0) ** inp.arbitrage_gate + push
 
 
