@@ -153,7 +153,7 @@ def run(
     = False,
 ) -> None:
     """Run a scenario, write results.nc, manifest.json and summary.csv, print a summary."""
-    from reesim.api import simulate
+    from reesim.api import scenario_yaml, simulate
     from reesim.cli_visual import run_report
     from reesim.report.claims import (
         claims_csv,
@@ -162,7 +162,6 @@ def run(
         regime_effects,
         share_claims,
     )
-    from reesim.report.html import scenario_yaml
     from reesim.report.render import render, render_claims
     from reesim.report.summary import summary_records, to_csv
 

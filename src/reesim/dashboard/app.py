@@ -14,13 +14,13 @@ import pandas as pd
 import streamlit as st
 import xarray as xr
 
-from reesim.api import simulate
+from reesim.api import scenario_yaml, simulate
 from reesim.compare import indicator_label
 from reesim.dashboard.levers import MAX_UPLOAD_BYTES, Levers, apply_levers, scenario_from_upload
 from reesim.dims import ELEMENTS
 from reesim.errors import ReesimError
 from reesim.report import figures
-from reesim.report.html import report_figures, report_html, scenario_yaml
+from reesim.report.html import report_figures, report_html
 from reesim.report.sankey import ALL, sankey_figure
 from reesim.report.summary import summary_records, to_csv
 from reesim.scenario import builtin_names, load_scenario

@@ -108,12 +108,6 @@ def load_run(folder: str | Path) -> Run:
     return Run(ds, manifest, scenario, claims, path)
 
 
-def scenario_yaml(scenario: Scenario) -> str:
-    """The resolved scenario as YAML (kept beside a run so its report can show the events)."""
-    return yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False,
-                          allow_unicode=True, width=100)
-
-
 def report_figures(ds: xr.Dataset, scenario: Scenario | None = None) -> dict[str, go.Figure]:
     """The report's plotly figures by name (price, supply, balance, environment, events)."""
     events = figures.events_frame(scenario, ds)
