@@ -32,17 +32,22 @@ def _records(section: str, metric: str, da: xr.DataArray, unit: str, key_dim: st
              years: Sequence[int]) -> list[dict]:
     """Tidy records of an (member, year[, key]) array at ``years``."""
     mid, low, high = _stats(da)
+    dims = ("year", key_dim) if key_dim else ("year",)
+    # plain arrays read by position: a label lookup (.sel) per cell cost 0.3 s a summary
+    values, lows, highs = (None if a is None else a.transpose(*dims).values
+                           for a in (mid, low, high))
+    rows = {year: i for i, year in enumerate(mid.year.values.tolist())}
     out = []
     keys = list(mid[key_dim].values) if key_dim else [""]
     for year in years:
-        if year not in mid.year.values:
+        if year not in rows:
             continue
-        for key in keys:
-            sel = {"year": year} | ({key_dim: key} if key_dim else {})
+        for j, key in enumerate(keys):
+            at = (rows[year], j) if key_dim else (rows[year],)
             rec = {"section": section, "metric": metric, "key": str(key), "year": int(year),
-                   "value": float(mid.sel(sel)), "unit": unit}
-            if low is not None and high is not None:
-                rec["p05"], rec["p95"] = float(low.sel(sel)), float(high.sel(sel))
+                   "value": float(values[at]), "unit": unit}
+            if lows is not None and highs is not None:
+                rec["p05"], rec["p95"] = float(lows[at]), float(highs[at])
             out.append(rec)
     return out
 
