@@ -86,12 +86,14 @@ class Catalog:
 
     def start(self, *, kind: str, scenario: str, scenario_hash: str, seed: int,
               code_version: str, data_version: str, members: int, path: str | Path,
-              design: dict[str, Any] | None = None) -> str:
-        """Record a run as ``running``; returns its ``run_id``."""
+              design: dict[str, Any] | None = None, finished: bool = False) -> str:
+        """Record a run as ``running`` (``finished``: as ``done`` now); returns its ``run_id``."""
         run_id = uuid.uuid4().hex[:12]
+        now = _now()
         row = (run_id, kind, scenario, scenario_hash, seed, code_version, data_version, members,
                json.dumps(design or {}, sort_keys=True, default=str), str(Path(path).resolve()),
-               None, _now(), None, "running", os.getpid())
+               None, now, now if finished else None, "done" if finished else "running",
+               os.getpid())
         self._connect(True, lambda con: con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
         return run_id
@@ -154,12 +156,12 @@ def _sql_text(text: str) -> str:
 
 
 def record_run(manifest: dict[str, Any], path: str | Path) -> str:
-    """Record a finished single run (``reesim run``) from its manifest; returns its id."""
-    book = Catalog(default_catalog(path))
-    run_id = book.start(kind="run", scenario=manifest["scenario"],
-                        scenario_hash=manifest["scenario_hash"], seed=manifest["seed"],
-                        code_version=manifest["reesim_version"],
-                        data_version=manifest["data_version"], members=manifest["members"],
-                        path=path, design={"output_frequency": manifest["output_frequency"]})
-    book.finish(run_id, "done")
-    return run_id
+    """Record a finished single run (``reesim run``) from its manifest; returns its id.
+
+    One opening of the catalog (a run recorded as started, then finished, took two).
+    """
+    return Catalog(default_catalog(path)).start(
+        kind="run", scenario=manifest["scenario"], scenario_hash=manifest["scenario_hash"],
+        seed=manifest["seed"], code_version=manifest["reesim_version"],
+        data_version=manifest["data_version"], members=manifest["members"], path=path,
+        design={"output_frequency": manifest["output_frequency"]}, finished=True)
