@@ -152,7 +152,7 @@ def price_jumps(prices: np.ndarray, months: int = 2, factor: float = 2.0) -> int
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "known miss (issue 8): the Sm and Gd export prices cycle between about 8 and 50 USD/kg every "
-    "two years in 2027-2050 (10-11 doublings within two months each). A small export market "
+    "two years in 2027-2050 (10 and 9 doublings within two months). A small export market "
     "that runs out of stock jumps to its scarcity bound for a month, and the traders' push, "
     "linear in the price ratio, orders 2-3 years of its demand through the half-year trade lag, "
     "floods it and starves it again. A push in the log of the ratio removes the cycles, but "
