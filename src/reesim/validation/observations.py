@@ -2,8 +2,10 @@
 
 Only the packaged tables are read (through :mod:`reesim.datasets`). Two windows:
 
-- the calibration window ends with :data:`HISTORY_END_YEAR` (2015): ``load_observations()``
-  (the default) clips everything to it, and the calibration objective only ever sees it;
+- the history window ends with :data:`HISTORY_END_YEAR` (2015): ``load_observations()`` (the
+  default) clips everything to it; ``reesim validate`` splits its fit table there (to 2015,
+  2016-2020). The calibration window is another one: it ends with :data:`TRAIN_END_YEAR`
+  (2025), or the ``--train-until`` year, which the calibration passes explicitly;
 - the validation record runs to :data:`RECORD_END_YEAR` (2025) for volumes and to
   :data:`PRICE_RECORD_END_YEAR` (2020, the last year with market prices in the files) for
   prices: ``load_observations(RECORD_END_YEAR)`` is what ``reesim validate`` scores.
@@ -173,8 +175,9 @@ def tidy_prices(raw: pd.DataFrame, end: pd.Timestamp = HISTORY_END) -> pd.DataFr
 def load_observations(end_year: int = HISTORY_END_YEAR) -> Observations:
     """Read and tidy the packaged observation tables, keeping years up to ``end_year``.
 
-    The default is the calibration window (to 2015); ``RECORD_END_YEAR`` gives the whole
-    validation record (volumes to 2025, prices to 2020).
+    The default is the history window (to 2015); ``RECORD_END_YEAR`` gives the whole
+    validation record (volumes to 2025, prices to 2020), which calibration and ``reesim
+    validate`` score by default (:data:`TRAIN_END_YEAR`).
     """
     check_end_year(end_year)
     end = pd.Timestamp(f"{end_year}-12-31")
