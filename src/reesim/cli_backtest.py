@@ -55,7 +55,7 @@ def fit_window(scen, train_until: int, quick: bool, seed: int | None, err_consol
 
 def print_backtest(console: Console, table: pd.DataFrame, train_until: int, result) -> None:
     """Print the fitted values and the in-sample vs out-of-sample metrics."""
-    from reesim.cli_record import _num
+    from reesim.cli_record import number
     from reesim.report.render import print_constants
 
     fitted = ", ".join(f"{k}={v:.4g}" for k, v in result.parameters.items())
@@ -74,6 +74,6 @@ def print_backtest(console: Console, table: pd.DataFrame, train_until: int, resu
         n_in = "" if rec.n_in_sample != rec.n_in_sample else f" ({int(rec.n_in_sample)})"
         n_out = "" if rec.n_out_of_sample != rec.n_out_of_sample else (
             f" ({int(rec.n_out_of_sample)})")
-        grid.add_row(rec.series, rec.metric, _num(rec.in_sample) + n_in,
-                     _num(rec.out_of_sample) + n_out)
+        grid.add_row(rec.series, rec.metric, number(rec.in_sample) + n_in,
+                     number(rec.out_of_sample) + n_out)
     console.print(grid)

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 
-def _num(value: float, digits: int = 3) -> str:
+def number(value: float, digits: int = 3) -> str:
+    """A figure to ``digits`` significant digits for the record tables; ``-`` if missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     return f"{value:.{digits}g}"
@@ -22,8 +23,8 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
     for col in ("series", "to 2015 (n)", "after 2015 (n)"):
         split.add_column(col, justify="left" if col == "series" else "right")
     for rec in periods[periods.n_after_2015 > 0].itertuples():
-        split.add_row(rec.series, f"{_num(rec.log_rmse_to_2015)} ({rec.n_to_2015})",
-                      f"{_num(rec.log_rmse_after_2015)} ({rec.n_after_2015})")
+        split.add_row(rec.series, f"{number(rec.log_rmse_to_2015)} ({rec.n_to_2015})",
+                      f"{number(rec.log_rmse_after_2015)} ({rec.n_after_2015})")
     console.print(split)
     title, targets = tables["targets"]
     if len(targets):
@@ -64,13 +65,13 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
                                                            "model/published") else "left")
     for rec in demand.itertuples():
         low, high = rec.published_low, rec.published_high
-        published = (_num(low) if low == high else
-                     f">{_num(low)}" if math.isinf(high) else
-                     f"<{_num(high)}" if math.isinf(low) else f"{_num(low)}-{_num(high)}")
+        published = (number(low) if low == high else
+                     f">{number(low)}" if math.isinf(high) else
+                     f"<{number(high)}" if math.isinf(low) else f"{number(low)}-{number(high)}")
         verdict = ("-" if rec.consistent is None or rec.consistent != rec.consistent
                    else ("[green]yes[/]" if rec.consistent else "[red]no[/]"))
         levels.add_row(str(rec.year), rec.quantity, str(rec.item)[:34], published,
-                       _num(rec.model), _num(rec.model_to_published, 2), verdict)
+                       number(rec.model), number(rec.model_to_published, 2), verdict)
     console.print(levels)
     title, outlooks = tables["outlooks"]
     table = Table(title=title, title_justify="left")
@@ -79,12 +80,12 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
         table.add_column(col, justify="right" if col in ("published", "model") else "left")
     units = {"ratio": "x", "cagr": " %/yr", "level": ""}
     for rec in outlooks.itertuples():
-        published = (_num(rec.published_low) if rec.published_low == rec.published_high
-                     else f"{_num(rec.published_low)}-{_num(rec.published_high)}")
+        published = (number(rec.published_low) if rec.published_low == rec.published_high
+                     else f"{number(rec.published_low)}-{number(rec.published_high)}")
         verdict = ("-" if rec.consistent is None or rec.consistent != rec.consistent
                    else ("[green]yes[/]" if rec.consistent else "[red]no[/]"))
         table.add_row(str(rec.publisher)[:24], str(rec.scenario)[:18], rec.quantity,
                       rec.comparison, f"{rec.base_year}-{rec.target_year}",
                       published + units[rec.comparison],
-                      _num(rec.model) + units[rec.comparison], verdict)
+                      number(rec.model) + units[rec.comparison], verdict)
     console.print(table)

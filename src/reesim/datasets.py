@@ -481,9 +481,9 @@ SUPPORT_TABLES: dict[tuple[str, str], type[_Row]] = {
 provenance columns only, see :func:`read_csv`)."""
 
 
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML has it (the index of the inputs loads in 0.015 s instead
-of 0.18 s), PyYAML's own otherwise; the same values either way."""
+of 0.18 s), PyYAML's own otherwise; the same values either way. Scenarios use it too."""
 
 
 def data_root() -> resources.abc.Traversable:
@@ -503,7 +503,7 @@ def read_index(folder: str) -> dict:
     """The parsed ``datasets.yaml`` of one data folder."""
     text = _read_text(folder, "datasets.yaml")
     try:
-        index = yaml.load(text, Loader=_SAFE_LOADER)
+        index = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise InputError(f"malformed YAML: {exc}", file=f"data/{folder}/datasets.yaml") from None
     if not isinstance(index, dict) or "datasets" not in index or "version" not in index:

@@ -18,7 +18,7 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from reesim.datasets import load_inputs
+from reesim.datasets import SAFE_LOADER, load_inputs
 from reesim.errors import InputError
 from reesim.scenario.schema import EVENT_TYPES, Scenario
 
@@ -45,11 +45,10 @@ def _builtin_text(name: str) -> str:
     return (resources.files("reesim") / "scenarios" / f"{name}.yaml").read_text("utf-8")
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """PyYAML's safe loader that refuses duplicate keys (YAML says they are an error).
+class _Loader(SAFE_LOADER):  # type: ignore[misc,valid-type]
+    """The packaged data's safe loader, refusing duplicate keys (YAML says they are an error).
 
-    libyaml's parser when PyYAML has it (about 10x faster), PyYAML's own otherwise; both build
-    the values with the same safe constructor.
+    libyaml's parser when PyYAML has it; the values come from the same safe constructor.
     """
 
 
