@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mech import model
+from reesim import load_scenario, simulate
 from reesim.model.mechanisms import capacity
 from reesim.model.mechanisms.capacity import NEVER
 
@@ -135,8 +136,6 @@ def test_investment_does_not_depend_on_when_the_run_ends(baotou_result):
     """Investors read demand beyond the run's last year: a run to 2031 makes the same decisions
     as the 2050 run up to 2031 (it held demand flat after 2031 before and built less: mine
     output differed by up to 100% for a producer in 2031)."""
-    from reesim import load_scenario, simulate
-
     short = simulate(load_scenario("baotou", ["end_year=2031"])).dataset
     full = baotou_result.dataset.sel(time=short.time)
     for name in ("capacity_available", "mine_output", "price"):
