@@ -151,13 +151,12 @@ def price_jumps(prices: np.ndarray, months: int = 2, factor: float = 2.0) -> int
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known miss (issue 8): the Sm and Gd export prices cycle between about 8 and 50 USD/kg every "
-    "two years in 2027-2050 (10 and 9 doublings within two months). A small export market "
-    "that runs out of stock jumps to its scarcity bound for a month, and the traders' push, "
-    "linear in the price ratio, orders 2-3 years of its demand through the half-year trade lag, "
-    "floods it and starves it again. A push in the log of the ratio removes the cycles, but "
-    "refitted it cost 0.25 of objective and left Dy rationed in China in 2027-2030 (three "
-    "lever tests failed): not kept, docs/model.md section 5"))
+    "known miss (issue 8): the Dy export price jumps 7 times and Nd export 3 times in 2027-2050 "
+    "(the Sm and Gd cycles, 10 and 9, were the licence applied twice and are gone). When China's "
+    "Dy market runs short in 2028, traders import all that is separated abroad into China at a "
+    "loss (the import requirement is only gated, test_oxides_move_into_china_only_when_they_pay) "
+    "and the export market rations at its scarcity bound for more than a year: docs/model.md "
+    "section 5"))
 def test_the_projection_does_not_cycle(baotou_result):
     """After the 2025-2026 policy events the baseline has no shocks: a market may run short once
     or twice (a price doubling within two months), but no element's price may keep jumping."""

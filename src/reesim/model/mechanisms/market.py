@@ -480,8 +480,15 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     quota = float(inp.export_quota_t_per_yr[t])
     out = desired_trade(inp, landed_out, price[:, 1], want[:, 1], stocks.producers_export,
                         supply_rate[1])
-    out = allocate_quota(inp, out * inp.export_licensed[t][None, :], quota,
-                         price[:, 1] - landed_out, price[:, 0])
+    # licences grant their share of what exporters apply for this month, once: the intention
+    # forms on the licensed tonnage, and shipments never exceed this month's grant (so a new
+    # control bites at once). Applying the share to the intention and again to the shipments
+    # licensed f**2 (16% for the 2025 controls' 40%), and the traders' price push, scaled up
+    # to fill that gap, made Sm and Gd cycle between 8 and 50 USD/kg every two years.
+    licensed = inp.export_licensed[t][None, :]
+    out = out * licensed
+    licence_cap = np.where(licensed < 1.0, out, np.inf)
+    out = allocate_quota(inp, out, quota, price[:, 1] - landed_out, price[:, 0])
     into = desired_trade(inp, price[:, 1] + trade_cost, price[:, 0], want[:, 0],
                          stocks.producers_china, supply_rate[0])
     flow = flow + (out - into - flow) * (1.0 - np.exp(-dt / inp.arbitrage_time_yr))
@@ -489,8 +496,8 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     imports = np.minimum(np.maximum(-flow, 0.0) * dt, stocks.producers_export)
     stocks.producers_export -= imports
     stocks.producers_china += imports
-    # exports: the intention within this month's licences and the quota on total tonnes
-    exports_wanted = np.maximum(flow, 0.0) * inp.export_licensed[t][None, :]
+    # exports: the intention within this month's licence grant and the quota on total tonnes
+    exports_wanted = np.minimum(np.maximum(flow, 0.0), licence_cap)
     total = exports_wanted.sum(axis=1, keepdims=True)
     exports_wanted *= np.minimum(quota / np.maximum(total, 1e-300), 1.0)
 
