@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from mech import model
 from reesim.model.mechanisms import market
+from reesim.model.state import initial_state
 
 
 def test_clearing_sells_the_smaller_side_and_rations_both_sides_pro_rata():
@@ -129,36 +132,34 @@ def test_a_market_without_stock_or_buyers_keeps_its_last_price():
 
 
 
-def _licensed_month(fraction: float, intention: str):
-    """Desired exports (1, E) t/yr and the month's licensed exports in 2030 (no quota), under
-    licences granting ``fraction`` of desired exports; traders' intention starts ``settled`` on
-    the licensed tonnage or still at the ``unlicensed`` desire of the month before."""
-    import dataclasses
-
-    from reesim.model.state import initial_state
-
+def _month_in_2030(china_premium: float, licensed_fraction: float, intention: str,
+                   china_supply_t_per_yr: float):
+    """One 2030 month of trade (no quota) under licences granting ``licensed_fraction`` of
+    desired exports: China's price is ``china_premium`` x the export price, each market's buyers
+    want 1,000 t/yr, China separates ``china_supply_t_per_yr`` and the export market 1,000 t/yr
+    less than it. Traders' ``intention`` starts ``settled`` on the licensed desire, at the
+    ``unlicensed`` desire of the month before, or at ``zero``. Returns desired exports (1, E)
+    t/yr and the trade."""
     m = model()
     t = (2030 - 2000) * 12
     inp = dataclasses.replace(m.inputs.market, export_licensed=np.full_like(
-        m.inputs.market.export_licensed, fraction))
+        m.inputs.market.export_licensed, licensed_fraction))
     state = initial_state(m)
     stocks = market.Stocks(state.inventory.copy())
     n_e = state.price.shape[2]
     price = state.price.copy()
-    price[:, 1] *= 1.5                                   # a premium abroad: traders push
-    want = np.full_like(price, 1000.0)                   # t/yr in each market
-    supply = (np.full((1, n_e), 5000.0), np.zeros((1, n_e)))
+    price[:, 0] = china_premium * price[:, 1]
+    want = np.full_like(price, 1000.0)
+    supply = (np.full((1, n_e), china_supply_t_per_yr),
+              np.full((1, n_e), max(1000.0 - china_supply_t_per_yr, 0.0)))
     landed = price[:, 0] * (1.0 + inp.export_tax[t]) + inp.trade_cost_usd_per_kg
     desired = market.desired_trade(inp, landed, price[:, 1], want[:, 1],
                                    stocks.producers_export, supply[1])
-    into = market.desired_trade(inp, price[:, 1] + inp.trade_cost_usd_per_kg, price[:, 0],
-                                want[:, 0], stocks.producers_china, supply[0])
-    assert desired.min() > 0.0 and not into.any()       # China is supplied: no imports
-    flow = fraction * desired if intention == "settled" else desired.copy()
+    flow = {"settled": licensed_fraction, "unlicensed": 1.0, "zero": 0.0}[intention] * desired
     orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
     traded = market.trade(inp, t, stocks, price, price.copy(), np.zeros_like(price), want,
                           np.zeros((1, n_e)), orders, flow, supply)
-    return desired, traded.exports_wanted
+    return desired, traded
 
 
 @pytest.mark.parametrize("fraction", [1.0, 0.4])
@@ -166,36 +167,17 @@ def test_a_licence_grants_its_share_of_desired_exports_once(fraction):
     """The licensed share applies once: with the intention settled, exports are ``f`` x what
     traders want (the old rule applied it to the intention and again to the shipments: 0.16 of
     the desire under the 2025 controls' 0.4, which made small export markets cycle)."""
-    desired, exports = _licensed_month(fraction, "settled")
-    np.testing.assert_allclose(exports, fraction * desired, rtol=1e-12)
+    desired, traded = _month_in_2030(1 / 1.5, fraction, "settled", 5000.0)  # a premium abroad
+    assert desired.min() > 0.0 and not traded.imports.any()         # China supplied: no imports
+    np.testing.assert_allclose(traded.exports_wanted, fraction * desired, rtol=1e-12)
 
 
 def test_a_new_licence_bites_in_its_first_month():
     """Shipments never exceed the month's grant, even while the intention still carries the
     unlicensed tonnage of the month before (the 2010 Japan embargo cut at once)."""
-    desired, exports = _licensed_month(0.5, "unlicensed")
-    np.testing.assert_allclose(exports, 0.5 * desired, rtol=1e-12)
-
-
-def _imports_in_a_china_shortage(china_premium: float) -> np.ndarray:
-    """Imports into China (1, E) t in a 2030 month when China has no supply of its own and its
-    price is ``china_premium`` x the export price (traders' intention starting at zero)."""
-    from reesim.model.state import initial_state
-
-    m = model()
-    t = (2030 - 2000) * 12
-    inp = m.inputs.market
-    state = initial_state(m)
-    stocks = market.Stocks(state.inventory.copy())
-    n_e = state.price.shape[2]
-    price = state.price.copy()
-    price[:, 0] = china_premium * price[:, 1]
-    want = np.full_like(price, 1000.0)                   # t/yr in each market
-    supply = (np.zeros((1, n_e)), np.full((1, n_e), 1000.0))
-    orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
-    traded = market.trade(inp, t, stocks, price, price.copy(), np.zeros_like(price), want,
-                          np.zeros((1, n_e)), orders, np.zeros((1, n_e)), supply)
-    return traded.imports
+    desired, traded = _month_in_2030(1 / 1.5, 0.5, "unlicensed", 5000.0)
+    assert desired.min() > 0.0
+    np.testing.assert_allclose(traded.exports_wanted, 0.5 * desired, rtol=1e-12)
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
@@ -210,5 +192,7 @@ def test_oxides_move_into_china_only_when_they_pay():
     The present rule fills China's requirement at a loss (gated by (p_China / landed)^2: 27% of
     it at half the landed cost): a 2030 baseline imports 4.4 kt/yr of Nd into China at 19 USD/kg
     from a market paying 36."""
-    assert not _imports_in_a_china_shortage(0.5).any()           # China is cheaper: none
-    assert (_imports_in_a_china_shortage(2.0) > 0.0).all()        # it pays: they come
+    _, cheaper = _month_in_2030(0.9, 1.0, "zero", 0.0)        # China short and cheaper: none
+    assert not cheaper.imports.any()
+    _, dearer = _month_in_2030(2.0, 1.0, "zero", 0.0)           # China short and dearer: they come
+    assert (dearer.imports > 0.0).all()

@@ -115,7 +115,7 @@ WATCHED_VALUE_SHARE = 0.2
 at reference prices (NdPr for light deposits; Dy, Tb and Y for ionic clays)."""
 
 
-def outlook(ctx: Context, draft: Draft) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def outlook(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """What investors read: elements each project is built for, its output, the outlook.
 
     The outlook is the demand growth of every element from each month to the investment horizon.
@@ -156,7 +156,7 @@ def build(ctx: Context, draft: Draft) -> CapacityInputs:
     legal = producers.legal.to_numpy(bool)
     start = np.array([max(0, MONTHS_PER_YEAR * (int(y) - ctx.timeline.start_year))
                       for y in producers.start_year])
-    watched, shares, growth, horizon = outlook(ctx, draft)
+    watched, shares, growth, horizon = outlook(ctx)
     return CapacityInputs(
         planned=(producers.status == "planned").to_numpy(), illegal=~legal,
         can_close=~producers.byproduct_of_iron.to_numpy(bool) & legal,
