@@ -82,11 +82,6 @@ def test_a_dy_tb_and_magnet_export_ban_leaves_users_abroad_short_not_users_in_ch
     assert float(nd_ban.sel(market="china")) < 0.97 * float(nd_base.sel(market="china"))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known miss (issue 8): in the 2030-2031 baseline traders import 4.4 kt/yr of Nd oxide into "
-    "China at 19 USD/kg from an export market paying 36 (the import requirement is only gated, "
-    "test_oxides_move_into_china_only_when_they_pay); the ban cuts China's need, those imports "
-    "stop, and the export price falls relative to China's (ratio 1.34 against 1.86)"))
 def test_a_magnet_ban_makes_nd_dearer_abroad_relative_to_china():
     """Magnet making moves abroad under a Dy, Tb and magnet ban: Nd is dearer abroad relative to
     China than without the ban."""

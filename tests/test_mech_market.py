@@ -80,6 +80,26 @@ def test_the_month_clears_at_the_going_price_when_sellers_keep_their_target_cove
     assert np.all(_solve(inp, 2.0 * (1.0 + target)) < ref / 1.05)
 
 
+def test_prices_respond_less_to_ample_stocks_than_to_scarce_ones():
+    """The supply-of-storage curve: above target cover the price falls with slope rho x beta in
+    log cover, below it rises with beta; rho = 1 is the old symmetric rule."""
+    base = model().inputs.market
+    target = float(base.seller_coverage_months[0, 0, 0])
+    beta = 0.3
+
+    def solve(rho: float, cover_ratio: float) -> np.ndarray:
+        inp = dataclasses.replace(base, coverage_sensitivity=np.full((1, 1, 1), beta),
+                                  glut_sensitivity_ratio=np.full((1, 1, 1), rho),
+                                  purchase_elasticity=np.zeros((1, 1)))
+        # fixed wants of 100 t and stock left of cover_ratio x target months of them
+        return _solve(inp, 1.0 + cover_ratio * target) / base.reference_price_usd_per_kg
+
+    for rho in (1.0, 0.25):
+        glut, short = solve(rho, 4.0), solve(rho, 0.25)
+        np.testing.assert_allclose(np.log(short), beta * np.log(4.0), rtol=1e-4)
+        np.testing.assert_allclose(np.log(glut), -rho * beta * np.log(4.0), rtol=1e-4)
+
+
 def test_a_shortage_clears_by_price_with_the_short_run_purchase_elasticity():
     inp = model().inputs.market
     eps = float(inp.purchase_elasticity[0, 0])

@@ -33,18 +33,7 @@ def _record(entity: str, year: int) -> float:
     return float(t[(t.entity == entity) & (t.year == year)].mine_production_t_reo.iloc[0])
 
 
-US_MISS = pytest.mark.xfail(strict=True, reason=(
-    "known miss (issue 8): the model's China Nd price stays at 17-20 USD/kg in 2016-2025 "
-    "(record about 50 in 2018-2019, observations/prices.csv), so Mountain Pass's netback (its "
-    "concentrate separated in Sichuan) stays at 1.9-2.5 USD/kg and it mines 27-31 kt in "
-    "2021-2024 against 42-46 kt recorded (MP mined on at a loss, with its Shenghe offtake)"))
-
-
-@pytest.mark.parametrize("year", [2019, 2020,
-                                  pytest.param(2021, marks=US_MISS),
-                                  pytest.param(2022, marks=US_MISS),
-                                  pytest.param(2023, marks=US_MISS),
-                                  pytest.param(2024, marks=US_MISS)])
+@pytest.mark.parametrize("year", [2019, 2020, 2021, 2022, 2023, 2024])
 def test_mountain_pass_tolled_in_china_is_not_capped_by_the_separation_quota(year):
     """US output (Mountain Pass concentrate separated in Sichuan) within 25% of the record."""
     sim = float(_annual()["usa"].sel(year=year))

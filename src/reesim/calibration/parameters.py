@@ -84,8 +84,15 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
     FreeParameter("price_expectation_time_yr", 1.0, 10.0, "log",
                   "how fast traders' expected price follows the market; unobserved (at least a "
                   "year: prices were quoted monthly and contracts run for months)"),
-    FreeParameter("price_coverage_sensitivity", 0.1, 1.5, "log",
-                  "how strongly prices respond to inventory coverage; unobserved"),
+    FreeParameter("price_coverage_sensitivity", 0.1, 0.5, "log",
+                  "how strongly prices respond to inventory coverage below target; unobserved "
+                  "(at most 0.5: the fit with a prior to 1.5 took 1.42, and two market "
+                  "sub-steps then moved annual mine output by up to 31%: the monthly step does "
+                  "not resolve a steeper response)"),
+    FreeParameter("glut_sensitivity_ratio", 0.05, 1.0, "log",
+                  "the price response to coverage above target as a share of the response "
+                  "below it: the supply-of-storage curve is flat when stocks are ample and steep "
+                  "when they are scarce (Working 1949; Deaton and Laroque 1992); unobserved"),
     FreeParameter("demand_elasticity_multiplier", 0.5, 1.5, "log",
                   "scales the packaged elasticities (long run -0.1 magnets, -0.2 most uses, -0.3 "
                   "phosphors; applications.csv). No numeric rare earth elasticity is published "

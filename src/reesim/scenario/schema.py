@@ -328,6 +328,7 @@ class Parameters(_Strict):
     price_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 2.0
     price_expectation_time_yr: Annotated[float, Field(gt=0.0, le=20.0)] = 3.0
     price_coverage_sensitivity: Annotated[float, Field(gt=0.0, le=10.0)] = 0.7
+    glut_sensitivity_ratio: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     seller_coverage_target_months: Annotated[float, Field(gt=0.0, le=36.0)] = 2.0
     consumer_coverage_target_months: Annotated[float, Field(gt=0.0, le=36.0)] = 2.0
     consumer_inventory_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.25

@@ -139,7 +139,8 @@ class MarketInputs:
     consumer_coverage_months: np.ndarray  # (M, 1, 1)
     consumer_adjustment_yr: np.ndarray  # (M, 1, 1)
     hoarding_sensitivity: np.ndarray    # (M, 1, 1)
-    coverage_sensitivity: np.ndarray    # (M, 1, 1)
+    coverage_sensitivity: np.ndarray    # (M, 1, 1) beta: price response to coverage below target
+    glut_sensitivity_ratio: np.ndarray  # (M, 1, 1) rho: response above target is rho x beta
     arbitrage_time_yr: np.ndarray       # (M, 1) time to fill an import requirement, which is
     #                                     also the adjustment time of traders' intentions
     expectation_time_yr: np.ndarray     # (M, 1, 1)
@@ -207,6 +208,7 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         consumer_adjustment_yr=col3(p.consumer_inventory_adjustment_time_yr),
         hoarding_sensitivity=col3(p.hoarding_sensitivity),
         coverage_sensitivity=col3(p.price_coverage_sensitivity),
+        glut_sensitivity_ratio=col3(p.glut_sensitivity_ratio),
         arbitrage_time_yr=col2(np.maximum(p.export_arbitrage_time_yr, p.min_trade_adjustment_yr)),
         expectation_time_yr=col3(p.price_expectation_time_yr),
         anchor_time_yr=col3(np.maximum(p.price_adjustment_time_yr, p.min_price_adjustment_yr)),
@@ -396,11 +398,13 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     # every input as a full (M, E) array for the compiled loop
     eps = np.repeat(inp.purchase_elasticity, lo.shape[1], axis=1)
     beta = np.repeat(inp.coverage_sensitivity[:, :, 0], lo.shape[1], axis=1)
-    offset = log_anchor + beta * np.log(months / (MONTHS_PER_YEAR * dt))    # (M, E)
+    log_target = np.repeat(np.log(months / (MONTHS_PER_YEAR * dt)), lo.shape[1], axis=1)
+    offset = log_anchor + beta * log_target                                  # (M, E)
+    glut = beta * (np.repeat(inp.glut_sensitivity_ratio[:, :, 0], lo.shape[1], axis=1) - 1.0)
     scale = elastic * np.exp(-eps * log_last)
     held = np.clip(log_last, lo, hi)          # within the bracket before it is narrowed
     _bisect_log_price(lo, hi, np.full(lo.shape, fixed), scale, np.full(lo.shape, supply), eps,
-                      beta, offset)
+                      beta, offset, glut, log_target)
     empty = (supply <= TINY_T) & (fixed + elastic <= TINY_T)      # no trade, no news: price holds
     return np.where(empty, held, 0.5 * (lo + hi))
 
@@ -408,7 +412,7 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
 @numba.njit(cache=True)
 def _bisect_log_price(lo: np.ndarray, hi: np.ndarray, fixed: np.ndarray, scale: np.ndarray,
                       supply: np.ndarray, eps: np.ndarray, beta: np.ndarray,
-                      offset: np.ndarray) -> None:
+                      offset: np.ndarray, glut: np.ndarray, log_target: np.ndarray) -> None:
     """The bisection of :func:`solve_log_price`: narrows the brackets ``lo``, ``hi`` in place.
 
     All arguments are (M, E). Each of ``PRICE_BISECTION_STEPS`` halvings keeps the half of
@@ -423,8 +427,11 @@ def _bisect_log_price(lo: np.ndarray, hi: np.ndarray, fixed: np.ndarray, scale: 
             for e in range(elements):
                 mid = 0.5 * (lo[m, e] + hi[m, e])
                 want = fixed[m, e] + scale[m, e] * math.exp(eps[m, e] * mid)
-                ratio = max(want, TINY_T) / max(supply[m, e] - want, TINY_T)
-                if mid - beta[m, e] * math.log(ratio) < offset[m, e]:
+                log_ratio = math.log(max(want, TINY_T) / max(supply[m, e] - want, TINY_T))
+                # ln(target / cover) = log_target + log_ratio; above target (< 0) the slope
+                # is rho x beta: glut = beta (rho - 1) adds back (1 - rho) of it
+                shortfall = min(log_target[m, e] + log_ratio, 0.0)
+                if mid - beta[m, e] * log_ratio - glut[m, e] * shortfall < offset[m, e]:
                     lo[m, e] = mid
                 else:
                     hi[m, e] = mid
