@@ -35,7 +35,7 @@ SEED = 3
 def test_free_parameters_are_parameter_fields_with_valid_priors():
     check_free_parameters()
     names = [row.name for row in FREE_PARAMETERS]
-    assert len(names) == len(set(names)) == 8
+    assert len(names) == len(set(names)) == 9
     for row in FREE_PARAMETERS:
         assert row.name in Parameters.model_fields
         assert row.low < row.high and row.scale in ("log", "linear") and row.reason

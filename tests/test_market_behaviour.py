@@ -151,12 +151,12 @@ def price_jumps(prices: np.ndarray, months: int = 2, factor: float = 2.0) -> int
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known miss (issue 8): the Dy export price jumps 7 times and Nd export 3 times in 2027-2050 "
-    "(the Sm and Gd cycles, 10 and 9, were the licence applied twice and are gone). When China's "
-    "Dy market runs short in 2028, traders import all that is separated abroad into China at a "
-    "loss (the import requirement is only gated, test_oxides_move_into_china_only_when_they_pay) "
-    "and the export market rations at its scarcity bound for more than a year: docs/model.md "
-    "section 5"))
+    "known miss (issue 8): the Nd export price jumps 5 times in 2027-2050 and China's twice (Dy "
+    "once; 7 times before the supply-of-storage curve of 2026-12-02). When the export market "
+    "runs short of Nd in 2036-2047, traders import 30-70 kt/yr of Nd oxide into China at a loss "
+    "(the import requirement is only gated, test_oxides_move_into_china_only_when_they_pay) and "
+    "the export market rations at its scarcity bound; importing oxides only as spot arbitrage, "
+    "refitted, made it worse (16 and 18 jumps): docs/model.md section 5"))
 def test_the_projection_does_not_cycle(baotou_result):
     """After the 2025-2026 policy events the baseline has no shocks: a market may run short once
     or twice (a price doubling within two months), but no element's price may keep jumping."""
