@@ -251,14 +251,16 @@ def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output
     is feed x recovery and losses feed x (1 - recovery), each computed from the feed, so the
     separation balance (feed = output + losses) checks the recovery bookkeeping.
     """
-    exempt = inp.exempt[t][None, :, None]
+    exempt = inp.exempt[t]
     onehot = routing(inp, t).T                                          # (R, P)
-    inflow = np.stack([onehot @ (mine_output * ~exempt), onehot @ (mine_output * exempt)],
-                      axis=1)                                           # (M, 2, R, E)
+    # one 0/1 matrix (pool, region) x producer: each pool's inflow is a plain sum of the
+    # producers' output it takes, as a product with the one-hot routing of each pool would be
+    to_pool = np.concatenate([onehot * ~exempt, onehot * exempt])       # (2R, P)
+    inflow = (to_pool @ mine_output).reshape(concentrate.shape)         # (M, 2, R, E)
     pools = concentrate
     if inp.covers_imports[t]:
-        pools = np.stack([concentrate[:, 0] + concentrate[:, 1],
-                          np.zeros_like(concentrate[:, 1])], axis=1)
+        pools = np.zeros_like(concentrate)
+        pools[:, 0] = concentrate[:, 0] + concentrate[:, 1]
     stock = pools + inflow * DT_YR
     total = stock.sum(axis=3)                                           # (M, 2, R)
     bound_total = total[:, 0]
@@ -269,7 +271,8 @@ def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output
     taken_exempt = np.where(exempt_total > 0, np.minimum(
         np.maximum(room, 0.0) * DT_YR / np.maximum(exempt_total, 1e-300), 1.0), 0.0)
     # share of each stock separated this month (the feed keeps the stock's element mix)
-    taken = np.stack([taken_bound, taken_exempt], axis=1)[..., None]    # (M, 2, R, 1)
+    taken = np.empty((*total.shape, 1))                                 # (M, 2, R, 1)
+    taken[:, 0, :, 0], taken[:, 1, :, 0] = taken_bound, taken_exempt
     feed = (stock * (taken / DT_YR)).sum(axis=1)
     remaining = stock * (1.0 - taken)
     output = feed * inp.recovery[None, :, None]
