@@ -32,7 +32,7 @@ class InUseInputs:
     leave_rate: np.ndarray              # (1, A, 1, 1) share of a stage leaving it in a month
     stage_active: np.ndarray            # (1, A, S, 1) bool: stage s exists for application a
     stage_last: np.ndarray              # (1, A, S, 1) bool: stage s is a's last
-    last_stage: np.ndarray              # (1, A, 1, 1) int: index of a's last stage
+    last_stage: np.ndarray              # (A,) int: index of each application's last stage
     eol_recycling: np.ndarray           # (T, A) fraction of end-of-life REO recycled
 
 
@@ -81,7 +81,7 @@ def build(ctx: Context, draft: Draft) -> InUseInputs:
         leave_rate=monthly_rate(lifetime / shape)[None, :, None, None],
         stage_active=(stages < shape[:, None])[None, :, :, None],
         stage_last=(stages == shape[:, None] - 1)[None, :, :, None],
-        last_stage=(shape - 1)[None, :, None, None],
+        last_stage=shape - 1,
         eol_recycling=draft["eol_recycling"])
 
 
@@ -123,7 +123,7 @@ def age(inp: InUseInputs, in_use: np.ndarray, products: np.ndarray) -> Use:
     arriving[:, :, 0] = products * DT_YR
     arriving[:, :, 1:] = out[:, :, :-1] * ~inp.stage_last[:, :, :-1]
     new = in_use - out + arriving * active
-    eol = np.take_along_axis(out, inp.last_stage, axis=2)[:, :, 0]           # (M, A, E)
+    eol = out[:, np.arange(len(inp.last_stage)), inp.last_stage]              # (M, A, E)
     return Use(end_of_life=eol / DT_YR, in_use=new)
 
 

@@ -402,7 +402,7 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     offset = log_anchor + beta * log_target                                  # (M, E)
     glut = beta * (np.repeat(inp.glut_sensitivity_ratio[:, :, 0], lo.shape[1], axis=1) - 1.0)
     scale = elastic * np.exp(-eps * log_last)
-    held = np.clip(log_last, lo, hi)          # within the bracket before it is narrowed
+    held = np.minimum(np.maximum(log_last, lo), hi)   # within the bracket before it is narrowed
     _bisect_log_price(lo, hi, np.full(lo.shape, fixed), scale, np.full(lo.shape, supply), eps,
                       beta, offset, glut, log_target)
     empty = (supply <= TINY_T) & (fixed + elastic <= TINY_T)      # no trade, no news: price holds

@@ -57,6 +57,7 @@ class Routes:
 
     pattern: np.ndarray                 # (T,) index of the month's routing
     onehot: np.ndarray                  # (n, P, R) 1 where producer p's concentrate goes
+    region: np.ndarray                  # (n, P) the region where it goes
     market: np.ndarray                  # (n, P) market of the separating region
     recovery: np.ndarray                # (n, P) separation recovery there
     cost_usd_per_kg: np.ndarray         # (n, P) separation cost there
@@ -191,7 +192,7 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
                          national[:, None] * weights, np.inf)
     patterns, index = np.unique(draft["route"], axis=0, return_inverse=True)
     routes = Routes(
-        pattern=index.reshape(-1), onehot=np.eye(len(recovery))[patterns],
+        pattern=index.reshape(-1), onehot=np.eye(len(recovery))[patterns], region=patterns,
         market=ctx.region_market[patterns], recovery=recovery[patterns],
         cost_usd_per_kg=cost[patterns], in_china=china[patterns])
     p = ctx.params
@@ -236,8 +237,8 @@ def backlog_factor(inp: SeparationInputs, t: int, concentrate: np.ndarray,
     """
     months = concentrate.sum(axis=3) / np.maximum(limit / MONTHS_PER_YEAR, 1e-9)  # (M, 2, R)
     full, stop = inp.backlog_full_months[:, :, None], inp.backlog_stop_months[:, :, None]
-    factor = np.clip((stop - months) / (stop - full), 0.0, 1.0)
-    by_pool = np.einsum("mqr,pr->mqp", factor, routing(inp, t))          # (M, 2, P)
+    factor = np.minimum(np.maximum((stop - months) / (stop - full), 0.0), 1.0)
+    by_pool = factor[:, :, inp.routes.region[inp.routes.pattern[t]]]     # (M, 2, P)
     return np.where(inp.exempt[t][None, :], by_pool[:, 1], by_pool[:, 0])
 
 
