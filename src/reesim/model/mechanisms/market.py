@@ -146,6 +146,8 @@ class MarketInputs:
     expectation_time_yr: np.ndarray     # (M, 1, 1)
     anchor_time_yr: np.ndarray          # (M, 1, 1) adjustment time of the going price
     purchase_elasticity: np.ndarray     # (M, 1) within-month price elasticity of purchases
+    purchase_elasticity_e: np.ndarray   # (M, E) the same for every element (the price solve)
+    coverage_sensitivity_e: np.ndarray  # (M, E) coverage_sensitivity for every element
     log_panic_threshold: np.ndarray     # (M, 1, 1)
     log_max_scarcity: np.ndarray        # (M, 1)
     min_offer_share: np.ndarray         # (M, 1, 1)
@@ -213,6 +215,9 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         expectation_time_yr=col3(p.price_expectation_time_yr),
         anchor_time_yr=col3(np.maximum(p.price_adjustment_time_yr, p.min_price_adjustment_yr)),
         purchase_elasticity=col2(p.purchase_elasticity),
+        purchase_elasticity_e=np.repeat(col2(p.purchase_elasticity), len(ELEMENTS), axis=1),
+        coverage_sensitivity_e=np.repeat(col2(p.price_coverage_sensitivity), len(ELEMENTS),
+                                         axis=1),
         log_panic_threshold=col3(np.log(p.panic_price_ratio)),
         log_max_scarcity=col2(np.log(p.max_scarcity_factor)),
         min_offer_share=col3(p.min_offer_share), max_hoard_multiple=col3(p.max_hoard_multiple),
@@ -341,11 +346,13 @@ def clear(offers: Mapping[str, np.ndarray], wants: Mapping[str, np.ndarray],
     other_supply = functools.reduce(np.add, others.values())
     offer_fill = np.where(other_supply > 0, remaining / np.maximum(other_supply, 1e-300), 0.0)
     sold_by.update({k: v * offer_fill for k, v in others.items()})
-    first_fill = np.where(priority > 0, taken / np.maximum(priority, 1e-300), 0.0)
+    got_by = {}
+    if first:
+        first_fill = np.where(priority > 0, taken / np.maximum(priority, 1e-300), 0.0)
+        got_by.update({k: v * first_fill for k, v in first.items()})
     want_fill = np.where(want > 0, rest / np.maximum(want, 1e-300), 0.0)
-    return Clearing(sold=sold, sold_by={k: sold_by[k] for k in offers},
-                    got_by={**{k: v * first_fill for k, v in (first or {}).items()},
-                            **{k: v * want_fill for k, v in wants.items()}})
+    got_by.update({k: v * want_fill for k, v in wants.items()})
+    return Clearing(sold=sold, sold_by={k: sold_by[k] for k in offers}, got_by=got_by)
 
 
 class ReserveOrders(NamedTuple):
@@ -396,8 +403,7 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     lo = np.maximum(inp.log_floor_price, log_anchor - inp.log_max_scarcity)
     hi = np.maximum(np.minimum(log_choke, log_anchor + inp.log_max_scarcity), lo)
     # every input as a full (M, E) array for the compiled loop
-    eps = np.repeat(inp.purchase_elasticity, lo.shape[1], axis=1)
-    beta = np.repeat(inp.coverage_sensitivity[:, :, 0], lo.shape[1], axis=1)
+    eps, beta = inp.purchase_elasticity_e, inp.coverage_sensitivity_e
     log_target = np.repeat(np.log(months / (MONTHS_PER_YEAR * dt)), lo.shape[1], axis=1)
     offset = log_anchor + beta * log_target                                  # (M, E)
     glut = beta * (np.repeat(inp.glut_sensitivity_ratio[:, :, 0], lo.shape[1], axis=1) - 1.0)
@@ -517,16 +523,16 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     # the illegal supply elasticity to 1.9 to refill China's output.
     share = seller_offer_share(inp, momentum)                          # (M, K, E)
     log_last, log_anchor = np.log(price), np.log(anchor)
+    want_t, exports_t = want * dt, exports_wanted * dt                 # t this step
     offers = {PRODUCERS_CHINA: stocks.producers_china * share[:, 0], COMPANY: company_offer,
               STATE_RESERVE: orders.release[STATE_RESERVE]}
     first = {STATE_RESERVE: orders.buy[STATE_RESERVE], COMPANY: orders.buy[COMPANY]}
     supply = functools.reduce(np.add, offers.values())
     left = supply - np.minimum(functools.reduce(np.add, first.values()), supply)
-    log_china = solve_log_price(inp, left, exports_wanted * dt, want[:, 0] * dt, log_last[:, 0],
+    log_china = solve_log_price(inp, left, exports_t, want_t[:, 0], log_last[:, 0],
                                 log_anchor[:, 0], inp.log_choke_price[:, 0], dt)
     scale = np.exp(inp.purchase_elasticity * (log_china - log_last[:, 0]))
-    china = clear(offers, {CONSUMERS_CHINA: want[:, 0] * dt * scale,
-                           "exporters": exports_wanted * dt},
+    china = clear(offers, {CONSUMERS_CHINA: want_t[:, 0] * scale, "exporters": exports_t},
                   first=first, sold_first=(STATE_RESERVE, COMPANY))
     sold, got = china.sold_by, china.got_by
     stocks.producers_china -= sold[PRODUCERS_CHINA]
@@ -535,13 +541,15 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     stocks.consumers_china += got[CONSUMERS_CHINA]
     stocks.producers_export += got["exporters"]
     supply_abroad = stocks.producers_export * share[:, 1]
-    log_abroad = solve_log_price(inp, supply_abroad, 0.0, want[:, 1] * dt, log_last[:, 1],
+    log_abroad = solve_log_price(inp, supply_abroad, 0.0, want_t[:, 1], log_last[:, 1],
                                  log_anchor[:, 1], inp.log_choke_price[:, 0], dt)
     scale = np.exp(inp.purchase_elasticity * (log_abroad - log_last[:, 1]))
-    abroad = clear({PRODUCERS_EXPORT: supply_abroad}, {CONSUMERS_EXPORT: want[:, 1] * dt * scale})
+    abroad = clear({PRODUCERS_EXPORT: supply_abroad}, {CONSUMERS_EXPORT: want_t[:, 1] * scale})
     stocks.producers_export -= abroad.sold
     stocks.consumers_export += abroad.sold
-    new_price = np.exp(np.stack([log_china, log_abroad], axis=1))
+    log_price = np.empty_like(price)
+    log_price[:, 0], log_price[:, 1] = log_china, log_abroad
+    new_price = np.exp(log_price)
     return Trade(share=share, imports=imports, exports_wanted=exports_wanted, flow=flow,
                  price=new_price, china=china, abroad=abroad)
 
