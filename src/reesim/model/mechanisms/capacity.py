@@ -197,11 +197,10 @@ def initial(inp: CapacityInputs, members: int, netback: np.ndarray) -> CapacityS
 
 def available_capacity(inp: CapacityInputs, t: int, state: CapacityState) -> np.ndarray:
     """Capacity each producer can use this month, (M, P) t REO/yr."""
-    forced = inp.forced_online[t]
-    history = np.where(inp.planned & ~forced, 0.0, inp.capacity_t_per_yr[t])
+    project = inp.planned & ~inp.forced_online[t]          # capacity from the model's projects
+    history = np.where(project, 0.0, inp.capacity_t_per_yr[t])
     ramp = np.minimum(np.maximum((t - state.online_at + 1) / inp.ramp_up_months, 0.0), 1.0)
-    projects = np.where(inp.planned[None, :] & ~forced[None, :],
-                        inp.nameplate_t_per_yr[None, :] * ramp, 0.0)
+    projects = np.where(project[None, :], inp.nameplate_t_per_yr[None, :] * ramp, 0.0)
     capacity = np.where(inp.illegal[None, :], state.illegal_capacity, history[None, :] + projects)
     if not inp.illegal_supply:
         capacity = np.where(inp.illegal[None, :], 0.0, capacity)

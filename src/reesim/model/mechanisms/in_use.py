@@ -102,12 +102,12 @@ def manufacture(inp: InUseInputs, used: np.ndarray) -> Manufacturing:
     """Products and scrap from this month's consumption ``used`` (M, K, A, E) t."""
     used_ae = used.sum(axis=1) / DT_YR                                       # t/yr
     scrap_rate = (1.0 - inp.manufacturing_yield)[None, :, None]
-    scrap_back = used_ae * scrap_rate * inp.new_scrap_recycling[None, :, None]
+    scrap = used_ae * scrap_rate
     scrap_share = (1.0 - inp.manufacturing_yield) * inp.new_scrap_recycling  # (A,)
     return Manufacturing(
         consumption=used_ae, products_into_use=used_ae * inp.manufacturing_yield[None, :, None],
-        new_scrap_recycled=scrap_back,
-        new_scrap_lost=used_ae * scrap_rate * (1.0 - inp.new_scrap_recycling)[None, :, None],
+        new_scrap_recycled=scrap * inp.new_scrap_recycling[None, :, None],
+        new_scrap_lost=scrap * (1.0 - inp.new_scrap_recycling)[None, :, None],
         scrap_by_market=(used * scrap_share[None, None, :, None]).sum(axis=2))
 
 

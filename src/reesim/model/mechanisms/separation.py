@@ -224,8 +224,10 @@ def separation_limit(inp: SeparationInputs, t: int, mine_capacity: np.ndarray) -
     extra = np.einsum("mp,pr->mr", (inp.planned | inp.toll[t])[None, :] * mine_capacity,
                       routing(inp, t))
     plant = inp.capacity_t_per_yr[t][None, :] + extra
-    bound = np.minimum(plant, inp.quota_t_per_yr[t][None, :])
-    return np.stack([bound, np.maximum(plant - bound, 0.0)], axis=1)
+    limit = np.empty((plant.shape[0], 2, plant.shape[1]))
+    limit[:, 0] = np.minimum(plant, inp.quota_t_per_yr[t][None, :])
+    limit[:, 1] = np.maximum(plant - limit[:, 0], 0.0)
+    return limit
 
 
 def backlog_factor(inp: SeparationInputs, t: int, concentrate: np.ndarray,
