@@ -330,8 +330,11 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
 
 def recovery_in_force(data: np.ndarray, byproduct: np.ndarray, byproduct_recovery: np.ndarray,
                       override: np.ndarray) -> np.ndarray:
-    """Mining recovery (T, P): the data value ``data`` (P,) unless an event overrides it (NaN:
-    none), Bayan Obo-like producers (``byproduct``) at the recovery of their ore (T,)."""
+    """Mining recovery in force, (T, P).
+
+    The data value ``data`` (P,) unless an event overrides it (``override``, NaN: none);
+    Bayan Obo-like producers (``byproduct``) at the recovery of their ore (T,).
+    """
     recovery = np.where(np.isnan(override), data, override)
     return np.where(byproduct, byproduct_recovery[:, None], recovery)
 
