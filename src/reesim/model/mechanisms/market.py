@@ -289,9 +289,10 @@ def allocate_quota(inp: MarketInputs, desired: np.ndarray, quota: float, rent: n
     price (USD/kg), found by bisection so the total equals the quota; the logistic spreads the
     allocation smoothly over elements with similar premiums.
     """
-    total = desired.sum(axis=1)
-    binding = total > quota
-    if not np.isfinite(quota) or not binding.any():
+    if not math.isfinite(quota):                       # no quota this month
+        return desired
+    binding = desired.sum(axis=1) > quota
+    if not binding.any():
         return desired
     inv_scale = 1.0 / (inp.quota_scale_share * price_china + inp.quota_scale_floor)  # 1/(USD/kg)
     half = 0.5 * rent * inv_scale
