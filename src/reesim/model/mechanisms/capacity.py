@@ -265,14 +265,12 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
         outlook = supply is not None and demand is not None and stock is not None
         if outlook and foreseen.any():               # nothing to decide: skip the outlook
             foreseen &= foreseen_deficit(inp, t, online_at, supply, demand, stock)
-        else:
-            foreseen[...] = False
-        cost = np.where(foreseen, inp.incentive_usd_per_kg[None, :], np.inf)
-        cheapest = np.argmin(cost, axis=1)                                    # (M,)
-        first = np.zeros_like(commit)
-        first[np.arange(len(cheapest)), cheapest] = np.isfinite(cost.min(axis=1))
-        online_at = np.where(commit | first,
-                             np.maximum(t + inp.lead_time_months, inp.start_month)[None, :],
+            cost = np.where(foreseen, inp.incentive_usd_per_kg[None, :], np.inf)
+            cheapest = np.argmin(cost, axis=1)                                # (M,)
+            first = np.zeros_like(commit)
+            first[np.arange(len(cheapest)), cheapest] = np.isfinite(cost.min(axis=1))
+            commit = commit | first
+        online_at = np.where(commit, np.maximum(t + inp.lead_time_months, inp.start_month)[None, :],
                              online_at)
 
     # fringe capacity: the recorded (base) capacity at reference prices, scaled by the margin
