@@ -117,7 +117,18 @@ class Stocks:
 
     def pick(self, *holders: str) -> np.ndarray:
         """The named holders' stocks as a new (M, n, E) array."""
-        return self.array[:, [_HOLDER_INDEX[h] for h in holders]]
+        index = _holder_index(holders)
+        picked = self.array[:, index]
+        return picked.copy() if isinstance(index, slice) else picked
+
+
+@functools.cache
+def _holder_index(holders: tuple[str, ...]) -> slice | list[int]:
+    """Positions of ``holders`` on the holder axis: a slice when they are adjacent, in order."""
+    index = [_HOLDER_INDEX[h] for h in holders]
+    if index == list(range(index[0], index[0] + len(index))):
+        return slice(index[0], index[0] + len(index))
+    return index
 
 
 @dataclass(frozen=True)

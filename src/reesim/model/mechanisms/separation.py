@@ -80,6 +80,9 @@ class SeparationInputs:
     #                                     until covered, illegal always)
     covers_imports: np.ndarray          # (T,) bool: the quota covers imported concentrate
     routes: Routes
+    to_pool: np.ndarray                 # (n, 2R, P) 0/1: the pool (quota-bound, exempt) and
+    #                                     region each producer's concentrate joins, distinct ones
+    to_pool_pattern: np.ndarray         # (T,) index of the month's matrix in ``to_pool``
     backlog_full_months: np.ndarray     # (M, 1)
     backlog_stop_months: np.ndarray     # (M, 1)
 
@@ -190,6 +193,7 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
     with np.errstate(invalid="ignore"):
         quota = np.where(china[None, :] & np.isfinite(national)[:, None],
                          national[:, None] * weights, np.inf)
+    to_pool, to_pool_pattern = pool_routing(np.eye(len(recovery))[draft["route"]], exempt)
     patterns, index = np.unique(draft["route"], axis=0, return_inverse=True)
     routes = Routes(
         pattern=index.reshape(-1), onehot=np.eye(len(recovery))[patterns], region=patterns,
@@ -201,9 +205,23 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
         planned=(ctx.producers.status == "planned").to_numpy(), toll=draft["toll"],
         capacity_t_per_yr=sep_capacity, quota_t_per_yr=quota,
         to_china=china[None, :, None] | ~draft["heavy_separation"], exempt=exempt,
-        covers_imports=covers.copy(), routes=routes,
+        covers_imports=covers.copy(), routes=routes, to_pool=to_pool,
+        to_pool_pattern=to_pool_pattern,
         backlog_full_months=member_column(p.backlog_full_months, 1),
         backlog_stop_months=member_column(p.backlog_stop_months, 1))
+
+
+def pool_routing(route: np.ndarray, exempt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct 0/1 matrices (n, 2R, P) of where concentrate goes, and each month's (T,) index.
+
+    ``route`` (T, P, R) is one-hot in the region separating each producer's concentrate,
+    ``exempt`` (T, P) whether it stays outside China's separation quota (pool 1, else pool 0).
+    """
+    onehot = np.swapaxes(route, 1, 2)                                   # (T, R, P)
+    matrices = np.concatenate([onehot * ~exempt[:, None, :], onehot * exempt[:, None, :]],
+                              axis=1)
+    distinct, index = np.unique(matrices, axis=0, return_inverse=True)
+    return distinct, index.reshape(-1)
 
 
 def routing(inp: SeparationInputs, t: int) -> np.ndarray:
@@ -254,11 +272,9 @@ def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output
     is feed x recovery and losses feed x (1 - recovery), each computed from the feed, so the
     separation balance (feed = output + losses) checks the recovery bookkeeping.
     """
-    exempt = inp.exempt[t]
-    onehot = routing(inp, t).T                                          # (R, P)
     # one 0/1 matrix (pool, region) x producer: each pool's inflow is a plain sum of the
     # producers' output it takes, as a product with the one-hot routing of each pool would be
-    to_pool = np.concatenate([onehot * ~exempt, onehot * exempt])       # (2R, P)
+    to_pool = inp.to_pool[inp.to_pool_pattern[t]]                       # (2R, P)
     inflow = (to_pool @ mine_output).reshape(concentrate.shape)         # (M, 2, R, E)
     pools = concentrate
     if inp.covers_imports[t]:
