@@ -193,12 +193,12 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
     with np.errstate(invalid="ignore"):
         quota = np.where(china[None, :] & np.isfinite(national)[:, None],
                          national[:, None] * weights, np.inf)
-    to_pool, to_pool_pattern = pool_routing(np.eye(len(recovery))[draft["route"]], exempt)
     patterns, index = np.unique(draft["route"], axis=0, return_inverse=True)
     routes = Routes(
         pattern=index.reshape(-1), onehot=np.eye(len(recovery))[patterns], region=patterns,
         market=ctx.region_market[patterns], recovery=recovery[patterns],
         cost_usd_per_kg=cost[patterns], in_china=china[patterns])
+    to_pool, to_pool_pattern = pool_routing(routes, exempt)
     p = ctx.params
     return SeparationInputs(
         recovery=recovery, china_region=china,
@@ -211,17 +211,17 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
         backlog_stop_months=member_column(p.backlog_stop_months, 1))
 
 
-def pool_routing(route: np.ndarray, exempt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pool_routing(routes: Routes, exempt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct 0/1 matrices (n, 2R, P) of where concentrate goes, and each month's (T,) index.
 
-    ``route`` (T, P, R) is one-hot in the region separating each producer's concentrate,
-    ``exempt`` (T, P) whether it stays outside China's separation quota (pool 1, else pool 0).
+    A producer's concentrate joins the region of its route (``routes``) and the exempt pool
+    (1) where ``exempt`` (T, P) says it stays outside China's separation quota, else pool 0.
     """
-    onehot = np.swapaxes(route, 1, 2)                                   # (T, R, P)
-    matrices = np.concatenate([onehot * ~exempt[:, None, :], onehot * exempt[:, None, :]],
-                              axis=1)
-    distinct, index = np.unique(matrices, axis=0, return_inverse=True)
-    return distinct, index.reshape(-1)
+    keys = np.concatenate([routes.pattern[:, None], exempt], axis=1).astype(np.int64)
+    _, first, index = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    onehot = np.swapaxes(routes.onehot[routes.pattern[first]], 1, 2)   # (n, R, P)
+    outside = exempt[first][:, None, :]
+    return np.concatenate([onehot * ~outside, onehot * outside], axis=1), index.reshape(-1)
 
 
 def routing(inp: SeparationInputs, t: int) -> np.ndarray:
