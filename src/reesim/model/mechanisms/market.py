@@ -157,8 +157,6 @@ class MarketInputs:
     expectation_time_yr: np.ndarray     # (M, 1, 1)
     anchor_time_yr: np.ndarray          # (M, 1, 1) adjustment time of the going price
     purchase_elasticity: np.ndarray     # (M, 1) within-month price elasticity of purchases
-    purchase_elasticity_e: np.ndarray   # (M, E) the same for every element (the price solve)
-    coverage_sensitivity_e: np.ndarray  # (M, E) coverage_sensitivity for every element
     log_panic_threshold: np.ndarray     # (M, 1, 1)
     log_max_scarcity: np.ndarray        # (M, 1)
     min_offer_share: np.ndarray         # (M, 1, 1)
@@ -226,9 +224,6 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         expectation_time_yr=col3(p.price_expectation_time_yr),
         anchor_time_yr=col3(np.maximum(p.price_adjustment_time_yr, p.min_price_adjustment_yr)),
         purchase_elasticity=col2(p.purchase_elasticity),
-        purchase_elasticity_e=np.repeat(col2(p.purchase_elasticity), len(ELEMENTS), axis=1),
-        coverage_sensitivity_e=np.repeat(col2(p.price_coverage_sensitivity), len(ELEMENTS),
-                                         axis=1),
         log_panic_threshold=col3(np.log(p.panic_price_ratio)),
         log_max_scarcity=col2(np.log(p.max_scarcity_factor)),
         min_offer_share=col3(p.min_offer_share), max_hoard_multiple=col3(p.max_hoard_multiple),
@@ -415,7 +410,8 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     lo = np.maximum(inp.log_floor_price, log_anchor - inp.log_max_scarcity)
     hi = np.maximum(np.minimum(log_choke, log_anchor + inp.log_max_scarcity), lo)
     # every input as a full (M, E) array for the compiled loop
-    eps, beta = inp.purchase_elasticity_e, inp.coverage_sensitivity_e
+    eps = np.repeat(inp.purchase_elasticity, lo.shape[1], axis=1)
+    beta = np.repeat(inp.coverage_sensitivity[:, :, 0], lo.shape[1], axis=1)
     log_target = np.repeat(np.log(months / (MONTHS_PER_YEAR * dt)), lo.shape[1], axis=1)
     offset = log_anchor + beta * log_target                                  # (M, E)
     glut = beta * (np.repeat(inp.glut_sensitivity_ratio[:, :, 0], lo.shape[1], axis=1) - 1.0)
