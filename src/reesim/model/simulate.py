@@ -32,27 +32,30 @@ class Recorder:
         self.periods = model.timeline.steps if frequency == "month" else (
             model.timeline.steps // MONTHS_PER_YEAR)
         self.arrays: dict[str, np.ndarray] = {}
-        self.buffers: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}     # annual sums of the variables not stocks
 
     def add(self, t: int, values: dict[str, np.ndarray]) -> None:
         """Store month ``t``'s values (allocating on first use)."""
         if not self.arrays:
             for name, value in values.items():
                 self.arrays[name] = np.empty((self.periods, *value.shape))
-                self.buffers[name] = np.zeros(value.shape)
+                if self.frequency == "year" and VARIABLES[name].kind != "stock":
+                    self.buffers[name] = np.zeros(value.shape)
         if self.frequency == "month":
             for name, value in values.items():
                 self.arrays[name][t] = value
             return
-        last = t % MONTHS_PER_YEAR == MONTHS_PER_YEAR - 1
-        for name, value in values.items():
-            if VARIABLES[name].kind != "stock":
-                self.buffers[name] += value
-            if last:
-                self.arrays[name][t // MONTHS_PER_YEAR] = (
-                    value if VARIABLES[name].kind == "stock"
-                    else self.buffers[name] / float(MONTHS_PER_YEAR))
-                self.buffers[name][...] = 0.0
+        for name, buffer in self.buffers.items():
+            buffer += values[name]
+        if t % MONTHS_PER_YEAR == MONTHS_PER_YEAR - 1:
+            year = t // MONTHS_PER_YEAR
+            for name, value in values.items():
+                buffer = self.buffers.get(name)
+                if buffer is None:
+                    self.arrays[name][year] = value
+                else:
+                    np.divide(buffer, float(MONTHS_PER_YEAR), out=self.arrays[name][year])
+                    buffer[...] = 0.0
 
     def member_major(self) -> dict[str, np.ndarray]:
         """The records as (member, time, ...) arrays."""

@@ -56,6 +56,13 @@ class Month(NamedTuple):
     backlog: np.ndarray                 # (M, 2, E) reserves' unfilled orders carried over
 
 
+def _pair(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two (M, E) arrays as one (M, 2, E) array (``np.stack(..., axis=1)`` at a lower cost)."""
+    out = np.empty((first.shape[0], 2, first.shape[1]))
+    out[:, 0], out[:, 1] = first, second
+    return out
+
+
 def _sum(parts: list[market.Clearing]) -> market.Clearing:
     if len(parts) == 1:
         return parts[0]
@@ -80,12 +87,13 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     price, expected, anchor = state.price, state.price_expected, state.price_anchor
     flow, backlog = state.trade_flow, state.reserve_backlog
     china, abroad, imports, used = [], [], 0.0, 0.0
+    demand_k, need = need_rate.sum(axis=2), need_rate * dt                   # (M, K, E), t
     for _ in range(n):
         stocks.producers_china += deliveries[0] * dt
         stocks.trading_company += deliveries[1] * dt
         stocks.producers_export += deliveries[2] * dt
         momentum = market.panic(ma, price, expected)                          # (M, K, E)
-        want = market.consumer_purchases(ma, need_rate.sum(axis=2),
+        want = market.consumer_purchases(ma, demand_k,
                                          stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT),
                                          momentum)                            # (M, K, E) t/yr
         orders = market.reserve_orders(ma, t, stocks, backlog, dt)
@@ -93,9 +101,9 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
                                         planned, orders.release[COMPANY])
         traded = market.trade(ma, t, stocks, price, anchor, momentum, want, offer_tc, orders,
                               flow, (deliveries[0] + deliveries[1], deliveries[2]), dt)
-        bought = np.stack([traded.china.got_by[h] for h in market.RESERVE_HOLDERS], axis=1)
+        bought = _pair(*(traded.china.got_by[h] for h in market.RESERVE_HOLDERS))
         backlog = np.maximum(orders.owed - bought, 0.0)
-        part = demand.consume(de, need_rate * dt, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))
+        part = demand.consume(de, need, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))
         stocks.consumers_china -= part[:, 0].sum(axis=1)
         stocks.consumers_export -= part[:, 1].sum(axis=1)
         china.append(traded.china)
@@ -211,9 +219,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         "price": np.swapaxes(new_price, 1, 2),         # the month's clearing prices
         **mined._asdict(), "capacity_available": capacity_now, "utilization": utilization,
         "netback": netback, "reserves": reserves, **sep._asdict(),
-        "inventory": inventory, "market_sales": np.stack([china.sold, abroad.sold], axis=1) / dt,
-        "market_purchases": np.stack([sum(got.values()), abroad.got_by[CONSUMERS_EXPORT]],
-                                     axis=1) / dt,
+        "inventory": inventory, "market_sales": _pair(china.sold, abroad.sold) / dt,
+        "market_purchases": _pair(sum(got.values()), abroad.got_by[CONSUMERS_EXPORT]) / dt,
         "holder_receipts": receipts.array / dt, "holder_sales": sales.array / dt,
         "exports": weights * (got["exporters"] / dt)[:, None, :],
         "imports": month.imports / dt,

@@ -197,11 +197,10 @@ def initial(inp: CapacityInputs, members: int, netback: np.ndarray) -> CapacityS
 
 def available_capacity(inp: CapacityInputs, t: int, state: CapacityState) -> np.ndarray:
     """Capacity each producer can use this month, (M, P) t REO/yr."""
-    forced = inp.forced_online[t]
-    history = np.where(inp.planned & ~forced, 0.0, inp.capacity_t_per_yr[t])
+    project = inp.planned & ~inp.forced_online[t]          # capacity from the model's projects
+    history = np.where(project, 0.0, inp.capacity_t_per_yr[t])
     ramp = np.minimum(np.maximum((t - state.online_at + 1) / inp.ramp_up_months, 0.0), 1.0)
-    projects = np.where(inp.planned[None, :] & ~forced[None, :],
-                        inp.nameplate_t_per_yr[None, :] * ramp, 0.0)
+    projects = np.where(project[None, :], inp.nameplate_t_per_yr[None, :] * ramp, 0.0)
     capacity = np.where(inp.illegal[None, :], state.illegal_capacity, history[None, :] + projects)
     if not inp.illegal_supply:
         capacity = np.where(inp.illegal[None, :], 0.0, capacity)
@@ -219,16 +218,16 @@ def foreseen_deficit(inp: CapacityInputs, t: int, online_at: np.ndarray, supply:
     normal stocks at the end.
     """
     horizon = inp.horizon_yr
-    ramp = np.clip((t - online_at + 1) / inp.ramp_up_months, 0.0, 1.0)       # (M, P)
+    ramp = np.minimum(np.maximum((t - online_at + 1) / inp.ramp_up_months, 0.0), 1.0)  # (M, P)
     full_in_yr = (np.minimum(online_at, t + MONTHS_PER_YEAR * 100) + inp.ramp_up_months - t
                   ) / MONTHS_PER_YEAR
-    counted = np.clip(1.0 - full_in_yr / max(horizon, 1e-9), 0.0, 1.0)
+    counted = np.minimum(np.maximum(1.0 - full_in_yr / max(horizon, 1e-9), 0.0), 1.0)
     coming = np.where(online_at < NEVER, inp.nameplate_t_per_yr[None, :] * (1.0 - ramp)
                       * counted, 0.0) @ inp.output_share                      # (M, E)
     later = demand * inp.outlook_growth[t][None, :]                           # (M, E) t/yr
     left = stock + horizon * (supply + coming - (demand + later) / 2.0)
     short = left < inp.working_stock_yr * later                               # (M, E)
-    return (short[:, None, :] & inp.watched[None, :, :]).any(axis=2)
+    return short @ inp.watched.T                    # boolean product: any watched element short
 
 
 def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarray,
@@ -266,14 +265,12 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
         outlook = supply is not None and demand is not None and stock is not None
         if outlook and foreseen.any():               # nothing to decide: skip the outlook
             foreseen &= foreseen_deficit(inp, t, online_at, supply, demand, stock)
-        else:
-            foreseen[...] = False
-        cost = np.where(foreseen, inp.incentive_usd_per_kg[None, :], np.inf)
-        cheapest = np.argmin(cost, axis=1)                                    # (M,)
-        first = np.zeros_like(commit)
-        first[np.arange(len(cheapest)), cheapest] = np.isfinite(cost.min(axis=1))
-        online_at = np.where(commit | first,
-                             np.maximum(t + inp.lead_time_months, inp.start_month)[None, :],
+            cost = np.where(foreseen, inp.incentive_usd_per_kg[None, :], np.inf)
+            cheapest = np.argmin(cost, axis=1)                                # (M,)
+            first = np.zeros_like(commit)
+            first[np.arange(len(cheapest)), cheapest] = np.isfinite(cost.min(axis=1))
+            commit = commit | first
+        online_at = np.where(commit, np.maximum(t + inp.lead_time_months, inp.start_month)[None, :],
                              online_at)
 
     # fringe capacity: the recorded (base) capacity at reference prices, scaled by the margin
@@ -281,8 +278,8 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
     base = inp.capacity_t_per_yr[t]
     reference_margin = np.maximum(reference_netback[None, :] - cash_cost, 1e-9)
     margin = np.maximum(netback - cash_cost, 0.0) / reference_margin
-    target = base[None, :] * np.clip(margin ** inp.illegal_supply_elasticity, 0.0,
-                                     inp.illegal_max_multiple)
+    target = base[None, :] * np.minimum(np.maximum(margin ** inp.illegal_supply_elasticity, 0.0),
+                                        inp.illegal_max_multiple)
     illegal = np.where(inp.illegal[None, :], state.illegal_capacity
                        + (target - state.illegal_capacity) * inp.illegal_rate, 0.0)
     return CapacityState(expected_netback=expected, loss_months=loss_months, closed=closed,

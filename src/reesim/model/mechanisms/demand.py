@@ -232,7 +232,8 @@ def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
     ``index`` is the month's :func:`cost_index` at ``price`` (M, K, E).
     """
     target_long = index ** inp.long_exponent
-    log_long = np.log(demand_long) + (np.log(target_long) - np.log(demand_long)) * inp.long_rate
+    log_now = np.log(demand_long)
+    log_long = log_now + (np.log(target_long) - log_now) * inp.long_rate
     a, e = inp.thrift_pairs                                                   # the substitutable
     world = np.sqrt(price[:, 0, :] * price[:, 1, :]) / inp.reference_price_usd_per_kg  # (M, E)
     substitute = np.where(inp.thrift_relative_to >= 0, world[:, inp.thrift_relative_to], 1.0)

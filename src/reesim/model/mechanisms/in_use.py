@@ -29,9 +29,10 @@ class InUseInputs:
     new_scrap_recycling: np.ndarray     # (A,) fraction of scrap returned to the market
     lifetime_yr: np.ndarray             # (A,) mean residence in use
     lifetime_shape: np.ndarray          # (A,) int Erlang k (number of stages)
-    leave_rate: np.ndarray              # (1, A, 1) share of a stage leaving it in a month
-    stage_active: np.ndarray            # (S, 1, A, 1) bool: stage s exists for application a
-    stage_last: np.ndarray              # (S, 1, A, 1) bool: stage s is a's last
+    leave_rate: np.ndarray              # (1, A, 1, 1) share of a stage leaving it in a month
+    stage_active: np.ndarray            # (1, A, S, 1) bool: stage s exists for application a
+    stage_last: np.ndarray              # (1, A, S, 1) bool: stage s is a's last
+    last_stage: np.ndarray              # (A,) int: index of each application's last stage
     eol_recycling: np.ndarray           # (T, A) fraction of end-of-life REO recycled
 
 
@@ -72,13 +73,15 @@ def build(ctx: Context, draft: Draft) -> InUseInputs:
     apps = ctx.data["applications"].set_index("application").loc[list(APPLICATIONS)]
     lifetime = apps.lifetime_yr.to_numpy(float)
     shape = apps.lifetime_shape.to_numpy(int)
+    stages = np.arange(shape.max())[None, :]
     return InUseInputs(
         manufacturing_yield=apps.manufacturing_yield_fraction.to_numpy(float),
         new_scrap_recycling=apps.new_scrap_recycling_fraction.to_numpy(float),
         lifetime_yr=lifetime, lifetime_shape=shape,
-        leave_rate=monthly_rate(lifetime / shape)[None, :, None],
-        stage_active=np.stack([(s < shape)[None, :, None] for s in range(shape.max())]),
-        stage_last=np.stack([(s == shape - 1)[None, :, None] for s in range(shape.max())]),
+        leave_rate=monthly_rate(lifetime / shape)[None, :, None, None],
+        stage_active=(stages < shape[:, None])[None, :, :, None],
+        stage_last=(stages == shape[:, None] - 1)[None, :, :, None],
+        last_stage=shape - 1,
         eol_recycling=draft["eol_recycling"])
 
 
@@ -99,27 +102,28 @@ def manufacture(inp: InUseInputs, used: np.ndarray) -> Manufacturing:
     """Products and scrap from this month's consumption ``used`` (M, K, A, E) t."""
     used_ae = used.sum(axis=1) / DT_YR                                       # t/yr
     scrap_rate = (1.0 - inp.manufacturing_yield)[None, :, None]
-    scrap_back = used_ae * scrap_rate * inp.new_scrap_recycling[None, :, None]
+    scrap = used_ae * scrap_rate
     scrap_share = (1.0 - inp.manufacturing_yield) * inp.new_scrap_recycling  # (A,)
     return Manufacturing(
         consumption=used_ae, products_into_use=used_ae * inp.manufacturing_yield[None, :, None],
-        new_scrap_recycled=scrap_back,
-        new_scrap_lost=used_ae * scrap_rate * (1.0 - inp.new_scrap_recycling)[None, :, None],
+        new_scrap_recycled=scrap * inp.new_scrap_recycling[None, :, None],
+        new_scrap_lost=scrap * (1.0 - inp.new_scrap_recycling)[None, :, None],
         scrap_by_market=(used * scrap_share[None, None, :, None]).sum(axis=2))
 
 
 def age(inp: InUseInputs, in_use: np.ndarray, products: np.ndarray) -> Use:
-    """Advance the Erlang-k lifetime chains one month: products enter, end-of-life leaves."""
-    leave = inp.leave_rate                                                    # (1, A, 1)
-    new = np.empty_like(in_use)
-    arriving = products * DT_YR                                               # t this month
-    eol = np.zeros_like(products)
-    for s in range(in_use.shape[2]):                    # a few lifetime stages, not elements
-        active, last = inp.stage_active[s], inp.stage_last[s]
-        out = in_use[:, :, s, :] * leave * active
-        new[:, :, s, :] = in_use[:, :, s, :] - out + arriving * active
-        eol += out * last
-        arriving = out * ~last
+    """Advance the Erlang-k lifetime chains one month: products enter, end-of-life leaves.
+
+    Every stage moves at once: a stage's outflow depends only on its stock at the start of the
+    month; it arrives in the next stage, and the last stage's outflow reaches end of life.
+    """
+    active = inp.stage_active                                                 # (1, A, S, 1)
+    out = in_use * inp.leave_rate * active                                    # t this month
+    arriving = np.empty_like(in_use)
+    arriving[:, :, 0] = products * DT_YR
+    arriving[:, :, 1:] = out[:, :, :-1] * ~inp.stage_last[:, :, :-1]
+    new = in_use - out + arriving * active
+    eol = out[:, np.arange(len(inp.last_stage)), inp.last_stage]              # (M, A, E)
     return Use(end_of_life=eol / DT_YR, in_use=new)
 
 

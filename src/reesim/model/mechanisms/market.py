@@ -117,7 +117,18 @@ class Stocks:
 
     def pick(self, *holders: str) -> np.ndarray:
         """The named holders' stocks as a new (M, n, E) array."""
-        return self.array[:, [_HOLDER_INDEX[h] for h in holders]]
+        index = _holder_index(holders)
+        picked = self.array[:, index]
+        return picked.copy() if isinstance(index, slice) else picked
+
+
+@functools.cache
+def _holder_index(holders: tuple[str, ...]) -> slice | list[int]:
+    """Positions of ``holders`` on the holder axis: a slice when they are adjacent, in order."""
+    index = [_HOLDER_INDEX[h] for h in holders]
+    if index == list(range(index[0], index[0] + len(index))):
+        return slice(index[0], index[0] + len(index))
+    return index
 
 
 @dataclass(frozen=True)
@@ -284,9 +295,10 @@ def allocate_quota(inp: MarketInputs, desired: np.ndarray, quota: float, rent: n
     price (USD/kg), found by bisection so the total equals the quota; the logistic spreads the
     allocation smoothly over elements with similar premiums.
     """
-    total = desired.sum(axis=1)
-    binding = total > quota
-    if not np.isfinite(quota) or not binding.any():
+    if not math.isfinite(quota):                       # no quota this month
+        return desired
+    binding = desired.sum(axis=1) > quota
+    if not binding.any():
         return desired
     inv_scale = 1.0 / (inp.quota_scale_share * price_china + inp.quota_scale_floor)  # 1/(USD/kg)
     half = 0.5 * rent * inv_scale
@@ -341,11 +353,13 @@ def clear(offers: Mapping[str, np.ndarray], wants: Mapping[str, np.ndarray],
     other_supply = functools.reduce(np.add, others.values())
     offer_fill = np.where(other_supply > 0, remaining / np.maximum(other_supply, 1e-300), 0.0)
     sold_by.update({k: v * offer_fill for k, v in others.items()})
-    first_fill = np.where(priority > 0, taken / np.maximum(priority, 1e-300), 0.0)
+    got_by = {}
+    if first:
+        first_fill = np.where(priority > 0, taken / np.maximum(priority, 1e-300), 0.0)
+        got_by.update({k: v * first_fill for k, v in first.items()})
     want_fill = np.where(want > 0, rest / np.maximum(want, 1e-300), 0.0)
-    return Clearing(sold=sold, sold_by={k: sold_by[k] for k in offers},
-                    got_by={**{k: v * first_fill for k, v in (first or {}).items()},
-                            **{k: v * want_fill for k, v in wants.items()}})
+    got_by.update({k: v * want_fill for k, v in wants.items()})
+    return Clearing(sold=sold, sold_by={k: sold_by[k] for k in offers}, got_by=got_by)
 
 
 class ReserveOrders(NamedTuple):
@@ -402,7 +416,7 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     offset = log_anchor + beta * log_target                                  # (M, E)
     glut = beta * (np.repeat(inp.glut_sensitivity_ratio[:, :, 0], lo.shape[1], axis=1) - 1.0)
     scale = elastic * np.exp(-eps * log_last)
-    held = np.clip(log_last, lo, hi)          # within the bracket before it is narrowed
+    held = np.minimum(np.maximum(log_last, lo), hi)   # within the bracket before it is narrowed
     _bisect_log_price(lo, hi, np.full(lo.shape, fixed), scale, np.full(lo.shape, supply), eps,
                       beta, offset, glut, log_target)
     empty = (supply <= TINY_T) & (fixed + elastic <= TINY_T)      # no trade, no news: price holds
@@ -517,16 +531,16 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     # the illegal supply elasticity to 1.9 to refill China's output.
     share = seller_offer_share(inp, momentum)                          # (M, K, E)
     log_last, log_anchor = np.log(price), np.log(anchor)
+    want_t, exports_t = want * dt, exports_wanted * dt                 # t this step
     offers = {PRODUCERS_CHINA: stocks.producers_china * share[:, 0], COMPANY: company_offer,
               STATE_RESERVE: orders.release[STATE_RESERVE]}
     first = {STATE_RESERVE: orders.buy[STATE_RESERVE], COMPANY: orders.buy[COMPANY]}
     supply = functools.reduce(np.add, offers.values())
     left = supply - np.minimum(functools.reduce(np.add, first.values()), supply)
-    log_china = solve_log_price(inp, left, exports_wanted * dt, want[:, 0] * dt, log_last[:, 0],
+    log_china = solve_log_price(inp, left, exports_t, want_t[:, 0], log_last[:, 0],
                                 log_anchor[:, 0], inp.log_choke_price[:, 0], dt)
     scale = np.exp(inp.purchase_elasticity * (log_china - log_last[:, 0]))
-    china = clear(offers, {CONSUMERS_CHINA: want[:, 0] * dt * scale,
-                           "exporters": exports_wanted * dt},
+    china = clear(offers, {CONSUMERS_CHINA: want_t[:, 0] * scale, "exporters": exports_t},
                   first=first, sold_first=(STATE_RESERVE, COMPANY))
     sold, got = china.sold_by, china.got_by
     stocks.producers_china -= sold[PRODUCERS_CHINA]
@@ -535,13 +549,15 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     stocks.consumers_china += got[CONSUMERS_CHINA]
     stocks.producers_export += got["exporters"]
     supply_abroad = stocks.producers_export * share[:, 1]
-    log_abroad = solve_log_price(inp, supply_abroad, 0.0, want[:, 1] * dt, log_last[:, 1],
+    log_abroad = solve_log_price(inp, supply_abroad, 0.0, want_t[:, 1], log_last[:, 1],
                                  log_anchor[:, 1], inp.log_choke_price[:, 0], dt)
     scale = np.exp(inp.purchase_elasticity * (log_abroad - log_last[:, 1]))
-    abroad = clear({PRODUCERS_EXPORT: supply_abroad}, {CONSUMERS_EXPORT: want[:, 1] * dt * scale})
+    abroad = clear({PRODUCERS_EXPORT: supply_abroad}, {CONSUMERS_EXPORT: want_t[:, 1] * scale})
     stocks.producers_export -= abroad.sold
     stocks.consumers_export += abroad.sold
-    new_price = np.exp(np.stack([log_china, log_abroad], axis=1))
+    log_price = np.empty_like(price)
+    log_price[:, 0], log_price[:, 1] = log_china, log_abroad
+    new_price = np.exp(log_price)
     return Trade(share=share, imports=imports, exports_wanted=exports_wanted, flow=flow,
                  price=new_price, china=china, abroad=abroad)
 

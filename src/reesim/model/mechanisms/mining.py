@@ -64,6 +64,8 @@ class MiningInputs:
     byproduct_ore_t_per_yr: np.ndarray  # (T,) REO in ore mined at Bayan Obo
     byproduct_recovery: np.ndarray      # (T,) share of that REO recovered to concentrate
     recovery_override: np.ndarray       # (T, P) mining recovery set by events (NaN: data value)
+    recovery: np.ndarray                # (T, P) mining recovery in force (data, events, and
+    #                                     Bayan Obo's recovery of the REO in its iron ore)
     quota_t_per_yr: np.ndarray          # (T, P) producer's quota allocation (inf: none)
     national_quota_t_per_yr: np.ndarray  # (T,) China's total mining quota, reported (inf: none)
     cash_cost_usd_per_kg: np.ndarray    # (M, P) Chinese costs scaled by china_cost_multiplier
@@ -313,6 +315,9 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
         byproduct_ore_t_per_yr=draft["byproduct_ore_t_per_yr"],
         byproduct_recovery=draft["byproduct_recovery"],
         recovery_override=draft["recovery_override"],
+        recovery=recovery_in_force(producers.mining_recovery_fraction.to_numpy(float),
+                                   producers.byproduct_of_iron.to_numpy(bool),
+                                   draft["byproduct_recovery"], draft["recovery_override"]),
         quota_t_per_yr=quota_allocation(ctx, draft),
         national_quota_t_per_yr=draft["national_mining_quota_t_per_yr"],
         cash_cost_usd_per_kg=producers.cash_cost_usd_per_kg.to_numpy(float)[None, :] * scale,
@@ -321,6 +326,17 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
         utilization_rate=member_column(monthly_rate(p.utilization_adjustment_time_yr), 1),
         reserve_replacement_ratio=member_column(p.reserve_replacement_ratio, 1),
     )
+
+
+def recovery_in_force(data: np.ndarray, byproduct: np.ndarray, byproduct_recovery: np.ndarray,
+                      override: np.ndarray) -> np.ndarray:
+    """Mining recovery in force, (T, P).
+
+    The data value ``data`` (P,) unless an event overrides it (``override``, NaN: none);
+    Bayan Obo-like producers (``byproduct``) at the recovery of their ore (T,).
+    """
+    recovery = np.where(np.isnan(override), data, override)
+    return np.where(byproduct, byproduct_recovery[:, None], recovery)
 
 
 def netback_from_basket(basket: np.ndarray, recovery: np.ndarray,
@@ -377,9 +393,7 @@ def extract(inp: MiningInputs, t: int, output: np.ndarray, reserves: np.ndarray,
     Ore mined is output / recovery (Bayan Obo: the REO in the iron ore mined, whatever is
     recovered); tailings are the ore's REO not recovered, split by the deposit's element shares.
     """
-    recovery = np.where(np.isnan(inp.recovery_override[t]), inp.mining_recovery,
-                        inp.recovery_override[t])
-    recovery = np.where(inp.byproduct, inp.byproduct_recovery[t], recovery)
+    recovery = inp.recovery[t]
     output = np.minimum(output, np.maximum(reserves, 0.0) * recovery[None, :] / DT_YR)
     ore_total = np.where(inp.byproduct[None, :], inp.byproduct_ore_t_per_yr[t],
                          output / recovery[None, :])

@@ -57,6 +57,7 @@ class Routes:
 
     pattern: np.ndarray                 # (T,) index of the month's routing
     onehot: np.ndarray                  # (n, P, R) 1 where producer p's concentrate goes
+    region: np.ndarray                  # (n, P) the region where it goes
     market: np.ndarray                  # (n, P) market of the separating region
     recovery: np.ndarray                # (n, P) separation recovery there
     cost_usd_per_kg: np.ndarray         # (n, P) separation cost there
@@ -79,6 +80,9 @@ class SeparationInputs:
     #                                     until covered, illegal always)
     covers_imports: np.ndarray          # (T,) bool: the quota covers imported concentrate
     routes: Routes
+    to_pool: np.ndarray                 # (n, 2R, P) 0/1: the pool (quota-bound, exempt) and
+    #                                     region each producer's concentrate joins, distinct ones
+    to_pool_pattern: np.ndarray         # (T,) index of the month's matrix in ``to_pool``
     backlog_full_months: np.ndarray     # (M, 1)
     backlog_stop_months: np.ndarray     # (M, 1)
 
@@ -191,18 +195,33 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
                          national[:, None] * weights, np.inf)
     patterns, index = np.unique(draft["route"], axis=0, return_inverse=True)
     routes = Routes(
-        pattern=index.reshape(-1), onehot=np.eye(len(recovery))[patterns],
+        pattern=index.reshape(-1), onehot=np.eye(len(recovery))[patterns], region=patterns,
         market=ctx.region_market[patterns], recovery=recovery[patterns],
         cost_usd_per_kg=cost[patterns], in_china=china[patterns])
+    to_pool, to_pool_pattern = pool_routing(routes, exempt)
     p = ctx.params
     return SeparationInputs(
         recovery=recovery, china_region=china,
         planned=(ctx.producers.status == "planned").to_numpy(), toll=draft["toll"],
         capacity_t_per_yr=sep_capacity, quota_t_per_yr=quota,
         to_china=china[None, :, None] | ~draft["heavy_separation"], exempt=exempt,
-        covers_imports=covers.copy(), routes=routes,
+        covers_imports=covers.copy(), routes=routes, to_pool=to_pool,
+        to_pool_pattern=to_pool_pattern,
         backlog_full_months=member_column(p.backlog_full_months, 1),
         backlog_stop_months=member_column(p.backlog_stop_months, 1))
+
+
+def pool_routing(routes: Routes, exempt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct 0/1 matrices (n, 2R, P) of where concentrate goes, and each month's (T,) index.
+
+    A producer's concentrate joins the region of its route (``routes``) and the exempt pool
+    (1) where ``exempt`` (T, P) says it stays outside China's separation quota, else pool 0.
+    """
+    keys = np.concatenate([routes.pattern[:, None], exempt], axis=1).astype(np.int64)
+    _, first, index = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    onehot = np.swapaxes(routes.onehot[routes.pattern[first]], 1, 2)   # (n, R, P)
+    outside = exempt[first][:, None, :]
+    return np.concatenate([onehot * ~outside, onehot * outside], axis=1), index.reshape(-1)
 
 
 def routing(inp: SeparationInputs, t: int) -> np.ndarray:
@@ -223,8 +242,10 @@ def separation_limit(inp: SeparationInputs, t: int, mine_capacity: np.ndarray) -
     extra = np.einsum("mp,pr->mr", (inp.planned | inp.toll[t])[None, :] * mine_capacity,
                       routing(inp, t))
     plant = inp.capacity_t_per_yr[t][None, :] + extra
-    bound = np.minimum(plant, inp.quota_t_per_yr[t][None, :])
-    return np.stack([bound, np.maximum(plant - bound, 0.0)], axis=1)
+    limit = np.empty((plant.shape[0], 2, plant.shape[1]))
+    limit[:, 0] = np.minimum(plant, inp.quota_t_per_yr[t][None, :])
+    limit[:, 1] = np.maximum(plant - limit[:, 0], 0.0)
+    return limit
 
 
 def backlog_factor(inp: SeparationInputs, t: int, concentrate: np.ndarray,
@@ -236,8 +257,8 @@ def backlog_factor(inp: SeparationInputs, t: int, concentrate: np.ndarray,
     """
     months = concentrate.sum(axis=3) / np.maximum(limit / MONTHS_PER_YEAR, 1e-9)  # (M, 2, R)
     full, stop = inp.backlog_full_months[:, :, None], inp.backlog_stop_months[:, :, None]
-    factor = np.clip((stop - months) / (stop - full), 0.0, 1.0)
-    by_pool = np.einsum("mqr,pr->mqp", factor, routing(inp, t))          # (M, 2, P)
+    factor = np.minimum(np.maximum((stop - months) / (stop - full), 0.0), 1.0)
+    by_pool = factor[:, :, inp.routes.region[inp.routes.pattern[t]]]     # (M, 2, P)
     return np.where(inp.exempt[t][None, :], by_pool[:, 1], by_pool[:, 0])
 
 
@@ -251,14 +272,14 @@ def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output
     is feed x recovery and losses feed x (1 - recovery), each computed from the feed, so the
     separation balance (feed = output + losses) checks the recovery bookkeeping.
     """
-    exempt = inp.exempt[t][None, :, None]
-    onehot = routing(inp, t).T                                          # (R, P)
-    inflow = np.stack([onehot @ (mine_output * ~exempt), onehot @ (mine_output * exempt)],
-                      axis=1)                                           # (M, 2, R, E)
+    # one 0/1 matrix (pool, region) x producer: each pool's inflow is a plain sum of the
+    # producers' output it takes, as a product with the one-hot routing of each pool would be
+    to_pool = inp.to_pool[inp.to_pool_pattern[t]]                       # (2R, P)
+    inflow = (to_pool @ mine_output).reshape(concentrate.shape)         # (M, 2, R, E)
     pools = concentrate
     if inp.covers_imports[t]:
-        pools = np.stack([concentrate[:, 0] + concentrate[:, 1],
-                          np.zeros_like(concentrate[:, 1])], axis=1)
+        pools = np.zeros_like(concentrate)
+        pools[:, 0] = concentrate[:, 0] + concentrate[:, 1]
     stock = pools + inflow * DT_YR
     total = stock.sum(axis=3)                                           # (M, 2, R)
     bound_total = total[:, 0]
@@ -269,7 +290,8 @@ def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output
     taken_exempt = np.where(exempt_total > 0, np.minimum(
         np.maximum(room, 0.0) * DT_YR / np.maximum(exempt_total, 1e-300), 1.0), 0.0)
     # share of each stock separated this month (the feed keeps the stock's element mix)
-    taken = np.stack([taken_bound, taken_exempt], axis=1)[..., None]    # (M, 2, R, 1)
+    taken = np.empty((*total.shape, 1))                                 # (M, 2, R, 1)
+    taken[:, 0, :, 0], taken[:, 1, :, 0] = taken_bound, taken_exempt
     feed = (stock * (taken / DT_YR)).sum(axis=1)
     remaining = stock * (1.0 - taken)
     output = feed * inp.recovery[None, :, None]
