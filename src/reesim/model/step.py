@@ -18,6 +18,7 @@ import numpy as np
 
 from reesim.dims import DT_YR, HOLDERS
 from reesim.model.build import Inputs
+from reesim.model.context import pair
 from reesim.model.mechanisms import (
     capacity,
     demand,
@@ -54,13 +55,6 @@ class Month(NamedTuple):
     expected: np.ndarray                # (M, K, E) expected prices after the month
     anchor: np.ndarray                  # (M, K, E) going prices after the month
     backlog: np.ndarray                 # (M, 2, E) reserves' unfilled orders carried over
-
-
-def _pair(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Two (M, E) arrays as one (M, 2, E) array (``np.stack(..., axis=1)`` at a lower cost)."""
-    out = np.empty((first.shape[0], 2, first.shape[1]))
-    out[:, 0], out[:, 1] = first, second
-    return out
 
 
 def _sum(parts: list[market.Clearing]) -> market.Clearing:
@@ -101,7 +95,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
                                         planned, orders.release[COMPANY])
         traded = market.trade(ma, t, stocks, price, anchor, momentum, want, offer_tc, orders,
                               flow, (deliveries[0] + deliveries[1], deliveries[2]), dt)
-        bought = _pair(*(traded.china.got_by[h] for h in market.RESERVE_HOLDERS))
+        bought = pair(*(traded.china.got_by[h] for h in market.RESERVE_HOLDERS))
         backlog = np.maximum(orders.owed - bought, 0.0)
         part = demand.consume(de, need, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))
         stocks.consumers_china -= part[:, 0].sum(axis=1)
@@ -219,8 +213,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         "price": np.swapaxes(new_price, 1, 2),         # the month's clearing prices
         **mined._asdict(), "capacity_available": capacity_now, "utilization": utilization,
         "netback": netback, "reserves": reserves, **sep._asdict(),
-        "inventory": inventory, "market_sales": _pair(china.sold, abroad.sold) / dt,
-        "market_purchases": _pair(sum(got.values()), abroad.got_by[CONSUMERS_EXPORT]) / dt,
+        "inventory": inventory, "market_sales": pair(china.sold, abroad.sold) / dt,
+        "market_purchases": pair(sum(got.values()), abroad.got_by[CONSUMERS_EXPORT]) / dt,
         "holder_receipts": receipts.array / dt, "holder_sales": sales.array / dt,
         "exports": weights * (got["exporters"] / dt)[:, None, :],
         "imports": month.imports / dt,

@@ -31,7 +31,6 @@ class InUseInputs:
     lifetime_shape: np.ndarray          # (A,) int Erlang k (number of stages)
     leave_rate: np.ndarray              # (1, A, 1, 1) share of a stage leaving it in a month
     stage_active: np.ndarray            # (1, A, S, 1) bool: stage s exists for application a
-    stage_last: np.ndarray              # (1, A, S, 1) bool: stage s is a's last
     last_stage: np.ndarray              # (A,) int: index of each application's last stage
     eol_recycling: np.ndarray           # (T, A) fraction of end-of-life REO recycled
 
@@ -80,7 +79,6 @@ def build(ctx: Context, draft: Draft) -> InUseInputs:
         lifetime_yr=lifetime, lifetime_shape=shape,
         leave_rate=monthly_rate(lifetime / shape)[None, :, None, None],
         stage_active=(stages < shape[:, None])[None, :, :, None],
-        stage_last=(stages == shape[:, None] - 1)[None, :, :, None],
         last_stage=shape - 1,
         eol_recycling=draft["eol_recycling"])
 
@@ -90,10 +88,9 @@ def steady_state(inp: InUseInputs, members: int, consumption: np.ndarray) -> np.
 
     Each of an application's k stages holds inflow x lifetime / k (stages beyond k hold 0).
     """
-    shape_max = int(inp.lifetime_shape.max())
     products = consumption * inp.manufacturing_yield[:, None]              # (A, E)
     stage_time = inp.lifetime_yr / inp.lifetime_shape                       # (A,)
-    active = np.arange(shape_max)[None, :] < inp.lifetime_shape[:, None]
+    active = inp.stage_active[0, :, :, 0]                                   # (A, S)
     in_use = (products[:, None, :] * stage_time[:, None, None] * active[:, :, None])
     return np.broadcast_to(in_use, (members, *in_use.shape)).copy()
 
@@ -115,13 +112,14 @@ def age(inp: InUseInputs, in_use: np.ndarray, products: np.ndarray) -> Use:
     """Advance the Erlang-k lifetime chains one month: products enter, end-of-life leaves.
 
     Every stage moves at once: a stage's outflow depends only on its stock at the start of the
-    month; it arrives in the next stage, and the last stage's outflow reaches end of life.
+    month; it arrives in the next stage, and the last stage's outflow reaches end of life (what
+    it would pass on lands in a stage that does not exist, which the active mask drops).
     """
     active = inp.stage_active                                                 # (1, A, S, 1)
     out = in_use * inp.leave_rate * active                                    # t this month
     arriving = np.empty_like(in_use)
     arriving[:, :, 0] = products * DT_YR
-    arriving[:, :, 1:] = out[:, :, :-1] * ~inp.stage_last[:, :, :-1]
+    arriving[:, :, 1:] = out[:, :, :-1]
     new = in_use - out + arriving * active
     eol = out[:, np.arange(len(inp.last_stage)), inp.last_stage]              # (M, A, E)
     return Use(end_of_life=eol / DT_YR, in_use=new)

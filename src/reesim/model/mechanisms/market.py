@@ -28,7 +28,7 @@ import numpy as np
 
 from reesim.dims import DT_YR, ELEMENTS, HOLDERS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
-from reesim.model.context import Context, Draft, member_column, monthly
+from reesim.model.context import Context, Draft, member_column, monthly, pair
 from reesim.model.quotas import extend, quota_series
 from reesim.model.timeline import step_by_year
 
@@ -400,8 +400,10 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     elasticity: consumers defer restocking and cut use when the price jumps); sellers offer
     ``supply`` t but keep a reserve stock: they sell until the stock left covers
     ``target * (p / anchor) ** (-1 / beta)`` months of the buying interest at that price (the
-    coverage rule ``p = anchor * (target / cover) ** beta`` read as their reservation). The
-    excess ``ln p - ln anchor - beta * ln(target / cover(p))`` rises with p, so bisection finds
+    coverage rule ``p = anchor * (target / cover) ** beta`` read as their reservation, with
+    ``rho * beta`` in place of ``beta`` when the cover is above target: the supply-of-storage
+    curve, ``glut_sensitivity_ratio``). The excess ``ln p - ln anchor - g(ln(target /
+    cover(p)))`` rises with p, so bisection finds
     the one root within [floor, choke] and within ``max_scarcity_factor`` of the anchor (the
     going price); at the upper bound (no stock left) the market rations, at the lower one (no
     buyers) it gluts.
@@ -409,12 +411,12 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     months = inp.seller_coverage_months[:, :, 0]
     lo = np.maximum(inp.log_floor_price, log_anchor - inp.log_max_scarcity)
     hi = np.maximum(np.minimum(log_choke, log_anchor + inp.log_max_scarcity), lo)
-    # every input as a full (M, E) array for the compiled loop
-    eps = np.repeat(inp.purchase_elasticity, lo.shape[1], axis=1)
-    beta = np.repeat(inp.coverage_sensitivity[:, :, 0], lo.shape[1], axis=1)
-    log_target = np.repeat(np.log(months / (MONTHS_PER_YEAR * dt)), lo.shape[1], axis=1)
+    # member values (M, 1) as the compiled loop reads them; market values as full (M, E)
+    eps = inp.purchase_elasticity
+    beta = inp.coverage_sensitivity[:, :, 0]
+    log_target = np.log(months / (MONTHS_PER_YEAR * dt))
     offset = log_anchor + beta * log_target                                  # (M, E)
-    glut = beta * (np.repeat(inp.glut_sensitivity_ratio[:, :, 0], lo.shape[1], axis=1) - 1.0)
+    glut = beta * (inp.glut_sensitivity_ratio[:, :, 0] - 1.0)
     scale = elastic * np.exp(-eps * log_last)
     held = np.minimum(np.maximum(log_last, lo), hi)   # within the bracket before it is narrowed
     _bisect_log_price(lo, hi, np.full(lo.shape, fixed), scale, np.full(lo.shape, supply), eps,
@@ -429,23 +431,26 @@ def _bisect_log_price(lo: np.ndarray, hi: np.ndarray, fixed: np.ndarray, scale: 
                       offset: np.ndarray, glut: np.ndarray, log_target: np.ndarray) -> None:
     """The bisection of :func:`solve_log_price`: narrows the brackets ``lo``, ``hi`` in place.
 
-    All arguments are (M, E). Each of ``PRICE_BISECTION_STEPS`` halvings keeps the half of
-    [lo, hi] where the excess ``mid - beta * ln(want / (supply - want)) - offset`` changes sign,
-    ``want = fixed + scale * exp(eps * mid)``. This is the same elementwise arithmetic as numpy,
-    compiled (numba, cached on disk) because as numpy the loop was a fifth of a run's time;
-    a member's numbers do not depend on the batch it runs in.
+    ``lo``, ``hi``, ``fixed``, ``scale``, ``supply`` and ``offset`` are (M, E); the member
+    values ``eps``, ``beta``, ``glut`` and ``log_target`` are (M, 1). Each of
+    ``PRICE_BISECTION_STEPS`` halvings keeps the half of [lo, hi] where the excess
+    ``mid - beta * r - glut * min(log_target + r, 0) - offset`` changes sign, with
+    ``r = ln(want / (supply - want))`` and ``want = fixed + scale * exp(eps * mid)``. This is
+    the same elementwise arithmetic as numpy, compiled (numba, cached on disk) because as
+    numpy the loop was a fifth of a run's time; a member's numbers do not depend on the batch
+    it runs in.
     """
     members, elements = lo.shape
     for _ in range(PRICE_BISECTION_STEPS):
         for m in range(members):
             for e in range(elements):
                 mid = 0.5 * (lo[m, e] + hi[m, e])
-                want = fixed[m, e] + scale[m, e] * math.exp(eps[m, e] * mid)
+                want = fixed[m, e] + scale[m, e] * math.exp(eps[m, 0] * mid)
                 log_ratio = math.log(max(want, TINY_T) / max(supply[m, e] - want, TINY_T))
                 # ln(target / cover) = log_target + log_ratio; above target (< 0) the slope
                 # is rho x beta: glut = beta (rho - 1) adds back (1 - rho) of it
-                shortfall = min(log_target[m, e] + log_ratio, 0.0)
-                if mid - beta[m, e] * log_ratio - glut[m, e] * shortfall < offset[m, e]:
+                shortfall = min(log_target[m, 0] + log_ratio, 0.0)
+                if mid - beta[m, 0] * log_ratio - glut[m, 0] * shortfall < offset[m, e]:
                     lo[m, e] = mid
                 else:
                     hi[m, e] = mid
@@ -555,9 +560,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     abroad = clear({PRODUCERS_EXPORT: supply_abroad}, {CONSUMERS_EXPORT: want_t[:, 1] * scale})
     stocks.producers_export -= abroad.sold
     stocks.consumers_export += abroad.sold
-    log_price = np.empty_like(price)
-    log_price[:, 0], log_price[:, 1] = log_china, log_abroad
-    new_price = np.exp(log_price)
+    new_price = np.exp(pair(log_china, log_abroad))
     return Trade(share=share, imports=imports, exports_wanted=exports_wanted, flow=flow,
                  price=new_price, china=china, abroad=abroad)
 

@@ -63,7 +63,6 @@ class MiningInputs:
     reference_netback_usd_per_kg: np.ndarray  # (P,) at reference prices, default route
     byproduct_ore_t_per_yr: np.ndarray  # (T,) REO in ore mined at Bayan Obo
     byproduct_recovery: np.ndarray      # (T,) share of that REO recovered to concentrate
-    recovery_override: np.ndarray       # (T, P) mining recovery set by events (NaN: data value)
     recovery: np.ndarray                # (T, P) mining recovery in force (data, events, and
     #                                     Bayan Obo's recovery of the REO in its iron ore)
     quota_t_per_yr: np.ndarray          # (T, P) producer's quota allocation (inf: none)
@@ -314,7 +313,6 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
         reference_netback_usd_per_kg=reference_netback(ctx, dist),
         byproduct_ore_t_per_yr=draft["byproduct_ore_t_per_yr"],
         byproduct_recovery=draft["byproduct_recovery"],
-        recovery_override=draft["recovery_override"],
         recovery=recovery_in_force(producers.mining_recovery_fraction.to_numpy(float),
                                    producers.byproduct_of_iron.to_numpy(bool),
                                    draft["byproduct_recovery"], draft["recovery_override"]),
