@@ -210,8 +210,8 @@ def test_oxides_move_into_china_only_when_they_pay():
     """China buys ore and concentrate under supply agreements, not oxides: separated oxides move
     in only as spot arbitrage, when China's price covers the export price and the trade cost.
     The present rule fills China's requirement at a loss (gated by (p_China / landed)^2: 27% of
-    it at half the landed cost): a 2030 baseline imports 4.4 kt/yr of Nd into China at 19 USD/kg
-    from a market paying 36."""
+    it at half the landed cost): the baseline imports 12 kt/yr of Nd into China in 2038 at 27
+    USD/kg from a market paying 33, and 44 kt/yr in 2046 at 150 from one paying 243."""
     _, cheaper = _month_in_2030(0.9, 1.0, "zero", 0.0)        # China short and cheaper: none
     assert not cheaper.imports.any()
     _, dearer = _month_in_2030(2.0, 1.0, "zero", 0.0)           # China short and dearer: they come
