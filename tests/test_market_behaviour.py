@@ -164,3 +164,27 @@ def test_the_projection_does_not_cycle(baotou_result):
     jumps = {f"{e}/{mk}": price_jumps(price.sel(element=e, market=mk).values)
              for e in ELEMENTS for mk in ("china", "export")}
     assert max(jumps.values()) <= 2, {k: v for k, v in jumps.items() if v}
+
+
+def humps(prices: np.ndarray, above: float, apart_months: int = 12) -> int:
+    """Separate runs of months above ``above`` (runs under ``apart_months`` apart count once)."""
+    high = np.flatnonzero(prices > above)
+    if high.size == 0:
+        return 0
+    return int(1 + (np.diff(high) > apart_months).sum())
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "known miss (issue 8): after the 2011 spike the Dy export price runs a trade cycle of about "
+    "2.5 years. The export quota binds in 2012-2014 in the model (about 30 kt of exports; the "
+    "record's 16-28 kt left it unfilled), Dy exports fall to about 30 t/yr in 2013 while the "
+    "quota goes to other elements, the export market's Dy stock drains and "
+    "its price returns to 368 USD/kg in 2014-01 (2011-07: 346); the record falls from 2011 to "
+    "2015 without a second rise: docs/model.md section 5"))
+def test_the_dy_export_price_rises_once_in_2010_2015(baotou_result):
+    """The record's Dy export price rose once (to about 2,300 USD/kg in 2011-09) and fell every
+    year to 2015 (record 2014: 395, 2015: 279), so the months above twice the 2015 mean form one
+    hump; a second hump after the spike is a trade cycle of the model, not history."""
+    dy = baotou_result.dataset.price.isel(member=0).sel(element="Dy", market="export")
+    base = float(dy.sel(time=slice("2015-01", "2015-12")).mean())
+    assert humps(dy.sel(time=slice("2010-01", "2015-12")).values, 2.0 * base) == 1
