@@ -11,6 +11,7 @@ Run: ``.venv/bin/python benchmarks/bench_startup.py [--repeat 5]``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -18,6 +19,48 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+BREAKDOWN = r"""
+import json, sys, time
+start = time.perf_counter()
+import reesim.cli as cli
+after_cli = time.perf_counter()
+import reesim.api as api
+after_api = time.perf_counter()
+import reesim.cli_counterfactual as cf
+import reesim.ensemble.catalog as catalog
+import reesim.model.simulate as model
+import reesim.report.claims as claims
+import reesim.report.summary as summary
+import reesim.results as results
+phases = {"import reesim.cli": after_cli - start,
+          "import reesim.api (after cli)": after_api - after_cli,
+          "simulate (the run)": 0.0, "  of which labelling the dataset": 0.0}
+def timed(owner, name, label):
+    inner = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            phases[label] = phases.get(label, 0.0) + time.perf_counter() - began
+    setattr(owner, name, wrapper)
+timed(api, "simulate", "simulate (the run)")
+timed(model, "_dataset", "  of which labelling the dataset")
+timed(summary, "summary_records", "summary tables")
+timed(claims, "share_claims", "claims")
+timed(cf.Counterfactual, "figures", "counterfactual (wait or simulate)")
+timed(results, "write_netcdf", "write results.nc")
+timed(catalog, "record_run", "record in the catalog")
+sys.argv = ["reesim", *sys.argv[1:]]
+try:
+    cli.main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+phases["total in process"] = time.perf_counter() - start
+print(json.dumps(phases))
+"""
+"""Runs ``reesim run`` in a new process with its main steps timed (wrapped functions)."""
 
 
 def _timed(argv: list[str], env: dict[str, str]) -> float:
@@ -57,6 +100,15 @@ def main() -> None:
         print(f"{'fresh `reesim run` (baotou, summary)':40s} {_figures(samples)}")
         quiet = [_timed([*run, "--quiet"], env) for _ in range(args.repeat)]
         print(f"{'fresh `reesim run --quiet`':40s} {_figures(quiet)}")
+        print("breakdown of a fresh `reesim run --quiet` (seconds, min / median):")
+        samples = [json.loads(subprocess.run([sys.executable, "-c", BREAKDOWN, *run[-5:],
+                                              "--quiet"], env=env, check=True,
+                                             capture_output=True, text=True
+                                             ).stdout.strip().splitlines()[-1])
+                   for _ in range(args.repeat)]
+        for phase in samples[0]:
+            values = [sample.get(phase, 0.0) for sample in samples]
+            print(f"  {phase:38s} {min(values):5.2f} / {statistics.median(values):5.2f}")
 
 
 if __name__ == "__main__":

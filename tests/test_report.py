@@ -231,3 +231,19 @@ def test_report_and_compare_never_overwrite_a_users_file(baotou_result, tmp_path
                                       str(folder), "--years", "2011"])
     assert result.exit_code == 2 and "never overwrites" in result.output
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+
+
+def test_mean_by_year_is_the_groupby_mean_bit_for_bit(baotou_result):
+    from reesim import indicators as ind
+
+    ds = baotou_result.dataset
+    annual = ds.isel(time=slice(0, None, 12))          # one record a year
+    cases = [ds[v] for v in ds.data_vars if "time" in ds[v].dims]
+    cases += [ind.china_exports(ds), ds.mine_output.transpose("producer", "time", "member", ...),
+              ds.price.where(ds.price > 20), annual.price,
+              ds.price.isel(time=slice(3, 27))]         # part years: the groupby itself
+    for da in cases:
+        fast, slow = ind.mean_by_year(da), da.groupby("year").mean("time")
+        assert fast.identical(slow), da.name
+        assert fast.dims == slow.dims and list(fast.coords) == list(slow.coords), da.name
+        np.testing.assert_array_equal(fast.values, slow.values)

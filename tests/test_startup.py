@@ -1,0 +1,91 @@
+"""A fresh process's run loads no more than it needs (no dask), and stays correct without it.
+
+Each test starts a new Python process: the modules a process has imported are what is checked.
+No wall-clock time is asserted (benchmarks/bench_startup.py measures it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from reesim.cli import app
+from reesim.cli_counterfactual import Counterfactual
+from reesim.errors import InputError
+from reesim.results import write_netcdf
+
+
+def _python(code: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_run_and_its_write_import_no_dask_and_dask_arrays_still_work_after(tmp_path):
+    seen = _python(f"""
+        import json, sys
+        import numpy as np
+        import xarray as xr
+        from reesim import load_scenario, simulate
+
+        result = simulate(load_scenario("baotou", ["end_year=2001"]))
+        result.write({str(tmp_path / "res")!r})
+        before = sorted(m for m in ("dask.array", "distributed") if m in sys.modules)
+
+        import dask.array as da        # a user's dask arrays, later in the same process
+        lazy = xr.DataArray(da.ones((4, 3), chunks=2), dims=("a", "b"))
+        var = xr.Variable(("a", "b"), da.zeros((4, 3), chunks=2))
+        plain = xr.DataArray(np.ones(3), dims="a")
+        print(json.dumps({{"before": before, "lazy_chunks": lazy.chunks is not None,
+                           "var_chunks": var.chunks is not None,
+                           "plain_chunks": plain.chunks is None,
+                           "sum": float(lazy.sum().compute())}}))
+    """)
+    assert seen == {"before": [], "lazy_chunks": True, "var_chunks": True, "plain_chunks": True,
+                    "sum": 12.0}
+    with xr.open_dataset(tmp_path / "res" / "results.nc", engine="h5netcdf") as ds:
+        assert float(ds.price.isel(time=0).sum()) > 0
+
+
+def test_a_dataset_of_dask_arrays_is_written_the_same_as_its_numpy_twin(tmp_path):
+    ds = xr.Dataset({"v": (("time", "element"), np.arange(24.0).reshape(6, 4))},
+                    coords={"time": np.arange(6), "element": list("abcd")})
+    write_netcdf(ds, tmp_path / "numpy.nc")
+    write_netcdf(ds.chunk({"time": 2}), tmp_path / "dask.nc")
+    with xr.open_dataset(tmp_path / "numpy.nc", engine="h5netcdf") as a, \
+            xr.open_dataset(tmp_path / "dask.nc", engine="h5netcdf") as b:
+        a.attrs.pop("created_utc")
+        b.attrs.pop("created_utc")
+        assert a.identical(b)
+        assert a.v.encoding.get("zlib") or a.v.encoding.get("compression") == "zlib"
+
+
+def test_the_forked_counterfactual_gives_the_claims_of_the_in_process_one(tmp_path):
+    args = ["run", "baotou", "--quiet", "--set", "end_year=2013"]
+    env = {**os.environ, "REESIM_CATALOG": str(tmp_path / "catalog.duckdb")}
+    done = subprocess.run([sys.executable, "-m", "reesim.cli", *args, "--out",
+                           str(tmp_path / "fresh")], capture_output=True, text=True, env=env,
+                          check=False, timeout=600)
+    assert done.returncode == 0, done.stderr
+    here = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "here")], env=env)
+    assert here.exit_code == 0, here.output
+    for name in ("claims.csv", "summary.csv"):
+        assert (tmp_path / "fresh" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+    assert "trading company vs free market" in (tmp_path / "fresh" / "claims.csv").read_text()
+
+
+def test_a_failed_counterfactual_child_is_simulated_again_in_the_parent():
+    job = Counterfactual(None, 1, None)     # not a scenario: the child fails, then the parent
+    job.fork()
+    with pytest.raises(InputError, match="scenario must be a Scenario"):
+        job.figures()
+    assert job.pid is None and job.read_fd is None      # the child was reaped
