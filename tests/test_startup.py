@@ -7,19 +7,13 @@ No wall-clock time is asserted (benchmarks/bench_startup.py measures it).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
-import pytest
 import xarray as xr
-from typer.testing import CliRunner
 
-from reesim.cli import app
-from reesim.cli_counterfactual import Counterfactual
-from reesim.errors import InputError
 from reesim.results import write_netcdf
 
 
@@ -67,25 +61,3 @@ def test_a_dataset_of_dask_arrays_is_written_the_same_as_its_numpy_twin(tmp_path
         b.attrs.pop("created_utc")
         assert a.identical(b)
         assert a.v.encoding.get("zlib") or a.v.encoding.get("compression") == "zlib"
-
-
-def test_the_forked_counterfactual_gives_the_claims_of_the_in_process_one(tmp_path):
-    args = ["run", "baotou", "--quiet", "--set", "end_year=2013"]
-    env = {**os.environ, "REESIM_CATALOG": str(tmp_path / "catalog.duckdb")}
-    done = subprocess.run([sys.executable, "-m", "reesim.cli", *args, "--out",
-                           str(tmp_path / "fresh")], capture_output=True, text=True, env=env,
-                          check=False, timeout=600)
-    assert done.returncode == 0, done.stderr
-    here = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "here")], env=env)
-    assert here.exit_code == 0, here.output
-    for name in ("claims.csv", "summary.csv"):
-        assert (tmp_path / "fresh" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
-    assert "trading company vs free market" in (tmp_path / "fresh" / "claims.csv").read_text()
-
-
-def test_a_failed_counterfactual_child_is_simulated_again_in_the_parent():
-    job = Counterfactual(None, 1, None)     # not a scenario: the child fails, then the parent
-    job.fork()
-    with pytest.raises(InputError, match="scenario must be a Scenario"):
-        job.figures()
-    assert job.pid is None and job.read_fd is None      # the child was reaped

@@ -154,13 +154,12 @@ def run(
 ) -> None:
     """Run a scenario, write results.nc, manifest.json and summary.csv, print a summary."""
     from reesim.api import scenario_yaml, simulate
-    from reesim.cli_counterfactual import start as start_counterfactual
     from reesim.cli_visual import run_report
     from reesim.report.claims import (
         claims_csv,
         claims_frame,
-        effects_frame,
-        regime_figures,
+        counterfactual,
+        regime_effects,
         share_claims,
     )
     from reesim.report.render import render, render_claims
@@ -180,25 +179,20 @@ def run(
         _check_out(target, overwrite)
         _check_memory(scen, members)
         _warn_identical(scen, members)
-        # the free-market counterfactual of the regime effects: on a second core when the
-        # command line can fork (reesim.cli_counterfactual), else simulated below
-        free_market = start_counterfactual(scen, members, seed)
-        try:
-            steps = 12 * (scen.end_year - scen.start_year + 1)
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                          TextColumn("{task.completed}/{task.total} months"),
-                          TimeElapsedColumn(), console=err_console, transient=True) as bar:
-                task = bar.add_task(f"{scen.name} x{members}", total=steps)
-                result = simulate(scen, members=members, seed=seed,
-                                  progress=lambda done: bar.update(task, completed=done))
-            records = summary_records(result.dataset, chosen_years)
-            claims = share_claims(result.dataset)
-            effects = None
-            if free_market is not None:
-                effects = effects_frame(regime_figures(result.dataset), free_market.figures())
-        finally:
-            if free_market is not None:
-                free_market.stop()
+        steps = 12 * (scen.end_year - scen.start_year + 1)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
+                      console=err_console, transient=True) as bar:
+            task = bar.add_task(f"{scen.name} x{members}", total=steps)
+            result = simulate(scen, members=members, seed=seed,
+                              progress=lambda done: bar.update(task, completed=done))
+        records = summary_records(result.dataset, chosen_years)
+        claims = share_claims(result.dataset)
+        effects = None
+        other = counterfactual(scen)
+        if other is not None:
+            free = simulate(other, members=members, seed=seed)
+            effects = regime_effects(result.dataset, free.dataset)
         written = result.write(target, extra_files={"summary.csv": to_csv(records),
                                                     "claims.csv": claims_csv(claims, effects),
                                                     "scenario.yaml": scenario_yaml(scen)},
@@ -526,11 +520,9 @@ register(app)
 
 def main() -> None:
     """Entry point of the ``reesim`` console script: signals and unexpected errors handled."""
-    from reesim.cli_counterfactual import enable_fork
     from reesim.output import Interrupted, install_signal_handlers, release_hold
 
     install_signal_handlers()
-    enable_fork()
     try:
         release_hold()
         app()

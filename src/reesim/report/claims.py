@@ -145,27 +145,20 @@ def regime_effects(with_company: xr.Dataset, free_market: xr.Dataset) -> pd.Data
     variation of the monthly basket price, the usual measure of price stability) and members'
     revenue (MUSD/yr, mine output at netback).
     """
-    return effects_frame(regime_figures(with_company), regime_figures(free_market))
-
-
-def regime_figures(ds: xr.Dataset) -> dict[str, float]:
-    """One regime's figures over 2009-2012 (see :func:`regime_effects`)."""
-    w = ds.sel(time=slice(*TC_WINDOW))
-    output = ind.bayan_obo_mine_output(w)
-    basket = baotou_basket(w)
-    variation = basket.std("time") / basket.mean("time")
-    return {
-        "baotou_output_t_reo_per_yr": float(output.mean()),
-        "unsold_stock_t_reo": float(unsold_stock(w).mean()),
-        "baotou_basket_price_usd_per_kg": float(basket.mean()),
-        "basket_price_coefficient_of_variation": float(variation.median()),
-        "member_revenue_musd_per_yr": float(w.revenue.sel(producer=BAYAN_OBO).mean()),
-    }
-
-
-def effects_frame(with_company: dict[str, float], free_market: dict[str, float]) -> pd.DataFrame:
-    """The regime effects table from each regime's :func:`regime_figures`."""
-    frame = pd.DataFrame({"trading_company": with_company, "free_market": free_market})
+    rows = {}
+    for label, ds in (("trading_company", with_company), ("free_market", free_market)):
+        w = ds.sel(time=slice(*TC_WINDOW))
+        output = ind.bayan_obo_mine_output(w)
+        basket = baotou_basket(w)
+        variation = basket.std("time") / basket.mean("time")
+        rows[label] = {
+            "baotou_output_t_reo_per_yr": float(output.mean()),
+            "unsold_stock_t_reo": float(unsold_stock(w).mean()),
+            "baotou_basket_price_usd_per_kg": float(basket.mean()),
+            "basket_price_coefficient_of_variation": float(variation.median()),
+            "member_revenue_musd_per_yr": float(w.revenue.sel(producer=BAYAN_OBO).mean()),
+        }
+    frame = pd.DataFrame(rows)
     frame["change_pct"] = 100 * (frame.trading_company / frame.free_market - 1.0)
     return frame
 
