@@ -216,3 +216,17 @@ def test_oxides_move_into_china_only_when_they_pay():
     assert not cheaper.imports.any()
     _, dearer = _month_in_2030(2.0, 1.0, "zero", 0.0)           # China short and dearer: they come
     assert (dearer.imports > 0.0).all()
+
+
+def test_traders_close_a_stock_gap_over_the_correction_ratio_times_their_adjustment_time():
+    """The import requirement corrects the destination sellers' stock toward target over
+    ``trade_stock_correction_ratio`` x the traders' adjustment time (0.5 yr): at ratio 1 the loop
+    is underdamped (damping ratio 0.5; the post-2011 Dy and La export cycles), at 2 it is 0.71."""
+    want = np.full((1, 16), 1200.0)                           # t/yr
+    landed = np.full((1, 16), 10.0)
+    short = np.zeros((1, 16))                                 # sellers hold nothing
+    for ratio in (1.0, 2.0, 4.0):
+        inp = model(f"constants.trade_stock_correction_ratio={ratio}").inputs.market
+        gap = float(inp.seller_coverage_months[0, 0, 0]) * 1200.0 / 12.0           # t
+        wanted = market.desired_trade(inp, landed, landed, want, short, np.zeros((1, 16)))
+        np.testing.assert_allclose(wanted, 1200.0 + gap / (ratio * 0.5), rtol=1e-12)
