@@ -217,6 +217,7 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
     def col2(values: np.ndarray) -> np.ndarray:
         return member_column(values, 1)
 
+    trade_time = np.maximum(p.export_arbitrage_time_yr, p.min_trade_adjustment_yr)   # (M,) yr
     return MarketInputs(
         reference_price_usd_per_kg=reference, log_floor_price=np.log(floor),
         log_choke_price=np.log(col3(p.choke_multiple) * reference),
@@ -232,9 +233,8 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         hoarding_sensitivity=col3(p.hoarding_sensitivity),
         coverage_sensitivity=col3(p.price_coverage_sensitivity),
         glut_sensitivity_ratio=col3(p.glut_sensitivity_ratio),
-        arbitrage_time_yr=col2(np.maximum(p.export_arbitrage_time_yr, p.min_trade_adjustment_yr)),
-        stock_correction_yr=col2(np.maximum(p.export_arbitrage_time_yr, p.min_trade_adjustment_yr)
-                                 * p.trade_stock_correction_ratio),
+        arbitrage_time_yr=col2(trade_time),
+        stock_correction_yr=col2(trade_time * p.trade_stock_correction_ratio),
         expectation_time_yr=col3(p.price_expectation_time_yr),
         anchor_time_yr=col3(np.maximum(p.price_adjustment_time_yr, p.min_price_adjustment_yr)),
         purchase_elasticity=col2(p.purchase_elasticity),

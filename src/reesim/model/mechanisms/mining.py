@@ -304,18 +304,17 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
     reserve = reserve_at_start(ctx)
     multiplier = member_column(p.china_cost_multiplier, 1)
     scale = np.where(china[None, :], multiplier, 1.0)
+    byproduct = producers.byproduct_of_iron.to_numpy(bool)
+    recovery = producers.mining_recovery_fraction.to_numpy(float)
     return MiningInputs(
-        distribution=dist, producer_axis=np.arange(len(dist)),
-        byproduct=producers.byproduct_of_iron.to_numpy(bool),
-        legal=producers.legal.to_numpy(bool), china_producer=china,
-        mining_recovery=producers.mining_recovery_fraction.to_numpy(float),
+        distribution=dist, producer_axis=np.arange(len(dist)), byproduct=byproduct,
+        legal=producers.legal.to_numpy(bool), china_producer=china, mining_recovery=recovery,
         reserves_t=np.where(np.isnan(reserve), np.inf, reserve),
         reference_netback_usd_per_kg=reference_netback(ctx, dist),
         byproduct_ore_t_per_yr=draft["byproduct_ore_t_per_yr"],
         byproduct_recovery=draft["byproduct_recovery"],
-        recovery=recovery_in_force(producers.mining_recovery_fraction.to_numpy(float),
-                                   producers.byproduct_of_iron.to_numpy(bool),
-                                   draft["byproduct_recovery"], draft["recovery_override"]),
+        recovery=recovery_in_force(recovery, byproduct, draft["byproduct_recovery"],
+                                   draft["recovery_override"]),
         quota_t_per_yr=quota_allocation(ctx, draft),
         national_quota_t_per_yr=draft["national_mining_quota_t_per_yr"],
         cash_cost_usd_per_kg=producers.cash_cost_usd_per_kg.to_numpy(float)[None, :] * scale,
