@@ -93,15 +93,14 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
                   "the price response to coverage above target as a share of the response "
                   "below it: the supply-of-storage curve is flat when stocks are ample and steep "
                   "when they are scarce (Working 1949; Deaton and Laroque 1992); unobserved"),
-    FreeParameter("demand_elasticity_multiplier", 0.7, 1.5, "log",
+    FreeParameter("demand_elasticity_multiplier", 0.5, 1.5, "log",
                   "scales the packaged elasticities (long run -0.1 magnets, -0.2 most uses, -0.3 "
                   "phosphors; applications.csv). No numeric rare earth elasticity is published "
                   "(data/reference elasticity gap); the literature on other metals puts long-run "
                   "price elasticities of intensity at median -0.20, interquartile range -0.45 to "
-                  "-0.07 (GLOMBO Table S29, 69 estimates). 0.7-1.5 keeps every application "
-                  "inside that range (magnets at least -0.07, phosphors at most -0.45); the "
-                  "low end was 0.5 until 2026-12-03 (magnets -0.05). The former prior, up to "
-                  "10x, "
+                  "-0.07 (GLOMBO Table S29, 69 estimates). 0.5-1.5 keeps every application "
+                  "inside that range (phosphors at most -0.45) except magnets at the low end "
+                  "(-0.05). The former prior, up to 10x, "
                   "let the fit cut magnet demand by about 45% and triple phosphors"),
     FreeParameter("substitution_lag_multiplier", 0.3, 3.0, "log",
                   "speed of long-run substitution and thrifting; few observations (redesign of "
