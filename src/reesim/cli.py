@@ -517,6 +517,10 @@ from reesim.cli_visual import register  # noqa: E402  (report, compare, dashboar
 
 register(app)
 
+from reesim.cli_attribute import register as _register_attribute  # noqa: E402
+
+_register_attribute(app)
+
 
 def main() -> None:
     """Entry point of the ``reesim`` console script: signals and unexpected errors handled."""

@@ -1,0 +1,187 @@
+"""Knock-out attribution: how much each event or mechanism contributes to an episode.
+
+The scenario runs once as it is and once without each factor (a dated event removed, a policy
+table switched off, a behaviour set to zero, the trading company replaced by a free market). A
+factor's contribution to an indicator is the full run's value less the value without it, so a
+positive contribution means the factor raised the indicator. Factors interact: the run without
+all of them and the interaction term (full - none - the sum of contributions) say by how much
+the one-at-a-time contributions fail to add up. Indicators are taken over a window of months:
+the peak and the mean of each chosen element's China and export price, and its unmet demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reesim.dims import DT_YR, ELEMENTS
+from reesim.errors import InputError
+from reesim.scenario.schema import Scenario, parse_month
+
+
+@dataclass(frozen=True)
+class Factor:
+    """Something that may drive an episode, and the scenario overrides that remove it."""
+
+    name: str
+    description: str
+    overrides: tuple[str, ...]
+
+
+ALL_FACTORS = "(all factors)"
+INTERACTION = "(interaction)"
+DEFAULT_ELEMENTS = ("La", "Nd", "Tb", "Dy")
+
+
+def _month_index(text: str) -> int:
+    year, month = parse_month(text)
+    return 12 * year + month - 1
+
+
+def parse_window(text: str) -> tuple[str, str]:
+    """``"2010-01..2012-12"`` -> (first month, last month), both included."""
+    first, sep, last = text.partition("..")
+    try:
+        if not sep or _month_index(first) > _month_index(last):
+            raise ValueError("first..last, first not after last")
+    except ValueError:
+        raise InputError(f"--window {text!r} must be FIRST..LAST months, e.g. 2010-01..2012-12",
+                         field="--window", allowed="YYYY-MM..YYYY-MM, first not after last"
+                         ) from None
+    return first.strip(), last.strip()
+
+
+def _event_months(event: object) -> tuple[int, int | None]:
+    """First month and the month after the last (None: open-ended) an event acts, as indices."""
+    start = _month_index(event.start)
+    end = getattr(event, "end", None)
+    if end is not None:
+        return start, _month_index(end)
+    months = getattr(event, "months", None)          # a stockpile order's window
+    return start, (start + months if isinstance(months, int) else None)
+
+
+def default_factors(scenario: Scenario, window: tuple[str, str]) -> list[Factor]:
+    """The factors that may drive the window: its events, then the standing policies and behaviours.
+
+    Events are those acting in at least one month of the window. Policies and behaviours are
+    included when the scenario has them on: China's export quotas and duties, its mining and
+    separation quotas, consumers' hoarding and sellers' speculative holding
+    (``hoarding_sensitivity``), illegal supply, and Baotou's trading company.
+    """
+    first, last = (_month_index(m) for m in window)
+    factors = []
+    for name, event in scenario.events.items():
+        start, end = _event_months(event)
+        if start <= last and (end is None or end > first):
+            factors.append(Factor(f"event {name}", f"the {event.type} event {name!r} removed",
+                                  (f"events.{name}=null",)))
+    policy, supply = scenario.policy, scenario.supply
+    if policy.export_quotas == "packaged":
+        factors.append(Factor("export quotas", "China's export quotas (packaged table) off",
+                              ("policy.export_quotas=none",)))
+    if policy.export_taxes == "packaged":
+        factors.append(Factor("export duties", "China's export duties (packaged table) off",
+                              ("policy.export_taxes=none",)))
+    if policy.mining_quotas == "packaged" or policy.separation_quotas == "packaged":
+        factors.append(Factor("production quotas", "China's mining and separation quotas off",
+                              ("policy.mining_quotas=none", "policy.separation_quotas=none")))
+    factors.append(Factor("hoarding", "no hoarding by buyers or speculative holding by sellers",
+                          ("parameters.hoarding_sensitivity=0",)))
+    if supply.illegal_supply:
+        factors.append(Factor("illegal supply", "no illegal (fringe) mining",
+                              ("supply.illegal_supply=false",)))
+    if scenario.market.regime != "free_market":
+        factors.append(Factor("trading company", "Baotou's producers sell alone throughout",
+                              ("market.regime=free_market",)))
+    return factors
+
+
+def indicators(dataset: object, window: tuple[str, str],
+               elements: Sequence[str] = DEFAULT_ELEMENTS) -> dict[tuple[str, str, str], float]:
+    """The window's indicators of one run (member 0): (indicator, element, market) -> value.
+
+    ``peak_price`` and ``mean_price`` in USD/kg per element and market; ``unmet_demand`` in t
+    per element (the window's rates x the month's length, summed over applications).
+    """
+    months = slice(*window)
+    ds = dataset.isel(member=0).sel(time=months)
+    out: dict[tuple[str, str, str], float] = {}
+    for element in elements:
+        for market in ("china", "export"):
+            price = ds.price.sel(element=element, market=market).values
+            out[("peak_price", element, market)] = float(price.max())
+            out[("mean_price", element, market)] = float(price.mean())
+        unmet = ds.unmet_demand.sel(element=element).sum("application").values
+        out[("unmet_demand", element, "")] = float(unmet.sum() * DT_YR)
+    return out
+
+
+UNITS = {"peak_price": "USD/kg", "mean_price": "USD/kg", "unmet_demand": "t REO"}
+
+
+def attribute(name_or_path: str, window: tuple[str, str], factors: Sequence[Factor] | None = None,
+              elements: Sequence[str] = DEFAULT_ELEMENTS, overrides: Sequence[str] = (),
+              seed: int | None = None,
+              progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Contributions of each factor to the window's indicators, one row per factor and indicator.
+
+    Runs the scenario (with ``overrides``) as it is, without each factor, and without all of
+    them. Columns: factor, description, indicator, element, market, unit, full (the value of the
+    full run), without (the value without the factor), contribution (full - without) and
+    contribution_pct (of full). The last rows per indicator are ``(all factors)`` and
+    ``(interaction)`` (full - without all - the sum of the one-at-a-time contributions).
+    """
+    from reesim.api import simulate
+    from reesim.scenario import load_scenario
+
+    unknown = [e for e in elements if e not in ELEMENTS]
+    if unknown:
+        raise InputError(f"unknown elements {unknown}", field="--elements",
+                         allowed=", ".join(ELEMENTS))
+    base = load_scenario(name_or_path, list(overrides))
+    first, last = window
+    if _month_index(first) < 12 * base.start_year or _month_index(last) >= 12 * (
+            base.end_year + 1):
+        raise InputError(f"--window {first}..{last} lies outside the run "
+                         f"({base.start_year}-{base.end_year})", field="--window",
+                         allowed=f"months within {base.start_year}-01..{base.end_year}-12")
+    chosen = list(default_factors(base, window) if factors is None else factors)
+    if not chosen:
+        raise InputError("no factor acts in the window", field="--window",
+                         allowed="a window with events or standing policies")
+
+    def run(label: str, extra: Sequence[str]) -> dict[tuple[str, str, str], float]:
+        if progress:
+            progress(label)
+        scenario = load_scenario(name_or_path, [*overrides, *extra])
+        return indicators(simulate(scenario, seed=seed).dataset, window, elements)
+
+    full = run("as it is", ())
+    runs = {f.name: run(f"without {f.name}", f.overrides) for f in chosen}
+    runs[ALL_FACTORS] = run("without all factors",
+                            tuple(o for f in chosen for o in f.overrides))
+    described = {f.name: f.description for f in chosen}
+    described[ALL_FACTORS] = "every factor above removed at once"
+    rows = []
+    for key, value in full.items():
+        indicator, element, market = key
+        total = 0.0
+        for name, without in runs.items():
+            contribution = value - without[key]
+            if name != ALL_FACTORS:
+                total += contribution
+            rows.append((name, described[name], indicator, element, market, UNITS[indicator],
+                         value, without[key], contribution))
+        interaction = value - runs[ALL_FACTORS][key] - total
+        rows.append((INTERACTION, "full - without all - the sum of the contributions above",
+                     indicator, element, market, UNITS[indicator], value, np.nan, interaction))
+    table = pd.DataFrame(rows, columns=["factor", "description", "indicator", "element", "market",
+                                        "unit", "full", "without", "contribution"])
+    table["contribution_pct"] = np.where(table.full != 0.0,
+                                         100.0 * table.contribution / table.full.where(
+                                             table.full != 0.0, 1.0), np.nan)
+    return table
