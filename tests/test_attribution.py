@@ -80,3 +80,19 @@ def test_an_unknown_element_is_refused_with_the_allowed_names(tmp_path, elements
     result = CliRunner().invoke(app, ["attribute", "baotou", "--elements", elements,
                                       "--out", str(tmp_path / "e")])
     assert result.exit_code == 2 and "--elements" in result.output and "Dy" in result.output
+
+
+def test_factors_of_your_own_replace_the_defaults(tmp_path):
+    out = tmp_path / "own"
+    result = CliRunner().invoke(app, [
+        "attribute", "baotou", "--set", "end_year=2012", "--elements", "Dy",
+        "--factor", "no embargo=events.japan_halt_2010=null",
+        "--factor", "no quotas or duties=policy.export_quotas=none;policy.export_taxes=none",
+        "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "attribution.csv")
+    assert list(dict.fromkeys(table.factor)) == ["no embargo", "no quotas or duties",
+                                                 ALL_FACTORS, INTERACTION]
+    bad = CliRunner().invoke(app, ["attribute", "baotou", "--factor", "no equals sign",
+                                   "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "--factor" in bad.output

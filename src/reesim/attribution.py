@@ -54,6 +54,23 @@ def parse_window(text: str) -> tuple[str, str]:
     return first.strip(), last.strip()
 
 
+def parse_factors(texts: Sequence[str]) -> list[Factor]:
+    """``"NAME=OVERRIDE[;OVERRIDE...]"`` -> factors (the ``--factor`` option)."""
+    factors = []
+    for text in texts:
+        name, sep, rest = text.partition("=")
+        overrides = tuple(o.strip() for o in rest.split(";") if o.strip())
+        if not sep or not name.strip() or not overrides or any("=" not in o for o in overrides):
+            raise InputError(f"--factor {text!r} must be NAME=OVERRIDE[;OVERRIDE...]",
+                             field="--factor",
+                             allowed="e.g. 'no embargo=events.japan_halt_2010=null'")
+        factors.append(Factor(name.strip(), "; ".join(overrides), overrides))
+    if len({f.name for f in factors}) < len(factors):
+        raise InputError("two --factor options share a name", field="--factor",
+                         allowed="distinct names")
+    return factors
+
+
 def _event_months(event: object) -> tuple[int, int | None]:
     """First month and the month after the last (None: open-ended) an event acts, as indices."""
     start = _month_index(event.start)

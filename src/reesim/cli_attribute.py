@@ -48,6 +48,10 @@ def register(app: typer.Typer) -> None:
         elements: Annotated[str, typer.Option(
             help="Elements whose prices and unmet demand are attributed, comma-separated.")]
         = "La,Nd,Tb,Dy",
+        factor: Annotated[list[str] | None, typer.Option(
+            help="A factor of your own, NAME=OVERRIDE[;OVERRIDE...] (repeatable), e.g. "
+                 "'no 2010 quota cut=events.cut.value_t_reo_per_yr=50000'; replaces the "
+                 "default factors.")] = None,
         set_: Annotated[list[str] | None, typer.Option(
             "--set", help="Override a scenario value for every run (repeatable).")] = None,
         seed: Annotated[int | None, typer.Option(
@@ -61,12 +65,12 @@ def register(app: typer.Typer) -> None:
 
         The scenario runs as it is, without each factor acting in the window (its events, China's
         export quotas and duties, its production quotas, hoarding, illegal supply, the trading
-        company) and without all of them; writes attribution.csv.
+        company; or the --factor ones) and without all of them; writes attribution.csv.
         """
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from reesim.attribution import attribute as run_attribution
-        from reesim.attribution import default_factors, parse_window
+        from reesim.attribution import default_factors, parse_factors, parse_window
         from reesim.cli import _user_errors, console, err_console
         from reesim.output import check_folder, write_folder
         from reesim.scenario import load_scenario
@@ -76,7 +80,8 @@ def register(app: typer.Typer) -> None:
             folder = out or Path("results") / f"attribute-{datetime.now():%Y%m%d-%H%M%S}"
             check_folder(folder, overwrite)
             names = tuple(e.strip() for e in elements.split(",") if e.strip())
-            factors = default_factors(load_scenario(scenario, list(set_ or [])), chosen)
+            factors = (parse_factors(factor) if factor else
+                       default_factors(load_scenario(scenario, list(set_ or [])), chosen))
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                           TextColumn("{task.completed}/{task.total} runs"),
                           TimeElapsedColumn(), console=err_console, transient=True) as bar:
