@@ -134,7 +134,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
                                state.inventory[:, _COMPANY], planned, price[:, 0],
                                re.quota_target_t_per_yr[t])
     mined = mining.extract(mi, t, output, state.reserves, netback)
-    ore_total = mined.ore_mined.sum(axis=2)                                  # (M, P) t/yr
+    ore_total = mined.ore_by_producer                                        # (M, P) t/yr
     reserves = state.reserves + (mined.reserve_additions - ore_total) * dt
 
     # concentrate to separated oxides, delivered to sellers over the month
@@ -179,7 +179,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         price=new_price, price_expected=expected, company=company, inventory=inventory,
         concentrate=sep.concentrate_pools, utilization=utilization, capacity=cap,
         demand_long=demand_long, thrift=thrift, in_use=use.in_use,
-        tailings=state.tailings + mined.tailings_inflow.sum(axis=1) * dt, reserves=reserves,
+        tailings=state.tailings + mined.tailings_by_element * dt, reserves=reserves,
         trade_flow=traded.flow, reserve_backlog=month.backlog, price_anchor=month.anchor,
     )
 
