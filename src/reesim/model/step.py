@@ -173,7 +173,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     inventory = stocks.array
     cap = capacity.update(ca, t, state.capacity, netback, mi.cash_cost_usd_per_kg,
                           mi.reference_netback_usd_per_kg,
-                          supply=sep.separation_output.sum(axis=1) + returns.sum(axis=1) / dt,
+                          supply=sep.output_by_element + returns.sum(axis=1) / dt,
                           demand=demand_rate.sum(axis=(1, 2)), stock=inventory.sum(axis=1))
     new_state = State(
         price=new_price, price_expected=expected, company=company, inventory=inventory,
@@ -187,7 +187,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     unmet = (need - used).sum(axis=1) / dt
     unmet[:, magnets.MAGNETS] += routing.cut          # magnet users abroad left by controls
     env = environment.loads(inputs.environment, mined.total_output, ore_total,
-                            sep.separation_feed.sum(axis=2))
+                            sep.feed_by_region)
     origin = sep.separation_output[:, se.china_region]                       # (M, Rc, E)
     origin_total = origin.sum(axis=1, keepdims=True)
     weights = np.where(origin_total > 0, origin / np.maximum(origin_total, 1e-300),
@@ -224,7 +224,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         "unmet_demand": unmet,
         **shipped._asdict(),
         "market_consumption": used.sum(axis=2) / dt, **made._asdict(),
-        "in_use_stock": use.in_use.sum(axis=2), "end_of_life": use.end_of_life,
+        "in_use_stock": use.in_use_stock, "end_of_life": use.end_of_life,
         "recycled": eol.recycled, "eol_losses": eol.eol_losses,
         "tailings_stock": new_state.tailings, **env._asdict(),
     }

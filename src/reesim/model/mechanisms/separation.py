@@ -96,6 +96,8 @@ class SeparationResult(NamedTuple):
     separation_losses: np.ndarray       # (M, R, E) residues
     concentrate_stock: np.ndarray       # (M, R, E) stock after the month (both pools)
     concentrate_pools: np.ndarray       # (M, 2, R, E) quota-bound and exempt stocks
+    feed_by_region: np.ndarray          # (M, R) separation_feed summed over elements
+    output_by_element: np.ndarray       # (M, E) separation_output summed over regions
 
 
 def draft(ctx: Context) -> Draft:
@@ -276,12 +278,9 @@ def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output
     # one 0/1 matrix (pool, region) x producer: each pool's inflow is a plain sum of the
     # producers' output it takes (each producer's concentrate goes to one pool)
     to_pool = inp.to_pool[inp.to_pool_pattern[t]]                       # (2R, P)
-    feed, output, losses, stock_after, pools_after = _separate_stocks(
+    return SeparationResult(*_separate_stocks(
         concentrate, mine_output, to_pool.argmax(axis=0), limit, inp.recovery,
-        bool(inp.covers_imports[t]))
-    return SeparationResult(separation_feed=feed, separation_output=output,
-                            separation_losses=losses, concentrate_stock=stock_after,
-                            concentrate_pools=pools_after)
+        bool(inp.covers_imports[t])))
 
 
 @numba.njit(cache=True)
@@ -295,15 +294,18 @@ def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: 
     inflow the sum of its producers' output in producer order (the product of the 0/1 routing
     matrix with the output, without its zero terms); ``limit`` (M, 2, R) t feed/yr; ``merge``
     moves the exempt stock into the quota-bound one first. Per pool the stock is
-    ``pool + inflow * DT_YR``; the quota-bound
-    pool separates ``min(limit_0 * DT_YR / stock, 1)`` of its stock, the exempt pool the same
-    share of the capacity left idle (``limit_1 + limit_0 - separated_0 / DT_YR``). Feed is the
-    separated stock per year summed over pools, output ``feed * recovery``, losses
-    ``feed * (1 - recovery)``. Returns feed, output, losses, the stock summed over pools
-    (M, R, E) and the pools (M, 2, R, E). Compiled because as numpy each of these small
-    (member, pool, region) x element products cost a loop over members and regions per
-    element row (about a tenth of an ensemble's run); the operations and the order of every
-    sum are numpy's (:func:`_sum_elements`), so the numbers are the same, whatever the batch.
+    ``pool + inflow * DT_YR``; the quota-bound pool separates
+    ``min(limit_0 * DT_YR / stock, 1)`` of its stock, the exempt pool the same share of the
+    capacity left idle (``limit_1 + limit_0 - separated_0 / DT_YR``). Feed is the separated
+    stock per year summed over pools, output ``feed * recovery``, losses
+    ``feed * (1 - recovery)``. Returns the fields of :class:`SeparationResult` in order: feed,
+    output, losses, the stock summed over pools (M, R, E), the pools (M, 2, R, E), the feed
+    summed over elements (M, R) and the output summed over regions in order (M, E).
+
+    Compiled because as numpy each of these small (member, pool, region) x element products
+    cost a loop over members and regions per element row (about a tenth of an ensemble's run);
+    the operations and the order of every sum are numpy's (:func:`_sum_elements`), so the
+    numbers are the same, whatever the batch.
     """
     members, _, regions, elements = concentrate.shape
     feed = np.empty((members, regions, elements))
@@ -311,6 +313,8 @@ def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: 
     losses = np.empty_like(feed)
     stock_after = np.empty_like(feed)
     pools_after = np.empty_like(concentrate)
+    feed_by_region = np.empty((members, regions))
+    output_by_element = np.zeros((members, elements))
     stock = np.empty((2, elements))
     taken = np.empty(2)
     inflow = np.empty((2, regions, elements))
@@ -347,7 +351,9 @@ def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: 
                 output[m, r, e] = fed * recovery[r]
                 losses[m, r, e] = fed * (1.0 - recovery[r])
                 stock_after[m, r, e] = left
-    return feed, output, losses, stock_after, pools_after
+                output_by_element[m, e] += output[m, r, e]
+            feed_by_region[m, r] = _sum_elements(feed[m, r])
+    return feed, output, losses, stock_after, pools_after, feed_by_region, output_by_element
 
 
 @numba.njit(cache=True)
