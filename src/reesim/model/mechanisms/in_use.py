@@ -99,15 +99,45 @@ def steady_state(inp: InUseInputs, members: int, consumption: np.ndarray) -> np.
 
 def manufacture(inp: InUseInputs, used: np.ndarray) -> Manufacturing:
     """Products and scrap from this month's consumption ``used`` (M, K, A, E) t."""
-    used_ae = used.sum(axis=1) / DT_YR                                       # t/yr
-    scrap_rate = (1.0 - inp.manufacturing_yield)[None, :, None]
-    scrap = used_ae * scrap_rate
-    scrap_share = (1.0 - inp.manufacturing_yield) * inp.new_scrap_recycling  # (A,)
-    return Manufacturing(
-        consumption=used_ae, products_into_use=used_ae * inp.manufacturing_yield[None, :, None],
-        new_scrap_recycled=scrap * inp.new_scrap_recycling[None, :, None],
-        new_scrap_lost=scrap * (1.0 - inp.new_scrap_recycling)[None, :, None],
-        scrap_by_market=(used * scrap_share[None, None, :, None]).sum(axis=2))
+    return Manufacturing(*_manufacture(used, inp.manufacturing_yield, inp.new_scrap_recycling))
+
+
+@numba.njit(cache=True)
+def _manufacture(used: np.ndarray, manufacturing_yield: np.ndarray,
+                 new_scrap_recycling: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arithmetic of :func:`manufacture` for each member (numba, cached on disk).
+
+    ``used`` (M, K, A, E) t; ``manufacturing_yield`` and ``new_scrap_recycling`` (A,).
+    Consumption is ``used`` summed over markets per year; products are consumption x yield,
+    scrap consumption x (1 - yield), of which ``new_scrap_recycling`` returns to the market
+    where it was used (``scrap_by_market`` (M, K, E) t, summed over applications in order).
+    Returns the fields of :class:`Manufacturing` in order. Compiled because as numpy each of
+    these (member, application) x element products cost a loop per element row; the
+    operations and the order of the sums are numpy's, so the numbers are the same, whatever
+    the batch.
+    """
+    members, markets, applications, elements = used.shape
+    consumption = np.empty((members, applications, elements))
+    products = np.empty_like(consumption)
+    recycled = np.empty_like(consumption)
+    lost = np.empty_like(consumption)
+    by_market = np.zeros((members, markets, elements))
+    for m in range(members):
+        for a in range(applications):
+            scrap_rate = 1.0 - manufacturing_yield[a]
+            scrap_share = scrap_rate * new_scrap_recycling[a]
+            for e in range(elements):
+                total = 0.0
+                for k in range(markets):
+                    total += used[m, k, a, e]
+                    by_market[m, k, e] += used[m, k, a, e] * scrap_share
+                used_ae = total / DT_YR                                      # t/yr
+                scrap = used_ae * scrap_rate
+                consumption[m, a, e] = used_ae
+                products[m, a, e] = used_ae * manufacturing_yield[a]
+                recycled[m, a, e] = scrap * new_scrap_recycling[a]
+                lost[m, a, e] = scrap * (1.0 - new_scrap_recycling[a])
+    return consumption, products, recycled, lost, by_market
 
 
 def age(inp: InUseInputs, in_use: np.ndarray, products: np.ndarray) -> Use:
