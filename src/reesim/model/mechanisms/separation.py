@@ -258,7 +258,8 @@ def backlog_factor(inp: SeparationInputs, t: int, concentrate: np.ndarray,
     The backlog is counted in months of feed of the pool (quota-bound or exempt) that takes
     the producer's concentrate; ``concentrate`` is (M, 2, R, E), ``limit`` (M, 2, R).
     """
-    months = concentrate.sum(axis=3) / np.maximum(limit / MONTHS_PER_YEAR, 1e-9)  # (M, 2, R)
+    stock = _sum_rows(concentrate.reshape(-1, concentrate.shape[-1])).reshape(limit.shape)
+    months = stock / np.maximum(limit / MONTHS_PER_YEAR, 1e-9)                # (M, 2, R)
     full, stop = inp.backlog_full_months[:, :, None], inp.backlog_stop_months[:, :, None]
     factor = np.minimum(np.maximum((stop - months) / (stop - full), 0.0), 1.0)
     by_pool = factor[:, :, inp.routes.region[inp.routes.pattern[t]]]     # (M, 2, P)
@@ -413,5 +414,40 @@ def deliveries(inp: SeparationInputs, t: int, output: np.ndarray) -> tuple[np.nd
     Chinese regions sell in China; a region outside China sells what it separates in the export
     market and sends the elements it cannot separate (in a mixed concentrate) to China.
     """
-    mask = inp.to_china[t][None]
-    return np.where(mask, output, 0.0).sum(axis=1), np.where(mask, 0.0, output).sum(axis=1)
+    return _deliveries(output, inp.to_china[t])
+
+
+@numba.njit(cache=True)
+def _deliveries(output: np.ndarray, to_china: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sums of :func:`deliveries`, compiled (numba, cached on disk).
+
+    ``output`` (M, R, E) t/yr is summed over regions in order into China's and the export
+    market by ``to_china`` (R, E), each market adding 0 for the output it does not get, as
+    numpy summed the masked arrays; the same numbers without numpy's loop per element row.
+    """
+    members, regions, elements = output.shape
+    china = np.zeros((members, elements))
+    abroad = np.zeros((members, elements))
+    for m in range(members):
+        for r in range(regions):
+            for e in range(elements):
+                if to_china[r, e]:
+                    china[m, e] += output[m, r, e]
+                    abroad[m, e] += 0.0
+                else:
+                    china[m, e] += 0.0
+                    abroad[m, e] += output[m, r, e]
+    return china, abroad
+
+
+@numba.njit(cache=True)
+def _sum_rows(a: np.ndarray) -> np.ndarray:
+    """Each row's :func:`_sum_elements`, (N,) from (N, E).
+
+    ``a.sum(axis=1)``, the same numbers, without numpy's loop per row, which for rows of 16
+    elements cost more than the additions.
+    """
+    out = np.empty(a.shape[0])
+    for i in range(a.shape[0]):
+        out[i] = _sum_elements(a[i])
+    return out
