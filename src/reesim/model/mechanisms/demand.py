@@ -21,7 +21,7 @@ import pandas as pd
 from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly_rate
-from reesim.model.mechanisms.separation import _maximum, _minimum
+from reesim.model.mechanisms.separation import np_maximum, np_minimum
 from reesim.model.timeline import Timeline, interpolate_by_year
 
 CONSTANTS = (
@@ -280,10 +280,10 @@ def _consume(need: np.ndarray, stock: np.ndarray, first: np.ndarray,
                 total = 0.0
                 for a in range(applications):
                     total += need[m, k, a, e]
-                fill[e] = _minimum(1.0, stock[m, k, e] / _maximum(total, 1e-300)) if (
+                fill[e] = np_minimum(1.0, stock[m, k, e] / np_maximum(total, 1e-300)) if (
                     total > 0) else 1.0
             for a in range(applications):
-                app_fill = _minimum(fill[first[a]], fill[second[a]])
+                app_fill = np_minimum(fill[first[a]], fill[second[a]])
                 for e in range(elements):
-                    used[m, k, a, e] = need[m, k, a, e] * _minimum(app_fill, fill[e])
+                    used[m, k, a, e] = need[m, k, a, e] * np_minimum(app_fill, fill[e])
     return used

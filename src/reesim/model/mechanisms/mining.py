@@ -26,7 +26,7 @@ from reesim.dims import DT_YR, ELEMENTS
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
 from reesim.model.mechanisms.capacity import capacity_history, recorded_capacity
-from reesim.model.mechanisms.separation import Routes, _maximum, _minimum, _sum_elements
+from reesim.model.mechanisms.separation import Routes, np_maximum, np_minimum, sum_elements
 from reesim.model.quotas import extend, fill_split, nearest_known, quota_series
 from reesim.model.timeline import step_by_year
 from reesim.scenario.schema import QuotaEvent
@@ -430,9 +430,9 @@ def _extract(output: np.ndarray, reserves: np.ndarray, netback: np.ndarray,
     tailings_by_element = np.zeros((members, elements))
     for m in range(members):
         for p in range(producers):
-            out = _minimum(output[m, p], _maximum(reserves[m, p], 0.0) * recovery[p] / DT_YR)
+            out = np_minimum(output[m, p], np_maximum(reserves[m, p], 0.0) * recovery[p] / DT_YR)
             ore = byproduct_ore if byproduct[p] else out / recovery[p]
-            ore = _maximum(ore, out)
+            ore = np_maximum(ore, out)
             paying = netback[m, p] >= cash_cost[m, p] and math.isfinite(reserves[m, p])
             total_output[m, p] = out
             revenue[m, p] = out * netback[m, p] * MUSD_PER_T_TIMES_USD_PER_KG
@@ -442,6 +442,6 @@ def _extract(output: np.ndarray, reserves: np.ndarray, netback: np.ndarray,
                 ore_mined[m, p, e] = ore * distribution[p, e]
                 tailings[m, p, e] = (ore - out) * distribution[p, e]
                 tailings_by_element[m, e] += tailings[m, p, e]
-            ore_by_producer[m, p] = _sum_elements(ore_mined[m, p])
+            ore_by_producer[m, p] = sum_elements(ore_mined[m, p])
     return (mine_output, ore_mined, tailings, total_output, revenue, additions, ore_by_producer,
             tailings_by_element)

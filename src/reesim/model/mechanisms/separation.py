@@ -305,7 +305,7 @@ def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: 
 
     Compiled because as numpy each of these small (member, pool, region) x element products
     cost a loop over members and regions per element row (about a tenth of an ensemble's run);
-    the operations and the order of every sum are numpy's (:func:`_sum_elements`), so the
+    the operations and the order of every sum are numpy's (:func:`sum_elements`), so the
     numbers are the same, whatever the batch.
     """
     members, _, regions, elements = concentrate.shape
@@ -334,13 +334,13 @@ def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: 
                     pool_0, pool_1 = concentrate[m, 0, r, e], concentrate[m, 1, r, e]
                 stock[0, e] = pool_0 + inflow[0, r, e] * DT_YR
                 stock[1, e] = pool_1 + inflow[1, r, e] * DT_YR
-            bound_total = _sum_elements(stock[0])
-            exempt_total = _sum_elements(stock[1])
-            taken[0] = _minimum(limit[m, 0, r] * DT_YR / _maximum(bound_total, 1e-300), 1.0) if (
-                bound_total > 0) else 0.0
+            bound_total = sum_elements(stock[0])
+            exempt_total = sum_elements(stock[1])
+            taken[0] = np_minimum(limit[m, 0, r] * DT_YR / np_maximum(bound_total, 1e-300),
+                                  1.0) if bound_total > 0 else 0.0
             room = limit[m, 1, r] + limit[m, 0, r] - bound_total * taken[0] / DT_YR  # t/yr idle
-            taken[1] = _minimum(_maximum(room, 0.0) * DT_YR / _maximum(exempt_total, 1e-300),
-                                1.0) if exempt_total > 0 else 0.0
+            taken[1] = np_minimum(np_maximum(room, 0.0) * DT_YR / np_maximum(exempt_total, 1e-300),
+                                  1.0) if exempt_total > 0 else 0.0
             for e in range(elements):
                 fed = 0.0
                 left = 0.0
@@ -353,24 +353,28 @@ def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: 
                 losses[m, r, e] = fed * (1.0 - recovery[r])
                 stock_after[m, r, e] = left
                 output_by_element[m, e] += output[m, r, e]
-            feed_by_region[m, r] = _sum_elements(feed[m, r])
+            feed_by_region[m, r] = sum_elements(feed[m, r])
     return feed, output, losses, stock_after, pools_after, feed_by_region, output_by_element
 
 
+# Scalar helpers of the compiled kernels (mining and demand use them too): numpy's semantics
+# and order of operations, so that a kernel gives the numbers the numpy code gave.
+
+
 @numba.njit(cache=True)
-def _minimum(a: float, b: float) -> float:
+def np_minimum(a: float, b: float) -> float:
     """``np.minimum`` of two numbers (NaN if either is NaN)."""
     return a if (a < b or a != a) else b
 
 
 @numba.njit(cache=True)
-def _maximum(a: float, b: float) -> float:
+def np_maximum(a: float, b: float) -> float:
     """``np.maximum`` of two numbers (NaN if either is NaN)."""
     return a if (a > b or a != a) else b
 
 
 @numba.njit(cache=True)
-def _sum_elements(a: np.ndarray) -> float:
+def sum_elements(a: np.ndarray) -> float:
     """``a.sum()`` of a contiguous 1-d array of at most 128 values, in numpy's order.
 
     Compiled kernels sum over the element axis with this so that their totals are the same
@@ -381,7 +385,7 @@ def _sum_elements(a: np.ndarray) -> float:
     """
     n = a.shape[0]
     if n > 128:
-        raise ValueError("_sum_elements sums at most 128 values")
+        raise ValueError("sum_elements sums at most 128 values")
     if n < 8:
         res = -0.0
         for i in range(n):
@@ -442,12 +446,12 @@ def _deliveries(output: np.ndarray, to_china: np.ndarray) -> tuple[np.ndarray, n
 
 @numba.njit(cache=True)
 def _sum_rows(a: np.ndarray) -> np.ndarray:
-    """Each row's :func:`_sum_elements`, (N,) from (N, E).
+    """Each row's :func:`sum_elements`, (N,) from (N, E).
 
     ``a.sum(axis=1)``, the same numbers, without numpy's loop per row, which for rows of 16
     elements cost more than the additions.
     """
     out = np.empty(a.shape[0])
     for i in range(a.shape[0]):
-        out[i] = _sum_elements(a[i])
+        out[i] = sum_elements(a[i])
     return out
