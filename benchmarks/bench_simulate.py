@@ -28,9 +28,10 @@ def main() -> None:
     load_inputs()
     scenario = load_scenario("baotou")
     start = time.perf_counter()
-    simulate(scenario)  # warm-up (imports, caches, the compiled price bisection)
+    simulate(scenario)  # warm-up (imports, caches, the compiled kernels)
     print(f"first run in this process: {time.perf_counter() - start:.3f} s (includes loading the "
-          "compiled price bisection from numba's cache, or compiling it if there is none)")
+          "compiled kernels (price bisection, mining, separation, demand, in use, environment, "
+          "step sums) from numba's cache, or compiling them if there is none: about 4 s more)")
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()

@@ -12,8 +12,10 @@ nothing here loops over members, elements or producers.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from reesim.dims import DT_YR, HOLDERS
@@ -42,6 +44,8 @@ from reesim.model.state import State
 from reesim.model.variables import VARIABLES
 
 _COMPANY = HOLDERS.index(COMPANY)
+SMALL_BATCH = 16
+"""Members below which a compiled sum costs more to call than it saves (measured)."""
 
 
 class Month(NamedTuple):
@@ -81,7 +85,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     price, expected, anchor = state.price, state.price_expected, state.price_anchor
     flow, backlog = state.trade_flow, state.reserve_backlog
     china, abroad, imports, used = [], [], 0.0, 0.0
-    demand_k, need = need_rate.sum(axis=2), need_rate * dt                   # (M, K, E), t
+    demand_k, need = _sum_axis(need_rate, 2), need_rate * dt                   # (M, K, E), t
     for _ in range(n):
         stocks.producers_china += deliveries[0] * dt
         stocks.trading_company += deliveries[1] * dt
@@ -98,8 +102,8 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
         bought = pair(*(traded.china.got_by[h] for h in market.RESERVE_HOLDERS))
         backlog = np.maximum(orders.owed - bought, 0.0)
         part = demand.consume(de, need, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))
-        stocks.consumers_china -= part[:, 0].sum(axis=1)
-        stocks.consumers_export -= part[:, 1].sum(axis=1)
+        stocks.consumers_china -= _sum_axis(part[:, 0], 1)
+        stocks.consumers_export -= _sum_axis(part[:, 1], 1)
         china.append(traded.china)
         abroad.append(traded.abroad)
         imports, used = imports + traded.imports, used + part
@@ -134,7 +138,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
                                state.inventory[:, _COMPANY], planned, price[:, 0],
                                re.quota_target_t_per_yr[t])
     mined = mining.extract(mi, t, output, state.reserves, netback)
-    ore_total = mined.ore_mined.sum(axis=2)                                  # (M, P) t/yr
+    ore_total = mined.ore_by_producer                                        # (M, P) t/yr
     reserves = state.reserves + (mined.reserve_additions - ore_total) * dt
 
     # concentrate to separated oxides, delivered to sellers over the month
@@ -154,8 +158,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     china, abroad, traded, used = month.china, month.abroad, month.last, month.used
 
     # manufacturing from consumers' purchases; products into use; end of life back to sellers
-    need = need_rate * dt
-    used_china, used_export = used[:, 0].sum(axis=1), used[:, 1].sum(axis=1)
+    need, n_e = need_rate * dt, need_rate.shape[-1]
+    used_china, used_export = _sum_axis(used[:, 0], 1), _sum_axis(used[:, 1], 1)
     made = in_use.manufacture(iu, used)
     shipped = magnets.ship(inputs.magnets, routing, used)
     use = in_use.age(iu, state.in_use, made.products_into_use)
@@ -173,21 +177,22 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     inventory = stocks.array
     cap = capacity.update(ca, t, state.capacity, netback, mi.cash_cost_usd_per_kg,
                           mi.reference_netback_usd_per_kg,
-                          supply=sep.separation_output.sum(axis=1) + returns.sum(axis=1) / dt,
-                          demand=demand_rate.sum(axis=(1, 2)), stock=inventory.sum(axis=1))
+                          supply=sep.output_by_element + returns.sum(axis=1) / dt,
+                          demand=_sum_axis(demand_rate.reshape(len(demand_rate), -1, n_e), 1),
+                          stock=_sum_axis(inventory, 1))
     new_state = State(
         price=new_price, price_expected=expected, company=company, inventory=inventory,
         concentrate=sep.concentrate_pools, utilization=utilization, capacity=cap,
         demand_long=demand_long, thrift=thrift, in_use=use.in_use,
-        tailings=state.tailings + mined.tailings_inflow.sum(axis=1) * dt, reserves=reserves,
+        tailings=state.tailings + mined.tailings_by_element * dt, reserves=reserves,
         trade_flow=traded.flow, reserve_backlog=month.backlog, price_anchor=month.anchor,
     )
 
     # recorded values (the variable table decides what is kept)
-    unmet = (need - used).sum(axis=1) / dt
+    unmet = _sum_axis(need - used, 1) / dt
     unmet[:, magnets.MAGNETS] += routing.cut          # magnet users abroad left by controls
     env = environment.loads(inputs.environment, mined.total_output, ore_total,
-                            sep.separation_feed.sum(axis=2))
+                            sep.feed_by_region)
     origin = sep.separation_output[:, se.china_region]                       # (M, Rc, E)
     origin_total = origin.sum(axis=1, keepdims=True)
     weights = np.where(origin_total > 0, origin / np.maximum(origin_total, 1e-300),
@@ -220,12 +225,38 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         "imports": month.imports / dt,
         "trading_company_sales": company_sales, "trading_company_plan": planned,
         "stockpile_purchases": stockpile,
-        "demand": demand_rate.sum(axis=1),
+        "demand": _sum_axis(demand_rate, 1),
         "unmet_demand": unmet,
         **shipped._asdict(),
-        "market_consumption": used.sum(axis=2) / dt, **made._asdict(),
-        "in_use_stock": use.in_use.sum(axis=2), "end_of_life": use.end_of_life,
+        "market_consumption": _sum_axis(used, 2) / dt, **made._asdict(),
+        "in_use_stock": use.in_use_stock, "end_of_life": use.end_of_life,
         "recycled": eol.recycled, "eol_losses": eol.eol_losses,
         "tailings_stock": new_state.tailings, **env._asdict(),
     }
     return new_state, {name: values[name] for name in VARIABLES}
+
+
+def _sum_axis(a: np.ndarray, axis: int) -> np.ndarray:
+    """``a.sum(axis=axis)`` for an axis before the last (elements), the same numbers, compiled.
+
+    numpy sums over an axis that is not the last in index order from 0.0, with a loop per
+    element row that at large batches cost more than the additions; :func:`_sum_middle` does
+    the same sums without it. Small batches keep numpy's sum, which is cheaper to call.
+    """
+    if len(a) < SMALL_BATCH:
+        return a.sum(axis=axis)
+    shape = a.shape
+    summed = _sum_middle(a.reshape(math.prod(shape[:axis]), shape[axis], -1))
+    return summed.reshape(shape[:axis] + shape[axis + 1:])
+
+
+@numba.njit(cache=True)
+def _sum_middle(a: np.ndarray) -> np.ndarray:
+    """(L, N, I) summed over its middle axis in index order from 0.0, (L, I), as numpy does."""
+    lead, n, inner = a.shape
+    out = np.zeros((lead, inner))
+    for i in range(lead):
+        for j in range(n):
+            for k in range(inner):
+                out[i, k] += a[i, j, k]
+    return out

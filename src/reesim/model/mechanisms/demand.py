@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 
 from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly_rate
+from reesim.model.mechanisms.separation import np_maximum, np_minimum
 from reesim.model.timeline import Timeline, interpolate_by_year
 
 CONSTANTS = (
@@ -252,8 +254,36 @@ def consume(inp: DemandInputs, need: np.ndarray, stock: np.ndarray) -> np.ndarra
     Each application produces the share of its demand that its scarcest essential element
     allows; non-essential trace elements are consumed as far as they are available.
     """
-    total = need.sum(axis=2)                                                  # (M, K, E)
-    fill = np.where(total > 0, np.minimum(1.0, stock / np.maximum(total, 1e-300)), 1.0)
     first, second = inp.essential_elements                                    # (A,) each
-    app_fill = np.minimum(fill[:, :, first], fill[:, :, second])              # (M, K, A)
-    return need * np.minimum(app_fill[..., None], fill[:, :, None, :])
+    return _consume(need, stock, first, second)
+
+
+@numba.njit(cache=True)
+def _consume(need: np.ndarray, stock: np.ndarray, first: np.ndarray,
+             second: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`consume` for each member and market (numba, cached on disk).
+
+    ``need`` (M, K, A, E) t and ``stock`` (M, K, E) t. Each element's fill is
+    ``min(1, stock / need summed over applications)`` (1 when nothing is needed); an
+    application runs at the fill of the scarcer of its essential elements ``first``,
+    ``second`` (A,), and uses each element at that fill or the element's own, if lower.
+    Compiled because as numpy the (member, market, application) x element products cost a loop
+    per element row and came out in a layout that slowed what reads them; the operations and
+    the order of the sum are numpy's, so the numbers are the same, whatever the batch.
+    """
+    members, markets, applications, elements = need.shape
+    used = np.empty((members, markets, applications, elements))
+    fill = np.empty(elements)
+    for m in range(members):
+        for k in range(markets):
+            for e in range(elements):
+                total = 0.0
+                for a in range(applications):
+                    total += need[m, k, a, e]
+                fill[e] = np_minimum(1.0, stock[m, k, e] / np_maximum(total, 1e-300)) if (
+                    total > 0) else 1.0
+            for a in range(applications):
+                app_fill = np_minimum(fill[first[a]], fill[second[a]])
+                for e in range(elements):
+                    used[m, k, a, e] = need[m, k, a, e] * np_minimum(app_fill, fill[e])
+    return used

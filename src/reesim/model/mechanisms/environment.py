@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -65,13 +66,38 @@ def build(ctx: Context, draft: Draft) -> EnvironmentInputs:
 def loads(inp: EnvironmentInputs, output: np.ndarray, ore: np.ndarray,
           feed: np.ndarray) -> Loads:
     """Loads from mine output (M, P), ore REO (M, P) and separation feed (M, R), all t REO/yr."""
-    by_region = inp.by_region
-    tailings = np.einsum("mp,pr->mr", output * inp.tailings_t_per_t, by_region)
-    th_mine = np.einsum("mp,pr->mr", ore * inp.thorium_kg_per_t / KG_PER_T, by_region)
-    ww_mine = np.einsum("mp,pr->mr", output * inp.mine_wastewater_m3_per_t, by_region)
-    th_sep = feed * inp.residue_thorium_kg_per_t / KG_PER_T
-    ww_sep = feed * inp.separation_wastewater_m3_per_t
-    thorium, wastewater = np.empty((*feed.shape, 2)), np.empty((*feed.shape, 2))
-    thorium[..., 0], thorium[..., 1] = th_mine, th_sep
-    wastewater[..., 0], wastewater[..., 1] = ww_mine, ww_sep
-    return Loads(tailings_solids=tailings, thorium=thorium, wastewater=wastewater)
+    return Loads(*_loads(output, ore, feed, inp.by_region.argmax(axis=1), inp.tailings_t_per_t,
+                         inp.thorium_kg_per_t, inp.mine_wastewater_m3_per_t,
+                         inp.residue_thorium_kg_per_t, inp.separation_wastewater_m3_per_t))
+
+
+@numba.njit(cache=True)
+def _loads(output: np.ndarray, ore: np.ndarray, feed: np.ndarray, region_of: np.ndarray,
+           tailings_t_per_t: np.ndarray, thorium_kg_per_t: np.ndarray,
+           mine_wastewater_m3_per_t: np.ndarray, residue_thorium_kg_per_t: np.ndarray,
+           separation_wastewater_m3_per_t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arithmetic of :func:`loads` for each member (numba, cached on disk).
+
+    Mining loads are each producer's flow times its intensity, summed over the producers of a
+    region (``region_of`` (P,)) in producer order, as the product with the one-hot region
+    matrix summed them; separation loads are the region's feed times its intensities.
+    Returns tailings (M, R), thorium and wastewater (M, R, 2) with stages (mining,
+    separation). Compiled because as numpy it took three products with a (P, R) matrix per
+    month; the operations and the order of the sums are numpy's, so the numbers are the same,
+    whatever the batch.
+    """
+    members, producers = output.shape
+    regions = feed.shape[1]
+    tailings = np.zeros((members, regions))
+    thorium = np.zeros((members, regions, 2))
+    wastewater = np.zeros((members, regions, 2))
+    for m in range(members):
+        for p in range(producers):
+            r = region_of[p]
+            tailings[m, r] += output[m, p] * tailings_t_per_t[p]
+            thorium[m, r, 0] += ore[m, p] * thorium_kg_per_t[p] / KG_PER_T
+            wastewater[m, r, 0] += output[m, p] * mine_wastewater_m3_per_t[p]
+        for r in range(regions):
+            thorium[m, r, 1] = feed[m, r] * residue_thorium_kg_per_t[r] / KG_PER_T
+            wastewater[m, r, 1] = feed[m, r] * separation_wastewater_m3_per_t[r]
+    return tailings, thorium, wastewater

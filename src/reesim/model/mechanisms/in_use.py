@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from reesim.dims import APPLICATIONS, DT_YR
@@ -50,6 +51,7 @@ class Use(NamedTuple):
 
     end_of_life: np.ndarray             # (M, A, E)
     in_use: np.ndarray                  # (M, A, S, E) by lifetime stage
+    in_use_stock: np.ndarray            # (M, A, E) in_use summed over stages
 
 
 class EndOfLife(NamedTuple):
@@ -97,15 +99,45 @@ def steady_state(inp: InUseInputs, members: int, consumption: np.ndarray) -> np.
 
 def manufacture(inp: InUseInputs, used: np.ndarray) -> Manufacturing:
     """Products and scrap from this month's consumption ``used`` (M, K, A, E) t."""
-    used_ae = used.sum(axis=1) / DT_YR                                       # t/yr
-    scrap_rate = (1.0 - inp.manufacturing_yield)[None, :, None]
-    scrap = used_ae * scrap_rate
-    scrap_share = (1.0 - inp.manufacturing_yield) * inp.new_scrap_recycling  # (A,)
-    return Manufacturing(
-        consumption=used_ae, products_into_use=used_ae * inp.manufacturing_yield[None, :, None],
-        new_scrap_recycled=scrap * inp.new_scrap_recycling[None, :, None],
-        new_scrap_lost=scrap * (1.0 - inp.new_scrap_recycling)[None, :, None],
-        scrap_by_market=(used * scrap_share[None, None, :, None]).sum(axis=2))
+    return Manufacturing(*_manufacture(used, inp.manufacturing_yield, inp.new_scrap_recycling))
+
+
+@numba.njit(cache=True)
+def _manufacture(used: np.ndarray, manufacturing_yield: np.ndarray,
+                 new_scrap_recycling: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arithmetic of :func:`manufacture` for each member (numba, cached on disk).
+
+    ``used`` (M, K, A, E) t; ``manufacturing_yield`` and ``new_scrap_recycling`` (A,).
+    Consumption is ``used`` summed over markets per year; products are consumption x yield,
+    scrap consumption x (1 - yield), of which ``new_scrap_recycling`` returns to the market
+    where it was used (``scrap_by_market`` (M, K, E) t, summed over applications in order).
+    Returns the fields of :class:`Manufacturing` in order. Compiled because as numpy each of
+    these (member, application) x element products cost a loop per element row; the
+    operations and the order of the sums are numpy's, so the numbers are the same, whatever
+    the batch.
+    """
+    members, markets, applications, elements = used.shape
+    consumption = np.empty((members, applications, elements))
+    products = np.empty_like(consumption)
+    recycled = np.empty_like(consumption)
+    lost = np.empty_like(consumption)
+    by_market = np.zeros((members, markets, elements))
+    for m in range(members):
+        for a in range(applications):
+            scrap_rate = 1.0 - manufacturing_yield[a]
+            scrap_share = scrap_rate * new_scrap_recycling[a]
+            for e in range(elements):
+                total = 0.0
+                for k in range(markets):
+                    total += used[m, k, a, e]
+                    by_market[m, k, e] += used[m, k, a, e] * scrap_share
+                used_ae = total / DT_YR                                      # t/yr
+                scrap = used_ae * scrap_rate
+                consumption[m, a, e] = used_ae
+                products[m, a, e] = used_ae * manufacturing_yield[a]
+                recycled[m, a, e] = scrap * new_scrap_recycling[a]
+                lost[m, a, e] = scrap * (1.0 - new_scrap_recycling[a])
+    return consumption, products, recycled, lost, by_market
 
 
 def age(inp: InUseInputs, in_use: np.ndarray, products: np.ndarray) -> Use:
@@ -115,14 +147,41 @@ def age(inp: InUseInputs, in_use: np.ndarray, products: np.ndarray) -> Use:
     month; it arrives in the next stage, and the last stage's outflow reaches end of life (what
     it would pass on lands in a stage that does not exist, which the active mask drops).
     """
-    active = inp.stage_active                                                 # (1, A, S, 1)
-    out = in_use * inp.leave_rate * active                                    # t this month
-    arriving = np.empty_like(in_use)
-    arriving[:, :, 0] = products * DT_YR
-    arriving[:, :, 1:] = out[:, :, :-1]
-    new = in_use - out + arriving * active
-    eol = out[:, np.arange(len(inp.last_stage)), inp.last_stage]              # (M, A, E)
-    return Use(end_of_life=eol / DT_YR, in_use=new)
+    return Use(*_age(in_use, products, inp.leave_rate[0, :, 0, 0], inp.stage_active[0, :, :, 0],
+                     inp.last_stage))
+
+
+@numba.njit(cache=True)
+def _age(in_use: np.ndarray, products: np.ndarray, leave_rate: np.ndarray, active: np.ndarray,
+         last_stage: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arithmetic of :func:`age` for each member, application and element (numba, cached).
+
+    ``in_use`` (M, A, S, E) t, ``products`` (M, A, E) t/yr entering use, ``leave_rate`` (A,)
+    the share of a stage leaving it in a month, ``active`` (A, S) the stages that exist,
+    ``last_stage`` (A,). A stage loses ``in_use * leave_rate`` (0 if it does not exist) and
+    gains what the stage before it lost (the first stage: ``products * DT_YR``); the last
+    stage's loss is end of life. Returns end of life (M, A, E) t/yr, the new stocks and their
+    sum over stages (M, A, E), in numpy's order. Compiled because as numpy each of these small
+    (member, application, stage) x element products cost a loop per element row; the
+    operations are numpy's, so the numbers are the same, whatever the batch.
+    """
+    members, applications, stages, elements = in_use.shape
+    new = np.empty_like(in_use)
+    end_of_life = np.empty((members, applications, elements))
+    stock = np.zeros((members, applications, elements))
+    for m in range(members):
+        for a in range(applications):
+            for e in range(elements):
+                arriving = products[m, a, e] * DT_YR
+                for s in range(stages):
+                    exists = 1.0 if active[a, s] else 0.0
+                    out = in_use[m, a, s, e] * leave_rate[a] * exists          # t this month
+                    new[m, a, s, e] = in_use[m, a, s, e] - out + arriving * exists
+                    stock[m, a, e] += new[m, a, s, e]
+                    if s == last_stage[a]:
+                        end_of_life[m, a, e] = out / DT_YR
+                    arriving = out
+    return end_of_life, new, stock
 
 
 def recycle(inp: InUseInputs, t: int, end_of_life: np.ndarray,

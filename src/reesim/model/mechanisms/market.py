@@ -458,16 +458,17 @@ def _bisect_log_price(lo: np.ndarray, hi: np.ndarray, fixed: np.ndarray, scale: 
     for _ in range(PRICE_BISECTION_STEPS):
         for m in range(members):
             for e in range(elements):
-                mid = 0.5 * (lo[m, e] + hi[m, e])
+                low, high = lo[m, e], hi[m, e]
+                mid = 0.5 * (low + high)
                 want = fixed[m, e] + scale[m, e] * math.exp(eps[m, 0] * mid)
                 log_ratio = math.log(max(want, TINY_T) / max(supply[m, e] - want, TINY_T))
                 # ln(target / cover) = log_target + log_ratio; above target (< 0) the slope
                 # is rho x beta: glut = beta (rho - 1) adds back (1 - rho) of it
                 shortfall = min(log_target[m, 0] + log_ratio, 0.0)
-                if mid - beta[m, 0] * log_ratio - glut[m, 0] * shortfall < offset[m, e]:
-                    lo[m, e] = mid
-                else:
-                    hi[m, e] = mid
+                below = mid - beta[m, 0] * log_ratio - glut[m, 0] * shortfall < offset[m, e]
+                # both bounds written either way: a select, not a branch the CPU mispredicts
+                lo[m, e] = mid if below else low
+                hi[m, e] = high if below else mid
 
 
 def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.ndarray,
