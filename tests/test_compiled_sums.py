@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reesim.model.mechanisms.separation import _sum_rows, np_maximum, np_minimum, sum_elements
+from reesim.model.compiled import np_maximum, np_minimum, sum_elements
+from reesim.model.mechanisms.separation import _sum_rows
 from reesim.model.step import _sum_axis, _sum_middle
 
 

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
+from reesim.model.compiled import np_maximum, np_minimum
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly_rate
-from reesim.model.mechanisms.separation import np_maximum, np_minimum
 from reesim.model.timeline import Timeline, interpolate_by_year
 
 CONSTANTS = (

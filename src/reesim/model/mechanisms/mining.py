@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from reesim.dims import DT_YR, ELEMENTS
+from reesim.model.compiled import np_maximum, np_minimum, sum_elements
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
 from reesim.model.mechanisms.capacity import capacity_history, recorded_capacity
-from reesim.model.mechanisms.separation import Routes, np_maximum, np_minimum, sum_elements
+from reesim.model.mechanisms.separation import Routes
 from reesim.model.quotas import extend, fill_split, nearest_known, quota_series
 from reesim.model.timeline import step_by_year
 from reesim.scenario.schema import QuotaEvent
