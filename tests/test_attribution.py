@@ -65,6 +65,8 @@ def test_the_command_writes_the_table_and_refuses_a_bad_window(tmp_path):
     table = pd.read_csv(out / "attribution.csv")
     assert {"event japan_halt_2010", "export quotas", ALL_FACTORS, INTERACTION} <= set(
         table.factor)
+    page = (out / "attribution.html").read_text()
+    assert "Nd: contribution to the window's peak price" in page and "export quotas" in page
     assert "China price: contribution" in result.output and "export quotas" in result.output
     bad = runner.invoke(app, ["attribute", "baotou", "--window", "2012-01..2010-01",
                               "--out", str(tmp_path / "bad")])

@@ -202,3 +202,34 @@ def attribute(name_or_path: str, window: tuple[str, str], factors: Sequence[Fact
                                          100.0 * table.contribution / table.full.where(
                                              table.full != 0.0, 1.0), np.nan)
     return table
+
+
+def chart_html(table: pd.DataFrame, title: str) -> str:
+    """A self-contained plotly page of the peak-price contributions, one chart per element.
+
+    Horizontal bars: each factor's contribution in both markets, in % of the full run's peak.
+    """
+    import html
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    peaks = table[table.indicator == "peak_price"]
+    parts, first = [], True
+    for element, rows in peaks.groupby("element", sort=False):
+        fig = go.Figure()
+        for market, part in rows.groupby("market", sort=False):
+            fig.add_bar(name=f"{market} (full run: {part.full.iloc[0]:,.0f} USD/kg)",
+                        y=part.factor, x=part.contribution_pct, orientation="h")
+        fig.update_layout(title=f"{element}: contribution to the window's peak price",
+                          barmode="group", xaxis_title="% of the full run's peak",
+                          yaxis={"autorange": "reversed"},
+                          height=120 + 28 * rows.factor.nunique())
+        parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=first))
+        first = False
+    heading = html.escape(title)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{heading}</title></head>"
+            f"<body><h1>{heading}</h1><p>Contribution = the full run's peak less the peak "
+            "without the factor. Events act only in their months; policies and behaviours are "
+            "removed for the whole run. The interaction row is what the one-at-a-time "
+            f"contributions fail to add up to.</p>{''.join(parts)}</body></html>\n")

@@ -57,7 +57,8 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int | None, typer.Option(
             min=0, max=2**63 - 1, help="Seed (default: the scenario's).")] = None,
         out: Annotated[Path | None, typer.Option(
-            help="Folder for attribution.csv (default: results/attribute-<timestamp>).")] = None,
+            help="Folder for attribution.csv and .html (default: "
+                 "results/attribute-<timestamp>).")] = None,
         overwrite: Annotated[bool, typer.Option(
             help="Replace an attribution reesim wrote before in --out.")] = False,
     ) -> None:
@@ -65,12 +66,13 @@ def register(app: typer.Typer) -> None:
 
         The scenario runs as it is, without each factor acting in the window (its events, China's
         export quotas and duties, its production quotas, hoarding, illegal supply, the trading
-        company; or the --factor ones) and without all of them; writes attribution.csv.
+        company; or the --factor ones) and without all of them; writes attribution.csv and a
+        bar chart, attribution.html.
         """
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from reesim.attribution import attribute as run_attribution
-        from reesim.attribution import default_factors, parse_factors, parse_window
+        from reesim.attribution import chart_html, default_factors, parse_factors, parse_window
         from reesim.cli import _user_errors, console, err_console
         from reesim.output import check_folder, write_folder
         from reesim.scenario import load_scenario
@@ -93,8 +95,10 @@ def register(app: typer.Typer) -> None:
 
                 table = run_attribution(scenario, chosen, factors, names, set_ or (), seed,
                                         progress=show)
-            write_folder(folder, {"attribution.csv": table.to_csv(index=False,
-                                                                  float_format="%.6g")},
-                         command="attribute", overwrite=overwrite)
+            title = f"Attribution of {scenario}, {chosen[0]}..{chosen[1]}"
+            write_folder(folder, {
+                "attribution.csv": table.to_csv(index=False, float_format="%.6g"),
+                "attribution.html": chart_html(table, title)},
+                command="attribute", overwrite=overwrite)
         render_attribution(table, console)
-        console.print(f"[green]wrote[/] {folder}/attribution.csv")
+        console.print(f"[green]wrote[/] {folder}/attribution.csv, attribution.html")
