@@ -98,3 +98,15 @@ def test_factors_of_your_own_replace_the_defaults(tmp_path):
     bad = CliRunner().invoke(app, ["attribute", "baotou", "--factor", "no equals sign",
                                    "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "--factor" in bad.output
+
+
+def test_with_members_the_contributions_are_paired_and_carry_their_range():
+    quotas = Factor("export quotas", "off", ("policy.export_quotas=none",))
+    table = attribute("baotou-ensemble", CRISIS, [quotas], elements=("Dy",), members=4, seed=3)
+    row = table[(table.factor == "export quotas") & (table.indicator == "peak_price")
+                & (table.market == "export")].iloc[0]
+    # the members draw different uncertain values, so the export quota's share of the Dy
+    # export peak differs between them; the median lies within the 5-95% range
+    assert row.contribution_pct_p05 < row.contribution_pct_p95
+    assert row.contribution_pct_p05 <= row.contribution_pct <= row.contribution_pct_p95
+    assert row.contribution_pct > 0.0

@@ -118,38 +118,50 @@ def default_factors(scenario: Scenario, window: tuple[str, str]) -> list[Factor]
 
 
 def indicators(dataset: object, window: tuple[str, str],
-               elements: Sequence[str] = DEFAULT_ELEMENTS) -> dict[tuple[str, str, str], float]:
-    """The window's indicators of one run (member 0): (indicator, element, market) -> value.
+               elements: Sequence[str] = DEFAULT_ELEMENTS
+               ) -> dict[tuple[str, str, str], np.ndarray]:
+    """The window's indicators of a run: (indicator, element, market) -> one value per member.
 
     ``peak_price`` and ``mean_price`` in USD/kg per element and market; ``unmet_demand`` in t
     per element (the window's rates x the month's length, summed over applications).
     """
-    months = slice(*window)
-    ds = dataset.isel(member=0).sel(time=months)
-    out: dict[tuple[str, str, str], float] = {}
-    for element in elements:
+    ds = dataset.sel(time=slice(*window))
+    price = ds.price.sel(element=list(elements)).transpose("member", "time", "element", "market")
+    peak, mean = price.max("time").values, price.mean("time").values        # (M, E, K)
+    unmet = (ds.unmet_demand.sel(element=list(elements)).sum("application")
+             .transpose("member", "time", "element").values.sum(axis=1) * DT_YR)  # (M, E)
+    markets = list(price.market.values)
+    out: dict[tuple[str, str, str], np.ndarray] = {}
+    for j, element in enumerate(elements):
         for market in ("china", "export"):
-            price = ds.price.sel(element=element, market=market).values
-            out[("peak_price", element, market)] = float(price.max())
-            out[("mean_price", element, market)] = float(price.mean())
-        unmet = ds.unmet_demand.sel(element=element).sum("application").values
-        out[("unmet_demand", element, "")] = float(unmet.sum() * DT_YR)
+            out[("peak_price", element, market)] = peak[:, j, markets.index(market)]
+            out[("mean_price", element, market)] = mean[:, j, markets.index(market)]
+        out[("unmet_demand", element, "")] = unmet[:, j]
     return out
 
 
 UNITS = {"peak_price": "USD/kg", "mean_price": "USD/kg", "unmet_demand": "t REO"}
+COLUMNS = ["factor", "description", "indicator", "element", "market", "unit", "full", "without",
+           "contribution", "contribution_pct", "contribution_pct_p05", "contribution_pct_p95"]
+
+
+def _percent(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    return np.where(whole != 0.0, 100.0 * part / np.where(whole != 0.0, whole, 1.0), np.nan)
 
 
 def attribute(name_or_path: str, window: tuple[str, str], factors: Sequence[Factor] | None = None,
               elements: Sequence[str] = DEFAULT_ELEMENTS, overrides: Sequence[str] = (),
-              seed: int | None = None,
+              seed: int | None = None, members: int = 1,
               progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Contributions of each factor to the window's indicators, one row per factor and indicator.
 
     Runs the scenario (with ``overrides``) as it is, without each factor, and without all of
-    them. Columns: factor, description, indicator, element, market, unit, full (the value of the
-    full run), without (the value without the factor), contribution (full - without) and
-    contribution_pct (of full). The last rows per indicator are ``(all factors)`` and
+    them, each with ``members`` members and the same seed, so member i draws the same
+    uncertain values in every run and its contributions are paired differences. Columns:
+    factor, description, indicator, element, market, unit, full (the value of the full run),
+    without (the value without the factor), contribution (full - without), contribution_pct
+    (of full) and its 5th and 95th percentiles over the members; with several members the
+    values are medians over members. The last rows per indicator are ``(all factors)`` and
     ``(interaction)`` (full - without all - the sum of the one-at-a-time contributions).
     """
     from reesim.api import simulate
@@ -170,12 +182,14 @@ def attribute(name_or_path: str, window: tuple[str, str], factors: Sequence[Fact
     if not chosen:
         raise InputError("no factor acts in the window", field="--window",
                          allowed="a window with events or standing policies")
+    monthly = ("output.frequency=month",)          # peaks need the months
 
-    def run(label: str, extra: Sequence[str]) -> dict[tuple[str, str, str], float]:
+    def run(label: str, extra: Sequence[str]) -> dict[tuple[str, str, str], np.ndarray]:
         if progress:
             progress(label)
-        scenario = load_scenario(name_or_path, [*overrides, *extra])
-        return indicators(simulate(scenario, seed=seed).dataset, window, elements)
+        scenario = load_scenario(name_or_path, [*overrides, *extra, *monthly])
+        return indicators(simulate(scenario, members=members, seed=seed).dataset, window,
+                          elements)
 
     full = run("as it is", ())
     runs = {f.name: run(f"without {f.name}", f.overrides) for f in chosen}
@@ -183,25 +197,26 @@ def attribute(name_or_path: str, window: tuple[str, str], factors: Sequence[Fact
                             tuple(o for f in chosen for o in f.overrides))
     described = {f.name: f.description for f in chosen}
     described[ALL_FACTORS] = "every factor above removed at once"
+    described[INTERACTION] = "full - without all - the sum of the contributions above"
     rows = []
     for key, value in full.items():
         indicator, element, market = key
-        total = 0.0
+        total = np.zeros_like(value)
+        parts = {}
         for name, without in runs.items():
-            contribution = value - without[key]
+            parts[name] = (without[key], value - without[key])
             if name != ALL_FACTORS:
-                total += contribution
+                total = total + parts[name][1]
+        parts[INTERACTION] = (np.full_like(value, np.nan),
+                              value - runs[ALL_FACTORS][key] - total)
+        for name, (without, contribution) in parts.items():
+            pct = _percent(contribution, value)
+            low, mid, high = (np.percentile(pct, q) if np.isfinite(pct).all() else np.nan
+                              for q in (5, 50, 95))
             rows.append((name, described[name], indicator, element, market, UNITS[indicator],
-                         value, without[key], contribution))
-        interaction = value - runs[ALL_FACTORS][key] - total
-        rows.append((INTERACTION, "full - without all - the sum of the contributions above",
-                     indicator, element, market, UNITS[indicator], value, np.nan, interaction))
-    table = pd.DataFrame(rows, columns=["factor", "description", "indicator", "element", "market",
-                                        "unit", "full", "without", "contribution"])
-    table["contribution_pct"] = np.where(table.full != 0.0,
-                                         100.0 * table.contribution / table.full.where(
-                                             table.full != 0.0, 1.0), np.nan)
-    return table
+                         float(np.median(value)), float(np.median(without)),
+                         float(np.median(contribution)), mid, low, high))
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def chart_html(table: pd.DataFrame, title: str) -> str:
