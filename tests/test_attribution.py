@@ -23,7 +23,7 @@ def test_the_factors_are_the_events_acting_in_the_window_and_the_standing_polici
                       "event state_reserve_2012"]
     assert [n for n in names if not n.startswith("event ")] == [
         "export quotas", "export duties", "production quotas", "hoarding", "illegal supply",
-        "trading company"]
+        "illegal supply in the window", "trading company"]
     free = [f.name for f in default_factors(load_scenario("baotou-free-market"), CRISIS)]
     assert "trading company" not in free
 

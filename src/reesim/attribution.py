@@ -87,7 +87,8 @@ def default_factors(scenario: Scenario, window: tuple[str, str]) -> list[Factor]
     Events are those acting in at least one month of the window. Policies and behaviours are
     included when the scenario has them on: China's export quotas and duties, its mining and
     separation quotas, consumers' hoarding and sellers' speculative holding
-    (``hoarding_sensitivity``), illegal supply, and Baotou's trading company.
+    (``hoarding_sensitivity``), illegal supply (for the whole run, and shut in the window only),
+    and Baotou's trading company.
     """
     first, last = (_month_index(m) for m in window)
     factors = []
@@ -109,12 +110,33 @@ def default_factors(scenario: Scenario, window: tuple[str, str]) -> list[Factor]
     factors.append(Factor("hoarding", "no hoarding by buyers or speculative holding by sellers",
                           ("parameters.hoarding_sensitivity=0",)))
     if supply.illegal_supply:
-        factors.append(Factor("illegal supply", "no illegal (fringe) mining",
+        factors.append(Factor("illegal supply", "no illegal (fringe) mining in the whole run",
                               ("supply.illegal_supply=false",)))
+        factors.append(_fringe_shut_in(window, scenario.end_year))
     if scenario.market.regime != "free_market":
         factors.append(Factor("trading company", "Baotou's producers sell alone throughout",
                               ("market.regime=free_market",)))
     return factors
+
+
+def _fringe_shut_in(window: tuple[str, str], end_year: int) -> Factor:
+    """Illegal mines shut during the window only (a disruption at capacity factor 0).
+
+    The whole-run factor also removes the stocks the fringe left before the window; this one
+    isolates its response within it (a crackdown, as it were).
+    """
+    from reesim.datasets import load_inputs
+
+    producers = load_inputs()["producers"]
+    illegal = producers.producer[~producers.legal.astype(bool)].tolist()
+    after = _month_index(window[1]) + 1
+    name = "events.attribution_fringe_shut"
+    overrides = [f"{name}.type=disruption", f"{name}.producers=[{', '.join(illegal)}]",
+                 f"{name}.capacity_factor=0", f"{name}.start={window[0]}"]
+    if after < 12 * (end_year + 1):
+        overrides.append(f"{name}.end={after // 12}-{after % 12 + 1:02d}")
+    return Factor("illegal supply in the window", "illegal (fringe) mines shut in the window "
+                  "only", tuple(overrides))
 
 
 def indicators(dataset: object, window: tuple[str, str],

@@ -69,9 +69,9 @@ def register(app: typer.Typer) -> None:
         """Knock out each event and mechanism of an episode and show how much each contributes.
 
         The scenario runs as it is, without each factor acting in the window (its events, China's
-        export quotas and duties, its production quotas, hoarding, illegal supply, the trading
-        company; or the --factor ones) and without all of them; writes attribution.csv and a
-        bar chart, attribution.html.
+        export quotas and duties, its production quotas, hoarding, illegal supply for the whole
+        run and in the window only, the trading company; or the --factor ones) and without all
+        of them; writes attribution.csv and a bar chart, attribution.html.
         """
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
