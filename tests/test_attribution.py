@@ -26,6 +26,12 @@ def test_the_factors_are_the_events_acting_in_the_window_and_the_standing_polici
         "illegal supply in the window", "trading company"]
     free = [f.name for f in default_factors(load_scenario("baotou-free-market"), CRISIS)]
     assert "trading company" not in free
+    # the fringe shut in the window only: a disruption of the illegal mines, end exclusive
+    fringe = next(f for f in default_factors(load_scenario("baotou"), CRISIS)
+                  if f.name == "illegal supply in the window")
+    shut = load_scenario("baotou", list(fringe.overrides)).events["attribution_fringe_shut"]
+    assert (shut.start, shut.end, shut.capacity_factor) == ("2010-01", "2013-01", 0.0)
+    assert shut.producers == ["south_china_illegal"]
 
 
 def test_a_factor_acting_after_the_window_contributes_nothing():
