@@ -12,7 +12,7 @@ from reesim.model.mechanisms import environment
 
 def _flows(scale: float):
     inp = model().inputs.environment
-    n_p, n_r = inp.by_region.shape
+    n_p, n_r = len(inp.region_of), len(inp.residue_thorium_kg_per_t)
     output = np.full((1, n_p), 1000.0 * scale)
     ore = np.full((1, n_p), 2000.0 * scale)
     feed = np.full((1, n_r), 500.0 * scale)
@@ -30,10 +30,10 @@ def test_thorium_is_the_ore_times_the_packaged_kg_per_tonne():
     inp, loads = _flows(1.0)
     producers = load_inputs()["producers"].set_index("producer")
     p = model().coords.producers.index("bayan_obo")
-    r = int(inp.by_region[p].argmax())
+    r = int(inp.region_of[p])
     kg_per_t = float(producers.loc["bayan_obo", "thorium_kg_per_t_reo"])
     assert kg_per_t > 0
-    others = inp.by_region[:, r].astype(bool) & (np.arange(len(inp.by_region)) != p)
+    others = (inp.region_of == r) & (np.arange(len(inp.region_of)) != p)
     expected = 2000.0 * (kg_per_t + inp.thorium_kg_per_t[others].sum()) / 1000.0  # t ThO2/yr
     assert loads.thorium[0, r, 0] == pytest.approx(expected, rel=1e-12)
     # separation residues: feed x kg/t / 1000

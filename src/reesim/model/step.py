@@ -7,7 +7,8 @@ exporters, reserves); the markets clear; manufacturers consume what they can; pr
 and end-of-life material returns; then prices, expectations, demand responses, the company's
 memory and capacities update for the next month. Each mechanism's arithmetic is in its own
 module; this function only passes arrays between them. Every array keeps the member axis first;
-nothing here loops over members, elements or producers.
+no Python loop here runs over members, elements or producers (the compiled sums loop in machine
+code, in numpy's order).
 """
 
 from __future__ import annotations

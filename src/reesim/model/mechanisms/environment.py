@@ -25,7 +25,7 @@ KG_PER_T = 1000.0
 class EnvironmentInputs:
     """Load intensities per t REO processed; (P,) for mining, (R,) for separation."""
 
-    by_region: np.ndarray                   # (P, R) one-hot of each producer's mining region
+    region_of: np.ndarray                   # (P,) int: each producer's mining region
     tailings_t_per_t: np.ndarray            # (P,) t solids per t REO mined
     thorium_kg_per_t: np.ndarray            # (P,) kg ThO2 per t REO in ore
     mine_wastewater_m3_per_t: np.ndarray    # (P,)
@@ -55,7 +55,7 @@ def build(ctx: Context, draft: Draft) -> EnvironmentInputs:
     """Intensities from the producers and regions tables."""
     producers, regions = ctx.producers, ctx.regions
     return EnvironmentInputs(
-        by_region=np.eye(len(ctx.coords.regions))[ctx.producer_region],
+        region_of=np.asarray(ctx.producer_region, dtype=np.int64),
         tailings_t_per_t=_gap_as_zero(producers.tailings_t_per_t_reo),
         thorium_kg_per_t=_gap_as_zero(producers.thorium_kg_per_t_reo),
         mine_wastewater_m3_per_t=_gap_as_zero(producers.wastewater_m3_per_t_reo),
@@ -66,7 +66,7 @@ def build(ctx: Context, draft: Draft) -> EnvironmentInputs:
 def loads(inp: EnvironmentInputs, output: np.ndarray, ore: np.ndarray,
           feed: np.ndarray) -> Loads:
     """Loads from mine output (M, P), ore REO (M, P) and separation feed (M, R), all t REO/yr."""
-    return Loads(*_loads(output, ore, feed, inp.by_region.argmax(axis=1), inp.tailings_t_per_t,
+    return Loads(*_loads(output, ore, feed, inp.region_of, inp.tailings_t_per_t,
                          inp.thorium_kg_per_t, inp.mine_wastewater_m3_per_t,
                          inp.residue_thorium_kg_per_t, inp.separation_wastewater_m3_per_t))
 
@@ -79,7 +79,7 @@ def _loads(output: np.ndarray, ore: np.ndarray, feed: np.ndarray, region_of: np.
     """The arithmetic of :func:`loads` for each member (numba, cached on disk).
 
     Mining loads are each producer's flow times its intensity, summed over the producers of a
-    region (``region_of`` (P,)) in producer order, as the product with the one-hot region
+    region (``region_of`` (P,)) in producer order, as numpy's product with a one-hot region
     matrix summed them; separation loads are the region's feed times its intensities.
     Returns tailings (M, R), thorium and wastewater (M, R, 2) with stages (mining,
     separation). Compiled because as numpy it took three products with a (P, R) matrix per

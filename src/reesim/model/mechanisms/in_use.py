@@ -30,8 +30,8 @@ class InUseInputs:
     new_scrap_recycling: np.ndarray     # (A,) fraction of scrap returned to the market
     lifetime_yr: np.ndarray             # (A,) mean residence in use
     lifetime_shape: np.ndarray          # (A,) int Erlang k (number of stages)
-    leave_rate: np.ndarray              # (1, A, 1, 1) share of a stage leaving it in a month
-    stage_active: np.ndarray            # (1, A, S, 1) bool: stage s exists for application a
+    leave_rate: np.ndarray              # (A,) share of a stage leaving it in a month
+    stage_active: np.ndarray            # (A, S) bool: stage s exists for application a
     last_stage: np.ndarray              # (A,) int: index of each application's last stage
     eol_recycling: np.ndarray           # (T, A) fraction of end-of-life REO recycled
 
@@ -79,8 +79,8 @@ def build(ctx: Context, draft: Draft) -> InUseInputs:
         manufacturing_yield=apps.manufacturing_yield_fraction.to_numpy(float),
         new_scrap_recycling=apps.new_scrap_recycling_fraction.to_numpy(float),
         lifetime_yr=lifetime, lifetime_shape=shape,
-        leave_rate=monthly_rate(lifetime / shape)[None, :, None, None],
-        stage_active=(stages < shape[:, None])[None, :, :, None],
+        leave_rate=monthly_rate(lifetime / shape),
+        stage_active=stages < shape[:, None],
         last_stage=shape - 1,
         eol_recycling=draft["eol_recycling"])
 
@@ -92,8 +92,7 @@ def steady_state(inp: InUseInputs, members: int, consumption: np.ndarray) -> np.
     """
     products = consumption * inp.manufacturing_yield[:, None]              # (A, E)
     stage_time = inp.lifetime_yr / inp.lifetime_shape                       # (A,)
-    active = inp.stage_active[0, :, :, 0]                                   # (A, S)
-    in_use = (products[:, None, :] * stage_time[:, None, None] * active[:, :, None])
+    in_use = (products[:, None, :] * stage_time[:, None, None] * inp.stage_active[:, :, None])
     return np.broadcast_to(in_use, (members, *in_use.shape)).copy()
 
 
@@ -147,8 +146,7 @@ def age(inp: InUseInputs, in_use: np.ndarray, products: np.ndarray) -> Use:
     month; it arrives in the next stage, and the last stage's outflow reaches end of life (what
     it would pass on lands in a stage that does not exist, which the active mask drops).
     """
-    return Use(*_age(in_use, products, inp.leave_rate[0, :, 0, 0], inp.stage_active[0, :, :, 0],
-                     inp.last_stage))
+    return Use(*_age(in_use, products, inp.leave_rate, inp.stage_active, inp.last_stage))
 
 
 @numba.njit(cache=True)

@@ -82,9 +82,9 @@ class SeparationInputs:
     #                                     until covered, illegal always)
     covers_imports: np.ndarray          # (T,) bool: the quota covers imported concentrate
     routes: Routes
-    to_pool: np.ndarray                 # (n, 2R, P) 0/1: the pool (quota-bound, exempt) and
-    #                                     region each producer's concentrate joins, distinct ones
-    to_pool_pattern: np.ndarray         # (T,) index of the month's matrix in ``to_pool``
+    pool_of: np.ndarray                 # (n, P) the pool each producer's concentrate joins, as
+    #                                     an index into (quota-bound, exempt) x R: distinct ones
+    pool_pattern: np.ndarray            # (T,) index of the month's row in ``pool_of``
     backlog_full_months: np.ndarray     # (M, 1)
     backlog_stop_months: np.ndarray     # (M, 1)
 
@@ -202,30 +202,31 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
         pattern=index.reshape(-1), onehot=np.eye(len(recovery))[patterns], region=patterns,
         market=ctx.region_market[patterns], recovery=recovery[patterns],
         cost_usd_per_kg=cost[patterns], in_china=china[patterns])
-    to_pool, to_pool_pattern = pool_routing(routes, exempt)
+    pool_of, pool_pattern = pool_routing(routes, exempt)
     p = ctx.params
     return SeparationInputs(
         recovery=recovery, china_region=china,
         planned=(ctx.producers.status == "planned").to_numpy(), toll=draft["toll"],
         capacity_t_per_yr=sep_capacity, quota_t_per_yr=quota,
         to_china=china[None, :, None] | ~draft["heavy_separation"], exempt=exempt,
-        covers_imports=covers.copy(), routes=routes, to_pool=to_pool,
-        to_pool_pattern=to_pool_pattern,
+        covers_imports=covers.copy(), routes=routes, pool_of=pool_of,
+        pool_pattern=pool_pattern,
         backlog_full_months=member_column(p.backlog_full_months, 1),
         backlog_stop_months=member_column(p.backlog_stop_months, 1))
 
 
 def pool_routing(routes: Routes, exempt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct 0/1 matrices (n, 2R, P) of where concentrate goes, and each month's (T,) index.
+    """Distinct rows (n, P) of the pool each producer's concentrate joins, each month's (T,) row.
 
     A producer's concentrate joins the region of its route (``routes``) and the exempt pool
-    (1) where ``exempt`` (T, P) says it stays outside China's separation quota, else pool 0.
+    (1) where ``exempt`` (T, P) says it stays outside China's separation quota, else pool 0;
+    the pool is indexed ``pool * R + region``, as (pool, region) flattened.
     """
     keys = np.concatenate([routes.pattern[:, None], exempt], axis=1).astype(np.int64)
     _, first, index = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    onehot = np.swapaxes(routes.onehot[routes.pattern[first]], 1, 2)   # (n, R, P)
-    outside = exempt[first][:, None, :]
-    return np.concatenate([onehot * ~outside, onehot * outside], axis=1), index.reshape(-1)
+    regions = routes.onehot.shape[2]
+    pool_of = routes.region[routes.pattern[first]] + regions * exempt[first].astype(np.int64)
+    return pool_of.astype(np.int64), index.reshape(-1)
 
 
 def routing(inp: SeparationInputs, t: int) -> np.ndarray:
@@ -277,11 +278,9 @@ def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output
     is feed x recovery and losses feed x (1 - recovery), each computed from the feed, so the
     separation balance (feed = output + losses) checks the recovery bookkeeping.
     """
-    # one 0/1 matrix (pool, region) x producer: each pool's inflow is a plain sum of the
-    # producers' output it takes (each producer's concentrate goes to one pool)
-    to_pool = inp.to_pool[inp.to_pool_pattern[t]]                       # (2R, P)
+    # each producer's concentrate joins one pool: a pool's inflow is the sum of its producers'
     return SeparationResult(*_separate_stocks(
-        concentrate, mine_output, to_pool.argmax(axis=0), limit, inp.recovery,
+        concentrate, mine_output, inp.pool_of[inp.pool_pattern[t]], limit, inp.recovery,
         bool(inp.covers_imports[t])))
 
 
@@ -293,9 +292,8 @@ def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: 
 
     ``concentrate`` (M, 2, R, E) t holds the pools' stocks; ``mine_output`` (M, P, E) t/yr
     arrives in pool ``pool_of[p]`` (an index into the pools flattened to 2R), each pool's
-    inflow the sum of its producers' output in producer order (the product of the 0/1 routing
-    matrix with the output, without its zero terms); ``limit`` (M, 2, R) t feed/yr; ``merge``
-    moves the exempt stock into the quota-bound one first. Per pool the stock is
+    inflow the sum of its producers' output in producer order; ``limit`` (M, 2, R) t feed/yr;
+    ``merge`` moves the exempt stock into the quota-bound one first. Per pool the stock is
     ``pool + inflow * DT_YR``; the quota-bound pool separates
     ``min(limit_0 * DT_YR / stock, 1)`` of its stock, the exempt pool the same share of the
     capacity left idle (``limit_1 + limit_0 - separated_0 / DT_YR``). Feed is the separated
@@ -373,8 +371,9 @@ def _deliveries(output: np.ndarray, to_china: np.ndarray) -> tuple[np.ndarray, n
     """The sums of :func:`deliveries`, compiled (numba, cached on disk).
 
     ``output`` (M, R, E) t/yr is summed over regions in order into China's and the export
-    market by ``to_china`` (R, E), each market adding 0 for the output it does not get, as
-    numpy summed the masked arrays; the same numbers without numpy's loop per element row.
+    market by ``to_china`` (R, E); the same numbers as numpy's sums of the masked arrays
+    (adding their zeros to a sum that starts at +0.0 changes nothing), without numpy's loop
+    per element row.
     """
     members, regions, elements = output.shape
     china = np.zeros((members, elements))
@@ -384,9 +383,7 @@ def _deliveries(output: np.ndarray, to_china: np.ndarray) -> tuple[np.ndarray, n
             for e in range(elements):
                 if to_china[r, e]:
                     china[m, e] += output[m, r, e]
-                    abroad[m, e] += 0.0
                 else:
-                    china[m, e] += 0.0
                     abroad[m, e] += output[m, r, e]
     return china, abroad
 
