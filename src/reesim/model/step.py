@@ -46,7 +46,9 @@ from reesim.model.variables import VARIABLES
 
 _COMPANY = HOLDERS.index(COMPANY)
 SMALL_BATCH = 16
-"""Members below which a compiled sum costs more to call than it saves (measured)."""
+"""Members below which a compiled sum costs more to call than it saves. Measured 2026-12-03:
+compiled for every batch, the sums slowed a warm single run from 0.84 to 0.91 s; from 16
+members on they pay (300 members 9.15 -> 8.77 s CPU)."""
 
 
 class Month(NamedTuple):
