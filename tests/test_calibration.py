@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 import yaml
 from typer.testing import CliRunner
 
@@ -23,6 +24,7 @@ from reesim.calibration import (
 )
 from reesim.calibration.parameters import to_units, to_values
 from reesim.cli import app
+from reesim.dims import ELEMENTS
 from reesim.scenario.schema import Parameters
 from reesim.validation import compute_metrics, load_observations, objective
 
@@ -238,3 +240,67 @@ def test_calibrate_with_a_bad_scenario_exits_2_and_writes_nothing(tmp_path):
     assert run.exit_code == 2
     assert "unknown scenario" in run.output and "Traceback" not in run.output
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+# -- several independent searches, with their basins and behaviour patterns --------------------
+
+def test_patterns_read_a_spike_a_zigzag_and_jumps_from_monthly_prices():
+    from reesim.calibration.patterns import PATTERNS, price_jumps, run_patterns
+
+    time = pd.date_range("2000-01-01", "2050-12-01", freq="MS")
+    months = np.arange(len(time))
+    smooth = 10.0 * np.exp(0.002 * months + 0.05 * np.sin(months / 7.0))
+    spike = np.where((time >= "2011-01-01") & (time < "2011-07-01"), 5.0, 1.0)
+    price = np.broadcast_to((smooth * spike)[None, :, None, None], (1, len(time), 2, 16)).copy()
+    ds = xr.Dataset({"price": (("member", "time", "market", "element"), price)},
+                    coords={"time": time, "market": ["china", "export"],
+                            "element": list(ELEMENTS)})
+    base = run_patterns(ds)
+    assert set(base) == set(PATTERNS)
+    level_2015 = float(smooth[time.year == 2015].mean())
+    assert base["nd_export_peak_to_2015"] == pytest.approx(
+        float((smooth * spike)[(time >= "2010-01-01") & (time <= "2012-12-31")].max())
+        / level_2015)
+    assert base["max_projection_jumps"] == 0.0
+    # a month-to-month zig-zag in one element's China price gives a negative autocorrelation
+    zigzag = ds.copy(deep=True)
+    zigzag.price.loc[{"market": "china", "element": "Sm"}] *= np.where(months % 2, 1.3, 1.0)
+    assert run_patterns(zigzag)["min_return_autocorrelation"] < 0 < base[
+        "min_return_autocorrelation"]
+    # two separate doublings of the Dy export price after 2026
+    jumpy = ds.copy(deep=True)
+    later = np.where(time >= "2030-01-01", 2.5, 1.0) * np.where(time >= "2040-01-01", 2.5, 1.0)
+    jumpy.price.loc[{"market": "export", "element": "Dy"}] *= later
+    assert run_patterns(jumpy)["max_projection_jumps"] == 2.0
+    assert price_jumps(np.array([1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 3.0, 9.0])) == 2
+
+
+def test_several_searches_are_reported_with_their_basins_and_patterns(quick_fit, tmp_path):
+    from reesim.calibration.patterns import PATTERNS
+
+    single, _ = quick_fit
+    path = tmp_path / "starts.yaml"
+    run = runner.invoke(app, ["calibrate", "baotou", "--quick", "--seed", str(SEED),
+                              "--starts", "2", "--out", str(path)])
+    assert run.exit_code == 0, run.output
+    assert "Independent searches" in run.output
+    doc = yaml.safe_load(path.read_text())
+    assert "--starts 2" in path.read_text().splitlines()[0]
+    starts = doc["fit"]["starts"]
+    searches = starts["searches"]
+    assert [s["seed"] for s in searches] == [SEED, SEED + 1] or [
+        s["seed"] for s in searches] == [SEED + 1, SEED]
+    fit = searches[0]
+    # the first row is the fit: its values are the file's, at distance 0, in basin 0
+    assert fit["parameters"] == doc["parameters"] and fit["distance_to_fit"] == 0.0
+    assert fit["basin"] == 0
+    assert fit["objective"] <= searches[1]["objective"] * (1 + 1e-3)
+    # the first search starts like a single search: with the same seed it ends where it does
+    first = next(s for s in searches if s["seed"] == SEED)
+    assert first["parameters"] == pytest.approx(single.parameters, rel=1e-9)
+    for search in searches:
+        assert set(search["patterns"]) == set(PATTERNS)
+        assert all(v is not None and math.isfinite(v) for v in search["patterns"].values())
+    # the record's patterns travel with the table (the 2011 export spike: Nd 5.4x, Dy 8.2x)
+    assert starts["patterns"]["nd_export_peak_to_2015"]["record"] == pytest.approx(5.42, abs=0.01)
+    assert starts["patterns"]["dy_china_peak_usd_per_kg"]["record"] > 1000

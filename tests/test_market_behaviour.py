@@ -7,6 +7,7 @@ import pytest
 
 from mech import model
 from reesim import load_scenario, simulate
+from reesim.calibration.patterns import price_jumps
 from reesim.dims import ELEMENTS, HOLDERS
 from reesim.model.mechanisms import market
 
@@ -140,14 +141,6 @@ def test_a_price_floor_pays_the_gap_to_the_covered_producer_only():
     others = gain.drop_sel(producer="mountain_pass")
     assert float(np.abs(others).max()) == 0.0
     assert float((base.netback - high.netback).sel(time=slice("2000", "2025")).max()) == 0.0
-
-
-def price_jumps(prices: np.ndarray, months: int = 2, factor: float = 2.0) -> int:
-    """Separate episodes in which a monthly price series rises more than ``factor`` within
-    ``months`` months (rises closer than four months apart count once)."""
-    log = np.log(prices)
-    rises = np.flatnonzero(log[months:] - log[:-months] > np.log(factor))
-    return int((np.diff(rises, prepend=-10) > 3).sum())
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(

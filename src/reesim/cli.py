@@ -458,6 +458,10 @@ def calibrate(
         help="Replace an existing calibration file written by reesim (never one with a "
              "better objective).")] = False,
     train_until: TrainUntilOpt = None,
+    starts: Annotated[int, typer.Option(
+        min=1, max=64, help="Independent searches (seeds SEED, SEED+1, ...); the lowest "
+             "objective is the fit and every search is reported with its basin and behaviour "
+             "patterns (the objective is multimodal).")] = 1,
 ) -> None:
     """Fit the declared free parameters to the record (to 2025) and write a calibration file.
 
@@ -482,8 +486,8 @@ def calibrate(
         seed = scen.seed if seed is None else seed
         _check_out(out, overwrite, file=True)
         with progress_bar(err_console) as bar:
-            task = bar.add_task(f"calibrating {scen.name}", total=opts.generations)
-            result = fit(scen, seed=seed, quick=quick, weights=weights,
+            task = bar.add_task(f"calibrating {scen.name}", total=opts.generations * starts)
+            result = fit(scen, seed=seed, quick=quick, weights=weights, starts=starts,
                          progress=show_generation(bar, task, scen.name),
                          **({} if train_until is None else {"train_until": train_until}))
         command = shlex.join(["reesim", "calibrate", scenario,
@@ -491,6 +495,7 @@ def calibrate(
                               "--seed", str(seed),
                               *(["--train-until", str(train_until)] if train_until else []),
                               *(["--quick"] if quick else []),
+                              *(["--starts", str(starts)] if starts > 1 else []),
                               *(w for k, v in weights.items() for w in ("--weight", f"{k}={v:g}")),
                               "--out", str(out), *(["--overwrite"] if overwrite else [])])
         previous = _recorded_objective(out) if out.exists() else None

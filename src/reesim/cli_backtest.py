@@ -34,7 +34,9 @@ def show_generation(bar: Progress, task: object, name: str):
 
     def show(gen) -> None:
         what = stages.get(gen.stage, f"calibrating {name}")
-        bar.update(task, completed=gen.index,
+        if gen.starts > 1 and gen.stage == "search":
+            what += f" (search {gen.start + 1} of {gen.starts})"
+        bar.update(task, completed=gen.start * gen.total + gen.index,
                    description=f"{what}: best objective {gen.best_objective:.4g}")
     return show
 

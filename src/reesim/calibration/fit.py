@@ -70,6 +70,11 @@ profiles (a prior-wide grid plus local steps); the best point is taken if it imp
 LOCAL_STEPS = (-0.1, -0.04, -0.015, 0.015, 0.04, 0.1)
 """Local profile steps, in unit-cube coordinates, added to the prior-wide grid when polishing."""
 
+BASIN_DISTANCE = 0.15
+"""Two searches ended in the same basin when no coordinate of their end points differs by more
+than this in the unit cube of the priors (a judgement: the identified ranges of the committed
+fit span 5-40% of their priors)."""
+
 DEPENDS_THRESHOLD = 0.05
 """The fit *depends on* a structural constant when moving it to either end of its declared
 plausible range changes the objective at the fitted values by more than this share."""
@@ -123,6 +128,28 @@ class Generation:
     stage: str = "search"
     """``search`` (the optimizer), ``profiles`` (identification, after the search) or
     ``constants`` (the structural constants' sensitivity, last)."""
+    start: int = 0
+    """Which of the ``starts`` independent searches this is (0-based)."""
+    starts: int = 1
+
+
+@dataclass(frozen=True)
+class Start:
+    """One independent search of a multi-start calibration, scored in a run of its own."""
+
+    seed: int
+    """The optimizer's seed of this search (the calibration's seed + the start's index)."""
+    objective: float
+    parameters: dict[str, float]
+    generations: int
+    basin: int
+    """Starts that ended within :data:`BASIN_DISTANCE` of each other share a basin; basins are
+    numbered by their best objective (0 = the fit's)."""
+    distance_to_fit: float
+    """Largest unit-cube coordinate difference from the chosen fit (0 for the fit itself)."""
+    patterns: dict[str, float]
+    """:data:`~reesim.calibration.patterns.PATTERNS` of the scenario's whole run at these
+    values (the projection included)."""
 
 
 @dataclass
@@ -172,6 +199,8 @@ class CalibrationResult:
     """Structural constants the fit depends on (objective moves more than
     :data:`DEPENDS_THRESHOLD` across the constant's plausible range): value, range, unit,
     reason, source and the objective at both ends. Empty if not measured."""
+    starts: tuple[Start, ...] = ()
+    """Every independent search of a multi-start fit, best objective first (empty for one)."""
 
 
 def _round(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
@@ -179,22 +208,119 @@ def _round(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
 
 
 def _initial_population(table: Sequence[FreeParameter], scenario: Scenario, size: int,
-                        seed: int) -> np.ndarray:
-    """Latin hypercube (seeded) with the prior midpoint and the scenario's values as rows 0, 1."""
+                        seed: int, anchored: bool = True) -> np.ndarray:
+    """Latin hypercube (seeded); if ``anchored``, the prior midpoint and the scenario's values.
+
+    They are rows 0 and 1, so a search started from it is never worse than either.
+    """
     sampler_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
     init = qmc.LatinHypercube(d=len(table), rng=sampler_rng).random(size)
-    init[0] = 0.5
-    init[1] = to_units(table, scenario_values(scenario, table))
+    if anchored:
+        init[0] = 0.5
+        init[1] = to_units(table, scenario_values(scenario, table))
     return init
 
 
+@dataclass
+class _Search:
+    """What one differential-evolution search (and its polish) found."""
+
+    u: np.ndarray
+    """Polished end point in the unit cube."""
+    objective: float
+    """In-batch objective at ``u``."""
+    result: object
+    """scipy's OptimizeResult of the search."""
+    polish_rounds: int
+    history: list[float]
+    at_midpoint: float
+    at_scenario: float
+
+
+def _search(evaluator: Evaluator, table: Sequence[FreeParameter], scenario: Scenario,
+            opts: CalibrationOptions, seed: int, anchored: bool, quick: bool,
+            best: list[float], report: Callable[..., None]) -> _Search:
+    """One seeded differential-evolution search, then the profile polish.
+
+    ``anchored`` puts the prior midpoint and the scenario's values in the initial population
+    (rows 0 and 1, so the search is never worse than either); the other starts of a multi-start
+    fit begin from the Latin hypercube alone, to explore. ``best`` holds the best objective so
+    far (for ``report``, called after every generation).
+    """
+    first_batch: list[np.ndarray] = []
+    history: list[float] = []
+
+    def func(x: np.ndarray) -> np.ndarray:
+        # scipy passes the population as (P, S) in the unit cube
+        raw = evaluator.objectives(to_values(table, x.T))
+        if not first_batch:
+            first_batch.append(raw.copy())
+        energies = np.where(np.isfinite(raw), raw, PENALTY)
+        best[0] = min(best[0], float(energies.min()))
+        history.append(best[0])
+        report(len(history) - 1)
+        return energies
+
+    init = _initial_population(table, scenario, opts.population, seed, anchored)
+    result = differential_evolution(
+        func, bounds=[(0.0, 1.0)] * len(table), strategy=opts.strategy,
+        maxiter=opts.generations, init=init, tol=opts.tol, mutation=opts.mutation,
+        recombination=opts.recombination, rng=np.random.default_rng(seed), polish=False,
+        vectorized=True, updating="deferred")
+    u, j, polish_rounds = _polish(
+        lambda v: evaluator.objectives(to_values(table, v)), np.asarray(result.x, float),
+        float(result.fun), opts.profile_points, POLISH_ROUNDS if not quick else 1)
+    at_midpoint, at_scenario = ((float(v) for v in first_batch[0][:2]) if anchored
+                                else (math.nan, math.nan))
+    return _Search(u=np.asarray(u, float), objective=j, result=result,
+                   polish_rounds=polish_rounds, history=history, at_midpoint=at_midpoint,
+                   at_scenario=at_scenario)
+
+
+def _score_starts(evaluator: Evaluator, scenario: Scenario, table: Sequence[FreeParameter],
+                  searches: Sequence[_Search], chosen: int, seed: int,
+                  weights: Mapping[str, float]) -> tuple[Start, ...]:
+    """Every search's end point scored in a run of its own, grouped into basins.
+
+    Each carries the behaviour patterns of the scenario's whole run at its values; the fit
+    comes first, then the others by objective.
+    """
+    from reesim.api import simulate
+    from reesim.calibration.backtest import fitted_scenario
+    from reesim.calibration.patterns import run_patterns
+
+    rows = []
+    for i, search in enumerate(searches):
+        values = {row.name: _round(float(v))
+                  for row, v in zip(table, to_values(table, search.u)[0], strict=True)}
+        rows.append((objective(evaluator.metrics(values), weights), i, values, search))
+    rows.sort(key=lambda r: (r[1] != chosen, r[0]))
+    anchors: list[np.ndarray] = []
+    starts = []
+    for j, i, values, search in rows:
+        basin = next((b for b, a in enumerate(anchors)
+                      if float(np.max(np.abs(search.u - a))) <= BASIN_DISTANCE), None)
+        if basin is None:
+            anchors.append(search.u)
+            basin = len(anchors) - 1
+        data = fitted_scenario(scenario, values).model_dump()
+        data["output"]["frequency"] = "month"
+        run = simulate(type(scenario).model_validate(data))
+        starts.append(Start(
+            seed=seed + i, objective=j, parameters=values, generations=int(search.result.nit),
+            basin=basin, distance_to_fit=float(np.max(np.abs(search.u - searches[chosen].u))),
+            patterns=run_patterns(run.dataset)))
+    return tuple(starts)
+
+
 def _polish(evaluate: Callable[[np.ndarray], np.ndarray], u: np.ndarray, j: float,
-            points: int, rounds: int) -> tuple[np.ndarray, int]:
+            points: int, rounds: int) -> tuple[np.ndarray, float, int]:
     """Coordinate search from the optimizer's best point: one-parameter profiles, batched.
 
     Each round evaluates, for every parameter, a prior-wide grid and a few local steps with the
     others held, in one batched run, and moves to the best point if it lowers the objective by
-    more than 0.1%. Returns the polished point and the rounds that improved it.
+    more than 0.1%. Returns the polished point, its in-batch objective and the rounds that
+    improved it.
     """
     grid = np.linspace(0.0, 1.0, points)
     improved = 0
@@ -212,7 +338,7 @@ def _polish(evaluate: Callable[[np.ndarray], np.ndarray], u: np.ndarray, j: floa
             break
         u, j = rows[best], float(energies[best])
         improved += 1
-    return u, improved
+    return u, j, improved
 
 
 def constant_sensitivity(evaluate_design: Callable[[dict[str, np.ndarray]], np.ndarray],
@@ -271,7 +397,8 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
               table: Sequence[FreeParameter] = FREE_PARAMETERS,
               weights: Mapping[str, float] | None = None,
               train_until: int = TRAIN_END_YEAR,
-              progress: Callable[[Generation], None] | None = None) -> CalibrationResult:
+              progress: Callable[[Generation], None] | None = None,
+              starts: int = 1) -> CalibrationResult:
     """Fit ``table``'s parameters of ``scenario`` to the record up to ``train_until``.
 
     ``seed`` fixes the optimizer's random numbers (the model itself is deterministic here), so
@@ -284,7 +411,15 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
     the identification profiles). With ``options.workers > 1`` batches are shared by worker
     processes started with ``spawn``: a script calling this must guard its entry point with
     ``if __name__ == "__main__":``.
+
+    ``starts`` > 1 runs that many independent searches (seeds ``seed``, ``seed + 1``, ...; the
+    first starts as a single search does, the others from a Latin hypercube alone) and keeps
+    the one with the lowest objective; every search is reported (:class:`Start`: its objective,
+    values, basin and behaviour patterns), because the objective is multimodal and a lower
+    objective can mean a flatter market (docs/model.md, section 5).
     """
+    if starts < 1:
+        raise ValueError("starts must be at least 1")
     check_free_parameters(table)
     table = tuple(table)
     weights = {**OBJECTIVE_WEIGHTS, **dict(weights or {})}
@@ -294,44 +429,35 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
     started = time.perf_counter()
     history_scen = history_scenario(scenario, train_until)
     window = f"{scenario.start_year}-01..{train_until}-12"
-    history: list[float] = []
-    best = math.inf
     log.info("calibrating %s over %s: %d parameters, population %d, up to %d generations",
              scenario.name, window, len(table), opts.population, opts.generations)
 
     with Evaluator(history_scen, table, seed, workers=opts.workers,
                    weights=weights, train_until=train_until) as evaluator:
-        first_batch: list[np.ndarray] = []
+        searches = []
+        for start in range(starts):
+            best_so_far = [math.inf]
 
-        def func(x: np.ndarray) -> np.ndarray:
-            # scipy passes the population as (P, S) in the unit cube
-            nonlocal best
-            raw = evaluator.objectives(to_values(table, x.T))
-            if not first_batch:
-                first_batch.append(raw.copy())
-            energies = np.where(np.isfinite(raw), raw, PENALTY)
-            best = min(best, float(energies.min()))
-            history.append(best)
-            if progress is not None:
-                progress(Generation(index=len(history) - 1, total=opts.generations,
-                                    best_objective=best, evaluations=evaluator.evaluations,
-                                    elapsed_s=time.perf_counter() - started))
-            return energies
-
-        init = _initial_population(table, scenario, opts.population, seed)
-        result = differential_evolution(
-            func, bounds=[(0.0, 1.0)] * len(table), strategy=opts.strategy,
-            maxiter=opts.generations, init=init, tol=opts.tol, mutation=opts.mutation,
-            recombination=opts.recombination, rng=np.random.default_rng(seed), polish=False,
-            vectorized=True, updating="deferred")
-        at_midpoint, at_scenario = (float(v) for v in first_batch[0][:2])
+            def report(index: int, _start: int = start, _best: list[float] = best_so_far) -> None:
+                if progress is not None:
+                    progress(Generation(index=index, total=opts.generations,
+                                        best_objective=_best[0],
+                                        evaluations=evaluator.evaluations,
+                                        elapsed_s=time.perf_counter() - started,
+                                        start=_start, starts=starts))
+            searches.append(_search(evaluator, table, scenario, opts, seed + start,
+                                    start == 0, quick, best_so_far, report))
+        chosen = min(range(starts), key=lambda i: searches[i].objective)
+        search = searches[chosen]
+        history = search.history
         if progress is not None:
-            progress(Generation(index=int(result.nit), total=opts.generations,
-                                best_objective=best, evaluations=evaluator.evaluations,
-                                elapsed_s=time.perf_counter() - started, stage="profiles"))
-        u_best, polish_rounds = _polish(
-            lambda u: evaluator.objectives(to_values(table, u)), np.asarray(result.x, float),
-            float(result.fun), opts.profile_points, POLISH_ROUNDS if not quick else 1)
+            progress(Generation(index=int(search.result.nit), total=opts.generations,
+                                best_objective=search.objective,
+                                evaluations=evaluator.evaluations,
+                                elapsed_s=time.perf_counter() - started, stage="profiles",
+                                start=chosen, starts=starts))
+        result, polish_rounds, u_best = search.result, search.polish_rounds, search.u
+        at_midpoint, at_scenario = searches[0].at_midpoint, searches[0].at_scenario
         fitted = {row.name: _round(float(v))
                   for row, v in zip(table, to_values(table, u_best)[0], strict=True)}
         # the fitted scenario's own (one-member) run: what `reesim validate` reports for it; the
@@ -351,11 +477,16 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
         if opts.constant_sensitivity:
             if progress is not None:
                 progress(Generation(index=int(result.nit), total=opts.generations,
-                                    best_objective=best, evaluations=evaluator.evaluations,
-                                    elapsed_s=time.perf_counter() - started, stage="constants"))
+                                    best_objective=search.objective,
+                                    evaluations=evaluator.evaluations,
+                                    elapsed_s=time.perf_counter() - started, stage="constants",
+                                    start=chosen, starts=starts))
             constants = constant_sensitivity(evaluator.design_objectives, history_scen, fitted,
                                              j_single, skip=[row.name for row in table])
         evaluations, workers = evaluator.evaluations, evaluator.workers
+        start_table = (_score_starts(evaluator, scenario, table, searches, chosen, seed,
+                                     weights)
+                       if starts > 1 else ())
 
     warnings = []
     if not math.isclose(j_single, j_fit, rel_tol=BATCH_TOLERANCE) and not (
@@ -390,6 +521,8 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
         "penalty_for_non_finite_objective": PENALTY,
         "evaluations": int(evaluations),
         "best_objective_of_search": float(result.fun),
+        "starts": starts,
+        "chosen_start": chosen,
         "profile_polish_rounds": polish_rounds,
         "objective_at_fit_in_batch": j_fit,
         "objective_noise_in_batch": noise,
@@ -406,7 +539,7 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
         created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
         data_version=data.version, data_digest=data.digest, code_version=code_version(),
         weights=weights, start_objective=j_start, worse_than_start=worse,
-        train_until=int(train_until), constants=constants)
+        train_until=int(train_until), constants=constants, starts=start_table)
 
 
 def options_dict(options: CalibrationOptions) -> dict:

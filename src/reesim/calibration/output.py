@@ -48,6 +48,35 @@ def _metrics_table(result: CalibrationResult) -> dict:
     return table
 
 
+def _starts_table(result: CalibrationResult) -> dict:
+    """The searches of a multi-start fit: objective, basin, values and behaviour patterns."""
+    from reesim.calibration.fit import BASIN_DISTANCE
+    from reesim.calibration.patterns import PATTERNS, recorded_patterns
+    from reesim.validation.observations import load_observations
+
+    record = recorded_patterns(load_observations())
+    return {
+        "method": (f"{len(result.starts)} independent differential-evolution searches (seeds "
+                   f"{result.seed}..{result.seed + len(result.starts) - 1}; the first starts "
+                   "from the prior midpoint, the scenario's values and a Latin hypercube, the "
+                   "others from a Latin hypercube alone), each polished; the lowest objective "
+                   "is the fit. Searches whose end points differ by at most "
+                   f"{BASIN_DISTANCE:g} in every unit-cube coordinate share a basin. Patterns: "
+                   "the scenario's whole run at each search's values"),
+        "patterns": {name: {"what": what, "record": _num(record[name])}
+                     for name, what in PATTERNS.items()},
+        "searches": [{
+            "seed": start.seed,
+            "objective": _num(start.objective, 6),
+            "basin": start.basin,
+            "distance_to_fit": _num(start.distance_to_fit, 3),
+            "generations": start.generations,
+            "patterns": {k: _num(v) for k, v in start.patterns.items()},
+            "parameters": dict(start.parameters),
+        } for start in result.starts],
+    }
+
+
 def calibration_document(result: CalibrationResult) -> dict:
     """The file's content as plain data: ``parameters`` and ``fit``."""
     definition = " ".join((objective.__doc__ or "").split("\n\n")[0].split())
@@ -81,6 +110,7 @@ def calibration_document(result: CalibrationResult) -> dict:
             "best_by_generation": [_num(v, 6) for v in result.history],
         },
         "metrics": _metrics_table(result),
+        **({"starts": _starts_table(result)} if result.starts else {}),
         "priors": {row.name: {"low": row.low, "high": row.high, "scale": row.scale,
                               "kind": row.kind, "reason": row.reason} for row in result.table},
         "constants_the_fit_depends_on": {

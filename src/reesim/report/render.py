@@ -290,8 +290,37 @@ def render_calibration(result: CalibrationResult, quick: bool, console: Console,
     notes = [f"{i.name}: {i.note}" for i in result.identification if i.note]
     for note in notes:
         console.print(f"  note {note}", highlight=False)
+    if result.starts:
+        print_starts(console, result)
     for warning in result.warnings:
         err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+
+
+def print_starts(console: Console, result: CalibrationResult) -> None:
+    """The searches of a multi-start fit: objective, basin and behaviour patterns.
+
+    The record's patterns are the last row, so a lower objective that flattens the market
+    shows as such.
+    """
+    from reesim.calibration.patterns import recorded_patterns
+    from reesim.validation.observations import load_observations
+
+    record = recorded_patterns(load_observations())
+    heads = {"nd_export_peak_to_2015": "Nd X peak/2015", "dy_export_peak_to_2015":
+             "Dy X peak/2015", "nd_china_peak_usd_per_kg": "Nd CN peak", "dy_china_peak_usd_per_kg":
+             "Dy CN peak", "min_return_autocorrelation": "min autocorr",
+             "max_projection_jumps": "jumps 2027+"}
+    table = Table(title="Independent searches (the first row is the fit; patterns of the whole "
+                        "run, record in the last row)", title_justify="left")
+    for col in ("seed", "basin", "objective", "distance", *heads.values()):
+        table.add_column(col, justify="right")
+    for start in result.starts:
+        table.add_row(str(start.seed), str(start.basin), f"{start.objective:.4g}",
+                      f"{start.distance_to_fit:.2f}",
+                      *(f"{start.patterns[k]:.3g}" for k in heads))
+    table.add_row("record", "", "", "", *("" if record[k] != record[k] else f"{record[k]:.3g}"
+                                          for k in heads))
+    console.print(table)
 
 
 def print_constants(console: Console, result: CalibrationResult) -> None:
