@@ -245,7 +245,7 @@ def test_calibrate_with_a_bad_scenario_exits_2_and_writes_nothing(tmp_path):
 # -- several independent searches, with their basins and behaviour patterns --------------------
 
 def test_patterns_read_a_spike_a_zigzag_and_jumps_from_monthly_prices():
-    from reesim.calibration.patterns import PATTERNS, price_jumps, run_patterns
+    from reesim.validation.patterns import PATTERNS, price_jumps, run_patterns
 
     time = pd.date_range("2000-01-01", "2050-12-01", freq="MS")
     months = np.arange(len(time))
@@ -276,7 +276,7 @@ def test_patterns_read_a_spike_a_zigzag_and_jumps_from_monthly_prices():
 
 
 def test_several_searches_are_reported_with_their_basins_and_patterns(quick_fit, tmp_path):
-    from reesim.calibration.patterns import PATTERNS
+    from reesim.validation.patterns import PATTERNS
 
     single, _ = quick_fit
     path = tmp_path / "starts.yaml"

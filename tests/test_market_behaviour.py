@@ -7,9 +7,9 @@ import pytest
 
 from mech import model
 from reesim import load_scenario, simulate
-from reesim.calibration.patterns import price_jumps
 from reesim.dims import ELEMENTS, HOLDERS
 from reesim.model.mechanisms import market
+from reesim.validation.patterns import price_jumps
 
 OBSERVED = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Tb", "Dy")
 """Elements with recorded prices (data/observations/prices.csv)."""

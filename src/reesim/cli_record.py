@@ -17,7 +17,7 @@ def number(value: float, digits: int = 3) -> str:
 
 
 def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFrame]]) -> None:
-    """Print the fit by period, the per-year target matrix, demand levels and the outlooks."""
+    """Print the record tables: fit by period, targets, demand, outlooks, behaviour patterns."""
     title, periods = tables["fit_by_period"]
     split = Table(title=title, title_justify="left")
     for col in ("series", "to 2015 (n)", "after 2015 (n)"):
@@ -89,3 +89,27 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
                       published + units[rec.comparison],
                       number(rec.model) + units[rec.comparison], verdict)
     console.print(table)
+    print_patterns(console, *tables["patterns"])
+
+
+def print_patterns(console: Console, title: str, patterns: pd.DataFrame) -> None:
+    """The behaviour patterns beside the record's (median and 5-95% over members)."""
+    from reesim.validation.patterns import LABELS
+
+    if (patterns.pattern == "-").all():
+        console.print(f"{title}: not measured ({patterns.note.iloc[0]})")
+        return
+    table = Table(title=title, title_justify="left")
+    for col in ("pattern", "simulated", "5-95%", "record"):
+        table.add_column(col, justify="left" if col == "pattern" else "right")
+    for rec in patterns.itertuples():
+        spread = ("" if rec.simulated_p05 != rec.simulated_p05
+                  or rec.simulated_p05 == rec.simulated_p95
+                  else f"{number(rec.simulated_p05)}..{number(rec.simulated_p95)}")
+        table.add_row(LABELS.get(str(rec.pattern), str(rec.what)), number(rec.simulated),
+                      spread, number(rec.record))
+    console.print(table)
+    console.print("X: export market, CN: China; peaks in 2010-2012; autocorr: smallest lag-1 "
+                  "autocorrelation of monthly log returns 2000-2025 (negative = zig-zag); jumps: "
+                  "most price doublings within two months of any element and market after 2026 "
+                  "(patterns.csv says each in full)")

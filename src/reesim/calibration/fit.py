@@ -148,7 +148,7 @@ class Start:
     distance_to_fit: float
     """Largest unit-cube coordinate difference from the chosen fit (0 for the fit itself)."""
     patterns: dict[str, float]
-    """:data:`~reesim.calibration.patterns.PATTERNS` of the scenario's whole run at these
+    """:data:`~reesim.validation.patterns.PATTERNS` of the scenario's whole run at these
     values (the projection included)."""
 
 
@@ -287,7 +287,7 @@ def _score_starts(evaluator: Evaluator, scenario: Scenario, table: Sequence[Free
     """
     from reesim.api import simulate
     from reesim.calibration.backtest import fitted_scenario
-    from reesim.calibration.patterns import run_patterns
+    from reesim.validation.patterns import run_patterns
 
     rows = []
     for i, search in enumerate(searches):

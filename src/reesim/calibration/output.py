@@ -51,8 +51,8 @@ def _metrics_table(result: CalibrationResult) -> dict:
 def _starts_table(result: CalibrationResult) -> dict:
     """The searches of a multi-start fit: objective, basin, values and behaviour patterns."""
     from reesim.calibration.fit import BASIN_DISTANCE
-    from reesim.calibration.patterns import PATTERNS, recorded_patterns
     from reesim.validation.observations import load_observations
+    from reesim.validation.patterns import PATTERNS, recorded_patterns
 
     record = recorded_patterns(load_observations())
     return {

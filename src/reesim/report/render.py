@@ -302,8 +302,8 @@ def print_starts(console: Console, result: CalibrationResult) -> None:
     The record's patterns are the last row, so a lower objective that flattens the market
     shows as such.
     """
-    from reesim.calibration.patterns import recorded_patterns
     from reesim.validation.observations import load_observations
+    from reesim.validation.patterns import recorded_patterns
 
     record = recorded_patterns(load_observations())
     heads = {"nd_export_peak_to_2015": "Nd X peak/2015", "dy_export_peak_to_2015":

@@ -19,6 +19,7 @@ from reesim.validation.observations import (
     load_observations,
 )
 from reesim.validation.outlooks import demand_table, outlook_table
+from reesim.validation.patterns import pattern_table
 from reesim.validation.series import build_series, paired_points
 from reesim.validation.targets import TARGET_YEARS, target_summary, target_table
 
@@ -72,4 +73,7 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
                    demand_table(ds)),
         "outlooks": ("Outlook vs baseline: published demand outlooks and the model's run",
                      outlook_table(ds)),
+        "patterns": ("Behaviour patterns: the 2011 spike, China's 2011 peaks, monthly "
+                     "smoothness and projection jumps, simulated vs record",
+                     pattern_table(ds, obs)),
     }

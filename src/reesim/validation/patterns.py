@@ -45,6 +45,16 @@ PATTERNS: dict[str, str] = {
 }
 """Name -> what it measures (the order the tables show them in)."""
 
+LABELS: dict[str, str] = {
+    "nd_export_peak_to_2015": "Nd X peak/2015",
+    "dy_export_peak_to_2015": "Dy X peak/2015",
+    "nd_china_peak_usd_per_kg": "Nd CN peak",
+    "dy_china_peak_usd_per_kg": "Dy CN peak",
+    "min_return_autocorrelation": "min autocorr",
+    "max_projection_jumps": "jumps 2027+",
+}
+"""Short column labels of the patterns for terminal tables (X: export, CN: China)."""
+
 
 def price_jumps(prices: np.ndarray, months: int = 2, factor: float = 2.0) -> int:
     """Separate episodes in which a monthly price series rises more than ``factor`` in ``months``.
@@ -56,10 +66,10 @@ def price_jumps(prices: np.ndarray, months: int = 2, factor: float = 2.0) -> int
     return int((np.diff(rises, prepend=-10) > 3).sum())
 
 
-def _monthly_price(ds: xr.Dataset, element: str, market: str) -> pd.Series:
+def _monthly_price(ds: xr.Dataset, element: str, market: str, member: int = 0) -> pd.Series:
     path = ds.price.sel(element=element, market=market)
     if "member" in path.dims:
-        path = path.isel(member=0)
+        path = path.isel(member=member)
     return pd.Series(np.asarray(path.values, float), index=pd.DatetimeIndex(path.time.values))
 
 
@@ -80,20 +90,29 @@ def _peak(series: pd.Series) -> float:
     return float(peak.max()) if len(peak) else math.nan
 
 
-def run_patterns(ds: xr.Dataset) -> dict[str, float]:
-    """The :data:`PATTERNS` of a monthly run (member 0), NaN where the run does not cover them."""
-    if "time" not in ds.price.dims:
+def is_monthly(ds: xr.Dataset) -> bool:
+    """Whether the run records monthly prices (the patterns need them)."""
+    return "time" in ds.price.dims and len(ds.time) > 1 and bool(
+        (np.diff(ds.time.values[:2]) < np.timedelta64(40, "D")).all())
+
+
+def run_patterns(ds: xr.Dataset, member: int = 0) -> dict[str, float]:
+    """The :data:`PATTERNS` of one member of a monthly run.
+
+    NaN where the run does not cover them (e.g. no projection).
+    """
+    if not is_monthly(ds):
         raise ValueError("patterns need monthly prices (output.frequency: month)")
     out = {
-        "nd_export_peak_to_2015": _ratio_to_2015(_monthly_price(ds, "Nd", "export")),
-        "dy_export_peak_to_2015": _ratio_to_2015(_monthly_price(ds, "Dy", "export")),
-        "nd_china_peak_usd_per_kg": _peak(_monthly_price(ds, "Nd", "china")),
-        "dy_china_peak_usd_per_kg": _peak(_monthly_price(ds, "Dy", "china")),
+        "nd_export_peak_to_2015": _ratio_to_2015(_monthly_price(ds, "Nd", "export", member)),
+        "dy_export_peak_to_2015": _ratio_to_2015(_monthly_price(ds, "Dy", "export", member)),
+        "nd_china_peak_usd_per_kg": _peak(_monthly_price(ds, "Nd", "china", member)),
+        "dy_china_peak_usd_per_kg": _peak(_monthly_price(ds, "Dy", "china", member)),
     }
     autocorr, jumps = [], [0]
     for element in OBSERVED_ELEMENTS:
         for market in ("china", "export"):
-            series = _monthly_price(ds, element, market)
+            series = _monthly_price(ds, element, market, member)
             history = _window(series, "2000-01", "2025-12")
             if len(history) >= 4:
                 autocorr.append(float(return_autocorrelation(history.to_numpy()[None])[0]))
@@ -128,3 +147,39 @@ def recorded_patterns(obs: Observations) -> dict[str, float]:
         "min_return_autocorrelation": math.nan,
         "max_projection_jumps": math.nan,
     }
+
+
+PATTERN_COLUMNS = ["pattern", "what", "simulated", "simulated_p05", "simulated_p95", "record",
+                   "note"]
+"""Columns of :func:`pattern_table`."""
+
+
+def pattern_table(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
+    """The run's behaviour patterns beside the record's (median and 5-95% over members).
+
+    Empty, with a note, for annual records: the patterns are monthly.
+    """
+    if not is_monthly(ds):
+        return pd.DataFrame([{"pattern": "-", "what": "behaviour patterns need monthly prices",
+                              "note": "annual output: run with output.frequency=month"}],
+                            columns=PATTERN_COLUMNS)
+    members = int(ds.sizes.get("member", 1))
+    values = pd.DataFrame([run_patterns(ds, m) for m in range(members)])
+    record = recorded_patterns(obs)
+    notes = {
+        "min_return_autocorrelation": "positive in real monthly series; negative = zig-zag",
+        "max_projection_jumps": "a baseline without shocks: none, or one or two shortages",
+    }
+    rows = []
+    for name, what in PATTERNS.items():
+        column = values[name].to_numpy(float)
+        finite = column[np.isfinite(column)]
+        rows.append({
+            "pattern": name, "what": what,
+            "simulated": float(np.median(finite)) if len(finite) else math.nan,
+            "simulated_p05": float(np.percentile(finite, 5)) if len(finite) else math.nan,
+            "simulated_p95": float(np.percentile(finite, 95)) if len(finite) else math.nan,
+            "record": record[name],
+            "note": notes.get(name, "record: observations/prices.csv (2010-2012, 2015)"),
+        })
+    return pd.DataFrame(rows, columns=PATTERN_COLUMNS)
