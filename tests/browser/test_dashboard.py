@@ -38,6 +38,10 @@ def test_dashboard_runs_and_a_lever_changes_the_chart(page, dashboard_url, artif
     assert after != before
     assert page.get_by_text("Levers changed").count() == 0
     page.screenshot(path=artifacts / "dashboard-free-market.png")
+    # the Record tab puts the run's 2011 patterns beside the record's
+    page.get_by_role("tab", name="Record").click()
+    page.get_by_text("Behaviour patterns vs the record").wait_for(timeout=30_000)
+    page.screenshot(path=artifacts / "dashboard-record.png")
     assert page.errors == []
 
 

@@ -130,6 +130,16 @@ def _key_figures(ds: xr.Dataset) -> pd.DataFrame:
                                                       values="value", sort=False)
 
 
+def record_patterns(ds: xr.Dataset) -> pd.DataFrame:
+    """The run's behaviour patterns beside the record's, labelled for the Record tab."""
+    from reesim.validation import load_observations
+    from reesim.validation.patterns import pattern_table
+
+    table = pattern_table(ds, load_observations())
+    return table[["what", "simulated", "simulated_p05", "simulated_p95", "record", "note"]].rename(
+        columns={"what": "pattern", "simulated_p05": "5%", "simulated_p95": "95%"})
+
+
 def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario) -> None:
     members = int(ds.sizes.get("member", 1))
     nd = figures.annual(ds.price.sel(element="Nd", market="export")).median("member")
@@ -140,7 +150,8 @@ def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario) -> None:
                help="A headline number; the charts below show the whole paths.")
     st.dataframe(_key_figures(ds).style.format("{:,.4g}"), width="stretch")
     figs = report_figures(ds, scenario)
-    tabs = st.tabs(["Prices", "Flows (Sankey)", "Supply", "Balance", "Environment", "Events"])
+    tabs = st.tabs(["Prices", "Flows (Sankey)", "Supply", "Balance", "Environment", "Events",
+                    "Record"])
     with tabs[0]:
         st.plotly_chart(figs["prices"], key="chart-prices")
     with tabs[1]:
@@ -162,6 +173,10 @@ def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario) -> None:
             st.plotly_chart(figs["events"], key="chart-events")
         else:
             st.write("The scenario has no dated events.")
+    with tabs[6]:
+        st.markdown("**Behaviour patterns vs the record** (median and 5-95% over members): "
+                    "what the run reproduces of the 2011 crisis, and what it misses.")
+        st.dataframe(record_patterns(ds), width="stretch", hide_index=True)
     col1, col2, col3, col4 = st.columns(4)
     col1.download_button("scenario YAML", scenario_yaml(scenario), f"{scenario.name}.yaml",
                          "application/x-yaml")
