@@ -319,14 +319,50 @@ def allocate_quota(inp: MarketInputs, desired: np.ndarray, quota: float, rent: n
     half = 0.5 * rent * inv_scale
     lo = (rent - inp.quota_bracket / inv_scale).min(axis=1)
     hi = (rent + inp.quota_bracket / inv_scale).max(axis=1)
+    # each halving: mid = (lo + hi) / 2, share = 0.5 + 0.5 tanh(half - mid / 2 x inv_scale),
+    # keep the half where the allocation sum(desired x share) crosses the quota. The tanh is
+    # numpy's (its own SIMD code, not the C library's), the rest compiled around it
+    mid, arg = np.empty(len(lo)), np.empty(desired.shape)
+    desired = np.ascontiguousarray(desired, dtype=float)
     for _ in range(QUOTA_BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        share = 0.5 + 0.5 * np.tanh(half - (0.5 * mid)[:, None] * inv_scale)
-        over = (desired * share).sum(axis=1) > quota
-        lo = np.where(over, mid, lo)
-        hi = np.where(over, hi, mid)
+        _quota_midpoint(lo, hi, half, inv_scale, mid, arg)
+        _quota_narrow(np.tanh(arg), desired, quota, mid, lo, hi)
     allocated = desired * _logistic((rent - hi[:, None]) * inv_scale)
     return np.where(binding[:, None], allocated, desired)
+
+
+@numba.njit(cache=True)
+def _quota_midpoint(lo: np.ndarray, hi: np.ndarray, half: np.ndarray, inv_scale: np.ndarray,
+                    mid: np.ndarray, arg: np.ndarray) -> None:
+    """Midpoints ``mid`` (M,) USD/kg of the brackets and the tanh arguments ``arg`` (M, E).
+
+    ``arg = half - (0.5 * mid) * inv_scale`` with ``half = rent / 2 x inv_scale``, as numpy
+    computed it (:func:`allocate_quota`).
+    """
+    members, elements = arg.shape
+    for m in range(members):
+        mid[m] = 0.5 * (lo[m] + hi[m])
+        shift = 0.5 * mid[m]
+        for e in range(elements):
+            arg[m, e] = half[m, e] - shift * inv_scale[m, e]
+
+
+@numba.njit(cache=True)
+def _quota_narrow(tanh_arg: np.ndarray, desired: np.ndarray, quota: float, mid: np.ndarray,
+                  lo: np.ndarray, hi: np.ndarray) -> None:
+    """One halving of the quota's shadow price bracket ``lo``, ``hi`` (M,) USD/kg, in place.
+
+    The allocation at ``mid`` is ``sum_e desired x (0.5 + 0.5 tanh_arg)`` t/yr (summed in
+    numpy's order); above the quota the shadow price is higher than ``mid``.
+    """
+    members, elements = desired.shape
+    row = np.empty(elements)
+    for m in range(members):
+        for e in range(elements):
+            row[e] = desired[m, e] * (0.5 + 0.5 * tanh_arg[m, e])
+        over = sum_elements(row) > quota
+        lo[m] = mid[m] if over else lo[m]
+        hi[m] = hi[m] if over else mid[m]
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
