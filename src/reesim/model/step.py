@@ -236,7 +236,7 @@ _PC, _PE, _TC, _SR, _CC, _CE = (HOLDERS.index(h) for h in (
     PRODUCERS_CHINA, PRODUCERS_EXPORT, COMPANY, STATE_RESERVE, CONSUMERS_CHINA, CONSUMERS_EXPORT))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _market_records(
         need: np.ndarray, used: np.ndarray, cut: np.ndarray, separation_output: np.ndarray,
         china_regions: np.ndarray, china_out: np.ndarray, to_company: np.ndarray,

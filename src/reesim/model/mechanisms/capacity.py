@@ -183,7 +183,7 @@ def build(ctx: Context, draft: Draft) -> CapacityInputs:
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _closures(t: int, expected_netback: np.ndarray, loss_months: np.ndarray, closed: np.ndarray,
               reopen_at: np.ndarray, netback: np.ndarray, cash_cost: np.ndarray,
               can_close: np.ndarray, incentive: np.ndarray, investment_rate: np.ndarray,
@@ -251,7 +251,7 @@ def available_capacity(inp: CapacityInputs, t: int, state: CapacityState) -> np.
         inp.illegal_supply, inp.disruption[t])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _available_capacity(t: int, online_at: np.ndarray, illegal_capacity: np.ndarray,
                         closed: np.ndarray, project: np.ndarray, recorded: np.ndarray,
                         nameplate: np.ndarray, ramp_months: np.ndarray, illegal: np.ndarray,

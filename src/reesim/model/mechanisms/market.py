@@ -276,7 +276,24 @@ def panic(inp: MarketInputs, price: np.ndarray, expected: np.ndarray) -> np.ndar
 
     The momentum that sets off hoarding (buyers) and speculative holding (sellers).
     """
-    return np.maximum(np.log(price / expected) - inp.log_panic_threshold, 0.0)
+    return _panic(price, expected, inp.log_panic_threshold[:, 0, 0])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _panic(price: np.ndarray, expected: np.ndarray, log_threshold: np.ndarray) -> np.ndarray:
+    """``max(ln(price / expected) - log_threshold, 0)`` per member, market and element.
+
+    ``price`` and ``expected`` (M, K, E) USD/kg, ``log_threshold`` (M,); numpy's operations
+    (the C library's log, as numpy's on this build), compiled (numba, cached on disk).
+    """
+    members, markets, elements = price.shape
+    out = np.empty((members, markets, elements))
+    for m in range(members):
+        for k in range(markets):
+            for e in range(elements):
+                out[m, k, e] = np_maximum(
+                    math.log(price[m, k, e] / expected[m, k, e]) - log_threshold[m], 0.0)
+    return out
 
 
 def consumer_purchases(inp: MarketInputs, demand_k: np.ndarray, stock: np.ndarray,
@@ -286,10 +303,34 @@ def consumer_purchases(inp: MarketInputs, demand_k: np.ndarray, stock: np.ndarra
     The target stock rises when prices run well above expectations (precautionary hoarding,
     beyond the panic threshold: ``momentum`` from :func:`panic`).
     """
-    months = inp.consumer_coverage_months * np.minimum(
-        1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple)
-    target = months * demand_k / MONTHS_PER_YEAR
-    return np.maximum(demand_k + (target - stock) / inp.consumer_adjustment_yr, 0.0)
+    return _consumer_purchases(
+        demand_k, stock, momentum, inp.consumer_coverage_months[:, 0, 0],
+        inp.hoarding_sensitivity[:, 0, 0], inp.max_hoard_multiple[:, 0, 0],
+        inp.consumer_adjustment_yr[:, 0, 0])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _consumer_purchases(demand_k: np.ndarray, stock: np.ndarray, momentum: np.ndarray,
+                        coverage_months: np.ndarray, hoarding: np.ndarray,
+                        max_hoard: np.ndarray, adjustment_yr: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`consumer_purchases` (numba, cached on disk), (M, K, E) t/yr.
+
+    ``demand_k`` t/yr, ``stock`` t and ``momentum`` (M, K, E); member values (M,). Target
+    months ``coverage * min(1 + hoarding * momentum, max_hoard)``, target stock
+    ``months * demand / 12``, purchases ``max(demand + (target - stock) / adjustment, 0)``,
+    in numpy's order of operations.
+    """
+    members, markets, elements = demand_k.shape
+    out = np.empty((members, markets, elements))
+    for m in range(members):
+        for k in range(markets):
+            for e in range(elements):
+                months = coverage_months[m] * np_minimum(1.0 + hoarding[m] * momentum[m, k, e],
+                                                         max_hoard[m])
+                target = months * demand_k[m, k, e] / MONTHS_PER_YEAR
+                out[m, k, e] = np_maximum(
+                    demand_k[m, k, e] + (target - stock[m, k, e]) / adjustment_yr[m], 0.0)
+    return out
 
 
 def seller_offer_share(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
@@ -331,7 +372,7 @@ def allocate_quota(inp: MarketInputs, desired: np.ndarray, quota: float, rent: n
     return np.where(binding[:, None], allocated, desired)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _quota_midpoint(lo: np.ndarray, hi: np.ndarray, half: np.ndarray, inv_scale: np.ndarray,
                     mid: np.ndarray, arg: np.ndarray) -> None:
     """Midpoints ``mid`` (M,) USD/kg of the brackets and the tanh arguments ``arg`` (M, E).
@@ -347,7 +388,7 @@ def _quota_midpoint(lo: np.ndarray, hi: np.ndarray, half: np.ndarray, inv_scale:
             arg[m, e] = half[m, e] - shift * inv_scale[m, e]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _quota_narrow(tanh_arg: np.ndarray, desired: np.ndarray, quota: float, mid: np.ndarray,
                   lo: np.ndarray, hi: np.ndarray) -> None:
     """One halving of the quota's shadow price bracket ``lo``, ``hi`` (M,) USD/kg, in place.
@@ -406,7 +447,7 @@ def clear(offers: Mapping[str, np.ndarray], wants: Mapping[str, np.ndarray],
                     got_by=got_by)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _clear(offers: np.ndarray, first: np.ndarray, wants: np.ndarray, sold_first: np.ndarray,
            others: np.ndarray, sold: np.ndarray, sold_by: np.ndarray, got_first: np.ndarray,
            got: np.ndarray) -> None:
@@ -418,7 +459,7 @@ def _clear(offers: np.ndarray, first: np.ndarray, wants: np.ndarray, sold_first:
                       got_first, got)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _clear_at(offers: np.ndarray, first: np.ndarray, wants: np.ndarray, sold_first: np.ndarray,
               others: np.ndarray, m: int, e: int, sold: np.ndarray, sold_by: np.ndarray,
               got_first: np.ndarray, got: np.ndarray) -> None:
@@ -529,7 +570,7 @@ def _price_rule(inp: MarketInputs, dt: float) -> tuple[np.ndarray, ...]:
             np.log(months / (MONTHS_PER_YEAR * dt)))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _solve_log_price(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                      log_last: np.ndarray, log_anchor: np.ndarray, log_choke: np.ndarray,
                      log_floor: np.ndarray, log_max_scarcity: np.ndarray, eps: np.ndarray,
@@ -544,7 +585,7 @@ def _solve_log_price(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                     work, out[m])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                 log_last: np.ndarray, log_anchor: np.ndarray, log_choke: np.ndarray,
                 log_floor: np.ndarray, log_max_scarcity: float, eps: float, beta: float,
@@ -685,7 +726,7 @@ _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
     CONSUMERS_EXPORT))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _trade_and_clear(
         out: np.ndarray, into: np.ndarray, licence_cap: np.ndarray, quota: float,
         flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, share: np.ndarray,
@@ -801,13 +842,34 @@ def update_expectations(inp: MarketInputs, price: np.ndarray, expected: np.ndarr
     compare the price with; the going price (months: ``price_adjustment_time_yr``, at least
     ``min_price_adjustment_yr``) anchors sellers' reservation in the next step's clearing.
     """
-    log_price = np.log(price)
+    return _update_expectations(price, expected, anchor, inp.expectation_time_yr[:, 0, 0],
+                                inp.anchor_time_yr[:, 0, 0], dt)
 
-    def lag(value: np.ndarray, time_yr: np.ndarray) -> np.ndarray:
-        log_value = np.log(value)
-        return np.exp(log_value + (log_price - log_value) * (1.0 - np.exp(-dt / time_yr)))
 
-    return lag(expected, inp.expectation_time_yr), lag(anchor, inp.anchor_time_yr)
+@numba.njit(cache=True, error_model="numpy")
+def _update_expectations(price: np.ndarray, expected: np.ndarray, anchor: np.ndarray,
+                         expectation_yr: np.ndarray, anchor_yr: np.ndarray,
+                         dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """The log lags of :func:`update_expectations` (numba, cached on disk), (M, K, E) USD/kg.
+
+    ``value`` moves to ``exp(ln value + (ln price - ln value) * (1 - exp(-dt / time)))`` with
+    each member's adjustment time (M,) yr; exp and log are the C library's, as numpy's on
+    this build, and the operations numpy's, so the numbers are the same.
+    """
+    members, markets, elements = price.shape
+    new_expected = np.empty((members, markets, elements))
+    new_anchor = np.empty((members, markets, elements))
+    for m in range(members):
+        to_expected = 1.0 - math.exp(-dt / expectation_yr[m])
+        to_anchor = 1.0 - math.exp(-dt / anchor_yr[m])
+        for k in range(markets):
+            for e in range(elements):
+                log_price = math.log(price[m, k, e])
+                log_value = math.log(expected[m, k, e])
+                new_expected[m, k, e] = math.exp(log_value + (log_price - log_value) * to_expected)
+                log_value = math.log(anchor[m, k, e])
+                new_anchor[m, k, e] = math.exp(log_value + (log_price - log_value) * to_anchor)
+    return new_expected, new_anchor
 
 
 def price_support_usd_per_kg(inp: MarketInputs, t: int, price: np.ndarray,
