@@ -46,7 +46,7 @@ from reesim.model.state import State
 from reesim.model.variables import VARIABLES
 
 _COMPANY = HOLDERS.index(COMPANY)
-MAGNETS = magnets.MAGNETS
+_MAGNETS = magnets.MAGNETS
 SMALL_BATCH = 16
 """Members below which a compiled sum costs more to call than it saves. Measured 2026-12-03:
 compiled for every batch, the sums slowed a warm single run from 0.84 to 0.91 s; from 16
@@ -197,7 +197,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
                             sep.feed_by_region)
     got, sold = china.got_by, china.sold_by
     rec = _market_records(
-        need_rate * dt, used, routing.cut, sep.separation_output, np.flatnonzero(se.china_region),
+        need_rate, used, routing.cut, sep.separation_output, np.flatnonzero(se.china_region),
         china_out, to_company, export_out, month.imports, returns, got[STATE_RESERVE],
         got[COMPANY], got[CONSUMERS_CHINA], got["exporters"], sold[PRODUCERS_CHINA],
         sold[COMPANY], sold[STATE_RESERVE], china.sold, abroad.sold,
@@ -238,7 +238,7 @@ _PC, _PE, _TC, _SR, _CC, _CE = (HOLDERS.index(h) for h in (
 
 @numba.njit(cache=True, error_model="numpy")
 def _market_records(
-        need: np.ndarray, used: np.ndarray, cut: np.ndarray, separation_output: np.ndarray,
+        need_rate: np.ndarray, used: np.ndarray, cut: np.ndarray, separation_output: np.ndarray,
         china_regions: np.ndarray, china_out: np.ndarray, to_company: np.ndarray,
         export_out: np.ndarray, imports: np.ndarray, returns: np.ndarray, got_reserve: np.ndarray,
         got_company: np.ndarray, got_consumers: np.ndarray, got_exporters: np.ndarray,
@@ -248,18 +248,18 @@ def _market_records(
         dt: float) -> MarketRecords:
     """The month's :class:`MarketRecords` from its flows (compiled, numba, cached on disk).
 
-    ``need`` and ``used`` (M, K, A, E) t, ``demand_rate`` (M, K, A, E) t/yr; ``china_out``,
+    ``need_rate`` and ``demand_rate`` (M, K, A, E) t/yr, ``used`` (M, K, A, E) t; ``china_out``,
     ``to_company``, ``export_out`` (M, E) t/yr separated output; the markets' flows (M, E) t
     and ``returns`` (M, K, E) t (scrap and recycling to sellers). Each holder's receipts:
     Chinese sellers their output (less the company's) + imports + returns, foreign sellers
     theirs + exports bought + returns, the company its members' output, consumers what they
     bought; sales: sellers what they sold (foreign sellers also the imports into China),
     consumers what they used. Exports are attributed to China's separation regions by their
-    share of its separated output (evenly when there is none); unmet demand is need less use
-    (plus magnet users abroad left by export controls, ``cut`` (M, E) t/yr). Sums over
-    markets, applications, regions run in index order from 0.0 as numpy's sums over those
-    axes, so the numbers are the ones the numpy code recorded, whatever the batch. Compiled
-    because as numpy these were sixty small operations a month.
+    share of its separated output (evenly when there is none); unmet demand is the need
+    ``need_rate * dt`` less use, plus magnet users abroad left by export controls (``cut``
+    (M, E) t/yr). Sums over markets, applications and regions run in index order from 0.0 as
+    numpy's sums over those axes, so the numbers are the ones the numpy code recorded,
+    whatever the batch. Compiled because as numpy these were sixty small operations a month.
     """
     members, markets, applications, elements = used.shape
     holders, n_china = _N_HOLDERS, len(china_regions)
@@ -278,12 +278,12 @@ def _market_records(
             for k in range(markets):
                 for e in range(elements):
                     demand[m, a, e] += demand_rate[m, k, a, e]
-                    unmet[m, a, e] += need[m, k, a, e] - used[m, k, a, e]
+                    unmet[m, a, e] += need_rate[m, k, a, e] * dt - used[m, k, a, e]
                     consumption[m, k, e] += used[m, k, a, e]
             for e in range(elements):
                 unmet[m, a, e] /= dt
         for e in range(elements):
-            unmet[m, MAGNETS, e] += cut[m, e]
+            unmet[m, _MAGNETS, e] += cut[m, e]
             total = 0.0
             for r in china_regions:
                 total += separation_output[m, r, e]
