@@ -30,8 +30,9 @@ def main() -> None:
     start = time.perf_counter()
     simulate(scenario)  # warm-up (imports, caches, the compiled kernels)
     print(f"first run in this process: {time.perf_counter() - start:.3f} s (includes loading the "
-          "compiled kernels (price bisection, mining, separation, demand, in use, environment, "
-          "step sums) from numba's cache, or compiling them if there is none: about 4 s more)")
+          "compiled kernels (trade and clearing, export quota, expectations, mining, capacity, "
+          "separation, demand, in use, environment, records, step sums) from numba's cache, or "
+          "compiling them if there is none: about 12 s more)")
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()

@@ -21,6 +21,7 @@ import numpy as np
 
 from reesim.dims import DT_YR, HOLDERS
 from reesim.model.build import Inputs
+from reesim.model.compiled import np_maximum
 from reesim.model.context import pair
 from reesim.model.mechanisms import (
     capacity,
@@ -45,6 +46,7 @@ from reesim.model.state import State
 from reesim.model.variables import VARIABLES
 
 _COMPANY = HOLDERS.index(COMPANY)
+_MAGNETS = magnets.MAGNETS
 SMALL_BATCH = 16
 """Members below which a compiled sum costs more to call than it saves. Measured 2026-12-03:
 compiled for every batch, the sums slowed a warm single run from 0.84 to 0.91 s; from 16
@@ -161,8 +163,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     china, abroad, traded, used = month.china, month.abroad, month.last, month.used
 
     # manufacturing from consumers' purchases; products into use; end of life back to sellers
-    need, n_e = need_rate * dt, need_rate.shape[-1]
-    used_china, used_export = _sum_axis(used[:, 0], 1), _sum_axis(used[:, 1], 1)
+    n_e = need_rate.shape[-1]
     made = in_use.manufacture(iu, used)
     shipped = magnets.ship(inputs.magnets, routing, used)
     use = in_use.age(iu, state.in_use, made.products_into_use)
@@ -192,51 +193,128 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     )
 
     # recorded values (the variable table decides what is kept)
-    unmet = _sum_axis(need - used, 1) / dt
-    unmet[:, magnets.MAGNETS] += routing.cut          # magnet users abroad left by controls
     env = environment.loads(inputs.environment, mined.total_output, ore_total,
                             sep.feed_by_region)
-    origin = sep.separation_output[:, se.china_region]                       # (M, Rc, E)
-    origin_total = origin.sum(axis=1, keepdims=True)
-    weights = np.where(origin_total > 0, origin / np.maximum(origin_total, 1e-300),
-                       1.0 / origin.shape[1])
     got, sold = china.got_by, china.sold_by
-    stockpile = np.zeros_like(inventory)
-    stockpile[:, HOLDERS.index(STATE_RESERVE)] = got[STATE_RESERVE] / dt
-    stockpile[:, _COMPANY] = got[COMPANY] / dt
-    receipts = market.Stocks(np.zeros_like(inventory))                      # t this month
-    receipts.producers_china[...] = (china_out - to_company) * dt + month.imports + returns[:, 0]
-    receipts.producers_export[...] = export_out * dt + got["exporters"] + returns[:, 1]
-    receipts.trading_company[...] = to_company * dt
-    receipts.consumers_china[...] = got[CONSUMERS_CHINA]
-    receipts.consumers_export[...] = abroad.got_by[CONSUMERS_EXPORT]
-    sales = market.Stocks(np.zeros_like(inventory))
-    sales.producers_china[...] = sold[PRODUCERS_CHINA]
-    sales.producers_export[...] = month.imports + abroad.sold_by[PRODUCERS_EXPORT]
-    sales.trading_company[...] = sold[COMPANY]
-    sales.state_reserve[...] = sold[STATE_RESERVE]
-    sales.consumers_china[...] = used_china
-    sales.consumers_export[...] = used_export
+    rec = _market_records(
+        need_rate, used, routing.cut, sep.separation_output, np.flatnonzero(se.china_region),
+        china_out, to_company, export_out, month.imports, returns, got[STATE_RESERVE],
+        got[COMPANY], got[CONSUMERS_CHINA], got["exporters"], sold[PRODUCERS_CHINA],
+        sold[COMPANY], sold[STATE_RESERVE], china.sold, abroad.sold,
+        abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT], demand_rate, dt)
     values = {
         "price": np.swapaxes(new_price, 1, 2),         # the month's clearing prices
         **mined._asdict(), "capacity_available": capacity_now, "utilization": utilization,
         "netback": netback, "reserves": reserves, **sep._asdict(),
-        "inventory": inventory, "market_sales": pair(china.sold, abroad.sold) / dt,
-        "market_purchases": pair(sum(got.values()), abroad.got_by[CONSUMERS_EXPORT]) / dt,
-        "holder_receipts": receipts.array / dt, "holder_sales": sales.array / dt,
-        "exports": weights * (got["exporters"] / dt)[:, None, :],
-        "imports": month.imports / dt,
+        "inventory": inventory, **rec._asdict(),
         "trading_company_sales": company_sales, "trading_company_plan": planned,
-        "stockpile_purchases": stockpile,
-        "demand": _sum_axis(demand_rate, 1),
-        "unmet_demand": unmet,
-        **shipped._asdict(),
-        "market_consumption": _sum_axis(used, 2) / dt, **made._asdict(),
+        **shipped._asdict(), **made._asdict(),
         "in_use_stock": use.in_use_stock, "end_of_life": use.end_of_life,
         "recycled": eol.recycled, "eol_losses": eol.eol_losses,
         "tailings_stock": new_state.tailings, **env._asdict(),
     }
     return new_state, {name: values[name] for name in VARIABLES}
+
+
+class MarketRecords(NamedTuple):
+    """The month's recorded market and demand values (rates in t REO/yr)."""
+
+    market_sales: np.ndarray            # (M, K, E)
+    market_purchases: np.ndarray        # (M, K, E)
+    holder_receipts: np.ndarray         # (M, H, E)
+    holder_sales: np.ndarray            # (M, H, E)
+    exports: np.ndarray                 # (M, Rc, E) by China separation region of origin
+    imports: np.ndarray                 # (M, E)
+    stockpile_purchases: np.ndarray     # (M, H, E)
+    demand: np.ndarray                  # (M, A, E)
+    unmet_demand: np.ndarray            # (M, A, E)
+    market_consumption: np.ndarray      # (M, K, E)
+
+
+_N_HOLDERS = len(HOLDERS)
+_PC, _PE, _TC, _SR, _CC, _CE = (HOLDERS.index(h) for h in (
+    PRODUCERS_CHINA, PRODUCERS_EXPORT, COMPANY, STATE_RESERVE, CONSUMERS_CHINA, CONSUMERS_EXPORT))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _market_records(
+        need_rate: np.ndarray, used: np.ndarray, cut: np.ndarray, separation_output: np.ndarray,
+        china_regions: np.ndarray, china_out: np.ndarray, to_company: np.ndarray,
+        export_out: np.ndarray, imports: np.ndarray, returns: np.ndarray, got_reserve: np.ndarray,
+        got_company: np.ndarray, got_consumers: np.ndarray, got_exporters: np.ndarray,
+        sold_producers: np.ndarray, sold_company: np.ndarray, sold_reserve: np.ndarray,
+        sold_china: np.ndarray, sold_abroad: np.ndarray, sold_abroad_producers: np.ndarray,
+        got_abroad_consumers: np.ndarray, demand_rate: np.ndarray,
+        dt: float) -> MarketRecords:
+    """The month's :class:`MarketRecords` from its flows (compiled, numba, cached on disk).
+
+    ``need_rate`` and ``demand_rate`` (M, K, A, E) t/yr, ``used`` (M, K, A, E) t; ``china_out``,
+    ``to_company``, ``export_out`` (M, E) t/yr separated output; the markets' flows (M, E) t
+    and ``returns`` (M, K, E) t (scrap and recycling to sellers). Each holder's receipts:
+    Chinese sellers their output (less the company's) + imports + returns, foreign sellers
+    theirs + exports bought + returns, the company its members' output, consumers what they
+    bought; sales: sellers what they sold (foreign sellers also the imports into China),
+    consumers what they used. Exports are attributed to China's separation regions by their
+    share of its separated output (evenly when there is none); unmet demand is the need
+    ``need_rate * dt`` less use, plus magnet users abroad left by export controls (``cut``
+    (M, E) t/yr). Sums over markets, applications and regions run in index order from 0.0 as
+    numpy's sums over those axes, so the numbers are the ones the numpy code recorded,
+    whatever the batch. Compiled because as numpy these were sixty small operations a month.
+    """
+    members, markets, applications, elements = used.shape
+    holders, n_china = _N_HOLDERS, len(china_regions)
+    sales = np.zeros((members, markets, elements))
+    purchases = np.empty((members, markets, elements))
+    receipts = np.zeros((members, holders, elements))
+    holder_sales = np.empty((members, holders, elements))
+    exports = np.empty((members, n_china, elements))
+    imports_rate = np.empty((members, elements))
+    stockpile = np.zeros((members, holders, elements))
+    demand = np.zeros((members, applications, elements))
+    unmet = np.zeros((members, applications, elements))
+    consumption = np.zeros((members, markets, elements))
+    for m in range(members):
+        for a in range(applications):
+            for k in range(markets):
+                for e in range(elements):
+                    demand[m, a, e] += demand_rate[m, k, a, e]
+                    unmet[m, a, e] += need_rate[m, k, a, e] * dt - used[m, k, a, e]
+                    consumption[m, k, e] += used[m, k, a, e]
+            for e in range(elements):
+                unmet[m, a, e] /= dt
+        for e in range(elements):
+            unmet[m, _MAGNETS, e] += cut[m, e]
+            total = 0.0
+            for r in china_regions:
+                total += separation_output[m, r, e]
+            for i in range(n_china):
+                weight = (separation_output[m, china_regions[i], e] / np_maximum(total, 1e-300)
+                          if total > 0 else 1.0 / n_china)
+                exports[m, i, e] = weight * (got_exporters[m, e] / dt)
+            stockpile[m, _SR, e] = got_reserve[m, e] / dt
+            stockpile[m, _TC, e] = got_company[m, e] / dt
+            receipts[m, _PC, e] = ((china_out[m, e] - to_company[m, e]) * dt + imports[m, e]
+                                   + returns[m, 0, e])
+            receipts[m, _PE, e] = export_out[m, e] * dt + got_exporters[m, e] + returns[m, 1, e]
+            receipts[m, _TC, e] = to_company[m, e] * dt
+            receipts[m, _CC, e] = got_consumers[m, e]
+            receipts[m, _CE, e] = got_abroad_consumers[m, e]
+            holder_sales[m, _PC, e] = sold_producers[m, e] / dt
+            holder_sales[m, _PE, e] = (imports[m, e] + sold_abroad_producers[m, e]) / dt
+            holder_sales[m, _TC, e] = sold_company[m, e] / dt
+            holder_sales[m, _SR, e] = sold_reserve[m, e] / dt
+            for k in range(markets):
+                holder_sales[m, _CC + k, e] = consumption[m, k, e] / dt
+                consumption[m, k, e] /= dt
+            for h in range(holders):
+                receipts[m, h, e] /= dt
+            sales[m, 0, e], sales[m, 1, e] = sold_china[m, e] / dt, sold_abroad[m, e] / dt
+            bought = 0.0 + got_reserve[m, e] + got_company[m, e] + got_consumers[m, e]
+            purchases[m, 0, e] = (bought + got_exporters[m, e]) / dt
+            purchases[m, 1, e] = got_abroad_consumers[m, e] / dt
+            imports_rate[m, e] = imports[m, e] / dt
+    return MarketRecords(sales, purchases, receipts, holder_sales, exports, imports_rate,
+                         stockpile, demand, unmet, consumption)
 
 
 def _sum_axis(a: np.ndarray, axis: int) -> np.ndarray:

@@ -18,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from reesim.dims import ELEMENTS, MONTHS_PER_YEAR
+from reesim.model.compiled import np_maximum, np_minimum
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
 from reesim.model.timeline import Timeline, step_by_year
@@ -181,6 +183,46 @@ def build(ctx: Context, draft: Draft) -> CapacityInputs:
     )
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _closures(t: int, expected_netback: np.ndarray, loss_months: np.ndarray, closed: np.ndarray,
+              reopen_at: np.ndarray, netback: np.ndarray, cash_cost: np.ndarray,
+              can_close: np.ndarray, incentive: np.ndarray, investment_rate: np.ndarray,
+              closure_months: np.ndarray,
+              restart_months: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Expected netbacks, closures and restarts after month ``t`` (numba, cached on disk).
+
+    Per member and producer ((M, P) state; ``can_close``, ``incentive`` USD/kg (P,); the
+    member values (M,)): the expected netback moves toward the netback by the investment rate;
+    a mine that can close and earns less than its cash cost counts one more month of losses
+    (the count restarts otherwise) and closes at ``closure_months``; a closed mine whose
+    expected netback reaches its incentive price is scheduled to reopen ``restart_months``
+    later and reopens in the month before that step. Returns the new expected netback, loss
+    months, closed flags and reopening steps (``NEVER``: none). The operations are numpy's, so
+    the numbers are the ones it gave. Compiled because as numpy these were a dozen small
+    operations a month.
+    """
+    members, producers = closed.shape
+    expected = np.empty((members, producers))
+    losses = np.empty_like(loss_months)
+    now_closed = np.empty_like(closed)
+    reopen = np.empty_like(reopen_at)
+    for m in range(members):
+        for p in range(producers):
+            expected[m, p] = (expected_netback[m, p]
+                              + (netback[m, p] - expected_netback[m, p]) * investment_rate[m])
+            losing = not closed[m, p] and can_close[p] and netback[m, p] < cash_cost[m, p]
+            loss = loss_months[m, p] + 1 if losing else 0
+            closing = loss >= closure_months[m]
+            shut = closed[m, p] or closing
+            restart = shut and reopen_at[m, p] == NEVER and expected[m, p] >= incentive[p]
+            at = t + restart_months[m] if restart else reopen_at[m, p]
+            reopening = shut and at <= t + 1
+            now_closed[m, p] = shut and not reopening
+            reopen[m, p] = NEVER if reopening else at
+            losses[m, p] = 0 if reopening or closing else loss
+    return expected, losses, now_closed, reopen
+
+
 def initial(inp: CapacityInputs, members: int, netback: np.ndarray) -> CapacityState:
     """Capacity memories at the run start: nothing closed, projects per ``supply.projects``."""
     n_p = len(inp.planned)
@@ -196,15 +238,47 @@ def initial(inp: CapacityInputs, members: int, netback: np.ndarray) -> CapacityS
 
 
 def available_capacity(inp: CapacityInputs, t: int, state: CapacityState) -> np.ndarray:
-    """Capacity each producer can use this month, (M, P) t REO/yr."""
+    """Capacity each producer can use this month, (M, P) t REO/yr.
+
+    Fringe (illegal) supply has its endogenous capacity (none without ``illegal_supply``), a
+    project of the model its nameplate times its ramp-up since it came online, any other
+    producer its recorded capacity; all times the month's disruption factor, none when closed.
+    """
     project = inp.planned & ~inp.forced_online[t]          # capacity from the model's projects
-    history = np.where(project, 0.0, inp.capacity_t_per_yr[t])
-    ramp = np.minimum(np.maximum((t - state.online_at + 1) / inp.ramp_up_months, 0.0), 1.0)
-    projects = np.where(project[None, :], inp.nameplate_t_per_yr[None, :] * ramp, 0.0)
-    capacity = np.where(inp.illegal[None, :], state.illegal_capacity, history[None, :] + projects)
-    if not inp.illegal_supply:
-        capacity = np.where(inp.illegal[None, :], 0.0, capacity)
-    return capacity * inp.disruption[t][None, :] * ~state.closed
+    return _available_capacity(
+        t, state.online_at, state.illegal_capacity, state.closed, project,
+        inp.capacity_t_per_yr[t], inp.nameplate_t_per_yr, inp.ramp_up_months[:, 0], inp.illegal,
+        inp.illegal_supply, inp.disruption[t])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _available_capacity(t: int, online_at: np.ndarray, illegal_capacity: np.ndarray,
+                        closed: np.ndarray, project: np.ndarray, recorded: np.ndarray,
+                        nameplate: np.ndarray, ramp_months: np.ndarray, illegal: np.ndarray,
+                        illegal_supply: bool, disruption: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`available_capacity` per member and producer (numba, cached).
+
+    ``online_at`` (M, P) steps, ``illegal_capacity`` (M, P) t/yr, ``closed`` (M, P) bool;
+    ``project``, ``recorded`` t/yr, ``nameplate`` t/yr, ``illegal`` and ``disruption`` (P,);
+    ``ramp_months`` (M,). A project's ramp is ``min(max((t - online_at + 1) / ramp, 0), 1)``;
+    recorded capacity and projects' add as numpy's sum of the two (0 where not one), so the
+    numbers are the ones numpy gave, whatever the batch. Compiled because as numpy this was a
+    dozen operations on small arrays a month.
+    """
+    members, producers = online_at.shape
+    out = np.empty((members, producers))
+    for m in range(members):
+        for p in range(producers):
+            if illegal[p]:
+                capacity = illegal_capacity[m, p] if illegal_supply else 0.0
+            elif project[p]:
+                ramp = np_minimum(np_maximum((t - online_at[m, p] + 1) / ramp_months[m], 0.0),
+                                  1.0)
+                capacity = 0.0 + nameplate[p] * ramp
+            else:
+                capacity = recorded[p] + 0.0
+            out[m, p] = capacity * disruption[p] * (0.0 if closed[m, p] else 1.0)
+    return out
 
 
 def foreseen_deficit(inp: CapacityInputs, t: int, online_at: np.ndarray, supply: np.ndarray,
@@ -242,19 +316,11 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
     the investors' outlook (:func:`foreseen_deficit`); without them projects are committed
     on price alone.
     """
-    expected = state.expected_netback + (netback - state.expected_netback) * inp.investment_rate
-
-    running = ~state.closed & inp.can_close[None, :]
-    losing = running & (netback < cash_cost)
-    loss_months = np.where(losing, state.loss_months + 1, 0)
-    closing = loss_months >= inp.closure_after_loss_months
-    closed = state.closed | closing
-    restart = closed & (state.reopen_at == NEVER) & (expected >= inp.incentive_usd_per_kg)
-    reopen_at = np.where(restart, t + inp.restart_months, state.reopen_at)
-    reopening = closed & (reopen_at <= t + 1)
-    closed = closed & ~reopening
-    reopen_at = np.where(reopening, NEVER, reopen_at)
-    loss_months = np.where(reopening | closing, 0, loss_months)
+    expected, loss_months, closed, reopen_at = _closures(
+        t, state.expected_netback, state.loss_months, state.closed, state.reopen_at,
+        netback, cash_cost, inp.can_close, inp.incentive_usd_per_kg,
+        inp.investment_rate[:, 0], inp.closure_after_loss_months[:, 0],
+        inp.restart_months[:, 0])
 
     online_at = state.online_at
     if inp.projects_endogenous:

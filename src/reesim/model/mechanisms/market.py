@@ -27,8 +27,9 @@ import numba
 import numpy as np
 
 from reesim.dims import DT_YR, ELEMENTS, HOLDERS, MONTHS_PER_YEAR
+from reesim.model.compiled import np_maximum, np_minimum, sum_elements
 from reesim.model.constants import Constant
-from reesim.model.context import Context, Draft, member_column, monthly, pair
+from reesim.model.context import Context, Draft, member_column, monthly
 from reesim.model.quotas import extend, quota_series
 from reesim.model.timeline import step_by_year
 
@@ -275,7 +276,24 @@ def panic(inp: MarketInputs, price: np.ndarray, expected: np.ndarray) -> np.ndar
 
     The momentum that sets off hoarding (buyers) and speculative holding (sellers).
     """
-    return np.maximum(np.log(price / expected) - inp.log_panic_threshold, 0.0)
+    return _panic(price, expected, inp.log_panic_threshold[:, 0, 0])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _panic(price: np.ndarray, expected: np.ndarray, log_threshold: np.ndarray) -> np.ndarray:
+    """``max(ln(price / expected) - log_threshold, 0)`` per member, market and element.
+
+    ``price`` and ``expected`` (M, K, E) USD/kg, ``log_threshold`` (M,); numpy's operations
+    (the C library's log, as numpy's on this build), compiled (numba, cached on disk).
+    """
+    members, markets, elements = price.shape
+    out = np.empty((members, markets, elements))
+    for m in range(members):
+        for k in range(markets):
+            for e in range(elements):
+                out[m, k, e] = np_maximum(
+                    math.log(price[m, k, e] / expected[m, k, e]) - log_threshold[m], 0.0)
+    return out
 
 
 def consumer_purchases(inp: MarketInputs, demand_k: np.ndarray, stock: np.ndarray,
@@ -285,10 +303,34 @@ def consumer_purchases(inp: MarketInputs, demand_k: np.ndarray, stock: np.ndarra
     The target stock rises when prices run well above expectations (precautionary hoarding,
     beyond the panic threshold: ``momentum`` from :func:`panic`).
     """
-    months = inp.consumer_coverage_months * np.minimum(
-        1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple)
-    target = months * demand_k / MONTHS_PER_YEAR
-    return np.maximum(demand_k + (target - stock) / inp.consumer_adjustment_yr, 0.0)
+    return _consumer_purchases(
+        demand_k, stock, momentum, inp.consumer_coverage_months[:, 0, 0],
+        inp.hoarding_sensitivity[:, 0, 0], inp.max_hoard_multiple[:, 0, 0],
+        inp.consumer_adjustment_yr[:, 0, 0])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _consumer_purchases(demand_k: np.ndarray, stock: np.ndarray, momentum: np.ndarray,
+                        coverage_months: np.ndarray, hoarding: np.ndarray,
+                        max_hoard: np.ndarray, adjustment_yr: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`consumer_purchases` (numba, cached on disk), (M, K, E) t/yr.
+
+    ``demand_k`` t/yr, ``stock`` t and ``momentum`` (M, K, E); member values (M,). Target
+    months ``coverage * min(1 + hoarding * momentum, max_hoard)``, target stock
+    ``months * demand / 12``, purchases ``max(demand + (target - stock) / adjustment, 0)``,
+    in numpy's order of operations.
+    """
+    members, markets, elements = demand_k.shape
+    out = np.empty((members, markets, elements))
+    for m in range(members):
+        for k in range(markets):
+            for e in range(elements):
+                months = coverage_months[m] * np_minimum(1.0 + hoarding[m] * momentum[m, k, e],
+                                                         max_hoard[m])
+                target = months * demand_k[m, k, e] / MONTHS_PER_YEAR
+                out[m, k, e] = np_maximum(
+                    demand_k[m, k, e] + (target - stock[m, k, e]) / adjustment_yr[m], 0.0)
+    return out
 
 
 def seller_offer_share(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
@@ -318,14 +360,50 @@ def allocate_quota(inp: MarketInputs, desired: np.ndarray, quota: float, rent: n
     half = 0.5 * rent * inv_scale
     lo = (rent - inp.quota_bracket / inv_scale).min(axis=1)
     hi = (rent + inp.quota_bracket / inv_scale).max(axis=1)
+    # each halving: mid = (lo + hi) / 2, share = 0.5 + 0.5 tanh(half - mid / 2 x inv_scale),
+    # keep the half where the allocation sum(desired x share) crosses the quota. The tanh is
+    # numpy's (its own SIMD code, not the C library's), the rest compiled around it
+    mid, arg = np.empty(len(lo)), np.empty(desired.shape)
+    desired = np.ascontiguousarray(desired, dtype=float)
     for _ in range(QUOTA_BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        share = 0.5 + 0.5 * np.tanh(half - (0.5 * mid)[:, None] * inv_scale)
-        over = (desired * share).sum(axis=1) > quota
-        lo = np.where(over, mid, lo)
-        hi = np.where(over, hi, mid)
+        _quota_midpoint(lo, hi, half, inv_scale, mid, arg)
+        _quota_narrow(np.tanh(arg), desired, quota, mid, lo, hi)
     allocated = desired * _logistic((rent - hi[:, None]) * inv_scale)
     return np.where(binding[:, None], allocated, desired)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _quota_midpoint(lo: np.ndarray, hi: np.ndarray, half: np.ndarray, inv_scale: np.ndarray,
+                    mid: np.ndarray, arg: np.ndarray) -> None:
+    """Midpoints ``mid`` (M,) USD/kg of the brackets and the tanh arguments ``arg`` (M, E).
+
+    ``arg = half - (0.5 * mid) * inv_scale`` with ``half = rent / 2 x inv_scale``, as numpy
+    computed it (:func:`allocate_quota`).
+    """
+    members, elements = arg.shape
+    for m in range(members):
+        mid[m] = 0.5 * (lo[m] + hi[m])
+        shift = 0.5 * mid[m]
+        for e in range(elements):
+            arg[m, e] = half[m, e] - shift * inv_scale[m, e]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _quota_narrow(tanh_arg: np.ndarray, desired: np.ndarray, quota: float, mid: np.ndarray,
+                  lo: np.ndarray, hi: np.ndarray) -> None:
+    """One halving of the quota's shadow price bracket ``lo``, ``hi`` (M,) USD/kg, in place.
+
+    The allocation at ``mid`` is ``sum_e desired x (0.5 + 0.5 tanh_arg)`` t/yr (summed in
+    numpy's order); above the quota the shadow price is higher than ``mid``.
+    """
+    members, elements = desired.shape
+    row = np.empty(elements)
+    for m in range(members):
+        for e in range(elements):
+            row[e] = desired[m, e] * (0.5 + 0.5 * tanh_arg[m, e])
+        over = sum_elements(row) > quota
+        lo[m] = mid[m] if over else lo[m]
+        hi[m] = hi[m] if over else mid[m]
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
@@ -350,30 +428,79 @@ def clear(offers: Mapping[str, np.ndarray], wants: Mapping[str, np.ndarray],
     reserves do, taking what it ordered as far as the offers go; the rest of the offers is
     rationed pro rata over the other buyers. The sellers named in ``sold_first`` (a reserve
     releasing its lots at auction) sell before the others, who share the rest of the sales pro
-    rata to their offers.
+    rata to their offers. The arithmetic is :func:`_clear_at`'s, element by element.
     """
-    supply = functools.reduce(np.add, offers.values())     # in order, as a sum over axis 1
-    want = functools.reduce(np.add, wants.values())
-    priority = functools.reduce(np.add, (first or {}).values(), np.zeros_like(want))
-    taken = np.minimum(priority, supply)
-    rest = np.minimum(supply - taken, want)
-    sold = taken + rest
-    sold_by: dict[str, np.ndarray] = {}
-    remaining = sold
-    for name in sold_first:
-        sold_by[name] = np.minimum(offers[name], remaining)
-        remaining = remaining - sold_by[name]
-    others = {k: v for k, v in offers.items() if k not in sold_by}
-    other_supply = functools.reduce(np.add, others.values())
-    offer_fill = np.where(other_supply > 0, remaining / np.maximum(other_supply, 1e-300), 0.0)
-    sold_by.update({k: v * offer_fill for k, v in others.items()})
-    got_by = {}
-    if first:
-        first_fill = np.where(priority > 0, taken / np.maximum(priority, 1e-300), 0.0)
-        got_by.update({k: v * first_fill for k, v in first.items()})
-    want_fill = np.where(want > 0, rest / np.maximum(want, 1e-300), 0.0)
-    got_by.update({k: v * want_fill for k, v in wants.items()})
-    return Clearing(sold=sold, sold_by={k: sold_by[k] for k in offers}, got_by=got_by)
+    first = first or {}
+    names = list(offers)
+    others = [k for k in names if k not in sold_first]
+    arrays = np.broadcast_arrays(*offers.values(), *first.values(), *wants.values())
+    n_s, n_f = len(offers), len(first)
+    stacked = np.stack(arrays, axis=1).astype(float, copy=False)            # (M, S+F+B, E) t
+    offered, ordered, wanted = stacked[:, :n_s], stacked[:, n_s:n_s + n_f], stacked[:, n_s + n_f:]
+    sold = np.empty(stacked[:, 0].shape)
+    sold_by, got_first, got = (np.empty(a.shape) for a in (offered, ordered, wanted))
+    _clear(offered, ordered, wanted, np.array([names.index(k) for k in sold_first], np.int64),
+           np.array([names.index(k) for k in others], np.int64), sold, sold_by, got_first, got)
+    got_by = {k: got_first[:, i] for i, k in enumerate(first)}
+    got_by.update({k: got[:, i] for i, k in enumerate(wants)})
+    return Clearing(sold=sold, sold_by={k: sold_by[:, i] for i, k in enumerate(names)},
+                    got_by=got_by)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _clear(offers: np.ndarray, first: np.ndarray, wants: np.ndarray, sold_first: np.ndarray,
+           others: np.ndarray, sold: np.ndarray, sold_by: np.ndarray, got_first: np.ndarray,
+           got: np.ndarray) -> None:
+    """:func:`_clear_at` for every member and element (compiled, numba, cached on disk)."""
+    members, _, elements = offers.shape
+    for m in range(members):
+        for e in range(elements):
+            _clear_at(offers, first, wants, sold_first, others, m, e, sold, sold_by,
+                      got_first, got)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _clear_at(offers: np.ndarray, first: np.ndarray, wants: np.ndarray, sold_first: np.ndarray,
+              others: np.ndarray, m: int, e: int, sold: np.ndarray, sold_by: np.ndarray,
+              got_first: np.ndarray, got: np.ndarray) -> None:
+    """One market-element's clearing (member ``m``, element ``e``), all in t for the month.
+
+    ``offers`` (M, S, E), ``first`` (M, F, E) priority buyers' orders and ``wants`` (M, B, E);
+    ``sold_first`` the sellers (positions on S) that sell first, in order, ``others`` the rest.
+    Writes ``sold`` (M, E), ``sold_by`` (M, S, E), ``got_first`` (M, F, E) and ``got``
+    (M, B, E) at [m, e]: priority buyers take ``min(their orders, supply)``, the others share
+    ``min(supply - taken, want)`` pro rata; the first sellers sell in order, the others pro rata
+    to their offers. Sums run in name order from the first term (reserves' orders from 0.0), and
+    min, max and the fills follow numpy's rules, so the numbers are those of the numpy rule.
+    """
+    supply = offers[m, 0, e]
+    for s in range(1, offers.shape[1]):
+        supply = supply + offers[m, s, e]
+    want = wants[m, 0, e]
+    for b in range(1, wants.shape[1]):
+        want = want + wants[m, b, e]
+    priority = 0.0
+    for f in range(first.shape[1]):
+        priority = priority + first[m, f, e]
+    taken = np_minimum(priority, supply)
+    rest = np_minimum(supply - taken, want)
+    remaining = sold[m, e] = taken + rest
+    for s in sold_first:
+        sold_by[m, s, e] = np_minimum(offers[m, s, e], remaining)
+        remaining = remaining - sold_by[m, s, e]
+    if len(others):
+        other_supply = offers[m, others[0], e]
+        for i in range(1, len(others)):
+            other_supply = other_supply + offers[m, others[i], e]
+        fill = remaining / np_maximum(other_supply, 1e-300) if other_supply > 0 else 0.0
+        for s in others:
+            sold_by[m, s, e] = offers[m, s, e] * fill
+    fill = taken / np_maximum(priority, 1e-300) if priority > 0 else 0.0
+    for f in range(first.shape[1]):
+        got_first[m, f, e] = first[m, f, e] * fill
+    fill = rest / np_maximum(want, 1e-300) if want > 0 else 0.0
+    for b in range(wants.shape[1]):
+        got[m, b, e] = wants[m, b, e] * fill
 
 
 class ReserveOrders(NamedTuple):
@@ -405,7 +532,7 @@ def reserve_orders(inp: MarketInputs, t: int, stocks: Stocks, backlog: np.ndarra
         owed=owed)
 
 
-def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
+def solve_log_price(inp: MarketInputs, supply: np.ndarray | float, fixed: np.ndarray | float,
                     elastic: np.ndarray, log_last: np.ndarray, log_anchor: np.ndarray,
                     log_choke: np.ndarray, dt: float = DT_YR) -> np.ndarray:
     """The month's clearing log price of one market, (M, E), by bisection in log price.
@@ -420,55 +547,92 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray, fixed: np.ndarray,
     cover(p)))`` rises with p, so bisection finds
     the one root within [floor, choke] and within ``max_scarcity_factor`` of the anchor (the
     going price); at the upper bound (no stock left) the market rations, at the lower one (no
-    buyers) it gluts.
+    buyers) it gluts. The arithmetic is :func:`_log_prices`', member by member.
     """
-    months = inp.seller_coverage_months[:, :, 0]
-    lo = np.maximum(inp.log_floor_price, log_anchor - inp.log_max_scarcity)
-    hi = np.maximum(np.minimum(log_choke, log_anchor + inp.log_max_scarcity), lo)
-    # member values (M, 1) as the compiled loop reads them; market values as full (M, E)
-    eps = inp.purchase_elasticity
-    beta = inp.coverage_sensitivity[:, :, 0]
-    log_target = np.log(months / (MONTHS_PER_YEAR * dt))
-    offset = log_anchor + beta * log_target                                  # (M, E)
-    glut = beta * (inp.glut_sensitivity_ratio[:, :, 0] - 1.0)
-    scale = elastic * np.exp(-eps * log_last)
-    held = np.minimum(np.maximum(log_last, lo), hi)   # within the bracket before it is narrowed
-    _bisect_log_price(lo, hi, np.full(lo.shape, fixed), scale, np.full(lo.shape, supply), eps,
-                      beta, offset, glut, log_target)
-    empty = (supply <= TINY_T) & (fixed + elastic <= TINY_T)      # no trade, no news: price holds
-    return np.where(empty, held, 0.5 * (lo + hi))
+    supply, fixed, elastic, log_last, log_anchor, log_choke = (
+        np.ascontiguousarray(a, dtype=float) for a in
+        np.broadcast_arrays(supply, fixed, elastic, log_last, log_anchor, log_choke))
+    out = np.empty(supply.shape)
+    _solve_log_price(supply, fixed, elastic, log_last, log_anchor, log_choke,
+                     inp.log_floor_price, *_price_rule(inp, dt), out)
+    return out
 
 
-@numba.njit(cache=True)
-def _bisect_log_price(lo: np.ndarray, hi: np.ndarray, fixed: np.ndarray, scale: np.ndarray,
-                      supply: np.ndarray, eps: np.ndarray, beta: np.ndarray,
-                      offset: np.ndarray, glut: np.ndarray, log_target: np.ndarray) -> None:
-    """The bisection of :func:`solve_log_price`: narrows the brackets ``lo``, ``hi`` in place.
+def _price_rule(inp: MarketInputs, dt: float) -> tuple[np.ndarray, ...]:
+    """Member values (M,) of the price rule: log max scarcity, eps, beta, glut, log target.
 
-    ``lo``, ``hi``, ``fixed``, ``scale``, ``supply`` and ``offset`` are (M, E); the member
-    values ``eps``, ``beta``, ``glut`` and ``log_target`` are (M, 1). Each of
-    ``PRICE_BISECTION_STEPS`` halvings keeps the half of [lo, hi] where the excess
+    ``glut = beta * (rho - 1)`` and ``log_target = ln(target months / months per step)``.
+    """
+    months = inp.seller_coverage_months[:, 0, 0]
+    beta = inp.coverage_sensitivity[:, 0, 0]
+    return (inp.log_max_scarcity[:, 0], inp.purchase_elasticity[:, 0], beta,
+            beta * (inp.glut_sensitivity_ratio[:, 0, 0] - 1.0),
+            np.log(months / (MONTHS_PER_YEAR * dt)))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _solve_log_price(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
+                     log_last: np.ndarray, log_anchor: np.ndarray, log_choke: np.ndarray,
+                     log_floor: np.ndarray, log_max_scarcity: np.ndarray, eps: np.ndarray,
+                     beta: np.ndarray, glut: np.ndarray, log_target: np.ndarray,
+                     out: np.ndarray) -> None:
+    """:func:`_log_prices` for every member of (M, E) arrays, into ``out``."""
+    members, elements = out.shape
+    work = np.empty((4, elements))
+    for m in range(members):
+        _log_prices(supply[m], fixed[m], elastic[m], log_last[m], log_anchor[m], log_choke[m],
+                    log_floor, log_max_scarcity[m], eps[m], beta[m], glut[m], log_target[m],
+                    work, out[m])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
+                log_last: np.ndarray, log_anchor: np.ndarray, log_choke: np.ndarray,
+                log_floor: np.ndarray, log_max_scarcity: float, eps: float, beta: float,
+                glut: float, log_target: float, work: np.ndarray, out: np.ndarray) -> None:
+    """One member's clearing log prices (USD/kg) in one market, :func:`solve_log_price`'s rule.
+
+    Arrays are (E,) (``supply``, ``fixed``, ``elastic`` t for the month), ``work`` (4, E)
+    scratch; ``eps``, ``beta``, ``glut``, ``log_target`` are the member's values from
+    :func:`_price_rule`. The bracket is [max(floor, anchor - scarcity),
+    max(min(choke, anchor + scarcity), lo)] in log price. Each of ``PRICE_BISECTION_STEPS``
+    halvings keeps the half of [lo, hi] where the excess
     ``mid - beta * r - glut * min(log_target + r, 0) - offset`` changes sign, with
-    ``r = ln(want / (supply - want))`` and ``want = fixed + scale * exp(eps * mid)``. This is
-    the same elementwise arithmetic as numpy, compiled (numba, cached on disk) because as
-    numpy the loop was a fifth of a run's time; a member's numbers do not depend on the batch
-    it runs in.
+    ``r = ln(want / (supply - want))``, ``want = fixed + scale * exp(eps * mid)``,
+    ``scale = elastic * exp(-eps * log_last)`` and ``offset = log_anchor + beta * log_target``;
+    the price is the bracket's midpoint, except in an empty market (no supply, no buyers),
+    which keeps last month's price within the bracket. Compiled (numba, cached on disk)
+    because the bisection costs an exp and a log per halving (a fifth of a run as numpy); exp
+    and log are the C library's, which numpy also calls for float64 on this build, so the
+    numbers are numpy's. The loop over elements is inside the loop over halvings: the
+    elements' chains of exp and log are independent and overlap in the CPU, which runs
+    the bisection 2.4x faster than one element's 20 halvings after another.
     """
-    members, elements = lo.shape
+    elements = len(out)
+    lo, hi, scale, offset = work[0], work[1], work[2], work[3]
+    for e in range(elements):
+        lo[e] = np_maximum(log_floor[e], log_anchor[e] - log_max_scarcity)
+        hi[e] = np_maximum(np_minimum(log_choke[e], log_anchor[e] + log_max_scarcity), lo[e])
+        # no trade, no news: the price holds (within the bracket before it is narrowed)
+        out[e] = np_minimum(np_maximum(log_last[e], lo[e]), hi[e])
+        offset[e] = log_anchor[e] + beta * log_target
+        scale[e] = elastic[e] * math.exp(-eps * log_last[e])
     for _ in range(PRICE_BISECTION_STEPS):
-        for m in range(members):
-            for e in range(elements):
-                low, high = lo[m, e], hi[m, e]
-                mid = 0.5 * (low + high)
-                want = fixed[m, e] + scale[m, e] * math.exp(eps[m, 0] * mid)
-                log_ratio = math.log(max(want, TINY_T) / max(supply[m, e] - want, TINY_T))
-                # ln(target / cover) = log_target + log_ratio; above target (< 0) the slope
-                # is rho x beta: glut = beta (rho - 1) adds back (1 - rho) of it
-                shortfall = min(log_target[m, 0] + log_ratio, 0.0)
-                below = mid - beta[m, 0] * log_ratio - glut[m, 0] * shortfall < offset[m, e]
-                # both bounds written either way: a select, not a branch the CPU mispredicts
-                lo[m, e] = mid if below else low
-                hi[m, e] = high if below else mid
+        for e in range(elements):
+            low, high = lo[e], hi[e]
+            mid = 0.5 * (low + high)
+            want = fixed[e] + scale[e] * math.exp(eps * mid)
+            log_ratio = math.log(max(want, TINY_T) / max(supply[e] - want, TINY_T))
+            # ln(target / cover) = log_target + log_ratio; above target (< 0) the slope is
+            # rho x beta: glut = beta (rho - 1) adds back (1 - rho) of it
+            shortfall = min(log_target + log_ratio, 0.0)
+            below = mid - beta * log_ratio - glut * shortfall < offset[e]
+            # both bounds written either way: a select, not a branch the CPU mispredicts
+            lo[e] = mid if below else low
+            hi[e] = high if below else mid
+    for e in range(elements):
+        if not (supply[e] <= TINY_T and fixed[e] + elastic[e] <= TINY_T):
+            out[e] = 0.5 * (lo[e] + hi[e])
 
 
 def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.ndarray,
@@ -533,52 +697,141 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     out = allocate_quota(inp, out, quota, price[:, 1] - landed_out, price[:, 0])
     into = desired_trade(inp, price[:, 1] + trade_cost, price[:, 0], want[:, 0],
                          stocks.producers_china, supply_rate[0])
-    flow = flow + (out - into - flow) * (1.0 - np.exp(-dt / inp.arbitrage_time_yr))
-    # imports into China (no quota): traders buy from export-market sellers first
-    imports = np.minimum(np.maximum(-flow, 0.0) * dt, stocks.producers_export)
-    stocks.producers_export -= imports
-    stocks.producers_china += imports
-    # exports: the intention within this month's licence grant and the quota on total tonnes
-    exports_wanted = np.minimum(np.maximum(flow, 0.0), licence_cap)
-    total = exports_wanted.sum(axis=1, keepdims=True)
-    exports_wanted *= np.minimum(quota / np.maximum(total, 1e-300), 1.0)
+    decay = 1.0 - np.exp(-dt / inp.arbitrage_time_yr[:, 0])                # (M,)
+    share = seller_offer_share(inp, momentum)                                # (M, K, E)
+    m, n_e = out.shape
+    new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
+    china = Clearing(np.empty((m, n_e)), {k: np.empty((m, n_e)) for k in _CHINA_SELLERS},
+                     {k: np.empty((m, n_e)) for k in _CHINA_BUYERS})
+    abroad = Clearing(np.empty((m, n_e)), {PRODUCERS_EXPORT: np.empty((m, n_e))},
+                      {CONSUMERS_EXPORT: np.empty((m, n_e))})
+    log_price = np.empty(price.shape)
+    _trade_and_clear(
+        out, into, licence_cap, quota, flow, decay, stocks.array, share, price, anchor, want,
+        company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
+        orders.buy[COMPANY], dt, inp.log_floor_price, inp.log_choke_price[:, 0],
+        *_price_rule(inp, dt), new_flow, imports, exports_wanted, log_price,
+        china.sold, *china.sold_by.values(), *china.got_by.values(),
+        abroad.sold, abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT])
+    return Trade(share=share, imports=imports, exports_wanted=exports_wanted, flow=new_flow,
+                 price=np.exp(log_price), china=china, abroad=abroad)
 
-    # China market (reserves first), then exports arrive abroad, then the export market. A
-    # reserve's release and the trading company's offer sell before merchants' stocks: the
-    # company is its members' only sales channel, so what it offers is what they sell. Shared
-    # pro rata with merchants' stocks (several months of everyone's output against one
-    # month of its own), it sold a sixth of its members' output in its first month; its output
-    # plan follows its sales, so Bayan Obo fell from 50 to 6 kt/yr in 2008 and the fit raised
-    # the illegal supply elasticity to 1.9 to refill China's output.
-    share = seller_offer_share(inp, momentum)                          # (M, K, E)
-    log_last, log_anchor = np.log(price), np.log(anchor)
-    want_t, exports_t = want * dt, exports_wanted * dt                 # t this step
-    offers = {PRODUCERS_CHINA: stocks.producers_china * share[:, 0], COMPANY: company_offer,
-              STATE_RESERVE: orders.release[STATE_RESERVE]}
-    first = {STATE_RESERVE: orders.buy[STATE_RESERVE], COMPANY: orders.buy[COMPANY]}
-    supply = functools.reduce(np.add, offers.values())
-    left = supply - np.minimum(functools.reduce(np.add, first.values()), supply)
-    log_china = solve_log_price(inp, left, exports_t, want_t[:, 0], log_last[:, 0],
-                                log_anchor[:, 0], inp.log_choke_price[:, 0], dt)
-    scale = np.exp(inp.purchase_elasticity * (log_china - log_last[:, 0]))
-    china = clear(offers, {CONSUMERS_CHINA: want_t[:, 0] * scale, "exporters": exports_t},
-                  first=first, sold_first=(STATE_RESERVE, COMPANY))
-    sold, got = china.sold_by, china.got_by
-    stocks.producers_china -= sold[PRODUCERS_CHINA]
-    stocks.trading_company += got[COMPANY] - sold[COMPANY]
-    stocks.state_reserve += got[STATE_RESERVE] - sold[STATE_RESERVE]
-    stocks.consumers_china += got[CONSUMERS_CHINA]
-    stocks.producers_export += got["exporters"]
-    supply_abroad = stocks.producers_export * share[:, 1]
-    log_abroad = solve_log_price(inp, supply_abroad, 0.0, want_t[:, 1], log_last[:, 1],
-                                 log_anchor[:, 1], inp.log_choke_price[:, 0], dt)
-    scale = np.exp(inp.purchase_elasticity * (log_abroad - log_last[:, 1]))
-    abroad = clear({PRODUCERS_EXPORT: supply_abroad}, {CONSUMERS_EXPORT: want_t[:, 1] * scale})
-    stocks.producers_export -= abroad.sold
-    stocks.consumers_export += abroad.sold
-    new_price = np.exp(pair(log_china, log_abroad))
-    return Trade(share=share, imports=imports, exports_wanted=exports_wanted, flow=flow,
-                 price=new_price, china=china, abroad=abroad)
+
+_CHINA_SELLERS = (PRODUCERS_CHINA, COMPANY, STATE_RESERVE)
+"""Sellers in the China market, in the order their offers add up."""
+_CHINA_BUYERS = (STATE_RESERVE, COMPANY, CONSUMERS_CHINA, "exporters")
+"""Buyers in the China market: the reserves (served first), then consumers and exporters."""
+_PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
+    PRODUCERS_CHINA, PRODUCERS_EXPORT, COMPANY, STATE_RESERVE, CONSUMERS_CHINA,
+    CONSUMERS_EXPORT))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _trade_and_clear(
+        out: np.ndarray, into: np.ndarray, licence_cap: np.ndarray, quota: float,
+        flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, share: np.ndarray,
+        price: np.ndarray, anchor: np.ndarray, want: np.ndarray, company_offer: np.ndarray,
+        release: np.ndarray, buy_reserve: np.ndarray, buy_company: np.ndarray, dt: float,
+        log_floor: np.ndarray, log_choke: np.ndarray, log_max_scarcity: np.ndarray,
+        eps: np.ndarray, beta: np.ndarray, glut: np.ndarray, log_target: np.ndarray,
+        new_flow: np.ndarray, imports: np.ndarray, exports_wanted: np.ndarray,
+        log_price: np.ndarray, sold_china: np.ndarray, sold_pc: np.ndarray,
+        sold_tc: np.ndarray, sold_sr: np.ndarray, got_sr: np.ndarray, got_tc: np.ndarray,
+        got_cc: np.ndarray, got_exporters: np.ndarray, sold_abroad: np.ndarray,
+        sold_pe: np.ndarray, got_ce: np.ndarray) -> None:
+    """The rest of :func:`trade` after the export quota, member by member (compiled, numba).
+
+    Inputs (M, E) unless noted: ``out`` and ``into`` t/yr traders' desired exports (after
+    licences and quota) and imports, ``licence_cap`` t/yr, ``quota`` t/yr (inf: none),
+    ``flow`` t/yr last intention, ``decay`` (M,) its adjustment this step, ``stocks``
+    (M, H, E) t (updated in place), ``share`` (M, K, E) of their stock sellers offer,
+    ``price`` and ``anchor`` (M, K, E) USD/kg, ``want`` (M, K, E) t/yr consumers' purchases,
+    ``company_offer``, ``release``, ``buy_reserve``, ``buy_company`` t, ``dt`` yr, and the
+    price rule's values (:func:`_price_rule`). Per member, in :func:`trade`'s order:
+
+    1. the intention follows ``out - into``; imports into China (no quota) come from export-
+       market sellers; exports are the intention within the licence grant, scaled to the
+       quota on total tonnes (a sum over elements in numpy's order);
+    2. the China market: producers' offer, the company's, the reserve's release against the
+       reserves' orders (served first), consumers and exporters; its price
+       (:func:`_log_prices`), buyers' purchases scaled by ``(p / p_last) ** eps``, the
+       clearing (:func:`_clear_at`) and the stocks' changes;
+    3. the export market likewise, with the exports just arrived.
+
+    Writes the new flow, imports and exports (t and t/yr as named in :class:`Trade`), the
+    log prices (M, K, E) and both clearings (t). Each operation is numpy's in numpy's order,
+    so a member's numbers do not depend on the batch.
+    """
+    members, elements = out.shape
+    # one member's market at a time, in the layouts of _clear_at (a member axis of 1) and
+    # _log_prices (element rows: supply, fixed and elastic wants, last and going log prices)
+    offers, first = np.empty((1, 3, elements)), np.empty((1, 2, elements))
+    wants, got_first, got = (np.empty((1, 2, elements)), np.empty((1, 2, elements)),
+                             np.empty((1, 2, elements)))
+    sold, sold_by = np.empty((1, elements)), np.empty((1, 3, elements))
+    reserve_then_company, producers = np.array([2, 1]), np.array([0])
+    offers_abroad, want_abroad = np.empty((1, 1, elements)), np.empty((1, 1, elements))
+    got_abroad, sold_by_abroad = np.empty((1, 1, elements)), np.empty((1, 1, elements))
+    nobody = np.empty((1, 0, elements))                  # the export market has no reserves
+    no_seller = np.empty(0, np.int64)
+    rows, work = np.empty((5, elements)), np.empty((4, elements))
+    supply, fixed, elastic, log_last, log_going = rows[0], rows[1], rows[2], rows[3], rows[4]
+    for m in range(members):
+        # 1. trade intention, imports, exports within licences and quota
+        for e in range(elements):
+            new_flow[m, e] = flow[m, e] + (out[m, e] - into[m, e] - flow[m, e]) * decay[m]
+            imports[m, e] = np_minimum(np_maximum(-new_flow[m, e], 0.0) * dt,
+                                       stocks[m, _PE, e])
+            stocks[m, _PE, e] -= imports[m, e]
+            stocks[m, _PC, e] += imports[m, e]
+            exports_wanted[m, e] = np_minimum(np_maximum(new_flow[m, e], 0.0), licence_cap[m, e])
+        within = np_minimum(quota / np_maximum(sum_elements(exports_wanted[m]), 1e-300), 1.0)
+        for e in range(elements):
+            exports_wanted[m, e] *= within
+        # 2. the China market: offers and the reserves' orders, its price, the clearing
+        for e in range(elements):
+            offers[0, 0, e] = stocks[m, _PC, e] * share[m, 0, e]
+            offers[0, 1, e] = company_offer[m, e]
+            offers[0, 2, e] = release[m, e]
+            first[0, 0, e], first[0, 1, e] = buy_reserve[m, e], buy_company[m, e]
+            total = offers[0, 0, e] + offers[0, 1, e] + offers[0, 2, e]
+            supply[e] = total - np_minimum(first[0, 0, e] + first[0, 1, e], total)
+            fixed[e], elastic[e] = exports_wanted[m, e] * dt, want[m, 0, e] * dt
+            log_last[e], log_going[e] = math.log(price[m, 0, e]), math.log(anchor[m, 0, e])
+        _log_prices(supply, fixed, elastic, log_last, log_going, log_choke[m], log_floor,
+                    log_max_scarcity[m], eps[m], beta[m], glut[m], log_target[m], work,
+                    log_price[m, 0])
+        for e in range(elements):
+            wants[0, 0, e] = elastic[e] * math.exp(eps[m] * (log_price[m, 0, e] - log_last[e]))
+            wants[0, 1, e] = fixed[e]
+            _clear_at(offers, first, wants, reserve_then_company, producers, 0, e, sold,
+                      sold_by, got_first, got)
+            sold_china[m, e], sold_pc[m, e] = sold[0, e], sold_by[0, 0, e]
+            sold_tc[m, e], sold_sr[m, e] = sold_by[0, 1, e], sold_by[0, 2, e]
+            got_sr[m, e], got_tc[m, e] = got_first[0, 0, e], got_first[0, 1, e]
+            got_cc[m, e], got_exporters[m, e] = got[0, 0, e], got[0, 1, e]
+            stocks[m, _PC, e] -= sold_pc[m, e]
+            stocks[m, _TC, e] += got_tc[m, e] - sold_tc[m, e]
+            stocks[m, _SR, e] += got_sr[m, e] - sold_sr[m, e]
+            stocks[m, _CC, e] += got_cc[m, e]
+            stocks[m, _PE, e] += got_exporters[m, e]
+        # 3. the export market, with this step's exports arrived
+        for e in range(elements):
+            supply[e] = offers_abroad[0, 0, e] = stocks[m, _PE, e] * share[m, 1, e]
+            fixed[e], elastic[e] = 0.0, want[m, 1, e] * dt
+            log_last[e], log_going[e] = math.log(price[m, 1, e]), math.log(anchor[m, 1, e])
+        _log_prices(supply, fixed, elastic, log_last, log_going, log_choke[m], log_floor,
+                    log_max_scarcity[m], eps[m], beta[m], glut[m], log_target[m], work,
+                    log_price[m, 1])
+        for e in range(elements):
+            want_abroad[0, 0, e] = elastic[e] * math.exp(
+                eps[m] * (log_price[m, 1, e] - log_last[e]))
+            _clear_at(offers_abroad, nobody, want_abroad, no_seller, producers, 0, e, sold,
+                      sold_by_abroad, nobody, got_abroad)
+            sold_abroad[m, e], sold_pe[m, e] = sold[0, e], sold_by_abroad[0, 0, e]
+            got_ce[m, e] = got_abroad[0, 0, e]
+            stocks[m, _PE, e] -= sold_abroad[m, e]
+            stocks[m, _CE, e] += sold_abroad[m, e]
 
 
 def update_expectations(inp: MarketInputs, price: np.ndarray, expected: np.ndarray,
@@ -589,13 +842,34 @@ def update_expectations(inp: MarketInputs, price: np.ndarray, expected: np.ndarr
     compare the price with; the going price (months: ``price_adjustment_time_yr``, at least
     ``min_price_adjustment_yr``) anchors sellers' reservation in the next step's clearing.
     """
-    log_price = np.log(price)
+    return _update_expectations(price, expected, anchor, inp.expectation_time_yr[:, 0, 0],
+                                inp.anchor_time_yr[:, 0, 0], dt)
 
-    def lag(value: np.ndarray, time_yr: np.ndarray) -> np.ndarray:
-        log_value = np.log(value)
-        return np.exp(log_value + (log_price - log_value) * (1.0 - np.exp(-dt / time_yr)))
 
-    return lag(expected, inp.expectation_time_yr), lag(anchor, inp.anchor_time_yr)
+@numba.njit(cache=True, error_model="numpy")
+def _update_expectations(price: np.ndarray, expected: np.ndarray, anchor: np.ndarray,
+                         expectation_yr: np.ndarray, anchor_yr: np.ndarray,
+                         dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """The log lags of :func:`update_expectations` (numba, cached on disk), (M, K, E) USD/kg.
+
+    ``value`` moves to ``exp(ln value + (ln price - ln value) * (1 - exp(-dt / time)))`` with
+    each member's adjustment time (M,) yr; exp and log are the C library's, as numpy's on
+    this build, and the operations numpy's, so the numbers are the same.
+    """
+    members, markets, elements = price.shape
+    new_expected = np.empty((members, markets, elements))
+    new_anchor = np.empty((members, markets, elements))
+    for m in range(members):
+        to_expected = 1.0 - math.exp(-dt / expectation_yr[m])
+        to_anchor = 1.0 - math.exp(-dt / anchor_yr[m])
+        for k in range(markets):
+            for e in range(elements):
+                log_price = math.log(price[m, k, e])
+                log_value = math.log(expected[m, k, e])
+                new_expected[m, k, e] = math.exp(log_value + (log_price - log_value) * to_expected)
+                log_value = math.log(anchor[m, k, e])
+                new_anchor[m, k, e] = math.exp(log_value + (log_price - log_value) * to_anchor)
+    return new_expected, new_anchor
 
 
 def price_support_usd_per_kg(inp: MarketInputs, t: int, price: np.ndarray,
