@@ -37,6 +37,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from reesim.cli_backtest import QuickFitOpt, TrainUntilOpt
+from reesim.cli_options import MembersOpt, OverwriteOpt, ScenarioArg, SeedOpt, SetOpt
 from reesim.errors import BalanceError, InputError, ReesimError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -47,14 +48,6 @@ if not console.is_terminal:        # piped or captured output: wide enough for t
     console = Console(width=140)
 err_console = Console(stderr=True)
 
-ScenarioArg = Annotated[str, typer.Argument(help="Built-in scenario name or path to a YAML file.")]
-SetOpt = Annotated[list[str] | None, typer.Option(
-    "--set", help="Override a scenario value, e.g. --set market.regime=free_market (repeatable).")]
-OverwriteOpt = Annotated[bool, typer.Option(
-    help="Replace a previous reesim result at --out (only reesim's own files in it).")]
-MembersOpt = Annotated[int, typer.Option(min=1, max=100_000, help="Ensemble members.")]
-SeedOpt = Annotated[int | None, typer.Option(
-    min=0, max=2**63 - 1, help="Seed (default: the scenario's).")]
 
 
 class _WarningPrinter(logging.Handler):

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from reesim.cli_options import OverwriteOpt, ScenarioArg, SeedOpt, SetOpt
+
 if TYPE_CHECKING:   # kept light: the CLI imports this module before any command runs
     import pandas as pd
 
@@ -41,7 +43,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def attribute(
-        scenario: Annotated[str, typer.Argument(help="Built-in scenario name or YAML path.")],
+        scenario: ScenarioArg,
         window: Annotated[str, typer.Option(
             help="Months of the episode, FIRST..LAST (e.g. the 2010-2011 crisis: "
                  "2010-01..2012-12).")] = "2010-01..2012-12",
@@ -52,19 +54,16 @@ def register(app: typer.Typer) -> None:
             help="A factor of your own, NAME=OVERRIDE[;OVERRIDE...] (repeatable), e.g. "
                  "'no 2010 quota cut=events.cut.value_t_reo_per_yr=50000'; replaces the "
                  "default factors.")] = None,
-        set_: Annotated[list[str] | None, typer.Option(
-            "--set", help="Override a scenario value for every run (repeatable).")] = None,
+        set_: SetOpt = None,
         members: Annotated[int, typer.Option(
             min=1, max=1000, help="Members per run: the scenario's uncertainties sampled, the "
                                   "same draws in every run (paired); medians are shown, the "
                                   "5-95% range is in attribution.csv.")] = 1,
-        seed: Annotated[int | None, typer.Option(
-            min=0, max=2**63 - 1, help="Seed (default: the scenario's).")] = None,
+        seed: SeedOpt = None,
         out: Annotated[Path | None, typer.Option(
             help="Folder for attribution.csv and .html (default: "
                  "results/attribute-<timestamp>).")] = None,
-        overwrite: Annotated[bool, typer.Option(
-            help="Replace an attribution reesim wrote before in --out.")] = False,
+        overwrite: OverwriteOpt = False,
     ) -> None:
         """Knock out each event and mechanism of an episode and show how much each contributes.
 
