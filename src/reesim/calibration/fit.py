@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import scipy
-from scipy.optimize import differential_evolution
+from scipy.optimize import OptimizeResult, differential_evolution
 from scipy.stats import qmc
 
 from reesim.calibration.evaluate import Evaluator, history_scenario
@@ -229,8 +229,8 @@ class _Search:
     """Polished end point in the unit cube."""
     objective: float
     """In-batch objective at ``u``."""
-    result: object
-    """scipy's OptimizeResult of the search."""
+    result: OptimizeResult
+    """scipy's result of the search."""
     polish_rounds: int
     history: list[float]
     at_midpoint: float
