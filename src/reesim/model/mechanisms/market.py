@@ -7,12 +7,12 @@ whose export premium per kg is highest), licences and duties restrict it. Reserv
 their dated orders and carry an unfilled remainder over until the order window closes. Then each
 market's price is *solved within the month*: buyers' purchases fall with the price (short-run
 purchase elasticity) and sellers keep a reservation stock that shrinks as the price rises above
-the going price, ``p = anchor * (target cover / cover after sales) ** beta``; bisection in log
-price finds the one price where both hold, within [floor, choke] and within
-``max_scarcity_factor`` of the going price (beyond it the market rations). The going price
-follows the cleared price over years (an integral action on coverage), the expectation over
-longer; price floors (``price_floor`` events) top up covered producers' netbacks. Prices are
-always positive and finite.
+the going price, ``p = anchor * (target cover / cover after sales) ** beta``; a safeguarded
+Newton solve in log price finds the one price where both hold (to 1e-10), within [floor,
+choke] and within ``max_scarcity_factor`` of the going price (beyond it the market rations).
+The going price follows the cleared price over years (an integral action on coverage), the
+expectation over longer; price floors (``price_floor`` events) top up covered producers'
+netbacks. Prices are always positive and finite.
 """
 
 from __future__ import annotations
@@ -102,9 +102,10 @@ CONSTANTS = (
 )
 QUOTA_BISECTION_STEPS = 32
 """Bisection steps for the export quota's shadow price (numerical: 2**-32 of the bracket)."""
-PRICE_BISECTION_STEPS = 20
-"""Bisection steps of a market's clearing log price (numerical: the bracket is at most
-2 ln(max_scarcity_factor) wide, so 20 halvings leave under 1e-5 in log price)."""
+PRICE_SOLVE_TOLERANCE = 1e-10
+"""Convergence of a market's clearing log price (numerical)."""
+PRICE_SOLVE_MAX_STEPS = 60
+"""At most this many safeguarded Newton steps (each at worst a bisection of the bracket)."""
 TINY_T = 1e-12
 """Tonnes below which a stock or a want counts as empty in the price solve (numerical)."""
 RESERVE_HOLDERS = ("state_reserve", "trading_company")
@@ -535,7 +536,7 @@ def reserve_orders(inp: MarketInputs, t: int, stocks: Stocks, backlog: np.ndarra
 def solve_log_price(inp: MarketInputs, supply: np.ndarray | float, fixed: np.ndarray | float,
                     elastic: np.ndarray, log_last: np.ndarray, log_anchor: np.ndarray,
                     log_choke: np.ndarray, dt: float = DT_YR) -> np.ndarray:
-    """The month's clearing log price of one market, (M, E), by bisection in log price.
+    """The month's clearing log price of one market, (M, E), solved in log price.
 
     Buyers want ``fixed + elastic * (p / p_last) ** eps`` t (``eps`` the short-run purchase
     elasticity: consumers defer restocking and cut use when the price jumps); sellers offer
@@ -544,8 +545,8 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray | float, fixed: np.nda
     coverage rule ``p = anchor * (target / cover) ** beta`` read as their reservation, with
     ``rho * beta`` in place of ``beta`` when the cover is above target: the supply-of-storage
     curve, ``glut_sensitivity_ratio``). The excess ``ln p - ln anchor - g(ln(target /
-    cover(p)))`` rises with p, so bisection finds
-    the one root within [floor, choke] and within ``max_scarcity_factor`` of the anchor (the
+    cover(p)))`` rises with p (slope at least 1), so a safeguarded Newton solve finds the one
+    root within [floor, choke] and within ``max_scarcity_factor`` of the anchor (the
     going price); at the upper bound (no stock left) the market rations, at the lower one (no
     buyers) it gluts. The arithmetic is :func:`_log_prices`', member by member.
     """
@@ -595,18 +596,20 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
     Arrays are (E,) (``supply``, ``fixed``, ``elastic`` t for the month), ``work`` (4, E)
     scratch; ``eps``, ``beta``, ``glut``, ``log_target`` are the member's values from
     :func:`_price_rule`. The bracket is [max(floor, anchor - scarcity),
-    max(min(choke, anchor + scarcity), lo)] in log price. Each of ``PRICE_BISECTION_STEPS``
-    halvings keeps the half of [lo, hi] where the excess
-    ``mid - beta * r - glut * min(log_target + r, 0) - offset`` changes sign, with
-    ``r = ln(want / (supply - want))``, ``want = fixed + scale * exp(eps * mid)``,
-    ``scale = elastic * exp(-eps * log_last)`` and ``offset = log_anchor + beta * log_target``;
-    the price is the bracket's midpoint, except in an empty market (no supply, no buyers),
-    which keeps last month's price within the bracket. Compiled (numba, cached on disk)
-    because the bisection costs an exp and a log per halving (a fifth of a run as numpy); exp
-    and log are the C library's, which numpy also calls for float64 on this build, so the
-    numbers are numpy's. The loop over elements is inside the loop over halvings: the
-    elements' chains of exp and log are independent and overlap in the CPU, which runs
-    the bisection 2.4x faster than one element's 20 halvings after another.
+    max(min(choke, anchor + scarcity), lo)] in log price; the root is that of the excess
+    ``x - beta * r - glut * min(log_target + r, 0) - offset``, with
+    ``r = ln(want / (supply - want))``, ``want = fixed + scale * exp(eps * x)``,
+    ``scale = elastic * exp(-eps * log_last)`` and ``offset = log_anchor + beta * log_target``.
+    The excess rises with x with a slope of at least 1 (``r`` falls with x and
+    ``beta + glut = rho * beta > 0``), so Newton's method from last month's price (clamped into
+    the bracket) converges in a few steps; each step keeps the bracket [low, high] of the root,
+    and a step that would leave it tries the bracket's bound once and otherwise bisects (Numerical
+    Recipes' ``rtsafe``). It stops when a step moves under ``PRICE_SOLVE_TOLERANCE``; a price
+    whose excess keeps its sign at a bound stays there (rationing at the top, a glut at the
+    bottom). An empty market (no supply, no buyers) keeps last month's price within the bracket.
+    Compiled (numba, cached on disk): it costs an exp and a log per step, 4.7 steps on average
+    on the default run (median 3, 99th percentile 12) where the former 20 bisection halvings
+    were a fifth of a large batch's time, and it solves to 1e-10 instead of 1e-5 in log price.
     """
     elements = len(out)
     lo, hi, scale, offset = work[0], work[1], work[2], work[3]
@@ -617,22 +620,46 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
         out[e] = np_minimum(np_maximum(log_last[e], lo[e]), hi[e])
         offset[e] = log_anchor[e] + beta * log_target
         scale[e] = elastic[e] * math.exp(-eps * log_last[e])
-    for _ in range(PRICE_BISECTION_STEPS):
-        for e in range(elements):
-            low, high = lo[e], hi[e]
-            mid = 0.5 * (low + high)
-            want = fixed[e] + scale[e] * math.exp(eps * mid)
-            log_ratio = math.log(max(want, TINY_T) / max(supply[e] - want, TINY_T))
-            # ln(target / cover) = log_target + log_ratio; above target (< 0) the slope is
-            # rho x beta: glut = beta (rho - 1) adds back (1 - rho) of it
-            shortfall = min(log_target + log_ratio, 0.0)
-            below = mid - beta * log_ratio - glut * shortfall < offset[e]
-            # both bounds written either way: a select, not a branch the CPU mispredicts
-            lo[e] = mid if below else low
-            hi[e] = high if below else mid
     for e in range(elements):
-        if not (supply[e] <= TINY_T and fixed[e] + elastic[e] <= TINY_T):
-            out[e] = 0.5 * (lo[e] + hi[e])
+        if supply[e] <= TINY_T and fixed[e] + elastic[e] <= TINY_T:
+            continue
+        low, high = lo[e], hi[e]
+        x = out[e]
+        for _ in range(PRICE_SOLVE_MAX_STEPS):
+            elastic_want = scale[e] * math.exp(eps * x)
+            want = fixed[e] + elastic_want
+            left = supply[e] - want
+            log_ratio = math.log(max(want, TINY_T) / max(left, TINY_T))
+            shortfall = log_target + log_ratio
+            excess = x - beta * log_ratio - glut * min(shortfall, 0.0) - offset[e]
+            if excess < 0.0:
+                if x >= hi[e]:
+                    break                          # still short at the upper bound: rations
+                low = x
+            else:
+                if x <= lo[e]:
+                    break                          # still in glut at the lower bound
+                high = x
+            # slope of the excess: 1 - (beta + glut [below target]) d log_ratio / dx >= 1
+            # d r / dx = want' / want + want' / (supply - want), want' = eps * elastic want < 0
+            d_want = eps * elastic_want
+            d_ratio = 0.0
+            if want > TINY_T:
+                d_ratio += d_want / want
+            if left > TINY_T:
+                d_ratio += d_want / left
+            slope = 1.0 - (beta + (glut if shortfall < 0.0 else 0.0)) * d_ratio
+            nxt = x - excess / slope
+            if nxt <= low:
+                # below the bracket: try the bound itself once, then bisect
+                nxt = lo[e] if low == lo[e] and x != lo[e] else 0.5 * (low + high)
+            elif nxt >= high:
+                nxt = hi[e] if high == hi[e] and x != hi[e] else 0.5 * (low + high)
+            converged = abs(nxt - x) <= PRICE_SOLVE_TOLERANCE
+            x = nxt
+            if converged:
+                break
+        out[e] = x
 
 
 def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.ndarray,
