@@ -44,9 +44,10 @@ def member_chunks(members: int, largest: int) -> list[tuple[int, int]]:
 class Recorder:
     """Preallocated time-major (time, member, ...) arrays, monthly or as annual means/year-ends.
 
-    Writing one step of a chunk of members is a contiguous copy; annual records accumulate in
-    (member, ...) buffers of the chunk and are written once a year. :meth:`member_major` hands
-    out (member, time, ...) views.
+    Writing one step of a chunk of members is a contiguous copy. An annual record of a flow,
+    price or state is summed month by month in its year's row of the record (from 0.0, in
+    month order, as a running sum) and divided by 12 when the year closes; a stock's record is
+    its value at the year's end. :meth:`member_major` hands out (member, time, ...) views.
     """
 
     def __init__(self, model: Model, frequency: str) -> None:
@@ -55,7 +56,6 @@ class Recorder:
         self.periods = model.timeline.steps if frequency == "month" else (
             model.timeline.steps // MONTHS_PER_YEAR)
         self.arrays: dict[str, np.ndarray] = {}
-        self.buffers: dict[str, np.ndarray] = {}     # annual sums of the variables not stocks
 
     def add(self, t: int, values: dict[str, np.ndarray], start: int = 0) -> None:
         """Store month ``t``'s values of members ``start`` onwards (allocating on first use)."""
@@ -67,21 +67,20 @@ class Recorder:
             for name, value in values.items():
                 self.arrays[name][t, rows] = value
             return
+        year, month = divmod(t, MONTHS_PER_YEAR)
+        closes = month == MONTHS_PER_YEAR - 1
         for name, value in values.items():
-            if VARIABLES[name].kind != "stock":
-                buffer = self.buffers.get(name)
-                if buffer is None or buffer.shape != value.shape:   # a chunk of another size
-                    self.buffers[name] = buffer = np.zeros(value.shape)
-                buffer += value
-        if t % MONTHS_PER_YEAR == MONTHS_PER_YEAR - 1:
-            year = t // MONTHS_PER_YEAR
-            for name, value in values.items():
-                buffer = self.buffers.get(name)
-                if buffer is None:
-                    self.arrays[name][year, rows] = value
-                else:
-                    np.divide(buffer, float(MONTHS_PER_YEAR), out=self.arrays[name][year, rows])
-                    buffer[...] = 0.0
+            record = self.arrays[name][year, rows]
+            if VARIABLES[name].kind == "stock":
+                if closes:
+                    record[...] = value
+                continue
+            if month == 0:
+                np.add(value, 0.0, out=record)      # the sum's first term: 0.0 + value
+            else:
+                record += value
+            if closes:
+                record /= float(MONTHS_PER_YEAR)
 
     def member_major(self) -> dict[str, np.ndarray]:
         """The records as (member, time, ...) arrays."""
