@@ -59,14 +59,20 @@ def stage_residual(stage: Stage, values: Mapping[str, np.ndarray],
 
 
 def check_step(values: Mapping[str, np.ndarray], stock_change: Mapping[str, np.ndarray],
-               dt_yr: float, when: str, labels: Mapping[str, Sequence[str]]) -> None:
-    """Raise :class:`BalanceError` if a stage fails to close on one step's (member, ...) arrays."""
+               dt_yr: float, when: str, labels: Mapping[str, Sequence[str]],
+               first_member: int = 0) -> None:
+    """Raise :class:`BalanceError` if a stage fails to close on one step's (member, ...) arrays.
+
+    ``first_member`` is the ensemble index of the arrays' first member (the message names it).
+    """
     for stage in STAGES:
         residual, scale = stage_residual(stage, values, stock_change, dt_yr, lead=1)
         if np.all(np.abs(residual) <= RTOL * scale + ATOL_T):  # NaN fails this
             continue
         index = np.argwhere(~(np.abs(residual) <= RTOL * scale + ATOL_T))[0]
-        raise BalanceError(_describe(stage, float(residual[tuple(index)]), index, when, labels))
+        value = float(residual[tuple(index)])
+        index[0] += first_member
+        raise BalanceError(_describe(stage, value, index, when, labels))
 
 
 def _describe(stage: Stage, value: float, index: Sequence[int], when: str,

@@ -9,7 +9,7 @@ member-level constants are per member, shape (M,).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -65,6 +65,7 @@ class Model:
     sample_names: tuple[str, ...] = ()
     data_version: str = ""
     data_digest: str = ""
+    data: ReferenceData | None = field(repr=False, default=None)   # what the inputs were built on
 
 
 def _coords(data: ReferenceData) -> Coords:
@@ -109,15 +110,31 @@ def build_context(scenario: Scenario, data: ReferenceData, members: int, seed: i
                   design: Mapping[str, np.ndarray] | None = None) -> tuple[
                       Context, np.ndarray, tuple[str, ...]]:
     """The shared build context, the sampled design matrix and its column names."""
-    timeline = Timeline(scenario.start_year, scenario.end_year)
-    coords = _coords(data)
     params, samples, names = member_values(scenario, members, seed, design)
-    ctx = Context(
-        data=data, scenario=scenario, timeline=timeline, coords=coords, params=params,
-        members=members,
+    return _context(scenario, data, params, members), samples, names
+
+
+def _context(scenario: Scenario, data: ReferenceData, params: Params, members: int) -> Context:
+    coords = _coords(data)
+    return Context(
+        data=data, scenario=scenario, timeline=Timeline(scenario.start_year, scenario.end_year),
+        coords=coords, params=params, members=members,
         producers=data["producers"].set_index("producer").loc[list(coords.producers)],
         regions=data["regions"].set_index("region").loc[list(coords.regions)])
-    return ctx, samples, names
+
+
+def _inputs(ctx: Context) -> Inputs:
+    """Every mechanism's draft, the events applied to the drafts, then every mechanism's inputs."""
+    mechanisms = Inputs._fields
+    modules = {m.__name__.rsplit(".", 1)[1]: m for m in MECHANISMS}
+    draft: dict[str, np.ndarray] = {}
+    for name in mechanisms:
+        for key, array in modules[name].draft(ctx).items():
+            if key in draft:
+                raise ValueError(f"schedule {key} drafted twice")
+            draft[key] = array
+    apply_events(ctx, draft)
+    return Inputs(*(modules[name].build(ctx, draft) for name in mechanisms))
 
 
 def build_model(scenario: Scenario, data: ReferenceData, members: int, seed: int,
@@ -128,16 +145,23 @@ def build_model(scenario: Scenario, data: ReferenceData, members: int, seed: int
     constants (see :func:`reesim.model.sampling.sample_parameters`).
     """
     ctx, samples, names = build_context(scenario, data, members, seed, design)
-    mechanisms = Inputs._fields
-    modules = {m.__name__.rsplit(".", 1)[1]: m for m in MECHANISMS}
-    draft: dict[str, np.ndarray] = {}
-    for name in mechanisms:
-        for key, array in modules[name].draft(ctx).items():
-            if key in draft:
-                raise ValueError(f"schedule {key} drafted twice")
-            draft[key] = array
-    apply_events(ctx, draft)
-    inputs = Inputs(*(modules[name].build(ctx, draft) for name in mechanisms))
-    return Model(scenario=scenario, timeline=ctx.timeline, coords=ctx.coords, inputs=inputs,
-                 params=ctx.params, members=members, samples=samples, sample_names=names,
-                 data_version=data.version, data_digest=data.digest)
+    return Model(scenario=scenario, timeline=ctx.timeline, coords=ctx.coords,
+                 inputs=_inputs(ctx), params=ctx.params, members=members, samples=samples,
+                 sample_names=names, data_version=data.version, data_digest=data.digest,
+                 data=data)
+
+
+def member_slice(model: Model, start: int, stop: int) -> Model:
+    """Members ``start`` to ``stop - 1`` of ``model`` as a model of their own.
+
+    Their inputs are built again from their values (parameters and constants) by the same code,
+    so they are the numbers ``model.inputs`` holds for them: the build, like the step, computes
+    each member from its own values only.
+    """
+    if model.data is None:
+        raise ValueError("member_slice needs the reference data the model was built on")
+    params = Params({name: getattr(model.params, name)[start:stop]
+                     for name in model.params.names()})
+    ctx = _context(model.scenario, model.data, params, stop - start)
+    return replace(model, inputs=_inputs(ctx), params=params, members=stop - start,
+                   samples=model.samples[start:stop])
