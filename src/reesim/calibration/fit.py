@@ -41,6 +41,7 @@ from reesim.calibration.parameters import (
     to_units,
     to_values,
 )
+from reesim.calibration.step_check import StepCheck, step_convergence
 from reesim.datasets import load_inputs
 from reesim.results import code_version
 from reesim.scenario import Scenario, scenario_hash
@@ -150,6 +151,8 @@ class Start:
     patterns: dict[str, float]
     """:data:`~reesim.validation.patterns.PATTERNS` of the scenario's whole run at these
     values (the projection included)."""
+    step: StepCheck | None = None
+    """How far the annual paths move from one to two market sub-steps at these values."""
 
 
 @dataclass
@@ -195,6 +198,9 @@ class CalibrationResult:
     calibration)."""
     train_until: int = TRAIN_END_YEAR
     """Last year of the record the fit saw (volumes; prices as far as the record holds them)."""
+    step_check: StepCheck | None = None
+    """The fit's :class:`~reesim.calibration.step_check.StepCheck` (one against two market
+    sub-steps): a fit that only wins at the monthly step is flagged."""
     constants: dict[str, dict] = field(default_factory=dict)
     """Structural constants the fit depends on (objective moves more than
     :data:`DEPENDS_THRESHOLD` across the constant's plausible range): value, range, unit,
@@ -279,7 +285,8 @@ def _search(evaluator: Evaluator, table: Sequence[FreeParameter], scenario: Scen
 
 def _score_starts(evaluator: Evaluator, scenario: Scenario, table: Sequence[FreeParameter],
                   searches: Sequence[_Search], chosen: int, seed: int,
-                  weights: Mapping[str, float]) -> tuple[Start, ...]:
+                  weights: Mapping[str, float],
+                  checks: Sequence[StepCheck | None] = ()) -> tuple[Start, ...]:
     """Every search's end point scored in a run of its own, grouped into basins.
 
     Each carries the behaviour patterns of the scenario's whole run at its values; the fit
@@ -309,8 +316,14 @@ def _score_starts(evaluator: Evaluator, scenario: Scenario, table: Sequence[Free
         starts.append(Start(
             seed=seed + i, objective=j, parameters=values, generations=int(search.result.nit),
             basin=basin, distance_to_fit=float(np.max(np.abs(search.u - searches[chosen].u))),
-            patterns=run_patterns(run.dataset)))
+            patterns=run_patterns(run.dataset), step=checks[i] if checks else None))
     return tuple(starts)
+
+
+def _end_values(table: Sequence[FreeParameter], search: _Search) -> dict[str, float]:
+    """A search's end point as (rounded) parameter values, by name."""
+    return {row.name: _round(float(v))
+            for row, v in zip(table, to_values(table, search.u)[0], strict=True)}
 
 
 def _polish(evaluate: Callable[[np.ndarray], np.ndarray], u: np.ndarray, j: float,
@@ -447,7 +460,11 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
                                         start=_start, starts=starts))
             searches.append(_search(evaluator, table, scenario, opts, seed + start,
                                     start == 0, quick, best_so_far, report))
-        chosen = min(range(starts), key=lambda i: searches[i].objective)
+        # a fit must not win by exploiting the time step: the best search whose end point
+        # converges between one and two market sub-steps is the fit (the best overall if none)
+        checks = [step_convergence(scenario, _end_values(table, s)) for s in searches]
+        converged = [i for i in range(starts) if checks[i].converged]
+        chosen = min(converged or range(starts), key=lambda i: searches[i].objective)
         search = searches[chosen]
         history = search.history
         if progress is not None:
@@ -485,7 +502,7 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
                                              j_single, skip=[row.name for row in table])
         evaluations, workers = evaluator.evaluations, evaluator.workers
         start_table = (_score_starts(evaluator, scenario, table, searches, chosen, seed,
-                                     weights)
+                                     weights, checks)
                        if starts > 1 else ())
 
     warnings = []
@@ -495,6 +512,17 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
                         f"own but {j_fit:.6g} in a batch: more than floating-point noise, so "
                         "members may not be independent in the engine; the fit and the "
                         "profiles are unreliable")
+        log.warning(warnings[-1])
+    if not converged:
+        warnings.append("NO SEARCH CONVERGES IN THE TIME STEP: at the fit "
+                        f"{checks[chosen].describe()}; its objective may owe something to the "
+                        "monthly step")
+        log.warning(warnings[-1])
+    elif chosen != min(range(starts), key=lambda i: searches[i].objective):
+        best = min(range(starts), key=lambda i: searches[i].objective)
+        warnings.append(f"search {best} (objective {searches[best].objective:.6g}) was passed over "
+                        f"because {checks[best].describe()}; the fit is the best search that "
+                        "converges")
         log.warning(warnings[-1])
     worse = bool(j_single > j_start * (1.0 + BATCH_TOLERANCE))
     if worse:
@@ -539,7 +567,8 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
         created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
         data_version=data.version, data_digest=data.digest, code_version=code_version(),
         weights=weights, start_objective=j_start, worse_than_start=worse,
-        train_until=int(train_until), constants=constants, starts=start_table)
+        train_until=int(train_until), constants=constants, starts=start_table,
+        step_check=checks[chosen])
 
 
 def options_dict(options: CalibrationOptions) -> dict:

@@ -15,6 +15,7 @@ import yaml
 
 from reesim.calibration.fit import DEPENDS_THRESHOLD, CalibrationResult, options_dict
 from reesim.calibration.parameters import split_values
+from reesim.calibration.step_check import StepCheck
 from reesim.output import write_file
 from reesim.validation import OBJECTIVE_WEIGHTS, objective
 from reesim.validation.observations import PRICE_RECORD_END_YEAR, TRAIN_END_YEAR
@@ -60,7 +61,8 @@ def _starts_table(result: CalibrationResult) -> dict:
                    f"{result.seed}..{result.seed + len(result.starts) - 1}; the first starts "
                    "from the prior midpoint, the scenario's values and a Latin hypercube, the "
                    "others from a Latin hypercube alone), each polished; the lowest objective "
-                   "is the fit. Searches whose end points differ by at most "
+                   "converging between one and two market sub-steps is the fit (step_check). "
+                   "Searches whose end points differ by at most "
                    f"{BASIN_DISTANCE:g} in every unit-cube coordinate share a basin. Patterns: "
                    "the scenario's whole run at each search's values"),
         "patterns": {name: {"what": what, "record": _num(record[name])}
@@ -72,9 +74,26 @@ def _starts_table(result: CalibrationResult) -> dict:
             "distance_to_fit": _num(start.distance_to_fit, 3),
             "generations": start.generations,
             "patterns": {k: _num(v) for k, v in start.patterns.items()},
+            **({"step_check": _step_dict(start.step)} if start.step is not None else {}),
             "parameters": dict(start.parameters),
         } for start in result.starts],
     }
+
+
+def _step_dict(check: StepCheck) -> dict:
+    """A :class:`StepCheck` as plain data."""
+    from reesim.calibration.step_check import (
+        STEP_CHECK_END_YEAR,
+        STEP_PRICE_TOLERANCE,
+        STEP_VOLUME_TOLERANCE,
+    )
+    return {"method": (f"one against two market sub-steps a month, annual paths to "
+                       f"{STEP_CHECK_END_YEAR}: largest relative change of world mine output, "
+                       "separation output and demand in any year, median absolute log change of "
+                       "the annual prices (Sc excluded)"),
+            "volume_gap": _num(check.volume_gap, 4), "price_gap": _num(check.price_gap, 4),
+            "allowed": {"volume_gap": STEP_VOLUME_TOLERANCE, "price_gap": STEP_PRICE_TOLERANCE},
+            "converged": check.converged}
 
 
 def calibration_document(result: CalibrationResult) -> dict:
@@ -109,6 +128,8 @@ def calibration_document(result: CalibrationResult) -> dict:
             "at_start_in_own_run": _num(result.start_objective, 6),
             "best_by_generation": [_num(v, 6) for v in result.history],
         },
+        **({"step_check": _step_dict(result.step_check)}
+           if result.step_check is not None else {}),
         "metrics": _metrics_table(result),
         **({"starts": _starts_table(result)} if result.starts else {}),
         "priors": {row.name: {"low": row.low, "high": row.high, "scale": row.scale,

@@ -287,6 +287,9 @@ def render_calibration(result: CalibrationResult, quick: bool, console: Console,
         console.print("structural constants the fit depends on (objective at the ends of the "
                       "declared range; reesim.model.constants):")
         print_constants(console, result)
+    if result.step_check is not None:
+        console.print(f"time step: {result.step_check.describe()}"
+                      f"{'' if result.step_check.converged else ' [bold]NOT CONVERGED[/]'}")
     notes = [f"{i.name}: {i.note}" for i in result.identification if i.note]
     for note in notes:
         console.print(f"  note {note}", highlight=False)
@@ -310,16 +313,21 @@ def print_starts(console: Console, result: CalibrationResult) -> None:
              "Dy X peak/2015", "nd_china_peak_usd_per_kg": "Nd CN peak", "dy_china_peak_usd_per_kg":
              "Dy CN peak", "min_return_autocorrelation": "min autocorr",
              "max_projection_jumps": "jumps 2027+"}
-    table = Table(title="Independent searches (the first row is the fit; patterns of the whole "
-                        "run, record in the last row)", title_justify="left")
-    for col in ("seed", "basin", "objective", "distance", *heads.values()):
+    table = Table(title="Independent searches (the first row is the fit; step: how far annual "
+                        "volumes/prices move with two market sub-steps, x = not converged; "
+                        "patterns of the whole run, record in the last row)",
+                  title_justify="left")
+    for col in ("seed", "basin", "objective", "distance", "step vol/price", *heads.values()):
         table.add_column(col, justify="right")
     for start in result.starts:
+        step = ("" if start.step is None else
+                f"{start.step.volume_gap:.1%}/{start.step.price_gap:.1%}"
+                f"{'' if start.step.converged else ' x'}")
         table.add_row(str(start.seed), str(start.basin), f"{start.objective:.4g}",
-                      f"{start.distance_to_fit:.2f}",
+                      f"{start.distance_to_fit:.2f}", step,
                       *(f"{start.patterns[k]:.3g}" for k in heads))
-    table.add_row("record", "", "", "", *("" if record[k] != record[k] else f"{record[k]:.3g}"
-                                          for k in heads))
+    table.add_row("record", "", "", "", "", *("" if record[k] != record[k] else f"{record[k]:.3g}"
+                                              for k in heads))
     console.print(table)
 
 

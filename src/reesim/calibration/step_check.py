@@ -1,0 +1,82 @@
+"""Does a set of parameter values converge in the time step? One and two market sub-steps.
+
+A fit must not win by exploiting the monthly step (issue 8: "the result does not depend on the
+time step"). :func:`step_convergence` runs a scenario at given values with one and with two
+market sub-steps a month (``market.substeps``) to :data:`STEP_CHECK_END_YEAR` and measures how
+far the annual paths move: the largest relative change of world mine output, separation output
+and demand in any year, and the median absolute log change of the annual prices. The
+calibration prefers the best search whose end point converges (:func:`reesim.calibration.
+calibrate`), and ``tests/test_market_behaviour.py`` checks the default scenario the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from reesim.scenario import Scenario
+
+STEP_CHECK_END_YEAR = 2030
+"""The check runs to this year: the history and the first projection years."""
+STEP_VOLUME_TOLERANCE = 0.05
+"""Largest relative change of an annual volume (mine and separation output, demand) allowed
+between one and two sub-steps."""
+STEP_PRICE_TOLERANCE = 0.02
+"""Largest median absolute log change of the annual prices (all elements but Sc, both
+markets, every year) allowed between one and two sub-steps."""
+VOLUMES = ("mine_output", "separation_output", "demand")
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    """How far one scenario's annual paths move from one to two market sub-steps a month."""
+
+    volume_gap: float
+    """Largest relative change of a world volume (:data:`VOLUMES`) in any year."""
+    price_gap: float
+    """Median absolute log change of the annual prices."""
+    first_year_price_gap: float
+    """Median absolute log change of the first year's prices (the start itself)."""
+
+    @property
+    def converged(self) -> bool:
+        """Within :data:`STEP_VOLUME_TOLERANCE` and :data:`STEP_PRICE_TOLERANCE`."""
+        return bool(self.volume_gap < STEP_VOLUME_TOLERANCE
+                     and self.price_gap < STEP_PRICE_TOLERANCE)
+
+    def describe(self) -> str:
+        """One line for warnings and tables."""
+        return (f"annual volumes move up to {self.volume_gap:.1%} and prices {self.price_gap:.1%} "
+                f"at the median between one and two market sub-steps (allowed "
+                f"{STEP_VOLUME_TOLERANCE:.0%} and {STEP_PRICE_TOLERANCE:.0%})")
+
+
+def step_convergence(scenario: Scenario,
+                     values: Mapping[str, float] | None = None) -> StepCheck:
+    """:class:`StepCheck` of ``scenario`` at ``values`` (fitted parameters and constants).
+
+    Two one-member runs with annual records, to :data:`STEP_CHECK_END_YEAR` (or the
+    scenario's end, if earlier).
+    """
+    from reesim.api import simulate
+    from reesim.calibration.backtest import fitted_scenario
+
+    base = fitted_scenario(scenario, values or {}).model_dump()
+    base["end_year"] = min(base["end_year"], STEP_CHECK_END_YEAR)
+    base["output"]["frequency"] = "year"
+    runs = []
+    for substeps in (1, 2):
+        data = {**base, "market": {**base["market"], "substeps": substeps}}
+        runs.append(simulate(type(scenario).model_validate(data)).dataset.isel(member=0))
+    one, two = runs
+    volume_gap = 0.0
+    for name in VOLUMES:
+        a = one[name].sum([d for d in one[name].dims if d != "time"]).to_numpy()
+        b = two[name].sum([d for d in two[name].dims if d != "time"]).to_numpy()
+        volume_gap = max(volume_gap, float(np.max(np.abs(b / a - 1.0))))
+    elements = [e for e in one.element.values if e != "Sc"]
+    gap = np.abs(np.log(two.price / one.price)).sel(element=elements)
+    return StepCheck(volume_gap=volume_gap, price_gap=float(gap.median()),
+                     first_year_price_gap=float(gap.isel(time=0).median()))
