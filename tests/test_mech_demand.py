@@ -105,30 +105,3 @@ def test_every_element_has_demand_and_a_sourced_anchor():
     ref = dict(zip(ELEMENTS, inp.reference_price_usd_per_kg, strict=True))
     assert [e for e in ("Ho", "Tm", "Yb", "Lu", "Sc") if ref[e] == 24.55] == []
     assert ref["Lu"] > ref["Tm"] > ref["Ho"] > ref["Yb"]      # the 2020 listed-price order
-
-
-def test_pr_stands_in_for_nd_in_magnets_tonne_for_tonne():
-    """The Nd-Pr swap pair: when Nd is dear against Pr (both against their reference prices),
-    magnet makers move toward Pr, up to 1.5x its data intensity, and Nd gives up exactly the
-    tonnes Pr takes, so a tonne of magnets holds the same NdPr (Nd's own thrift, Toyota's
-    Nd-reduced magnets, multiplies on top); the reverse when Pr is dear."""
-    inp = model().inputs.demand
-    a, nd, pr = APPLICATIONS.index("magnets"), ELEMENTS.index("Nd"), ELEMENTS.index("Pr")
-    long = np.ones((1, 2, len(APPLICATIONS)))
-    steady = np.ones((1, len(APPLICATIONS), len(ELEMENTS)))
-    for nd_scale, pr_target in ((4.0, 1.5), (0.25, 0.5)):
-        price = _prices(1.0)
-        price[:, :, nd] *= nd_scale
-        thrift = steady
-        for _ in range(600):                                   # 50 years: at its target
-            index = demand.cost_index(inp, price, demand.intensity_multiplier(inp, thrift))
-            _, thrift = demand.update_responses(inp, price, index, long, thrift)
-        assert abs(thrift[0, a, pr] - pr_target) < 1e-3        # (a rise moves at the rebound pace)
-        effective = demand.intensity_multiplier(inp, thrift)
-        assert effective[0, a, pr] == thrift[0, a, pr]
-        swap = effective[0, a, nd] / thrift[0, a, nd]          # Nd's share of the swap
-        ndpr = inp.intensity[a, nd] * swap + inp.intensity[a, pr] * effective[0, a, pr]
-        np.testing.assert_allclose(ndpr, inp.intensity[a, nd] + inp.intensity[a, pr],
-                                   rtol=1e-12)
-    # at reference prices nothing moves
-    np.testing.assert_array_equal(demand.intensity_multiplier(inp, steady), steady)

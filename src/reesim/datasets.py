@@ -220,16 +220,8 @@ class SubstitutionRow(_Row):
     element: Element
     thrift_elasticity: Annotated[float, Field(ge=0.0, le=5.0)]
     max_reduction_fraction: Fraction
-    max_increase_fraction: Fraction = 0.0  # a swap pair may stand in for its substitute
     lag_yr: Annotated[float, Field(gt=0.0, le=50.0)]
     relative_to: Element | None = None     # thrift on the price relative to this substitute
-
-    @model_validator(mode="after")
-    def _increase_needs_a_substitute(self) -> SubstitutionRow:
-        if self.max_increase_fraction > 0.0 and self.relative_to is None:
-            raise ValueError("max_increase_fraction > 0 needs relative_to: an element can only "
-                             "stand in for a substitute it swaps with")
-        return self
 
 
 class PriceAnchorRow(_Row):

@@ -154,9 +154,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
 
     # wants: consumers, company, reserves, exporters; the markets clear (in sub-steps)
     real = demand.real_price(de, t, price)                  # (M, K, E) reference-year USD/kg
-    intensity = demand.intensity_multiplier(de, state.thrift)                # (M, A, E)
-    index = demand.cost_index(de, real, intensity)                           # (M, K, A)
-    demand_rate = demand.demand(de, t, index, state.demand_long, intensity)  # (M, K, A, E)
+    index = demand.cost_index(de, real, state.thrift)                        # (M, K, A)
+    demand_rate = demand.demand(de, t, index, state.demand_long, state.thrift)  # (M, K, A, E)
     routing = magnets.route(inputs.magnets, t, demand_rate)  # magnet makers buy where they are
     need_rate = routing.need_rate
     month = _market_month(inputs, regime, t, state, stocks, planned, need_rate,

@@ -49,11 +49,6 @@ class DemandInputs:
     #                                     -1: its own reference price only
     thrift_elasticity: np.ndarray       # (n_pairs,)
     thrift_floor: np.ndarray            # (n_pairs,) lowest intensity multiplier
-    thrift_ceiling: np.ndarray          # (n_pairs,) highest intensity multiplier (1 unless a swap)
-    swap_pairs: tuple[np.ndarray, np.ndarray, np.ndarray]  # (application, element, substitute)
-    #                                     indices of the swap pairs (an element that stands in for
-    #                                     its substitute tonne for tonne, e.g. Pr for Nd in magnets)
-    swap_ratio: np.ndarray              # (n_swaps,) intensity of the element / of its substitute
     reference_price_usd_per_kg: np.ndarray  # (E,) in dollars of the reference year
     deflator: np.ndarray                # (T,) reference-year USD per USD of the month (CPI ratio)
     demand_t_per_yr: np.ndarray         # (T, A) world base demand before price response
@@ -144,7 +139,6 @@ def build(ctx: Context, draft: Draft) -> DemandInputs:
     intensity = element_intensity(ctx)
     shape_ae = (len(APPLICATIONS), len(ELEMENTS))
     thrift, floor, lag = np.zeros(shape_ae), np.ones(shape_ae), np.full(shape_ae, np.inf)
-    ceiling = np.ones(shape_ae)
     relative = np.full(shape_ae, -1)
     for row in data["substitution"].itertuples():
         a, e = APPLICATIONS.index(row.application), ELEMENTS.index(row.element)
@@ -153,10 +147,7 @@ def build(ctx: Context, draft: Draft) -> DemandInputs:
         lag[a, e] = row.lag_yr
         if isinstance(row.relative_to, str):
             relative[a, e] = ELEMENTS.index(row.relative_to)
-            ceiling[a, e] = 1.0 + row.max_increase_fraction
     pairs = tuple(np.nonzero(thrift > 0))
-    swap_a, swap_e = np.nonzero((thrift > 0) & (relative >= 0))
-    swap_r = relative[swap_a, swap_e]
     anchors = data["price_anchors"].set_index("element").loc[list(ELEMENTS)]
     ref_years = set(anchors.reference_year.astype(int))
     if len(ref_years) != 1:
@@ -172,8 +163,6 @@ def build(ctx: Context, draft: Draft) -> DemandInputs:
         essential_elements=_essential_pairs(intensity >= essential_share, intensity),
         thrift_pairs=pairs, thrift_relative_to=relative[pairs],
         thrift_elasticity=thrift[pairs], thrift_floor=floor[pairs],
-        thrift_ceiling=ceiling[pairs], swap_pairs=(swap_a, swap_e, swap_r),
-        swap_ratio=intensity[swap_a, swap_e] / intensity[swap_a, swap_r],
         reference_price_usd_per_kg=anchors.reference_price_usd_per_kg.to_numpy(float),
         deflator=deflator(data["us_cpi"], ref_years.pop(), ctx.timeline.start_year,
                           ctx.timeline.steps),
@@ -220,27 +209,8 @@ def base_demand_by_market(inp: DemandInputs, t: int) -> np.ndarray:
     return base[:, :, None] * inp.intensity[None, :, :]
 
 
-def intensity_multiplier(inp: DemandInputs, thrift: np.ndarray) -> np.ndarray:
-    """Each application's element intensities relative to the data's, (M, A, E).
-
-    ``thrift`` (the state) holds each pair's own multiplier; a swap pair's substitute (Nd for
-    Pr in magnets) takes up the tonnes its partner gives back, or gives up those it takes:
-    ``1 + ratio * (1 - multiplier)`` with ``ratio`` the partner's intensity over the
-    substitute's, so the two elements' tonnes per tonne of product stay what the data give.
-    """
-    a, e, r = inp.swap_pairs
-    if len(a) == 0:
-        return thrift
-    out = thrift.copy()
-    np.multiply.at(out, (slice(None), a, r), 1.0 + inp.swap_ratio * (1.0 - thrift[:, a, e]))
-    return out
-
-
 def cost_index(inp: DemandInputs, price: np.ndarray, thrift: np.ndarray) -> np.ndarray:
-    """REO cost of a tonne of each application relative to reference prices, (M, K, A).
-
-    ``thrift`` is the :func:`intensity_multiplier` (M, A, E).
-    """
+    """REO cost of a tonne of each application relative to reference prices, (M, K, A)."""
     weights = inp.intensity[None, :, :] * thrift                             # (M, A, E)
     now = np.einsum("mke,mae->mka", price, weights)                          # (M, K, A)
     ref = np.einsum("mae,e->ma", weights, inp.reference_price_usd_per_kg)[:, None, :]
@@ -249,10 +219,7 @@ def cost_index(inp: DemandInputs, price: np.ndarray, thrift: np.ndarray) -> np.n
 
 def demand(inp: DemandInputs, t: int, index: np.ndarray, demand_long: np.ndarray,
            thrift: np.ndarray) -> np.ndarray:
-    """Demand after price response, (M, K, A, E) t REO/yr, given the :func:`cost_index`.
-
-    ``thrift`` is the :func:`intensity_multiplier` (M, A, E).
-    """
+    """Demand after price response, (M, K, A, E) t REO/yr, given the :func:`cost_index`."""
     response = index ** inp.elasticity_short * demand_long                    # (M, K, A)
     base = inp.demand_t_per_yr[t][None, :] * inp.market_split[t]              # (K, A)
     volume = base[None] * response
@@ -273,8 +240,7 @@ def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
     world = np.sqrt(price[:, 0, :] * price[:, 1, :]) / inp.reference_price_usd_per_kg  # (M, E)
     substitute = np.where(inp.thrift_relative_to >= 0, world[:, inp.thrift_relative_to], 1.0)
     relative = world[:, e] / substitute          # vs its reference, or vs its substitute
-    target = np.minimum(np.maximum(relative ** (-inp.thrift_elasticity), inp.thrift_floor),
-                        inp.thrift_ceiling)
+    target = np.minimum(np.maximum(relative ** (-inp.thrift_elasticity), inp.thrift_floor), 1.0)
     current = thrift[:, a, e]
     rate = np.where(target < current, inp.thrift_rate, inp.thrift_rate / inp.rebound_slowdown)
     new_thrift = thrift.copy()
