@@ -100,3 +100,29 @@ def test_sigkill_during_the_write_is_cleaned_by_the_next_run(tmp_path):
     assert again.returncode == 0, again.stderr
     assert "partial output left by an interrupted run" in again.stderr
     assert not _partials(tmp_path)
+
+
+def test_a_signal_that_lands_in_a_compiled_kernel_is_an_interruption(monkeypatch, capsys):
+    """A signal arriving while a numba kernel returns surfaces as SystemError ("returned a
+    result with an exception set") with the Interrupted as its cause (seen in CI: the run
+    ended "internal error", exit 1); the CLI still reports the interruption, exit 130."""
+    from reesim import cli
+    from reesim.output import Interrupted
+
+    def kernel_interrupted() -> None:
+        try:
+            raise Interrupted(signal.SIGINT)
+        except Interrupted as exc:
+            raise SystemError("CPUDispatcher(<function _separate_stocks>) returned a result "
+                              "with an exception set") from exc
+
+    from reesim import output
+
+    monkeypatch.setattr(cli, "app", kernel_interrupted)
+    monkeypatch.setattr(output, "install_signal_handlers", lambda: None)  # pytest keeps its own
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == 130
+    err = capsys.readouterr().err
+    assert "interrupted; nothing was written" in err and "internal error" not in err

@@ -529,21 +529,49 @@ def main() -> None:
         release_hold()
         app()
     except Interrupted as exc:
-        what = "interrupted" if exc.signum == signal.SIGINT else "terminated"
-        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not interrupt
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the exit with a traceback
-        _quiet_print(f"{what}; nothing was written")
-        sys.exit(exc.exit_code)
+        _exit_interrupted(exc)
     except KeyboardInterrupt:     # before the handlers were installed
         _quiet_print("interrupted; nothing was written")
         sys.exit(130)
     except Exception as exc:      # a bug: one line, no traceback (unless asked for)
+        interrupted = _interruption(exc)
+        if interrupted is not None:
+            _exit_interrupted(interrupted)
         if os.environ.get("REESIM_TRACEBACK"):
             raise
         _quiet_print(f"error: internal error ({type(exc).__name__}: {exc}); nothing was "
                      "written. Please report it with the command you ran "
                      "(REESIM_TRACEBACK=1 shows the traceback)")
         sys.exit(1)
+
+
+def _interruption(exc: BaseException) -> BaseException | None:
+    """The ``Interrupted`` a signal raised, if ``exc`` carries one in its chain.
+
+    A signal that lands while a compiled (numba) kernel returns surfaces as ``SystemError: ...
+    returned a result with an exception set``, with the ``Interrupted`` as its cause: it is
+    the interruption, not an internal error.
+    """
+    from reesim.output import Interrupted
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, Interrupted):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _exit_interrupted(exc: BaseException) -> None:
+    """Say the run was interrupted or terminated and exit with 128 + the signal number."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    what = "interrupted" if signum == signal.SIGINT else "terminated"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not interrupt
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the exit with a traceback
+    _quiet_print(f"{what}; nothing was written")
+    sys.exit(128 + int(signum))
 
 
 def _quiet_print(text: str) -> None:
