@@ -517,10 +517,10 @@ def test_world_and_china_output_are_also_compared_on_the_record_s_basis():
     assert summary.at["China mine output", "passed_record_basis"] == 10
 
 
-def demand_dataset(magnet_growth_pct: float = 7.5) -> xr.Dataset:
-    """Annual 2014-2050: magnets demand (Nd 0.75, Dy 0.25) grows at ``magnet_growth_pct``,
-    catalysts (La) are flat at 30 kt/yr; China mines 150 kt/yr of 200 kt/yr."""
-    times = pd.date_range("2014-01-01", "2050-01-01", freq="YS")
+def demand_dataset(magnet_growth_pct: float = 7.5, start: int = 2014) -> xr.Dataset:
+    """Annual ``start``-2050: magnets demand (Nd 0.75, Dy 0.25) grows at ``magnet_growth_pct``
+    from 20 kt/yr in 2014, catalysts (La) are flat at 30 kt/yr; China mines 150 kt/yr of 200."""
+    times = pd.date_range(f"{start}-01-01", "2050-01-01", freq="YS")
     years = times.year.to_numpy()
     apps = ["magnets", "catalysts"]
     demand = np.zeros((1, len(times), 2, len(ELEMENTS)))
@@ -586,6 +586,24 @@ def test_published_demand_levels_are_compared_as_fractions_and_tonnes():
     assert table.at["catalyst_share_of_demand", "model_to_published"] == pytest.approx(
         (1 - share) / 0.2)
     assert not table.at["catalyst_share_of_demand", "consistent"]
+
+
+def test_chinas_2007_2009_consumption_is_compared_with_the_record():
+    """China's own consumption (72,600 t in 2007, 67,680 t in 2008, 73,000 t in 2009: xitucn)
+    is in the demand table, against the China market's consumption of the run."""
+    ds = demand_dataset(start=2005)
+    n_t = ds.sizes["time"]
+    consumption = np.zeros((1, n_t, 2, ds.sizes["element"]))
+    consumption[:, :, 0, 0] = 60_000.0                              # China, t/yr
+    consumption[:, :, 1, 0] = 40_000.0
+    ds = ds.assign(market_consumption=(("member", "time", "market", "element"), consumption))
+    ds = ds.assign_coords(market=["china", "export"])
+    table = demand_table(ds)
+    china = table[table.quantity == "china_demand"].set_index("year")
+    assert sorted(china.index) == [2007, 2008, 2009]
+    assert china.at[2007, "published_low"] == 72_600.0
+    assert china.at[2007, "model"] == pytest.approx(60_000.0)
+    assert china.at[2007, "model_to_published"] == pytest.approx(60_000.0 / 72_600.0)
 
 
 def test_fit_is_split_at_the_calibration_window():

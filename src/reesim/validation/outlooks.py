@@ -17,13 +17,15 @@ Quantities (``demand`` is the model's demand at the prevailing prices, t REO/yr)
 compared with NdFeB tonnages as a growth or a ratio, which holds if the oxide per tonne of magnet
 is steady), ``magnet_ree_demand`` (Nd+Pr+Dy+Tb in every application: the IEA's "magnet rare
 earths"), ``ndpr_demand``, ``dytb_demand``, ``magnet_share_of_demand`` and
-``catalyst_share_of_demand`` (of total demand), ``china_share_of_demand`` (the China market's
-share of consumption), ``china_mine_output`` (t REO/yr) and ``china_share_of_mining`` (of world
-mine output).
+``catalyst_share_of_demand`` (of total demand), ``china_demand`` (the China market's
+consumption, t REO/yr) and ``china_share_of_demand`` (its share of consumption),
+``china_mine_output`` (t REO/yr) and ``china_share_of_mining`` (of world mine output).
 
-:func:`demand_table` compares the published demand *levels* of the record (2011-2023:
-totals, shares, magnet rare earths, NdPr, Dy+Tb; ``reference/demand_by_application.csv``, rows
-with a ``quantity``) with the same quantities of the run.
+:func:`demand_table` compares the published demand *levels* of the record (2007-2023:
+China's consumption 2007-2009, totals, shares, magnet rare earths, NdPr, Dy+Tb;
+``reference/demand_by_application.csv``, rows with a ``quantity``) with the same quantities of
+the run. China's 2007-2009 consumption shows the model's 2000s demand below the record, the
+cause of China's standing stock in 2010 (docs/model.md, section 5).
 """
 
 from __future__ import annotations
@@ -87,9 +89,10 @@ def model_quantities(ds: xr.Dataset) -> dict[str, pd.Series]:
                                        / _annual_median(world_mine_output(ds), frequency))
     if "market_consumption" in ds:
         consumption = ds.market_consumption.sum("element")
+        series["china_demand"] = _annual_median(consumption.sel(market="china", drop=True),
+                                                frequency)
         series["china_share_of_demand"] = (
-            _annual_median(consumption.sel(market="china", drop=True), frequency)
-            / _annual_median(consumption.sum("market"), frequency))
+            series["china_demand"] / _annual_median(consumption.sum("market"), frequency))
     return series
 
 
