@@ -12,17 +12,7 @@ from reesim.balance import check_step
 from reesim.errors import BalanceError
 from reesim.model import simulate as loop
 from reesim.model.variables import VARIABLES
-
-UNCERTAIN = [
-    "uncertainty.price_adjustment_time_yr.dist=uniform",
-    "uncertainty.price_adjustment_time_yr.relative=false",
-    "uncertainty.price_adjustment_time_yr.low=0.1",
-    "uncertainty.price_adjustment_time_yr.high=0.5",
-    "uncertainty.demand_elasticity_multiplier.dist=lognormal",
-    "uncertainty.demand_elasticity_multiplier.relative=false",
-    "uncertainty.demand_elasticity_multiplier.median=1.0",
-    "uncertainty.demand_elasticity_multiplier.sigma=0.3",
-]
+from test_determinism import UNCERTAIN  # the same uncertain scenario as the determinism tests
 
 
 @pytest.mark.parametrize(("members", "largest"), [(1, 256), (256, 256), (257, 256),
