@@ -298,8 +298,7 @@ def _score_starts(evaluator: Evaluator, scenario: Scenario, table: Sequence[Free
 
     rows = []
     for i, search in enumerate(searches):
-        values = {row.name: _round(float(v))
-                  for row, v in zip(table, to_values(table, search.u)[0], strict=True)}
+        values = _end_values(table, search.u)
         rows.append((objective(evaluator.metrics(values), weights), i, values, search))
     rows.sort(key=lambda r: (r[1] != chosen, r[0]))
     anchors: list[np.ndarray] = []
@@ -320,10 +319,10 @@ def _score_starts(evaluator: Evaluator, scenario: Scenario, table: Sequence[Free
     return tuple(starts)
 
 
-def _end_values(table: Sequence[FreeParameter], search: _Search) -> dict[str, float]:
-    """A search's end point as (rounded) parameter values, by name."""
+def _end_values(table: Sequence[FreeParameter], u: np.ndarray) -> dict[str, float]:
+    """A unit-cube point (a search's end) as rounded parameter values, by name."""
     return {row.name: _round(float(v))
-            for row, v in zip(table, to_values(table, search.u)[0], strict=True)}
+            for row, v in zip(table, to_values(table, u)[0], strict=True)}
 
 
 def _polish(evaluate: Callable[[np.ndarray], np.ndarray], u: np.ndarray, j: float,
@@ -462,7 +461,7 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
                                     start == 0, quick, best_so_far, report))
         # a fit must not win by exploiting the time step: the best search whose end point
         # converges between one and two market sub-steps is the fit (the best overall if none)
-        checks = [step_convergence(scenario, _end_values(table, s)) for s in searches]
+        checks = [step_convergence(scenario, _end_values(table, s.u)) for s in searches]
         converged = [i for i in range(starts) if checks[i].converged]
         chosen = min(converged or range(starts), key=lambda i: searches[i].objective)
         search = searches[chosen]
@@ -475,8 +474,7 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
                                 start=chosen, starts=starts))
         result, polish_rounds, u_best = search.result, search.polish_rounds, search.u
         at_midpoint, at_scenario = searches[0].at_midpoint, searches[0].at_scenario
-        fitted = {row.name: _round(float(v))
-                  for row, v in zip(table, to_values(table, u_best)[0], strict=True)}
+        fitted = _end_values(table, u_best)
         # the fitted scenario's own (one-member) run: what `reesim validate` reports for it; the
         # same member in a batch agrees up to floating-point noise the dynamics may amplify
         metrics = evaluator.metrics(fitted)
