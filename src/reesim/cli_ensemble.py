@@ -14,17 +14,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from reesim.cli_options import ScenarioArg, SetOpt
+
 RunArg = Annotated[Path, typer.Argument(help="An ensemble folder (or a run folder for export).")]
 
 
 def ensemble(
-    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or YAML path.")]
-    = "baotou-xlrm",
+    scenario: ScenarioArg = "baotou-xlrm",
     samples: Annotated[int, typer.Option(help="LHS rows, Sobol base sample (a power of 2), Morris "
                                               "trajectories or factorial levels.")] = 64,
     design: Annotated[str, typer.Option(help="lhs, sobol, morris or full-factorial.")] = "lhs",
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a scenario value.")]
-    = None,
+    set_: SetOpt = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Design seed (default: scenario's).")]
     = None,
     keep: Annotated[str, typer.Option(help="Variables stored in full (Zarr), comma-separated.")]
