@@ -303,8 +303,9 @@ def _market_records(
             holder_sales[m, _PE, e] = (imports[m, e] + sold_abroad_producers[m, e]) / dt
             holder_sales[m, _TC, e] = sold_company[m, e] / dt
             holder_sales[m, _SR, e] = sold_reserve[m, e] / dt
+            holder_sales[m, _CC, e] = consumption[m, 0, e] / dt     # used in China
+            holder_sales[m, _CE, e] = consumption[m, 1, e] / dt     # used abroad
             for k in range(markets):
-                holder_sales[m, _CC + k, e] = consumption[m, k, e] / dt
                 consumption[m, k, e] /= dt
             for h in range(holders):
                 receipts[m, h, e] /= dt
