@@ -324,3 +324,28 @@ def test_the_step_check_tells_a_converged_market_from_a_step_bound_one():
     steep = step_convergence(load_scenario("baotou"), {"price_coverage_sensitivity": 1.4})
     assert default.converged, default.describe()
     assert not steep.converged and steep.volume_gap > 2 * default.volume_gap, steep.describe()
+
+
+def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_member():
+    """With a step weight the searches minimise the objective plus the step penalty: a batch
+    (the default values and a steep price response to stock cover, 0.7, above the prior's cap)
+    pays, member by member, the penalty each member's own pair of runs gives, and only the
+    step-bound member pays."""
+    from reesim.calibration import Evaluator
+    from reesim.calibration.evaluate import with_substeps
+    from reesim.calibration.step_check import member_step_gaps, step_penalty
+
+    scenario = history_scenario(load_scenario("baotou"))
+    table = [row for row in FREE_PARAMETERS if row.name == "price_coverage_sensitivity"]
+    default = scenario.parameters.price_coverage_sensitivity
+    values = np.array([[default], [0.7]])
+    evaluator = Evaluator(scenario, table, seed=0, workers=1, step_weight=2.0)
+    paid = evaluator.search_objectives(values) - evaluator.objectives(values)
+    alone = []
+    for value in values[:, 0]:
+        design = {"price_coverage_sensitivity": [value]}
+        runs = [simulate(with_substeps(scenario, n), members=1, seed=0, design=design).dataset
+                for n in (1, 2)]
+        alone.append(float(step_penalty(*member_step_gaps(*runs))[0]))
+    np.testing.assert_allclose(paid, 2.0 * np.array(alone), rtol=1e-9, atol=1e-12)
+    assert paid[0] == 0.0 and paid[1] > 0.5, paid

@@ -4,7 +4,9 @@ The engine is vectorised over members and a member's path depends only on its ow
 (the model is deterministic once uncertainties are switched off), so a whole optimizer
 population is one :func:`reesim.simulate` call whatever its size or order. With ``workers > 1``
 the population is split into that many batches run in parallel processes; the objectives are
-the same numbers either way.
+the same numbers either way. With a ``step_weight`` each batch is also run with two market
+sub-steps a month and a member that does not converge in the time step pays
+:func:`~reesim.calibration.step_check.step_penalty` times the weight.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pandas as pd
 
 from reesim.api import simulate
 from reesim.calibration.parameters import FreeParameter
+from reesim.calibration.step_check import member_step_gaps, step_penalty
 from reesim.errors import InputError, ReesimError
 from reesim.scenario.schema import OutputOptions, Scenario
 from reesim.validation import OBJECTIVE_WEIGHTS, load_observations
@@ -60,14 +63,23 @@ def _init_worker(scenario: Scenario, names: tuple[str, ...], seed: int,
                    obs=load_observations(train_until))
 
 
-def _worker_objectives(values: np.ndarray) -> np.ndarray:
+def _worker_objectives(values: np.ndarray, step_weight: float) -> np.ndarray:
     return _objectives(_WORKER["scenario"], _WORKER["names"], values,  # type: ignore[arg-type]
-                       _WORKER["seed"], _WORKER["obs"], _WORKER["weights"])  # type: ignore[arg-type]
+                       _WORKER["seed"], _WORKER["obs"], _WORKER["weights"],  # type: ignore[arg-type]
+                       step_weight)
+
+
+def with_substeps(scenario: Scenario, substeps: int) -> Scenario:
+    """``scenario`` with ``substeps`` market sub-steps a month."""
+    data = scenario.model_dump()
+    data["market"] = {**data["market"], "substeps": substeps}
+    return type(scenario).model_validate(data)
 
 
 def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, seed: int,
-                obs: Observations, weights: Mapping[str, float]) -> np.ndarray:
-    """Objectives of the (S, P) parameter values.
+                obs: Observations, weights: Mapping[str, float],
+                step_weight: float = 0.0) -> np.ndarray:
+    """Objectives of the (S, P) parameter values (plus the step penalty if ``step_weight``).
 
     A batch whose run fails (e.g. a broken balance) is split to isolate the failing members,
     which score ``inf``; bad input is re-raised.
@@ -76,6 +88,8 @@ def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, se
     design = {name: values[:, j] for j, name in enumerate(names)}
     try:
         result = simulate(scenario, members=members, seed=seed, design=design)
+        finer = (simulate(with_substeps(scenario, 2), members=members, seed=seed, design=design)
+                 if step_weight > 0 else None)
     except InputError:
         raise
     except ReesimError as exc:
@@ -83,9 +97,13 @@ def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, se
             log.warning("run failed for %s: %s", dict(zip(names, values[0], strict=True)), exc)
             return np.array([math.inf])
         half = members // 2
-        return np.concatenate([_objectives(scenario, names, values[:half], seed, obs, weights),
-                               _objectives(scenario, names, values[half:], seed, obs, weights)])
-    return member_objectives(member_metrics(result.dataset, obs), members, weights)
+        return np.concatenate([
+            _objectives(scenario, names, values[:half], seed, obs, weights, step_weight),
+            _objectives(scenario, names, values[half:], seed, obs, weights, step_weight)])
+    scores = member_objectives(member_metrics(result.dataset, obs), members, weights)
+    if finer is None:
+        return scores
+    return scores + step_weight * step_penalty(*member_step_gaps(result.dataset, finer.dataset))
 
 
 class Evaluator:
@@ -94,13 +112,16 @@ class Evaluator:
     Only observations up to ``train_until`` are scored (the calibration window).
     ``workers`` is capped at the number of CPUs. Use as a context manager when ``workers > 1`` so
     the worker processes are shut down.
-    ``evaluations`` counts members scored.
+    ``evaluations`` counts members scored. :meth:`search_objectives` adds the step penalty
+    (``step_weight``, 0 = none), which the optimizer's searches minimise; :meth:`objectives`
+    is the misfit alone (the identification profiles and the reported objective).
     """
 
     def __init__(self, scenario: Scenario, table: Sequence[FreeParameter], seed: int,
                  workers: int = 1, weights: Mapping[str, float] = OBJECTIVE_WEIGHTS,
-                 train_until: int = TRAIN_END_YEAR) -> None:
+                 train_until: int = TRAIN_END_YEAR, step_weight: float = 0.0) -> None:
         self.scenario = scenario
+        self.step_weight = float(step_weight)
         self.table = tuple(table)
         self.names = tuple(row.name for row in self.table)
         self.seed = seed
@@ -141,6 +162,13 @@ class Evaluator:
 
     def objectives(self, values: np.ndarray) -> np.ndarray:
         """Objectives (S,) of the (S, P) parameter values (columns in table order)."""
+        return self._batch(values, 0.0)
+
+    def search_objectives(self, values: np.ndarray) -> np.ndarray:
+        """Objectives plus ``step_weight`` times the step penalty, (S,)."""
+        return self._batch(values, self.step_weight)
+
+    def _batch(self, values: np.ndarray, step_weight: float) -> np.ndarray:
         values = np.atleast_2d(np.asarray(values, float))
         if values.shape[1] != len(self.names):
             raise ValueError(f"expected {len(self.names)} columns, got {values.shape[1]}")
@@ -148,10 +176,11 @@ class Evaluator:
         self.evaluations += members
         if self.workers == 1 or members < 2 * self.workers:
             return _objectives(self.scenario, self.names, values, self.seed, self.obs,
-                               self.weights)
+                               self.weights, step_weight)
         chunks = np.array_split(values, self.workers)
         pool = self._get_pool()
-        return np.concatenate(list(pool.map(_worker_objectives, chunks)))
+        return np.concatenate(list(pool.map(_worker_objectives, chunks,
+                                            [step_weight] * len(chunks))))
 
     def design_objectives(self, design: Mapping[str, np.ndarray]) -> np.ndarray:
         """Objectives of a design (name -> member values; any parameters or member constants).

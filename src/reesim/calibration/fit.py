@@ -104,6 +104,10 @@ class CalibrationOptions:
     """Identified range: objective within +5% of the optimum's."""
     weak_fraction: float = 0.75
     """Weakly identified: the identified range spans at least this share of the prior."""
+    step_weight: float = 1.0
+    """The searches minimise the objective plus this times the step penalty of members that do
+    not converge between one and two market sub-steps over the calibration window
+    (:func:`~reesim.calibration.step_check.step_penalty`; 0 = off, each batch runs once)."""
     constant_sensitivity: bool = True
     """Score the fit at both ends of every member-level structural constant's plausible range
     (one batched run) and record the constants the fit depends on."""
@@ -113,7 +117,7 @@ FULL = CalibrationOptions()
 """The full calibration (a few minutes on 2 cores)."""
 
 QUICK = CalibrationOptions(population=8, generations=2, workers=1, profile_points=5,
-                           constant_sensitivity=False)
+                           step_weight=0.0, constant_sensitivity=False)
 """A smoke-test calibration for the tests (well under a minute)."""
 
 
@@ -234,7 +238,7 @@ class _Search:
     u: np.ndarray
     """Polished end point in the unit cube."""
     objective: float
-    """In-batch objective at ``u``."""
+    """In-batch objective at ``u``, plus the step penalty (what the search minimised)."""
     result: OptimizeResult
     """scipy's result of the search."""
     polish_rounds: int
@@ -258,7 +262,7 @@ def _search(evaluator: Evaluator, table: Sequence[FreeParameter], scenario: Scen
 
     def func(x: np.ndarray) -> np.ndarray:
         # scipy passes the population as (P, S) in the unit cube
-        raw = evaluator.objectives(to_values(table, x.T))
+        raw = evaluator.search_objectives(to_values(table, x.T))
         if not first_batch:
             first_batch.append(raw.copy())
         energies = np.where(np.isfinite(raw), raw, PENALTY)
@@ -274,7 +278,7 @@ def _search(evaluator: Evaluator, table: Sequence[FreeParameter], scenario: Scen
         recombination=opts.recombination, rng=np.random.default_rng(seed), polish=False,
         vectorized=True, updating="deferred")
     u, j, polish_rounds = _polish(
-        lambda v: evaluator.objectives(to_values(table, v)), np.asarray(result.x, float),
+        lambda v: evaluator.search_objectives(to_values(table, v)), np.asarray(result.x, float),
         float(result.fun), opts.profile_points, POLISH_ROUNDS if not quick else 1)
     at_midpoint, at_scenario = ((float(v) for v in first_batch[0][:2]) if anchored
                                 else (math.nan, math.nan))
@@ -444,8 +448,8 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
     log.info("calibrating %s over %s: %d parameters, population %d, up to %d generations",
              scenario.name, window, len(table), opts.population, opts.generations)
 
-    with Evaluator(history_scen, table, seed, workers=opts.workers,
-                   weights=weights, train_until=train_until) as evaluator:
+    with Evaluator(history_scen, table, seed, workers=opts.workers, weights=weights,
+                   train_until=train_until, step_weight=opts.step_weight) as evaluator:
         searches = []
         for start in range(starts):
             best_so_far = [math.inf]
@@ -547,6 +551,7 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
         "penalty_for_non_finite_objective": PENALTY,
         "evaluations": int(evaluations),
         "best_objective_of_search": float(result.fun),
+        "step_weight_of_search": opts.step_weight,
         "starts": starts,
         "chosen_start": chosen,
         "profile_polish_rounds": polish_rounds,
