@@ -349,3 +349,15 @@ def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_mem
         alone.append(float(step_penalty(*member_step_gaps(*runs))[0]))
     np.testing.assert_allclose(paid, 2.0 * np.array(alone), rtol=1e-9, atol=1e-12)
     assert paid[0] == 0.0 and paid[1] > 0.5, paid
+
+
+def test_the_step_weight_reaches_the_searches_and_the_file_through_the_cli(tmp_path):
+    out = tmp_path / "steered.yaml"
+    run = runner.invoke(app, ["calibrate", "baotou", "--quick", "--seed", str(SEED),
+                              "--step-weight", "2", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    text = out.read_text()
+    assert "--step-weight 2 " in text.splitlines()[0]
+    optimizer = yaml.safe_load(text)["fit"]["optimizer"]
+    assert optimizer["step_weight_of_search"] == 2.0
+    assert optimizer["options"]["step_weight"] == 2.0

@@ -26,6 +26,7 @@ import re
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -455,6 +456,11 @@ def calibrate(
         min=1, max=64, help="Independent searches (seeds SEED, SEED+1, ...); the lowest "
              "objective is the fit and every search is reported with its basin and behaviour "
              "patterns (the objective is multimodal).")] = 1,
+    step_weight: Annotated[float, typer.Option(
+        min=0.0, max=100.0, help="Make the searches pay this weight times the step penalty "
+             "of members whose annual paths move beyond 5% (volumes) or 2% (median prices) "
+             "with two market sub-steps a month (each generation runs twice; 0: off, the "
+             "step check then only filters the searches' end points).")] = 0.0,
 ) -> None:
     """Fit the declared free parameters to the record (to 2025) and write a calibration file.
 
@@ -472,7 +478,7 @@ def calibrate(
     from reesim.output import write_file
     from reesim.report.render import render_calibration
 
-    opts = QUICK if quick else FULL
+    opts = replace(QUICK if quick else FULL, step_weight=step_weight)
     with _user_errors():
         weights = _weights(weight)
         scen = _load(scenario, set_)
@@ -480,7 +486,8 @@ def calibrate(
         _check_out(out, overwrite, file=True)
         with progress_bar(err_console) as bar:
             task = bar.add_task(f"calibrating {scen.name}", total=opts.generations * starts)
-            result = fit(scen, seed=seed, quick=quick, weights=weights, starts=starts,
+            result = fit(scen, seed=seed, quick=quick, options=opts if step_weight else None,
+                         weights=weights, starts=starts,
                          progress=show_generation(bar, task, scen.name),
                          **({} if train_until is None else {"train_until": train_until}))
         command = shlex.join(["reesim", "calibrate", scenario,
@@ -489,6 +496,7 @@ def calibrate(
                               *(["--train-until", str(train_until)] if train_until else []),
                               *(["--quick"] if quick else []),
                               *(["--starts", str(starts)] if starts > 1 else []),
+                              *(["--step-weight", f"{step_weight:g}"] if step_weight else []),
                               *(w for k, v in weights.items() for w in ("--weight", f"{k}={v:g}")),
                               "--out", str(out), *(["--overwrite"] if overwrite else [])])
         previous = _recorded_objective(out) if out.exists() else None

@@ -7,9 +7,9 @@ far the annual paths move: the largest relative change of world mine output, sep
 and demand in any year, and the median absolute log change of the annual prices. The
 calibration prefers the best search whose end point converges (:func:`reesim.calibration.
 calibrate`), and ``tests/test_market_behaviour.py`` checks the default scenario the same way.
-The calibration's searches also score it per member over the calibration window
-(:func:`member_step_gaps`, :func:`step_penalty`), so they steer away from regions that do not
-converge instead of only discarding their end points.
+With a step weight (``reesim calibrate --step-weight``) the searches also score it per member
+over the calibration window (:func:`member_step_gaps`, :func:`step_penalty`), so they steer
+away from regions that do not converge instead of only discarding their end points.
 """
 
 from __future__ import annotations
