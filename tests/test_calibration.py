@@ -361,3 +361,16 @@ def test_the_step_weight_reaches_the_searches_and_the_file_through_the_cli(tmp_p
     optimizer = yaml.safe_load(text)["fit"]["optimizer"]
     assert optimizer["step_weight_of_search"] == 2.0
     assert optimizer["options"]["step_weight"] == 2.0
+
+
+def test_a_converged_fit_replaces_a_better_objective_that_does_not_converge():
+    """The guard against overwriting ranks fits by (not converged, objective): a fit that
+    converges in the time step is kept over, and replaces, one that does not."""
+    from reesim.cli import better_recorded_fit
+
+    converged, step_bound = False, True                  # the rank's first item: not converged
+    assert better_recorded_fit((converged, 4.2), (step_bound, 3.9))
+    assert not better_recorded_fit((step_bound, 3.9), (converged, 4.2))
+    assert better_recorded_fit((converged, 4.1), (converged, 4.2))
+    assert not better_recorded_fit((step_bound, 4.2), (step_bound, 4.1))
+    assert not better_recorded_fit((converged, 4.2), (converged, 4.2))

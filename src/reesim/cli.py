@@ -418,20 +418,31 @@ def _weights(items: list[str] | None) -> dict[str, float]:
     return out
 
 
-def _recorded_objective(path: Path) -> tuple[float, tuple] | None:
-    """The objective recorded in an existing calibration file and what it was measured on.
+def _recorded_objective(path: Path) -> tuple[tuple[bool, float], tuple] | None:
+    """The rank of the fit recorded in an existing calibration file and what it was measured on.
 
-    Returns (objective, (scenario hash, data digest, weights, code version)) or None if
-    unreadable. Two fits are comparable only on the same scenario, data, weights and code: a
-    model change makes the recorded objective a different measurement.
+    Returns ((not converged, objective), (scenario hash, data digest, weights, code version)) or
+    None if unreadable; a file without a step check counts as not converged. Two fits are
+    comparable only on the same scenario, data, weights and code: a model change makes the
+    recorded objective a different measurement.
     """
     try:
         fit = yaml.safe_load(path.read_text(encoding="utf-8"))["fit"]
-        return float(fit["objective"]["value"]), (
+        converged = bool((fit.get("step_check") or {}).get("converged", False))
+        return (not converged, float(fit["objective"]["value"])), (
             fit["scenario_hash"], fit["data_digest"], dict(fit["objective"]["weights"]),
             fit.get("code_version", ""))
     except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError):
         return None
+
+
+def better_recorded_fit(recorded: tuple[bool, float], new: tuple[bool, float]) -> bool:
+    """Whether the recorded fit's rank (not converged, objective) beats the new one's.
+
+    A fit that converges in the time step beats one that does not, whatever their objectives;
+    between two alike the lower objective wins.
+    """
+    return recorded < new
 
 
 @app.command()
@@ -470,7 +481,8 @@ def calibrate(
     generation one batched run; then a one-parameter profile of each parameter at the optimum
     (curvature and identified range). A scenario uses the file via `calibration: <file>`. A fit
     that ends worse than its starting point warns, and is never written over a calibration file
-    whose recorded objective (same weights) is better.
+    whose recorded fit (same scenario, data, weights and code) is better: one that converges in
+    the time step beats one that does not, then the lower objective wins.
     """
     from reesim.calibration import FULL, QUICK, calibration_text
     from reesim.calibration import calibrate as fit
@@ -503,10 +515,15 @@ def calibrate(
         refuse = None
         problem = (result.scenario_hash, result.data_digest, result.weights,
                    result.code_version)
-        if previous is not None and previous[1] == problem and previous[0] < result.objective:
-            refuse = (f"not written: the new fit's objective {result.objective:.6g} is worse than "
-                      f"{previous[0]:.6g} recorded in {out} for the same scenario, data, "
-                      "weights and code; that file is kept")
+        rank = (not (result.step_check is not None and result.step_check.converged),
+                result.objective)
+        if previous is not None and previous[1] == problem and better_recorded_fit(
+                previous[0], rank):
+            refuse = (f"not written: the new fit (objective {result.objective:.6g}"
+                      f"{'' if not rank[0] else ', not converging in the time step'}) is worse "
+                      f"than the one recorded in {out} (objective {previous[0][1]:.6g}"
+                      f"{'' if not previous[0][0] else ', not converging'}) for the same "
+                      "scenario, data, weights and code; that file is kept")
         if refuse is None:
             written = write_file(out, calibration_text(result, command), overwrite=overwrite)
     render_calibration(result, quick, console, err_console)
