@@ -332,8 +332,7 @@ def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_mem
     pays, member by member, the penalty each member's own pair of runs gives, and only the
     step-bound member pays."""
     from reesim.calibration import Evaluator
-    from reesim.calibration.evaluate import with_substeps
-    from reesim.calibration.step_check import member_step_gaps, step_penalty
+    from reesim.calibration.step_check import member_step_gaps, step_penalty, with_substeps
 
     scenario = history_scenario(load_scenario("baotou"))
     table = [row for row in FREE_PARAMETERS if row.name == "price_coverage_sensitivity"]

@@ -24,7 +24,7 @@ import pandas as pd
 
 from reesim.api import simulate
 from reesim.calibration.parameters import FreeParameter
-from reesim.calibration.step_check import member_step_gaps, step_penalty
+from reesim.calibration.step_check import member_step_gaps, step_penalty, with_substeps
 from reesim.errors import InputError, ReesimError
 from reesim.scenario.schema import OutputOptions, Scenario
 from reesim.validation import OBJECTIVE_WEIGHTS, load_observations
@@ -67,13 +67,6 @@ def _worker_objectives(values: np.ndarray, step_weight: float) -> np.ndarray:
     return _objectives(_WORKER["scenario"], _WORKER["names"], values,  # type: ignore[arg-type]
                        _WORKER["seed"], _WORKER["obs"], _WORKER["weights"],  # type: ignore[arg-type]
                        step_weight)
-
-
-def with_substeps(scenario: Scenario, substeps: int) -> Scenario:
-    """``scenario`` with ``substeps`` market sub-steps a month."""
-    data = scenario.model_dump()
-    data["market"] = {**data["market"], "substeps": substeps}
-    return type(scenario).model_validate(data)
 
 
 def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, seed: int,

@@ -57,6 +57,13 @@ class StepCheck:
                 f"{STEP_VOLUME_TOLERANCE:.0%} and {STEP_PRICE_TOLERANCE:.0%})")
 
 
+def with_substeps(scenario: Scenario, substeps: int) -> Scenario:
+    """``scenario`` with ``substeps`` market sub-steps a month."""
+    data = scenario.model_dump()
+    data["market"] = {**data["market"], "substeps": substeps}
+    return type(scenario).model_validate(data)
+
+
 def member_step_gaps(one: xr.Dataset, two: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """Per member (M,), how far ``two`` (two sub-steps) moves from ``one`` (one sub-step).
 
@@ -103,10 +110,8 @@ def step_convergence(scenario: Scenario,
     base = fitted_scenario(scenario, values or {}).model_dump()
     base["end_year"] = min(base["end_year"], STEP_CHECK_END_YEAR)
     base["output"]["frequency"] = "year"
-    runs = []
-    for substeps in (1, 2):
-        data = {**base, "market": {**base["market"], "substeps": substeps}}
-        runs.append(simulate(type(scenario).model_validate(data)).dataset)
+    short = type(scenario).model_validate(base)
+    runs = [simulate(with_substeps(short, substeps)).dataset for substeps in (1, 2)]
     volume_gap, price_gap = member_step_gaps(*runs)
     one, two = (run.isel(member=0) for run in runs)
     elements = [e for e in one.element.values if e != "Sc"]
