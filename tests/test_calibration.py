@@ -147,6 +147,27 @@ def test_a_worse_fit_is_not_written_over_a_better_file(quick_fit, tmp_path):
     assert refused.exit_code == 2 and "--overwrite" in refused.output
 
 
+def test_a_converged_fit_is_written_over_a_better_objective_that_does_not_converge(quick_fit,
+                                                                                  tmp_path):
+    """The guard's rank through the CLI: the quick fit converges in the time step, so it replaces
+    a file recording a far lower objective that does not converge."""
+    _, path = quick_fit
+    step_bound = tmp_path / "step-bound.yaml"
+    text = path.read_text()
+    fit = yaml.safe_load(text)["fit"]
+    assert fit["step_check"]["converged"], "the quick fit is expected to converge"
+    head, tail = text.split("\n  step_check:\n", 1)
+    step_bound.write_text(
+        head.replace(f"value: {fit['objective']['value']}", "value: 0.001", 1)
+        + "\n  step_check:\n" + tail.replace("    converged: true", "    converged: false", 1))
+    assert yaml.safe_load(step_bound.read_text())["fit"]["step_check"]["converged"] is False
+    run = runner.invoke(app, ["calibrate", "baotou", "--quick", "--seed", str(SEED),
+                              "--out", str(step_bound), "--overwrite"])
+    assert run.exit_code == 0, run.output
+    rewritten = yaml.safe_load(step_bound.read_text())["fit"]
+    assert rewritten["objective"]["value"] > 0.001 and rewritten["step_check"]["converged"]
+
+
 def test_a_file_fitted_on_other_code_is_not_comparable_and_is_replaced(quick_fit, tmp_path):
     """A model change makes the recorded objective another measurement: the guard compares fits
     of the same scenario, data, weights and code only."""

@@ -429,11 +429,16 @@ def _recorded_objective(path: Path) -> tuple[tuple[bool, float], tuple] | None:
     try:
         fit = yaml.safe_load(path.read_text(encoding="utf-8"))["fit"]
         converged = bool((fit.get("step_check") or {}).get("converged", False))
-        return (not converged, float(fit["objective"]["value"])), (
+        return fit_rank(converged, float(fit["objective"]["value"])), (
             fit["scenario_hash"], fit["data_digest"], dict(fit["objective"]["weights"]),
             fit.get("code_version", ""))
     except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError):
         return None
+
+
+def fit_rank(converged: bool, objective: float) -> tuple[bool, float]:
+    """A fit's rank for the overwrite guard, lower is better: (not converged, objective)."""
+    return not converged, objective
 
 
 def better_recorded_fit(recorded: tuple[bool, float], new: tuple[bool, float]) -> bool:
@@ -515,8 +520,8 @@ def calibrate(
         refuse = None
         problem = (result.scenario_hash, result.data_digest, result.weights,
                    result.code_version)
-        rank = (not (result.step_check is not None and result.step_check.converged),
-                result.objective)
+        rank = fit_rank(result.step_check is not None and result.step_check.converged,
+                        result.objective)
         if previous is not None and previous[1] == problem and better_recorded_fit(
                 previous[0], rank):
             refuse = (f"not written: the new fit (objective {result.objective:.6g}"
