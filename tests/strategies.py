@@ -77,6 +77,8 @@ def events(draw, kind: str | None = None) -> dict:
         e.update(producer=draw(st.sampled_from(PRODUCERS)),
                  separation_region=draw(st.sampled_from(REGIONS)),
                  toll_treatment=draw(st.booleans()))
+    elif kind == "concentrate_stockpile":
+        e.update(producer=draw(st.sampled_from(PRODUCERS)))
     elif kind == "regime":
         e.update(regime=draw(st.sampled_from(REGIME_NAMES)))
     elif kind == "recycling":

@@ -23,6 +23,44 @@ def test_mines_slow_down_linearly_between_a_full_and_a_stopping_backlog(months, 
     np.testing.assert_allclose(got, factor)
 
 
+MP_STOCKPILE = ["events.mp_stock.type=concentrate_stockpile",
+                "events.mp_stock.producer=mountain_pass", "events.mp_stock.start=2025-04",
+                "events.mp_stock.end=2026-01"]
+
+
+def test_a_producer_that_stockpiles_concentrate_is_not_cut_by_the_backlog():
+    # the same backlog stops every other mine and not the one that stockpiles
+    inp = model(*MP_STOCKPILE).inputs.separation
+    t = model().timeline.index("2025-06")
+    n_r = len(inp.recovery)
+    limit = np.full((1, 2, n_r), 1200.0)
+    concentrate = np.full((1, 2, n_r, 16), 100.0 * 9.0 / 16)           # 9 months of feed
+    got = separation.backlog_factor(inp, t, concentrate, limit)[0]
+    stockpiling = inp.stockpiling[t]
+    assert stockpiling.sum() == 1
+    assert got[stockpiling].tolist() == [1.0]
+    assert (got[~stockpiling] == 0.0).all()
+    before = separation.backlog_factor(inp, model().timeline.index("2025-03"), concentrate,
+                                       limit)[0]
+    assert (before == 0.0).all()
+
+
+def test_mountain_pass_mines_on_into_its_stockpile_when_its_china_route_closes():
+    # MP 10-K: 50.7 kt REO mined in 2025, 8.9 kt of concentrate sold; the route to China
+    # ends in April 2025 in baotou, and its own separation takes 16,600 t/yr
+    from reesim import load_scenario, simulate
+
+    runs = {}
+    for name, extra in (("with", MP_STOCKPILE), ("without", [])):
+        ds = simulate(load_scenario("baotou", ["end_year=2026", *extra])).dataset
+        mined = ds.mine_output.sel(producer="mountain_pass").sum("element")
+        stock = ds.concentrate_stock.sel(region="usa").sum("element")
+        runs[name] = (float(mined.sel(time="2025").mean()),
+                      float(stock.sel(time="2025-12").squeeze()))
+    assert runs["with"][0] > 1.3 * runs["without"][0]
+    assert runs["with"][1] > runs["without"][1] + 10_000     # the stock it mined into
+
+
 def test_separation_takes_what_capacity_allows_and_keeps_the_rest_in_stock():
     inp = model().inputs.separation
     n_r, n_p = len(inp.recovery), inp.toll.shape[1]

@@ -26,6 +26,7 @@ from reesim.scenario.schema import (
     EVENT_TYPES,
     REGIME_NAMES,
     CapacityEvent,
+    ConcentrateStockpileEvent,
     DemandShockEvent,
     DisruptionEvent,
     ExportControlEvent,
@@ -67,6 +68,12 @@ def route(event: RouteEvent, ctx: Context, draft: Draft) -> None:
     p, window = ctx.producer_index(event.producer), ctx.timeline.window(event.start, event.end)
     draft["route"][window, p] = ctx.region_index(event.separation_region)
     draft["toll"][window, p] = event.toll_treatment
+
+
+def concentrate_stockpile(event: ConcentrateStockpileEvent, ctx: Context, draft: Draft) -> None:
+    """Let a producer mine into a concentrate stock: its separator's backlog does not cut it."""
+    p, window = ctx.producer_index(event.producer), ctx.timeline.window(event.start, event.end)
+    draft["stockpiling"][window, p] = True
 
 
 def recovery(event: RecoveryEvent, ctx: Context, draft: Draft) -> None:
@@ -189,6 +196,7 @@ EVENTS: dict[str, Callable] = {
     "capacity": capacity,
     "disruption": disruption,
     "route": route,
+    "concentrate_stockpile": concentrate_stockpile,
     "recovery": recovery,
     "quota": quota,
     "separation_capacity": separation_capacity,

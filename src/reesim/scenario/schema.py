@@ -225,6 +225,19 @@ class RouteEvent(_Dated):
     toll_treatment: bool = True
 
 
+class ConcentrateStockpileEvent(_Dated):
+    """A producer mines into a stock of its own concentrate, whatever its separator's backlog.
+
+    Mines otherwise cut output as their separator's concentrate backlog grows (separation.py).
+    Mountain Pass did not when its shipments to China stopped in April 2025: it mined 50.7 kt
+    REO in 2025 and sold 8.9 kt (MP 10-K). The stock waits in the separating region's pool and
+    counts against the backlog again once the event ends.
+    """
+
+    type: Literal["concentrate_stockpile"]
+    producer: str
+
+
 class RegimeEvent(_Dated):
     """Switch Baotou's market regime at ``start`` (until ``end``, then back to the default)."""
 
@@ -260,8 +273,8 @@ class DemandShockEvent(_Dated):
 
 Event = Annotated[
     QuotaEvent | ExportTaxEvent | ExportControlEvent | StockpileEvent | DisruptionEvent
-    | CapacityEvent | SeparationCapacityEvent | RouteEvent | RegimeEvent | RecyclingEvent
-    | RecoveryEvent | DemandShockEvent | PriceFloorEvent,
+    | CapacityEvent | SeparationCapacityEvent | RouteEvent | ConcentrateStockpileEvent
+    | RegimeEvent | RecyclingEvent | RecoveryEvent | DemandShockEvent | PriceFloorEvent,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[str, ...] = tuple(

@@ -74,6 +74,8 @@ class SeparationInputs:
     china_region: np.ndarray            # (R,) bool
     planned: np.ndarray                 # (P,) bool: integrated projects bring their own plant
     toll: np.ndarray                    # (T, P) bool: routed under a toll-treatment contract
+    stockpiling: np.ndarray             # (T, P) bool: mines into a concentrate stock whatever
+    #                                     the backlog (concentrate_stockpile events)
     capacity_t_per_yr: np.ndarray       # (T, R) separation capacity
     quota_t_per_yr: np.ndarray          # (T, R) China's separation quota by region (inf: none)
     to_china: np.ndarray                # (T, R, E) bool: output sold in China's market (Chinese
@@ -116,6 +118,7 @@ def draft(ctx: Context) -> Draft:
     return {
         "route": np.tile(ctx.default_route, (steps, 1)),
         "toll": np.zeros((steps, len(ctx.coords.producers)), bool),
+        "stockpiling": np.zeros((steps, len(ctx.coords.producers)), bool),
         "separation_capacity_t_per_yr": monthly(sep_yearly),
         "separation_quota_national_t_per_yr": quota,
         "separation_quota_covers_imports": np.zeros(steps, bool),
@@ -207,6 +210,7 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
     return SeparationInputs(
         recovery=recovery, china_region=china,
         planned=(ctx.producers.status == "planned").to_numpy(), toll=draft["toll"],
+        stockpiling=draft["stockpiling"],
         capacity_t_per_yr=sep_capacity, quota_t_per_yr=quota,
         to_china=china[None, :, None] | ~draft["heavy_separation"], exempt=exempt,
         covers_imports=covers.copy(), routes=routes, pool_of=pool_of,
@@ -258,14 +262,16 @@ def backlog_factor(inp: SeparationInputs, t: int, concentrate: np.ndarray,
     """Share of desired output mines can sell given their separator's backlog, (M, P).
 
     The backlog is counted in months of feed of the pool (quota-bound or exempt) that takes
-    the producer's concentrate; ``concentrate`` is (M, 2, R, E), ``limit`` (M, 2, R).
+    the producer's concentrate; ``concentrate`` is (M, 2, R, E), ``limit`` (M, 2, R). A
+    producer that stockpiles its concentrate this month (``stockpiling``) is not cut.
     """
     stock = _sum_rows(concentrate.reshape(-1, concentrate.shape[-1])).reshape(limit.shape)
     months = stock / np.maximum(limit / MONTHS_PER_YEAR, 1e-9)                # (M, 2, R)
     full, stop = inp.backlog_full_months[:, :, None], inp.backlog_stop_months[:, :, None]
     factor = np.minimum(np.maximum((stop - months) / (stop - full), 0.0), 1.0)
     by_pool = factor[:, :, inp.routes.region[inp.routes.pattern[t]]]     # (M, 2, P)
-    return np.where(inp.exempt[t][None, :], by_pool[:, 1], by_pool[:, 0])
+    share = np.where(inp.exempt[t][None, :], by_pool[:, 1], by_pool[:, 0])
+    return np.where(inp.stockpiling[t][None, :], 1.0, share)
 
 
 def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output: np.ndarray,
