@@ -337,21 +337,22 @@ def test_several_searches_are_reported_with_their_basins_and_patterns(quick_fit,
 
 def test_the_step_check_tells_a_converged_market_from_a_step_bound_one():
     """The calibration's time-step check (one against two market sub-steps): the default
-    scenario converges; a steep price response to stock cover (1.4, above the prior; the fit
+    scenario's volumes and median price converge (its price paths do not:
+    test_market_behaviour.py); a steep price response to stock cover (1.4, above the prior; the fit
     that once took 1.42 moved annual mine output by 31% with two sub-steps) does not."""
     from reesim.calibration.step_check import step_convergence
 
     default = step_convergence(load_scenario("baotou"))
     steep = step_convergence(load_scenario("baotou"), {"price_coverage_sensitivity": 1.4})
-    assert default.converged, default.describe()
+    assert default.volumes_and_median_converge, default.describe()
     assert not steep.converged and steep.volume_gap > 2 * default.volume_gap, steep.describe()
 
 
 def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_member():
     """With a step weight the searches minimise the objective plus the step penalty: a batch
     (the default values and a steep price response to stock cover, 0.7, above the prior's cap)
-    pays, member by member, the penalty each member's own pair of runs gives, and only the
-    step-bound member pays."""
+    pays, member by member, the penalty each member's own pair of runs gives, and the steep
+    member pays more."""
     from reesim.calibration import Evaluator
     from reesim.calibration.step_check import member_step_gaps, step_penalty, with_substeps
 
@@ -368,7 +369,9 @@ def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_mem
                 for n in (1, 2)]
         alone.append(float(step_penalty(*member_step_gaps(*runs))[0]))
     np.testing.assert_allclose(paid, 2.0 * np.array(alone), rtol=1e-9, atol=1e-12)
-    assert paid[0] == 0.0 and paid[1] > 0.5, paid
+    # the default values pay for their price paths only (test_market_behaviour.py), the steep
+    # member for its volumes and median price as well
+    assert paid[1] > paid[0] + 0.5, paid
 
 
 def test_the_step_weight_reaches_the_searches_and_the_file_through_the_cli(tmp_path):

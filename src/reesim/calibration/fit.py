@@ -466,10 +466,12 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
             searches.append(_search(evaluator, table, scenario, opts, seed + start,
                                     start == 0, quick, best_so_far, report))
         # a fit must not win by exploiting the time step: the best search whose end point
-        # converges between one and two market sub-steps is the fit (the best overall if none)
+        # converges between one and two market sub-steps is the fit; if none does, the best
+        # whose volumes and median price converge; the best overall if none of those
         checks = [step_convergence(scenario, _end_values(table, s.u)) for s in searches]
         converged = [i for i in range(starts) if checks[i].converged]
-        chosen = min(converged or range(starts), key=lambda i: searches[i].objective)
+        near = [i for i in range(starts) if checks[i].volumes_and_median_converge]
+        chosen = min(converged or near or range(starts), key=lambda i: searches[i].objective)
         search = searches[chosen]
         history = search.history
         if progress is not None:

@@ -84,15 +84,19 @@ def _step_dict(check: StepCheck) -> dict:
     """A :class:`StepCheck` as plain data."""
     from reesim.calibration.step_check import (
         STEP_CHECK_END_YEAR,
+        STEP_PATH_TOLERANCE,
         STEP_PRICE_TOLERANCE,
         STEP_VOLUME_TOLERANCE,
     )
     return {"method": (f"one against two market sub-steps a month, annual paths to "
                        f"{STEP_CHECK_END_YEAR}: largest relative change of world mine output, "
                        "separation output and demand in any year, median absolute log change of "
-                       "the annual prices (Sc excluded)"),
+                       "the annual prices (Sc excluded), largest absolute log change of an "
+                       "observed element's annual price"),
             "volume_gap": _num(check.volume_gap, 4), "price_gap": _num(check.price_gap, 4),
-            "allowed": {"volume_gap": STEP_VOLUME_TOLERANCE, "price_gap": STEP_PRICE_TOLERANCE},
+            "path_gap": _num(check.path_gap, 4), "path_at": check.path_at,
+            "allowed": {"volume_gap": STEP_VOLUME_TOLERANCE, "price_gap": STEP_PRICE_TOLERANCE,
+                        "path_gap": STEP_PATH_TOLERANCE},
             "converged": check.converged}
 
 

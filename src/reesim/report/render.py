@@ -314,15 +314,17 @@ def print_starts(console: Console, result: CalibrationResult) -> None:
              "Dy CN peak", "min_return_autocorrelation": "min autocorr",
              "max_projection_jumps": "jumps 2027+"}
     table = Table(title="Independent searches (the first row is the fit; step: how far annual "
-                        "volumes/prices move with two market sub-steps, x = not converged; "
+                        "volumes/median prices/the farthest observed price path move with two "
+                        "market sub-steps, x = not converged; "
                         "patterns of the whole run, record in the last row)",
                   title_justify="left")
-    for col in ("seed", "basin", "objective", "distance", "step vol/price", *heads.values()):
+    for col in ("seed", "basin", "objective", "distance", "step vol/price/path",
+                *heads.values()):
         table.add_column(col, justify="right")
     for start in result.starts:
         step = ("" if start.step is None else
-                f"{start.step.volume_gap:.1%}/{start.step.price_gap:.1%}"
-                f"{'' if start.step.converged else ' x'}")
+                f"{start.step.volume_gap:.1%}/{start.step.price_gap:.1%}/"
+                f"{start.step.path_gap:.0%}{'' if start.step.converged else ' x'}")
         table.add_row(str(start.seed), str(start.basin), f"{start.objective:.4g}",
                       f"{start.distance_to_fit:.2f}", step,
                       *(f"{start.patterns[k]:.3g}" for k in heads))
