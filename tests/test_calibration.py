@@ -147,25 +147,32 @@ def test_a_worse_fit_is_not_written_over_a_better_file(quick_fit, tmp_path):
     assert refused.exit_code == 2 and "--overwrite" in refused.output
 
 
-def test_a_converged_fit_is_written_over_a_better_objective_that_does_not_converge(quick_fit,
-                                                                                  tmp_path):
-    """The guard's rank through the CLI: the quick fit converges in the time step, so it replaces
-    a file recording a far lower objective that does not converge."""
+def test_a_fit_that_does_not_converge_is_not_written_over_a_worse_one_that_does(quick_fit,
+                                                                                tmp_path):
+    """The guard's rank through the CLI: the quick fit does not converge in the time step (its
+    price paths move with the step, like every fit today), so it does not replace a file that
+    records a far worse objective that converges; the same file marked as not converging is
+    replaced."""
     _, path = quick_fit
-    step_bound = tmp_path / "step-bound.yaml"
     text = path.read_text()
     fit = yaml.safe_load(text)["fit"]
-    assert fit["step_check"]["converged"], "the quick fit is expected to converge"
+    assert not fit["step_check"]["converged"], "the quick fit is expected not to converge"
     head, tail = text.split("\n  step_check:\n", 1)
-    step_bound.write_text(
-        head.replace(f"value: {fit['objective']['value']}", "value: 0.001", 1)
-        + "\n  step_check:\n" + tail.replace("    converged: true", "    converged: false", 1))
-    assert yaml.safe_load(step_bound.read_text())["fit"]["step_check"]["converged"] is False
-    run = runner.invoke(app, ["calibrate", "baotou", "--quick", "--seed", str(SEED),
-                              "--out", str(step_bound), "--overwrite"])
-    assert run.exit_code == 0, run.output
-    rewritten = yaml.safe_load(step_bound.read_text())["fit"]
-    assert rewritten["objective"]["value"] > 0.001 and rewritten["step_check"]["converged"]
+    worse = head.replace(f"value: {fit['objective']['value']}", "value: 999.0", 1)
+    for converged, kept in ((True, True), (False, False)):
+        recorded = tmp_path / f"recorded-{converged}.yaml"
+        recorded.write_text(worse + "\n  step_check:\n" + tail.replace(
+            "    converged: false", f"    converged: {str(converged).lower()}", 1))
+        assert yaml.safe_load(recorded.read_text())["fit"]["step_check"]["converged"] is converged
+        run = runner.invoke(app, ["calibrate", "baotou", "--quick", "--seed", str(SEED),
+                                  "--out", str(recorded), "--overwrite"])
+        after = yaml.safe_load(recorded.read_text())["fit"]["objective"]["value"]
+        if kept:
+            assert run.exit_code == 1 and "not written" in run.output, run.output
+            assert after == 999.0
+        else:
+            assert run.exit_code == 0, run.output
+            assert after == pytest.approx(fit["objective"]["value"])
 
 
 def test_a_file_fitted_on_other_code_is_not_comparable_and_is_replaced(quick_fit, tmp_path):
