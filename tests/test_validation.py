@@ -409,7 +409,13 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} - {".reesim-output.json"} == {
         "validation.html", "validation.csv", "claims.csv", "targets.csv", "targets_summary.csv",
-        "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv"}
+        "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv", "step_check.csv"}
+    # the time step, as the calibration checks it: the committed fit's volumes and median price
+    # converge, its price paths do not (issue 8; test_market_behaviour.py)
+    step = pd.read_csv(out / "step_check.csv")
+    assert step.within.tolist() == [True, True, False], step
+    assert step.allowed.tolist() == [0.05, 0.02, 0.10]
+    assert "time step (NOT CONVERGED)" in result.output
     # the behaviour patterns, the record's beside them: the 2011 peaks in China are in the file
     # (and still missed: issue 8), the export spike ratio is the scored one
     patterns = pd.read_csv(out / "patterns.csv").set_index("pattern")

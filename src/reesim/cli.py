@@ -315,6 +315,11 @@ def validate(
     """
     from reesim.api import simulate
     from reesim.calibration.backtest import backtest_table
+    from reesim.calibration.step_check import (
+        STEP_CHECK_END_YEAR,
+        step_check_table,
+        step_convergence,
+    )
     from reesim.cli_backtest import fit_window, print_backtest
     from reesim.cli_record import print_record_tables
     from reesim.report.claims import claims_frame, counterfactual, regime_effects, share_claims
@@ -353,6 +358,9 @@ def validate(
                                   "sample", backtest_table(result.dataset, train_until,
                                                            fitted.weights, record,
                                                            inside=window_metrics))
+        step = step_convergence(scen)        # the central values, one and two sub-steps
+        tables["step_check"] = (f"Time step: one against two market sub-steps a month, to "
+                                f"{STEP_CHECK_END_YEAR}", step_check_table(step))
         claims = share_claims(result.dataset)
         effects = None
         other = counterfactual(scen)
@@ -367,6 +375,8 @@ def validate(
 
     render_validation(metrics, scen.name, members, console)
     print_record_tables(console, tables)
+    console.print(f"time step ({'converged' if step.converged else 'NOT CONVERGED'}): "
+                  f"{step.describe()}", highlight=False)
     render_claims(claims, effects, console)
     if train_until is not None:
         print_backtest(console, tables["backtest"][1], train_until, fitted)
