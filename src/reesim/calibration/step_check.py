@@ -39,7 +39,8 @@ STEP_PATH_TOLERANCE = 0.10
 (either market, any year) allowed between one and two sub-steps. Added 2026-12-03, when the
 committed fit's Nd export price was found to average 59 USD/kg in 2011 with one sub-step, 40
 with two and 32 with eight (its 2011 spike an artefact of the step) while the median of all
-prices moved 1.7%."""
+prices moved 1.7%. 10% is a judgement, not a measurement: issue 8 asks for "the same annual paths
+within a few percent", loosened for a single cell of 8 elements x 2 markets x 31 years."""
 VOLUMES = ("mine_output", "separation_output", "demand")
 
 
@@ -103,22 +104,18 @@ def member_step_gaps(one: xr.Dataset, two: xr.Dataset) -> tuple[np.ndarray, ...]
         a, b = (_annual(ds[name].sum([d for d in ds[name].dims if d not in ("member", "time")]))
                 for ds in (one, two))
         volume_gap = np.maximum(volume_gap, np.abs(b / a - 1.0).max("year").to_numpy())
-    elements = [e for e in one.element.values if e != "Sc"]
-    a, b = (_annual(ds.price.sel(element=elements)) for ds in (one, two))
-    log_gap = np.abs(np.log(b / a))
-    gap = log_gap.stack(cell=[d for d in a.dims if d != "member"])
+    log_gap = _price_log_gap(one, two)
+    gap = log_gap.stack(cell=[d for d in log_gap.dims if d != "member"])
     path = log_gap.sel(element=list(OBSERVED_ELEMENTS))
     path = path.max([d for d in path.dims if d != "member"])
     return volume_gap, gap.median("cell").to_numpy(), path.to_numpy()
 
 
-def _largest_path_gap_at(one: xr.Dataset, two: xr.Dataset) -> str:
-    """Element, market and year of the first member's largest observed price path gap."""
-    a, b = (_annual(ds.price.isel(member=0).sel(element=list(OBSERVED_ELEMENTS)))
-            for ds in (one, two))
-    gap = np.abs(np.log(b / a))
-    where = gap.where(gap == gap.max(), drop=True)
-    return " ".join(str(where[d].values[0]) for d in ("element", "market", "year"))
+def _price_log_gap(one: xr.Dataset, two: xr.Dataset) -> xr.DataArray:
+    """``|ln(two / one)|`` of the annual mean prices of every element but Sc, both markets."""
+    elements = [e for e in one.element.values if e != "Sc"]
+    a, b = (_annual(ds.price.sel(element=elements)) for ds in (one, two))
+    return np.abs(np.log(b / a))
 
 
 def _annual(values: xr.DataArray) -> xr.DataArray:
@@ -154,13 +151,13 @@ def step_convergence(scenario: Scenario,
     short = type(scenario).model_validate(base)
     runs = [simulate(with_substeps(short, substeps)).dataset for substeps in (1, 2)]
     volume_gap, price_gap, path_gap = member_step_gaps(*runs)
-    path_at = _largest_path_gap_at(*runs)
-    one, two = (run.isel(member=0) for run in runs)
-    elements = [e for e in one.element.values if e != "Sc"]
-    first = np.abs(np.log(two.price / one.price)).sel(element=elements).isel(time=0)
+    log_gap = _price_log_gap(*runs).isel(member=0)             # (year, market, element)
+    observed = log_gap.sel(element=list(OBSERVED_ELEMENTS))
+    where = observed.where(observed == observed.max(), drop=True)
+    path_at = " ".join(str(where[d].values[0]) for d in ("element", "market", "year"))
     return StepCheck(volume_gap=float(volume_gap[0]), price_gap=float(price_gap[0]),
                      path_gap=float(path_gap[0]), path_at=path_at,
-                     first_year_price_gap=float(first.median()))
+                     first_year_price_gap=float(log_gap.isel(year=0).median()))
 
 
 def step_check_table(check: StepCheck) -> pd.DataFrame:
