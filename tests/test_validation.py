@@ -403,6 +403,16 @@ def test_validate_bad_scenario_exits_2(tmp_path):
     assert not out.exists()
 
 
+def test_validate_a_scenario_after_the_record_exits_2(tmp_path):
+    # found in review: it crashed with an internal error (no observation to compare with)
+    out = tmp_path / "never"
+    result = runner.invoke(app, ["validate", "baotou", "--set", "start_year=2031",
+                                 "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "start_year" in result.output and "<= 2025" in result.output
+    assert not out.exists()
+
+
 def test_validate_baotou_end_to_end(tmp_path):
     out = tmp_path / "val"
     result = runner.invoke(app, ["validate", "baotou", "--out", str(out)])

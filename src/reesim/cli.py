@@ -330,6 +330,10 @@ def validate(
 
     with _user_errors():
         scen = _load(scenario, set_)
+        if scen.start_year > RECORD_END_YEAR:
+            raise InputError(f"scenario {scen.name} starts in {scen.start_year}, after the "
+                             f"record (volumes to {RECORD_END_YEAR}): nothing to validate",
+                             field="start_year", allowed=f"<= {RECORD_END_YEAR}")
         if scen.end_year <= RECORD_END_YEAR:
             scen = _load(scenario, [*(set_ or []), f"end_year={RECORD_END_YEAR + 1}"])
         target = out or Path("results") / (
