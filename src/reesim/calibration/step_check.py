@@ -99,12 +99,17 @@ def member_step_gaps(one: xr.Dataset, two: xr.Dataset) -> tuple[np.ndarray, ...]
     price observations (either market, any year). Monthly or annual records alike: both are
     reduced to calendar years.
     """
+    return _step_gaps(one, two, _price_log_gap(one, two))
+
+
+def _step_gaps(one: xr.Dataset, two: xr.Dataset,
+               log_gap: xr.DataArray) -> tuple[np.ndarray, ...]:
+    """:func:`member_step_gaps` with the annual price log gaps already computed."""
     volume_gap = np.zeros(one.sizes["member"])
     for name in VOLUMES:
         a, b = (_annual(ds[name].sum([d for d in ds[name].dims if d not in ("member", "time")]))
                 for ds in (one, two))
         volume_gap = np.maximum(volume_gap, np.abs(b / a - 1.0).max("year").to_numpy())
-    log_gap = _price_log_gap(one, two)
     gap = log_gap.stack(cell=[d for d in log_gap.dims if d != "member"])
     path = log_gap.sel(element=list(OBSERVED_ELEMENTS))
     path = path.max([d for d in path.dims if d != "member"])
@@ -150,8 +155,9 @@ def step_convergence(scenario: Scenario,
     base["output"]["frequency"] = "year"
     short = type(scenario).model_validate(base)
     runs = [simulate(with_substeps(short, substeps)).dataset for substeps in (1, 2)]
-    volume_gap, price_gap, path_gap = member_step_gaps(*runs)
-    log_gap = _price_log_gap(*runs).isel(member=0)             # (year, market, element)
+    log_gaps = _price_log_gap(*runs)
+    volume_gap, price_gap, path_gap = _step_gaps(*runs, log_gaps)
+    log_gap = log_gaps.isel(member=0)                           # (year, market, element)
     observed = log_gap.sel(element=list(OBSERVED_ELEMENTS))
     where = observed.where(observed == observed.max(), drop=True)
     path_at = " ".join(str(where[d].values[0]) for d in ("element", "market", "year"))
