@@ -126,3 +126,27 @@ def test_a_signal_that_lands_in_a_compiled_kernel_is_an_interruption(monkeypatch
     assert ended.value.code == 130
     err = capsys.readouterr().err
     assert "interrupted; nothing was written" in err and "internal error" not in err
+
+
+def test_a_signal_inside_a_compiled_code_callback_waits_for_the_write_check(monkeypatch):
+    """SIGINT meeting numba as it loads a cached kernel arrives in llvmlite's ctypes callback,
+    where a raised exception is only printed ("Exception ignored", a traceback: seen once on a
+    clean clone). There the handler keeps the signal pending instead of raising, and the next
+    check (every atomic write makes one before its final rename) raises it."""
+    import os as _os
+
+    from reesim import output
+
+    monkeypatch.setattr(output, "_pending", None)
+    monkeypatch.setattr(output, "_deferring", 0)
+    name = f"{_os.sep}site-packages{_os.sep}llvmlite{_os.sep}binding{_os.sep}executionengine.py"
+    callback = compile("def notify(handler, frame_of):\n    handler(2, frame_of())\n", name, "exec")
+    space: dict = {}
+    exec(callback, space)
+    space["notify"](output._handler, sys._getframe)        # no exception inside the callback
+    assert output._pending == signal.SIGINT
+    with pytest.raises(output.Interrupted):
+        output.check_interrupt()
+    monkeypatch.setattr(output, "_pending", None)
+    with pytest.raises(output.Interrupted):                # anywhere else it raises at once
+        output._handler(signal.SIGINT, sys._getframe())

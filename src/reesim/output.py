@@ -72,8 +72,26 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     global _pending
     repeated = _pending is not None
     _pending = signum
-    if _deferring == 0 or repeated:       # a second signal does not wait for the file
+    if repeated:                          # a second signal does not wait for the file
         raise Interrupted(signum)
+    if _deferring == 0 and not _in_ctypes_callback(frame):
+        raise Interrupted(signum)
+
+
+def _in_ctypes_callback(frame: FrameType | None) -> bool:
+    """Whether the signal arrived in a Python callback of compiled code (llvmlite's cache hook).
+
+    An exception raised there cannot leave the callback: Python prints "Exception ignored" with
+    a traceback and goes on. Seen on a clean clone, when SIGINT met numba loading a cached
+    kernel. The signal then stays pending; every atomic write checks for it before its final
+    rename (:func:`check_interrupt`), so the command still ends with nothing written.
+    """
+    marker = f"{os.sep}llvmlite{os.sep}"
+    while frame is not None:
+        if marker in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def install_signal_handlers(hold: bool = False) -> None:
