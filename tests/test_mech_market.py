@@ -1,4 +1,4 @@
-"""Market mechanism: clearing, the export quota's allocation, the price rule and its bounds."""
+"""Market mechanism: clearing, the export quota, the price rule and its bounds, perceived prices."""
 
 from __future__ import annotations
 
@@ -24,22 +24,6 @@ def test_clearing_sells_the_smaller_side_and_rations_both_sides_pro_rata():
     np.testing.assert_allclose(done.got_by["y"], [[15.0, 0.0, 3.0]])
     for side in (done.sold_by, done.got_by):
         np.testing.assert_allclose(sum(side.values()), done.sold)
-
-
-def test_export_quota_allocation_sums_to_the_quota_and_favours_the_highest_premium():
-    inp = model().inputs.market
-    n_e = len(inp.reference_price_usd_per_kg)
-    desired = np.full((1, n_e), 1000.0)                               # t/yr of every element
-    rent = np.linspace(-5.0, 70.0, n_e)[None, :]                      # USD/kg premium abroad
-    price_china = np.full((1, n_e), 20.0)
-    quota = 5000.0
-    allocated = market.allocate_quota(inp, desired, quota, rent, price_china)
-    assert allocated.sum() == pytest.approx(quota, rel=1e-6)
-    assert np.all(np.diff(allocated[0]) >= -1e-9)                     # more premium, more quota
-    assert allocated[0, -1] > 0.99 * 1000.0 and allocated[0, 0] < 1.0
-    # a quota that does not bind changes nothing
-    np.testing.assert_array_equal(
-        market.allocate_quota(inp, desired, 1e9, rent, price_china), desired)
 
 
 def _solve(inp, supply_months: float, want_t: float = 100.0, anchor_ratio: float = 1.0):
@@ -173,8 +157,41 @@ def test_sellers_hold_back_and_consumers_hoard_only_beyond_the_panic_threshold()
     expected = np.ones((1, 2, 16))
     calm = market.panic(inp, expected * ratio * 0.99, expected)
     assert np.all(calm == 0.0)
-    share = market.seller_offer_share(inp, market.panic(inp, expected * ratio * 3, expected))
-    assert np.all(share < 1.0) and np.all(share >= inp.min_offer_share[0, 0, 0])
+    assert np.all(market.seller_hold(inp, calm) == 0.0)
+    hold = market.seller_hold(inp, market.panic(inp, expected * ratio * 3, expected))
+    assert np.all(hold > 0.0) and np.all(hold <= np.log(inp.max_hoard_multiple[0, 0, 0]) + 1e-12)
+
+
+def test_sellers_holding_for_higher_prices_raise_the_clearing_price():
+    """Speculative holding is a higher reserved cover: the same stock clears at a higher price
+    (and a doubled cover target at the cover's elasticity: 2 ** beta)."""
+    inp = model().inputs.market
+    ref = np.log(inp.reference_price_usd_per_kg)[None, :]
+    n_e = ref.shape[1]
+    supply, want = np.full((1, n_e), 300.0), np.full((1, n_e), 100.0)
+    calm = market.solve_log_price(inp, supply, want, 0.0 * want, ref, ref,
+                                  inp.log_choke_price[:, 0])
+    held = market.solve_log_price(inp, supply, want, 0.0 * want, ref, ref,
+                                  inp.log_choke_price[:, 0], log_hold=np.log(2.0))
+    beta = float(inp.coverage_sensitivity[0, 0, 0])
+    inside = (held < inp.log_choke_price[:, 0]) & (calm > inp.log_floor_price)
+    assert inside.any()
+    np.testing.assert_allclose((held - calm)[inside], beta * np.log(2.0), rtol=1e-6)
+
+
+def test_the_perceived_price_does_not_depend_on_the_step():
+    """The perceived price (the reference of the purchase elasticity and of panic) is a log lag
+    over ``price_perception_time_yr``: two half steps at a price move it as one whole step does
+    (last step's price in its place made the elasticity fade with finer steps)."""
+    inp = model().inputs.market
+    start = np.full((1, 2, 16), 10.0)
+    price = start * 3.0
+    one = market.update_expectations(inp, price, start, start, start)[2]
+    half = market.update_expectations(inp, price, start, start, start, dt=1 / 24)[2]
+    two = market.update_expectations(inp, price, half, half, half, dt=1 / 24)[2]
+    np.testing.assert_allclose(two, one, rtol=1e-12)
+    tau = float(inp.perception_time_yr[0, 0, 0])
+    np.testing.assert_allclose(np.log(one / start), np.log(3.0) * (1 - np.exp(-1 / 12 / tau)))
 
 
 def test_a_market_without_stock_or_buyers_keeps_its_last_price():
@@ -192,8 +209,8 @@ def test_a_market_without_stock_or_buyers_keeps_its_last_price():
 
 
 def _month_in_2030(china_premium: float, licensed_fraction: float, intention: str,
-                   china_supply_t_per_yr: float):
-    """One 2030 month of trade (no quota) under licences granting ``licensed_fraction`` of
+                   china_supply_t_per_yr: float, quota_t_per_yr: float = np.inf):
+    """One 2030 month of trade (an export quota of ``quota_t_per_yr``) under licences granting ``licensed_fraction`` of
     desired exports: China's price is ``china_premium`` x the export price, each market's buyers
     want 1,000 t/yr, China separates ``china_supply_t_per_yr`` and the export market 1,000 t/yr
     less than it. Traders' ``intention`` starts ``settled`` on the licensed desire, at the
@@ -202,7 +219,8 @@ def _month_in_2030(china_premium: float, licensed_fraction: float, intention: st
     m = model()
     t = (2030 - 2000) * 12
     inp = dataclasses.replace(m.inputs.market, export_licensed=np.full_like(
-        m.inputs.market.export_licensed, licensed_fraction))
+        m.inputs.market.export_licensed, licensed_fraction), export_quota_t_per_yr=np.full_like(
+        m.inputs.market.export_quota_t_per_yr, quota_t_per_yr))
     state = initial_state(m)
     stocks = market.Stocks(state.inventory.copy())
     n_e = state.price.shape[2]
@@ -216,8 +234,8 @@ def _month_in_2030(china_premium: float, licensed_fraction: float, intention: st
                                    stocks.producers_export, supply[1])
     flow = {"settled": licensed_fraction, "unlicensed": 1.0, "zero": 0.0}[intention] * desired
     orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
-    traded = market.trade(inp, t, stocks, price, price.copy(), np.zeros_like(price), want,
-                          np.zeros((1, n_e)), orders, flow, supply)
+    traded = market.trade(inp, t, stocks, price, price.copy(), price.copy(),
+                          np.zeros_like(price), want, np.zeros((1, n_e)), orders, flow, supply)
     return desired, traded
 
 
@@ -269,3 +287,36 @@ def test_traders_close_a_stock_gap_over_the_correction_ratio_times_their_adjustm
         gap = float(inp.seller_coverage_months[0, 0, 0]) * 1200.0 / 12.0           # t
         wanted = market.desired_trade(inp, landed, landed, want, short, np.zeros((1, 16)))
         np.testing.assert_allclose(wanted, 1200.0 + gap / (ratio * 0.5), rtol=1e-12)
+
+
+def test_a_binding_export_quota_is_shared_pro_rata_over_the_elements_exported():
+    """Quotas were granted to exporting companies by tonnage, each shipping its own mix: a
+    binding quota scales every element's exports by the same factor and fills it exactly (the
+    former allocation by lagged export premium switched thin markets like Sm on and off from
+    month to month, and its paths moved by a factor 2 between one and two steps a month)."""
+    desired, free = _month_in_2030(1 / 1.5, 1.0, "settled", 5000.0)
+    quota = 0.4 * float(free.exports_wanted.sum())
+    _, bound = _month_in_2030(1 / 1.5, 1.0, "settled", 5000.0, quota)
+    assert float(bound.exports_wanted.sum()) == pytest.approx(quota, rel=1e-12)
+    np.testing.assert_allclose(bound.exports_wanted, 0.4 * free.exports_wanted, rtol=1e-12)
+
+
+def test_sellers_keep_their_reserved_cover_when_the_price_is_at_its_cap():
+    """At the scarcity cap buyers are rationed to what sellers release at that price, not to
+    the whole stock: the stock left covers the rule's cover at the cap price."""
+    inp = model().inputs.market
+    n_e = len(inp.reference_price_usd_per_kg)
+    ref = np.log(inp.reference_price_usd_per_kg)[None, :]
+    supply, want = np.full((1, n_e), 100.0), np.full((1, n_e), 1000.0)   # t in the step
+    x = market.solve_log_price(inp, supply, want, 0.0 * want, ref, ref, inp.log_choke_price[:, 0])
+    cap = np.minimum(inp.log_choke_price[:, 0], ref + inp.log_max_scarcity[0, 0])
+    np.testing.assert_allclose(x, cap)                                   # short at the cap
+    beta = float(inp.coverage_sensitivity[0, 0, 0])
+    log_target = float(np.log(inp.seller_coverage_months[0, 0, 0]))      # months per step: 1
+    for e in range(n_e):
+        wants = np.array([600.0, 400.0])
+        market._reserve_at_cap(wants, 100.0, float(x[0, e]), float(cap[0, e]), float(ref[0, e]),
+                               log_target, beta)
+        kept = 1000.0 * np.exp(log_target - (x[0, e] - ref[0, e]) / beta)
+        np.testing.assert_allclose(wants.sum(), max(100.0 - kept, 0.0), rtol=1e-12)
+        np.testing.assert_allclose(wants[0] / wants.sum(), 0.6, rtol=1e-12)

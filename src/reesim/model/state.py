@@ -19,6 +19,7 @@ class State(NamedTuple):
 
     price: np.ndarray             # (M, K, E) USD/kg
     price_expected: np.ndarray    # (M, K, E) USD/kg, traders' adaptive expectation
+    price_recent: np.ndarray      # (M, K, E) USD/kg, the price buyers and sellers perceive now
     company: regimes.CompanyState
     inventory: np.ndarray         # (M, H, E) t REO
     concentrate: np.ndarray       # (M, 2, R, E) t REO, quota-bound and exempt pools
@@ -68,7 +69,7 @@ def initial_state(model: Model) -> State:
     utilization = mining.utilization_target(inp.mining, netback)
     capacity_state = capacity.initial(inp.capacity, m, netback)
     return State(
-        price=price, price_expected=price.copy(),
+        price=price, price_expected=price.copy(), price_recent=price.copy(),
         company=regimes.initial(inp.regimes, price[:, 0, :]),
         inventory=market.initial_stocks(inp.market, m, base.sum(axis=1)),
         concentrate=np.zeros((m, 2, len(inp.separation.recovery), n_e)),

@@ -62,6 +62,7 @@ class Month(NamedTuple):
     imports: np.ndarray                 # (M, E)
     used: np.ndarray                    # (M, K, A, E) consumption
     expected: np.ndarray                # (M, K, E) expected prices after the month
+    recent: np.ndarray                  # (M, K, E) perceived prices after the month
     anchor: np.ndarray                  # (M, K, E) going prices after the month
     backlog: np.ndarray                 # (M, 2, E) reserves' unfilled orders carried over
 
@@ -88,6 +89,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     n = ma.substeps
     dt = DT_YR / n
     price, expected, anchor = state.price, state.price_expected, state.price_anchor
+    recent = state.price_recent
     flow, backlog = state.trade_flow, state.reserve_backlog
     china, abroad, imports, used = [], [], 0.0, 0.0
     demand_k, need = _sum_axis(need_rate, 2), need_rate * dt                   # (M, K, E), t
@@ -95,15 +97,15 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
         stocks.producers_china += deliveries[0] * dt
         stocks.trading_company += deliveries[1] * dt
         stocks.producers_export += deliveries[2] * dt
-        momentum = market.panic(ma, price, expected)                          # (M, K, E)
+        momentum = market.panic(ma, recent, expected)                         # (M, K, E)
         want = market.consumer_purchases(ma, demand_k,
                                          stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT),
                                          momentum)                            # (M, K, E) t/yr
         orders = market.reserve_orders(ma, t, stocks, backlog, dt)
         offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], state.company,
                                         planned, orders.release[COMPANY])
-        traded = market.trade(ma, t, stocks, price, anchor, momentum, want, offer_tc, orders,
-                              flow, (deliveries[0] + deliveries[1], deliveries[2]), dt)
+        traded = market.trade(ma, t, stocks, price, recent, anchor, momentum, want, offer_tc,
+                              orders, flow, (deliveries[0] + deliveries[1], deliveries[2]), dt)
         bought = pair(*(traded.china.got_by[h] for h in market.RESERVE_HOLDERS))
         backlog = np.maximum(orders.owed - bought, 0.0)
         part = demand.consume(de, need, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))
@@ -113,10 +115,11 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
         abroad.append(traded.abroad)
         imports, used = imports + traded.imports, used + part
         price, flow = traded.price, traded.flow
-        expected, anchor = market.update_expectations(ma, price, expected, anchor, dt)
+        expected, anchor, recent = market.update_expectations(ma, price, expected, anchor,
+                                                              recent, dt)
     return Month(china=_sum(china), abroad=_sum(abroad), last=traded,
                  imports=np.asarray(imports), used=np.asarray(used), expected=expected,
-                 anchor=anchor, backlog=backlog)
+                 recent=recent, anchor=anchor, backlog=backlog)
 
 
 def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndarray]]:
@@ -185,7 +188,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
                           demand=_sum_axis(demand_rate.reshape(len(demand_rate), -1, n_e), 1),
                           stock=_sum_axis(inventory, 1))
     new_state = State(
-        price=new_price, price_expected=expected, company=company, inventory=inventory,
+        price=new_price, price_expected=expected, price_recent=month.recent, company=company,
+        inventory=inventory,
         concentrate=sep.concentrate_pools, utilization=utilization, capacity=cap,
         demand_long=demand_long, thrift=thrift, in_use=use.in_use,
         tailings=state.tailings + mined.tailings_by_element * dt, reserves=reserves,

@@ -2,8 +2,8 @@
 
 Holders of separated oxides (:data:`reesim.dims.HOLDERS`) are addressed by name. Each month
 (or market sub-step) traders' net export intention follows the arbitrage signal with a lag of at
-least ``min_trade_adjustment_yr``; export quotas (on total tonnes, going first to the elements
-whose export premium per kg is highest), licences and duties restrict it. Reserves buy first on
+least ``min_trade_adjustment_yr``; export quotas (on total tonnes, shared pro rata over the
+elements traders intend to export), licences and duties restrict it. Reserves buy first on
 their dated orders and carry an unfilled remainder over until the order window closes. Then each
 market's price is *solved within the month*: buyers' purchases fall with the price (short-run
 purchase elasticity) and sellers keep a reservation stock that shrinks as the price rises above
@@ -53,20 +53,18 @@ CONSTANTS = (
     Constant("arbitrage_push_per_yr", 0.5, "x export demand per unit price gap", 0.0, 20.0,
              "Extra trade per unit of relative price gap, as a multiple of the destination's "
              "demand per year.", "assumption"),
-    Constant("min_offer_share", 0.5, "fraction of stock", 0.0, 1.0,
-             "Sellers never hold back more than this complement of their stock for higher "
-             "prices.", "assumption"),
     Constant("max_hoard_multiple", 2.0, "x normal coverage", 1.0, 10.0,
-             "Consumers' precautionary target stock is at most this multiple of their normal "
-             "coverage.", "assumption"),
-    Constant("export_quota_scale_share", 0.05, "fraction of the China price", 0.0, 1.0,
-             "Spread of the export quota's allocation over elements with similar premiums: the "
-             "logistic's scale is this share of the China price plus a floor.", "assumption"),
-    Constant("export_quota_scale_floor_usd_per_kg", 0.2, "USD/kg", 0.01, 10.0,
-             "Floor of the logistic scale of the export quota allocation.", "assumption"),
-    Constant("export_quota_bracket_scales", 30.0, "logistic scales", 5.0, 100.0,
-             "Bisection bracket of the quota's shadow price, in logistic scales around the "
-             "premiums (wide enough that the allocation is 0 or 1 at its ends).", "assumption"),
+             "Consumers' precautionary target stock, and the cover sellers reserve when they "
+             "hold for higher prices, are at most this multiple of their normal coverage.",
+             "assumption"),
+    Constant("price_perception_time_yr", 0.25, "yr", 0.05, 1.0,
+             "Buyers and sellers compare a month's price with the price they perceive as "
+             "current: the clearing price smoothed over this time (a quarter: contract prices "
+             "are mostly set quarterly, and buyers read monthly price assessments). It is the "
+             "reference of the short-run purchase elasticity and of panic. Last step's price "
+             "in its place made both step-bound: with finer steps the elasticity faded and the "
+             "hoarding loop ran at the step's pace (docs/model.md section 5).",
+             "assumption; measured on baotou (docs/model.md section 5)"),
     Constant("purchase_elasticity", -0.3, "dimensionless", -1.5, -0.02,
              "Short-run (within-month) price elasticity of buyers' purchases: consumers defer "
              "restocking and cut use when the price jumps, so a shortage clears by price. "
@@ -100,8 +98,6 @@ CONSTANTS = (
              "Sterman 2000, Business Dynamics, ch. 17 (the stock management structure); "
              "measured on baotou")
 )
-QUOTA_BISECTION_STEPS = 32
-"""Bisection steps for the export quota's shadow price (numerical: 2**-32 of the bracket)."""
 PRICE_SOLVE_TOLERANCE = 1e-10
 """Convergence of a market's clearing log price (numerical)."""
 PRICE_SOLVE_MAX_STEPS = 60
@@ -173,13 +169,10 @@ class MarketInputs:
     purchase_elasticity: np.ndarray     # (M, 1) within-month price elasticity of purchases
     log_panic_threshold: np.ndarray     # (M, 1, 1)
     log_max_scarcity: np.ndarray        # (M, 1)
-    min_offer_share: np.ndarray         # (M, 1, 1)
+    perception_time_yr: np.ndarray      # (M, 1, 1) smoothing of the perceived price
     max_hoard_multiple: np.ndarray      # (M, 1, 1)
     arbitrage_gate: np.ndarray          # (M, 1)
     arbitrage_push_per_yr: np.ndarray   # (M, 1)
-    quota_scale_share: np.ndarray       # (M, 1)
-    quota_scale_floor: np.ndarray       # (M, 1)
-    quota_bracket: np.ndarray           # (M, 1)
 
 
 def draft(ctx: Context) -> Draft:
@@ -242,11 +235,9 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         purchase_elasticity=col2(p.purchase_elasticity),
         log_panic_threshold=col3(np.log(p.panic_price_ratio)),
         log_max_scarcity=col2(np.log(p.max_scarcity_factor)),
-        min_offer_share=col3(p.min_offer_share), max_hoard_multiple=col3(p.max_hoard_multiple),
+        perception_time_yr=col3(p.price_perception_time_yr),
+        max_hoard_multiple=col3(p.max_hoard_multiple),
         arbitrage_gate=col2(p.arbitrage_gate), arbitrage_push_per_yr=col2(p.arbitrage_push_per_yr),
-        quota_scale_share=col2(p.export_quota_scale_share),
-        quota_scale_floor=col2(p.export_quota_scale_floor_usd_per_kg),
-        quota_bracket=col2(p.export_quota_bracket_scales),
     )
 
 
@@ -334,81 +325,17 @@ def _consumer_purchases(demand_k: np.ndarray, stock: np.ndarray, momentum: np.nd
     return out
 
 
-def seller_offer_share(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
-    """Share of their stock sellers offer, (M, K, E).
+def seller_hold(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
+    """Log multiple of their normal cover that sellers reserve, (M, K, E) >= 0.
 
-    All of it, less when prices run above expectations and they hold back for higher prices
-    (speculative holding, the sellers' side of the same hoarding that makes consumers buy ahead).
+    Sellers offer all their stock at a price, but when prices run above expectations they hold
+    for higher prices (speculative holding, the sellers' side of the same hoarding that makes
+    consumers buy ahead): the cover they reserve rises by the consumers' hoarding factor,
+    ``min(1 + hoarding * momentum, max_hoard_multiple)``. It enters the price rule as a higher
+    target cover, so holding raises the price a stock clears at instead of removing part of the
+    stock from the market within one step.
     """
-    return np.minimum(np.maximum(1.0 - inp.hoarding_sensitivity * momentum, inp.min_offer_share),
-                      1.0)
-
-
-def allocate_quota(inp: MarketInputs, desired: np.ndarray, quota: float, rent: np.ndarray,
-                   price_china: np.ndarray) -> np.ndarray:
-    """Ration exports (M, E) t/yr to a total quota t/yr, favouring the highest premium per kg.
-
-    Each element gets desired x logistic((rent - lambda) / scale) with lambda, the quota's shadow
-    price (USD/kg), found by bisection so the total equals the quota; the logistic spreads the
-    allocation smoothly over elements with similar premiums.
-    """
-    if not math.isfinite(quota):                       # no quota this month
-        return desired
-    binding = desired.sum(axis=1) > quota
-    if not binding.any():
-        return desired
-    inv_scale = 1.0 / (inp.quota_scale_share * price_china + inp.quota_scale_floor)  # 1/(USD/kg)
-    half = 0.5 * rent * inv_scale
-    lo = (rent - inp.quota_bracket / inv_scale).min(axis=1)
-    hi = (rent + inp.quota_bracket / inv_scale).max(axis=1)
-    # each halving: mid = (lo + hi) / 2, share = 0.5 + 0.5 tanh(half - mid / 2 x inv_scale),
-    # keep the half where the allocation sum(desired x share) crosses the quota. The tanh is
-    # numpy's (its own SIMD code, not the C library's), the rest compiled around it
-    mid, arg = np.empty(len(lo)), np.empty(desired.shape)
-    desired = np.ascontiguousarray(desired, dtype=float)
-    for _ in range(QUOTA_BISECTION_STEPS):
-        _quota_midpoint(lo, hi, half, inv_scale, mid, arg)
-        _quota_narrow(np.tanh(arg), desired, quota, mid, lo, hi)
-    allocated = desired * _logistic((rent - hi[:, None]) * inv_scale)
-    return np.where(binding[:, None], allocated, desired)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _quota_midpoint(lo: np.ndarray, hi: np.ndarray, half: np.ndarray, inv_scale: np.ndarray,
-                    mid: np.ndarray, arg: np.ndarray) -> None:
-    """Midpoints ``mid`` (M,) USD/kg of the brackets and the tanh arguments ``arg`` (M, E).
-
-    ``arg = half - (0.5 * mid) * inv_scale`` with ``half = rent / 2 x inv_scale``, as numpy
-    computed it (:func:`allocate_quota`).
-    """
-    members, elements = arg.shape
-    for m in range(members):
-        mid[m] = 0.5 * (lo[m] + hi[m])
-        shift = 0.5 * mid[m]
-        for e in range(elements):
-            arg[m, e] = half[m, e] - shift * inv_scale[m, e]
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _quota_narrow(tanh_arg: np.ndarray, desired: np.ndarray, quota: float, mid: np.ndarray,
-                  lo: np.ndarray, hi: np.ndarray) -> None:
-    """One halving of the quota's shadow price bracket ``lo``, ``hi`` (M,) USD/kg, in place.
-
-    The allocation at ``mid`` is ``sum_e desired x (0.5 + 0.5 tanh_arg)`` t/yr (summed in
-    numpy's order); above the quota the shadow price is higher than ``mid``.
-    """
-    members, elements = desired.shape
-    row = np.empty(elements)
-    for m in range(members):
-        for e in range(elements):
-            row[e] = desired[m, e] * (0.5 + 0.5 * tanh_arg[m, e])
-        over = sum_elements(row) > quota
-        lo[m] = mid[m] if over else lo[m]
-        hi[m] = hi[m] if over else mid[m]
-
-
-def _logistic(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    return np.log(np.minimum(1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple))
 
 
 class Clearing(NamedTuple):
@@ -535,13 +462,17 @@ def reserve_orders(inp: MarketInputs, t: int, stocks: Stocks, backlog: np.ndarra
 
 def solve_log_price(inp: MarketInputs, supply: np.ndarray | float, fixed: np.ndarray | float,
                     elastic: np.ndarray, log_last: np.ndarray, log_anchor: np.ndarray,
-                    log_choke: np.ndarray, dt: float = DT_YR) -> np.ndarray:
+                    log_choke: np.ndarray, dt: float = DT_YR,
+                    log_ref: np.ndarray | None = None,
+                    log_hold: np.ndarray | float = 0.0) -> np.ndarray:
     """The month's clearing log price of one market, (M, E), solved in log price.
 
-    Buyers want ``fixed + elastic * (p / p_last) ** eps`` t (``eps`` the short-run purchase
-    elasticity: consumers defer restocking and cut use when the price jumps); sellers offer
+    Buyers want ``fixed + elastic * (p / p_ref) ** eps`` t (``eps`` the short-run purchase
+    elasticity: consumers defer restocking and cut use when the price jumps above the price
+    they perceive, ``log_ref``, by default ``log_last``); sellers offer
     ``supply`` t but keep a reserve stock: they sell until the stock left covers
-    ``target * (p / anchor) ** (-1 / beta)`` months of the buying interest at that price (the
+    ``target * hold * (p / anchor) ** (-1 / beta)`` months (``log_hold`` the log of their
+    speculative hold multiple, :func:`seller_hold`) of the buying interest at that price (the
     coverage rule ``p = anchor * (target / cover) ** beta`` read as their reservation, with
     ``rho * beta`` in place of ``beta`` when the cover is above target: the supply-of-storage
     curve, ``glut_sensitivity_ratio``). The excess ``ln p - ln anchor - g(ln(target /
@@ -550,11 +481,13 @@ def solve_log_price(inp: MarketInputs, supply: np.ndarray | float, fixed: np.nda
     going price); at the upper bound (no stock left) the market rations, at the lower one (no
     buyers) it gluts. The arithmetic is :func:`_log_prices`', member by member.
     """
-    supply, fixed, elastic, log_last, log_anchor, log_choke = (
+    log_ref = log_last if log_ref is None else log_ref
+    supply, fixed, elastic, log_last, log_ref, log_hold, log_anchor, log_choke = (
         np.ascontiguousarray(a, dtype=float) for a in
-        np.broadcast_arrays(supply, fixed, elastic, log_last, log_anchor, log_choke))
+        np.broadcast_arrays(supply, fixed, elastic, log_last, log_ref, log_hold, log_anchor,
+                            log_choke))
     out = np.empty(supply.shape)
-    _solve_log_price(supply, fixed, elastic, log_last, log_anchor, log_choke,
+    _solve_log_price(supply, fixed, elastic, log_last, log_ref, log_hold, log_anchor, log_choke,
                      inp.log_floor_price, *_price_rule(inp, dt), out)
     return out
 
@@ -573,7 +506,8 @@ def _price_rule(inp: MarketInputs, dt: float) -> tuple[np.ndarray, ...]:
 
 @numba.njit(cache=True, error_model="numpy")
 def _solve_log_price(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
-                     log_last: np.ndarray, log_anchor: np.ndarray, log_choke: np.ndarray,
+                     log_last: np.ndarray, log_ref: np.ndarray, log_hold: np.ndarray,
+                     log_anchor: np.ndarray, log_choke: np.ndarray,
                      log_floor: np.ndarray, log_max_scarcity: np.ndarray, eps: np.ndarray,
                      beta: np.ndarray, glut: np.ndarray, log_target: np.ndarray,
                      out: np.ndarray) -> None:
@@ -581,25 +515,28 @@ def _solve_log_price(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
     members, elements = out.shape
     work = np.empty((4, elements))
     for m in range(members):
-        _log_prices(supply[m], fixed[m], elastic[m], log_last[m], log_anchor[m], log_choke[m],
-                    log_floor, log_max_scarcity[m], eps[m], beta[m], glut[m], log_target[m],
-                    work, out[m])
+        _log_prices(supply[m], fixed[m], elastic[m], log_last[m], log_ref[m], log_hold[m],
+                    log_anchor[m], log_choke[m], log_floor, log_max_scarcity[m], eps[m],
+                    beta[m], glut[m], log_target[m], work, out[m])
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
-                log_last: np.ndarray, log_anchor: np.ndarray, log_choke: np.ndarray,
+                log_last: np.ndarray, log_ref: np.ndarray, log_hold: np.ndarray,
+                log_anchor: np.ndarray, log_choke: np.ndarray,
                 log_floor: np.ndarray, log_max_scarcity: float, eps: float, beta: float,
                 glut: float, log_target: float, work: np.ndarray, out: np.ndarray) -> None:
     """One member's clearing log prices (USD/kg) in one market, :func:`solve_log_price`'s rule.
 
-    Arrays are (E,) (``supply``, ``fixed``, ``elastic`` t for the month), ``work`` (4, E)
+    Arrays are (E,) (``supply``, ``fixed``, ``elastic`` t for the month, ``log_last`` last
+    step's and ``log_ref`` the perceived log price, ``log_hold`` sellers' log hold multiple
+    added to ``log_target``), ``work`` (4, E)
     scratch; ``eps``, ``beta``, ``glut``, ``log_target`` are the member's values from
     :func:`_price_rule`. The bracket is [max(floor, anchor - scarcity),
     max(min(choke, anchor + scarcity), lo)] in log price; the root is that of the excess
     ``x - beta * r - glut * min(log_target + r, 0) - offset``, with
     ``r = ln(want / (supply - want))``, ``want = fixed + scale * exp(eps * x)``,
-    ``scale = elastic * exp(-eps * log_last)`` and ``offset = log_anchor + beta * log_target``.
+    ``scale = elastic * exp(-eps * log_ref)`` and ``offset = log_anchor + beta * log_target``.
     The excess rises with x with a slope of at least 1 (``r`` falls with x and
     ``beta + glut = rho * beta > 0``), so Newton's method from last month's price (clamped into
     the bracket) converges in a few steps; each step keeps the bracket [low, high] of the root,
@@ -618,8 +555,8 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
         hi[e] = np_maximum(np_minimum(log_choke[e], log_anchor[e] + log_max_scarcity), lo[e])
         # no trade, no news: the price holds (within the bracket before it is narrowed)
         out[e] = np_minimum(np_maximum(log_last[e], lo[e]), hi[e])
-        offset[e] = log_anchor[e] + beta * log_target
-        scale[e] = elastic[e] * math.exp(-eps * log_last[e])
+        offset[e] = log_anchor[e] + beta * (log_target + log_hold[e])
+        scale[e] = elastic[e] * math.exp(-eps * log_ref[e])
     for e in range(elements):
         if supply[e] <= TINY_T and fixed[e] + elastic[e] <= TINY_T:
             continue
@@ -630,7 +567,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
             want = fixed[e] + elastic_want
             left = supply[e] - want
             log_ratio = math.log(max(want, TINY_T) / max(left, TINY_T))
-            shortfall = log_target + log_ratio
+            shortfall = log_target + log_hold[e] + log_ratio
             excess = x - beta * log_ratio - glut * min(shortfall, 0.0) - offset[e]
             if excess < 0.0:
                 if x >= hi[e]:
@@ -685,7 +622,7 @@ def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.n
 class Trade(NamedTuple):
     """One (sub-)step of trade and clearing."""
 
-    share: np.ndarray                   # (M, K, E) share of their stock sellers offered
+    hold: np.ndarray                    # (M, K, E) sellers' log hold multiple
     imports: np.ndarray                 # (M, E) t into China this step
     exports_wanted: np.ndarray          # (M, E) t/yr exporters' wants after licences and quota
     flow: np.ndarray                    # (M, E) t/yr traders' smoothed net export intention
@@ -694,13 +631,14 @@ class Trade(NamedTuple):
     abroad: Clearing
 
 
-def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: np.ndarray,
-          momentum: np.ndarray, want: np.ndarray, company_offer: np.ndarray,
+def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: np.ndarray,
+          anchor: np.ndarray, momentum: np.ndarray, want: np.ndarray, company_offer: np.ndarray,
           orders: ReserveOrders, flow: np.ndarray, supply_rate: tuple[np.ndarray, np.ndarray],
           dt: float = DT_YR) -> Trade:
     """Imports, exports, the China market, then the export market; updates ``stocks`` in place.
 
-    ``price`` (M, K, E) are last step's prices, ``anchor`` the going prices, ``want``
+    ``price`` (M, K, E) are last step's prices, ``recent`` the perceived prices (the reference
+    of the purchase elasticity), ``anchor`` the going prices, ``want``
     (M, K, E) t/yr consumers' purchases at those prices, ``company_offer`` (M, E) t what the
     trading company offers (its regime decides), ``flow`` (M, E) t/yr traders' net export
     intention so far, ``supply_rate`` each market's own separated output (M, E) t/yr.
@@ -721,11 +659,10 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
     licensed = inp.export_licensed[t][None, :]
     out = out * licensed
     licence_cap = np.where(licensed < 1.0, out, np.inf)
-    out = allocate_quota(inp, out, quota, price[:, 1] - landed_out, price[:, 0])
     into = desired_trade(inp, price[:, 1] + trade_cost, price[:, 0], want[:, 0],
                          stocks.producers_china, supply_rate[0])
     decay = 1.0 - np.exp(-dt / inp.arbitrage_time_yr[:, 0])                # (M,)
-    share = seller_offer_share(inp, momentum)                                # (M, K, E)
+    hold = seller_hold(inp, momentum)                                        # (M, K, E)
     m, n_e = out.shape
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
     china = Clearing(np.empty((m, n_e)), {k: np.empty((m, n_e)) for k in _CHINA_SELLERS},
@@ -734,13 +671,14 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, anchor: 
                       {CONSUMERS_EXPORT: np.empty((m, n_e))})
     log_price = np.empty(price.shape)
     _trade_and_clear(
-        out, into, licence_cap, quota, flow, decay, stocks.array, share, price, anchor, want,
+        out, into, licence_cap, quota, flow, decay, stocks.array, hold, price, recent, anchor,
+        want,
         company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
         orders.buy[COMPANY], dt, inp.log_floor_price, inp.log_choke_price[:, 0],
         *_price_rule(inp, dt), new_flow, imports, exports_wanted, log_price,
         china.sold, *china.sold_by.values(), *china.got_by.values(),
         abroad.sold, abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT])
-    return Trade(share=share, imports=imports, exports_wanted=exports_wanted, flow=new_flow,
+    return Trade(hold=hold, imports=imports, exports_wanted=exports_wanted, flow=new_flow,
                  price=np.exp(log_price), china=china, abroad=abroad)
 
 
@@ -756,8 +694,9 @@ _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
 @numba.njit(cache=True, error_model="numpy")
 def _trade_and_clear(
         out: np.ndarray, into: np.ndarray, licence_cap: np.ndarray, quota: float,
-        flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, share: np.ndarray,
-        price: np.ndarray, anchor: np.ndarray, want: np.ndarray, company_offer: np.ndarray,
+        flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, hold: np.ndarray,
+        price: np.ndarray, recent: np.ndarray, anchor: np.ndarray, want: np.ndarray,
+        company_offer: np.ndarray,
         release: np.ndarray, buy_reserve: np.ndarray, buy_company: np.ndarray, dt: float,
         log_floor: np.ndarray, log_choke: np.ndarray, log_max_scarcity: np.ndarray,
         eps: np.ndarray, beta: np.ndarray, glut: np.ndarray, log_target: np.ndarray,
@@ -766,22 +705,23 @@ def _trade_and_clear(
         sold_tc: np.ndarray, sold_sr: np.ndarray, got_sr: np.ndarray, got_tc: np.ndarray,
         got_cc: np.ndarray, got_exporters: np.ndarray, sold_abroad: np.ndarray,
         sold_pe: np.ndarray, got_ce: np.ndarray) -> None:
-    """The rest of :func:`trade` after the export quota, member by member (compiled, numba).
+    """The rest of :func:`trade`, member by member (compiled, numba).
 
     Inputs (M, E) unless noted: ``out`` and ``into`` t/yr traders' desired exports (after
-    licences and quota) and imports, ``licence_cap`` t/yr, ``quota`` t/yr (inf: none),
+    licences) and imports, ``licence_cap`` t/yr, ``quota`` t/yr (inf: none),
     ``flow`` t/yr last intention, ``decay`` (M,) its adjustment this step, ``stocks``
-    (M, H, E) t (updated in place), ``share`` (M, K, E) of their stock sellers offer,
-    ``price`` and ``anchor`` (M, K, E) USD/kg, ``want`` (M, K, E) t/yr consumers' purchases,
-    ``company_offer``, ``release``, ``buy_reserve``, ``buy_company`` t, ``dt`` yr, and the
-    price rule's values (:func:`_price_rule`). Per member, in :func:`trade`'s order:
+    (M, H, E) t (updated in place), ``hold`` (M, K, E) sellers' log hold multiple,
+    ``price``, ``recent`` and ``anchor`` (M, K, E) USD/kg, ``want`` (M, K, E) t/yr consumers'
+    purchases, ``company_offer``, ``release``, ``buy_reserve``, ``buy_company`` t, ``dt`` yr,
+    and the price rule's values (:func:`_price_rule`). Per member, in :func:`trade`'s order:
 
     1. the intention follows ``out - into``; imports into China (no quota) come from export-
-       market sellers; exports are the intention within the licence grant, scaled to the
-       quota on total tonnes (a sum over elements in numpy's order);
+       market sellers; exports are the intention within the licence grant, scaled pro rata to
+       the quota on total tonnes (a sum over elements in numpy's order): quotas were granted
+       to exporting companies by tonnage, each shipping its own product mix;
     2. the China market: producers' offer, the company's, the reserve's release against the
        reserves' orders (served first), consumers and exporters; its price
-       (:func:`_log_prices`), buyers' purchases scaled by ``(p / p_last) ** eps``, the
+       (:func:`_log_prices`), buyers' purchases scaled by ``(p / p_recent) ** eps``, the
        clearing (:func:`_clear_at`) and the stocks' changes;
     3. the export market likewise, with the exports just arrived.
 
@@ -801,8 +741,9 @@ def _trade_and_clear(
     got_abroad, sold_by_abroad = np.empty((1, 1, elements)), np.empty((1, 1, elements))
     nobody = np.empty((1, 0, elements))                  # the export market has no reserves
     no_seller = np.empty(0, np.int64)
-    rows, work = np.empty((5, elements)), np.empty((4, elements))
-    supply, fixed, elastic, log_last, log_going = rows[0], rows[1], rows[2], rows[3], rows[4]
+    rows, work = np.empty((6, elements)), np.empty((4, elements))
+    supply, fixed, elastic, log_last, log_going, log_ref = (rows[0], rows[1], rows[2], rows[3],
+                                                            rows[4], rows[5])
     for m in range(members):
         # 1. trade intention, imports, exports within licences and quota
         for e in range(elements):
@@ -817,7 +758,7 @@ def _trade_and_clear(
             exports_wanted[m, e] *= within
         # 2. the China market: offers and the reserves' orders, its price, the clearing
         for e in range(elements):
-            offers[0, 0, e] = stocks[m, _PC, e] * share[m, 0, e]
+            offers[0, 0, e] = stocks[m, _PC, e]
             offers[0, 1, e] = company_offer[m, e]
             offers[0, 2, e] = release[m, e]
             first[0, 0, e], first[0, 1, e] = buy_reserve[m, e], buy_company[m, e]
@@ -825,12 +766,16 @@ def _trade_and_clear(
             supply[e] = total - np_minimum(first[0, 0, e] + first[0, 1, e], total)
             fixed[e], elastic[e] = exports_wanted[m, e] * dt, want[m, 0, e] * dt
             log_last[e], log_going[e] = math.log(price[m, 0, e]), math.log(anchor[m, 0, e])
-        _log_prices(supply, fixed, elastic, log_last, log_going, log_choke[m], log_floor,
+            log_ref[e] = math.log(recent[m, 0, e])
+        _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 0], log_going,
+                    log_choke[m], log_floor,
                     log_max_scarcity[m], eps[m], beta[m], glut[m], log_target[m], work,
                     log_price[m, 0])
         for e in range(elements):
-            wants[0, 0, e] = elastic[e] * math.exp(eps[m] * (log_price[m, 0, e] - log_last[e]))
+            wants[0, 0, e] = elastic[e] * math.exp(eps[m] * (log_price[m, 0, e] - log_ref[e]))
             wants[0, 1, e] = fixed[e]
+            _reserve_at_cap(wants[0, :, e], supply[e], log_price[m, 0, e], work[1, e],
+                            log_going[e], log_target[m] + hold[m, 0, e], beta[m])
             _clear_at(offers, first, wants, reserve_then_company, producers, 0, e, sold,
                       sold_by, got_first, got)
             sold_china[m, e], sold_pc[m, e] = sold[0, e], sold_by[0, 0, e]
@@ -844,15 +789,19 @@ def _trade_and_clear(
             stocks[m, _PE, e] += got_exporters[m, e]
         # 3. the export market, with this step's exports arrived
         for e in range(elements):
-            supply[e] = offers_abroad[0, 0, e] = stocks[m, _PE, e] * share[m, 1, e]
+            supply[e] = offers_abroad[0, 0, e] = stocks[m, _PE, e]
             fixed[e], elastic[e] = 0.0, want[m, 1, e] * dt
             log_last[e], log_going[e] = math.log(price[m, 1, e]), math.log(anchor[m, 1, e])
-        _log_prices(supply, fixed, elastic, log_last, log_going, log_choke[m], log_floor,
+            log_ref[e] = math.log(recent[m, 1, e])
+        _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 1], log_going,
+                    log_choke[m], log_floor,
                     log_max_scarcity[m], eps[m], beta[m], glut[m], log_target[m], work,
                     log_price[m, 1])
         for e in range(elements):
             want_abroad[0, 0, e] = elastic[e] * math.exp(
-                eps[m] * (log_price[m, 1, e] - log_last[e]))
+                eps[m] * (log_price[m, 1, e] - log_ref[e]))
+            _reserve_at_cap(want_abroad[0, :, e], supply[e], log_price[m, 1, e], work[1, e],
+                            log_going[e], log_target[m] + hold[m, 1, e], beta[m])
             _clear_at(offers_abroad, nobody, want_abroad, no_seller, producers, 0, e, sold,
                       sold_by_abroad, nobody, got_abroad)
             sold_abroad[m, e], sold_pe[m, e] = sold[0, e], sold_by_abroad[0, 0, e]
@@ -861,22 +810,53 @@ def _trade_and_clear(
             stocks[m, _CE, e] += sold_abroad[m, e]
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _reserve_at_cap(wants: np.ndarray, supply: float, log_price: float, log_cap: float,
+                    log_anchor: float, log_target: float, beta: float) -> None:
+    """Ration ``wants`` (t) in place to what sellers release when the price is at its cap.
+
+    Within the bracket the solved price makes sellers keep exactly the cover of their
+    reservation rule; at the cap (``log_price >= log_cap``) buyers want more than that leaves,
+    and sellers still keep the cover the rule asks at the cap price,
+    ``want * exp(log_target - (log_cap - log_anchor) / beta)`` steps of it, instead of selling
+    their whole stock in one step: what a step sells at the cap no longer depends on the step.
+    """
+    if log_price < log_cap:
+        return
+    want = 0.0
+    for b in range(len(wants)):
+        want = want + wants[b]
+    if want <= TINY_T:
+        return
+    kept = want * math.exp(log_target - (log_price - log_anchor) / beta)
+    released = np_maximum(supply - kept, 0.0)
+    if want > released:
+        fill = released / want
+        for b in range(len(wants)):
+            wants[b] = wants[b] * fill
+
+
 def update_expectations(inp: MarketInputs, price: np.ndarray, expected: np.ndarray,
-                        anchor: np.ndarray, dt: float = DT_YR) -> tuple[np.ndarray, np.ndarray]:
-    """Expected prices and going prices (M, K, E) adapt to the step's prices (log lags).
+                        anchor: np.ndarray, recent: np.ndarray, dt: float = DT_YR
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected, going and perceived prices (M, K, E) adapt to the step's prices (log lags).
 
     The expectation (years: ``price_expectation_time_yr``) is what hoarding and speculation
-    compare the price with; the going price (months: ``price_adjustment_time_yr``, at least
-    ``min_price_adjustment_yr``) anchors sellers' reservation in the next step's clearing.
+    compare the perceived price with; the going price (months: ``price_adjustment_time_yr``, at
+    least ``min_price_adjustment_yr``) anchors sellers' reservation in the next step's clearing;
+    the perceived price (``price_perception_time_yr``) is the reference of buyers' short-run
+    response and of panic, so neither depends on the length of the step.
     """
-    return _update_expectations(price, expected, anchor, inp.expectation_time_yr[:, 0, 0],
-                                inp.anchor_time_yr[:, 0, 0], dt)
+    return _update_expectations(price, expected, anchor, recent,
+                                inp.expectation_time_yr[:, 0, 0], inp.anchor_time_yr[:, 0, 0],
+                                inp.perception_time_yr[:, 0, 0], dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _update_expectations(price: np.ndarray, expected: np.ndarray, anchor: np.ndarray,
-                         expectation_yr: np.ndarray, anchor_yr: np.ndarray,
-                         dt: float) -> tuple[np.ndarray, np.ndarray]:
+                         recent: np.ndarray, expectation_yr: np.ndarray, anchor_yr: np.ndarray,
+                         perception_yr: np.ndarray, dt: float
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The log lags of :func:`update_expectations` (numba, cached on disk), (M, K, E) USD/kg.
 
     ``value`` moves to ``exp(ln value + (ln price - ln value) * (1 - exp(-dt / time)))`` with
@@ -886,9 +866,11 @@ def _update_expectations(price: np.ndarray, expected: np.ndarray, anchor: np.nda
     members, markets, elements = price.shape
     new_expected = np.empty((members, markets, elements))
     new_anchor = np.empty((members, markets, elements))
+    new_recent = np.empty((members, markets, elements))
     for m in range(members):
         to_expected = 1.0 - math.exp(-dt / expectation_yr[m])
         to_anchor = 1.0 - math.exp(-dt / anchor_yr[m])
+        to_recent = 1.0 - math.exp(-dt / perception_yr[m])
         for k in range(markets):
             for e in range(elements):
                 log_price = math.log(price[m, k, e])
@@ -896,7 +878,9 @@ def _update_expectations(price: np.ndarray, expected: np.ndarray, anchor: np.nda
                 new_expected[m, k, e] = math.exp(log_value + (log_price - log_value) * to_expected)
                 log_value = math.log(anchor[m, k, e])
                 new_anchor[m, k, e] = math.exp(log_value + (log_price - log_value) * to_anchor)
-    return new_expected, new_anchor
+                log_value = math.log(recent[m, k, e])
+                new_recent[m, k, e] = math.exp(log_value + (log_price - log_value) * to_recent)
+    return new_expected, new_anchor, new_recent
 
 
 def price_support_usd_per_kg(inp: MarketInputs, t: int, price: np.ndarray,
