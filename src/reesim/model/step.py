@@ -100,7 +100,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
         momentum = market.panic(ma, recent, expected)                         # (M, K, E)
         want = market.consumer_purchases(ma, demand_k,
                                          stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT),
-                                         momentum)                            # (M, K, E) t/yr
+                                         momentum, dt)                        # (M, K, E) t/yr
         orders = market.reserve_orders(ma, t, stocks, backlog, dt)
         offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], state.company,
                                         planned, orders.release[COMPANY])

@@ -289,28 +289,30 @@ def _panic(price: np.ndarray, expected: np.ndarray, log_threshold: np.ndarray) -
 
 
 def consumer_purchases(inp: MarketInputs, demand_k: np.ndarray, stock: np.ndarray,
-                       momentum: np.ndarray) -> np.ndarray:
+                       momentum: np.ndarray, dt: float = DT_YR) -> np.ndarray:
     """Purchases consumers want, (M, K, E) t REO/yr: use plus a correction toward target stock.
 
     The target stock rises when prices run well above expectations (precautionary hoarding,
-    beyond the panic threshold: ``momentum`` from :func:`panic`).
+    beyond the panic threshold: ``momentum`` from :func:`panic`). The correction closes the
+    share ``1 - exp(-dt / adjustment)`` of the gap in a step of ``dt`` yr, the exact share of a
+    first-order adjustment, so the path of the stock does not depend on the step.
     """
     return _consumer_purchases(
         demand_k, stock, momentum, inp.consumer_coverage_months[:, 0, 0],
         inp.hoarding_sensitivity[:, 0, 0], inp.max_hoard_multiple[:, 0, 0],
-        inp.consumer_adjustment_yr[:, 0, 0])
+        (1.0 - np.exp(-dt / inp.consumer_adjustment_yr[:, 0, 0])) / dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _consumer_purchases(demand_k: np.ndarray, stock: np.ndarray, momentum: np.ndarray,
                         coverage_months: np.ndarray, hoarding: np.ndarray,
-                        max_hoard: np.ndarray, adjustment_yr: np.ndarray) -> np.ndarray:
+                        max_hoard: np.ndarray, rate_per_yr: np.ndarray) -> np.ndarray:
     """The arithmetic of :func:`consumer_purchases` (numba, cached on disk), (M, K, E) t/yr.
 
     ``demand_k`` t/yr, ``stock`` t and ``momentum`` (M, K, E); member values (M,). Target
     months ``coverage * min(1 + hoarding * momentum, max_hoard)``, target stock
-    ``months * demand / 12``, purchases ``max(demand + (target - stock) / adjustment, 0)``,
-    in numpy's order of operations.
+    ``months * demand / 12``, purchases ``max(demand + (target - stock) * rate, 0)`` with
+    ``rate`` (M,) 1/yr the share of the gap closed per year of the step, in numpy's order.
     """
     members, markets, elements = demand_k.shape
     out = np.empty((members, markets, elements))
@@ -321,7 +323,7 @@ def _consumer_purchases(demand_k: np.ndarray, stock: np.ndarray, momentum: np.nd
                                                          max_hoard[m])
                 target = months * demand_k[m, k, e] / MONTHS_PER_YEAR
                 out[m, k, e] = np_maximum(
-                    demand_k[m, k, e] + (target - stock[m, k, e]) / adjustment_yr[m], 0.0)
+                    demand_k[m, k, e] + (target - stock[m, k, e]) * rate_per_yr[m], 0.0)
     return out
 
 
