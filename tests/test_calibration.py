@@ -345,14 +345,16 @@ def test_several_searches_are_reported_with_their_basins_and_patterns(quick_fit,
 def test_the_step_check_tells_a_converged_market_from_a_step_bound_one():
     """The calibration's time-step check (one against two market sub-steps): the default
     scenario's volumes and median price converge (its price paths do not:
-    test_market_behaviour.py); a steep price response to stock cover (1.4, above the prior; the fit
-    that once took 1.42 moved annual mine output by 31% with two sub-steps) does not."""
+    test_market_behaviour.py); a steep price response to stock cover (3.0, six times the prior's
+    top) does not. At 1.4, where the fit of 2026-11 moved annual mine output by 31% with two
+    sub-steps, the market of 2026-12-03 (perceived price, reserved cover) moves it by 2.0%."""
     from reesim.calibration.step_check import step_convergence
 
     default = step_convergence(load_scenario("baotou"))
-    steep = step_convergence(load_scenario("baotou"), {"price_coverage_sensitivity": 1.4})
+    steep = step_convergence(load_scenario("baotou"), {"price_coverage_sensitivity": 3.0})
     assert default.volumes_and_median_converge, default.describe()
-    assert not steep.converged and steep.volume_gap > 2 * default.volume_gap, steep.describe()
+    assert not steep.volumes_and_median_converge, steep.describe()
+    assert steep.volume_gap > 2 * default.volume_gap, steep.describe()
 
 
 def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_member():

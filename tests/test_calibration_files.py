@@ -18,6 +18,7 @@ A quick-mode rerun that must not end worse than its start is in ``test_calibrati
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from importlib import resources
 
 import pytest
@@ -25,6 +26,7 @@ import yaml
 
 from reesim import load_scenario, simulate
 from reesim.calibration.evaluate import history_scenario
+from reesim.calibration.fit import FULL, options_dict
 from reesim.datasets import load_inputs
 from reesim.scenario import scenario_hash
 from reesim.validation import OBJECTIVE_WEIGHTS, compute_metrics, load_observations, objective
@@ -51,7 +53,8 @@ def _parse(words: list[str]) -> dict:
     i = 3
     while i < len(words):
         word = words[i]
-        if word in ("--set", "--weight", "--seed", "--out", "--train-until"):
+        if word in ("--set", "--weight", "--seed", "--out", "--train-until", "--step-weight",
+                    "--starts"):
             value = words[i + 1]
             if word == "--set":
                 out["set"].append(value)
@@ -75,7 +78,14 @@ def test_header_command_rebuilds_this_file_from_the_defaults(name):
     assert "--overwrite" in cmd["flags"] and "--quick" not in cmd["flags"]
     assert "parameters=null" in cmd["set"]     # independent of the file it rewrites
     fit = doc["fit"]
-    assert int(cmd["seed"]) == fit["seed"] and fit["mode"] == "full"
+    # the full options; --step-weight W changes only the searches' penalty (mode "custom")
+    step_weight = float(cmd.get("step-weight", 0.0))
+    assert int(cmd["seed"]) == fit["seed"]
+    assert fit["mode"] == ("custom" if step_weight else "full")
+    assert fit["optimizer"].get("step_weight_of_search", 0.0) == step_weight
+    if step_weight:
+        options = options_dict(replace(FULL, step_weight=step_weight))
+        assert fit["optimizer"]["options"] == {**options, "workers": fit["optimizer"]["workers"]}
     assert fit["objective"]["weights"] == {**OBJECTIVE_WEIGHTS, **cmd["weight"]}
     # the window the command fits (default: the whole record) is the one the file records
     assert fit["train_until"] == int(cmd["train-until"])
