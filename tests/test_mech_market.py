@@ -329,3 +329,35 @@ def test_sellers_keep_their_reserved_cover_when_the_price_is_at_its_cap():
         kept = 1000.0 * np.exp(log_target - (x[0, e] - ref[0, e]) / beta)
         np.testing.assert_allclose(wants.sum(), max(100.0 - kept, 0.0), rtol=1e-12)
         np.testing.assert_allclose(wants[0] / wants.sum(), 0.6, rtol=1e-12)
+
+
+def test_what_a_market_at_its_cap_sells_in_a_month_does_not_depend_on_the_step():
+    """A market short at its price cap with no new supply: one step of a month and two steps of
+    half a month sell the same tonnage (the stock above the cover sellers keep at the cap, a
+    cover in months of buyers' interest, whatever the step), and sellers keep some. The rule
+    before 2026-12-03 sold the whole stock in the first step at the cap."""
+    inp = model().inputs.market
+    n_e = len(inp.reference_price_usd_per_kg)
+    ref = np.log(inp.reference_price_usd_per_kg)[None, :]
+    cap = np.minimum(inp.log_choke_price[:, 0], ref + inp.log_max_scarcity[0, 0])
+    beta = float(inp.coverage_sensitivity[0, 0, 0])
+    months = float(inp.seller_coverage_months[0, 0, 0])
+    sold = {}
+    for steps in (1, 2):
+        dt = 1.0 / 12.0 / steps
+        stock = np.full((1, n_e), 100.0)                     # t, no supply arrives
+        sold[steps] = np.zeros(n_e)
+        for _ in range(steps):
+            want = np.full((1, n_e), 12_000.0 * dt)           # 1,000 t a month of wants
+            x = market.solve_log_price(inp, stock, want, 0.0 * want, ref, ref,
+                                       inp.log_choke_price[:, 0], dt)
+            np.testing.assert_allclose(x, cap)                # short at the cap
+            for e in range(n_e):
+                wants = np.array([want[0, e]])
+                market._reserve_at_cap(wants, float(stock[0, e]), float(x[0, e]),
+                                       float(cap[0, e]), float(ref[0, e]),
+                                       float(np.log(months / (12.0 * dt))), beta)
+                stock[0, e] -= wants[0]
+                sold[steps][e] += wants[0]
+    np.testing.assert_allclose(sold[2], sold[1], rtol=1e-12)
+    assert np.all(sold[1] > 0.0) and np.all(sold[1] < 100.0)

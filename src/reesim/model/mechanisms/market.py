@@ -536,9 +536,10 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
     scratch; ``eps``, ``beta``, ``glut``, ``log_target`` are the member's values from
     :func:`_price_rule`. The bracket is [max(floor, anchor - scarcity),
     max(min(choke, anchor + scarcity), lo)] in log price; the root is that of the excess
-    ``x - beta * r - glut * min(log_target + r, 0) - offset``, with
+    ``x - beta * r - glut * min(log_target + log_hold + r, 0) - offset``, with
     ``r = ln(want / (supply - want))``, ``want = fixed + scale * exp(eps * x)``,
-    ``scale = elastic * exp(-eps * log_ref)`` and ``offset = log_anchor + beta * log_target``.
+    ``scale = elastic * exp(-eps * log_ref)`` and
+    ``offset = log_anchor + beta * (log_target + log_hold)``.
     The excess rises with x with a slope of at least 1 (``r`` falls with x and
     ``beta + glut = rho * beta > 0``), so Newton's method from last month's price (clamped into
     the bracket) converges in a few steps; each step keeps the bracket [low, high] of the root,
@@ -624,7 +625,6 @@ def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.n
 class Trade(NamedTuple):
     """One (sub-)step of trade and clearing."""
 
-    hold: np.ndarray                    # (M, K, E) sellers' log hold multiple
     imports: np.ndarray                 # (M, E) t into China this step
     exports_wanted: np.ndarray          # (M, E) t/yr exporters' wants after licences and quota
     flow: np.ndarray                    # (M, E) t/yr traders' smoothed net export intention
@@ -680,7 +680,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
         *_price_rule(inp, dt), new_flow, imports, exports_wanted, log_price,
         china.sold, *china.sold_by.values(), *china.got_by.values(),
         abroad.sold, abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT])
-    return Trade(hold=hold, imports=imports, exports_wanted=exports_wanted, flow=new_flow,
+    return Trade(imports=imports, exports_wanted=exports_wanted, flow=new_flow,
                  price=np.exp(log_price), china=china, abroad=abroad)
 
 
