@@ -49,7 +49,13 @@ def test_trading_company_steadies_prices(history_pair):
     assert float(glut_a.std() / glut_a.mean()) < float(glut_b.std() / glut_b.mean())
 
 
-def test_a_state_purchase_of_neodymium_raises_its_price():
+@pytest.mark.parametrize("factor", [1.1, pytest.param(1.5, marks=pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason=(
+        "known miss (issue 8): the former claim, at least 1.5x (2.6x at the fit before "
+        "2026-12-03); at the step-weighted fit the purchase raises China's Nd 1.20x: China's "
+        "sellers hold ample Nd and the fitted glut ratio (0.054) makes the price nearly deaf "
+        "to stock above target (docs/model.md section 5, fourteenth session)")))])
+def test_a_state_purchase_of_neodymium_raises_its_price(factor):
     # A 20 kt Nd purchase in 2040 raises the China Nd price 1.20x while it lasts (measured
     # 2026-12-03 at the fit with the glut ratio 0.054: China's sellers hold ample Nd, and above
     # target cover the price hardly responds to stock; 2.6x at the fit before). The test was
@@ -64,7 +70,7 @@ def test_a_state_purchase_of_neodymium_raises_its_price():
     before = slice("2035-01", "2039-12")
     np.testing.assert_allclose(p1.sel(time=before), p0.sel(time=before), rtol=1e-12)
     during = slice("2040-03", "2041-06")
-    assert float(p1.sel(time=during).mean()) > 1.1 * float(p0.sel(time=during).mean())
+    assert float(p1.sel(time=during).mean()) > factor * float(p0.sel(time=during).mean())
 
 
 def test_an_export_quota_opens_a_gap_between_export_and_china_prices():
