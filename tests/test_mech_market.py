@@ -266,6 +266,46 @@ def test_a_new_licence_bites_in_its_first_month():
     np.testing.assert_allclose(traded.exports_wanted, 0.5 * desired, rtol=1e-12)
 
 
+def _import_month(intention_t_per_yr: float, foreign_stock_t: float):
+    """One 2030 month with China dearer than the export market (2x) and traders' net intention
+    ``-intention_t_per_yr`` (imports into China); foreign sellers hold ``foreign_stock_t`` t of
+    every element and foreign consumers want 12,000 t/yr. Returns the trade and the stocks."""
+    m = model()
+    t = (2030 - 2000) * 12
+    inp, state = m.inputs.market, initial_state(m)
+    stocks = market.Stocks(state.inventory.copy())
+    stocks.producers_export[:] = foreign_stock_t
+    n_e = state.price.shape[2]
+    price = state.price.copy()
+    price[:, 0] = 2.0 * price[:, 1]
+    want = np.full_like(price, 12_000.0)
+    flow = np.full((1, n_e), -intention_t_per_yr)
+    orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
+    zero = np.zeros((1, n_e))
+    traded = market.trade(inp, t, stocks, price, price.copy(), price.copy(),
+                          np.zeros_like(price), want, zero, orders, flow, (zero, zero))
+    return traded, stocks
+
+
+def test_imports_are_bought_in_the_export_market_beside_foreign_consumers():
+    """Importers buy in the export market: their wants raise its price and, when sellers run
+    short, they are rationed pro rata with foreign consumers. Before 2026-12-03 imports were
+    taken out of foreign sellers' stock ahead of the market at any price, and baotou's
+    projection drew Dy into China out of a rationed export market paying 6x China's price."""
+    alone, _ = _import_month(0.0, 3000.0)                     # 3 months of consumers' wants
+    lifted, _ = _import_month(24_000.0, 3000.0)               # importers want 2,000 t more
+    assert np.all(lifted.price[:, 1] > alone.price[:, 1])     # import demand lifts the price
+    traded, stocks = _import_month(24_000.0, 50.0)            # sellers nearly empty
+    got_ce = traded.abroad.got_by[market.CONSUMERS_EXPORT]
+    np.testing.assert_allclose(traded.imports + got_ce, traded.abroad.sold, rtol=1e-12)
+    assert np.all(traded.abroad.sold <= 50.0 + 1e-9)          # within what sellers held
+    # rationed together: both get the same share of their (price-adjusted) wants
+    share_in = traded.imports / 2000.0
+    assert np.all(share_in < 1.0) and np.all(got_ce > 0.0)
+    np.testing.assert_allclose(traded.abroad.got_by["importers"], traded.imports)
+    np.testing.assert_allclose(stocks.producers_export, 50.0 - traded.abroad.sold, rtol=1e-12)
+
+
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "known miss (issue 8): China's import requirement is filled like the export market's, gated "
     "by (p_China / landed)^2, so oxides move into China at a loss; importing them only as spot "

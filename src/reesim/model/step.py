@@ -257,7 +257,7 @@ def _market_records(
     and ``returns`` (M, K, E) t (scrap and recycling to sellers). Each holder's receipts:
     Chinese sellers their output (less the company's) + imports + returns, foreign sellers
     theirs + exports bought + returns, the company its members' output, consumers what they
-    bought; sales: sellers what they sold (foreign sellers also the imports into China),
+    bought; sales: sellers what they sold (foreign sellers' include the imports into China),
     consumers what they used. Exports are attributed to China's separation regions by their
     share of its separated output (evenly when there is none); unmet demand is the need
     ``need_rate * dt`` less use, plus magnet users abroad left by export controls (``cut``
@@ -304,7 +304,7 @@ def _market_records(
             receipts[m, _CC, e] = got_consumers[m, e]
             receipts[m, _CE, e] = got_abroad_consumers[m, e]
             holder_sales[m, _PC, e] = sold_producers[m, e] / dt
-            holder_sales[m, _PE, e] = (imports[m, e] + sold_abroad_producers[m, e]) / dt
+            holder_sales[m, _PE, e] = sold_abroad_producers[m, e] / dt   # imports included
             holder_sales[m, _TC, e] = sold_company[m, e] / dt
             holder_sales[m, _SR, e] = sold_reserve[m, e] / dt
             holder_sales[m, _CC, e] = consumption[m, 0, e] / dt     # used in China
@@ -316,7 +316,7 @@ def _market_records(
             sales[m, 0, e], sales[m, 1, e] = sold_china[m, e] / dt, sold_abroad[m, e] / dt
             bought = 0.0 + got_reserve[m, e] + got_company[m, e] + got_consumers[m, e]
             purchases[m, 0, e] = (bought + got_exporters[m, e]) / dt
-            purchases[m, 1, e] = got_abroad_consumers[m, e] / dt
+            purchases[m, 1, e] = (got_abroad_consumers[m, e] + imports[m, e]) / dt
             imports_rate[m, e] = imports[m, e] / dt
     return MarketRecords(sales, purchases, receipts, holder_sales, exports, imports_rate,
                          stockpile, demand, unmet, consumption)

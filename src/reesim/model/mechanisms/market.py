@@ -625,7 +625,7 @@ def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.n
 class Trade(NamedTuple):
     """One (sub-)step of trade and clearing."""
 
-    imports: np.ndarray                 # (M, E) t into China this step
+    imports: np.ndarray                 # (M, E) t into China this step (bought abroad)
     exports_wanted: np.ndarray          # (M, E) t/yr exporters' wants after licences and quota
     flow: np.ndarray                    # (M, E) t/yr traders' smoothed net export intention
     price: np.ndarray                   # (M, K, E) USD/kg, the step's clearing prices
@@ -680,6 +680,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
         *_price_rule(inp, dt), new_flow, imports, exports_wanted, log_price,
         china.sold, *china.sold_by.values(), *china.got_by.values(),
         abroad.sold, abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT])
+    abroad.got_by["importers"] = imports
     return Trade(imports=imports, exports_wanted=exports_wanted, flow=new_flow,
                  price=np.exp(log_price), china=china, abroad=abroad)
 
@@ -717,15 +718,19 @@ def _trade_and_clear(
     purchases, ``company_offer``, ``release``, ``buy_reserve``, ``buy_company`` t, ``dt`` yr,
     and the price rule's values (:func:`_price_rule`). Per member, in :func:`trade`'s order:
 
-    1. the intention follows ``out - into``; imports into China (no quota) come from export-
-       market sellers; exports are the intention within the licence grant, scaled pro rata to
-       the quota on total tonnes (a sum over elements in numpy's order): quotas were granted
-       to exporting companies by tonnage, each shipping its own product mix;
+    1. the intention follows ``out - into``; exports are the intention within the licence
+       grant, scaled pro rata to the quota on total tonnes (a sum over elements in numpy's
+       order): quotas were granted to exporting companies by tonnage, each shipping its own
+       product mix; imports into China (no quota) are the intention's other side;
     2. the China market: producers' offer, the company's, the reserve's release against the
        reserves' orders (served first), consumers and exporters; its price
        (:func:`_log_prices`), buyers' purchases scaled by ``(p / p_recent) ** eps``, the
        clearing (:func:`_clear_at`) and the stocks' changes;
-    3. the export market likewise, with the exports just arrived.
+    3. the export market likewise, with the exports just arrived: importers buy there beside
+       foreign consumers, their wants in the price and rationed with them, and what they get
+       reaches Chinese sellers for the next step (before 2026-12-03 imports were taken from
+       foreign sellers' stock ahead of the market, at any price: in baotou's projection China
+       drew Dy out of a rationed export market at 6x China's price).
 
     Writes the new flow, imports and exports (t and t/yr as named in :class:`Trade`), the
     log prices (M, K, E) and both clearings (t). Each operation is numpy's in numpy's order,
@@ -739,8 +744,8 @@ def _trade_and_clear(
                              np.empty((1, 2, elements)))
     sold, sold_by = np.empty((1, elements)), np.empty((1, 3, elements))
     reserve_then_company, producers = np.array([2, 1]), np.array([0])
-    offers_abroad, want_abroad = np.empty((1, 1, elements)), np.empty((1, 1, elements))
-    got_abroad, sold_by_abroad = np.empty((1, 1, elements)), np.empty((1, 1, elements))
+    offers_abroad, want_abroad = np.empty((1, 1, elements)), np.empty((1, 2, elements))
+    got_abroad, sold_by_abroad = np.empty((1, 2, elements)), np.empty((1, 1, elements))
     nobody = np.empty((1, 0, elements))                  # the export market has no reserves
     no_seller = np.empty(0, np.int64)
     rows, work = np.empty((6, elements)), np.empty((4, elements))
@@ -750,10 +755,7 @@ def _trade_and_clear(
         # 1. trade intention, imports, exports within licences and quota
         for e in range(elements):
             new_flow[m, e] = flow[m, e] + (out[m, e] - into[m, e] - flow[m, e]) * decay[m]
-            imports[m, e] = np_minimum(np_maximum(-new_flow[m, e], 0.0) * dt,
-                                       stocks[m, _PE, e])
-            stocks[m, _PE, e] -= imports[m, e]
-            stocks[m, _PC, e] += imports[m, e]
+            imports[m, e] = np_maximum(-new_flow[m, e], 0.0) * dt    # wanted; bought in 3.
             exports_wanted[m, e] = np_minimum(np_maximum(new_flow[m, e], 0.0), licence_cap[m, e])
         within = np_minimum(quota / np_maximum(sum_elements(exports_wanted[m]), 1e-300), 1.0)
         for e in range(elements):
@@ -792,7 +794,7 @@ def _trade_and_clear(
         # 3. the export market, with this step's exports arrived
         for e in range(elements):
             supply[e] = offers_abroad[0, 0, e] = stocks[m, _PE, e]
-            fixed[e], elastic[e] = 0.0, want[m, 1, e] * dt
+            fixed[e], elastic[e] = imports[m, e], want[m, 1, e] * dt
             log_last[e], log_going[e] = math.log(price[m, 1, e]), math.log(anchor[m, 1, e])
             log_ref[e] = math.log(recent[m, 1, e])
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 1], log_going,
@@ -802,14 +804,16 @@ def _trade_and_clear(
         for e in range(elements):
             want_abroad[0, 0, e] = elastic[e] * math.exp(
                 eps[m] * (log_price[m, 1, e] - log_ref[e]))
+            want_abroad[0, 1, e] = fixed[e]
             _reserve_at_cap(want_abroad[0, :, e], supply[e], log_price[m, 1, e], work[1, e],
                             log_going[e], log_target[m] + hold[m, 1, e], beta[m])
             _clear_at(offers_abroad, nobody, want_abroad, no_seller, producers, 0, e, sold,
                       sold_by_abroad, nobody, got_abroad)
             sold_abroad[m, e], sold_pe[m, e] = sold[0, e], sold_by_abroad[0, 0, e]
-            got_ce[m, e] = got_abroad[0, 0, e]
+            got_ce[m, e], imports[m, e] = got_abroad[0, 0, e], got_abroad[0, 1, e]
             stocks[m, _PE, e] -= sold_abroad[m, e]
-            stocks[m, _CE, e] += sold_abroad[m, e]
+            stocks[m, _CE, e] += got_ce[m, e]
+            stocks[m, _PC, e] += imports[m, e]
 
 
 @numba.njit(cache=True, error_model="numpy")
