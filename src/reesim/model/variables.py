@@ -59,7 +59,8 @@ VARIABLES: dict[str, Var] = {
     "inventory": Var(("holder", "element"), "t REO", "stock",
                      "Separated-oxide inventories by holder"),
     "market_sales": Var(("market", "element"), "t REO/yr", "flow",
-                        "Oxide sold in each market (to consumers, exporters, importers and reserves)"),
+                        "Oxide sold in each market (to consumers, exporters, importers and "
+                        "reserves)"),
     "market_purchases": Var(("market", "element"), "t REO/yr", "flow",
                             "Oxide bought in each market, summed over buyers (rationed wants)"),
     "holder_receipts": Var(("holder", "element"), "t REO/yr", "flow",
