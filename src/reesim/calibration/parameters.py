@@ -105,6 +105,13 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
     FreeParameter("substitution_lag_multiplier", 0.3, 3.0, "log",
                   "speed of long-run substitution and thrifting; few observations (redesign of "
                   "magnets and phosphors took years after 2011: at least 0.3 x the data's lags)"),
+    FreeParameter("max_scarcity_factor", 2.0, 16.0, "log",
+                  "how far a month's clearing price may run above the going price before the "
+                  "market rations; unobserved. The record's 2010-2011 rise (export Dy 157 USD/kg "
+                  "in 2010-Q1, 921 in 2011-Q2, 2,300 in 2011-09; La 6, 135, 117; Nd 28, 130 in "
+                  "2011-01, 260 in 2011-09: prices.csv) cleared by price, not by rationing; at "
+                  "the former fixed 4 the export peak/2015 ratios stayed at 3.5 (record 5.4 and "
+                  "8.2) while the going price's adjustment time held the rest back"),
     FreeParameter("hoarding_sensitivity", 0.0, 5.0, "linear",
                   "panic buying and speculative holding once prices run 50% above expectations "
                   "(2010-2011); unobserved"),

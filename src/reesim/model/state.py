@@ -57,7 +57,8 @@ def initial_trade_flow(model: Model, utilization: np.ndarray,
 def initial_state(model: Model) -> State:
     """State in January of the start year: prices at their anchors, stocks at target coverage.
 
-    Inventories start at the target coverage of the start-year demand, in-use stocks at the
+    Inventories start at the target coverage of the start-year demand (sellers in China also of
+    the initial exports), in-use stocks at the
     steady state of the start-year inflow, utilization at its target for the initial prices.
     """
     inp, m = model.inputs, model.members
@@ -68,10 +69,11 @@ def initial_state(model: Model) -> State:
     n_k, n_a = base.shape[0], base.shape[1]
     utilization = mining.utilization_target(inp.mining, netback)
     capacity_state = capacity.initial(inp.capacity, m, netback)
+    flow = initial_trade_flow(model, utilization, capacity_state, base)
     return State(
         price=price, price_expected=price.copy(), price_recent=price.copy(),
         company=regimes.initial(inp.regimes, price[:, 0, :]),
-        inventory=market.initial_stocks(inp.market, m, base.sum(axis=1)),
+        inventory=market.initial_stocks(inp.market, m, base.sum(axis=1), flow),
         concentrate=np.zeros((m, 2, len(inp.separation.recovery), n_e)),
         utilization=utilization, capacity=capacity_state,
         demand_long=np.ones((m, n_k, n_a)), thrift=np.ones((m, n_a, n_e)),
@@ -79,6 +81,6 @@ def initial_state(model: Model) -> State:
         tailings=np.zeros((m, n_e)),
         reserves=np.broadcast_to(inp.mining.reserves_t, (m, len(inp.mining.reserves_t))).copy(),
         price_anchor=price.copy(),
-        trade_flow=initial_trade_flow(model, utilization, capacity_state, base),
+        trade_flow=flow,
         reserve_backlog=np.zeros((m, len(market.RESERVE_HOLDERS), n_e)),
     )

@@ -42,7 +42,8 @@ CONSTANTS = (
              "A month's clearing price stays within this factor of the going price (the anchor "
              "of sellers' reservation) either way; beyond it the market rations (buyers draw "
              "their own stocks). The going price keeps moving, so a long shortage still raises "
-             "prices without bound, at a bounded pace.", "assumption"),
+             "prices without bound, at a bounded pace. Fitted (calibration/parameters.py): "
+             "the default 4 is the value before 2026-12-03.", "assumption; fitted"),
     Constant("panic_price_ratio", 1.5, "price / expected price", 1.05, 5.0,
              "Hoarding and speculative holding start only when prices run this far above what "
              "traders expected: ordinary fluctuations leave behaviour unchanged, a shock like "
@@ -250,16 +251,26 @@ def initial_prices(inp: MarketInputs, members: int) -> np.ndarray:
     return price
 
 
-def initial_stocks(inp: MarketInputs, members: int, demand: np.ndarray) -> np.ndarray:
-    """Inventories (M, H, E) t REO at target coverage of ``demand`` (K, E) t/yr; reserves empty."""
+def initial_stocks(inp: MarketInputs, members: int, demand: np.ndarray,
+                   exports: np.ndarray | float = 0.0) -> np.ndarray:
+    """Inventories (M, H, E) t REO at target coverage; reserves empty.
+
+    Consumers hold their target cover of their market's ``demand`` (K, E) t/yr; sellers of
+    what they sell: Chinese sellers serve China's consumers and the exporters (``exports``
+    (M, E) t/yr, the initial trade flow), foreign sellers the foreign consumers. Chinese
+    sellers stocked for China's consumers alone (as before 2026-12-03) ran short in the first
+    month of 2000, when exporters bought five times China's own La use: La jumped to the
+    scarcity bound in February 2000 and back in March, a start-up zig-zag.
+    """
     inventory = np.zeros((members, len(HOLDERS), demand.shape[1]))
     seller_months = inp.seller_coverage_months[:, :, 0]
     consumer_months = inp.consumer_coverage_months[:, :, 0]
-    for holder, months, market in ((PRODUCERS_CHINA, seller_months, 0),
-                                   (PRODUCERS_EXPORT, seller_months, 1),
-                                   (CONSUMERS_CHINA, consumer_months, 0),
-                                   (CONSUMERS_EXPORT, consumer_months, 1)):
-        inventory[:, HOLDERS.index(holder)] = months * demand[market] / MONTHS_PER_YEAR
+    sold = (demand[0] + np.maximum(exports, 0.0), demand[1] + np.zeros_like(demand[0]))
+    for holder, months, flow in ((PRODUCERS_CHINA, seller_months, sold[0]),
+                                 (PRODUCERS_EXPORT, seller_months, sold[1]),
+                                 (CONSUMERS_CHINA, consumer_months, demand[0]),
+                                 (CONSUMERS_EXPORT, consumer_months, demand[1])):
+        inventory[:, HOLDERS.index(holder)] = months * flow / MONTHS_PER_YEAR
     return inventory
 
 
