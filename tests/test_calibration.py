@@ -25,6 +25,7 @@ from reesim.calibration import (
 from reesim.calibration.parameters import to_units, to_values
 from reesim.cli import app
 from reesim.dims import ELEMENTS
+from reesim.model.constants import table as constant_table
 from reesim.scenario.schema import Parameters
 from reesim.validation import compute_metrics, load_observations, objective
 
@@ -32,18 +33,30 @@ runner = CliRunner()
 SEED = 3
 
 
+def _fitted(doc: dict) -> dict:
+    """A calibration file's fitted values: its `parameters` and its fitted `constants`."""
+    return {**doc["parameters"], **doc.get("constants", {})}
+
+
 # -- the declared table ------------------------------------------------------------------------
 
 def test_free_parameters_are_parameter_fields_with_valid_priors():
     check_free_parameters()
     names = [row.name for row in FREE_PARAMETERS]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 10
+    # nine behavioural parameters and one member-level constant (the scarcity bound, fitted
+    # since 2026-12-03)
+    assert [row.name for row in FREE_PARAMETERS if row.kind == "constant"] == [
+        "max_scarcity_factor"]
     for row in FREE_PARAMETERS:
-        assert row.name in Parameters.model_fields
+        assert row.kind in ("parameter", "constant")
         assert row.low < row.high and row.scale in ("log", "linear") and row.reason
-        # the prior's ends are values the schema accepts
-        Parameters(**{row.name: row.low})
-        Parameters(**{row.name: row.high})
+        if row.kind == "parameter":       # the prior's ends are values the schema accepts
+            Parameters(**{row.name: row.low})
+            Parameters(**{row.name: row.high})
+        else:                             # ... or inside the constant's declared range
+            declared = constant_table()[row.name]
+            assert declared.low <= row.low < row.high <= declared.high
         assert row.low < row.midpoint < row.high
         values = np.array([row.low, row.midpoint, row.high])
         np.testing.assert_allclose(row.to_unit(values), [0.0, 0.5, 1.0], atol=1e-12)
@@ -199,7 +212,7 @@ def test_quick_calibration_is_reproducible_through_the_cli(quick_fit, tmp_path):
     assert "hoarding_sensitivity" in run.output and "objective" in run.output
     again = yaml.safe_load(out.read_text())
     first = yaml.safe_load(path.read_text())
-    assert again["parameters"] == first["parameters"] == result.parameters
+    assert _fitted(again) == _fitted(first) == result.parameters
     assert again["fit"]["objective"]["value"] == first["fit"]["objective"]["value"]
 
 
@@ -208,10 +221,12 @@ def test_calibration_file_records_the_fit(quick_fit):
     text = path.read_text()
     assert text.startswith("# Written by `reesim calibrate baotou")
     doc = yaml.safe_load(text)
-    assert set(doc) == {"parameters", "fit"}
-    assert list(doc["parameters"]) == [row.name for row in FREE_PARAMETERS]
+    assert set(doc) == {"parameters", "constants", "fit"}
+    # behavioural parameters under `parameters`, fitted constants under `constants`
+    assert list(doc["parameters"]) == [r.name for r in FREE_PARAMETERS if r.kind == "parameter"]
+    assert list(doc["constants"]) == [r.name for r in FREE_PARAMETERS if r.kind == "constant"]
     for row in FREE_PARAMETERS:
-        assert row.low <= doc["parameters"][row.name] <= row.high
+        assert row.low <= _fitted(doc)[row.name] <= row.high
     fit = doc["fit"]
     assert fit["window"] == "2000-01..2025-12" and fit["seed"] == SEED
     assert fit["train_until"] == 2025 and "prices to 2020" in fit["record_used"]
@@ -237,13 +252,16 @@ def test_a_scenario_reads_the_calibration_and_reproduces_its_objective(quick_fit
                          "parameters:\n  supply_steepness: 5.0\n")
     scen = load_scenario(scen_file)
     for name, value in result.parameters.items():
-        assert getattr(scen.parameters, name) == value
+        if name in Parameters.model_fields:
+            assert getattr(scen.parameters, name) == value
+        else:
+            assert scen.constants[name] == value
     assert scen.parameters.supply_steepness == 5.0     # the scenario's own values still apply
     # the calibrated scenario's own run reproduces the fit's objective, which is no worse than
     # the prior midpoint's
     calibrated = load_scenario(scen_file, ["parameters.supply_steepness=4.0"])
     assert calibrated.parameters == load_scenario("baotou").parameters.model_copy(
-        update=result.parameters)
+        update={k: v for k, v in result.parameters.items() if k in Parameters.model_fields})
     window = load_observations(result.train_until)
     at_fit = objective(compute_metrics(simulate(history_scenario(calibrated)).dataset, window))
     assert at_fit == pytest.approx(result.objective, rel=1e-12)
@@ -322,7 +340,7 @@ def test_several_searches_are_reported_with_their_basins_and_patterns(quick_fit,
         s["seed"] for s in searches] == [SEED + 1, SEED]
     fit = searches[0]
     # the first row is the fit: its values are the file's, at distance 0, in basin 0
-    assert fit["parameters"] == doc["parameters"] and fit["distance_to_fit"] == 0.0
+    assert fit["parameters"] == _fitted(doc) and fit["distance_to_fit"] == 0.0
     assert fit["basin"] == 0
     # the fit is the best search that converges in the time step (the best overall if none
     # does), and every search carries its step check

@@ -4,7 +4,8 @@ A full rebuild (``scripts/rebuild-calibrations``, about 5 minutes per file on 2 
 for every test run, so these tests check what makes it reproducible, fast:
 
 - the header holds the exact ``reesim calibrate`` command that writes this very file, starting
-  from the schema defaults (``--set parameters=null``) so it does not depend on the file itself,
+  from the schema defaults (``--set parameters=null --set constants=null``) so it does not
+  depend on the file itself,
   with the window it fits (``--train-until``, default the whole record) recorded in the file;
 - the file came from a clean tree (no ``+dirty`` code version) and from the scenario and data
   the command resolves to today (scenario hash and data digest);
@@ -76,7 +77,8 @@ def test_header_command_rebuilds_this_file_from_the_defaults(name):
     cmd = _parse(words)
     assert cmd["out"] == f"src/reesim/scenarios/calibrations/{name}.yaml"
     assert "--overwrite" in cmd["flags"] and "--quick" not in cmd["flags"]
-    assert "parameters=null" in cmd["set"]     # independent of the file it rewrites
+    assert "parameters=null" in cmd["set"]     # independent of the file it rewrites,
+    assert "constants=null" in cmd["set"]      # and of the constants fitted in it (or in another)
     fit = doc["fit"]
     # the full options; --step-weight W changes only the searches' penalty (mode "custom")
     step_weight = float(cmd.get("step-weight", 0.0))
@@ -113,6 +115,8 @@ def test_objective_at_the_committed_parameters_is_the_recorded_one(name, scenari
     scen = load_scenario(scenario)
     for key, value in doc["parameters"].items():
         assert getattr(scen.parameters, key) == value
+    for key, value in doc.get("constants", {}).items():      # fitted constants
+        assert scen.constants[key] == value
     train_until = doc["fit"]["train_until"]
     metrics = compute_metrics(simulate(history_scenario(scen, train_until)).dataset,
                               load_observations(train_until))
