@@ -303,6 +303,12 @@ def test_imports_are_bought_in_the_export_market_beside_foreign_consumers():
     # rationed together: both get the same share of their (price-adjusted) wants
     share_in = traded.imports / 2000.0
     assert np.all(share_in < 1.0) and np.all(got_ce > 0.0)
+    eps = float(model().inputs.market.purchase_elasticity[0, 0])
+    perceived = initial_state(model()).price[:, 1]            # the perceived price passed in
+    consumers_want = 1000.0 * (traded.price[:, 1] / perceived) ** eps      # t this month
+    importers_want = np.maximum(-traded.flow, 0.0) / 12.0     # the month's intention, t
+    np.testing.assert_allclose(got_ce / consumers_want, traded.imports / importers_want,
+                               rtol=1e-9)
     np.testing.assert_allclose(traded.abroad.got_by["importers"], traded.imports)
     np.testing.assert_allclose(stocks.producers_export, 600.0 - traded.abroad.sold, rtol=1e-12)
 

@@ -252,12 +252,12 @@ def initial_prices(inp: MarketInputs, members: int) -> np.ndarray:
 
 
 def initial_stocks(inp: MarketInputs, members: int, demand: np.ndarray,
-                   exports: np.ndarray | float = 0.0) -> np.ndarray:
+                   exports: np.ndarray) -> np.ndarray:
     """Inventories (M, H, E) t REO at target coverage; reserves empty.
 
     Consumers hold their target cover of their market's ``demand`` (K, E) t/yr; sellers of
     what they sell: Chinese sellers serve China's consumers and the exporters (``exports``
-    (M, E) t/yr, the initial trade flow), foreign sellers the foreign consumers. Chinese
+    (M, E) t/yr >= 0, the initial trade flow), foreign sellers the foreign consumers. Chinese
     sellers stocked for China's consumers alone (as before 2026-12-03) ran short in the first
     month of 2000, when exporters bought five times China's own La use: La jumped to the
     scarcity bound in February 2000 and back in March, a start-up zig-zag.
@@ -265,9 +265,8 @@ def initial_stocks(inp: MarketInputs, members: int, demand: np.ndarray,
     inventory = np.zeros((members, len(HOLDERS), demand.shape[1]))
     seller_months = inp.seller_coverage_months[:, :, 0]
     consumer_months = inp.consumer_coverage_months[:, :, 0]
-    sold = (demand[0] + np.maximum(exports, 0.0), demand[1] + np.zeros_like(demand[0]))
-    for holder, months, flow in ((PRODUCERS_CHINA, seller_months, sold[0]),
-                                 (PRODUCERS_EXPORT, seller_months, sold[1]),
+    for holder, months, flow in ((PRODUCERS_CHINA, seller_months, demand[0] + exports),
+                                 (PRODUCERS_EXPORT, seller_months, demand[1]),
                                  (CONSUMERS_CHINA, consumer_months, demand[0]),
                                  (CONSUMERS_EXPORT, consumer_months, demand[1])):
         inventory[:, HOLDERS.index(holder)] = months * flow / MONTHS_PER_YEAR
@@ -543,10 +542,11 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
 
     Arrays are (E,) (``supply``, ``fixed``, ``elastic`` t for the month, ``log_last`` last
     step's and ``log_ref`` the perceived log price, ``log_hold`` sellers' log hold multiple
-    added to ``log_target``), ``work`` (4, E)
-    scratch; ``eps``, ``beta``, ``glut``, ``log_target`` are the member's values from
-    :func:`_price_rule`. The bracket is [max(floor, anchor - scarcity),
-    max(min(choke, anchor + scarcity), lo)] in log price; the root is that of the excess
+    added to ``log_target``), ``work`` (4, E) scratch whose row 1 holds the bracket's top (the
+    cap) on return, which :func:`_trade_and_clear` hands to :func:`_reserve_at_cap`; ``eps``,
+    ``beta``, ``glut``, ``log_target`` are the member's values from :func:`_price_rule`. The
+    bracket is [max(floor, anchor - scarcity), max(min(choke, anchor + scarcity), lo)] in log
+    price; the root is that of the excess
     ``x - beta * r - glut * min(log_target + log_hold + r, 0) - offset``, with
     ``r = ln(want / (supply - want))``, ``want = fixed + scale * exp(eps * x)``,
     ``scale = elastic * exp(-eps * log_ref)`` and
