@@ -266,9 +266,8 @@ def show(scenario: ScenarioArg, set_: SetOpt = None) -> None:
         scen = _load(scenario, set_)
     except InputError as exc:
         _fail(exc, 2)
-    text = yaml.safe_dump(scen.model_dump(mode="json", exclude_none=True), sort_keys=False,
-                          allow_unicode=True, width=100)
-    console.print(text, highlight=False, markup=False)
+    from reesim.api import scenario_yaml
+    console.print(scenario_yaml(scen), highlight=False, markup=False)
 
 
 @app.command()
