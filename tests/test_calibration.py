@@ -24,7 +24,7 @@ from reesim.calibration import (
 )
 from reesim.calibration.parameters import to_units, to_values
 from reesim.cli import app
-from reesim.dims import ELEMENTS
+from reesim.dims import ELEMENTS, HOLDERS
 from reesim.model.constants import table as constant_table
 from reesim.scenario.schema import Parameters
 from reesim.validation import compute_metrics, load_observations, objective
@@ -321,6 +321,17 @@ def test_patterns_read_a_spike_a_zigzag_and_jumps_from_monthly_prices():
     jumpy.price.loc[{"market": "export", "element": "Dy"}] *= later
     assert run_patterns(jumpy)["max_projection_jumps"] == 2.0
     assert price_jumps(np.array([1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 3.0, 9.0])) == 2
+    # foreign sellers' stock at the end of 2025 in years of the export market's 2025 use
+    assert math.isnan(base["export_sellers_stock_years_2025"])     # no stocks in this dataset
+    stocked = ds.assign(
+        inventory=(("member", "time", "holder", "element"),
+                   np.zeros((1, len(time), len(HOLDERS), 16))),
+        market_consumption=(("member", "time", "market", "element"),
+                            np.full((1, len(time), 2, 16), 50.0)),       # 800 t/yr a market
+    ).assign_coords(holder=list(HOLDERS))
+    stocked.inventory.loc[{"holder": "producers_export", "element": "La"}] = np.where(
+        time == pd.Timestamp("2025-12-01"), 1600.0, 5.0)
+    assert run_patterns(stocked)["export_sellers_stock_years_2025"] == pytest.approx(2.0)
 
 
 def test_several_searches_are_reported_with_their_basins_and_patterns(quick_fit, tmp_path):

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from reesim.dims import MONTHS_PER_YEAR
 from reesim.validation.metrics import (
     PEAK_WINDOW,
     RATIO_YEAR,
@@ -48,6 +49,9 @@ PATTERNS: dict[str, str] = {
                                    "returns 2000-2025, observed elements, both markets"),
     "max_projection_jumps": ("most episodes of a price doubling within two months, any "
                              "element and market, 2027 onward"),
+    "export_sellers_stock_years_2025": ("separated oxide held by sellers outside China at the "
+                                        "end of 2025, in years of the export market's 2025 "
+                                        "use, all elements"),
 }
 """Name -> what it measures (the order the tables show them in)."""
 
@@ -58,6 +62,7 @@ LABELS: dict[str, str] = {
     "dy_china_peak_usd_per_kg": "Dy CN peak",
     "min_return_autocorrelation": "min autocorr",
     "max_projection_jumps": "jumps 2027+",
+    "export_sellers_stock_years_2025": "X stock 2025, yr",
 }
 """Short column labels of the patterns for terminal tables (X: export, CN: China)."""
 
@@ -138,7 +143,28 @@ def run_patterns(ds: xr.Dataset, member: int = 0) -> dict[str, float]:
     out["min_return_autocorrelation"] = min(autocorr) if autocorr else math.nan
     has_projection = ds.time.values[-1] >= np.datetime64(pd.Timestamp(PROJECTION_START))
     out["max_projection_jumps"] = float(max(jumps)) if has_projection else math.nan
+    out["export_sellers_stock_years_2025"] = _export_stock_years(ds, member)
     return out
+
+
+def _export_stock_years(ds: xr.Dataset, member: int, year: int = 2025) -> float:
+    """Foreign sellers' stock at the end of ``year`` over the export market's use that year, yr.
+
+    A market that clears holds months of its use; years mean exports that pile up unsold
+    abroad (traders push oxide out while the export price stays above China's landed price).
+    NaN when the run ends before ``year``.
+    """
+    if "inventory" not in ds or "market_consumption" not in ds:
+        return math.nan
+    run = ds.isel(member=member)
+    in_year = run.time.dt.year == year
+    if int(in_year.sum()) < MONTHS_PER_YEAR:
+        return math.nan
+    stock = float(run.inventory.sel(holder="producers_export").sum("element")
+                  .where(in_year, drop=True).isel(time=-1))
+    use = float(run.market_consumption.sel(market="export").sum("element")
+                .where(in_year, drop=True).mean())                    # t/yr
+    return stock / use if use > 0.0 else math.nan
 
 
 def recorded_patterns(obs: Observations) -> dict[str, float]:
@@ -162,6 +188,7 @@ def recorded_patterns(obs: Observations) -> dict[str, float]:
         "dy_china_peak_usd_per_kg": china_peak("Dy"),
         "min_return_autocorrelation": math.nan,
         "max_projection_jumps": math.nan,
+        "export_sellers_stock_years_2025": math.nan,
     }
 
 
@@ -185,6 +212,8 @@ def pattern_table(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
     notes = {
         "min_return_autocorrelation": "positive in real monthly series; negative = zig-zag",
         "max_projection_jumps": "a baseline without shocks: none, or one or two shortages",
+        "export_sellers_stock_years_2025": ("no record: stocks outside China are not "
+                                            "published; a market that clears holds months"),
     }
     rows = []
     for name, what in PATTERNS.items():
