@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mech import model
+from reesim.dims import DT_YR
 from reesim.model.mechanisms import market
 from reesim.model.state import initial_state
 
@@ -134,7 +135,7 @@ def test_prices_respond_less_to_ample_stocks_than_to_scarce_ones():
 
 def test_a_shortage_clears_by_price_with_the_short_run_purchase_elasticity():
     inp = model().inputs.market
-    eps = float(inp.purchase_elasticity[0, 0])
+    eps = float(market.within_step_elasticity(inp, DT_YR)[0])   # the perception moves in-step
     beta = float(inp.coverage_sensitivity[0, 0, 0])
     target = float(inp.seller_coverage_months[0, 0, 0])
     ref = inp.reference_price_usd_per_kg
@@ -303,7 +304,7 @@ def test_imports_are_bought_in_the_export_market_beside_foreign_consumers():
     # rationed together: both get the same share of their (price-adjusted) wants
     share_in = traded.imports / 2000.0
     assert np.all(share_in < 1.0) and np.all(got_ce > 0.0)
-    eps = float(model().inputs.market.purchase_elasticity[0, 0])
+    eps = float(market.within_step_elasticity(model().inputs.market, DT_YR)[0])
     perceived = initial_state(model()).price[:, 1]            # the perceived price passed in
     consumers_want = 1000.0 * (traded.price[:, 1] / perceived) ** eps      # t this month
     importers_want = np.maximum(-traded.flow, 0.0) / 12.0     # the month's intention, t
