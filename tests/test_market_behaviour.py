@@ -62,14 +62,16 @@ def test_trade_starts_supplied_and_finer_market_substeps_give_the_same_annual_pa
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known miss (issue 8): one projection path still depends on the step. At the fifteenth "
-    "session's fit (2026-12-03) the history converges (Nd export 2011: 267 / 268 / 269 / 268 "
-    "USD/kg with 1, 2, 4 and 8 sub-steps a month; Dy 779-786), but after the 2025 export "
-    "controls the Dy export market runs short and spikes (555-1,214 USD/kg) late in 2027 with "
-    "one sub-step and in mid-2026 with eight, after a 3-5% level gap the 2010-2012 crisis "
-    "leaves in the going price (40% in log between one and two, Dy export 2027). Before the "
-    "perceived price, the reserved cover and the pro rata quota the committed fit's paths moved "
-    "by 155% (Nd export 2011: 59 / 40 / 32): docs/model.md section 5, fifteenth session"))
+    "known miss (issue 8): one projection path still depends on the step. At the sixteenth "
+    "session's fit (2026-12-04) the history converges (Nd export 2011: 282 / 283 / 282 / 281 "
+    "USD/kg with 1, 2, 4 and 8 sub-steps a month, 2012: 141 / 137 / 137 / 136; Dy 2011 "
+    "821-829), but after the 2025 export controls the Dy export market runs short and spikes "
+    "(to 1,100-1,300 USD/kg) in 2029 with one sub-step and in 2028 with two to eight, after a "
+    "4-5% level gap the 2010-2013 crisis leaves in the going price (2024: 165 / 161 / 157 / 156; "
+    "68% in log between one and two, Dy export 2030; 40% at the fifteenth session's fit). "
+    "Before the perceived price, the reserved cover and the pro rata quota the committed fit's "
+    "paths moved by 155% (Nd export 2011: 59 / 40 / 32): docs/model.md section 5, fifteenth "
+    "and sixteenth sessions"))
 def test_the_observed_price_paths_do_not_depend_on_the_time_step():
     """Every observed element's annual price, both markets, every year to 2030, moves by less
     than STEP_PATH_TOLERANCE (10% in log) between one and two market sub-steps."""
