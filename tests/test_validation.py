@@ -630,3 +630,27 @@ def test_fit_is_split_at_the_calibration_window():
     assert table.at["production_china", "log_rmse_after_2015"] == pytest.approx(math.log(1.2))
     assert table.at["production_world", "log_rmse_after_2015"] == pytest.approx(0.0, abs=1e-12)
     assert table.at["production_world", "n_to_2015"] == 0   # this record starts in 2016
+
+
+def test_world_and_china_output_are_scored_on_the_records_basis_from_2012():
+    """From 2012 the record's China output is the quota: the objective's output series leave the
+    model's illegal supply out from then, and keep it before (the record's 2005-2010 figures
+    hold estimates of the undocumented output)."""
+    from reesim import load_scenario, simulate
+    from reesim.indicators import annual_on_time, china_mine_output, world_mine_output
+    from reesim.validation.series import RECORD_COUNTS_QUOTA_FROM, build_series
+
+    ds = simulate(load_scenario("baotou", ["end_year=2016"])).dataset
+    series = {s.name: s for s in build_series(ds, load_observations(2016))}
+    for name, path in (("production_china", china_mine_output),
+                       ("production_world", world_mine_output)):
+        scored = series[name].numerator.isel(member=0)
+        total, recorded = (annual_on_time(path(ds, recorded_only=r)).isel(member=0)
+                           for r in (False, True))
+        before = scored.time.dt.year < RECORD_COUNTS_QUOTA_FROM
+        np.testing.assert_allclose(scored.where(before, drop=True), total.where(before, drop=True))
+        np.testing.assert_allclose(scored.where(~before, drop=True),
+                                   recorded.where(~before, drop=True))
+        # the fringe mines in both windows, so the two bases differ in each
+        assert float((total - recorded).sel(time="2008").squeeze()) > 0.0
+        assert float((total - recorded).sel(time="2014").squeeze()) > 0.0

@@ -156,14 +156,11 @@ def _export_stock_years(ds: xr.Dataset, member: int, year: int = 2025) -> float:
     """
     if "inventory" not in ds or "market_consumption" not in ds:
         return math.nan
-    run = ds.isel(member=member)
-    in_year = run.time.dt.year == year
-    if int(in_year.sum()) < MONTHS_PER_YEAR:
+    run = ds.isel(member=member).sel(time=ds.time.dt.year == year)
+    if run.sizes["time"] < MONTHS_PER_YEAR:
         return math.nan
-    stock = float(run.inventory.sel(holder="producers_export").sum("element")
-                  .where(in_year, drop=True).isel(time=-1))
-    use = float(run.market_consumption.sel(market="export").sum("element")
-                .where(in_year, drop=True).mean())                    # t/yr
+    stock = float(run.inventory.sel(holder="producers_export").isel(time=-1).sum())
+    use = float(run.market_consumption.sel(market="export").sum("element").mean())  # t/yr
     return stock / use if use > 0.0 else math.nan
 
 

@@ -192,9 +192,9 @@ def _annual_series(ds: xr.Dataset, frequency: str) -> dict[str, xr.DataArray]:
     else:
         def to_year(da: xr.DataArray) -> xr.DataArray:
             return da
+
     def on_record_basis(total: xr.DataArray, recorded: xr.DataArray) -> xr.DataArray:
-        years = total.year if "year" in total.coords else total.time.dt.year
-        return total.where(years < RECORD_COUNTS_QUOTA_FROM, recorded)
+        return total.where(total.time.dt.year < RECORD_COUNTS_QUOTA_FROM, recorded)
 
     return {
         "world": on_record_basis(to_year(world_mine_output(ds)),
