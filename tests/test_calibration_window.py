@@ -118,7 +118,7 @@ def test_no_adjustment_time_prior_starts_below_the_step():
         check_free_parameters((FreeParameter("price_expectation_time_yr", 0.02, 5.0, "log",
                                              "too fast"),))
     # constants in yr or months are bounded by their declared range, which starts at the step
-    for name in ("sales_memory_yr", "restart_months"):
+    for name in ("stockpile_build_years", "restart_months"):
         const = constant_table()[name]
         assert const.low >= (DT_YR if const.unit == "yr" else 1.0)
 

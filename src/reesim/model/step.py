@@ -77,7 +77,8 @@ def _sum(parts: list[market.Clearing]) -> market.Clearing:
 
 
 def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
-                  stocks: market.Stocks, planned: np.ndarray, need_rate: np.ndarray,
+                  company: regimes.CompanyState, stocks: market.Stocks, planned: np.ndarray,
+                  need_rate: np.ndarray,
                   deliveries: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Month:
     """Deliveries, wants, trade, clearing and consumption in ``substeps`` equal parts of month t.
 
@@ -102,7 +103,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
                                          stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT),
                                          momentum, dt)                        # (M, K, E) t/yr
         orders = market.reserve_orders(ma, t, stocks, backlog, dt)
-        offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], state.company,
+        offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], company,
                                         planned, orders.release[COMPANY])
         traded = market.trade(ma, t, stocks, price, recent, anchor, momentum, want, offer_tc,
                               orders, flow, (deliveries[0] + deliveries[1], deliveries[2]), dt)
@@ -154,6 +155,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     stocks = market.Stocks(state.inventory.copy())
     china_out, export_out = separation.deliveries(se, t, sep.separation_output)
     to_company = regime.to_company(re, sep.separation_output)
+    company_now = regime.set_aside(re, state.company, stocks.trading_company + to_company * dt,
+                                   planned, price[:, 0], dt)
 
     # wants: consumers, company, reserves, exporters; the markets clear (in sub-steps)
     real = demand.real_price(de, t, price)                  # (M, K, E) reference-year USD/kg
@@ -161,7 +164,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     demand_rate = demand.demand(de, t, index, state.demand_long, state.thrift)  # (M, K, A, E)
     routing = magnets.route(inputs.magnets, t, demand_rate)  # magnet makers buy where they are
     need_rate = routing.need_rate
-    month = _market_month(inputs, regime, t, state, stocks, planned, need_rate,
+    month = _market_month(inputs, regime, t, state, company_now, stocks, planned, need_rate,
                           (china_out - to_company, to_company, export_out))
     china, abroad, traded, used = month.china, month.abroad, month.last, month.used
 
@@ -180,7 +183,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     demand_long, thrift = demand.update_responses(de, real, index, state.demand_long,
                                                   state.thrift)
     company_sales = china.sold_by[COMPANY] / dt
-    company = regimes.update_company(re, regime, state.company, price[:, 0], company_sales)
+    company = regimes.update_company(re, regime, company_now, price[:, 0],
+                                     stocks.trading_company)
     inventory = stocks.array
     cap = capacity.update(ca, t, state.capacity, netback, mi.cash_cost_usd_per_kg,
                           mi.reference_netback_usd_per_kg,

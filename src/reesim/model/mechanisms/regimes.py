@@ -6,11 +6,12 @@ regime is liquidated.
 
 ``trading_company``: the members sell only through one jointly owned company, with the sales
 rule named by ``market.trading_company.rule``; what it offers sells before merchants' stocks
-(it is its members' only sales channel). Rule ``defend_price``: the company keeps a
-planned stockpile (built up over its first years), sells what it holds above that plan only as
-far as the China price stands at or above its defended price (a multiple of its trailing
-reference price), and sets its members' output to its sales plus the stockpile gap. This is how
-the 2008 company avoided oversupply and held prices up.
+(it is its members' only sales channel). It sets aside its planned stockpile (built up over its
+first years) from what its members deliver, as a reserve it does not sell. Rule
+``defend_price``: below its defended price (a multiple of its trailing reference price) it
+withholds what it holds beyond the reserve and cuts its members' output, both by the same
+response; members mine more while the reserve is short of plan. This is how the 2008 company
+avoided oversupply and held prices up.
 
 A third regime is a class with the :class:`Regime` methods, registered in :data:`REGIMES` and
 named in ``reesim.scenario.schema.REGIME_NAMES``.
@@ -43,9 +44,6 @@ CONSTANTS = (
              "production halts to defend prices, events_timeline.csv).",
              "data/observations/production.csv; data/inputs/quotas.csv", level="run",
              integer=True),
-    Constant("sales_memory_yr", 0.25, "yr", 1 / 12, 2.0,
-             "Averaging time of the company's sales, from which it plans output (a quarter, "
-             "the cycle of the company's production plans is not in the data).", "assumption"),
 )
 
 
@@ -57,6 +55,7 @@ class RegimeInputs:
     members: np.ndarray                 # (T, P) bool: legal Chinese producers whose
     #                                     concentrate is separated in the company's region
     company_region: int                 # region index of the company's members
+    separation_recovery: float          # fraction of members' concentrate separated there
     member_mix: np.ndarray              # (E,) members' output mix (capacity-weighted)
     quota_target_t_per_yr: np.ndarray   # (T,) members' mining quota, planned at least (0: none)
     rule: str                           # the company's sales rule
@@ -65,7 +64,6 @@ class RegimeInputs:
     sales_response: float               # exponent of the sales withheld below that price
     stock_adjustment_time_yr: float
     reference_rate: float               # monthly adjustment of the reference price
-    sales_rate: np.ndarray              # (M,) monthly adjustment of the smoothed sales value
     stockpile_build_months: np.ndarray  # (M,)
 
 
@@ -73,8 +71,8 @@ class CompanyState(NamedTuple):
     """The trading company's memories, kept whatever the regime."""
 
     reference: np.ndarray               # (M, E) USD/kg trailing reference price
-    sales_rate: np.ndarray              # (M,) t x USD/kg per yr, smoothed value of sales
     months: np.ndarray                  # (M,) months the company has been active
+    reserve: np.ndarray                 # (M, E) t of its inventory set aside, not for sale
 
 
 class Regime(Protocol):
@@ -97,6 +95,12 @@ class Regime(Protocol):
 
     def to_company(self, inp: RegimeInputs, output: np.ndarray) -> np.ndarray:
         """Separated output (M, E) t REO/yr of the company's region delivered to the company."""
+        ...
+
+    def set_aside(self, inp: RegimeInputs, company: CompanyState, stock: np.ndarray,
+                  planned: np.ndarray, price_china: np.ndarray,
+                  dt: float = DT_YR) -> CompanyState:
+        """The company with this month's reserve, (M, E) t, set aside from ``stock`` (M, E) t."""
         ...
 
     def company_offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
@@ -129,6 +133,12 @@ class FreeMarket:
         """Nothing goes to the company."""
         return np.zeros_like(output[:, 0])
 
+    def set_aside(self, inp: RegimeInputs, company: CompanyState, stock: np.ndarray,
+                  planned: np.ndarray, price_china: np.ndarray,
+                  dt: float = DT_YR) -> CompanyState:
+        """No reserve: what the company still holds is for sale."""
+        return company._replace(reserve=np.zeros_like(stock))
+
     def company_offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
                       company: CompanyState, planned: np.ndarray,
                       release: np.ndarray) -> np.ndarray:
@@ -154,9 +164,9 @@ class TradingCompany:
                    company: CompanyState, stock: np.ndarray, planned: np.ndarray,
                    price_china: np.ndarray, floor: float = 0.0) -> np.ndarray:
         """Members' output scaled down pro rata to the company's plan (at least ``floor``)."""
-        cap = np.maximum(
-            SALES_RULES[inp.rule].output_plan(inp, company, stock, planned, price_china), floor)
         total = output[:, members].sum(axis=1)
+        cap = np.maximum(SALES_RULES[inp.rule].output_plan(inp, company, stock, planned,
+                                                           price_china, total), floor)
         factor = np.where(total > cap, cap / np.maximum(total, 1e-12), 1.0)
         output = output.copy()
         output[:, members] *= factor[:, None]
@@ -166,11 +176,34 @@ class TradingCompany:
         """The company's region delivers all its separated output to the company."""
         return output[:, inp.company_region]
 
+    def set_aside(self, inp: RegimeInputs, company: CompanyState, stock: np.ndarray,
+                  planned: np.ndarray, price_china: np.ndarray,
+                  dt: float = DT_YR) -> CompanyState:
+        """The company with its reserve for this month, (M, E) t, within ``stock`` (M, E) t.
+
+        The reserve grows toward the plan (valued in tonnes of members' output) by the share
+        ``dt / stock_adjustment_time_yr`` of the gap a month, taken from what the company
+        holds beyond it in that stock's own mix; the output plan lets members produce that much
+        more (:meth:`DefendPrice.output_plan`) where their capacity and quota allow.
+        Before 2026-12-04 nothing was set aside: the plan raised members' output to fill a
+        stockpile and the company sold it, so the company held under 0.5 kt of its 60 kt plan,
+        and the gap kept its output plan 5-55 kt/yr above its sales, never binding.
+        """
+        reserve = np.minimum(company.reserve, stock)
+        spare = stock - reserve
+        value_per_t = _value_per_t(inp, price_china)
+        gap = np.maximum(planned - (reserve * price_china).sum(axis=1) / value_per_t, 0.0)
+        spare_t = (spare * price_china).sum(axis=1) / value_per_t   # t of members' output
+        share = np.minimum(gap * (dt / inp.stock_adjustment_time_yr)
+                           / np.maximum(spare_t, 1e-12), 1.0)
+        return company._replace(reserve=reserve + spare * share[:, None])
+
     def company_offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
                       company: CompanyState, planned: np.ndarray,
                       release: np.ndarray) -> np.ndarray:
-        """The sales rule's offer plus any ordered release, within the company's stock."""
-        offer = SALES_RULES[inp.rule].offer(inp, stock, price_china, company.reference, planned)
+        """The sales rule's offer of the stock beyond the reserve, plus any ordered release."""
+        spare = np.maximum(stock - company.reserve, 0.0)
+        offer = SALES_RULES[inp.rule].offer(inp, spare, price_china, company.reference, planned)
         return np.minimum(offer + release, stock)
 
     def active_months(self, months: np.ndarray) -> np.ndarray:
@@ -188,13 +221,13 @@ class DefendPrice:
 
     def offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
               reference: np.ndarray, planned: np.ndarray) -> np.ndarray:
-        """What the company offers this month, (M, E) t REO.
+        """What the company offers this month of ``stock`` (M, E) t, its stock beyond the reserve.
 
-        It sells all it holds of an element while the China price stands at or above its
-        defended price (``defend_factor`` x its trailing reference price) and withholds the
-        surplus below it, by (price / defended) ** sales_response, as long as its stockpile
-        (valued in tonnes of members' output) is within plan; beyond the plan it sells at any
-        price.
+        It sells all of an element while the China price stands at or above its defended price
+        (``defend_factor`` x its trailing reference price) and withholds below it, by
+        (price / defended) ** sales_response, as long as what it so holds (valued in tonnes of
+        members' output) is within a plan's worth (an assumption: a buffer for defending prices
+        as large as the reserve); beyond that it sells at any price.
         """
         ratio = price_china / (inp.defend_factor * reference)
         withhold = 1.0 - np.minimum(np.maximum(ratio, 0.0), 1.0) ** inp.sales_response
@@ -203,19 +236,29 @@ class DefendPrice:
         return stock * (1.0 - withhold * room[:, None])
 
     def output_plan(self, inp: RegimeInputs, company: CompanyState, stock: np.ndarray,
-                    planned: np.ndarray, price_china: np.ndarray) -> np.ndarray:
-        """Members' total output cap (M,) t REO/yr, planned in value terms.
+                    planned: np.ndarray, price_china: np.ndarray,
+                    desired: np.ndarray) -> np.ndarray:
+        """Members' total output cap (M,) t REO/yr, from what they want to mine.
 
-        The company has its members produce what its recent sales are worth in members'
-        concentrate, plus the value still missing from its planned stockpile (or less the
-        overfill), spread over the stock adjustment time: when it withholds sales to defend
-        prices, output follows. Planning in value keeps a pile of cheap by-products (Ce) from
-        stopping the production of the Nd that sells.
+        The cap is that cut below the defended price, plus the reserve still missing, less any
+        buffer beyond it. ``desired`` (M,) is what the members would mine. The company cuts it by
+        ``min(r, 1) ** sales_response``, ``r`` the price of its members' output mix against
+        the defended price, the same response by which it withholds sales: it defends the price
+        by producing less, not only by selling less. It adds the value still missing from its
+        planned stockpile and subtracts what it holds beyond that plan (valued in tonnes of
+        members' output), each spread over the stock adjustment time; both are separated
+        products, so the concentrate that yields them is larger by the region's separation
+        losses. Before 2026-12-04 the plan followed the company's own smoothed sales: with the
+        stockpile never filled (it was sold) the gap kept the plan 5-55 kt/yr above sales and
+        it never bound, and once filled, a plan that follows its own sales ratchets down after
+        every disruption (nothing raises it again while the company sells all it offers).
         """
         value_per_t = _value_per_t(inp, price_china)
+        defended = _value_per_t(inp, inp.defend_factor * company.reference)
+        cut = np.minimum(value_per_t / defended, 1.0) ** inp.sales_response
         held = (stock * price_china).sum(axis=1) / value_per_t          # t of members' output
-        plan = (company.sales_rate / value_per_t
-                + (planned - held) / inp.stock_adjustment_time_yr)
+        plan = (desired * cut
+                + (planned - held) / inp.stock_adjustment_time_yr / inp.separation_recovery)
         return np.where(company.months < 1, np.inf, np.maximum(plan, 0.0))
 
 
@@ -261,13 +304,14 @@ def build(ctx: Context, draft: Draft) -> RegimeInputs:
     members = (draft["route"] == region) & producers.legal.to_numpy(bool)[None, :] & china
     return RegimeInputs(
         regime=draft["regime"], members=members, company_region=region, member_mix=mix,
+        separation_recovery=float(
+            ctx.regions.separation_recovery_fraction.to_numpy(float)[region]),
         quota_target_t_per_yr=quota_target(ctx, draft, members,
                                            int(p.quota_target_from_year[0])),
         rule=options.rule, planned_stockpile_t=options.planned_stockpile_t_reo,
         defend_factor=options.defend_factor, sales_response=options.sales_response,
         stock_adjustment_time_yr=options.stock_adjustment_time_yr,
         reference_rate=float(monthly_rate(options.reference_time_yr)),
-        sales_rate=1.0 - np.exp(-DT_YR / p.sales_memory_yr),
         stockpile_build_months=MONTHS_PER_YEAR * p.stockpile_build_years)
 
 
@@ -289,20 +333,20 @@ def regime_at(inp: RegimeInputs, t: int) -> Regime:
 
 
 def initial(inp: RegimeInputs, price_china: np.ndarray) -> CompanyState:
-    """The company's memories at the run start: the current price, no sales, not yet active."""
+    """The company's memories at the run start: the current price, no reserve, not active."""
     members = price_china.shape[0]
-    return CompanyState(reference=price_china.copy(), sales_rate=np.zeros(members),
-                        months=np.zeros(members))
+    return CompanyState(reference=price_china.copy(), months=np.zeros(members),
+                        reserve=np.zeros_like(price_china))
 
 
 def update_company(inp: RegimeInputs, regime: Regime, company: CompanyState,
-                   price_china: np.ndarray, sales: np.ndarray) -> CompanyState:
-    """Trailing reference price (M, E), smoothed value of sales (M,), months active."""
+                   price_china: np.ndarray, stock: np.ndarray) -> CompanyState:
+    """Trailing reference price (M, E), months active, and the reserve (M, E) t.
+
+    The reserve is kept within what the company holds after the month, ``stock``.
+    """
     rate = inp.reference_rate
     reference = np.exp(np.log(company.reference)
                        + (np.log(price_china) - np.log(company.reference)) * rate)
-    value = (sales * price_china).sum(axis=1)
-    smoothed = company.sales_rate + (value - company.sales_rate) * inp.sales_rate
-    return CompanyState(reference=reference,
-                        sales_rate=np.where(company.months < 1, value, smoothed),
-                        months=regime.active_months(company.months))
+    return CompanyState(reference=reference, months=regime.active_months(company.months),
+                        reserve=np.minimum(company.reserve, stock))
