@@ -420,12 +420,12 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert {p.name for p in out.iterdir()} - {".reesim-output.json"} == {
         "validation.html", "validation.csv", "claims.csv", "targets.csv", "targets_summary.csv",
         "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv", "step_check.csv"}
-    # the time step, as the calibration checks it: the committed fit's volumes and median price
-    # converge, its price paths do not (issue 8; test_market_behaviour.py)
+    # the time step, as the calibration checks it: the committed fit converges, since
+    # 2026-12-04 in its observed price paths too (test_market_behaviour.py)
     step = pd.read_csv(out / "step_check.csv")
-    assert step.within.tolist() == [True, True, False], step
+    assert step.within.tolist() == [True, True, True], step
     assert step.allowed.tolist() == [0.05, 0.02, 0.10]
-    assert "time step (NOT CONVERGED)" in result.output
+    assert "time step (converged)" in result.output
     # the behaviour patterns, the record's beside them: the 2011 peaks in China are in the file
     # (and still missed: issue 8), the export spike ratio is the scored one
     patterns = pd.read_csv(out / "patterns.csv").set_index("pattern")
