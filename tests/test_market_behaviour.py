@@ -38,34 +38,16 @@ def _unsmooth(result, span: tuple[str, str]) -> dict[str, float]:
     return bad
 
 
-KNOWN_UNSMOOTH_PROJECTION = {"Tb/export"}
-"""At the fit of 2026-12-04 the projection's Tb export price is flat within 0.2% a month but
-for one step at the end of 2026 (+1.5% in December, -1.5% in January 2027): foreign sellers'
-Tb stock dips to its target cover in December (10.7 t against 64 t/yr of purchases) and refills
-in January, and the price rule has a kink at the target (slope beta 0.33 below it, rho * beta
-= 0.017 above at the fitted glut ratio 0.05), so crossing it moves the price; in a flat series
-that one reversal makes the lag-1 autocorrelation -0.29. Declared here and in the strict xfail
-below, so every other series is still checked."""
-
-
 @pytest.mark.parametrize("span", [("2000", "2025"), ("2026", "2050")])
 def test_monthly_prices_move_smoothly_in_history_and_projection(baotou_result, span):
     """The old lagged rule chattered (lag-1 autocorrelation of returns -0.9 for Nd, Dy, Tb, Pr);
     real monthly series are smooth, so every observed element's returns must correlate
-    positively from one month to the next, in both markets (but for the declared known miss
-    of the projection, tested on its own below)."""
+    positively from one month to the next, in both markets. (Until 2026-12-04 the
+    projection's Tb export price reversed once, +1.5% and back, where foreign sellers' stock
+    touched its target cover at the price rule's kink; the rule's slope now changes over
+    ``glut_transition_width``.)"""
     bad = _unsmooth(baotou_result, span)
-    if span[0] == "2026":
-        bad = {k: v for k, v in bad.items() if k not in KNOWN_UNSMOOTH_PROJECTION}
     assert not bad, f"negative lag-1 autocorrelation of monthly log returns: {bad}"
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "known miss (issue 8): the projection's Tb export price reverses a +1.5% December 2026 "
-    "step in January 2027 (lag-1 autocorrelation -0.29 in an otherwise flat series; "
-    "KNOWN_UNSMOOTH_PROJECTION)"))
-def test_the_projections_tb_export_price_moves_smoothly(baotou_result):
-    assert not _unsmooth(baotou_result, ("2026", "2050"))
 
 
 def test_trade_starts_supplied_and_finer_market_substeps_give_the_same_annual_paths():

@@ -73,12 +73,13 @@ def test_the_solved_price_clears_its_market_or_sits_at_the_bound_it_is_pushed_to
                                        dataclasses.fields(inp) if _member_field(inp, f.name)})
     x = market.solve_log_price(pick, supply, fixed, want - fixed, last, anchor,
                                pick.log_choke_price[:, 0])
-    scarcity, eps, beta, glut, log_target = (v[:, None] for v in market._price_rule(pick, 1 / 12))
+    scarcity, eps, beta, glut, width, log_target = (
+        v[:, None] for v in market._price_rule(pick, 1 / 12))
     elastic_want = (want - fixed) * np.exp(eps * (x - last))
     taken = fixed + elastic_want
     ratio = np.log(np.maximum(taken, market.TINY_T) / np.maximum(supply - taken, market.TINY_T))
-    excess = x - beta * ratio - glut * np.minimum(log_target + ratio, 0.0) - (
-        anchor + beta * log_target)
+    soft_min = -width * np.logaddexp(0.0, -(log_target + ratio) / width)   # ~ min(s, 0)
+    excess = x - beta * ratio - glut * soft_min - (anchor + beta * log_target)
     low = np.maximum(pick.log_floor_price[None, :], anchor - scarcity)
     high = np.maximum(np.minimum(pick.log_choke_price[:, 0], anchor + scarcity), low)
     at_low, at_high = np.isclose(x, low, rtol=0, atol=1e-12), np.isclose(x, high, rtol=0,
@@ -120,9 +121,10 @@ def test_prices_respond_less_to_ample_stocks_than_to_scarce_ones():
     target = float(base.seller_coverage_months[0, 0, 0])
     beta = 0.3
 
-    def solve(rho: float, cover_ratio: float) -> np.ndarray:
+    def solve(rho: float, cover_ratio: float, width: float = 0.02) -> np.ndarray:
         inp = dataclasses.replace(base, coverage_sensitivity=np.full((1, 1, 1), beta),
                                   glut_sensitivity_ratio=np.full((1, 1, 1), rho),
+                                  glut_width=np.full((1, 1, 1), width),
                                   purchase_elasticity=np.zeros((1, 1)))
         # fixed wants of 100 t and stock left of cover_ratio x target months of them
         return _solve(inp, 1.0 + cover_ratio * target) / base.reference_price_usd_per_kg
@@ -131,6 +133,17 @@ def test_prices_respond_less_to_ample_stocks_than_to_scarce_ones():
         glut, short = solve(rho, 4.0), solve(rho, 0.25)
         np.testing.assert_allclose(np.log(short), beta * np.log(4.0), rtol=1e-4)
         np.testing.assert_allclose(np.log(glut), -rho * beta * np.log(4.0), rtol=1e-4)
+    # the slope changes over the transition width, not at one point: the packaged width's
+    # local slope d ln p / d ln cover moves monotonically from -beta to -rho * beta, and at the
+    # target it is halfway (the softplus weight is 1/2 there)
+    width = float(base.glut_width[0, 0, 0])
+    log_cover = np.linspace(-4 * width, 4 * width, 81)
+    log_p = np.array([np.log(solve(0.25, float(np.exp(c)), width)) for c in log_cover])
+    slope = np.diff(log_p, axis=0) / np.diff(log_cover)[:, None]
+    assert np.all(np.diff(slope, axis=0) >= -1e-9)                  # from -beta up to -rho beta
+    assert np.all(slope[0] < -0.9 * beta) and np.all(slope[-1] > -1.1 * 0.25 * beta)
+    mid = slope[len(slope) // 2 - 1: len(slope) // 2 + 1].mean(axis=0)
+    np.testing.assert_allclose(mid, -0.5 * (1 + 0.25) * beta, rtol=0.02)
 
 
 def test_a_shortage_clears_by_price_with_the_short_run_purchase_elasticity():
@@ -175,8 +188,8 @@ def test_sellers_hold_back_and_consumers_hoard_only_beyond_the_panic_threshold()
 
 def test_sellers_holding_for_higher_prices_raise_the_clearing_price():
     """Speculative holding is a higher reserved cover: the same stock clears at a higher price
-    (and a doubled cover target at the cover's elasticity: 2 ** beta)."""
-    inp = model().inputs.market
+    (and a doubled cover target at the cover's elasticity: 2 ** beta, on a symmetric rule)."""
+    inp = _symmetric(model().inputs.market)
     ref = np.log(inp.reference_price_usd_per_kg)[None, :]
     n_e = ref.shape[1]
     supply, want = np.full((1, n_e), 300.0), np.full((1, n_e), 100.0)

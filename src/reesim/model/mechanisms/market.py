@@ -48,6 +48,17 @@ CONSTANTS = (
              "Hoarding and speculative holding start only when prices run this far above what "
              "traders expected: ordinary fluctuations leave behaviour unchanged, a shock like "
              "2010-2011 sets off panic buying.", "assumption"),
+    Constant("glut_transition_width", 0.25, "log cover", 0.05, 1.0,
+             "Sellers' reservation price falls with their cover with slope beta below the target "
+             "cover and rho * beta above it (the supply-of-storage curve: holding stock beyond "
+             "need costs carrying charges only); the slope changes smoothly over about this "
+             "width in log cover on either side of the target, a softplus blend, instead of at "
+             "the target itself. With the change at one point (before 2026-12-04) a stock that "
+             "touched its target moved the price at a kink twenty times steeper on one side "
+             "(beta 0.33 against rho * beta 0.017): the projection's Tb export price stepped "
+             "+1.5% and back in two months. 0.25 spreads the change over covers about 0.6-1.6 "
+             "times target; the unrefitted objective moved from 3.246 to 3.224.",
+             "assumption; measured on baotou (docs/model.md section 5)"),
     Constant("arbitrage_gate", 2.0, "exponent", 1.0, 50.0,
              "Trade falls as (destination price / landed cost) ** gate when the destination is "
              "cheaper than the landed cost.", "assumption"),
@@ -163,6 +174,7 @@ class MarketInputs:
     hoarding_sensitivity: np.ndarray    # (M, 1, 1)
     coverage_sensitivity: np.ndarray    # (M, 1, 1) beta: price response to coverage below target
     glut_sensitivity_ratio: np.ndarray  # (M, 1, 1) rho: response above target is rho x beta
+    glut_width: np.ndarray              # (M, 1, 1) log-cover width of the slope's change
     arbitrage_time_yr: np.ndarray       # (M, 1) adjustment time of traders' intentions
     stock_correction_yr: np.ndarray     # (M, 1) time to close a destination's stock gap
     expectation_time_yr: np.ndarray     # (M, 1, 1)
@@ -229,6 +241,7 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         hoarding_sensitivity=col3(p.hoarding_sensitivity),
         coverage_sensitivity=col3(p.price_coverage_sensitivity),
         glut_sensitivity_ratio=col3(p.glut_sensitivity_ratio),
+        glut_width=col3(p.glut_transition_width),
         arbitrage_time_yr=col2(trade_time),
         stock_correction_yr=col2(trade_time * p.trade_stock_correction_ratio),
         expectation_time_yr=col3(p.price_expectation_time_yr),
@@ -523,15 +536,16 @@ def within_step_elasticity(inp: MarketInputs, dt: float) -> np.ndarray:
 
 
 def _price_rule(inp: MarketInputs, dt: float) -> tuple[np.ndarray, ...]:
-    """Member values (M,) of the price rule: log max scarcity, eps, beta, glut, log target.
+    """Member values (M,) of the price rule: log max scarcity, eps, beta, glut, width, log target.
 
-    ``eps`` is :func:`within_step_elasticity`, ``glut = beta * (rho - 1)`` and
+    ``eps`` is :func:`within_step_elasticity`, ``glut = beta * (rho - 1)``, ``width`` the
+    log-cover width over which the slope changes (``glut_transition_width``) and
     ``log_target = ln(target months / months per step)``.
     """
     months = inp.seller_coverage_months[:, 0, 0]
     beta = inp.coverage_sensitivity[:, 0, 0]
     return (inp.log_max_scarcity[:, 0], within_step_elasticity(inp, dt), beta,
-            beta * (inp.glut_sensitivity_ratio[:, 0, 0] - 1.0),
+            beta * (inp.glut_sensitivity_ratio[:, 0, 0] - 1.0), inp.glut_width[:, 0, 0],
             np.log(months / (MONTHS_PER_YEAR * dt)))
 
 
@@ -540,15 +554,15 @@ def _solve_log_price(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                      log_last: np.ndarray, log_ref: np.ndarray, log_hold: np.ndarray,
                      log_anchor: np.ndarray, log_choke: np.ndarray,
                      log_floor: np.ndarray, log_max_scarcity: np.ndarray, eps: np.ndarray,
-                     beta: np.ndarray, glut: np.ndarray, log_target: np.ndarray,
-                     out: np.ndarray) -> None:
+                     beta: np.ndarray, glut: np.ndarray, width: np.ndarray,
+                     log_target: np.ndarray, out: np.ndarray) -> None:
     """:func:`_log_prices` for every member of (M, E) arrays, into ``out``."""
     members, elements = out.shape
     work = np.empty((4, elements))
     for m in range(members):
         _log_prices(supply[m], fixed[m], elastic[m], log_last[m], log_ref[m], log_hold[m],
                     log_anchor[m], log_choke[m], log_floor, log_max_scarcity[m], eps[m],
-                    beta[m], glut[m], log_target[m], work, out[m])
+                    beta[m], glut[m], width[m], log_target[m], work, out[m])
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -556,17 +570,20 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                 log_last: np.ndarray, log_ref: np.ndarray, log_hold: np.ndarray,
                 log_anchor: np.ndarray, log_choke: np.ndarray,
                 log_floor: np.ndarray, log_max_scarcity: float, eps: float, beta: float,
-                glut: float, log_target: float, work: np.ndarray, out: np.ndarray) -> None:
+                glut: float, width: float, log_target: float, work: np.ndarray,
+                out: np.ndarray) -> None:
     """One member's clearing log prices (USD/kg) in one market, :func:`solve_log_price`'s rule.
 
     Arrays are (E,) (``supply``, ``fixed``, ``elastic`` t for the month, ``log_last`` last
     step's and ``log_ref`` the perceived log price, ``log_hold`` sellers' log hold multiple
     added to ``log_target``), ``work`` (4, E) scratch whose row 1 holds the bracket's top (the
     cap) on return, which :func:`_trade_and_clear` hands to :func:`_reserve_at_cap`; ``eps``,
-    ``beta``, ``glut``, ``log_target`` are the member's values from :func:`_price_rule`. The
-    bracket is [max(floor, anchor - scarcity), max(min(choke, anchor + scarcity), lo)] in log
-    price; the root is that of the excess
-    ``x - beta * r - glut * min(log_target + log_hold + r, 0) - offset``, with
+    ``beta``, ``glut``, ``width``, ``log_target`` are the member's values from
+    :func:`_price_rule`. The bracket is [max(floor, anchor - scarcity), max(min(choke, anchor +
+    scarcity), lo)] in log price; the root is that of the excess
+    ``x - beta * r - glut * smin(log_target + log_hold + r) - offset``, with
+    ``smin(s) = -width * ln(1 + exp(-s / width))`` the softplus approximation of ``min(s, 0)``
+    (exact far from the target cover, ``-width * ln 2`` at it),
     ``r = ln(want / (supply - want))``, ``want = fixed + scale * exp(eps * x)``,
     ``scale = elastic * exp(-eps * log_ref)`` and
     ``offset = log_anchor + beta * (log_target + log_hold)``.
@@ -601,7 +618,12 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
             left = supply[e] - want
             log_ratio = math.log(max(want, TINY_T) / max(left, TINY_T))
             shortfall = log_target + log_hold[e] + log_ratio
-            excess = x - beta * log_ratio - glut * min(shortfall, 0.0) - offset[e]
+            # smin(shortfall) and its slope, a logistic weight in [0, 1] (1 deep in glut)
+            z = -shortfall / width
+            e_z = math.exp(-abs(z))
+            soft_min = -width * (np_maximum(z, 0.0) + math.log1p(e_z))
+            weight = 1.0 / (1.0 + e_z) if z >= 0.0 else e_z / (1.0 + e_z)
+            excess = x - beta * log_ratio - glut * soft_min - offset[e]
             if excess < 0.0:
                 if x >= hi[e]:
                     break                          # still short at the upper bound: rations
@@ -610,7 +632,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                 if x <= lo[e]:
                     break                          # still in glut at the lower bound
                 high = x
-            # slope of the excess: 1 - (beta + glut [below target]) d log_ratio / dx >= 1
+            # slope of the excess: 1 - (beta + glut * weight) d log_ratio / dx >= 1
             # d r / dx = want' / want + want' / (supply - want), want' = eps * elastic want < 0
             d_want = eps * elastic_want
             d_ratio = 0.0
@@ -618,7 +640,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                 d_ratio += d_want / want
             if left > TINY_T:
                 d_ratio += d_want / left
-            slope = 1.0 - (beta + (glut if shortfall < 0.0 else 0.0)) * d_ratio
+            slope = 1.0 - (beta + glut * weight) * d_ratio
             nxt = x - excess / slope
             if nxt <= low:
                 # below the bracket: try the bound itself once, then bisect
@@ -732,8 +754,9 @@ def _trade_and_clear(
         company_offer: np.ndarray,
         release: np.ndarray, buy_reserve: np.ndarray, buy_company: np.ndarray, dt: float,
         log_floor: np.ndarray, log_choke: np.ndarray, log_max_scarcity: np.ndarray,
-        eps: np.ndarray, beta: np.ndarray, glut: np.ndarray, log_target: np.ndarray,
-        new_flow: np.ndarray, imports: np.ndarray, exports_wanted: np.ndarray,
+        eps: np.ndarray, beta: np.ndarray, glut: np.ndarray, width: np.ndarray,
+        log_target: np.ndarray, new_flow: np.ndarray, imports: np.ndarray,
+        exports_wanted: np.ndarray,
         log_price: np.ndarray, sold_china: np.ndarray, sold_pc: np.ndarray,
         sold_tc: np.ndarray, sold_sr: np.ndarray, got_sr: np.ndarray, got_tc: np.ndarray,
         got_cc: np.ndarray, got_exporters: np.ndarray, sold_abroad: np.ndarray,
@@ -803,7 +826,7 @@ def _trade_and_clear(
             log_ref[e] = math.log(recent[m, 0, e])
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 0], log_going,
                     log_choke[m], log_floor,
-                    log_max_scarcity[m], eps[m], beta[m], glut[m], log_target[m], work,
+                    log_max_scarcity[m], eps[m], beta[m], glut[m], width[m], log_target[m], work,
                     log_price[m, 0])
         for e in range(elements):
             wants[0, 0, e] = elastic[e] * math.exp(eps[m] * (log_price[m, 0, e] - log_ref[e]))
@@ -829,7 +852,7 @@ def _trade_and_clear(
             log_ref[e] = math.log(recent[m, 1, e])
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 1], log_going,
                     log_choke[m], log_floor,
-                    log_max_scarcity[m], eps[m], beta[m], glut[m], log_target[m], work,
+                    log_max_scarcity[m], eps[m], beta[m], glut[m], width[m], log_target[m], work,
                     log_price[m, 1])
         for e in range(elements):
             want_abroad[0, 0, e] = elastic[e] * math.exp(
