@@ -422,3 +422,34 @@ def test_what_a_market_at_its_cap_sells_in_a_month_does_not_depend_on_the_step()
                 sold[steps][e] += wants[0]
     np.testing.assert_allclose(sold[2], sold[1], rtol=1e-12)
     assert np.all(sold[1] > 0.0) and np.all(sold[1] < 100.0)
+
+
+def test_free_exports_compete_the_export_going_price_down_to_the_landed_cost():
+    """The law of one price with the export side's lag: where licences and the quota let all
+    exports go, an export going price above ``export_ceiling_multiple`` x China's landed cost
+    closes its log excess at the arbitrage time's rate; a blocked trade keeps its premium,
+    China's going price is untouched, and a going price under the ceiling stays."""
+    inp = model(members=2).inputs.market
+    t = 0
+    price = np.full((2, 2, 16), 10.0)
+    landed = price[:, 0] * (1.0 + inp.export_tax[t]) + inp.trade_cost_usd_per_kg   # (M, E)
+    ceiling = landed * np.exp(inp.log_export_ceiling)
+    anchor = np.stack([price[:, 0], 3.0 * ceiling], axis=1)
+    free = np.ones((2, 16))
+    free[1] = 0.0                                                    # member 1: trade blocked
+    out = market.compete_export_anchor(inp, t, price, anchor, free, DT_YR)
+    closes = 1.0 - np.exp(-DT_YR / inp.arbitrage_time_yr[0, 0])
+    np.testing.assert_allclose(np.log(out[0, 1] / anchor[0, 1]), -np.log(3.0) * closes,
+                               rtol=1e-12)
+    np.testing.assert_array_equal(out[1], anchor[1])               # no free trade: no pull
+    np.testing.assert_array_equal(out[:, 0], anchor[:, 0])         # China's own going price
+    below = np.stack([price[:, 0], 0.9 * ceiling], axis=1)
+    np.testing.assert_array_equal(market.compete_export_anchor(inp, t, price, below, free),
+                                  below)
+    # a year of months at full freedom closes the excess as exp(-1 yr / arbitrage time)
+    held = anchor.copy()
+    for _ in range(12):
+        held = market.compete_export_anchor(inp, t, price, held, free)
+    np.testing.assert_allclose(np.log(held[0, 1] / ceiling[0]),
+                               np.log(3.0) * np.exp(-1.0 / inp.arbitrage_time_yr[0, 0]),
+                               rtol=1e-9)

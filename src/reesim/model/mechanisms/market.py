@@ -59,6 +59,17 @@ CONSTANTS = (
              "+1.5% and back in two months. 0.25 spreads the change over covers about 0.6-1.6 "
              "times target; the unrefitted objective moved from 3.246 to 3.224.",
              "assumption; measured on baotou (docs/model.md section 5)"),
+    Constant("export_ceiling_multiple", 1.1, "x landed cost", 1.0, 2.0,
+             "Where exports are free (no binding quota, full licences), foreign sellers compete "
+             "with Chinese exporters who offer at the landed cost of China's oxide (China price "
+             "x (1 + export duty) + trade cost): the export market's going price is drawn down "
+             "to this multiple of the landed cost within traders' arbitrage time. Without it "
+             "the premium the 2010-2014 quotas created outlived them (export prices 2-4x "
+             "China's in 2016-2020 at the 2026-12-04 fit: Nd 57 against 26, La 9 against 3), "
+             "where the record has the two within about 10% once quotas and duties ended in "
+             "2015 (Nd 2019: 45 FOB against 52 in China; Dy 2020: 261 against 283). The 10% "
+             "is traders' margin on freight, finance and the spread of quotes.",
+             "assumption; data/observations/prices.csv (2016-2020)"),
     Constant("arbitrage_gate", 2.0, "exponent", 1.0, 50.0,
              "Trade falls as (destination price / landed cost) ** gate when the destination is "
              "cheaper than the landed cost.", "assumption"),
@@ -185,6 +196,7 @@ class MarketInputs:
     perception_time_yr: np.ndarray      # (M, 1, 1) smoothing of the perceived price
     max_hoard_multiple: np.ndarray      # (M, 1, 1)
     arbitrage_gate: np.ndarray          # (M, 1)
+    log_export_ceiling: np.ndarray      # (M, 1) log of the going price's ceiling / landed cost
     arbitrage_push_per_yr: np.ndarray   # (M, 1)
 
 
@@ -252,6 +264,7 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         perception_time_yr=col3(p.price_perception_time_yr),
         max_hoard_multiple=col3(p.max_hoard_multiple),
         arbitrage_gate=col2(p.arbitrage_gate), arbitrage_push_per_yr=col2(p.arbitrage_push_per_yr),
+        log_export_ceiling=col2(np.log(p.export_ceiling_multiple)),
     )
 
 
@@ -680,6 +693,7 @@ class Trade(NamedTuple):
     imports: np.ndarray                 # (M, E) t into China this step (bought abroad)
     exports_wanted: np.ndarray          # (M, E) t/yr exporters' wants after licences and quota
     flow: np.ndarray                    # (M, E) t/yr traders' smoothed net export intention
+    free: np.ndarray                    # (M, E) share of exporters' wants licences and quota let go
     price: np.ndarray                   # (M, K, E) USD/kg, the step's clearing prices
     china: Clearing
     abroad: Clearing
@@ -719,6 +733,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     hold = seller_hold(inp, momentum)                                        # (M, K, E)
     m, n_e = out.shape
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
+    within_quota = np.empty(m)
     china = Clearing(np.empty((m, n_e)), {k: np.empty((m, n_e)) for k in _CHINA_SELLERS},
                      {k: np.empty((m, n_e)) for k in _CHINA_BUYERS})
     abroad = Clearing(np.empty((m, n_e)), {PRODUCERS_EXPORT: np.empty((m, n_e))},
@@ -729,12 +744,13 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
         want,
         company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
         orders.buy[COMPANY], dt, inp.log_floor_price, inp.log_choke_price[:, 0],
-        *_price_rule(inp, dt), new_flow, imports, exports_wanted, log_price,
+        *_price_rule(inp, dt), new_flow, imports, exports_wanted, within_quota, log_price,
         china.sold, *china.sold_by.values(), *china.got_by.values(),
         abroad.sold, abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT])
     abroad.got_by["importers"] = imports
     return Trade(imports=imports, exports_wanted=exports_wanted, flow=new_flow,
-                 price=np.exp(log_price), china=china, abroad=abroad)
+                 free=licensed * within_quota[:, None], price=np.exp(log_price), china=china,
+                 abroad=abroad)
 
 
 _CHINA_SELLERS = (PRODUCERS_CHINA, COMPANY, STATE_RESERVE)
@@ -756,7 +772,7 @@ def _trade_and_clear(
         log_floor: np.ndarray, log_choke: np.ndarray, log_max_scarcity: np.ndarray,
         eps: np.ndarray, beta: np.ndarray, glut: np.ndarray, width: np.ndarray,
         log_target: np.ndarray, new_flow: np.ndarray, imports: np.ndarray,
-        exports_wanted: np.ndarray,
+        exports_wanted: np.ndarray, within_quota: np.ndarray,
         log_price: np.ndarray, sold_china: np.ndarray, sold_pc: np.ndarray,
         sold_tc: np.ndarray, sold_sr: np.ndarray, got_sr: np.ndarray, got_tc: np.ndarray,
         got_cc: np.ndarray, got_exporters: np.ndarray, sold_abroad: np.ndarray,
@@ -811,6 +827,7 @@ def _trade_and_clear(
             imports[m, e] = np_maximum(-new_flow[m, e], 0.0) * dt    # wanted; bought in 3.
             exports_wanted[m, e] = np_minimum(np_maximum(new_flow[m, e], 0.0), licence_cap[m, e])
         within = np_minimum(quota / np_maximum(sum_elements(exports_wanted[m]), 1e-300), 1.0)
+        within_quota[m] = within
         for e in range(elements):
             exports_wanted[m, e] *= within
         # 2. the China market: offers and the reserves' orders, its price, the clearing
@@ -909,6 +926,26 @@ def update_expectations(inp: MarketInputs, price: np.ndarray, expected: np.ndarr
     return _update_expectations(price, expected, anchor, recent,
                                 inp.expectation_time_yr[:, 0, 0], inp.anchor_time_yr[:, 0, 0],
                                 inp.perception_time_yr[:, 0, 0], dt)
+
+
+def compete_export_anchor(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.ndarray,
+                          free: np.ndarray, dt: float = DT_YR) -> np.ndarray:
+    """Going prices (M, K, E) USD/kg with the export market's drawn toward China's landed cost.
+
+    Foreign sellers compete with Chinese exporters, who can offer China's oxide abroad at its
+    landed cost (China price x (1 + duty) + trade cost). Where the export going price stands
+    above ``export_ceiling_multiple`` x that cost, the excess in log price closes over traders'
+    arbitrage time, in proportion to ``free`` (M, E), the share of exporters' wants that
+    licences and the quota let go: a binding quota (2010-2014) or a licence regime keeps the
+    premium it creates, free trade (2015 on) competes it away. The law of one price, with the
+    export side's lag; China's own going price is left alone.
+    """
+    landed = price[:, 0] * (1.0 + inp.export_tax[t]) + inp.trade_cost_usd_per_kg
+    excess = np.maximum(np.log(anchor[:, 1] / landed) - inp.log_export_ceiling, 0.0) * free
+    closes = 1.0 - np.exp(-dt / inp.arbitrage_time_yr)                     # (M, 1)
+    out = anchor.copy()
+    out[:, 1] = anchor[:, 1] * np.exp(-excess * closes)
+    return out
 
 
 @numba.njit(cache=True, error_model="numpy")
