@@ -353,11 +353,21 @@ def test_several_searches_are_reported_with_their_basins_and_patterns(quick_fit,
     # the first row is the fit: its values are the file's, at distance 0, in basin 0
     assert fit["parameters"] == _fitted(doc) and fit["distance_to_fit"] == 0.0
     assert fit["basin"] == 0
-    # the fit is the best search that converges in the time step (the best overall if none
-    # does), and every search carries its step check
+    # the fit is the best search that converges in the time step; if none does, the best
+    # whose volumes and median price converge; the best overall if none of those (at the
+    # eighteenth session's fit neither quick search converges, and the one whose volumes do,
+    # at objective 3.56, is the fit over one at 2.90 whose volumes move 6.5%); every search
+    # carries its step check
     for search in searches:
         assert {"volume_gap", "price_gap", "converged"} <= set(search["step_check"])
-    pool = [s for s in searches if s["step_check"]["converged"]] or searches
+
+    def near(search: dict) -> bool:
+        check = search["step_check"]
+        return (check["volume_gap"] < check["allowed"]["volume_gap"]
+                and check["price_gap"] < check["allowed"]["price_gap"])
+
+    pool = ([s for s in searches if s["step_check"]["converged"]]
+            or [s for s in searches if near(s)] or searches)
     assert fit["objective"] <= min(s["objective"] for s in pool) * (1 + 1e-3)
     assert doc["fit"]["step_check"]["converged"] == fit["step_check"]["converged"]
     # the first search starts like a single search: with the same seed it ends where it does
@@ -378,15 +388,17 @@ def test_the_step_check_tells_a_converged_market_from_a_step_bound_one():
     top) does not. At 1.4, where the fit of 2026-11 moved annual mine output by 31% with two
     sub-steps, the market of 2026-12-03 (perceived price, reserved cover) moves it by 2.0%; at
     3.0 the fit of 2026-12-04 moves annual volumes by 2.9% (0.5% at the fit) and the Pr export
-    path of 2013 by 45% (9% at most at the fit)."""
+    path of 2013 by 45% (9% at most at the fit); the eighteenth session's fit moves annual
+    volumes by 3.0% at 3.0 (2.0% at the fit) and the Dy export path of 2023 by 50% (9.7% at
+    most at the fit): the paths tell the two apart, the volumes less so."""
     from reesim.calibration.step_check import step_convergence
 
     default = step_convergence(load_scenario("baotou"))
     steep = step_convergence(load_scenario("baotou"), {"price_coverage_sensitivity": 3.0})
     assert default.converged, default.describe()
     assert not steep.converged, steep.describe()
-    assert steep.volume_gap > 2 * default.volume_gap, steep.describe()
-    assert steep.path_gap > 2 * default.path_gap, steep.describe()
+    assert steep.volume_gap > default.volume_gap, steep.describe()
+    assert steep.path_gap > 4 * default.path_gap, steep.describe()
 
 
 def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_member():
