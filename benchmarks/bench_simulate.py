@@ -11,6 +11,8 @@ import argparse
 import resource
 import time
 
+import numpy as np
+
 from reesim import load_scenario, simulate
 from reesim.datasets import load_inputs
 
@@ -51,10 +53,36 @@ def main() -> None:
         print(f"{members:>5} members (annual records): {elapsed:8.2f} s  "
               f"{members / elapsed:9.1f} members/s  {1e3 * elapsed / members:8.2f} ms/member  "
               f"peak RSS {_peak_mib():.0f} MiB")
+    _print_recording_traffic(simulate(ensemble, members=1, seed=1).dataset)
     if 1 in per_member and len(per_member) > 1:
         largest = max(per_member)
         print(f"per-member cost at {largest} members is {per_member[1] / per_member[largest]:.1f}x "
               f"lower than at 1")
+
+
+def _print_recording_traffic(dataset) -> None:
+    """Values recorded per member-month and the memory traffic they imply for 10,000 members.
+
+    Each month every recorded value is read from the step's arrays and added into its year's
+    row of the record (a read and a write), about three times its bytes; at the machine's
+    memory bandwidth that is a floor on an ensemble's time however fast the step is.
+    """
+    from reesim.model.variables import VARIABLES
+
+    values = sum(dataset[name].size // dataset.sizes["time"] for name in VARIABLES)
+    months = 12 * dataset.sizes["time"]
+    traffic_gb = 3 * 8 * values * months * 10_000 / 1e9
+    total, added = np.ones(2**25), np.ones(2**25)              # 256 MiB each, beyond the caches
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        total += added
+        times.append(time.perf_counter() - start)
+    bandwidth = 3 * total.nbytes / min(times) / 1e9            # read both, write one
+    print(f"recorded values per member-month: {values} ({8 * values / 1024:.1f} KiB); "
+          f"annual recording of 10,000 members moves about {traffic_gb:.0f} GB: "
+          f"{traffic_gb / bandwidth:.0f} s on one core at this machine's {bandwidth:.0f} GB/s "
+          f"(numpy a += b)")
 
 
 if __name__ == "__main__":
