@@ -607,9 +607,10 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
     Recipes' ``rtsafe``). It stops when a step moves under ``PRICE_SOLVE_TOLERANCE``; a price
     whose excess keeps its sign at a bound stays there (rationing at the top, a glut at the
     bottom). An empty market (no supply, no buyers) keeps last month's price within the bracket.
-    Compiled (numba, cached on disk): it costs an exp and a log per step, 4.7 steps on average
-    on the default run (median 3, 99th percentile 12) where the former 20 bisection halvings
-    were a fifth of a large batch's time, and it solves to 1e-10 instead of 1e-5 in log price.
+    Compiled (numba, cached on disk): it costs two exps and two logs per step (one of each
+    for the softplus since 2026-12-04), 4.7 steps on average on the default run (median 3,
+    99th percentile 12) where the former 20 bisection halvings were a fifth of a large batch's
+    time, and it solves to 1e-10 instead of 1e-5 in log price.
     """
     elements = len(out)
     lo, hi, scale, offset = work[0], work[1], work[2], work[3]
