@@ -716,7 +716,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     is solved within the step (:func:`solve_log_price`).
     """
     trade_cost = inp.trade_cost_usd_per_kg
-    landed_out = price[:, 0] * (1.0 + inp.export_tax[t]) + trade_cost
+    landed_out = landed_cost(price[:, 0], inp.export_tax[t], trade_cost)
     quota = float(inp.export_quota_t_per_yr[t])
     out = desired_trade(inp, landed_out, price[:, 1], want[:, 1], stocks.producers_export,
                         supply_rate[1])
@@ -929,24 +929,51 @@ def update_expectations(inp: MarketInputs, price: np.ndarray, expected: np.ndarr
                                 inp.perception_time_yr[:, 0, 0], dt)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def landed_cost(china_price, duty, trade_cost: float):
+    """Cost of China's oxide landed abroad, USD/kg: China price x (1 + duty) + trade cost.
+
+    Arrays or scalars (compiled, numba: traders' arbitrage in :func:`trade` and the export
+    market's competition in :func:`compete_export_anchor` use the one formula).
+    """
+    return china_price * (1.0 + duty) + trade_cost
+
+
 def compete_export_anchor(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.ndarray,
                           free: np.ndarray, dt: float = DT_YR) -> np.ndarray:
     """Going prices (M, K, E) USD/kg with the export market's drawn toward China's landed cost.
 
     Foreign sellers compete with Chinese exporters, who can offer China's oxide abroad at its
-    landed cost (China price x (1 + duty) + trade cost). Where the export going price stands
-    above ``export_ceiling_multiple`` x that cost, the excess in log price closes over traders'
+    landed cost (:func:`landed_cost`). Where the export going price stands above
+    ``export_ceiling_multiple`` x that cost, the excess in log price closes over traders'
     arbitrage time, in proportion to ``free`` (M, E), the share of exporters' wants that
     licences and the quota let go: a binding quota (2010-2014) or a licence regime keeps the
     premium it creates, free trade (2015 on) competes it away. The law of one price, with the
-    export side's lag; China's own going price is left alone.
+    export side's lag; China's own going price is left alone. Returns a new array.
     """
-    landed = price[:, 0] * (1.0 + inp.export_tax[t]) + inp.trade_cost_usd_per_kg
-    excess = np.maximum(np.log(anchor[:, 1] / landed) - inp.log_export_ceiling, 0.0) * free
-    closes = 1.0 - np.exp(-dt / inp.arbitrage_time_yr)                     # (M, 1)
     out = anchor.copy()
-    out[:, 1] = anchor[:, 1] * np.exp(-excess * closes)
+    _compete_export_anchor(price, out, free, inp.export_tax[t], inp.trade_cost_usd_per_kg,
+                           inp.log_export_ceiling[:, 0], inp.arbitrage_time_yr[:, 0], dt)
     return out
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _compete_export_anchor(price: np.ndarray, anchor: np.ndarray, free: np.ndarray,
+                           duty: np.ndarray, trade_cost: float, log_ceiling: np.ndarray,
+                           arbitrage_yr: np.ndarray, dt: float) -> None:
+    """The arithmetic of :func:`compete_export_anchor`, in place on ``anchor`` (numba, cached).
+
+    Per member and element: ``excess = max(ln(a_X / landed) - ln ceiling, 0) * free`` and
+    ``a_X *= exp(-excess * (1 - exp(-dt / arbitrage time)))``, in numpy's order.
+    """
+    members, _, elements = anchor.shape
+    for m in range(members):
+        closes = 1.0 - math.exp(-dt / arbitrage_yr[m])
+        for e in range(elements):
+            landed = landed_cost(price[m, 0, e], duty[e], trade_cost)
+            excess = np_maximum(math.log(anchor[m, 1, e] / landed) - log_ceiling[m],
+                                0.0) * free[m, e]
+            anchor[m, 1, e] = anchor[m, 1, e] * math.exp(-excess * closes)
 
 
 @numba.njit(cache=True, error_model="numpy")
