@@ -47,13 +47,13 @@ def main() -> None:
     per_member = {}
     for members in args.members:
         start = time.perf_counter()
-        simulate(ensemble, members=members, seed=1)
+        result = simulate(ensemble, members=members, seed=1)
         elapsed = time.perf_counter() - start
         per_member[members] = elapsed / members
         print(f"{members:>5} members (annual records): {elapsed:8.2f} s  "
               f"{members / elapsed:9.1f} members/s  {1e3 * elapsed / members:8.2f} ms/member  "
               f"peak RSS {_peak_mib():.0f} MiB")
-    _print_recording_traffic(simulate(ensemble, members=1, seed=1).dataset)
+    _print_recording_traffic(result.dataset)          # the last batch's records
     if 1 in per_member and len(per_member) > 1:
         largest = max(per_member)
         print(f"per-member cost at {largest} members is {per_member[1] / per_member[largest]:.1f}x "
@@ -69,7 +69,7 @@ def _print_recording_traffic(dataset) -> None:
     """
     from reesim.model.variables import VARIABLES
 
-    values = sum(dataset[name].size // dataset.sizes["time"] for name in VARIABLES)
+    values = sum(dataset[name].isel(member=0).size // dataset.sizes["time"] for name in VARIABLES)
     months = 12 * dataset.sizes["time"]
     traffic_gb = 3 * 8 * values * months * 10_000 / 1e9
     total, added = np.ones(2**25), np.ones(2**25)              # 256 MiB each, beyond the caches
