@@ -89,6 +89,9 @@ def events(draw, kind: str | None = None) -> dict:
                  recovery_fraction=draw(st.floats(0.05, 1.0)), ramp_yr=draw(st.floats(0.0, 5.0)))
     elif kind == "demand_shock":
         e.update(applications=_applications(draw), factor=draw(st.floats(0.0, 3.0)))
+    elif kind == "intensity":
+        e.update(applications=_applications(draw), elements=[draw(st.sampled_from(ELEMENTS))],
+                 factor=draw(st.floats(0.0, 3.0)), ramp_yr=draw(st.floats(0.0, 10.0)))
     elif kind == "price_floor":
         e.update(producers=[draw(st.sampled_from(PRODUCERS))], elements=_elements(draw),
                  floor_usd_per_kg=draw(st.floats(0.01, 1000.0)))

@@ -19,7 +19,7 @@ def test_essential_elements_are_those_above_the_declared_share():
     share = float(model().params.essential_share[0])
     first, _ = inp.essential_elements
     magnets = APPLICATIONS.index("magnets")
-    assert ELEMENTS[first[magnets]] == "Nd" and inp.intensity[magnets, first[magnets]] >= share
+    assert ELEMENTS[first[magnets]] == "Nd" and inp.intensity[0, magnets, first[magnets]] >= share
 
 
 def test_a_shortage_of_an_essential_element_stops_that_share_of_production():
@@ -50,8 +50,8 @@ def test_demand_falls_when_prices_rise():
     inp = model().inputs.demand
     thrift = np.ones((1, len(APPLICATIONS), len(ELEMENTS)))
     long = np.ones((1, 2, len(APPLICATIONS)))
-    cheap = demand.demand(inp, 0, demand.cost_index(inp, _prices(1.0), thrift), long, thrift)
-    dear = demand.demand(inp, 0, demand.cost_index(inp, _prices(3.0), thrift), long, thrift)
+    cheap = demand.demand(inp, 0, demand.cost_index(inp, 0, _prices(1.0), thrift), long, thrift)
+    dear = demand.demand(inp, 0, demand.cost_index(inp, 0, _prices(3.0), thrift), long, thrift)
     assert dear.sum() < cheap.sum()
 
 
@@ -63,13 +63,13 @@ def test_thrifting_reverses_slower_than_it_proceeds():
     current = np.ones((1, len(APPLICATIONS), len(ELEMENTS)))
     current[:, a, e] = 0.8
     price = _prices(1.0)                                               # target back to 1
-    index = demand.cost_index(inp, price, current)
+    index = demand.cost_index(inp, 0, price, current)
     _, up = demand.update_responses(inp, price, index, long, current)
     slowdown = float(model().params.rebound_slowdown[0])
     np.testing.assert_allclose(up[0, a, e] - 0.8, 0.2 * inp.thrift_rate[0] / slowdown,
                                rtol=1e-12)
     price = _prices(50.0)                                               # expensive: thrift
-    index = demand.cost_index(inp, price, current)
+    index = demand.cost_index(inp, 0, price, current)
     _, down = demand.update_responses(inp, price, index, long, current)
     target = np.maximum(np.minimum((50.0 / np.ones(len(a))) ** -inp.thrift_elasticity, 1.0),
                         inp.thrift_floor)
@@ -92,16 +92,64 @@ def test_demand_sees_prices_in_reference_year_dollars():
     # the same nominal price weighs less on demand in 2020 than in 2007
     thrift = np.ones((1, len(APPLICATIONS), len(ELEMENTS)))
     dear = _prices(3.0)
-    nominal = demand.cost_index(inp, dear, thrift)
-    real = demand.cost_index(inp, demand.real_price(inp, t2020, dear), thrift)
+    nominal = demand.cost_index(inp, 0, dear, thrift)
+    real = demand.cost_index(inp, 0, demand.real_price(inp, t2020, dear), thrift)
     assert (real < nominal).all()
 
 
 def test_every_element_has_demand_and_a_sourced_anchor():
     """All 16 elements are used by some application and none keeps the old 24.55 placeholder."""
     inp = model().inputs.demand
-    assert (inp.intensity.sum(axis=0) > 0).all(), [
-        e for e, used in zip(ELEMENTS, inp.intensity.sum(axis=0) > 0, strict=True) if not used]
+    assert (inp.intensity[0].sum(axis=0) > 0).all(), [
+        e for e, used in zip(ELEMENTS, inp.intensity[0].sum(axis=0) > 0, strict=True) if not used]
     ref = dict(zip(ELEMENTS, inp.reference_price_usd_per_kg, strict=True))
     assert [e for e in ("Ho", "Tm", "Yb", "Lu", "Sc") if ref[e] == 24.55] == []
     assert ref["Lu"] > ref["Tm"] > ref["Ho"] > ref["Yb"]      # the 2020 listed-price order
+
+
+def _with_gbd(factor: float = 0.5):
+    """baotou with Dy in magnets scaled by ``factor`` from 2012, ramped over four years."""
+    from reesim import load_scenario
+    from reesim.scenario.loader import merge, validate
+
+    event = {"type": "intensity", "applications": ["magnets"], "elements": ["Dy"],
+             "factor": factor, "start": "2012-01", "ramp_yr": 4}
+    return validate(merge(load_scenario("baotou").model_dump(mode="json"),
+                          {"events": {"gbd": event}}), "test")
+
+
+def test_an_intensity_event_ramps_one_elements_share_and_leaves_the_rest():
+    from reesim.datasets import load_inputs
+    from reesim.model.build import build_model
+
+    inp = build_model(_with_gbd(), load_inputs(), 1, 0).inputs.demand
+    base = model().inputs.demand.intensity
+    tl = model().timeline
+    magnets, dy = APPLICATIONS.index("magnets"), ELEMENTS.index("Dy")
+    before, halfway, after = (tl.index(m) for m in ("2011-12", "2013-12", "2016-01"))
+    assert inp.intensity[before, magnets, dy] == base[before, magnets, dy]
+    np.testing.assert_allclose(inp.intensity[halfway, magnets, dy] / base[0, magnets, dy], 0.75)
+    np.testing.assert_allclose(inp.intensity[after:, magnets, dy] / base[0, magnets, dy], 0.5)
+    others = np.ones(base.shape, bool)
+    others[:, magnets, dy] = False
+    assert (inp.intensity[others] == base[others]).all()
+
+
+def test_an_intensity_event_cuts_that_elements_demand_and_investors_see_it():
+    from reesim import load_scenario, simulate
+    from reesim.model.mechanisms.capacity import outlook
+
+    def dy_in_magnets_2020(scenario) -> float:
+        ds = simulate(scenario).dataset.sel(element="Dy", application="magnets")
+        return float(ds.demand.isel(member=0).sel(time=slice("2020-01", "2020-12")).mean())
+
+    plain, halved = dy_in_magnets_2020(load_scenario("baotou")), dy_in_magnets_2020(_with_gbd())
+    assert halved < 0.6 * plain, (plain, halved)        # halved, give or take the price response
+    from mech import context
+    from reesim.datasets import load_inputs
+    from reesim.model.build import build_context
+
+    dy, t = ELEMENTS.index("Dy"), model().timeline.index("2012-01")
+    growth_plain = outlook(context())[2][t, dy]
+    growth_gbd = outlook(build_context(_with_gbd(), load_inputs(), 1, 0)[0])[2][t, dy]
+    assert growth_gbd < 0.8 * growth_plain, (growth_plain, growth_gbd)

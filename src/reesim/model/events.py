@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from reesim.dims import ELEMENTS, MONTHS_PER_YEAR
+from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.context import Context, Draft, application_mask, element_mask, ramp
 from reesim.model.mechanisms import magnets, mining
 from reesim.model.mechanisms.market import RESERVE_HOLDERS
@@ -31,6 +31,7 @@ from reesim.scenario.schema import (
     DisruptionEvent,
     ExportControlEvent,
     ExportTaxEvent,
+    IntensityEvent,
     PriceFloorEvent,
     QuotaEvent,
     RecoveryEvent,
@@ -181,6 +182,36 @@ def shocked_base_demand(ctx: Context, timeline: Timeline) -> np.ndarray:
     return demand
 
 
+def intensity(event: IntensityEvent, ctx: Context, draft: Draft) -> None:
+    """Scale the listed elements' intensity in the listed applications (an R&D gain in use)."""
+    scale_intensity(event, ctx.timeline, draft["intensity_multiplier"])
+
+
+def scale_intensity(event: IntensityEvent, timeline: Timeline, multiplier: np.ndarray) -> None:
+    """Multiply, in place, ``multiplier`` (T, A, E) by the event's ramped factor in its window.
+
+    The factor is reached ``ramp_yr`` years after ``start`` (linearly) and holds until ``end``.
+    """
+    window = timeline.window(event.start, event.end)
+    weight = ramp(timeline, event.start, event.ramp_yr)[window]               # (W,)
+    mask = application_mask(event.applications)[:, None] & element_mask(event.elements)[None, :]
+    factor = 1.0 + (event.factor - 1.0) * weight                              # (W,)
+    multiplier[window] = np.where(mask[None], multiplier[window] * factor[:, None, None],
+                                  multiplier[window])
+
+
+def intensity_path(ctx: Context, timeline: Timeline) -> np.ndarray:
+    """Element intensity multipliers (T, A, E) over any ``timeline``, after the intensity events.
+
+    Investors read the element demand outlook past the run's end with it.
+    """
+    multiplier = np.ones((timeline.steps, len(APPLICATIONS), len(ELEMENTS)))
+    for event in ctx.scenario.events.values():
+        if event.type == "intensity":
+            scale_intensity(event, timeline, multiplier)
+    return multiplier
+
+
 def recycling(event: RecyclingEvent, ctx: Context, draft: Draft) -> None:
     """Ramp end-of-life recycling of the listed applications to a new rate."""
     weight = ramp(ctx.timeline, event.start, event.ramp_yr)
@@ -205,6 +236,7 @@ EVENTS: dict[str, Callable] = {
     "stockpile": stockpile,
     "price_floor": price_floor,
     "demand_shock": demand_shock,
+    "intensity": intensity,
     "recycling": recycling,
 }
 """Event type -> function(event, ctx, draft), in the order they are applied."""

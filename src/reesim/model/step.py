@@ -161,7 +161,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
 
     # wants: consumers, company, reserves, exporters; the markets clear (in sub-steps)
     real = demand.real_price(de, t, price)                  # (M, K, E) reference-year USD/kg
-    index = demand.cost_index(de, real, state.thrift)                        # (M, K, A)
+    index = demand.cost_index(de, t, real, state.thrift)                        # (M, K, A)
     demand_rate = demand.demand(de, t, index, state.demand_long, state.thrift)  # (M, K, A, E)
     routing = magnets.route(inputs.magnets, t, demand_rate)  # magnet makers buy where they are
     need_rate = routing.need_rate

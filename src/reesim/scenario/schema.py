@@ -263,6 +263,22 @@ class RecoveryEvent(_Dated):
     ramp_yr: Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
 
 
+class IntensityEvent(_Dated):
+    """R&D gain in use: scale the intensity of elements in applications, ramped over ``ramp_yr``.
+
+    ``factor`` multiplies the listed elements' share of a tonne of the applications' REO from
+    ``start`` (reached after ``ramp_yr`` years) until ``end``: a technology that, once adopted,
+    stays (e.g. grain-boundary diffusion halving the Dy in NdFeB magnets after 2011), unlike the
+    price-driven thrifting, which eases when prices fall back.
+    """
+
+    type: Literal["intensity"]
+    applications: list[ApplicationName] | Literal["all"] = "all"
+    elements: Annotated[list[ElementName], Field(min_length=1)]
+    factor: Annotated[float, Field(ge=0.0, le=10.0)]
+    ramp_yr: Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
+
+
 class DemandShockEvent(_Dated):
     """Multiply the demand of applications by ``factor`` for a period (recession, new tech)."""
 
@@ -274,7 +290,8 @@ class DemandShockEvent(_Dated):
 Event = Annotated[
     QuotaEvent | ExportTaxEvent | ExportControlEvent | StockpileEvent | DisruptionEvent
     | CapacityEvent | SeparationCapacityEvent | RouteEvent | ConcentrateStockpileEvent
-    | RegimeEvent | RecyclingEvent | RecoveryEvent | DemandShockEvent | PriceFloorEvent,
+    | RegimeEvent | RecyclingEvent | RecoveryEvent | DemandShockEvent | IntensityEvent
+    | PriceFloorEvent,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[str, ...] = tuple(

@@ -125,11 +125,12 @@ def outlook(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     Returns watched elements (P, E) bool, output shares (P, E) t per t REO (separation recovery
     at the default route), growth (T, E) and the horizon in years (the longest lead time of a
     planned project plus ramp-up). Growth follows the scenario's base demand path
-    (``demand_t_per_yr`` after the demand shocks, at reference prices), read beyond the run's
+    (``demand_t_per_yr`` after the demand shocks, at reference prices, with the intensity
+    events' element intensities), read beyond the run's
     last year when the horizon reaches past it, so the outlook in a month does not depend on
     when the run ends.
     """
-    from reesim.model.events import shocked_base_demand
+    from reesim.model.events import intensity_path, shocked_base_demand
     from reesim.model.mechanisms.demand import element_intensity
     from reesim.model.mechanisms.mining import distribution
 
@@ -146,7 +147,9 @@ def outlook(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     steps = ctx.timeline.steps
     timeline = Timeline(ctx.timeline.start_year,
                         ctx.timeline.end_year + -(-horizon_months // MONTHS_PER_YEAR))
-    by_element = shocked_base_demand(ctx, timeline) @ element_intensity(ctx)  # (T', E)
+    base, multiplier = shocked_base_demand(ctx, timeline), intensity_path(ctx, timeline)
+    by_element = (base @ element_intensity(ctx) if (multiplier == 1.0).all() else   # (T', E)
+                  np.einsum("ta,tae->te", base, element_intensity(ctx)[None] * multiplier))
     now = np.arange(steps)
     growth = by_element[now + horizon_months] / np.maximum(by_element[now], 1e-9)
     return watched, dist * recovery[:, None], growth, horizon_months / MONTHS_PER_YEAR

@@ -41,7 +41,8 @@ CONSTANTS = (
 class DemandInputs:
     """Compiled inputs of demand (schedules (T, ...), member values (M, ...))."""
 
-    intensity: np.ndarray               # (A, E) element shares of a tonne of REO in use
+    intensity: np.ndarray               # (T, A, E) element shares of a tonne of REO in use,
+    #                                     after the intensity events (R&D gains in use)
     essential_elements: tuple[np.ndarray, np.ndarray]  # (A,), (A,): the (up to two) elements
     #                                     whose shortage stops production of each application
     thrift_pairs: tuple[np.ndarray, np.ndarray]  # application and element indices that thrift
@@ -86,9 +87,14 @@ def element_intensity(ctx: Context) -> np.ndarray:
 
 
 def draft(ctx: Context) -> Draft:
-    """Base world demand (T, A) t REO/yr and China's manufacturing share (T, A)."""
+    """Base world demand (T, A) t REO/yr, China's manufacturing share, intensity multipliers.
+
+    The multipliers (T, A, E) are 1 (the packaged intensities) until intensity events edit them.
+    """
     demand, share = base_demand_path(ctx, ctx.timeline)
-    return {"demand_t_per_yr": demand, "china_share": share}
+    return {"demand_t_per_yr": demand, "china_share": share,
+            "intensity_multiplier": np.ones((ctx.timeline.steps, len(APPLICATIONS),
+                                             len(ELEMENTS)))}
 
 
 def base_demand_path(ctx: Context, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +165,7 @@ def build(ctx: Context, draft: Draft) -> DemandInputs:
     china_share = draft["china_share"]
     essential_share = float(p.essential_share[0])
     return DemandInputs(
-        intensity=intensity,
+        intensity=intensity[None] * draft["intensity_multiplier"],
         essential_elements=_essential_pairs(intensity >= essential_share, intensity),
         thrift_pairs=pairs, thrift_relative_to=relative[pairs],
         thrift_elasticity=thrift[pairs], thrift_floor=floor[pairs],
@@ -206,12 +212,12 @@ def real_price(inp: DemandInputs, t: int, price: np.ndarray) -> np.ndarray:
 def base_demand_by_market(inp: DemandInputs, t: int) -> np.ndarray:
     """Demand at reference prices, (K, A, E) t REO/yr (used to size initial stocks)."""
     base = inp.demand_t_per_yr[t][None, :] * inp.market_split[t]
-    return base[:, :, None] * inp.intensity[None, :, :]
+    return base[:, :, None] * inp.intensity[t][None, :, :]
 
 
-def cost_index(inp: DemandInputs, price: np.ndarray, thrift: np.ndarray) -> np.ndarray:
+def cost_index(inp: DemandInputs, t: int, price: np.ndarray, thrift: np.ndarray) -> np.ndarray:
     """REO cost of a tonne of each application relative to reference prices, (M, K, A)."""
-    weights = inp.intensity[None, :, :] * thrift                             # (M, A, E)
+    weights = inp.intensity[t][None, :, :] * thrift                          # (M, A, E)
     now = np.einsum("mke,mae->mka", price, weights)                          # (M, K, A)
     ref = np.einsum("mae,e->ma", weights, inp.reference_price_usd_per_kg)[:, None, :]
     return now / ref
@@ -223,7 +229,7 @@ def demand(inp: DemandInputs, t: int, index: np.ndarray, demand_long: np.ndarray
     response = index ** inp.elasticity_short * demand_long                    # (M, K, A)
     base = inp.demand_t_per_yr[t][None, :] * inp.market_split[t]              # (K, A)
     volume = base[None] * response
-    return volume[..., None] * (inp.intensity[None, :, :] * thrift)[:, None, :, :]
+    return volume[..., None] * (inp.intensity[t][None, :, :] * thrift)[:, None, :, :]
 
 
 def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
