@@ -419,7 +419,19 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} - {".reesim-output.json"} == {
         "validation.html", "validation.csv", "claims.csv", "targets.csv", "targets_summary.csv",
-        "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv", "step_check.csv"}
+        "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv", "step_check.csv",
+        "balances.csv"}
+    # the element balances of 2020: every element, stocks in years of consumption, the
+    # record's prices of that year beside the model's (Dy export: USGS annual average 261)
+    balances = pd.read_csv(out / "balances.csv").set_index("element")
+    assert len(balances) == 16
+    np.testing.assert_allclose(balances.stock_years, balances.stocks / balances.consumption,
+                               rtol=1e-5)            # the csv keeps 6 digits
+    np.testing.assert_allclose(balances.supply_to_consumption,
+                               balances.separation_output / balances.consumption, rtol=1e-5)
+    assert balances.at["Dy", "record_export"] == pytest.approx(261.0)
+    assert np.isnan(balances.at["Pr", "record_export"])
+    assert "Element balances 2020" in result.output
     # the time step, as the calibration checks it: the committed fit converges, since
     # 2026-12-04 in its observed price paths too (test_market_behaviour.py)
     step = pd.read_csv(out / "step_check.csv")

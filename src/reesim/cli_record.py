@@ -17,7 +17,7 @@ def number(value: float, digits: int = 3) -> str:
 
 
 def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFrame]]) -> None:
-    """Print the record tables: fit by period, targets, demand, outlooks, behaviour patterns."""
+    """Print the record tables: fit by period, targets, demand, outlooks, patterns, balances."""
     title, periods = tables["fit_by_period"]
     split = Table(title=title, title_justify="left")
     for col in ("series", "to 2015 (n)", "after 2015 (n)"):
@@ -90,6 +90,27 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
                       number(rec.model) + units[rec.comparison], verdict)
     console.print(table)
     print_patterns(console, *tables["patterns"])
+    if "balances" in tables:
+        print_balances(console, *tables["balances"])
+
+
+def print_balances(console: Console, title: str, balances: pd.DataFrame) -> None:
+    """Each element's supply, consumption, stocks and prices in the balance year."""
+    if balances.empty:
+        return
+    table = Table(title=title, title_justify="left")
+    for col in ("element", "separated", "consumed", "ratio", "stocks", "years", "China",
+                "record", "export", "record "):
+        table.add_column(col, justify="left" if col == "element" else "right")
+    for rec in balances.itertuples():
+        table.add_row(rec.element, f"{rec.separation_output:,.0f}", f"{rec.consumption:,.0f}",
+                      number(rec.supply_to_consumption, 2), f"{rec.stocks:,.0f}",
+                      number(rec.stock_years, 2), number(rec.price_china),
+                      number(rec.record_china), number(rec.price_export),
+                      number(rec.record_export))
+    console.print(table)
+    console.print("ratio: separated output over consumption; years: stocks of every holder at "
+                  "the year's end in years of consumption (balances.csv has mine output too)")
 
 
 def print_patterns(console: Console, title: str, patterns: pd.DataFrame) -> None:

@@ -3,7 +3,8 @@
 :func:`record_tables` is what ``reesim validate`` shows and writes beside the metrics: the
 fit split at the calibration window (``fit_by_period.csv``), the per-year target table
 (``targets.csv``), its summary (``targets_summary.csv``), published demand
-levels vs the run (``demand.csv``) and the outlook vs baseline comparison (``outlooks.csv``).
+levels vs the run (``demand.csv``), the outlook vs baseline comparison (``outlooks.csv``) and
+the element balances of 2020 (``balances.csv``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from reesim.validation.balances import BALANCE_YEAR, element_balance_table
 from reesim.validation.observations import (
     HISTORY_END_YEAR,
     RECORD_END_YEAR,
@@ -76,4 +78,7 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
         "patterns": ("Behaviour patterns: the 2011 spike, China's 2011 peaks, monthly "
                      "smoothness and projection jumps, simulated vs record",
                      pattern_table(ds, obs)),
+        "balances": (f"Element balances {BALANCE_YEAR}: separated supply, consumption and "
+                     "stocks (t REO), prices (USD/kg) beside the record's",
+                     element_balance_table(ds, obs)),
     }
