@@ -101,3 +101,18 @@ def test_magnet_controls_leave_users_abroad_short(base):
                                                          if d != "time"]))
                 .sel(year=slice(2030, 2031)).mean())
     assert short > ref + 100.0                                  # t REO/yr short abroad
+
+
+def test_rd_magnets_cuts_dy_and_tb_demand_and_eases_dy(base):
+    """An R&D gain in use (Dy and Tb of NdFeB to 30% over 2027-2034): the demand for both falls
+    by more than half once it has spread, and Dy is no dearer than in the baseline (measured
+    2026-12-04: Dy demand 2036-2045 -60%, the 2030 Dy export price 57 USD/kg against 580)."""
+    lever = _run("rd-magnets")
+    years = slice(2036, 2045)
+    for element in ("Dy", "Tb"):
+        change = _change(lever, base, lambda d, e=element: d.demand.sel(element=e)
+                         .sum("application"), years)
+        assert change < -0.5, (element, change)
+    price = _change(lever, base, lambda d: d.price.sel(element="Dy", market="export"),
+                    slice(2028, 2045))
+    assert price < -0.1, price
