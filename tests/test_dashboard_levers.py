@@ -46,13 +46,16 @@ def test_levers_become_validated_events(baotou):
                     stockpile_element="Nd",
                     stockpile_t_reo=5000, disruption_region="myanmar",
                     disruption_capacity_factor=0.0, recycling_fraction=0.25,
-                    new_mine_producer="nolans", new_mine_capacity_t_reo_per_yr=12_000)
+                    new_mine_producer="nolans", new_mine_capacity_t_reo_per_yr=12_000,
+                    rd_elements=["Dy", "Tb"], rd_factor=0.4)
     scen = apply_levers(baotou, levers)
     assert scen.market.regime == "free_market" and scen.end_year == 2035
     assert scen.output.frequency == "year"
     added = {k: v for k, v in scen.events.items() if k.startswith("dashboard_")}
     assert {e.type for e in added.values()} == {"export_control", "stockpile", "disruption",
-                                                "recycling", "capacity"}
+                                                "recycling", "capacity", "intensity"}
+    assert added["dashboard_rd_magnets"].elements == ["Dy", "Tb"]
+    assert added["dashboard_rd_magnets"].applications == ["magnets"]
     assert added["dashboard_export_control_1"].licensed_fraction == 0.3
     assert added["dashboard_export_control_1"].elements == ["Dy", "Tb"]
     assert added["dashboard_export_control_2"].elements == ["Nd"]

@@ -98,6 +98,11 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
         nm_capacity = st.number_input("capacity, t REO/yr", 0.0, 100_000.0, 10_000.0, 1000.0,
                                       key="nm_capacity")
         nm_year = st.slider("online from", 2000, 2050, 2030, key="nm_year")
+        st.markdown("**R&D in magnets**: the content of elements in NdFeB magnets")
+        rd_elements = st.multiselect("elements", list(ELEMENTS), [], key="rd_elements")
+        rd_factor = st.slider("to this share of today's (1: no gain)", 0.0, 1.0, 1.0, 0.05,
+                              key="rd_factor")
+        rd_year = st.slider("from (ramped over 8 years)", 2000, 2050, 2027, key="rd_year")
         st.markdown("**Uncertainty**")
         members = st.number_input("ensemble members", 1, 50, 1, key="members")
         seed = st.number_input("seed", 0, 10**9, base.seed, key="seed")
@@ -114,7 +119,9 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
         disruption_years=(int(dr_years[0]), int(dr_years[1])),
         recycling_fraction=rc_rate if rc_on else None, recycling_start_year=int(rc_year),
         new_mine_producer=None if nm_producer == KEEP else nm_producer,
-        new_mine_capacity_t_reo_per_yr=float(nm_capacity), new_mine_start_year=int(nm_year))
+        new_mine_capacity_t_reo_per_yr=float(nm_capacity), new_mine_start_year=int(nm_year),
+        rd_elements=[str(e) for e in rd_elements], rd_factor=float(rd_factor),
+        rd_start_year=int(rd_year))
     return levers, int(members), int(seed), pressed
 
 

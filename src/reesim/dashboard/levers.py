@@ -77,6 +77,11 @@ class Levers:
     new_mine_producer: str | None = None
     new_mine_capacity_t_reo_per_yr: float = 0.0
     new_mine_start_year: int = 2030
+    rd_elements: list[str] = field(default_factory=list)
+    """R&D gain in use: elements whose share of the magnets' REO falls (none: no gain)."""
+    rd_factor: float = 1.0
+    rd_start_year: int = 2027
+    rd_ramp_yr: float = 8.0
 
 
 def lever_events(levers: Levers) -> dict[str, dict[str, Any]]:
@@ -112,6 +117,11 @@ def lever_events(levers: Levers) -> dict[str, dict[str, Any]]:
             "type": "capacity", "producer": levers.new_mine_producer,
             "capacity_t_reo_per_yr": levers.new_mine_capacity_t_reo_per_yr,
             "start": str(levers.new_mine_start_year)}
+    if levers.rd_elements and levers.rd_factor != 1.0:
+        events["dashboard_rd_magnets"] = {
+            "type": "intensity", "applications": ["magnets"],
+            "elements": list(levers.rd_elements), "factor": levers.rd_factor,
+            "start": str(levers.rd_start_year), "ramp_yr": levers.rd_ramp_yr}
     return events
 
 
