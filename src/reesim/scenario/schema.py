@@ -267,7 +267,9 @@ class IntensityEvent(_Dated):
     """R&D gain in use: scale the intensity of elements in applications, ramped over ``ramp_yr``.
 
     ``factor`` multiplies the listed elements' share of a tonne of the applications' REO from
-    ``start`` (reached after ``ramp_yr`` years) until ``end``: a technology that, once adopted,
+    ``start`` (reached after ``ramp_yr`` years) until ``end``; the other elements' shares stay,
+    so the application needs less REO in all (the element is saved, not replaced). A
+    technology that, once adopted,
     stays (e.g. grain-boundary diffusion halving the Dy in NdFeB magnets after 2011), unlike the
     price-driven thrifting, which eases when prices fall back.
     """
