@@ -181,18 +181,20 @@ def test_full_factorial_levels_and_lever_policies():
 
     scen = load_scenario("baotou-xlrm")
     policies = lever_policies(scen.levers)
-    assert len(policies) == 4
+    assert len(policies) == 8                        # 2 reserve sizes x recycling x R&D
     crossed = make_design("lhs", 5, 1, scenario_factors(scen), policies)
     table = crossed.table()
-    assert crossed.members == 20 and list(table.policy.unique()) == [0, 1, 2, 3]
+    assert crossed.members == 40 and list(table.policy.unique()) == list(range(8))
     assert (table.groupby("policy")["demand_elasticity_multiplier"].apply(list)
             .map(tuple).nunique()) == 1                 # every policy meets the same futures
     evaluator = ReesimEvaluator(scen.model_dump(mode="json"),
                                 {k: v.path for k, v in scen.levers.items()}, {}, 0)
-    on = evaluator.policy_scenario(policies[3])
+    on = evaluator.policy_scenario(policies[7])
     assert on.events["dy_reserve_buy"].amounts_t_reo == {"Dy": 2000.0}
     assert on.events["magnet_recycling"].eol_recycling_fraction == 0.3
-    assert "magnet_recycling" not in evaluator.policy_scenario(policies[0]).events
+    assert on.events["hre_lean_magnets"].factor == 0.5
+    off = evaluator.policy_scenario(policies[0]).events
+    assert "magnet_recycling" not in off and "hre_lean_magnets" not in off
     assert on.uncertainty == {} and on.levers == {}
 
 
