@@ -147,9 +147,10 @@ def outlook(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     steps = ctx.timeline.steps
     timeline = Timeline(ctx.timeline.start_year,
                         ctx.timeline.end_year + -(-horizon_months // MONTHS_PER_YEAR))
-    base, multiplier = shocked_base_demand(ctx, timeline), intensity_path(ctx, timeline)
-    by_element = (base @ element_intensity(ctx) if (multiplier == 1.0).all() else   # (T', E)
-                  np.einsum("ta,tae->te", base, element_intensity(ctx)[None] * multiplier))
+    base, intensity = shocked_base_demand(ctx, timeline), element_intensity(ctx)
+    # the packaged intensities, plus what intensity events change (exactly 0 without them)
+    change = intensity[None] * (intensity_path(ctx, timeline) - 1.0)              # (T', A, E)
+    by_element = base @ intensity + np.einsum("ta,tae->te", base, change)          # (T', E)
     now = np.arange(steps)
     growth = by_element[now + horizon_months] / np.maximum(by_element[now], 1e-9)
     return watched, dist * recovery[:, None], growth, horizon_months / MONTHS_PER_YEAR
