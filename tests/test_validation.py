@@ -666,3 +666,13 @@ def test_world_and_china_output_are_scored_on_the_records_basis_from_2012():
         # the fringe mines in both windows, so the two bases differ in each
         assert float((total - recorded).sel(time="2008").squeeze()) > 0.0
         assert float((total - recorded).sel(time="2014").squeeze()) > 0.0
+
+
+def test_point_values_take_the_value_or_a_closed_ranges_midpoint():
+    from reesim.validation.observations import point_values
+
+    prices = pd.DataFrame({"value_usd_per_kg": [5.0, np.nan, np.nan],
+                           "low_usd_per_kg": [np.nan, 10.0, 150.0],
+                           "high_usd_per_kg": [np.nan, 14.0, np.inf]})   # 'above 150': open
+    values = point_values(prices)
+    assert values[0] == 5.0 and values[1] == 12.0 and np.isnan(values[2])

@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from reesim.indicators import mean_by_year, year_end
-from reesim.validation.observations import Observations, load_observations
+from reesim.validation.observations import Observations, load_observations, point_values
 
 BALANCE_YEAR = 2020
 """Default year of :func:`element_balance_table`: the last year of the recorded prices."""
@@ -33,11 +33,9 @@ def _median(da: xr.DataArray) -> xr.DataArray:
 
 def _recorded(prices: pd.DataFrame, year: int) -> dict[tuple[str, str], float]:
     """Mean observed price (USD/kg) of each (element, market) dated in ``year``."""
-    rows = prices[pd.to_datetime(prices.period_start).dt.year == year]
-    value = rows.value_usd_per_kg.fillna(
-        (rows.low_usd_per_kg + rows.high_usd_per_kg.fillna(rows.low_usd_per_kg)) / 2.0)
-    means = value.groupby([rows["product"], rows.market]).mean()
-    return {key: float(v) for key, v in means.items() if np.isfinite(v)}
+    rows = prices[prices.period_start.dt.year == year]
+    means = point_values(rows).groupby([rows["product"], rows.market]).mean().dropna()
+    return {key: float(v) for key, v in means.items()}
 
 
 def element_balance_table(ds: xr.Dataset, obs: Observations | None = None,
@@ -46,7 +44,7 @@ def element_balance_table(ds: xr.Dataset, obs: Observations | None = None,
 
     Empty if the run does not cover the year. ``obs`` defaults to the packaged record.
     """
-    if year not in set(int(y) for y in np.unique(ds.year.values)):
+    if year not in ds.year.values:
         return pd.DataFrame(columns=COLUMNS)
     obs = obs if obs is not None else load_observations()
     flows = {

@@ -172,6 +172,15 @@ def tidy_prices(raw: pd.DataFrame, end: pd.Timestamp = HISTORY_END) -> pd.DataFr
     return frame.loc[keep, columns].reset_index(drop=True)
 
 
+def point_values(prices: pd.DataFrame) -> pd.Series:
+    """One USD/kg figure per row of a :func:`tidy_prices` frame: the value, or a range's midpoint.
+
+    An open range ('above 150') has no midpoint: NaN, so it never enters a mean or a peak.
+    """
+    mid = (prices.low_usd_per_kg + prices.high_usd_per_kg) / 2.0
+    return prices.value_usd_per_kg.fillna(mid.where(np.isfinite(prices.high_usd_per_kg)))
+
+
 def load_observations(end_year: int = HISTORY_END_YEAR) -> Observations:
     """Read and tidy the packaged observation tables, keeping years up to ``end_year``.
 

@@ -32,7 +32,7 @@ from reesim.validation.metrics import (
     return_autocorrelation,
     step_filtered,
 )
-from reesim.validation.observations import Observations
+from reesim.validation.observations import Observations, point_values
 
 OBSERVED_ELEMENTS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Tb", "Dy")
 """Elements with monthly price observations (smoothness is judged on these)."""
@@ -175,7 +175,7 @@ def recorded_patterns(obs: Observations) -> dict[str, float]:
         rows = prices[(prices["product"] == element) & (prices.market == "china")
                       & (prices.period_start >= lo) & (prices.period_end <= hi)]
         # China quotes are ranges: the peak is the highest quote's midpoint
-        mid = rows.value_usd_per_kg.fillna((rows.low_usd_per_kg + rows.high_usd_per_kg) / 2)
+        mid = point_values(rows)
         return float(mid.max()) if len(mid.dropna()) else math.nan
 
     return {
