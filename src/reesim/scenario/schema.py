@@ -268,10 +268,9 @@ class IntensityEvent(_Dated):
 
     ``factor`` multiplies the listed elements' share of a tonne of the applications' REO from
     ``start`` (reached after ``ramp_yr`` years) until ``end``; the other elements' shares stay,
-    so the application needs less REO in all (the element is saved, not replaced). A
-    technology that, once adopted,
-    stays (e.g. grain-boundary diffusion halving the Dy in NdFeB magnets after 2011), unlike the
-    price-driven thrifting, which eases when prices fall back.
+    so the application needs less REO in all (the element is saved, not replaced). A technology
+    that, once adopted, stays (e.g. grain-boundary diffusion halving the Dy in NdFeB magnets
+    after 2011), unlike the price-driven thrifting, which eases when prices fall back.
     """
 
     type: Literal["intensity"]
