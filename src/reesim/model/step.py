@@ -118,7 +118,8 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
         price, flow = traded.price, traded.flow
         expected, anchor, recent = market.update_expectations(ma, price, expected, anchor,
                                                               recent, dt)
-        anchor = market.compete_export_anchor(ma, t, price, anchor, traded.free, dt)
+        anchor = market.compete_anchors(ma, t, price, anchor, traded.free,
+                                        stocks.producers_export, want[:, 0], dt)
     return Month(china=_sum(china), abroad=_sum(abroad), last=traded,
                  imports=np.asarray(imports), used=np.asarray(used), expected=expected,
                  recent=recent, anchor=anchor, backlog=backlog)

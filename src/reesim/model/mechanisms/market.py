@@ -728,8 +728,9 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     licensed = inp.export_licensed[t][None, :]
     out = out * licensed
     licence_cap = np.where(licensed < 1.0, out, np.inf)
-    into = desired_trade(inp, price[:, 1] + trade_cost, price[:, 0], want[:, 0],
-                         stocks.producers_china, supply_rate[0])
+    landed_in = landed_cost(price[:, 1], 0.0, trade_cost)
+    into = desired_trade(inp, landed_in, price[:, 0], want[:, 0], stocks.producers_china,
+                         supply_rate[0])
     decay = 1.0 - np.exp(-dt / inp.arbitrage_time_yr[:, 0])                # (M,)
     hold = seller_hold(inp, momentum)                                        # (M, K, E)
     m, n_e = out.shape
@@ -930,41 +931,58 @@ def update_expectations(inp: MarketInputs, price: np.ndarray, expected: np.ndarr
 
 
 @numba.njit(cache=True, error_model="numpy")
-def landed_cost(china_price, duty, trade_cost: float):
-    """Cost of China's oxide landed abroad, USD/kg: China price x (1 + duty) + trade cost.
+def landed_cost(price, duty, trade_cost: float):
+    """Cost of one market's oxide landed in the other, USD/kg: price x (1 + duty) + trade cost.
 
-    Arrays or scalars (compiled, numba: traders' arbitrage in :func:`trade` and the export
-    market's competition in :func:`compete_export_anchor` use the one formula).
+    Arrays or scalars (compiled, numba: traders' arbitrage in :func:`trade` and the markets'
+    competition in :func:`compete_anchors` use the one formula; imports into China pay no duty).
     """
-    return china_price * (1.0 + duty) + trade_cost
+    return price * (1.0 + duty) + trade_cost
 
 
-def compete_export_anchor(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.ndarray,
-                          free: np.ndarray, dt: float = DT_YR) -> np.ndarray:
-    """Going prices (M, K, E) USD/kg with the export market's drawn toward China's landed cost.
+def compete_anchors(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.ndarray,
+                    free: np.ndarray, foreign_stock: np.ndarray, china_want: np.ndarray,
+                    dt: float = DT_YR) -> np.ndarray:
+    """Going prices (M, K, E) USD/kg drawn toward the other market's landed cost, both ways.
 
-    Foreign sellers compete with Chinese exporters, who can offer China's oxide abroad at its
-    landed cost (:func:`landed_cost`). Where the export going price stands above
+    Exports: foreign sellers compete with Chinese exporters, who can offer China's oxide abroad
+    at its landed cost (:func:`landed_cost`). Where the export going price stands above
     ``export_ceiling_multiple`` x that cost, the excess in log price closes over traders'
     arbitrage time, in proportion to ``free`` (M, E), the share of exporters' wants that
     licences and the quota let go: a binding quota (2010-2014) or a licence regime keeps the
-    premium it creates, free trade (2015 on) competes it away. The law of one price, with the
-    export side's lag; China's own going price is left alone. Returns a new array.
+    premium it creates, free trade (2015 on) competes it away.
+
+    Imports: China has no import quota, so where China's going price stands above the same
+    multiple of the landed cost of export-market oxide in China (export price + trade cost),
+    Chinese buyers turn to foreign sellers and the excess closes at the same rate, in
+    proportion to what those sellers can supply: their stock ``foreign_stock`` (M, E) t against
+    the working stock of China's market (``seller_coverage_target_months`` of ``china_want``
+    (M, E) t/yr), at most 1. Before 2026-12-05 only the export side competed, and in baotou's
+    projection (ex-China mines built for NdPr) China's Nd stayed 46% above the landed cost of
+    the 213 kt of Nd that foreign sellers held unsold in 2050. The law of one price, with the
+    traders' lag. Returns a new array.
     """
     out = anchor.copy()
-    _compete_export_anchor(price, out, free, inp.export_tax[t], inp.trade_cost_usd_per_kg,
-                           inp.log_export_ceiling[:, 0], inp.arbitrage_time_yr[:, 0], dt)
+    normal_stock = inp.seller_coverage_months[:, 0] * china_want / MONTHS_PER_YEAR   # (M, E) t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        available = np.where(normal_stock > 0.0,
+                             np.minimum(foreign_stock / normal_stock, 1.0), 0.0)
+    _compete_anchors(price, out, free, available, inp.export_tax[t],
+                     inp.trade_cost_usd_per_kg, inp.log_export_ceiling[:, 0],
+                     inp.arbitrage_time_yr[:, 0], dt)
     return out
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _compete_export_anchor(price: np.ndarray, anchor: np.ndarray, free: np.ndarray,
-                           duty: np.ndarray, trade_cost: float, log_ceiling: np.ndarray,
-                           arbitrage_yr: np.ndarray, dt: float) -> None:
-    """The arithmetic of :func:`compete_export_anchor`, in place on ``anchor`` (numba, cached).
+def _compete_anchors(price: np.ndarray, anchor: np.ndarray, free: np.ndarray,
+                     available: np.ndarray, duty: np.ndarray, trade_cost: float,
+                     log_ceiling: np.ndarray, arbitrage_yr: np.ndarray, dt: float) -> None:
+    """The arithmetic of :func:`compete_anchors`, in place on ``anchor`` (numba, cached).
 
-    Per member and element: ``excess = max(ln(a_X / landed) - ln ceiling, 0) * free`` and
-    ``a_X *= exp(-excess * (1 - exp(-dt / arbitrage time)))``, in numpy's order.
+    Per member and element, with ``closes = 1 - exp(-dt / arbitrage time)``:
+    ``excess_X = max(ln(a_X / (p_C (1 + duty) + cost)) - ln ceiling, 0) * free``,
+    ``excess_C = max(ln(a_C / (p_X + cost)) - ln ceiling, 0) * available`` and
+    ``a *= exp(-excess * closes)`` on each side, both from the step's clearing prices.
     """
     members, _, elements = anchor.shape
     for m in range(members):
@@ -974,6 +992,10 @@ def _compete_export_anchor(price: np.ndarray, anchor: np.ndarray, free: np.ndarr
             excess = np_maximum(math.log(anchor[m, 1, e] / landed) - log_ceiling[m],
                                 0.0) * free[m, e]
             anchor[m, 1, e] = anchor[m, 1, e] * math.exp(-excess * closes)
+            landed_in_china = landed_cost(price[m, 1, e], 0.0, trade_cost)
+            excess = np_maximum(math.log(anchor[m, 0, e] / landed_in_china) - log_ceiling[m],
+                                0.0) * available[m, e]
+            anchor[m, 0, e] = anchor[m, 0, e] * math.exp(-excess * closes)
 
 
 @numba.njit(cache=True, error_model="numpy")
