@@ -428,7 +428,8 @@ def test_free_exports_compete_the_export_going_price_down_to_the_landed_cost():
     """The law of one price with the export side's lag: where licences and the quota let all
     exports go, an export going price above ``export_ceiling_multiple`` x China's landed cost
     closes its log excess at the arbitrage time's rate; a blocked trade keeps its premium,
-    China's going price is untouched, and a going price under the ceiling stays."""
+    China's going price (below the import side's ceiling) is untouched, and a going price under
+    the ceiling stays."""
     inp = model(members=2).inputs.market
     t = 0
     price = np.full((2, 2, 16), 10.0)
@@ -437,19 +438,51 @@ def test_free_exports_compete_the_export_going_price_down_to_the_landed_cost():
     anchor = np.stack([price[:, 0], 3.0 * ceiling], axis=1)
     free = np.ones((2, 16))
     free[1] = 0.0                                                    # member 1: trade blocked
-    out = market.compete_export_anchor(inp, t, price, anchor, free, DT_YR)
+    stock, want = np.full((2, 16), 1e6), np.full((2, 16), 100.0)     # ample foreign stock
+
+    def compete(anchor: np.ndarray) -> np.ndarray:
+        return market.compete_anchors(inp, t, price, anchor, free, stock, want, DT_YR)
+
+    out = compete(anchor)
     closes = 1.0 - np.exp(-DT_YR / inp.arbitrage_time_yr[0, 0])
     np.testing.assert_allclose(np.log(out[0, 1] / anchor[0, 1]), -np.log(3.0) * closes,
                                rtol=1e-12)
     np.testing.assert_array_equal(out[1], anchor[1])               # no free trade: no pull
     np.testing.assert_array_equal(out[:, 0], anchor[:, 0])         # China's own going price
     below = np.stack([price[:, 0], 0.9 * ceiling], axis=1)
-    np.testing.assert_array_equal(market.compete_export_anchor(inp, t, price, below, free),
-                                  below)
+    np.testing.assert_array_equal(compete(below), below)
     # a year of months at full freedom closes the excess as exp(-1 yr / arbitrage time)
     held = anchor.copy()
     for _ in range(12):
-        held = market.compete_export_anchor(inp, t, price, held, free)
+        held = compete(held)
     np.testing.assert_allclose(np.log(held[0, 1] / ceiling[0]),
                                np.log(3.0) * np.exp(-1.0 / inp.arbitrage_time_yr[0, 0]),
                                rtol=1e-9)
+
+
+def test_china_going_price_is_drawn_to_the_landed_cost_of_foreign_stock_it_can_buy():
+    """Imports are free, so China's going price above the ceiling x the landed cost of
+    export-market oxide (export price + trade cost) closes its log excess at the arbitrage rate,
+    in proportion to what foreign sellers hold against the China market's working stock (at
+    most 1); without foreign stock, or below the ceiling, it stays."""
+    inp = model(members=3).inputs.market
+    t = 0
+    price = np.full((3, 2, 16), 10.0)
+    landed_in = price[:, 1] + inp.trade_cost_usd_per_kg                             # (M, E)
+    ceiling = landed_in * np.exp(inp.log_export_ceiling)
+    anchor = np.stack([3.0 * ceiling, price[:, 1]], axis=1)
+    want = np.full((3, 16), 1200.0)                                  # t/yr China's purchases
+    working = inp.seller_coverage_months[:, 0] * want / 12.0                       # t
+    stock = np.stack([2.0 * working[0], 0.5 * working[1], 0.0 * working[2]])
+    out = market.compete_anchors(inp, t, price, anchor, np.ones((3, 16)), stock, want, DT_YR)
+    closes = 1.0 - np.exp(-DT_YR / inp.arbitrage_time_yr[:, 0])
+    np.testing.assert_allclose(np.log(out[0, 0] / anchor[0, 0]), -np.log(3.0) * closes[0],
+                               rtol=1e-12)
+    np.testing.assert_allclose(np.log(out[1, 0] / anchor[1, 0]),
+                               -0.5 * np.log(3.0) * closes[1], rtol=1e-12)
+    np.testing.assert_array_equal(out[2], anchor[2])               # nothing abroad to buy
+    np.testing.assert_array_equal(out[:, 1], anchor[:, 1])         # export price at its cost
+    below = np.stack([0.9 * ceiling, price[:, 1]], axis=1)
+    np.testing.assert_array_equal(
+        market.compete_anchors(inp, t, price, below, np.ones((3, 16)), stock, want, DT_YR),
+        below)
