@@ -957,7 +957,7 @@ def compete_anchors(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.nda
     Chinese buyers turn to foreign sellers and the excess closes at the same rate, in
     proportion to what those sellers can supply: their stock ``foreign_stock`` (M, E) t against
     the working stock of China's market (``seller_coverage_target_months`` of ``china_want``
-    (M, E) t/yr), at most 1. Before 2026-12-05 only the export side competed, and in baotou's
+    (M, E) t/yr), at most 1. Before 2026-12-04 only the export side competed, and in baotou's
     projection (ex-China mines built for NdPr) China's Nd stayed 46% above the landed cost of
     the 213 kt of Nd that foreign sellers held unsold in 2050. The law of one price, with the
     traders' lag. Returns a new array.
