@@ -478,8 +478,8 @@ def calibrate(
         help="Weight of an objective family, e.g. --weight spike=3 (repeatable; the others "
              "keep their defaults).")] = None,
     overwrite: Annotated[bool, typer.Option(
-        help="Replace an existing calibration file written by reesim (never one with a "
-             "better objective).")] = False,
+        help="Replace an existing calibration file (only one reesim wrote; its objective is "
+             "not compared: keep the better file yourself).")] = False,
     train_until: TrainUntilOpt = None,
     starts: Annotated[int, typer.Option(
         min=1, max=64, help="Independent searches (seeds SEED, SEED+1, ...); the lowest "
