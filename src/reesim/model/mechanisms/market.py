@@ -963,11 +963,8 @@ def compete_anchors(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.nda
     traders' lag. Returns a new array.
     """
     out = anchor.copy()
-    normal_stock = inp.seller_coverage_months[:, 0] * china_want / MONTHS_PER_YEAR   # (M, E) t
-    with np.errstate(divide="ignore", invalid="ignore"):
-        available = np.where(normal_stock > 0.0,
-                             np.minimum(foreign_stock / normal_stock, 1.0), 0.0)
-    _compete_anchors(price, out, free, available, inp.export_tax[t],
+    _compete_anchors(price, out, free, foreign_stock, china_want,
+                     inp.seller_coverage_months[:, 0, 0], inp.export_tax[t],
                      inp.trade_cost_usd_per_kg, inp.log_export_ceiling[:, 0],
                      inp.arbitrage_time_yr[:, 0], dt)
     return out
@@ -975,11 +972,13 @@ def compete_anchors(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.nda
 
 @numba.njit(cache=True, error_model="numpy")
 def _compete_anchors(price: np.ndarray, anchor: np.ndarray, free: np.ndarray,
-                     available: np.ndarray, duty: np.ndarray, trade_cost: float,
-                     log_ceiling: np.ndarray, arbitrage_yr: np.ndarray, dt: float) -> None:
+                     foreign_stock: np.ndarray, china_want: np.ndarray, months: np.ndarray,
+                     duty: np.ndarray, trade_cost: float, log_ceiling: np.ndarray,
+                     arbitrage_yr: np.ndarray, dt: float) -> None:
     """The arithmetic of :func:`compete_anchors`, in place on ``anchor`` (numba, cached).
 
-    Per member and element, with ``closes = 1 - exp(-dt / arbitrage time)``:
+    Per member and element, with ``closes = 1 - exp(-dt / arbitrage time)`` and
+    ``available = min(foreign stock / (months x China's wants / 12), 1)`` (0 without wants):
     ``excess_X = max(ln(a_X / (p_C (1 + duty) + cost)) - ln ceiling, 0) * free``,
     ``excess_C = max(ln(a_C / (p_X + cost)) - ln ceiling, 0) * available`` and
     ``a *= exp(-excess * closes)`` on each side, both from the step's clearing prices.
@@ -988,13 +987,16 @@ def _compete_anchors(price: np.ndarray, anchor: np.ndarray, free: np.ndarray,
     for m in range(members):
         closes = 1.0 - math.exp(-dt / arbitrage_yr[m])
         for e in range(elements):
+            normal_stock = months[m] * china_want[m, e] / MONTHS_PER_YEAR
+            available = (np_minimum(foreign_stock[m, e] / normal_stock, 1.0)
+                         if normal_stock > 0.0 else 0.0)
             landed = landed_cost(price[m, 0, e], duty[e], trade_cost)
             excess = np_maximum(math.log(anchor[m, 1, e] / landed) - log_ceiling[m],
                                 0.0) * free[m, e]
             anchor[m, 1, e] = anchor[m, 1, e] * math.exp(-excess * closes)
             landed_in_china = landed_cost(price[m, 1, e], 0.0, trade_cost)
             excess = np_maximum(math.log(anchor[m, 0, e] / landed_in_china) - log_ceiling[m],
-                                0.0) * available[m, e]
+                                0.0) * available
             anchor[m, 0, e] = anchor[m, 0, e] * math.exp(-excess * closes)
 
 
