@@ -137,6 +137,26 @@ def quick_fit(tmp_path_factory):
     return result, path
 
 
+@pytest.fixture
+def replayed_fit(quick_fit, monkeypatch):
+    """``reesim calibrate --quick --seed SEED`` returns the module's quick fit instead of
+    fitting again: the guard tests below exercise what the CLI does with a result (compare it
+    with the file, write or refuse), and the fit itself is tested by ``quick_fit`` and
+    :func:`test_quick_calibration_is_reproducible_through_the_cli`, which runs the real
+    command and checks it gives this result."""
+    import reesim.calibration
+
+    result, path = quick_fit
+
+    def replay(scenario, seed=0, quick=False, **kwargs):
+        assert (scenario.name, seed, quick) == ("baotou", SEED, True), "not the quick fit"
+        assert kwargs.get("starts", 1) == 1 and kwargs.get("options") is None
+        return result
+
+    monkeypatch.setattr(reesim.calibration, "calibrate", replay)
+    return result, path
+
+
 def test_quick_calibration_does_not_end_worse_than_its_start(quick_fit):
     result, _ = quick_fit
     assert result.start_objective == pytest.approx(result.objective_at_scenario, rel=1e-3)
@@ -144,8 +164,8 @@ def test_quick_calibration_does_not_end_worse_than_its_start(quick_fit):
     assert not result.worse_than_start
 
 
-def test_a_worse_fit_is_not_written_over_a_better_file(quick_fit, tmp_path):
-    _, path = quick_fit
+def test_a_worse_fit_is_not_written_over_a_better_file(replayed_fit, tmp_path):
+    _, path = replayed_fit
     better = tmp_path / "better.yaml"
     text = path.read_text()
     recorded = yaml.safe_load(text)["fit"]["objective"]["value"]
@@ -160,13 +180,13 @@ def test_a_worse_fit_is_not_written_over_a_better_file(quick_fit, tmp_path):
     assert refused.exit_code == 2 and "--overwrite" in refused.output
 
 
-def test_a_fit_that_does_not_converge_is_not_written_over_a_worse_one_that_does(quick_fit,
+def test_a_fit_that_does_not_converge_is_not_written_over_a_worse_one_that_does(replayed_fit,
                                                                                 tmp_path):
     """The guard's rank through the CLI: the quick fit does not converge in the time step (its
     price paths move with the step, like every fit today), so it does not replace a file that
     records a far worse objective that converges; the same file marked as not converging is
     replaced."""
-    _, path = quick_fit
+    _, path = replayed_fit
     text = path.read_text()
     fit = yaml.safe_load(text)["fit"]
     assert not fit["step_check"]["converged"], "the quick fit is expected not to converge"
@@ -188,10 +208,10 @@ def test_a_fit_that_does_not_converge_is_not_written_over_a_worse_one_that_does(
             assert after == pytest.approx(fit["objective"]["value"])
 
 
-def test_a_file_fitted_on_other_code_is_not_comparable_and_is_replaced(quick_fit, tmp_path):
+def test_a_file_fitted_on_other_code_is_not_comparable_and_is_replaced(replayed_fit, tmp_path):
     """A model change makes the recorded objective another measurement: the guard compares fits
     of the same scenario, data, weights and code only."""
-    _, path = quick_fit
+    _, path = replayed_fit
     other = tmp_path / "other-code.yaml"
     text = path.read_text()
     fit = yaml.safe_load(text)["fit"]
