@@ -12,6 +12,7 @@ market, element intensities, which elements are essential, and the thrifting pai
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numba
@@ -226,10 +227,32 @@ def cost_index(inp: DemandInputs, t: int, price: np.ndarray, thrift: np.ndarray)
 def demand(inp: DemandInputs, t: int, index: np.ndarray, demand_long: np.ndarray,
            thrift: np.ndarray) -> np.ndarray:
     """Demand after price response, (M, K, A, E) t REO/yr, given the :func:`cost_index`."""
-    response = index ** inp.elasticity_short * demand_long                    # (M, K, A)
-    base = inp.demand_t_per_yr[t][None, :] * inp.market_split[t]              # (K, A)
-    volume = base[None] * response
-    return volume[..., None] * (inp.intensity[t][None, :, :] * thrift)[:, None, :, :]
+    return _demand(index ** inp.elasticity_short, demand_long, inp.demand_t_per_yr[t],
+                   inp.market_split[t], inp.intensity[t], thrift)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _demand(short: np.ndarray, demand_long: np.ndarray, base_demand: np.ndarray,
+            market_split: np.ndarray, intensity: np.ndarray, thrift: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`demand` for each member, market, application and element (numba).
+
+    ``short`` (M, K, A) the short-run response (the cost index to the power of the member's
+    elasticity, taken by numpy), ``demand_long`` (M, K, A), ``base_demand`` (A,) t REO/yr,
+    ``market_split`` (K, A), ``intensity`` (A, E), ``thrift`` (M, A, E). The volume is
+    ``base_demand * market_split * (short * demand_long)``, the demand that volume x
+    ``intensity * thrift``, (M, K, A, E) t REO/yr.
+    """
+    members, markets, applications = short.shape
+    elements = intensity.shape[1]
+    rate = np.empty((members, markets, applications, elements))
+    for m in range(members):
+        for k in range(markets):
+            for a in range(applications):
+                volume = (base_demand[a] * market_split[k, a]) * (short[m, k, a]
+                                                                   * demand_long[m, k, a])
+                for e in range(elements):
+                    rate[m, k, a, e] = volume * (intensity[a, e] * thrift[m, a, e])
+    return rate
 
 
 def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
@@ -239,19 +262,68 @@ def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
 
     ``index`` is the month's :func:`cost_index` at ``price`` (M, K, E).
     """
-    target_long = index ** inp.long_exponent
-    log_now = np.log(demand_long)
-    log_long = log_now + (np.log(target_long) - log_now) * inp.long_rate
     a, e = inp.thrift_pairs                                                   # the substitutable
-    world = np.sqrt(price[:, 0, :] * price[:, 1, :]) / inp.reference_price_usd_per_kg  # (M, E)
-    substitute = np.where(inp.thrift_relative_to >= 0, world[:, inp.thrift_relative_to], 1.0)
-    relative = world[:, e] / substitute          # vs its reference, or vs its substitute
-    target = np.minimum(np.maximum(relative ** (-inp.thrift_elasticity), inp.thrift_floor), 1.0)
-    current = thrift[:, a, e]
-    rate = np.where(target < current, inp.thrift_rate, inp.thrift_rate / inp.rebound_slowdown)
+    relative = _thrift_relative(price, inp.reference_price_usd_per_kg, e,
+                                inp.thrift_relative_to)
+    return _update_responses(index ** inp.long_exponent, demand_long, inp.long_rate,
+                             relative ** (-inp.thrift_elasticity), thrift, a, e,
+                             inp.thrift_floor, inp.thrift_rate, inp.rebound_slowdown)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _thrift_relative(price: np.ndarray, reference: np.ndarray, element: np.ndarray,
+                     relative_to: np.ndarray) -> np.ndarray:
+    """Prices the thrifting pairs compare, (M, n_pairs), for :func:`update_responses` (numba).
+
+    ``price`` (M, K, E) USD/kg, ``reference`` (E,). An element's world price against its
+    reference is ``sqrt(price in China * price abroad) / reference``; a pair compares its
+    element's with its substitute's (``relative_to`` >= 0) or with 1.
+    """
+    members, _, elements = price.shape
+    pairs = element.shape[0]
+    relative = np.empty((members, pairs))
+    world = np.empty(elements)
+    for m in range(members):
+        for i in range(elements):
+            world[i] = math.sqrt(price[m, 0, i] * price[m, 1, i]) / reference[i]
+        for j in range(pairs):
+            substitute = world[relative_to[j]] if relative_to[j] >= 0 else 1.0
+            relative[m, j] = world[element[j]] / substitute
+    return relative
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _update_responses(target_long: np.ndarray, demand_long: np.ndarray, long_rate: np.ndarray,
+                      response: np.ndarray, thrift: np.ndarray, application: np.ndarray,
+                      element: np.ndarray, floor: np.ndarray, thrift_rate: np.ndarray,
+                      rebound_slowdown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The arithmetic of :func:`update_responses` for each member (numba, cached on disk).
+
+    ``target_long`` (M, K, A) the long-run response's target (the cost index to the power of
+    the member's long-run exponent, taken by numpy), ``demand_long`` (M, K, A) and
+    ``long_rate`` (M, 1, A): the new response is ``exp(log(now) + (log(target) - log(now)) *
+    long_rate)``. ``response`` (M, n_pairs) each thrifting pair's relative price to the power
+    of minus its elasticity (numpy); its target is ``min(max(response, floor), 1)``, and the
+    pair's thrift (``thrift[:, application, element]``, (M, A, E) otherwise copied) moves
+    toward it by ``thrift_rate`` (M, n_pairs) when it falls, that over ``rebound_slowdown``
+    (M, 1) when it rises. Returns both.
+    """
+    members, markets, applications = demand_long.shape
+    new_long = np.empty((members, markets, applications))
     new_thrift = thrift.copy()
-    new_thrift[:, a, e] = current + (target - current) * rate
-    return np.exp(log_long), new_thrift
+    for m in range(members):
+        for k in range(markets):
+            for a in range(applications):
+                log_now = math.log(demand_long[m, k, a])
+                new_long[m, k, a] = math.exp(
+                    log_now + (math.log(target_long[m, k, a]) - log_now) * long_rate[m, 0, a])
+        for j in range(application.shape[0]):
+            target = np_minimum(np_maximum(response[m, j], floor[j]), 1.0)
+            current = thrift[m, application[j], element[j]]
+            rate = (thrift_rate[m, j] if target < current
+                    else thrift_rate[m, j] / rebound_slowdown[m, 0])
+            new_thrift[m, application[j], element[j]] = current + (target - current) * rate
+    return new_long, new_thrift
 
 
 def consume(inp: DemandInputs, need: np.ndarray, stock: np.ndarray) -> np.ndarray:
