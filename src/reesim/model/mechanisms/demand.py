@@ -218,10 +218,64 @@ def base_demand_by_market(inp: DemandInputs, t: int) -> np.ndarray:
 
 def cost_index(inp: DemandInputs, t: int, price: np.ndarray, thrift: np.ndarray) -> np.ndarray:
     """REO cost of a tonne of each application relative to reference prices, (M, K, A)."""
-    weights = inp.intensity[t][None, :, :] * thrift                          # (M, A, E)
-    now = np.einsum("mke,mae->mka", price, weights)                          # (M, K, A)
-    ref = np.einsum("mae,e->ma", weights, inp.reference_price_usd_per_kg)[:, None, :]
-    return now / ref
+    return _cost_index(price, inp.intensity[t], thrift, inp.reference_price_usd_per_kg)
+
+
+@numba.njit(cache=True)
+def einsum_dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``np.einsum`` of two 1-d arrays of equal length with a contiguous last axis, summed.
+
+    The order of numpy's einsum (``"me,e->m"``, ``"mke,mae->mka"``...) summing over that
+    axis (numpy 2.4 built for x86-64-v2, its baseline here): two lanes accumulate the products
+    of even and odd positions, four pairs at a time from the last pair to the first of each
+    block of eight, then the rest pair by pair (a missing odd position adds 0 * 0); the lanes
+    are added and the sum added to 0.0 (``tests/test_mech_demand.py`` checks it against
+    ``np.einsum``).
+    """
+    n = a.shape[0]
+    even = 0.0
+    odd = 0.0
+    i = 0
+    while n - i >= 8:
+        even = a[i + 6] * b[i + 6] + even
+        odd = a[i + 7] * b[i + 7] + odd
+        even = a[i + 4] * b[i + 4] + even
+        odd = a[i + 5] * b[i + 5] + odd
+        even = a[i + 2] * b[i + 2] + even
+        odd = a[i + 3] * b[i + 3] + odd
+        even = a[i] * b[i] + even
+        odd = a[i + 1] * b[i + 1] + odd
+        i += 8
+    while i < n:
+        even = a[i] * b[i] + even
+        odd = (a[i + 1] * b[i + 1] if i + 1 < n else 0.0 * 0.0) + odd
+        i += 2
+    return 0.0 + (even + odd)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cost_index(price: np.ndarray, intensity: np.ndarray, thrift: np.ndarray,
+                reference: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`cost_index` for each member, market and application (numba).
+
+    ``price`` (M, K, E) USD/kg, ``intensity`` (A, E), ``thrift`` (M, A, E), ``reference``
+    (E,). The weights are ``intensity * thrift``; the index is the weights' value at the price
+    over their value at the reference prices (both :func:`einsum_dot`, numpy's einsum order),
+    (M, K, A).
+    """
+    members, markets, elements = price.shape
+    applications = intensity.shape[0]
+    index = np.empty((members, markets, applications))
+    weights = np.empty((applications, elements))
+    for m in range(members):
+        for a in range(applications):
+            for e in range(elements):
+                weights[a, e] = intensity[a, e] * thrift[m, a, e]
+        for a in range(applications):
+            ref = einsum_dot(weights[a], reference)
+            for k in range(markets):
+                index[m, k, a] = einsum_dot(price[m, k], weights[a]) / ref
+    return index
 
 
 def demand(inp: DemandInputs, t: int, index: np.ndarray, demand_long: np.ndarray,
