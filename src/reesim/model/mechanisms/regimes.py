@@ -30,6 +30,7 @@ from reesim.dims import DT_YR, MONTHS_PER_YEAR
 from reesim.model.compiled import np_maximum, np_minimum, sum_elements
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, monthly_rate
+from reesim.model.mechanisms.demand import einsum_dot
 from reesim.model.mechanisms.mining import distribution, quota_allocation
 from reesim.scenario.schema import REGIME_NAMES
 
@@ -160,8 +161,8 @@ class TradingCompany:
 
     def planned_stockpile(self, inp: RegimeInputs, company: CompanyState) -> np.ndarray:
         """Total stockpile the company plans to hold, (M,) t REO, built up over its first years."""
-        build = np.minimum(np.maximum(company.months / inp.stockpile_build_months, 0.0), 1.0)
-        return inp.planned_stockpile_t * build
+        return _planned_stockpile(company.months, inp.stockpile_build_months,
+                                  inp.planned_stockpile_t)
 
     def cap_output(self, inp: RegimeInputs, output: np.ndarray, members: np.ndarray,
                    company: CompanyState, stock: np.ndarray, planned: np.ndarray,
@@ -189,25 +190,64 @@ class TradingCompany:
         and the gap kept its output plan 5-55 kt/yr above its sales, never binding.
         """
         return company._replace(reserve=_set_aside(
-            company.reserve, stock, price_china, _value_per_t(inp, price_china), planned,
+            company.reserve, stock, price_china, inp.member_mix, planned,
             dt / inp.stock_adjustment_time_yr))
 
     def company_offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
                       company: CompanyState, planned: np.ndarray,
                       release: np.ndarray) -> np.ndarray:
         """The sales rule's offer of the stock beyond the reserve, plus any ordered release."""
-        spare = np.maximum(stock - company.reserve, 0.0)
+        spare = _spare(stock, company.reserve)
         offer = SALES_RULES[inp.rule].offer(inp, spare, price_china, company.reference, planned)
-        return np.minimum(offer + release, stock)
+        return _within_stock(offer, release, stock)
 
     def active_months(self, months: np.ndarray) -> np.ndarray:
         """One more month of activity."""
         return months + 1.0
 
 
-def _value_per_t(inp: RegimeInputs, price_china: np.ndarray) -> np.ndarray:
-    """Value of a tonne of members' output at China prices, (M,) USD/kg."""
-    return np.maximum(np.einsum("me,e->m", price_china, inp.member_mix), 1e-9)
+@numba.njit(cache=True)
+def _value_per_t(price: np.ndarray, mix: np.ndarray) -> float:
+    """Value of a tonne of members' output at a member's prices ``price`` (E,), USD/kg (numba).
+
+    ``max(einsum("me,e->m", price, mix), 1e-9)``, in numpy's einsum order (``einsum_dot``).
+    """
+    return np_maximum(einsum_dot(price, mix), 1e-9)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _planned_stockpile(months: np.ndarray, build_months: np.ndarray,
+                       planned_t: float) -> np.ndarray:
+    """The arithmetic of :meth:`TradingCompany.planned_stockpile` (numba, cached on disk).
+
+    ``planned_t * min(max(months / build_months, 0), 1)`` for each member, (M,) t.
+    """
+    planned = np.empty(months.shape[0])
+    for m in range(months.shape[0]):
+        planned[m] = planned_t * np_minimum(np_maximum(months[m] / build_months[m], 0.0), 1.0)
+    return planned
+
+
+@numba.njit(cache=True)
+def _spare(stock: np.ndarray, reserve: np.ndarray) -> np.ndarray:
+    """The company's stock beyond its reserve, ``max(stock - reserve, 0)`` (M, E) t (numba)."""
+    members, elements = stock.shape
+    spare = np.empty((members, elements))
+    for m in range(members):
+        for e in range(elements):
+            spare[m, e] = np_maximum(stock[m, e] - reserve[m, e], 0.0)
+    return spare
+
+
+@numba.njit(cache=True)
+def _within_stock(offer: np.ndarray, release: np.ndarray, stock: np.ndarray) -> np.ndarray:
+    """What the company offers, ``min(offer + release, stock)`` (M, E) t (numba, cached)."""
+    members, elements = stock.shape
+    within = np.empty((members, elements))
+    for m in range(members):
+        for e in range(elements):
+            within[m, e] = np_minimum(offer[m, e] + release[m, e], stock[m, e])
+    return within
 
 
 @numba.njit(cache=True)
@@ -266,12 +306,13 @@ def _cap_members(output: np.ndarray, members: np.ndarray, total: np.ndarray, pla
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _set_aside(reserve: np.ndarray, stock: np.ndarray, price: np.ndarray,
-               value_per_t: np.ndarray, planned: np.ndarray, rate: float) -> np.ndarray:
+def _set_aside(reserve: np.ndarray, stock: np.ndarray, price: np.ndarray, mix: np.ndarray,
+               planned: np.ndarray, rate: float) -> np.ndarray:
     """The arithmetic of :meth:`TradingCompany.set_aside` for each member (numba, cached).
 
-    ``reserve``, ``stock`` (M, E) t, ``price`` (M, E) USD/kg, ``value_per_t`` (M,) and
-    ``planned`` (M,) t: the reserve kept is ``min(reserve, stock)``, the spare ``stock`` less
+    ``reserve``, ``stock`` (M, E) t, ``price`` (M, E) USD/kg, ``mix`` (E,) the members' output
+    mix (``value_per_t``: a tonne of it at the price, :func:`_value_per_t`) and ``planned``
+    (M,) t: the reserve kept is ``min(reserve, stock)``, the spare ``stock`` less
     it; ``gap = max(planned - sum(kept * price) / value_per_t, 0)``, ``spare_t =
     sum(spare * price) / value_per_t`` (sums over elements in numpy's order) and the share
     set aside ``min(gap * rate / max(spare_t, 1e-12), 1)``, ``rate`` = dt / adjustment time.
@@ -283,14 +324,15 @@ def _set_aside(reserve: np.ndarray, stock: np.ndarray, price: np.ndarray,
     kept_value = np.empty(elements)
     spare_value = np.empty(elements)
     for m in range(members):
+        value_per_t = _value_per_t(price[m], mix)
         for e in range(elements):
             kept = np_minimum(reserve[m, e], stock[m, e])
             new[m, e] = kept
             spare[e] = stock[m, e] - kept
             kept_value[e] = kept * price[m, e]
             spare_value[e] = spare[e] * price[m, e]
-        gap = np_maximum(planned[m] - sum_elements(kept_value) / value_per_t[m], 0.0)
-        spare_t = sum_elements(spare_value) / value_per_t[m]
+        gap = np_maximum(planned[m] - sum_elements(kept_value) / value_per_t, 0.0)
+        spare_t = sum_elements(spare_value) / value_per_t
         share = np_minimum(gap * rate / np_maximum(spare_t, 1e-12), 1.0)
         for e in range(elements):
             new[m, e] = new[m, e] + spare[e] * share
@@ -310,8 +352,8 @@ class DefendPrice:
         members' output) is within a plan's worth (an assumption: a buffer for defending prices
         as large as the reserve); beyond that it sells at any price.
         """
-        return _defend_offer(stock, price_china, reference, _value_per_t(inp, price_china),
-                             planned, inp.defend_factor, inp.sales_response)
+        return _defend_offer(stock, price_china, reference, inp.member_mix, planned,
+                             inp.defend_factor, inp.sales_response)
 
     def output_plan(self, inp: RegimeInputs, company: CompanyState, stock: np.ndarray,
                     planned: np.ndarray, price_china: np.ndarray,
@@ -331,24 +373,23 @@ class DefendPrice:
         it never bound, and once filled, a plan that follows its own sales ratchets down after
         every disruption (nothing raises it again while the company sells all it offers).
         """
-        return _output_plan(_value_per_t(inp, price_china),
-                            _value_per_t(inp, inp.defend_factor * company.reference), stock,
-                            price_china, planned, desired, company.months, inp.sales_response,
+        return _output_plan(price_china, company.reference, inp.member_mix, stock, planned,
+                            desired, company.months, inp.defend_factor, inp.sales_response,
                             inp.stock_adjustment_time_yr, inp.separation_recovery)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _defend_offer(stock: np.ndarray, price: np.ndarray, reference: np.ndarray,
-                  value_per_t: np.ndarray, planned: np.ndarray, defend_factor: float,
-                  sales_response: float) -> np.ndarray:
+def _defend_offer(stock: np.ndarray, price: np.ndarray, reference: np.ndarray, mix: np.ndarray,
+                  planned: np.ndarray, defend_factor: float, sales_response: float) -> np.ndarray:
     """The arithmetic of :meth:`DefendPrice.offer` for each member (numba, cached on disk).
 
-    ``stock`` (M, E) t beyond the reserve, ``price`` and ``reference`` (M, E) USD/kg,
-    ``value_per_t`` (M,) and ``planned`` (M,) t. ``withhold = 1 - min(max(price /
+    ``stock`` (M, E) t beyond the reserve, ``price`` and ``reference`` (M, E) USD/kg, ``mix``
+    (E,) the members' output mix and ``planned`` (M,) t. ``withhold = 1 - min(max(price /
     (defend_factor * reference), 0), 1) ** sales_response`` (numpy's power of a scalar
     exponent, :func:`scalar_power`), ``held = sum(stock * price) / value_per_t`` (summed over
-    elements in numpy's order), ``room = min(max(1 - held / max(planned, 1e-9), 0), 1)``;
-    the offer is ``stock * (1 - withhold * room)`` (M, E).
+    elements in numpy's order; ``value_per_t`` a tonne of the mix at the price,
+    :func:`_value_per_t`), ``room = min(max(1 - held / max(planned, 1e-9), 0), 1)``; the
+    offer is ``stock * (1 - withhold * room)`` (M, E).
     """
     members, elements = stock.shape
     offer = np.empty((members, elements))
@@ -356,7 +397,7 @@ def _defend_offer(stock: np.ndarray, price: np.ndarray, reference: np.ndarray,
     for m in range(members):
         for e in range(elements):
             value[e] = stock[m, e] * price[m, e]
-        held = sum_elements(value) / value_per_t[m]
+        held = sum_elements(value) / _value_per_t(price[m], mix)
         room = np_minimum(np_maximum(1.0 - held / np_maximum(planned[m], 1e-9), 0.0), 1.0)
         for e in range(elements):
             ratio = price[m, e] / (defend_factor * reference[m, e])
@@ -367,27 +408,33 @@ def _defend_offer(stock: np.ndarray, price: np.ndarray, reference: np.ndarray,
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _output_plan(value_per_t: np.ndarray, defended: np.ndarray, stock: np.ndarray,
-                 price: np.ndarray, planned: np.ndarray, desired: np.ndarray,
-                 months: np.ndarray, sales_response: float, adjustment_time: float,
+def _output_plan(price: np.ndarray, reference: np.ndarray, mix: np.ndarray, stock: np.ndarray,
+                 planned: np.ndarray, desired: np.ndarray, months: np.ndarray,
+                 defend_factor: float, sales_response: float, adjustment_time: float,
                  recovery: float) -> np.ndarray:
     """The arithmetic of :meth:`DefendPrice.output_plan` for each member (numba, cached).
 
-    ``value_per_t`` and ``defended`` (M,) the members' mix valued at the price and at the
-    defended price, ``stock`` (M, E) t and ``price`` (M, E), ``planned``, ``desired`` and
-    ``months`` (M,). ``cut = min(value_per_t / defended, 1) ** sales_response`` (numpy's power
-    of a scalar exponent, :func:`scalar_power`), ``held = sum(stock * price) / value_per_t``
-    (summed over elements in numpy's order), ``plan = desired * cut + (planned - held) /
-    adjustment_time / recovery``; the cap is ``max(plan, 0)``, or inf while ``months < 1``.
+    ``value_per_t`` and ``defended`` are a tonne of the members' ``mix`` (E,) valued at the
+    ``price`` (M, E) and at the defended price ``defend_factor * reference`` (M, E)
+    (:func:`_value_per_t`); ``stock`` (M, E) t, ``planned``, ``desired`` and ``months`` (M,).
+    ``cut = min(value_per_t / defended, 1) ** sales_response`` (numpy's power of a scalar
+    exponent, :func:`scalar_power`), ``held = sum(stock * price) / value_per_t`` (summed over
+    elements in numpy's order), ``plan = desired * cut + (planned - held) / adjustment_time /
+    recovery``; the cap is ``max(plan, 0)``, or inf while ``months < 1``.
     """
     members, elements = stock.shape
     cap = np.empty(members)
     value = np.empty(elements)
+    defended_price = np.empty(elements)
     for m in range(members):
-        cut = scalar_power(np_minimum(value_per_t[m] / defended[m], 1.0), sales_response)
+        value_per_t = _value_per_t(price[m], mix)
+        for e in range(elements):
+            defended_price[e] = defend_factor * reference[m, e]
+        defended = _value_per_t(defended_price, mix)
+        cut = scalar_power(np_minimum(value_per_t / defended, 1.0), sales_response)
         for e in range(elements):
             value[e] = stock[m, e] * price[m, e]
-        held = sum_elements(value) / value_per_t[m]
+        held = sum_elements(value) / value_per_t
         plan = desired[m] * cut + (planned[m] - held) / adjustment_time / recovery
         cap[m] = np.inf if months[m] < 1 else np_maximum(plan, 0.0)
     return cap
