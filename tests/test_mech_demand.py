@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mech import model
 from reesim.dims import APPLICATIONS, ELEMENTS
@@ -153,3 +154,34 @@ def test_an_intensity_event_cuts_that_elements_demand_and_investors_see_it():
     growth_plain = outlook(context())[2][t, dy]
     growth_gbd = outlook(build_context(_with_gbd(), load_inputs(), 1, 0)[0])[2][t, dy]
     assert growth_gbd < 0.8 * growth_plain, (growth_plain, growth_gbd)
+
+
+def _signed(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    """Random numbers of many magnitudes, both signs, some zeros."""
+    return (rng.choice([-1.0, 1.0], shape) * rng.random(shape)
+            * 10.0 ** rng.uniform(-3, 4, shape) * (rng.random(shape) > 0.1))
+
+
+@pytest.mark.parametrize("elements", [1, 3, 8, 9, 16, 17, 25])
+def test_the_compiled_einsum_dot_is_numpys_einsum(elements):
+    """The kernels' einsum_dot sums in the order of numpy's einsum on this build (the harness
+    sees the default run's numbers only); a numpy built for other SIMD would fail here."""
+    rng = np.random.default_rng(elements)
+    for _ in range(200):
+        a, b = _signed(rng, elements), _signed(rng, elements)
+        assert demand.einsum_dot(a, b) == np.einsum("e,e->", a, b)
+        rows = _signed(rng, 3, 2, elements)[:, 0]                  # rows of a strided view
+        assert [demand.einsum_dot(r, b) for r in rows] == list(np.einsum("me,e->m", rows, b))
+
+
+@pytest.mark.parametrize("members", [1, 3, 16, 64])
+def test_the_compiled_cost_index_is_numpys_einsums(members):
+    """cost_index's kernel gives numpy's einsums' numbers on random prices, in any batch."""
+    inp = model().inputs.demand
+    rng = np.random.default_rng(members)
+    price = rng.random((members, 2, len(ELEMENTS))) * 10.0 ** rng.uniform(0, 3, (members, 2, 1))
+    thrift = 0.5 + 0.5 * rng.random((members, len(APPLICATIONS), len(ELEMENTS)))
+    weights = inp.intensity[5][None, :, :] * thrift
+    want = (np.einsum("mke,mae->mka", price, weights)
+            / np.einsum("mae,e->ma", weights, inp.reference_price_usd_per_kg)[:, None, :])
+    np.testing.assert_array_equal(demand.cost_index(inp, 5, price, thrift), want)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mech import model
 from reesim.datasets import load_inputs
@@ -55,3 +56,19 @@ def test_recycling_and_losses_add_up_to_end_of_life():
     got = in_use.recycle(inp, 0, eol, split)
     np.testing.assert_allclose(got.recycled, eol * inp.eol_recycling[0][None, :, None])
     np.testing.assert_allclose(got.recycled + got.eol_losses, eol, rtol=1e-12)
+
+
+@pytest.mark.parametrize("members", [1, 3, 16, 64])
+def test_the_compiled_returns_by_market_are_numpys_einsum(members):
+    """The recycle kernel sums over applications in the order of numpy's einsum (the harness
+    sees the default run's values only): random flows of many magnitudes, any batch."""
+    rng = np.random.default_rng(members)
+    end_of_life = rng.random((members, 9, 17)) * 10.0 ** rng.uniform(-4, 6, (members, 9, 17))
+    rate, split = rng.random(9), rng.random((2, 9))
+    recycled = end_of_life * rate[None, :, None]
+    got = in_use.recycle(in_use.InUseInputs(*[None] * 7, eol_recycling=rate[None]), 0,
+                         end_of_life, split)
+    np.testing.assert_array_equal(got.recycled, recycled)
+    np.testing.assert_array_equal(got.eol_losses, end_of_life * (1.0 - rate[None, :, None]))
+    np.testing.assert_array_equal(got.recycled_by_market,
+                                  np.einsum("ka,mae->mke", split, recycled) * DT_YR)

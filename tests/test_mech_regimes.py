@@ -140,3 +140,14 @@ def test_from_2016_the_company_plans_at_least_its_members_mining_quota():
     assert capped[0, members].sum() == pytest.approx(inp.quota_target_t_per_yr[t2024])
     late = model("constants.quota_target_from_year=2030").inputs.regimes
     assert late.quota_target_t_per_yr[t2024] == 0.0
+
+
+@pytest.mark.parametrize("exponent", [2.0, 0.5, -1.0, 1.0, 0.0, 4.0, 3.0, 1.7, -0.3])
+def test_the_compiled_power_of_the_sales_response_is_numpys(exponent):
+    """numpy takes an array to a scalar power of 2, 0.5 or -1 without ``pow`` (the harness runs
+    the default sales_response of 4 only): the kernels' power is the same bits for any."""
+    x = np.random.default_rng(7).random(20_000) * 1.5
+    x[:3] = [0.0, 1.0, np.nan]
+    compiled = np.array([regimes.scalar_power(v, exponent) for v in x])
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(compiled, x ** exponent)

@@ -12,6 +12,7 @@ market, element intensities, which elements are essential, and the thrifting pai
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numba
@@ -217,19 +218,95 @@ def base_demand_by_market(inp: DemandInputs, t: int) -> np.ndarray:
 
 def cost_index(inp: DemandInputs, t: int, price: np.ndarray, thrift: np.ndarray) -> np.ndarray:
     """REO cost of a tonne of each application relative to reference prices, (M, K, A)."""
-    weights = inp.intensity[t][None, :, :] * thrift                          # (M, A, E)
-    now = np.einsum("mke,mae->mka", price, weights)                          # (M, K, A)
-    ref = np.einsum("mae,e->ma", weights, inp.reference_price_usd_per_kg)[:, None, :]
-    return now / ref
+    return _cost_index(price, inp.intensity[t], thrift, inp.reference_price_usd_per_kg)
+
+
+@numba.njit(cache=True)
+def einsum_dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``np.einsum`` of two 1-d arrays of equal length with a contiguous last axis, summed.
+
+    The order of numpy's einsum (``"me,e->m"``, ``"mke,mae->mka"``...) summing over that
+    axis (numpy 2.4 built for x86-64-v2, its baseline here): two lanes accumulate the products
+    of even and odd positions, four pairs at a time from the last pair to the first of each
+    block of eight, then the rest pair by pair (a missing odd position adds 0 * 0); the lanes
+    are added and the sum added to 0.0 (``tests/test_mech_demand.py`` checks it against
+    ``np.einsum``).
+    """
+    n = a.shape[0]
+    even = 0.0
+    odd = 0.0
+    i = 0
+    while n - i >= 8:
+        even = a[i + 6] * b[i + 6] + even
+        odd = a[i + 7] * b[i + 7] + odd
+        even = a[i + 4] * b[i + 4] + even
+        odd = a[i + 5] * b[i + 5] + odd
+        even = a[i + 2] * b[i + 2] + even
+        odd = a[i + 3] * b[i + 3] + odd
+        even = a[i] * b[i] + even
+        odd = a[i + 1] * b[i + 1] + odd
+        i += 8
+    while i < n:
+        even = a[i] * b[i] + even
+        odd = (a[i + 1] * b[i + 1] if i + 1 < n else 0.0 * 0.0) + odd
+        i += 2
+    return 0.0 + (even + odd)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cost_index(price: np.ndarray, intensity: np.ndarray, thrift: np.ndarray,
+                reference: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`cost_index` for each member, market and application (numba).
+
+    ``price`` (M, K, E) USD/kg, ``intensity`` (A, E), ``thrift`` (M, A, E), ``reference``
+    (E,). The weights are ``intensity * thrift``; the index is the weights' value at the price
+    over their value at the reference prices (both :func:`einsum_dot`, numpy's einsum order),
+    (M, K, A).
+    """
+    members, markets, elements = price.shape
+    applications = intensity.shape[0]
+    index = np.empty((members, markets, applications))
+    weights = np.empty((applications, elements))
+    for m in range(members):
+        for a in range(applications):
+            for e in range(elements):
+                weights[a, e] = intensity[a, e] * thrift[m, a, e]
+        for a in range(applications):
+            ref = einsum_dot(weights[a], reference)
+            for k in range(markets):
+                index[m, k, a] = einsum_dot(price[m, k], weights[a]) / ref
+    return index
 
 
 def demand(inp: DemandInputs, t: int, index: np.ndarray, demand_long: np.ndarray,
            thrift: np.ndarray) -> np.ndarray:
     """Demand after price response, (M, K, A, E) t REO/yr, given the :func:`cost_index`."""
-    response = index ** inp.elasticity_short * demand_long                    # (M, K, A)
-    base = inp.demand_t_per_yr[t][None, :] * inp.market_split[t]              # (K, A)
-    volume = base[None] * response
-    return volume[..., None] * (inp.intensity[t][None, :, :] * thrift)[:, None, :, :]
+    return _demand(index ** inp.elasticity_short, demand_long, inp.demand_t_per_yr[t],
+                   inp.market_split[t], inp.intensity[t], thrift)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _demand(short: np.ndarray, demand_long: np.ndarray, base_demand: np.ndarray,
+            market_split: np.ndarray, intensity: np.ndarray, thrift: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`demand` for each member, market, application and element (numba).
+
+    ``short`` (M, K, A) the short-run response (the cost index to the power of the member's
+    elasticity, taken by numpy), ``demand_long`` (M, K, A), ``base_demand`` (A,) t REO/yr,
+    ``market_split`` (K, A), ``intensity`` (A, E), ``thrift`` (M, A, E). The volume is
+    ``base_demand * market_split * (short * demand_long)``, the demand that volume x
+    ``intensity * thrift``, (M, K, A, E) t REO/yr.
+    """
+    members, markets, applications = short.shape
+    elements = intensity.shape[1]
+    rate = np.empty((members, markets, applications, elements))
+    for m in range(members):
+        for k in range(markets):
+            for a in range(applications):
+                volume = (base_demand[a] * market_split[k, a]) * (short[m, k, a]
+                                                                   * demand_long[m, k, a])
+                for e in range(elements):
+                    rate[m, k, a, e] = volume * (intensity[a, e] * thrift[m, a, e])
+    return rate
 
 
 def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
@@ -239,19 +316,68 @@ def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
 
     ``index`` is the month's :func:`cost_index` at ``price`` (M, K, E).
     """
-    target_long = index ** inp.long_exponent
-    log_now = np.log(demand_long)
-    log_long = log_now + (np.log(target_long) - log_now) * inp.long_rate
     a, e = inp.thrift_pairs                                                   # the substitutable
-    world = np.sqrt(price[:, 0, :] * price[:, 1, :]) / inp.reference_price_usd_per_kg  # (M, E)
-    substitute = np.where(inp.thrift_relative_to >= 0, world[:, inp.thrift_relative_to], 1.0)
-    relative = world[:, e] / substitute          # vs its reference, or vs its substitute
-    target = np.minimum(np.maximum(relative ** (-inp.thrift_elasticity), inp.thrift_floor), 1.0)
-    current = thrift[:, a, e]
-    rate = np.where(target < current, inp.thrift_rate, inp.thrift_rate / inp.rebound_slowdown)
+    relative = _thrift_relative(price, inp.reference_price_usd_per_kg, e,
+                                inp.thrift_relative_to)
+    return _update_responses(index ** inp.long_exponent, demand_long, inp.long_rate,
+                             relative ** (-inp.thrift_elasticity), thrift, a, e,
+                             inp.thrift_floor, inp.thrift_rate, inp.rebound_slowdown)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _thrift_relative(price: np.ndarray, reference: np.ndarray, element: np.ndarray,
+                     relative_to: np.ndarray) -> np.ndarray:
+    """Prices the thrifting pairs compare, (M, n_pairs), for :func:`update_responses` (numba).
+
+    ``price`` (M, K, E) USD/kg, ``reference`` (E,). An element's world price against its
+    reference is ``sqrt(price in China * price abroad) / reference``; a pair compares its
+    element's with its substitute's (``relative_to`` >= 0) or with 1.
+    """
+    members, _, elements = price.shape
+    pairs = element.shape[0]
+    relative = np.empty((members, pairs))
+    world = np.empty(elements)
+    for m in range(members):
+        for i in range(elements):
+            world[i] = math.sqrt(price[m, 0, i] * price[m, 1, i]) / reference[i]
+        for j in range(pairs):
+            substitute = world[relative_to[j]] if relative_to[j] >= 0 else 1.0
+            relative[m, j] = world[element[j]] / substitute
+    return relative
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _update_responses(target_long: np.ndarray, demand_long: np.ndarray, long_rate: np.ndarray,
+                      response: np.ndarray, thrift: np.ndarray, application: np.ndarray,
+                      element: np.ndarray, floor: np.ndarray, thrift_rate: np.ndarray,
+                      rebound_slowdown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The arithmetic of :func:`update_responses` for each member (numba, cached on disk).
+
+    ``target_long`` (M, K, A) the long-run response's target (the cost index to the power of
+    the member's long-run exponent, taken by numpy), ``demand_long`` (M, K, A) and
+    ``long_rate`` (M, 1, A): the new response is ``exp(log(now) + (log(target) - log(now)) *
+    long_rate)``. ``response`` (M, n_pairs) each thrifting pair's relative price to the power
+    of minus its elasticity (numpy); its target is ``min(max(response, floor), 1)``, and the
+    pair's thrift (``thrift[:, application, element]``, (M, A, E) otherwise copied) moves
+    toward it by ``thrift_rate`` (M, n_pairs) when it falls, that over ``rebound_slowdown``
+    (M, 1) when it rises. Returns both.
+    """
+    members, markets, applications = demand_long.shape
+    new_long = np.empty((members, markets, applications))
     new_thrift = thrift.copy()
-    new_thrift[:, a, e] = current + (target - current) * rate
-    return np.exp(log_long), new_thrift
+    for m in range(members):
+        for k in range(markets):
+            for a in range(applications):
+                log_now = math.log(demand_long[m, k, a])
+                new_long[m, k, a] = math.exp(
+                    log_now + (math.log(target_long[m, k, a]) - log_now) * long_rate[m, 0, a])
+        for j in range(application.shape[0]):
+            target = np_minimum(np_maximum(response[m, j], floor[j]), 1.0)
+            current = thrift[m, application[j], element[j]]
+            rate = (thrift_rate[m, j] if target < current
+                    else thrift_rate[m, j] / rebound_slowdown[m, 0])
+            new_thrift[m, application[j], element[j]] = current + (target - current) * rate
+    return new_long, new_thrift
 
 
 def consume(inp: DemandInputs, need: np.ndarray, stock: np.ndarray) -> np.ndarray:

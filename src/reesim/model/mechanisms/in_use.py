@@ -185,8 +185,34 @@ def _age(in_use: np.ndarray, products: np.ndarray, leave_rate: np.ndarray, activ
 def recycle(inp: InUseInputs, t: int, end_of_life: np.ndarray,
             market_split: np.ndarray) -> EndOfLife:
     """Recycled and lost end-of-life REO; recycling returns by market (``market_split`` (K, A))."""
-    rate = inp.eol_recycling[t][None, :, None]
-    recycled = end_of_life * rate
-    return EndOfLife(
-        recycled=recycled, eol_losses=end_of_life * (1.0 - rate),
-        recycled_by_market=np.einsum("ka,mae->mke", market_split, recycled) * DT_YR)
+    return EndOfLife(*_recycle(end_of_life, inp.eol_recycling[t], market_split))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _recycle(end_of_life: np.ndarray, rate: np.ndarray,
+             market_split: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arithmetic of :func:`recycle` for each member, application and element (numba).
+
+    ``end_of_life`` (M, A, E) t/yr, ``rate`` (A,) the recycling rate, ``market_split`` (K, A).
+    Recycled is ``end_of_life * rate``, lost ``end_of_life * (1 - rate)``; what returns to
+    market k is ``sum over a of market_split[k, a] * recycled[:, a]`` (from 0.0, applications
+    in order: the order of numpy's ``einsum("ka,mae->mke")`` on this build, which a test
+    checks) x DT_YR, (M, K, E) t. Returns the fields of :class:`EndOfLife` in order.
+    """
+    members, applications, elements = end_of_life.shape
+    markets = market_split.shape[0]
+    recycled = np.empty((members, applications, elements))
+    lost = np.empty((members, applications, elements))
+    by_market = np.empty((members, markets, elements))
+    for m in range(members):
+        for a in range(applications):
+            for e in range(elements):
+                recycled[m, a, e] = end_of_life[m, a, e] * rate[a]
+                lost[m, a, e] = end_of_life[m, a, e] * (1.0 - rate[a])
+        for k in range(markets):
+            for e in range(elements):
+                total = 0.0
+                for a in range(applications):
+                    total += market_split[k, a] * recycled[m, a, e]
+                by_market[m, k, e] = total * DT_YR
+    return recycled, lost, by_market

@@ -27,9 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from reesim.dims import APPLICATIONS, DT_YR, ELEMENTS
+from reesim.model.compiled import np_maximum, np_minimum
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, element_mask, member_column
 from reesim.model.timeline import interpolate_by_year
@@ -113,21 +115,55 @@ def route(inp: MagnetInputs, t: int, need_rate: np.ndarray) -> Routing:
     Other applications pass through unchanged; with magnet exports fully licensed so does the
     magnets application (subtracting an exact zero).
     """
-    demand = need_rate[:, :, MAGNETS, :]                                      # (M, K, E)
-    exports = inp.china_export_share[t] * demand[:, 0]                        # wanted abroad
-    users = demand.copy()
-    users[:, 0] -= exports
-    users[:, 1] += exports
-    if inp.licensed[t] >= 1.0:                    # no control on magnets this month
-        return Routing(need_rate=need_rate, china_users=users[:, 0], licensed_exports=exports,
-                       users=users, cut=np.zeros_like(exports))
-    blocked = (1.0 - inp.licensed[t]) * exports
-    replaced = np.minimum(blocked, inp.spare_capacity * demand[:, 1])
-    routed = need_rate.copy()
-    routed[:, 0, MAGNETS, :] = demand[:, 0] - blocked
-    routed[:, 1, MAGNETS, :] = demand[:, 1] + replaced
-    return Routing(need_rate=routed, china_users=users[:, 0],
-                   licensed_exports=exports - blocked, users=users, cut=blocked - replaced)
+    licensed = float(inp.licensed[t])
+    routed, users, licensed_exports, cut = _route(need_rate, float(inp.china_export_share[t]),
+                                                  licensed, inp.spare_capacity)
+    return Routing(need_rate=need_rate if licensed >= 1.0 else routed,  # no magnet control
+                   china_users=users[:, 0], licensed_exports=licensed_exports, users=users,
+                   cut=cut)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _route(need_rate: np.ndarray, export_share: float, licensed: float,
+           spare_capacity: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arithmetic of :func:`route` for each member and element (numba, cached on disk).
+
+    ``need_rate`` (M, K, A, E) t/yr, of which the magnets application's ``demand`` (M, K, E);
+    ``export_share`` and ``licensed`` this month's, ``spare_capacity`` (M, 1). Exports wanted
+    are ``export_share * demand in China``; users are demand less them in China, plus them
+    abroad. With ``licensed >= 1`` the licensed exports are the exports and nothing is cut
+    (the routed demand, an empty array here, is ``need_rate`` itself); otherwise ``blocked =
+    (1 - licensed) * exports``, ``replaced = min(blocked, spare_capacity * demand abroad)``,
+    the licensed exports ``exports - blocked``, the cut ``blocked - replaced``, and the routed
+    demand is ``need_rate`` with the magnets' ``demand in China - blocked`` and ``demand
+    abroad + replaced``. Returns routed, users (M, K, E), licensed exports and cut (M, E).
+    """
+    members, markets, applications, elements = need_rate.shape
+    controlled = licensed < 1.0
+    routed = np.empty((members, markets, applications, elements) if controlled
+                      else (0, 0, 0, 0))
+    if controlled:
+        routed[:] = need_rate
+    users = np.empty((members, markets, elements))
+    licensed_exports = np.empty((members, elements))
+    cut = np.zeros((members, elements))
+    for m in range(members):
+        for e in range(elements):
+            china = need_rate[m, 0, MAGNETS, e]
+            abroad = need_rate[m, 1, MAGNETS, e]
+            exports = export_share * china
+            users[m, 0, e] = china - exports
+            users[m, 1, e] = abroad + exports
+            if controlled:
+                blocked = (1.0 - licensed) * exports
+                replaced = np_minimum(blocked, spare_capacity[m, 0] * abroad)
+                routed[m, 0, MAGNETS, e] = china - blocked
+                routed[m, 1, MAGNETS, e] = abroad + replaced
+                licensed_exports[m, e] = exports - blocked
+                cut[m, e] = blocked - replaced
+            else:
+                licensed_exports[m, e] = exports
+    return routed, users, licensed_exports, cut
 
 
 def ship(inp: MagnetInputs, routing: Routing, used: np.ndarray) -> Shipments:
@@ -136,12 +172,37 @@ def ship(inp: MagnetInputs, routing: Routing, used: np.ndarray) -> Shipments:
     China's output is shared between its users and its licensed exports in proportion to what
     each wanted; makers abroad serve users abroad.
     """
-    made = used[:, :, MAGNETS, :] * (inp.magnet_yield / DT_YR)                # (M, K, E) t/yr
-    china_need = routing.china_users + routing.licensed_exports
-    abroad_share = routing.licensed_exports / np.maximum(china_need, 1e-300)  # 0 when no need
-    trade = np.zeros((made.shape[0], 2, 2, made.shape[2]))
-    trade[:, 0, 1] = made[:, 0] * abroad_share
-    trade[:, 0, 0] = made[:, 0] - trade[:, 0, 1]
-    trade[:, 1, 1] = made[:, 1]
-    shortfall = np.maximum(routing.users * inp.magnet_yield - trade.sum(axis=1), 0.0)
-    return Shipments(magnet_output=made, magnet_trade=trade, magnet_shortfall=shortfall)
+    return Shipments(*_ship(used, inp.magnet_yield, routing.china_users,
+                            routing.licensed_exports, routing.users))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _ship(used: np.ndarray, magnet_yield: float, china_users: np.ndarray,
+          licensed_exports: np.ndarray, users: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arithmetic of :func:`ship` for each member and element (numba, cached on disk).
+
+    ``used`` (M, K, A, E) t; ``china_users`` and ``licensed_exports`` (M, E), ``users``
+    (M, K, E) t/yr. Made is the magnets application's ``used * (magnet_yield / DT_YR)``; of
+    China's, the share ``licensed_exports / max(china_users + licensed_exports, 1e-300)`` goes
+    abroad and the rest (made less that) stays; makers abroad serve users abroad. The
+    shortfall is ``max(users * magnet_yield - (0.0 + from China + from abroad), 0)``.
+    Returns the fields of :class:`Shipments` in order.
+    """
+    members, markets, _, elements = used.shape
+    per_yr = magnet_yield / DT_YR
+    made = np.empty((members, markets, elements))
+    trade = np.zeros((members, 2, 2, elements))
+    shortfall = np.empty((members, markets, elements))
+    for m in range(members):
+        for e in range(elements):
+            made[m, 0, e] = used[m, 0, MAGNETS, e] * per_yr
+            made[m, 1, e] = used[m, 1, MAGNETS, e] * per_yr
+            china_need = china_users[m, e] + licensed_exports[m, e]
+            abroad_share = licensed_exports[m, e] / np_maximum(china_need, 1e-300)
+            trade[m, 0, 1, e] = made[m, 0, e] * abroad_share
+            trade[m, 0, 0, e] = made[m, 0, e] - trade[m, 0, 1, e]
+            trade[m, 1, 1, e] = made[m, 1, e]
+            for k in range(2):
+                arriving = 0.0 + trade[m, 0, k, e] + trade[m, 1, k, e]
+                shortfall[m, k, e] = np_maximum(users[m, k, e] * magnet_yield - arriving, 0.0)
+    return made, trade, shortfall

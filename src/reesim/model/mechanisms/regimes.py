@@ -19,14 +19,18 @@ named in ``reesim.scenario.schema.REGIME_NAMES``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+import numba
 import numpy as np
 
 from reesim.dims import DT_YR, MONTHS_PER_YEAR
+from reesim.model.compiled import np_maximum, np_minimum, sum_elements
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, monthly_rate
+from reesim.model.mechanisms.demand import einsum_dot
 from reesim.model.mechanisms.mining import distribution, quota_allocation
 from reesim.scenario.schema import REGIME_NAMES
 
@@ -157,20 +161,16 @@ class TradingCompany:
 
     def planned_stockpile(self, inp: RegimeInputs, company: CompanyState) -> np.ndarray:
         """Total stockpile the company plans to hold, (M,) t REO, built up over its first years."""
-        build = np.minimum(np.maximum(company.months / inp.stockpile_build_months, 0.0), 1.0)
-        return inp.planned_stockpile_t * build
+        return _planned_stockpile(company.months, inp.stockpile_build_months,
+                                  inp.planned_stockpile_t)
 
     def cap_output(self, inp: RegimeInputs, output: np.ndarray, members: np.ndarray,
                    company: CompanyState, stock: np.ndarray, planned: np.ndarray,
                    price_china: np.ndarray, floor: float = 0.0) -> np.ndarray:
         """Members' output scaled down pro rata to the company's plan (at least ``floor``)."""
-        total = output[:, members].sum(axis=1)
-        cap = np.maximum(SALES_RULES[inp.rule].output_plan(inp, company, stock, planned,
-                                                           price_china, total), floor)
-        factor = np.where(total > cap, cap / np.maximum(total, 1e-12), 1.0)
-        output = output.copy()
-        output[:, members] *= factor[:, None]
-        return output
+        total = _members_total(output, members)
+        cap = SALES_RULES[inp.rule].output_plan(inp, company, stock, planned, price_china, total)
+        return _cap_members(output, members, total, cap, float(floor))
 
     def to_company(self, inp: RegimeInputs, output: np.ndarray) -> np.ndarray:
         """The company's region delivers all its separated output to the company."""
@@ -189,31 +189,154 @@ class TradingCompany:
         stockpile and the company sold it, so the company held under 0.5 kt of its 60 kt plan,
         and the gap kept its output plan 5-55 kt/yr above its sales, never binding.
         """
-        reserve = np.minimum(company.reserve, stock)
-        spare = stock - reserve
-        value_per_t = _value_per_t(inp, price_china)
-        gap = np.maximum(planned - (reserve * price_china).sum(axis=1) / value_per_t, 0.0)
-        spare_t = (spare * price_china).sum(axis=1) / value_per_t   # t of members' output
-        share = np.minimum(gap * (dt / inp.stock_adjustment_time_yr)
-                           / np.maximum(spare_t, 1e-12), 1.0)
-        return company._replace(reserve=reserve + spare * share[:, None])
+        return company._replace(reserve=_set_aside(
+            company.reserve, stock, price_china, inp.member_mix, planned,
+            dt / inp.stock_adjustment_time_yr))
 
     def company_offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
                       company: CompanyState, planned: np.ndarray,
                       release: np.ndarray) -> np.ndarray:
         """The sales rule's offer of the stock beyond the reserve, plus any ordered release."""
-        spare = np.maximum(stock - company.reserve, 0.0)
+        spare = _spare(stock, company.reserve)
         offer = SALES_RULES[inp.rule].offer(inp, spare, price_china, company.reference, planned)
-        return np.minimum(offer + release, stock)
+        return _within_stock(offer, release, stock)
 
     def active_months(self, months: np.ndarray) -> np.ndarray:
         """One more month of activity."""
         return months + 1.0
 
 
-def _value_per_t(inp: RegimeInputs, price_china: np.ndarray) -> np.ndarray:
-    """Value of a tonne of members' output at China prices, (M,) USD/kg."""
-    return np.maximum(np.einsum("me,e->m", price_china, inp.member_mix), 1e-9)
+@numba.njit(cache=True)
+def _value_per_t(price: np.ndarray, mix: np.ndarray) -> float:
+    """Value of a tonne of members' output at a member's prices ``price`` (E,), USD/kg (numba).
+
+    ``max(einsum("me,e->m", price, mix), 1e-9)``, in numpy's einsum order (``einsum_dot``).
+    """
+    return np_maximum(einsum_dot(price, mix), 1e-9)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _planned_stockpile(months: np.ndarray, build_months: np.ndarray,
+                       planned_t: float) -> np.ndarray:
+    """The arithmetic of :meth:`TradingCompany.planned_stockpile` (numba, cached on disk).
+
+    ``planned_t * min(max(months / build_months, 0), 1)`` for each member, (M,) t.
+    """
+    planned = np.empty(months.shape[0])
+    for m in range(months.shape[0]):
+        planned[m] = planned_t * np_minimum(np_maximum(months[m] / build_months[m], 0.0), 1.0)
+    return planned
+
+
+@numba.njit(cache=True)
+def _spare(stock: np.ndarray, reserve: np.ndarray) -> np.ndarray:
+    """The company's stock beyond its reserve, ``max(stock - reserve, 0)`` (M, E) t (numba)."""
+    members, elements = stock.shape
+    spare = np.empty((members, elements))
+    for m in range(members):
+        for e in range(elements):
+            spare[m, e] = np_maximum(stock[m, e] - reserve[m, e], 0.0)
+    return spare
+
+
+@numba.njit(cache=True)
+def _within_stock(offer: np.ndarray, release: np.ndarray, stock: np.ndarray) -> np.ndarray:
+    """What the company offers, ``min(offer + release, stock)`` (M, E) t (numba, cached)."""
+    members, elements = stock.shape
+    within = np.empty((members, elements))
+    for m in range(members):
+        for e in range(elements):
+            within[m, e] = np_minimum(offer[m, e] + release[m, e], stock[m, e])
+    return within
+
+
+@numba.njit(cache=True)
+def scalar_power(x: float, exponent: float) -> float:
+    """``x ** exponent`` as numpy computes an array to the power of a scalar (numba).
+
+    numpy squares for an exponent of exactly 2.0, takes the square root for 0.5 and the
+    reciprocal for -1.0; other exponents go through the C library's ``pow``, as here.
+    """
+    if exponent == 2.0:
+        return x * x
+    if exponent == 0.5:
+        return math.sqrt(x)
+    if exponent == -1.0:
+        return 1.0 / x
+    return x ** exponent
+
+
+@numba.njit(cache=True)
+def _members_total(output: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Members' output ``output[:, members]`` (M, P) summed over members, (M,), in numpy's order.
+
+    ``members`` (P,) bool. The members are summed as numpy sums the contiguous rows of
+    ``output[:, members]`` (:func:`sum_elements`, its pairwise order; at most 128 members).
+    """
+    row = np.empty(members.sum())
+    total = np.empty(output.shape[0])
+    for m in range(output.shape[0]):
+        i = 0
+        for p in range(members.shape[0]):
+            if members[p]:
+                row[i] = output[m, p]
+                i += 1
+        total[m] = sum_elements(row)
+    return total
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cap_members(output: np.ndarray, members: np.ndarray, total: np.ndarray, plan: np.ndarray,
+                 floor: float) -> np.ndarray:
+    """The arithmetic of :meth:`TradingCompany.cap_output` for each member (numba, cached).
+
+    ``output`` (M, P) t REO/yr, ``members`` (P,) bool the company's members, ``total`` (M,) their
+    output summed, ``plan`` (M,) the rule's output plan. The cap is ``max(plan, floor)``; the
+    members' output is multiplied by ``cap / max(total, 1e-12)`` where ``total > cap``, by 1.0
+    elsewhere; the other producers' output is copied.
+    """
+    capped = output.copy()
+    for m in range(output.shape[0]):
+        cap = np_maximum(plan[m], floor)
+        factor = cap / np_maximum(total[m], 1e-12) if total[m] > cap else 1.0
+        for p in range(members.shape[0]):
+            if members[p]:
+                capped[m, p] = output[m, p] * factor
+    return capped
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _set_aside(reserve: np.ndarray, stock: np.ndarray, price: np.ndarray, mix: np.ndarray,
+               planned: np.ndarray, rate: float) -> np.ndarray:
+    """The arithmetic of :meth:`TradingCompany.set_aside` for each member (numba, cached).
+
+    ``reserve``, ``stock`` (M, E) t, ``price`` (M, E) USD/kg, ``mix`` (E,) the members' output
+    mix (``value_per_t``: a tonne of it at the price, :func:`_value_per_t`) and ``planned``
+    (M,) t: the reserve kept is ``min(reserve, stock)``, the spare ``stock`` less
+    it; ``gap = max(planned - sum(kept * price) / value_per_t, 0)``, ``spare_t =
+    sum(spare * price) / value_per_t`` (sums over elements in numpy's order) and the share
+    set aside ``min(gap * rate / max(spare_t, 1e-12), 1)``, ``rate`` = dt / adjustment time.
+    Returns the new reserve ``kept + spare * share`` (M, E).
+    """
+    members, elements = stock.shape
+    new = np.empty((members, elements))
+    spare = np.empty(elements)
+    kept_value = np.empty(elements)
+    spare_value = np.empty(elements)
+    for m in range(members):
+        value_per_t = _value_per_t(price[m], mix)
+        for e in range(elements):
+            kept = np_minimum(reserve[m, e], stock[m, e])
+            new[m, e] = kept
+            spare[e] = stock[m, e] - kept
+            kept_value[e] = kept * price[m, e]
+            spare_value[e] = spare[e] * price[m, e]
+        gap = np_maximum(planned[m] - sum_elements(kept_value) / value_per_t, 0.0)
+        spare_t = sum_elements(spare_value) / value_per_t
+        share = np_minimum(gap * rate / np_maximum(spare_t, 1e-12), 1.0)
+        for e in range(elements):
+            new[m, e] = new[m, e] + spare[e] * share
+    return new
 
 
 class DefendPrice:
@@ -229,11 +352,8 @@ class DefendPrice:
         members' output) is within a plan's worth (an assumption: a buffer for defending prices
         as large as the reserve); beyond that it sells at any price.
         """
-        ratio = price_china / (inp.defend_factor * reference)
-        withhold = 1.0 - np.minimum(np.maximum(ratio, 0.0), 1.0) ** inp.sales_response
-        held = (stock * price_china).sum(axis=1) / _value_per_t(inp, price_china)
-        room = np.minimum(np.maximum(1.0 - held / np.maximum(planned, 1e-9), 0.0), 1.0)
-        return stock * (1.0 - withhold * room[:, None])
+        return _defend_offer(stock, price_china, reference, inp.member_mix, planned,
+                             inp.defend_factor, inp.sales_response)
 
     def output_plan(self, inp: RegimeInputs, company: CompanyState, stock: np.ndarray,
                     planned: np.ndarray, price_china: np.ndarray,
@@ -253,13 +373,71 @@ class DefendPrice:
         it never bound, and once filled, a plan that follows its own sales ratchets down after
         every disruption (nothing raises it again while the company sells all it offers).
         """
-        value_per_t = _value_per_t(inp, price_china)
-        defended = _value_per_t(inp, inp.defend_factor * company.reference)
-        cut = np.minimum(value_per_t / defended, 1.0) ** inp.sales_response
-        held = (stock * price_china).sum(axis=1) / value_per_t          # t of members' output
-        plan = (desired * cut
-                + (planned - held) / inp.stock_adjustment_time_yr / inp.separation_recovery)
-        return np.where(company.months < 1, np.inf, np.maximum(plan, 0.0))
+        return _output_plan(price_china, company.reference, inp.member_mix, stock, planned,
+                            desired, company.months, inp.defend_factor, inp.sales_response,
+                            inp.stock_adjustment_time_yr, inp.separation_recovery)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _defend_offer(stock: np.ndarray, price: np.ndarray, reference: np.ndarray, mix: np.ndarray,
+                  planned: np.ndarray, defend_factor: float, sales_response: float) -> np.ndarray:
+    """The arithmetic of :meth:`DefendPrice.offer` for each member (numba, cached on disk).
+
+    ``stock`` (M, E) t beyond the reserve, ``price`` and ``reference`` (M, E) USD/kg, ``mix``
+    (E,) the members' output mix and ``planned`` (M,) t. ``withhold = 1 - min(max(price /
+    (defend_factor * reference), 0), 1) ** sales_response`` (numpy's power of a scalar
+    exponent, :func:`scalar_power`), ``held = sum(stock * price) / value_per_t`` (summed over
+    elements in numpy's order; ``value_per_t`` a tonne of the mix at the price,
+    :func:`_value_per_t`), ``room = min(max(1 - held / max(planned, 1e-9), 0), 1)``; the
+    offer is ``stock * (1 - withhold * room)`` (M, E).
+    """
+    members, elements = stock.shape
+    offer = np.empty((members, elements))
+    value = np.empty(elements)
+    for m in range(members):
+        for e in range(elements):
+            value[e] = stock[m, e] * price[m, e]
+        held = sum_elements(value) / _value_per_t(price[m], mix)
+        room = np_minimum(np_maximum(1.0 - held / np_maximum(planned[m], 1e-9), 0.0), 1.0)
+        for e in range(elements):
+            ratio = price[m, e] / (defend_factor * reference[m, e])
+            withhold = 1.0 - scalar_power(np_minimum(np_maximum(ratio, 0.0), 1.0),
+                                          sales_response)
+            offer[m, e] = stock[m, e] * (1.0 - withhold * room)
+    return offer
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _output_plan(price: np.ndarray, reference: np.ndarray, mix: np.ndarray, stock: np.ndarray,
+                 planned: np.ndarray, desired: np.ndarray, months: np.ndarray,
+                 defend_factor: float, sales_response: float, adjustment_time: float,
+                 recovery: float) -> np.ndarray:
+    """The arithmetic of :meth:`DefendPrice.output_plan` for each member (numba, cached).
+
+    ``value_per_t`` and ``defended`` are a tonne of the members' ``mix`` (E,) valued at the
+    ``price`` (M, E) and at the defended price ``defend_factor * reference`` (M, E)
+    (:func:`_value_per_t`); ``stock`` (M, E) t, ``planned``, ``desired`` and ``months`` (M,).
+    ``cut = min(value_per_t / defended, 1) ** sales_response`` (numpy's power of a scalar
+    exponent, :func:`scalar_power`), ``held = sum(stock * price) / value_per_t`` (summed over
+    elements in numpy's order), ``plan = desired * cut + (planned - held) / adjustment_time /
+    recovery``; the cap is ``max(plan, 0)``, or inf while ``months < 1``.
+    """
+    members, elements = stock.shape
+    cap = np.empty(members)
+    value = np.empty(elements)
+    defended_price = np.empty(elements)
+    for m in range(members):
+        value_per_t = _value_per_t(price[m], mix)
+        for e in range(elements):
+            defended_price[e] = defend_factor * reference[m, e]
+        defended = _value_per_t(defended_price, mix)
+        cut = scalar_power(np_minimum(value_per_t / defended, 1.0), sales_response)
+        for e in range(elements):
+            value[e] = stock[m, e] * price[m, e]
+        held = sum_elements(value) / value_per_t
+        plan = desired[m] * cut + (planned[m] - held) / adjustment_time / recovery
+        cap[m] = np.inf if months[m] < 1 else np_maximum(plan, 0.0)
+    return cap
 
 
 SALES_RULES = {"defend_price": DefendPrice()}
@@ -345,8 +523,27 @@ def update_company(inp: RegimeInputs, regime: Regime, company: CompanyState,
 
     The reserve is kept within what the company holds after the month, ``stock``.
     """
-    rate = inp.reference_rate
-    reference = np.exp(np.log(company.reference)
-                       + (np.log(price_china) - np.log(company.reference)) * rate)
+    reference, reserve = _update_company(company.reference, price_china, inp.reference_rate,
+                                         company.reserve, stock)
     return CompanyState(reference=reference, months=regime.active_months(company.months),
-                        reserve=np.minimum(company.reserve, stock))
+                        reserve=reserve)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _update_company(reference: np.ndarray, price: np.ndarray, rate: float, reserve: np.ndarray,
+                    stock: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The arithmetic of :func:`update_company` for each member and element (numba, cached).
+
+    ``reference`` and ``price`` (M, E) USD/kg: the new reference is ``exp(log(reference) +
+    (log(price) - log(reference)) * rate)``; the reserve (M, E) t is kept within ``stock``,
+    ``min(reserve, stock)``. Returns both, (M, E) each.
+    """
+    members, elements = reference.shape
+    new_reference = np.empty((members, elements))
+    kept = np.empty((members, elements))
+    for m in range(members):
+        for e in range(elements):
+            log_ref = math.log(reference[m, e])
+            new_reference[m, e] = math.exp(log_ref + (math.log(price[m, e]) - log_ref) * rate)
+            kept[m, e] = np_minimum(reserve[m, e], stock[m, e])
+    return new_reference, kept
