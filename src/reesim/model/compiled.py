@@ -1,11 +1,15 @@
 """numpy-exact scalar helpers for the compiled (numba) kernels of the mechanisms.
 
 A kernel that replaces numpy code must give the numbers numpy gave, whatever the batch: these
-helpers reproduce numpy's semantics (NaN rules of ``np.minimum`` and ``np.maximum``) and the
-order of operations of its sums (``tests/test_compiled_sums.py`` checks them bit for bit).
+helpers reproduce numpy's semantics (NaN rules of ``np.minimum`` and ``np.maximum``, its fast
+paths for an array to a scalar power) and the order of operations of its sums and einsum dot
+products (``tests/test_compiled_sums.py``, ``test_mech_demand.py`` and ``test_mech_regimes.py``
+check them bit for bit).
 """
 
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
@@ -58,3 +62,51 @@ def sum_elements(a: np.ndarray) -> float:
         res += a[i]
         i += 1
     return 0.0 + res
+
+
+@numba.njit(cache=True)
+def einsum_dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``np.einsum`` of two 1-d arrays of equal length with a contiguous last axis, summed.
+
+    The order of numpy's einsum (``"me,e->m"``, ``"mke,mae->mka"``...) summing over that
+    axis (numpy 2.4 built for x86-64-v2, its baseline here): two lanes accumulate the products
+    of even and odd positions, four pairs at a time from the last pair to the first of each
+    block of eight, then the rest pair by pair (a missing odd position adds 0 * 0); the lanes
+    are added and the sum added to 0.0 (``tests/test_mech_demand.py`` checks it against
+    ``np.einsum``).
+    """
+    n = a.shape[0]
+    even = 0.0
+    odd = 0.0
+    i = 0
+    while n - i >= 8:
+        even = a[i + 6] * b[i + 6] + even
+        odd = a[i + 7] * b[i + 7] + odd
+        even = a[i + 4] * b[i + 4] + even
+        odd = a[i + 5] * b[i + 5] + odd
+        even = a[i + 2] * b[i + 2] + even
+        odd = a[i + 3] * b[i + 3] + odd
+        even = a[i] * b[i] + even
+        odd = a[i + 1] * b[i + 1] + odd
+        i += 8
+    while i < n:
+        even = a[i] * b[i] + even
+        odd = (a[i + 1] * b[i + 1] if i + 1 < n else 0.0 * 0.0) + odd
+        i += 2
+    return 0.0 + (even + odd)
+
+
+@numba.njit(cache=True)
+def scalar_power(x: float, exponent: float) -> float:
+    """``x ** exponent`` as numpy computes an array to the power of a scalar (numba).
+
+    numpy squares for an exponent of exactly 2.0, takes the square root for 0.5 and the
+    reciprocal for -1.0; other exponents go through the C library's ``pow``, as here.
+    """
+    if exponent == 2.0:
+        return x * x
+    if exponent == 0.5:
+        return math.sqrt(x)
+    if exponent == -1.0:
+        return 1.0 / x
+    return x ** exponent

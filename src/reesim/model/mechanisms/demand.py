@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
-from reesim.model.compiled import np_maximum, np_minimum
+from reesim.model.compiled import einsum_dot, np_maximum, np_minimum
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly_rate
 from reesim.model.timeline import Timeline, interpolate_by_year
@@ -219,38 +219,6 @@ def base_demand_by_market(inp: DemandInputs, t: int) -> np.ndarray:
 def cost_index(inp: DemandInputs, t: int, price: np.ndarray, thrift: np.ndarray) -> np.ndarray:
     """REO cost of a tonne of each application relative to reference prices, (M, K, A)."""
     return _cost_index(price, inp.intensity[t], thrift, inp.reference_price_usd_per_kg)
-
-
-@numba.njit(cache=True)
-def einsum_dot(a: np.ndarray, b: np.ndarray) -> float:
-    """``np.einsum`` of two 1-d arrays of equal length with a contiguous last axis, summed.
-
-    The order of numpy's einsum (``"me,e->m"``, ``"mke,mae->mka"``...) summing over that
-    axis (numpy 2.4 built for x86-64-v2, its baseline here): two lanes accumulate the products
-    of even and odd positions, four pairs at a time from the last pair to the first of each
-    block of eight, then the rest pair by pair (a missing odd position adds 0 * 0); the lanes
-    are added and the sum added to 0.0 (``tests/test_mech_demand.py`` checks it against
-    ``np.einsum``).
-    """
-    n = a.shape[0]
-    even = 0.0
-    odd = 0.0
-    i = 0
-    while n - i >= 8:
-        even = a[i + 6] * b[i + 6] + even
-        odd = a[i + 7] * b[i + 7] + odd
-        even = a[i + 4] * b[i + 4] + even
-        odd = a[i + 5] * b[i + 5] + odd
-        even = a[i + 2] * b[i + 2] + even
-        odd = a[i + 3] * b[i + 3] + odd
-        even = a[i] * b[i] + even
-        odd = a[i + 1] * b[i + 1] + odd
-        i += 8
-    while i < n:
-        even = a[i] * b[i] + even
-        odd = (a[i + 1] * b[i + 1] if i + 1 < n else 0.0 * 0.0) + odd
-        i += 2
-    return 0.0 + (even + odd)
 
 
 @numba.njit(cache=True, error_model="numpy")

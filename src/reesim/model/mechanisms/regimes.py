@@ -27,10 +27,9 @@ import numba
 import numpy as np
 
 from reesim.dims import DT_YR, MONTHS_PER_YEAR
-from reesim.model.compiled import np_maximum, np_minimum, sum_elements
+from reesim.model.compiled import einsum_dot, np_maximum, np_minimum, scalar_power, sum_elements
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, monthly_rate
-from reesim.model.mechanisms.demand import einsum_dot
 from reesim.model.mechanisms.mining import distribution, quota_allocation
 from reesim.scenario.schema import REGIME_NAMES
 
@@ -248,22 +247,6 @@ def _within_stock(offer: np.ndarray, release: np.ndarray, stock: np.ndarray) -> 
         for e in range(elements):
             within[m, e] = np_minimum(offer[m, e] + release[m, e], stock[m, e])
     return within
-
-
-@numba.njit(cache=True)
-def scalar_power(x: float, exponent: float) -> float:
-    """``x ** exponent`` as numpy computes an array to the power of a scalar (numba).
-
-    numpy squares for an exponent of exactly 2.0, takes the square root for 0.5 and the
-    reciprocal for -1.0; other exponents go through the C library's ``pow``, as here.
-    """
-    if exponent == 2.0:
-        return x * x
-    if exponent == 0.5:
-        return math.sqrt(x)
-    if exponent == -1.0:
-        return 1.0 / x
-    return x ** exponent
 
 
 @numba.njit(cache=True)
