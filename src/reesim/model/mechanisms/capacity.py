@@ -270,26 +270,27 @@ def available_capacity(inp: CapacityInputs, t: int, state: CapacityState) -> np.
     project of the model its nameplate times its ramp-up since it came online, any other
     producer its recorded capacity; all times the month's disruption factor, none when closed.
     """
-    project = inp.planned & ~inp.forced_online[t]          # capacity from the model's projects
     return _available_capacity(
-        t, state.online_at, state.illegal_capacity, state.closed, project,
-        inp.capacity_t_per_yr[t], inp.nameplate_t_per_yr, inp.ramp_up_months[:, 0], inp.illegal,
-        inp.illegal_supply, inp.disruption[t])
+        t, state.online_at, state.illegal_capacity, state.closed, inp.planned,
+        inp.forced_online, inp.capacity_t_per_yr, inp.nameplate_t_per_yr, inp.ramp_up_months,
+        inp.illegal, inp.illegal_supply, inp.disruption)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _available_capacity(t: int, online_at: np.ndarray, illegal_capacity: np.ndarray,
-                        closed: np.ndarray, project: np.ndarray, recorded: np.ndarray,
-                        nameplate: np.ndarray, ramp_months: np.ndarray, illegal: np.ndarray,
-                        illegal_supply: bool, disruption: np.ndarray) -> np.ndarray:
+                        closed: np.ndarray, planned: np.ndarray, forced_online: np.ndarray,
+                        recorded: np.ndarray, nameplate: np.ndarray, ramp_months: np.ndarray,
+                        illegal: np.ndarray, illegal_supply: bool,
+                        disruption: np.ndarray) -> np.ndarray:
     """The arithmetic of :func:`available_capacity` per member and producer (numba, cached).
 
     ``online_at`` (M, P) steps, ``illegal_capacity`` (M, P) t/yr, ``closed`` (M, P) bool;
-    ``project``, ``recorded`` t/yr, ``nameplate`` t/yr, ``illegal`` and ``disruption`` (P,);
-    ``ramp_months`` (M,). A project's ramp is ``min(max((t - online_at + 1) / ramp, 0), 1)``;
-    recorded capacity and projects' add as numpy's sum of the two (0 where not one), so the
-    numbers are the ones numpy gave, whatever the batch. Compiled because as numpy this was a
-    dozen operations on small arrays a month.
+    ``planned``, ``nameplate`` t/yr and ``illegal`` (P,); ``forced_online``, ``recorded`` t/yr
+    and ``disruption`` (T, P), read in month ``t``; ``ramp_months`` (M, 1). A planned producer
+    not forced online is a project of the model, its ramp
+    ``min(max((t - online_at + 1) / ramp, 0), 1)``; recorded capacity and projects' add as
+    numpy's sum of the two (0 where not one), so the numbers are the ones numpy gave, whatever
+    the batch. Compiled because as numpy this was a dozen operations on small arrays a month.
     """
     members, producers = online_at.shape
     out = np.empty((members, producers))
@@ -297,13 +298,13 @@ def _available_capacity(t: int, online_at: np.ndarray, illegal_capacity: np.ndar
         for p in range(producers):
             if illegal[p]:
                 capacity = illegal_capacity[m, p] if illegal_supply else 0.0
-            elif project[p]:
-                ramp = np_minimum(np_maximum((t - online_at[m, p] + 1) / ramp_months[m], 0.0),
+            elif planned[p] and not forced_online[t, p]:
+                ramp = np_minimum(np_maximum((t - online_at[m, p] + 1) / ramp_months[m, 0], 0.0),
                                   1.0)
                 capacity = 0.0 + nameplate[p] * ramp
             else:
-                capacity = recorded[p] + 0.0
-            out[m, p] = capacity * disruption[p] * (0.0 if closed[m, p] else 1.0)
+                capacity = recorded[t, p] + 0.0
+            out[m, p] = capacity * disruption[t, p] * (0.0 if closed[m, p] else 1.0)
     return out
 
 
