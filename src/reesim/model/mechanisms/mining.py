@@ -398,7 +398,24 @@ def utilization_target(inp: MiningInputs, netback: np.ndarray) -> np.ndarray:
 def adjust_utilization(inp: MiningInputs, utilization: np.ndarray,
                        target: np.ndarray) -> np.ndarray:
     """Utilization moves toward its target by the month's adjustment fraction, (M, P)."""
-    return utilization + (target - utilization) * inp.utilization_rate
+    return _adjust_utilization(utilization, target, inp.utilization_rate)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _adjust_utilization(utilization: np.ndarray, target: np.ndarray,
+                        rate: np.ndarray) -> np.ndarray:
+    """``utilization + (target - utilization) x rate`` per member and producer (numba, cached).
+
+    ``utilization`` and ``target`` (M, P), ``rate`` (M, 1); numpy's operations in numpy's
+    order. Compiled because the kernel call costs less than numpy's three operations (half at
+    one member, a third at 256).
+    """
+    members, producers = utilization.shape
+    out = np.empty((members, producers))
+    for m in range(members):
+        for p in range(producers):
+            out[m, p] = utilization[m, p] + (target[m, p] - utilization[m, p]) * rate[m, 0]
+    return out
 
 
 def desired_output(inp: MiningInputs, t: int, utilization: np.ndarray,
