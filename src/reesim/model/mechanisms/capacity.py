@@ -293,12 +293,13 @@ def _available_capacity(t: int, online_at: np.ndarray, illegal_capacity: np.ndar
     the batch. Compiled because as numpy this was a dozen operations on small arrays a month.
     """
     members, producers = online_at.shape
+    project = planned & ~forced_online[t]                 # capacity from the model's projects
     out = np.empty((members, producers))
     for m in range(members):
         for p in range(producers):
             if illegal[p]:
                 capacity = illegal_capacity[m, p] if illegal_supply else 0.0
-            elif planned[p] and not forced_online[t, p]:
+            elif project[p]:
                 ramp = np_minimum(np_maximum((t - online_at[m, p] + 1) / ramp_months[m, 0], 0.0),
                                   1.0)
                 capacity = 0.0 + nameplate[p] * ramp
