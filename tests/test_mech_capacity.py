@@ -154,7 +154,7 @@ def test_the_outlooks_choice_follows_numpys_argmin_and_min():
         flags = np.array([foreseen])
         online, _ = capacity._commit(
             0, np.full((1, n_p), NEVER), np.zeros((1, n_p), bool), flags, flags, True, prices,
-            np.zeros(n_p, np.int64), np.full(n_p, 7, np.int64), ones, np.ones((1, n_p)), ones,
+            np.zeros(n_p, np.int64), np.full(n_p, 7, np.int64), np.ones((1, 0)), ones, ones,
             np.zeros(n_p, bool), ones, ones)
         return np.flatnonzero(online[0] < NEVER).tolist()
 

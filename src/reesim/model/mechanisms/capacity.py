@@ -192,14 +192,14 @@ def build(ctx: Context, draft: Draft) -> CapacityInputs:
 def _closures(t: int, expected_netback: np.ndarray, loss_months: np.ndarray, closed: np.ndarray,
               reopen_at: np.ndarray, online_at: np.ndarray, netback: np.ndarray,
               cash_cost: np.ndarray, reference_netback: np.ndarray, can_close: np.ndarray,
-              incentive: np.ndarray, planned: np.ndarray, lead_time: np.ndarray,
-              start_month: np.ndarray, projects: bool, investment_rate: np.ndarray,
-              closure_months: np.ndarray,
+              illegal: np.ndarray, incentive: np.ndarray, planned: np.ndarray,
+              lead_time: np.ndarray, start_month: np.ndarray, projects: bool,
+              investment_rate: np.ndarray, closure_months: np.ndarray,
               restart_months: np.ndarray) -> tuple[np.ndarray, ...]:
     """Expected netbacks, closures, restarts, projects' cases and fringe margins after month ``t``.
 
     Per member and producer ((M, P) state, ``netback`` and ``cash_cost`` USD/kg; ``can_close``,
-    ``incentive`` and ``reference_netback`` USD/kg, ``planned``, ``lead_time`` and
+    ``illegal``, ``incentive`` and ``reference_netback`` USD/kg, ``planned``, ``lead_time`` and
     ``start_month`` (P,); the member values (M, 1)): the expected netback moves toward the
     netback by the investment rate; a mine that can close and earns less than its cash cost
     counts one more month of losses (the count restarts otherwise) and closes at
@@ -208,13 +208,16 @@ def _closures(t: int, expected_netback: np.ndarray, loss_months: np.ndarray, clo
     With endogenous ``projects``, a planned project that could be online by its start month
     (``t + lead_time >= start_month``) and is not yet committed (``online_at`` NEVER) is
     committed when its expected netback reaches its incentive price, and is foreseen (for the
-    investors' outlook) when it covers its cash cost only. The fringe margin is
+    investors' outlook) when it covers its cash cost only. The margin of fringe (``illegal``)
+    producers is
     ``max(netback - cash_cost, 0) / max(reference_netback - cash_cost, 1e-9)``.
 
     Returns the new expected netback, loss months, closed flags and reopening steps
     (``NEVER``: none), the commit and foreseen flags (M, P) bool, whether any is foreseen, and
-    the margin (M, P). The operations are numpy's, so the numbers are the ones it gave.
-    Compiled because as numpy these were some thirty small operations a month.
+    the fringe margins (M, I), I the fringe producers in order (numpy's power of them is
+    elementwise: it need not run over every producer). The operations are numpy's, so the
+    numbers are the ones it gave. Compiled because as numpy these were some thirty small
+    operations a month.
     """
     members, producers = closed.shape
     expected = np.empty((members, producers))
@@ -223,7 +226,7 @@ def _closures(t: int, expected_netback: np.ndarray, loss_months: np.ndarray, clo
     reopen = np.empty_like(reopen_at)
     commit = np.zeros((members, producers), np.bool_)
     foreseen = np.zeros((members, producers), np.bool_)
-    margin = np.empty((members, producers))
+    margin = np.empty((members, np.count_nonzero(illegal)))
     any_foreseen = False
     for m in range(members):
         for p in range(producers):
@@ -244,8 +247,12 @@ def _closures(t: int, expected_netback: np.ndarray, loss_months: np.ndarray, clo
                 commit[m, p] = expected[m, p] >= incentive[p]
                 foreseen[m, p] = not commit[m, p] and expected[m, p] >= cash_cost[m, p]
                 any_foreseen = any_foreseen or foreseen[m, p]
-            margin[m, p] = (np_maximum(netback[m, p] - cash_cost[m, p], 0.0)
-                            / np_maximum(reference_netback[p] - cash_cost[m, p], 1e-9))
+        fringe = 0
+        for p in range(producers):
+            if illegal[p]:
+                margin[m, fringe] = (np_maximum(netback[m, p] - cash_cost[m, p], 0.0)
+                                     / np_maximum(reference_netback[p] - cash_cost[m, p], 1e-9))
+                fringe += 1
     return expected, losses, now_closed, reopen, commit, foreseen, any_foreseen, margin
 
 
@@ -400,7 +407,7 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
     """
     expected, loss_months, closed, reopen_at, commit, foreseen, any_foreseen, margin = _closures(
         t, state.expected_netback, state.loss_months, state.closed, state.reopen_at,
-        state.online_at, netback, cash_cost, reference_netback, inp.can_close,
+        state.online_at, netback, cash_cost, reference_netback, inp.can_close, inp.illegal,
         inp.incentive_usd_per_kg, inp.planned, inp.lead_time_months, inp.start_month,
         inp.projects_endogenous, inp.investment_rate, inp.closure_after_loss_months,
         inp.restart_months)
@@ -432,9 +439,9 @@ def _commit(t: int, online_at: np.ndarray, commit: np.ndarray, foreseen: np.ndar
     not finite, as numpy's argmin and min) is committed besides those in ``commit``; a committed
     project comes online at ``max(t + lead_time, start_month)``, the others keep ``online_at``.
     Fringe producers (``illegal``) move their capacity toward the target
-    ``capacity[t] x min(max(powered, 0), max_multiple)`` (``powered`` the margin to the power
-    of the supply elasticity) by ``rate`` (M, 1); other producers have none. numpy's operations
-    in numpy's order.
+    ``capacity[t] x min(max(powered, 0), max_multiple)`` (``powered`` (M, I) the margin to the
+    power of the supply elasticity, the fringe producers in order) by ``rate`` (M, 1); other
+    producers have none. numpy's operations in numpy's order.
     """
     members, producers = online_at.shape
     online = np.empty_like(online_at)
@@ -452,15 +459,17 @@ def _commit(t: int, online_at: np.ndarray, commit: np.ndarray, foreseen: np.ndar
                     low, best = cost, p
             if best >= 0 and not math.isfinite(low):
                 best = -1
+        fringe = 0
         for p in range(producers):
             if commit[m, p] or p == best:
                 online[m, p] = max(t + lead_time[p], start_month[p])
             else:
                 online[m, p] = online_at[m, p]
             if illegal[p]:
-                target = capacity[t, p] * np_minimum(np_maximum(powered[m, p], 0.0),
+                target = capacity[t, p] * np_minimum(np_maximum(powered[m, fringe], 0.0),
                                                      max_multiple[m, 0])
                 out[m, p] = illegal_capacity[m, p] + (target - illegal_capacity[m, p]) * rate[m, 0]
+                fringe += 1
             else:
                 out[m, p] = 0.0
     return online, out
