@@ -140,3 +140,28 @@ def test_investment_does_not_depend_on_when_the_run_ends(baotou_result):
     full = baotou_result.dataset.sel(time=short.time)
     for name in ("capacity_available", "mine_output", "price"):
         np.testing.assert_array_equal(short[name].values, full[name].values, err_msg=name)
+
+
+def test_the_outlooks_choice_follows_numpys_argmin_and_min():
+    """The compiled choice of the foreseen project (capacity._commit) keeps numpy's rules, which
+    the packaged runs never meet: the first of equal incentive prices, none when a foreseen
+    project's price is NaN (argmin picks it, min is NaN) or when the lowest is not finite."""
+    incentive = np.array([50.0, 30.0, 30.0, 40.0])
+    n_p = len(incentive)
+    ones = np.ones((1, n_p))
+
+    def chosen(prices: np.ndarray, foreseen: list[bool]) -> list[int]:
+        flags = np.array([foreseen])
+        online, _ = capacity._commit(
+            0, np.full((1, n_p), NEVER), np.zeros((1, n_p), bool), flags, flags, True, prices,
+            np.zeros(n_p, np.int64), np.full(n_p, 7, np.int64), np.ones((1, 0)), ones, ones,
+            np.zeros(n_p, bool), ones, ones)
+        return np.flatnonzero(online[0] < NEVER).tolist()
+
+    assert chosen(incentive, [True] * 4) == [1]                          # first of equals
+    assert chosen(incentive, [True, False, True, True]) == [2]
+    assert chosen(np.array([50.0, np.nan, 30.0, 40.0]), [True] * 4) == []
+    assert chosen(np.array([50.0, np.nan, 30.0, 40.0]), [True, False, True, True]) == [2]
+    assert chosen(np.array([50.0, -np.inf, 30.0, 40.0]), [True] * 4) == []
+    assert chosen(np.full(n_p, np.inf), [True] * 4) == []
+    assert chosen(incentive, [False] * 4) == []

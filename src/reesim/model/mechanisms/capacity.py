@@ -15,6 +15,7 @@ invests after stocks run out. Illegal and fringe supply grows and shrinks with i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -189,20 +190,33 @@ def build(ctx: Context, draft: Draft) -> CapacityInputs:
 
 @numba.njit(cache=True, error_model="numpy")
 def _closures(t: int, expected_netback: np.ndarray, loss_months: np.ndarray, closed: np.ndarray,
-              reopen_at: np.ndarray, netback: np.ndarray, cash_cost: np.ndarray,
-              can_close: np.ndarray, incentive: np.ndarray, investment_rate: np.ndarray,
-              closure_months: np.ndarray,
+              reopen_at: np.ndarray, online_at: np.ndarray, netback: np.ndarray,
+              cash_cost: np.ndarray, reference_netback: np.ndarray, can_close: np.ndarray,
+              illegal: np.ndarray, incentive: np.ndarray, planned: np.ndarray,
+              lead_time: np.ndarray, start_month: np.ndarray, projects: bool,
+              investment_rate: np.ndarray, closure_months: np.ndarray,
               restart_months: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Expected netbacks, closures and restarts after month ``t`` (numba, cached on disk).
+    """Expected netbacks, closures, restarts, projects' cases and fringe margins after month ``t``.
 
-    Per member and producer ((M, P) state; ``can_close``, ``incentive`` USD/kg (P,); the
-    member values (M,)): the expected netback moves toward the netback by the investment rate;
-    a mine that can close and earns less than its cash cost counts one more month of losses
-    (the count restarts otherwise) and closes at ``closure_months``; a closed mine whose
-    expected netback reaches its incentive price is scheduled to reopen ``restart_months``
-    later and reopens in the month before that step. Returns the new expected netback, loss
-    months, closed flags and reopening steps (``NEVER``: none). The operations are numpy's, so
-    the numbers are the ones it gave. Compiled because as numpy these were a dozen small
+    Per member and producer ((M, P) state, ``netback`` and ``cash_cost`` USD/kg; ``can_close``,
+    ``illegal``, ``incentive`` and ``reference_netback`` USD/kg, ``planned``, ``lead_time`` and
+    ``start_month`` (P,); the member values (M, 1)): the expected netback moves toward the
+    netback by the investment rate; a mine that can close and earns less than its cash cost
+    counts one more month of losses (the count restarts otherwise) and closes at
+    ``closure_months``; a closed mine whose expected netback reaches its incentive price is
+    scheduled to reopen ``restart_months`` later and reopens in the month before that step.
+    With endogenous ``projects``, a planned project that could be online by its start month
+    (``t + lead_time >= start_month``) and is not yet committed (``online_at`` NEVER) is
+    committed when its expected netback reaches its incentive price, and is foreseen (for the
+    investors' outlook) when it covers its cash cost only. The margin of fringe (``illegal``)
+    producers is
+    ``max(netback - cash_cost, 0) / max(reference_netback - cash_cost, 1e-9)``.
+
+    Returns the new expected netback, loss months, closed flags and reopening steps
+    (``NEVER``: none), the commit and foreseen flags (M, P) bool, whether any is foreseen, and
+    the fringe margins (M, I), I the fringe producers in order (numpy's power of them is
+    elementwise: it need not run over every producer). The operations are numpy's, so the
+    numbers are the ones it gave. Compiled because as numpy these were some thirty small
     operations a month.
     """
     members, producers = closed.shape
@@ -210,21 +224,36 @@ def _closures(t: int, expected_netback: np.ndarray, loss_months: np.ndarray, clo
     losses = np.empty_like(loss_months)
     now_closed = np.empty_like(closed)
     reopen = np.empty_like(reopen_at)
+    commit = np.zeros((members, producers), np.bool_)
+    foreseen = np.zeros((members, producers), np.bool_)
+    margin = np.empty((members, np.count_nonzero(illegal)))
+    any_foreseen = False
     for m in range(members):
         for p in range(producers):
             expected[m, p] = (expected_netback[m, p]
-                              + (netback[m, p] - expected_netback[m, p]) * investment_rate[m])
+                              + (netback[m, p] - expected_netback[m, p]) * investment_rate[m, 0])
             losing = not closed[m, p] and can_close[p] and netback[m, p] < cash_cost[m, p]
             loss = loss_months[m, p] + 1 if losing else 0
-            closing = loss >= closure_months[m]
+            closing = loss >= closure_months[m, 0]
             shut = closed[m, p] or closing
             restart = shut and reopen_at[m, p] == NEVER and expected[m, p] >= incentive[p]
-            at = t + restart_months[m] if restart else reopen_at[m, p]
+            at = t + restart_months[m, 0] if restart else reopen_at[m, p]
             reopening = shut and at <= t + 1
             now_closed[m, p] = shut and not reopening
             reopen[m, p] = NEVER if reopening else at
             losses[m, p] = 0 if reopening or closing else loss
-    return expected, losses, now_closed, reopen
+            if (projects and planned[p] and t + lead_time[p] >= start_month[p]
+                    and online_at[m, p] == NEVER):
+                commit[m, p] = expected[m, p] >= incentive[p]
+                foreseen[m, p] = not commit[m, p] and expected[m, p] >= cash_cost[m, p]
+                any_foreseen = any_foreseen or foreseen[m, p]
+        fringe = 0
+        for p in range(producers):
+            if illegal[p]:
+                margin[m, fringe] = (np_maximum(netback[m, p] - cash_cost[m, p], 0.0)
+                                     / np_maximum(reference_netback[p] - cash_cost[m, p], 1e-9))
+                fringe += 1
+    return expected, losses, now_closed, reopen, commit, foreseen, any_foreseen, margin
 
 
 def initial(inp: CapacityInputs, members: int, netback: np.ndarray) -> CapacityState:
@@ -248,40 +277,42 @@ def available_capacity(inp: CapacityInputs, t: int, state: CapacityState) -> np.
     project of the model its nameplate times its ramp-up since it came online, any other
     producer its recorded capacity; all times the month's disruption factor, none when closed.
     """
-    project = inp.planned & ~inp.forced_online[t]          # capacity from the model's projects
     return _available_capacity(
-        t, state.online_at, state.illegal_capacity, state.closed, project,
-        inp.capacity_t_per_yr[t], inp.nameplate_t_per_yr, inp.ramp_up_months[:, 0], inp.illegal,
-        inp.illegal_supply, inp.disruption[t])
+        t, state.online_at, state.illegal_capacity, state.closed, inp.planned,
+        inp.forced_online, inp.capacity_t_per_yr, inp.nameplate_t_per_yr, inp.ramp_up_months,
+        inp.illegal, inp.illegal_supply, inp.disruption)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _available_capacity(t: int, online_at: np.ndarray, illegal_capacity: np.ndarray,
-                        closed: np.ndarray, project: np.ndarray, recorded: np.ndarray,
-                        nameplate: np.ndarray, ramp_months: np.ndarray, illegal: np.ndarray,
-                        illegal_supply: bool, disruption: np.ndarray) -> np.ndarray:
+                        closed: np.ndarray, planned: np.ndarray, forced_online: np.ndarray,
+                        recorded: np.ndarray, nameplate: np.ndarray, ramp_months: np.ndarray,
+                        illegal: np.ndarray, illegal_supply: bool,
+                        disruption: np.ndarray) -> np.ndarray:
     """The arithmetic of :func:`available_capacity` per member and producer (numba, cached).
 
     ``online_at`` (M, P) steps, ``illegal_capacity`` (M, P) t/yr, ``closed`` (M, P) bool;
-    ``project``, ``recorded`` t/yr, ``nameplate`` t/yr, ``illegal`` and ``disruption`` (P,);
-    ``ramp_months`` (M,). A project's ramp is ``min(max((t - online_at + 1) / ramp, 0), 1)``;
-    recorded capacity and projects' add as numpy's sum of the two (0 where not one), so the
-    numbers are the ones numpy gave, whatever the batch. Compiled because as numpy this was a
-    dozen operations on small arrays a month.
+    ``planned``, ``nameplate`` t/yr and ``illegal`` (P,); ``forced_online``, ``recorded`` t/yr
+    and ``disruption`` (T, P), read in month ``t``; ``ramp_months`` (M, 1). A planned producer
+    not forced online is a project of the model, its ramp
+    ``min(max((t - online_at + 1) / ramp, 0), 1)``; recorded capacity and projects' add as
+    numpy's sum of the two (0 where not one), so the numbers are the ones numpy gave, whatever
+    the batch. Compiled because as numpy this was a dozen operations on small arrays a month.
     """
     members, producers = online_at.shape
+    project = planned & ~forced_online[t]                 # capacity from the model's projects
     out = np.empty((members, producers))
     for m in range(members):
         for p in range(producers):
             if illegal[p]:
                 capacity = illegal_capacity[m, p] if illegal_supply else 0.0
             elif project[p]:
-                ramp = np_minimum(np_maximum((t - online_at[m, p] + 1) / ramp_months[m], 0.0),
+                ramp = np_minimum(np_maximum((t - online_at[m, p] + 1) / ramp_months[m, 0], 0.0),
                                   1.0)
                 capacity = 0.0 + nameplate[p] * ramp
             else:
-                capacity = recorded[p] + 0.0
-            out[m, p] = capacity * disruption[p] * (0.0 if closed[m, p] else 1.0)
+                capacity = recorded[t, p] + 0.0
+            out[m, p] = capacity * disruption[t, p] * (0.0 if closed[m, p] else 1.0)
     return out
 
 
@@ -295,17 +326,71 @@ def foreseen_deficit(inp: CapacityInputs, t: int, online_at: np.ndarray, supply:
     (trapezoid: the mean of demand now and at the horizon) and leave sellers and consumers their
     normal stocks at the end.
     """
-    horizon = inp.horizon_yr
-    ramp = np.minimum(np.maximum((t - online_at + 1) / inp.ramp_up_months, 0.0), 1.0)  # (M, P)
-    full_in_yr = (np.minimum(online_at, t + MONTHS_PER_YEAR * 100) + inp.ramp_up_months - t
-                  ) / MONTHS_PER_YEAR
-    counted = np.minimum(np.maximum(1.0 - full_in_yr / max(horizon, 1e-9), 0.0), 1.0)
-    coming = np.where(online_at < NEVER, inp.nameplate_t_per_yr[None, :] * (1.0 - ramp)
-                      * counted, 0.0) @ inp.output_share                      # (M, E)
-    later = demand * inp.outlook_growth[t][None, :]                           # (M, E) t/yr
-    left = stock + horizon * (supply + coming - (demand + later) / 2.0)
-    short = left < inp.working_stock_yr * later                               # (M, E)
-    return short @ inp.watched.T                    # boolean product: any watched element short
+    pending = _pending(t, online_at, inp.nameplate_t_per_yr, inp.ramp_up_months,
+                       max(inp.horizon_yr, 1e-9))                              # (M, P) t/yr
+    return _short(inp.horizon_yr, pending @ inp.output_share, supply, demand, stock,
+                  inp.outlook_growth[t], inp.working_stock_yr, inp.watched)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pending(t: int, online_at: np.ndarray, nameplate: np.ndarray, ramp_months: np.ndarray,
+             horizon: float) -> np.ndarray:
+    """Committed capacity not yet at full output that counts over the horizon, (M, P) t REO/yr.
+
+    Per member and producer (``online_at`` (M, P) steps, ``nameplate`` (P,), ``ramp_months``
+    (M, 1), ``horizon`` years, at least 1e-9): a committed project (``online_at < NEVER``)
+    brings ``nameplate x (1 - ramp) x counted``, its ramp
+    ``min(max((t - online_at + 1) / ramp_months, 0), 1)``, full output in
+    ``(min(online_at, t + 1200) + ramp_months - t) / 12`` years and ``counted`` the share of
+    the horizon after that, ``min(max(1 - full_in_yr / horizon, 0), 1)``; 0 otherwise. numpy's
+    operations in numpy's order (the product with output shares stays numpy's). Compiled
+    because as numpy these were a dozen small operations a month.
+    """
+    members, producers = online_at.shape
+    out = np.empty((members, producers))
+    for m in range(members):
+        for p in range(producers):
+            if online_at[m, p] < NEVER:
+                ramp = np_minimum(np_maximum((t - online_at[m, p] + 1) / ramp_months[m, 0], 0.0),
+                                  1.0)
+                full_in_yr = (min(online_at[m, p], t + MONTHS_PER_YEAR * 100) + ramp_months[m, 0]
+                              - t) / MONTHS_PER_YEAR
+                counted = np_minimum(np_maximum(1.0 - full_in_yr / horizon, 0.0), 1.0)
+                out[m, p] = nameplate[p] * (1.0 - ramp) * counted
+            else:
+                out[m, p] = 0.0
+    return out
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _short(horizon: float, coming: np.ndarray, supply: np.ndarray, demand: np.ndarray,
+           stock: np.ndarray, growth: np.ndarray, working_stock: np.ndarray,
+           watched: np.ndarray) -> np.ndarray:
+    """Whether an element each project watches falls short over the horizon, (M, P) bool.
+
+    Per member and element (``coming``, ``supply``, ``demand`` (M, E) t/yr, ``stock`` (M, E) t,
+    ``growth`` (E,), ``working_stock`` (M, 1) years): demand at the horizon
+    ``later = demand x growth``, stocks left
+    ``stock + horizon x (supply + coming - (demand + later) / 2)``, short when below
+    ``working_stock x later``; a project (``watched`` (P, E) bool) is short when any element it
+    watches is (numpy's boolean matrix product). numpy's operations in numpy's order.
+    """
+    members, elements = coming.shape
+    producers = watched.shape[0]
+    out = np.zeros((members, producers), np.bool_)
+    short = np.empty(elements, np.bool_)
+    for m in range(members):
+        for e in range(elements):
+            later = demand[m, e] * growth[e]
+            left = stock[m, e] + horizon * (supply[m, e] + coming[m, e]
+                                            - (demand[m, e] + later) / 2.0)
+            short[e] = left < working_stock[m, 0] * later
+        for p in range(producers):
+            for e in range(elements):
+                if short[e] and watched[p, e]:
+                    out[m, p] = True
+                    break
+    return out
 
 
 def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarray,
@@ -320,37 +405,71 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
     the investors' outlook (:func:`foreseen_deficit`); without them projects are committed
     on price alone.
     """
-    expected, loss_months, closed, reopen_at = _closures(
+    expected, loss_months, closed, reopen_at, commit, foreseen, any_foreseen, margin = _closures(
         t, state.expected_netback, state.loss_months, state.closed, state.reopen_at,
-        netback, cash_cost, inp.can_close, inp.incentive_usd_per_kg,
-        inp.investment_rate[:, 0], inp.closure_after_loss_months[:, 0],
-        inp.restart_months[:, 0])
-
-    online_at = state.online_at
-    if inp.projects_endogenous:
-        eligible = inp.planned & (t + inp.lead_time_months >= inp.start_month)
-        free = eligible[None, :] & (online_at == NEVER)
-        commit = free & (expected >= inp.incentive_usd_per_kg[None, :])
-        foreseen = free & ~commit & (expected >= cash_cost)
-        outlook = supply is not None and demand is not None and stock is not None
-        if outlook and foreseen.any():               # nothing to decide: skip the outlook
-            foreseen &= foreseen_deficit(inp, t, online_at, supply, demand, stock)
-            cost = np.where(foreseen, inp.incentive_usd_per_kg[None, :], np.inf)
-            cheapest = np.argmin(cost, axis=1)                                # (M,)
-            first = np.zeros_like(commit)
-            first[np.arange(len(cheapest)), cheapest] = np.isfinite(cost.min(axis=1))
-            commit = commit | first
-        online_at = np.where(commit, np.maximum(t + inp.lead_time_months, inp.start_month)[None, :],
-                             online_at)
-
+        state.online_at, netback, cash_cost, reference_netback, inp.can_close, inp.illegal,
+        inp.incentive_usd_per_kg, inp.planned, inp.lead_time_months, inp.start_month,
+        inp.projects_endogenous, inp.investment_rate, inp.closure_after_loss_months,
+        inp.restart_months)
+    # projects foreseen to meet a deficit: nothing to decide without one, skip the outlook
+    choose = any_foreseen and supply is not None and demand is not None and stock is not None
+    deficit = (foreseen_deficit(inp, t, state.online_at, supply, demand, stock) if choose
+               else foreseen)
     # fringe capacity: the recorded (base) capacity at reference prices, scaled by the margin
-    # relative to the margin at reference prices
-    base = inp.capacity_t_per_yr[t]
-    reference_margin = np.maximum(reference_netback[None, :] - cash_cost, 1e-9)
-    margin = np.maximum(netback - cash_cost, 0.0) / reference_margin
-    target = base[None, :] * np.minimum(np.maximum(margin ** inp.illegal_supply_elasticity, 0.0),
-                                        inp.illegal_max_multiple)
-    illegal = np.where(inp.illegal[None, :], state.illegal_capacity
-                       + (target - state.illegal_capacity) * inp.illegal_rate, 0.0)
+    # relative to the margin at reference prices (the power stays numpy's)
+    online_at, illegal = _commit(
+        t, state.online_at, commit, foreseen, deficit, choose, inp.incentive_usd_per_kg,
+        inp.lead_time_months, inp.start_month, margin ** inp.illegal_supply_elasticity,
+        inp.capacity_t_per_yr, state.illegal_capacity, inp.illegal, inp.illegal_max_multiple,
+        inp.illegal_rate)
     return CapacityState(expected_netback=expected, loss_months=loss_months, closed=closed,
                          reopen_at=reopen_at, online_at=online_at, illegal_capacity=illegal)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _commit(t: int, online_at: np.ndarray, commit: np.ndarray, foreseen: np.ndarray,
+            deficit: np.ndarray, choose: bool, incentive: np.ndarray, lead_time: np.ndarray,
+            start_month: np.ndarray, powered: np.ndarray, capacity: np.ndarray,
+            illegal_capacity: np.ndarray, illegal: np.ndarray, max_multiple: np.ndarray,
+            rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Projects committed and fringe capacity after month ``t``, (M, P) each (numba, cached).
+
+    Per member: with ``choose``, of the projects ``foreseen`` where a ``deficit`` is foreseen the
+    one of lowest ``incentive`` price (the first of equals; none if one is NaN or the lowest is
+    not finite, as numpy's argmin and min) is committed besides those in ``commit``; a committed
+    project comes online at ``max(t + lead_time, start_month)``, the others keep ``online_at``.
+    Fringe producers (``illegal``) move their capacity toward the target
+    ``capacity[t] x min(max(powered, 0), max_multiple)`` (``powered`` (M, I) the margin to the
+    power of the supply elasticity, the fringe producers in order) by ``rate`` (M, 1); other
+    producers have none. numpy's operations in numpy's order.
+    """
+    members, producers = online_at.shape
+    online = np.empty_like(online_at)
+    out = np.empty((members, producers))
+    for m in range(members):
+        best = -1
+        if choose:
+            low = np.inf
+            for p in range(producers):
+                cost = incentive[p] if foreseen[m, p] and deficit[m, p] else np.inf
+                if cost != cost:
+                    best = -1
+                    break
+                if cost < low:
+                    low, best = cost, p
+            if best >= 0 and not math.isfinite(low):
+                best = -1
+        fringe = 0
+        for p in range(producers):
+            if commit[m, p] or p == best:
+                online[m, p] = max(t + lead_time[p], start_month[p])
+            else:
+                online[m, p] = online_at[m, p]
+            if illegal[p]:
+                target = capacity[t, p] * np_minimum(np_maximum(powered[m, fringe], 0.0),
+                                                     max_multiple[m, 0])
+                out[m, p] = illegal_capacity[m, p] + (target - illegal_capacity[m, p]) * rate[m, 0]
+                fringe += 1
+            else:
+                out[m, p] = 0.0
+    return online, out

@@ -341,9 +341,13 @@ def recovery_in_force(data: np.ndarray, byproduct: np.ndarray, byproduct_recover
     return np.where(byproduct, byproduct_recovery[:, None], recovery)
 
 
+@numba.njit(cache=True, error_model="numpy")
 def netback_from_basket(basket: np.ndarray, recovery: np.ndarray,
                         cost: np.ndarray) -> np.ndarray:
-    """Netback USD/kg REO in concentrate: basket value x separation recovery - separation cost."""
+    """Netback USD/kg REO in concentrate: basket value x separation recovery - separation cost.
+
+    Numbers or arrays (numba, cached on disk: the netback kernel calls it per producer).
+    """
     return basket * recovery - cost
 
 
@@ -355,12 +359,30 @@ def netback_usd_per_kg(inp: MiningInputs, routes: Routes, t: int,
     separated this month, times separation recovery, minus that region's separation cost
     (Chinese costs scaled by ``china_cost_multiplier``).
     """
-    k = routes.pattern[t]
     by_market = np.einsum("mke,pe->mkp", price, inp.distribution)       # (M, K, P)
-    basket = by_market[:, routes.market[k], inp.producer_axis]        # (M, P)
-    sep_cost = routes.cost_usd_per_kg[k][None, :] * np.where(
-        routes.in_china[k][None, :], inp.china_cost_multiplier, 1.0)
-    return netback_from_basket(basket, routes.recovery[k][None, :], sep_cost)
+    return _netback(by_market, routes.pattern[t], routes.market, routes.recovery,
+                    routes.cost_usd_per_kg, routes.in_china, inp.china_cost_multiplier)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _netback(by_market: np.ndarray, k: int, market: np.ndarray, recovery: np.ndarray,
+             cost: np.ndarray, in_china: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`netback_usd_per_kg` after numpy's einsum (numba, cached on disk).
+
+    Per member and producer: the basket value ``by_market`` (M, K, P) in the market of the
+    routing ``k`` (``market`` (n, P)), times the separation ``recovery`` (n, P), minus the
+    separation ``cost`` (n, P), times the member's ``multiplier`` (M, 1) where separated in
+    China (``in_china``): :func:`netback_from_basket`, numpy's operations in numpy's order.
+    Compiled because as numpy the picking and costing were half a dozen operations a month.
+    """
+    members, _, producers = by_market.shape
+    out = np.empty((members, producers))
+    for m in range(members):
+        for p in range(producers):
+            sep_cost = cost[k, p] * (multiplier[m, 0] if in_china[k, p] else 1.0)
+            out[m, p] = netback_from_basket(by_market[m, market[k, p], p], recovery[k, p],
+                                            sep_cost)
+    return out
 
 
 def utilization_target(inp: MiningInputs, netback: np.ndarray) -> np.ndarray:
@@ -376,16 +398,54 @@ def utilization_target(inp: MiningInputs, netback: np.ndarray) -> np.ndarray:
 def adjust_utilization(inp: MiningInputs, utilization: np.ndarray,
                        target: np.ndarray) -> np.ndarray:
     """Utilization moves toward its target by the month's adjustment fraction, (M, P)."""
-    return utilization + (target - utilization) * inp.utilization_rate
+    return _adjust_utilization(utilization, target, inp.utilization_rate)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _adjust_utilization(utilization: np.ndarray, target: np.ndarray,
+                        rate: np.ndarray) -> np.ndarray:
+    """``utilization + (target - utilization) x rate`` per member and producer (numba, cached).
+
+    ``utilization`` and ``target`` (M, P), ``rate`` (M, 1); numpy's operations in numpy's
+    order. Compiled because the kernel call costs less than numpy's three operations (half at
+    one member, a third at 256).
+    """
+    members, producers = utilization.shape
+    out = np.empty((members, producers))
+    for m in range(members):
+        for p in range(producers):
+            out[m, p] = utilization[m, p] + (target[m, p] - utilization[m, p]) * rate[m, 0]
+    return out
 
 
 def desired_output(inp: MiningInputs, t: int, utilization: np.ndarray,
                    capacity: np.ndarray) -> np.ndarray:
     """Output (M, P) t REO/yr within capacity, Bayan Obo's ore limit and the quota allocation."""
-    desired = utilization * capacity
-    byproduct_limit = inp.byproduct_ore_t_per_yr[t] * inp.byproduct_recovery[t]
-    desired = np.where(inp.byproduct[None, :], np.minimum(desired, byproduct_limit), desired)
-    return np.minimum(desired, inp.quota_t_per_yr[t][None, :])
+    return _desired_output(t, utilization, capacity, inp.byproduct, inp.byproduct_ore_t_per_yr,
+                           inp.byproduct_recovery, inp.quota_t_per_yr)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _desired_output(t: int, utilization: np.ndarray, capacity: np.ndarray,
+                    byproduct: np.ndarray, byproduct_ore: np.ndarray,
+                    byproduct_recovery: np.ndarray, quota: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`desired_output` per member and producer (numba, cached on disk).
+
+    ``utilization x capacity`` (M, P), for by-product mines (``byproduct`` (P,)) at most
+    ``byproduct_ore[t] x byproduct_recovery[t]``, then at most ``quota[t]`` (T, P), with
+    numpy's minimum (NaN rules). Compiled because as numpy these were half a dozen small
+    operations a month.
+    """
+    members, producers = utilization.shape
+    limit = byproduct_ore[t] * byproduct_recovery[t]
+    out = np.empty((members, producers))
+    for m in range(members):
+        for p in range(producers):
+            desired = utilization[m, p] * capacity[m, p]
+            if byproduct[p]:
+                desired = np_minimum(desired, limit)
+            out[m, p] = np_minimum(desired, quota[t, p])
+    return out
 
 
 def extract(inp: MiningInputs, t: int, output: np.ndarray, reserves: np.ndarray,

@@ -248,12 +248,40 @@ def separation_limit(inp: SeparationInputs, t: int, mine_capacity: np.ndarray) -
     bring the capacity of their mine (``mine_capacity``, (M, P) t REO/yr) to the region that
     separates their concentrate.
     """
-    extra = np.einsum("mp,pr->mr", (inp.planned | inp.toll[t])[None, :] * mine_capacity,
-                      routing(inp, t))
-    plant = inp.capacity_t_per_yr[t][None, :] + extra
-    limit = np.empty((plant.shape[0], 2, plant.shape[1]))
-    limit[:, 0] = np.minimum(plant, inp.quota_t_per_yr[t][None, :])
-    limit[:, 1] = np.maximum(plant - limit[:, 0], 0.0)
+    return _separation_limit(t, mine_capacity, inp.planned, inp.toll, inp.routes.pattern,
+                             inp.routes.onehot, inp.capacity_t_per_yr, inp.quota_t_per_yr)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _separation_limit(t: int, mine_capacity: np.ndarray, planned: np.ndarray, toll: np.ndarray,
+                      pattern: np.ndarray, onehot: np.ndarray, capacity: np.ndarray,
+                      quota: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`separation_limit` per member and region (numba, cached on disk).
+
+    ``mine_capacity`` (M, P) t/yr; ``planned`` (P,), ``toll`` (T, P) bool; the month's routing
+    ``onehot[pattern[t]]`` (P, R); ``capacity`` and ``quota`` (T, R) t/yr. A region's plant is
+    its capacity plus ``sum_p (planned | toll) x mine_capacity x onehot`` (numpy's einsum: a
+    running sum over producers in order from 0.0, zeros included); pool 0 takes
+    ``min(plant, quota)``, pool 1 ``max(plant - pool 0, 0)``. numpy's operations in numpy's
+    order, so the numbers are the ones it gave. Compiled because as numpy these were an einsum
+    and a dozen small operations a month.
+    """
+    members, producers = mine_capacity.shape
+    routes = onehot[pattern[t]]
+    regions = routes.shape[1]
+    limit = np.empty((members, 2, regions))
+    extra = np.empty(regions)
+    for m in range(members):
+        extra[:] = 0.0
+        for p in range(producers):
+            brought = (1.0 if planned[p] or toll[t, p] else 0.0) * mine_capacity[m, p]
+            for r in range(regions):
+                extra[r] += brought * routes[p, r]
+        for r in range(regions):
+            plant = capacity[t, r] + extra[r]
+            bound = np_minimum(plant, quota[t, r])
+            limit[m, 0, r] = bound
+            limit[m, 1, r] = np_maximum(plant - bound, 0.0)
     return limit
 
 
@@ -265,13 +293,44 @@ def backlog_factor(inp: SeparationInputs, t: int, concentrate: np.ndarray,
     the producer's concentrate; ``concentrate`` is (M, 2, R, E), ``limit`` (M, 2, R). A
     producer that stockpiles its concentrate this month (``stockpiling``) is not cut.
     """
-    stock = _sum_rows(concentrate.reshape(-1, concentrate.shape[-1])).reshape(limit.shape)
-    months = stock / np.maximum(limit / MONTHS_PER_YEAR, 1e-9)                # (M, 2, R)
-    full, stop = inp.backlog_full_months[:, :, None], inp.backlog_stop_months[:, :, None]
-    factor = np.minimum(np.maximum((stop - months) / (stop - full), 0.0), 1.0)
-    by_pool = factor[:, :, inp.routes.region[inp.routes.pattern[t]]]     # (M, 2, P)
-    share = np.where(inp.exempt[t][None, :], by_pool[:, 1], by_pool[:, 0])
-    return np.where(inp.stockpiling[t][None, :], 1.0, share)
+    return _backlog_factor(t, concentrate, limit, inp.backlog_full_months,
+                           inp.backlog_stop_months, inp.routes.pattern, inp.routes.region,
+                           inp.exempt, inp.stockpiling)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _backlog_factor(t: int, concentrate: np.ndarray, limit: np.ndarray, full: np.ndarray,
+                    stop: np.ndarray, pattern: np.ndarray, region: np.ndarray,
+                    exempt: np.ndarray, stockpiling: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`backlog_factor` per member and producer (numba, cached on disk).
+
+    Per member, pool and region: the stock ``concentrate`` (M, 2, R, E) summed over elements
+    (:func:`sum_elements`) in months of the feed ``limit`` (M, 2, R),
+    ``stock / max(limit / 12, 1e-9)``, gives the factor
+    ``min(max((stop - months) / (stop - full), 0), 1)`` (``full``, ``stop`` (M, 1) months). A
+    producer takes the factor of its region (``region[pattern[t]]``) in the exempt pool where
+    ``exempt`` (T, P), else in the quota-bound pool; 1 where ``stockpiling`` (T, P). numpy's
+    operations in numpy's order, so the numbers are the ones it gave. Compiled because as numpy
+    these were a dozen small operations a month.
+    """
+    members, pools, regions, _ = concentrate.shape
+    routes = region[pattern[t]]
+    producers = routes.shape[0]
+    factor = np.empty((pools, regions))
+    out = np.empty((members, producers))
+    for m in range(members):
+        for k in range(pools):
+            for r in range(regions):
+                months = (sum_elements(concentrate[m, k, r])
+                          / np_maximum(limit[m, k, r] / MONTHS_PER_YEAR, 1e-9))
+                factor[k, r] = np_minimum(np_maximum((stop[m, 0] - months)
+                                                     / (stop[m, 0] - full[m, 0]), 0.0), 1.0)
+        for p in range(producers):
+            if stockpiling[t, p]:
+                out[m, p] = 1.0
+            else:
+                out[m, p] = factor[1 if exempt[t, p] else 0, routes[p]]
+    return out
 
 
 def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output: np.ndarray,
