@@ -451,16 +451,3 @@ def _deliveries(output: np.ndarray, to_china: np.ndarray) -> tuple[np.ndarray, n
                 else:
                     abroad[m, e] += output[m, r, e]
     return china, abroad
-
-
-@numba.njit(cache=True)
-def _sum_rows(a: np.ndarray) -> np.ndarray:
-    """Each row's :func:`sum_elements`, (N,) from (N, E).
-
-    ``a.sum(axis=1)``, the same numbers, without numpy's loop per row, which for rows of 16
-    elements cost more than the additions.
-    """
-    out = np.empty(a.shape[0])
-    for i in range(a.shape[0]):
-        out[i] = sum_elements(a[i])
-    return out
