@@ -189,13 +189,13 @@ def build(ctx: Context, draft: Draft) -> CapacityInputs:
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _closures(t: int, expected_netback: np.ndarray, loss_months: np.ndarray, closed: np.ndarray,
-              reopen_at: np.ndarray, online_at: np.ndarray, netback: np.ndarray,
-              cash_cost: np.ndarray, reference_netback: np.ndarray, can_close: np.ndarray,
-              illegal: np.ndarray, incentive: np.ndarray, planned: np.ndarray,
-              lead_time: np.ndarray, start_month: np.ndarray, projects: bool,
-              investment_rate: np.ndarray, closure_months: np.ndarray,
-              restart_months: np.ndarray) -> tuple[np.ndarray, ...]:
+def _month_decisions(t: int, expected_netback: np.ndarray, loss_months: np.ndarray,
+                     closed: np.ndarray, reopen_at: np.ndarray, online_at: np.ndarray,
+                     netback: np.ndarray, cash_cost: np.ndarray, reference_netback: np.ndarray,
+                     can_close: np.ndarray, illegal: np.ndarray, incentive: np.ndarray,
+                     planned: np.ndarray, lead_time: np.ndarray, start_month: np.ndarray,
+                     projects: bool, investment_rate: np.ndarray, closure_months: np.ndarray,
+                     restart_months: np.ndarray) -> tuple[np.ndarray, ...]:
     """Expected netbacks, closures, restarts, projects' cases and fringe margins after month ``t``.
 
     Per member and producer ((M, P) state, ``netback`` and ``cash_cost`` USD/kg; ``can_close``,
@@ -405,7 +405,8 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
     the investors' outlook (:func:`foreseen_deficit`); without them projects are committed
     on price alone.
     """
-    expected, loss_months, closed, reopen_at, commit, foreseen, any_foreseen, margin = _closures(
+    (expected, loss_months, closed, reopen_at, commit, foreseen, any_foreseen,
+     margin) = _month_decisions(
         t, state.expected_netback, state.loss_months, state.closed, state.reopen_at,
         state.online_at, netback, cash_cost, reference_netback, inp.can_close, inp.illegal,
         inp.incentive_usd_per_kg, inp.planned, inp.lead_time_months, inp.start_month,

@@ -248,26 +248,25 @@ def separation_limit(inp: SeparationInputs, t: int, mine_capacity: np.ndarray) -
     bring the capacity of their mine (``mine_capacity``, (M, P) t REO/yr) to the region that
     separates their concentrate.
     """
-    return _separation_limit(t, mine_capacity, inp.planned, inp.toll, inp.routes.pattern,
-                             inp.routes.onehot, inp.capacity_t_per_yr, inp.quota_t_per_yr)
+    return _separation_limit(t, mine_capacity, inp.planned, inp.toll, routing(inp, t),
+                             inp.capacity_t_per_yr, inp.quota_t_per_yr)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _separation_limit(t: int, mine_capacity: np.ndarray, planned: np.ndarray, toll: np.ndarray,
-                      pattern: np.ndarray, onehot: np.ndarray, capacity: np.ndarray,
-                      quota: np.ndarray) -> np.ndarray:
+                      routes: np.ndarray, capacity: np.ndarray, quota: np.ndarray) -> np.ndarray:
     """The arithmetic of :func:`separation_limit` per member and region (numba, cached on disk).
 
     ``mine_capacity`` (M, P) t/yr; ``planned`` (P,), ``toll`` (T, P) bool; the month's routing
-    ``onehot[pattern[t]]`` (P, R); ``capacity`` and ``quota`` (T, R) t/yr. A region's plant is
-    its capacity plus ``sum_p (planned | toll) x mine_capacity x onehot`` (numpy's einsum: a
+    ``routes`` (P, R) one-hot (:func:`routing`); ``capacity`` and ``quota`` (T, R) t/yr. A
+    region's plant is its capacity plus ``sum_p (planned | toll) x mine_capacity x routes``
+    (numpy's einsum: a
     running sum over producers in order from 0.0, zeros included); pool 0 takes
     ``min(plant, quota)``, pool 1 ``max(plant - pool 0, 0)``. numpy's operations in numpy's
     order, so the numbers are the ones it gave. Compiled because as numpy these were an einsum
     and a dozen small operations a month.
     """
     members, producers = mine_capacity.shape
-    routes = onehot[pattern[t]]
     regions = routes.shape[1]
     limit = np.empty((members, 2, regions))
     extra = np.empty(regions)
