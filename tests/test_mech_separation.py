@@ -149,7 +149,8 @@ def test_without_the_exemption_imported_ore_waits_for_quota_room():
 
 def test_dy_is_separated_outside_china_only_from_lynas_2025_circuit():
     """Lynas made the first Dy oxide outside China in May 2025 (heavy_separation.csv): before it
-    Malaysia's Dy and Tb go to China in a mixed concentrate, its Nd is sold for export."""
+    Malaysia's Dy and Tb go to China in a mixed concentrate, its Nd is sold for export but for
+    the share Chinese buyers take (china_offtake.csv), and after it the Dy and Tb stay abroad."""
     m = model()
     inp = m.inputs.separation
     malaysia = list(m.coords.regions).index("malaysia")
@@ -158,9 +159,36 @@ def test_dy_is_separated_outside_china_only_from_lynas_2025_circuit():
     output[0, malaysia, [dy, tb, nd]] = (100.0, 50.0, 1000.0)
     before_c, before_x = separation.deliveries(inp, _year(2025) + 3, output)     # Apr 2025
     after_c, after_x = separation.deliveries(inp, _year(2025) + 4, output)       # May 2025
+    share = inp.to_china[_year(2025), malaysia, nd]
+    assert share == pytest.approx(0.506)                                        # held from 2023
     assert before_c[0, dy] == 100.0 and before_x[0, dy] == 0.0
-    assert before_x[0, nd] == 1000.0 and before_c[0, nd] == 0.0
-    assert after_x[0, dy] == 100.0 and after_x[0, tb] == 50.0 and after_c[0].sum() == 0.0
+    assert before_c[0, nd] == 1000.0 * share and before_x[0, nd] == 1000.0 - 1000.0 * share
+    assert after_x[0, dy] == 100.0 and after_x[0, tb] == 50.0
+    assert after_c[0].sum() == after_c[0, nd] == 1000.0 * share
     np.testing.assert_allclose(before_c + before_x, output.sum(axis=1))        # nothing lost
     sm = m.coords.elements.index("Sm")
-    assert inp.to_china[_year(2030), malaysia, sm]                              # SEG still to China
+    assert inp.to_china[_year(2030), malaysia, sm] == 1.0                       # SEG still to China
+
+
+def test_china_offtake_follows_the_comtrade_shares_of_lynas_output():
+    """china_offtake.csv: China's imports from Malaysia / Lynas' output, by year, La-Nd only;
+    Chinese regions sell everything in China and other foreign separators nothing."""
+    m = model()
+    inp = m.inputs.separation
+    regions = list(m.coords.regions)
+    malaysia, usa, baotou = (regions.index(r) for r in ("malaysia", "usa", "baotou"))
+    la, nd, sm = (m.coords.elements.index(e) for e in ("La", "Nd", "Sm"))
+    assert inp.to_china[_year(2015), malaysia, nd] == 0.0                        # no record
+    assert inp.to_china[_year(2017), malaysia, la] == 0.667
+    assert inp.to_china[_year(2021) + 11, malaysia, nd] == 0.322                 # Dec 2021
+    assert inp.to_china[_year(2022) + 11, malaysia, nd] == 0.44
+    assert inp.to_china[_year(2040), malaysia, la] == 0.506
+    assert inp.to_china[_year(2020), malaysia, sm] == 1.0                        # mixed concentrate
+    assert inp.to_china[_year(2020), usa, nd] == 0.0
+    assert (inp.to_china[:, baotou] == 1.0).all()
+    output = np.random.default_rng(0).uniform(0.0, 5e4, (3, len(regions), 16))
+    china, abroad = separation.deliveries(inp, _year(2019), output)
+    np.testing.assert_allclose(china + abroad, output.sum(axis=1), rtol=1e-15)   # nothing lost
+    assert china[:, nd] == pytest.approx(
+        output[:, inp.to_china[_year(2019), :, nd] == 1.0, nd].sum(axis=1)
+        + 0.589 * output[:, malaysia, nd], rel=1e-12)

@@ -146,6 +146,15 @@ class HeavySeparationRow(_Row):
     month: Annotated[int, Field(ge=1, le=12)]
 
 
+class ChinaOfftakeRow(_Row):
+    """Share of a foreign region's separated oxides sold into China, by year (china_offtake.csv)."""
+
+    region: str
+    elements: str = Field(min_length=2)
+    year: Year
+    share_fraction: Fraction
+
+
 class QuotaRow(_Row):
     """One of China's annual quotas, t REO/yr (quotas.csv)."""
 
@@ -249,6 +258,7 @@ INPUT_TABLES: dict[str, type[_Row]] = {
     "regions": RegionRow,
     "separation_capacity": SeparationCapacityRow,
     "heavy_separation": HeavySeparationRow,
+    "china_offtake": ChinaOfftakeRow,
     "quotas": QuotaRow,
     "export_taxes": ExportTaxRow,
     "applications": ApplicationRow,
@@ -570,13 +580,14 @@ def _check_cross_references(tables: dict[str, pd.DataFrame]) -> None:
     need("producers", "separation_region", regions)
     need("capacity_history", "producer", producers)
     need("separation_capacity", "region", regions)
-    need("heavy_separation", "region", regions)
-    for line_no, spec in enumerate(tables["heavy_separation"].elements, start=2):
-        unknown = sorted(set(str(spec).split(";")) - set(ELEMENTS))
-        if unknown:
-            raise InputError(f"line {line_no}: unknown element(s) {unknown} in {spec!r}",
-                             file="data/inputs/heavy_separation.csv", field="elements",
-                             allowed=", ".join(ELEMENTS) + " separated by ';'")
+    for table in ("heavy_separation", "china_offtake"):
+        need(table, "region", regions)
+        for line_no, spec in enumerate(tables[table].elements, start=2):
+            unknown = sorted(set(str(spec).split(";")) - set(ELEMENTS))
+            if unknown:
+                raise InputError(f"line {line_no}: unknown element(s) {unknown} in {spec!r}",
+                                 file=f"data/inputs/{table}.csv", field="elements",
+                                 allowed=", ".join(ELEMENTS) + " separated by ';'")
     for line_no, spec in enumerate(tables["producers"].distribution, start=2):
         for part in str(spec).split(";"):
             key = part.split(":")[0].strip()

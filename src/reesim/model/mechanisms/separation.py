@@ -78,8 +78,9 @@ class SeparationInputs:
     #                                     the backlog (concentrate_stockpile events)
     capacity_t_per_yr: np.ndarray       # (T, R) separation capacity
     quota_t_per_yr: np.ndarray          # (T, R) China's separation quota by region (inf: none)
-    to_china: np.ndarray                # (T, R, E) bool: output sold in China's market (Chinese
-    #                                     regions; elsewhere elements not separated there)
+    to_china: np.ndarray                # (T, R, E) share of output sold in China's market: 1
+    #                                     in Chinese regions and for elements not separated
+    #                                     there (a mixed concentrate), else the offtake share
     exempt: np.ndarray                  # (T, P) bool: concentrate outside the quota (imported
     #                                     until covered, illegal always)
     covers_imports: np.ndarray          # (T,) bool: the quota covers imported concentrate
@@ -123,6 +124,7 @@ def draft(ctx: Context) -> Draft:
         "separation_quota_national_t_per_yr": quota,
         "separation_quota_covers_imports": np.zeros(steps, bool),
         "heavy_separation": heavy_separation(ctx),
+        "china_offtake": china_offtake(ctx),
     }
 
 
@@ -141,6 +143,23 @@ def heavy_separation(ctx: Context) -> np.ndarray:
         elements = [ELEMENTS.index(e) for e in str(row.elements).split(";")]
         able[start:, ctx.region_index(row.region), elements] = True
     return able
+
+
+def china_offtake(ctx: Context) -> np.ndarray:
+    """Share of each region's separated elements sold into China's market each month, (T, R, E).
+
+    ``china_offtake.csv`` gives, for a region outside China, the share of its output of the
+    listed elements that Chinese buyers take (Lynas' La-Nd: China's imports from Malaysia over
+    Lynas' output), from January of the year given until the next row; 0 elsewhere.
+    """
+    steps, n_r = ctx.timeline.steps, len(ctx.coords.regions)
+    share = np.zeros((steps, n_r, len(ELEMENTS)))
+    years = ctx.years
+    for (region, spec), rows in ctx.data["china_offtake"].groupby(["region", "elements"]):
+        yearly = step_by_year(years, rows.year.to_numpy(), rows.share_fraction.to_numpy(), 0.0)
+        elements = [ELEMENTS.index(e) for e in str(spec).split(";")]
+        share[:, ctx.region_index(region), elements] = monthly(yearly)[:, None]
+    return share
 
 
 def quota_weights(ctx: Context, draft: Draft) -> np.ndarray:
@@ -212,7 +231,8 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
         planned=(ctx.producers.status == "planned").to_numpy(), toll=draft["toll"],
         stockpiling=draft["stockpiling"],
         capacity_t_per_yr=sep_capacity, quota_t_per_yr=quota,
-        to_china=china[None, :, None] | ~draft["heavy_separation"], exempt=exempt,
+        to_china=np.where(china[None, :, None] | ~draft["heavy_separation"], 1.0,
+                          draft["china_offtake"]), exempt=exempt,
         covers_imports=covers.copy(), routes=routes, pool_of=pool_of,
         pool_pattern=pool_pattern,
         backlog_full_months=member_column(p.backlog_full_months, 1),
@@ -425,7 +445,9 @@ def deliveries(inp: SeparationInputs, t: int, output: np.ndarray) -> tuple[np.nd
     """Separated output (M, R, E) t/yr delivered to China's and to the export market, (M, E) each.
 
     Chinese regions sell in China; a region outside China sells what it separates in the export
-    market and sends the elements it cannot separate (in a mixed concentrate) to China.
+    market, less the share Chinese buyers take (``china_offtake.csv``: about half of Lynas'
+    La-Nd in 2017-2022, China's imports from Malaysia), and sends the elements it cannot
+    separate (in a mixed concentrate) to China.
     """
     return _deliveries(output, inp.to_china[t])
 
@@ -435,9 +457,10 @@ def _deliveries(output: np.ndarray, to_china: np.ndarray) -> tuple[np.ndarray, n
     """The sums of :func:`deliveries`, compiled (numba, cached on disk).
 
     ``output`` (M, R, E) t/yr is summed over regions in order into China's and the export
-    market by ``to_china`` (R, E); the same numbers as numpy's sums of the masked arrays
-    (adding their zeros to a sum that starts at +0.0 changes nothing), without numpy's loop
-    per element row.
+    market by ``to_china`` (R, E), the share sold in China: a share of 1 or 0 adds the whole
+    output to one market (the numbers of numpy's sums of the masked arrays: adding their zeros
+    to a sum that starts at +0.0 changes nothing); a share in between adds ``output * share``
+    to China's and the rest, ``output - output * share``, to the export market.
     """
     members, regions, elements = output.shape
     china = np.zeros((members, elements))
@@ -445,8 +468,13 @@ def _deliveries(output: np.ndarray, to_china: np.ndarray) -> tuple[np.ndarray, n
     for m in range(members):
         for r in range(regions):
             for e in range(elements):
-                if to_china[r, e]:
+                share = to_china[r, e]
+                if share == 1.0:
                     china[m, e] += output[m, r, e]
-                else:
+                elif share == 0.0:
                     abroad[m, e] += output[m, r, e]
+                else:
+                    taken = output[m, r, e] * share
+                    china[m, e] += taken
+                    abroad[m, e] += output[m, r, e] - taken
     return china, abroad
