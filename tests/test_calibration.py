@@ -426,9 +426,17 @@ def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_mem
     (the default values and a steep price response to stock cover, 3.0, six times the prior's
     cap) pays, member by member, the penalty each member's own pair of runs gives, and the
     steep member pays more (at the fit of 2026-12-04 the default pays nothing: it converges;
-    0.7, the steep value before, then paid 0.06)."""
+    0.7, the steep value before, then paid 0.06). The pairs run on to the step check's last
+    year (2030), as the fit's end point is checked, and the misfit is that of the history
+    months alone: the difference is the penalty and nothing else."""
     from reesim.calibration import Evaluator
-    from reesim.calibration.step_check import member_step_gaps, step_penalty, with_substeps
+    from reesim.calibration.evaluate import step_check_scenario
+    from reesim.calibration.step_check import (
+        STEP_CHECK_END_YEAR,
+        member_step_gaps,
+        step_penalty,
+        with_substeps,
+    )
 
     scenario = history_scenario(load_scenario("baotou"))
     table = [row for row in FREE_PARAMETERS if row.name == "price_coverage_sensitivity"]
@@ -439,8 +447,9 @@ def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_mem
     alone = []
     for value in values[:, 0]:
         design = {"price_coverage_sensitivity": [value]}
-        runs = [simulate(with_substeps(scenario, n), members=1, seed=0, design=design).dataset
-                for n in (1, 2)]
+        runs = [simulate(with_substeps(step_check_scenario(scenario), n), members=1, seed=0,
+                         design=design).dataset for n in (1, 2)]
+        assert int(runs[0].time.dt.year[-1]) == STEP_CHECK_END_YEAR
         alone.append(float(step_penalty(*member_step_gaps(*runs))[0]))
     np.testing.assert_allclose(paid, 2.0 * np.array(alone), rtol=1e-9, atol=1e-12)
     # the default values converge (test_market_behaviour.py); the steep member pays for its

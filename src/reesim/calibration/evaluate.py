@@ -4,8 +4,9 @@ The engine is vectorised over members and a member's path depends only on its ow
 (the model is deterministic once uncertainties are switched off), so a whole optimizer
 population is one :func:`reesim.simulate` call whatever its size or order. With ``workers > 1``
 the population is split into that many batches run in parallel processes; the objectives are
-the same numbers either way. With a ``step_weight`` each batch is also run with two market
-sub-steps a month and a member that does not converge in the time step pays
+the same numbers either way. With a ``step_weight`` each batch is run on to the step check's
+last year (:func:`step_check_scenario`) and also with two market sub-steps a month, and a member
+that does not converge in the time step pays
 :func:`~reesim.calibration.step_check.step_penalty` times the weight.
 """
 
@@ -24,7 +25,12 @@ import pandas as pd
 
 from reesim.api import simulate
 from reesim.calibration.parameters import FreeParameter
-from reesim.calibration.step_check import member_step_gaps, step_penalty, with_substeps
+from reesim.calibration.step_check import (
+    STEP_CHECK_END_YEAR,
+    member_step_gaps,
+    step_penalty,
+    with_substeps,
+)
 from reesim.errors import InputError, ReesimError
 from reesim.scenario.schema import OutputOptions, Scenario
 from reesim.validation import OBJECTIVE_WEIGHTS, load_observations
@@ -47,6 +53,20 @@ def history_scenario(scenario: Scenario, train_until: int = TRAIN_END_YEAR) -> S
     data.update(end_year=train_until + 1, output=OutputOptions(frequency="month").model_dump(),
                 uncertainty={})
     return Scenario.model_validate(data)
+
+
+def step_check_scenario(scenario: Scenario) -> Scenario:
+    """The history scenario run on to :data:`STEP_CHECK_END_YEAR` for the searches' step penalty.
+
+    The fit's end point is checked to that year (the first projection years), so the searches
+    pay for the same years: scored on the history window only, they found a basin whose Dy export
+    market ran out in 2030 a month apart at one and two sub-steps (24th session). The model is
+    causal, so the history months of the longer run are the history run's, bit for bit, and the
+    misfit is computed on them.
+    """
+    if scenario.end_year >= STEP_CHECK_END_YEAR:
+        return scenario
+    return scenario.model_copy(update={"end_year": STEP_CHECK_END_YEAR})
 
 
 # -- batched evaluation ------------------------------------------------------------------------
@@ -79,9 +99,10 @@ def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, se
     """
     members = values.shape[0]
     design = {name: values[:, j] for j, name in enumerate(names)}
+    checked = step_check_scenario(scenario) if step_weight > 0 else scenario
     try:
-        result = simulate(scenario, members=members, seed=seed, design=design)
-        finer = (simulate(with_substeps(scenario, 2), members=members, seed=seed, design=design)
+        result = simulate(checked, members=members, seed=seed, design=design)
+        finer = (simulate(with_substeps(checked, 2), members=members, seed=seed, design=design)
                  if step_weight > 0 else None)
     except InputError:
         raise
@@ -93,7 +114,8 @@ def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, se
         return np.concatenate([
             _objectives(scenario, names, values[:half], seed, obs, weights, step_weight),
             _objectives(scenario, names, values[half:], seed, obs, weights, step_weight)])
-    scores = member_objectives(member_metrics(result.dataset, obs), members, weights)
+    history = result.dataset.sel(time=slice(None, f"{scenario.end_year}-12"))
+    scores = member_objectives(member_metrics(history, obs), members, weights)
     if finer is None:
         return scores
     return scores + step_weight * step_penalty(*member_step_gaps(result.dataset, finer.dataset))
