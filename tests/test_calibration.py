@@ -181,21 +181,30 @@ def test_a_worse_fit_is_not_written_over_a_better_file(replayed_fit, tmp_path):
 
 
 def test_a_fit_that_does_not_converge_is_not_written_over_a_worse_one_that_does(replayed_fit,
-                                                                                tmp_path):
-    """The guard's rank through the CLI: the quick fit does not converge in the time step (its
-    price paths move with the step, like every fit today), so it does not replace a file that
-    records a far worse objective that converges; the same file marked as not converging is
-    replaced."""
-    _, path = replayed_fit
+                                                                                tmp_path,
+                                                                                monkeypatch):
+    """The guard's rank through the CLI: a fit that does not converge in the time step does not
+    replace a file that records a far worse objective that converges; the same file marked as
+    not converging is replaced. The replayed quick fit is made step-bound (a path gap of 50%):
+    the quick fit itself converges since the twenty-fourth session."""
+    import dataclasses
+
+    import reesim.calibration
+
+    result, path = replayed_fit
+    stuck = dataclasses.replace(
+        result, step_check=dataclasses.replace(result.step_check, path_gap=0.5))
+    assert not stuck.step_check.converged
+    monkeypatch.setattr(reesim.calibration, "calibrate", lambda *args, **kwargs: stuck)
     text = path.read_text()
     fit = yaml.safe_load(text)["fit"]
-    assert not fit["step_check"]["converged"], "the quick fit is expected not to converge"
+    recorded_flag = f"    converged: {str(fit['step_check']['converged']).lower()}"
     head, tail = text.split("\n  step_check:\n", 1)
     worse = head.replace(f"value: {fit['objective']['value']}", "value: 999.0", 1)
     for converged, kept in ((True, True), (False, False)):
         recorded = tmp_path / f"recorded-{converged}.yaml"
         recorded.write_text(worse + "\n  step_check:\n" + tail.replace(
-            "    converged: false", f"    converged: {str(converged).lower()}", 1))
+            recorded_flag, f"    converged: {str(converged).lower()}", 1))
         assert yaml.safe_load(recorded.read_text())["fit"]["step_check"]["converged"] is converged
         run = runner.invoke(app, ["calibrate", "baotou", "--quick", "--seed", str(SEED),
                                   "--out", str(recorded), "--overwrite"])

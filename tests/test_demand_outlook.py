@@ -129,11 +129,6 @@ def test_every_element_trades_between_its_floor_and_far_below_its_choke(runs):
     assert float(sc.sel(year=slice(2016, 2050)).min()) > 5.0      # t Sc2O3/yr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known miss (issue 8): the least elastic member of the prior (demand elasticity multiplier "
-    "0.5) runs Y and Eu to their choke prices in 2012-2013 at the eighteenth session's fit "
-    "(scarcity bound 4.84; 0.85 and 0.75 of the choke at the seventeenth's, bound 9.06); the "
-    "members at 1.0 and 1.5 stay at 0.45 and 0.24"))
 def test_even_the_least_elastic_member_keeps_history_below_six_tenths_of_the_choke(runs):
     price = runs.price.isel(member=[LOW])
     choke = 100.0 * model().inputs.demand.reference_price_usd_per_kg
