@@ -43,11 +43,11 @@ def _fitted(doc: dict) -> dict:
 def test_free_parameters_are_parameter_fields_with_valid_priors():
     check_free_parameters()
     names = [row.name for row in FREE_PARAMETERS]
-    assert len(names) == len(set(names)) == 10
-    # nine behavioural parameters and one member-level constant (the scarcity bound, fitted
-    # since 2026-12-03)
+    assert len(names) == len(set(names)) == 11
+    # nine behavioural parameters and two member-level constants (the scarcity bound, fitted
+    # since 2026-12-03, and sellers' foresight of the drain, since 2026-12-05)
     assert [row.name for row in FREE_PARAMETERS if row.kind == "constant"] == [
-        "max_scarcity_factor"]
+        "max_scarcity_factor", "drain_foresight_yr"]
     for row in FREE_PARAMETERS:
         assert row.kind in ("parameter", "constant")
         assert row.low < row.high and row.scale in ("log", "linear") and row.reason

@@ -76,6 +76,12 @@ CONSTANTS = (
     Constant("arbitrage_push_per_yr", 0.5, "x export demand per unit price gap", 0.0, 20.0,
              "Extra trade per unit of relative price gap, as a multiple of the destination's "
              "demand per year.", "assumption"),
+    Constant("drain_foresight_yr", 0.0, "yr", 0.0, 5.0,
+             "Sellers reserve, beside their normal cover, the stock their market is drawn down by "
+             "over this horizon at its present net drain (consumers' purchases and net exports "
+             "less the separated output delivered, t/yr): a deficit they can see raises the price "
+             "before the stock is gone (competitive storage with foresight).",
+             "assumption"),
     Constant("max_hoard_multiple", 2.0, "x normal coverage", 1.0, 10.0,
              "Consumers' precautionary target stock, and the cover sellers reserve when they "
              "hold for higher prices, are at most this multiple of their normal coverage.",
@@ -195,6 +201,7 @@ class MarketInputs:
     log_max_scarcity: np.ndarray        # (M, 1)
     perception_time_yr: np.ndarray      # (M, 1, 1) smoothing of the perceived price
     max_hoard_multiple: np.ndarray      # (M, 1, 1)
+    drain_foresight_yr: np.ndarray      # (M, 1, 1)
     arbitrage_gate: np.ndarray          # (M, 1)
     log_export_ceiling: np.ndarray      # (M, 1) log of the going price's ceiling / landed cost
     arbitrage_push_per_yr: np.ndarray   # (M, 1)
@@ -263,6 +270,7 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         log_max_scarcity=col2(np.log(p.max_scarcity_factor)),
         perception_time_yr=col3(p.price_perception_time_yr),
         max_hoard_multiple=col3(p.max_hoard_multiple),
+        drain_foresight_yr=col3(p.drain_foresight_yr),
         arbitrage_gate=col2(p.arbitrage_gate), arbitrage_push_per_yr=col2(p.arbitrage_push_per_yr),
         log_export_ceiling=col2(np.log(p.export_ceiling_multiple)),
     )
@@ -374,6 +382,22 @@ def seller_hold(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
     stock from the market within one step.
     """
     return np.log(np.minimum(1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple))
+
+
+def drain_hold(inp: MarketInputs, want: np.ndarray, flow: np.ndarray,
+               supply_rate: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Log multiple of their normal cover that sellers add against a visible drain, (M, K, E).
+
+    A market's net drain is what leaves it (consumers' purchases ``want`` (M, K, E) t/yr and
+    the traders' net exports ``flow`` (M, E) t/yr, out of China and into the export market)
+    less the separated output delivered to it (``supply_rate``, t/yr); sellers reserve the
+    stock it would take over ``drain_foresight_yr`` on top of their target cover.
+    """
+    drain = np.stack((want[:, 0] + flow - supply_rate[0], want[:, 1] - flow - supply_rate[1]),
+                     axis=1)
+    target = inp.seller_coverage_months * want / MONTHS_PER_YEAR                    # t
+    return np.log1p(inp.drain_foresight_yr * np.maximum(drain, 0.0)
+                    / np.maximum(target, TINY_T))
 
 
 class Clearing(NamedTuple):
@@ -732,7 +756,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     into = desired_trade(inp, landed_in, price[:, 0], want[:, 0], stocks.producers_china,
                          supply_rate[0])
     decay = 1.0 - np.exp(-dt / inp.arbitrage_time_yr[:, 0])                # (M,)
-    hold = seller_hold(inp, momentum)                                        # (M, K, E)
+    hold = seller_hold(inp, momentum) + drain_hold(inp, want, flow, supply_rate)  # (M, K, E)
     m, n_e = out.shape
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
     within_quota = np.empty(m)
