@@ -488,3 +488,46 @@ def test_china_going_price_is_drawn_to_the_landed_cost_of_foreign_stock_it_can_b
     np.testing.assert_array_equal(
         market.compete_anchors(inp, t, price, below, np.ones((3, 16)), stock, want, DT_YR),
         below)
+
+
+def _china_month(foresight_yr: float, supply_t_per_yr: float):
+    """One 2030 month of China's market holding 2,000 t of every element (about 2 months of
+    its buyers' 12,000 t/yr) with ``supply_t_per_yr`` delivered and no trade; sellers see
+    the drain ``foresight_yr`` ahead. Returns China's clearing prices (1, E) USD/kg."""
+    m = model()
+    t = (2030 - 2000) * 12
+    inp = dataclasses.replace(m.inputs.market,
+                              drain_foresight_yr=np.full((1, 1, 1), foresight_yr))
+    state = initial_state(m)
+    stocks = market.Stocks(state.inventory.copy())
+    stocks.producers_china[:] = 2000.0
+    n_e = state.price.shape[2]
+    price = state.price.copy()
+    want = np.full_like(price, 12_000.0)
+    zero = np.zeros((1, n_e))
+    orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
+    supply = (np.full((1, n_e), supply_t_per_yr), zero)
+    traded = market.trade(inp, t, stocks, price, price.copy(), price.copy(),
+                          np.zeros_like(price), want, zero, orders, zero, supply)
+    return traded.price[:, 0]
+
+
+def test_sellers_who_see_a_drain_reserve_against_it():
+    """Sellers add the stock a visible net drain would take over their foresight horizon to
+    their target cover: a market drawn down at 6,000 t/yr (half its buyers' wants) clears
+    dearer with foresight, the more so the farther they see; a market whose supply covers its
+    buyers clears at the same price with or without it."""
+    inp = model().inputs.market
+    want = np.full((1, 2, 16), 12_000.0)
+    flow = np.full((1, 16), 1_000.0)                          # 1,000 t/yr exported from China
+    supply = (np.full((1, 16), 7_000.0), np.full((1, 16), 15_000.0))
+    for years in (0.0, 0.5, 2.0):
+        seeing = dataclasses.replace(inp, drain_foresight_yr=np.full((1, 1, 1), years))
+        target = float(inp.seller_coverage_months[0, 0, 0]) * 12_000.0 / 12.0     # t
+        hold = market.drain_hold(seeing, want, flow, supply)
+        np.testing.assert_allclose(hold[:, 0], np.log1p(years * 6_000.0 / target), rtol=1e-12)
+        np.testing.assert_array_equal(hold[:, 1], 0.0)      # the export market gains stock
+    blind, near, far = (_china_month(h, 6_000.0) for h in (0.0, 0.5, 2.0))
+    assert np.all(near > blind) and np.all(far > near)
+    covered = [_china_month(h, 12_000.0) for h in (0.0, 2.0)]
+    np.testing.assert_array_equal(covered[0], covered[1])

@@ -384,20 +384,23 @@ def seller_hold(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
     return np.log(np.minimum(1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple))
 
 
-def drain_hold(inp: MarketInputs, want: np.ndarray, flow: np.ndarray,
+def drain_hold(inp: MarketInputs, use: np.ndarray,
                supply_rate: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Log multiple of their normal cover that sellers add against a visible drain, (M, K, E).
+    """Log multiple of their normal cover that sellers add against a visible drain, (M, 1, E).
 
-    A market's net drain is what leaves it (consumers' purchases ``want`` (M, K, E) t/yr and
-    the traders' net exports ``flow`` (M, E) t/yr, out of China and into the export market)
-    less the separated output delivered to it (``supply_rate``, t/yr); sellers reserve the
-    stock it would take over ``drain_foresight_yr`` on top of their target cover.
+    The drain is the element's world balance, the one analysts publish: consumers' use in both
+    markets (``use`` (M, K, E) t/yr) less the separated output delivered to them
+    (``supply_rate``, t/yr). Trade between the markets nets out and use does not move with the
+    month's price, so the sellers' view swings neither with the traders' flows nor with the
+    last clearing (a drain read from purchases, which fall when the price jumps, made the
+    China prices zig-zag month to month). Sellers in both markets reserve the share of it that
+    ``drain_foresight_yr`` years would take from the world's target cover.
     """
-    drain = np.stack((want[:, 0] + flow - supply_rate[0], want[:, 1] - flow - supply_rate[1]),
-                     axis=1)
-    target = inp.seller_coverage_months * want / MONTHS_PER_YEAR                    # t
-    return np.log1p(inp.drain_foresight_yr * np.maximum(drain, 0.0)
-                    / np.maximum(target, TINY_T))
+    wanted = use[:, 0] + use[:, 1]                                                 # (M, E)
+    drain = wanted - supply_rate[0] - supply_rate[1]
+    target = inp.seller_coverage_months[:, 0] * wanted / MONTHS_PER_YEAR            # t
+    return np.log1p(inp.drain_foresight_yr[:, 0] * np.maximum(drain, 0.0)
+                    / np.maximum(target, TINY_T))[:, None, :]
 
 
 class Clearing(NamedTuple):
@@ -727,14 +730,16 @@ class Trade(NamedTuple):
 def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: np.ndarray,
           anchor: np.ndarray, momentum: np.ndarray, want: np.ndarray, company_offer: np.ndarray,
           orders: ReserveOrders, flow: np.ndarray, supply_rate: tuple[np.ndarray, np.ndarray],
-          dt: float = DT_YR) -> Trade:
+          dt: float = DT_YR, use: np.ndarray | None = None) -> Trade:
     """Imports, exports, the China market, then the export market; updates ``stocks`` in place.
 
     ``price`` (M, K, E) are last step's prices, ``recent`` the perceived prices (the reference
     of the purchase elasticity), ``anchor`` the going prices, ``want``
     (M, K, E) t/yr consumers' purchases at those prices, ``company_offer`` (M, E) t what the
     trading company offers (its regime decides), ``flow`` (M, E) t/yr traders' net export
-    intention so far, ``supply_rate`` each market's own separated output (M, E) t/yr.
+    intention so far, ``supply_rate`` each market's own separated output (M, E) t/yr, ``use``
+    (M, K, E) t/yr consumers' use (the drain sellers see, :func:`drain_hold`; their purchases
+    ``want`` if not given).
     Traders' intentions follow the arbitrage signals with the arbitrage time
     (at least ``min_trade_adjustment_yr``), so trade flows are smooth; then each market's price
     is solved within the step (:func:`solve_log_price`).
@@ -756,7 +761,8 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     into = desired_trade(inp, landed_in, price[:, 0], want[:, 0], stocks.producers_china,
                          supply_rate[0])
     decay = 1.0 - np.exp(-dt / inp.arbitrage_time_yr[:, 0])                # (M,)
-    hold = seller_hold(inp, momentum) + drain_hold(inp, want, flow, supply_rate)  # (M, K, E)
+    hold = seller_hold(inp, momentum) + drain_hold(inp, want if use is None else use,
+                                                   supply_rate)      # (M, K, E)
     m, n_e = out.shape
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
     within_quota = np.empty(m)
