@@ -492,8 +492,9 @@ def test_china_going_price_is_drawn_to_the_landed_cost_of_foreign_stock_it_can_b
 
 def _china_month(foresight_yr: float, supply_t_per_yr: float):
     """One 2030 month of China's market holding 2,000 t of every element (about 2 months of
-    its buyers' 12,000 t/yr) with ``supply_t_per_yr`` delivered and no trade; sellers see
-    the drain ``foresight_yr`` ahead. Returns China's clearing prices (1, E) USD/kg."""
+    its buyers' 12,000 t/yr; the export market's buyers want as much) with ``supply_t_per_yr``
+    delivered to China and none abroad, no trade intention so far; sellers see the world's
+    drain ``foresight_yr`` ahead. Returns China's clearing prices (1, E) USD/kg."""
     m = model()
     t = (2030 - 2000) * 12
     inp = dataclasses.replace(m.inputs.market,
@@ -513,21 +514,51 @@ def _china_month(foresight_yr: float, supply_t_per_yr: float):
 
 
 def test_sellers_who_see_a_drain_reserve_against_it():
-    """Sellers add the stock a visible net drain would take over their foresight horizon to
-    their target cover: a market drawn down at 6,000 t/yr (half its buyers' wants) clears
-    dearer with foresight, the more so the farther they see; a market whose supply covers its
-    buyers clears at the same price with or without it."""
+    """Sellers in both markets add the stock the element's world deficit (consumers' use less
+    separated output, trade netting out) would take over their foresight horizon to their
+    target cover: a world drawn down at 6,000 t/yr clears China dearer with foresight, the more
+    so the farther they see; a world whose supply covers its use clears at the same price with
+    or without it."""
     inp = model().inputs.market
-    want = np.full((1, 2, 16), 12_000.0)
-    flow = np.full((1, 16), 1_000.0)                          # 1,000 t/yr exported from China
-    supply = (np.full((1, 16), 7_000.0), np.full((1, 16), 15_000.0))
+    use = np.full((1, 2, 16), 12_000.0)                       # t/yr in each market
+    supply = (np.full((1, 16), 3_000.0), np.full((1, 16), 15_000.0))
+    target = float(inp.seller_coverage_months[0, 0, 0]) * 24_000.0 / 12.0          # t
     for years in (0.0, 0.5, 2.0):
         seeing = dataclasses.replace(inp, drain_foresight_yr=np.full((1, 1, 1), years))
-        target = float(inp.seller_coverage_months[0, 0, 0]) * 12_000.0 / 12.0     # t
-        hold = market.drain_hold(seeing, want, flow, supply)
+        hold = market.drain_hold(seeing, use, market.world_drain(use, supply))
+        assert hold.shape == (1, 1, 16)
         np.testing.assert_allclose(hold[:, 0], np.log1p(years * 6_000.0 / target), rtol=1e-12)
-        np.testing.assert_array_equal(hold[:, 1], 0.0)      # the export market gains stock
+    covered = (np.full((1, 16), 9_000.0), np.full((1, 16), 15_000.0))
+    seeing = dataclasses.replace(inp, drain_foresight_yr=np.full((1, 1, 1), 2.0))
+    np.testing.assert_array_equal(
+        market.drain_hold(seeing, use, market.world_drain(use, covered)), 0.0)
     blind, near, far = (_china_month(h, 6_000.0) for h in (0.0, 0.5, 2.0))
     assert np.all(near > blind) and np.all(far > near)
-    covered = [_china_month(h, 12_000.0) for h in (0.0, 2.0)]
-    np.testing.assert_array_equal(covered[0], covered[1])
+    balanced = [_china_month(h, 24_000.0) for h in (0.0, 2.0)]
+    np.testing.assert_array_equal(balanced[0], balanced[1])
+
+
+def test_sellers_read_the_drain_as_its_average_over_their_perception_time():
+    """A one-month gap in deliveries moves the drain sellers perceive by the exact share of a
+    first-order lag, ``1 - exp(-dt / T)``, not by the whole gap (Baotou's pause of October
+    2011 is not read as a lasting deficit); two half-month steps give what one month does."""
+    m = model()
+    inp = m.inputs.market
+    n_e = len(inp.reference_price_usd_per_kg)
+    use = np.full((1, 2, n_e), 12_000.0)
+    gap = (np.full((1, n_e), 6_000.0), np.full((1, n_e), 12_000.0))     # 6,000 t/yr short
+    seen = []
+    for parts in (1, 2):
+        state = initial_state(m)
+        stocks = market.Stocks(state.inventory.copy())
+        drain, price, flow = state.drain_seen, state.price, state.trade_flow
+        for _ in range(parts):
+            orders = market.reserve_orders(inp, 360, stocks, np.zeros((1, 2, n_e)), DT_YR / parts)
+            traded = market.trade(inp, 360, stocks, price, price.copy(), price.copy(),
+                                  np.zeros_like(price), use, np.zeros((1, n_e)), orders, flow,
+                                  gap, DT_YR / parts, use=use, drain_seen=drain)
+            drain, price, flow = traded.drain, traded.price, traded.flow
+        seen.append(drain)
+    lag = 1.0 - np.exp(-DT_YR / inp.drain_perception_time_yr[0, 0])
+    np.testing.assert_allclose(seen[0], 6_000.0 * lag, rtol=1e-12)
+    np.testing.assert_allclose(seen[1], seen[0], rtol=1e-12)

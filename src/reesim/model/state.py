@@ -33,6 +33,7 @@ class State(NamedTuple):
     price_anchor: np.ndarray      # (M, K, E) USD/kg, the going price sellers' reservation uses
     trade_flow: np.ndarray        # (M, E) t REO/yr traders' net export intention (- imports)
     reserve_backlog: np.ndarray   # (M, 2, E) t REO ordered by reserves and not yet bought
+    drain_seen: np.ndarray        # (M, E) t REO/yr the world's net drain sellers perceive
 
 
 def initial_trade_flow(model: Model, utilization: np.ndarray,
@@ -83,4 +84,5 @@ def initial_state(model: Model) -> State:
         price_anchor=price.copy(),
         trade_flow=flow,
         reserve_backlog=np.zeros((m, len(market.RESERVE_HOLDERS), n_e)),
+        drain_seen=np.zeros((m, n_e)),                  # stocks start at target: no drain seen
     )

@@ -91,7 +91,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     dt = DT_YR / n
     price, expected, anchor = state.price, state.price_expected, state.price_anchor
     recent = state.price_recent
-    flow, backlog = state.trade_flow, state.reserve_backlog
+    flow, backlog, drain = state.trade_flow, state.reserve_backlog, state.drain_seen
     china, abroad, imports, used = [], [], 0.0, 0.0
     demand_k, need = _sum_axis(need_rate, 2), need_rate * dt                   # (M, K, E), t
     for _ in range(n):
@@ -107,7 +107,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
                                         planned, orders.release[COMPANY])
         traded = market.trade(ma, t, stocks, price, recent, anchor, momentum, want, offer_tc,
                               orders, flow, (deliveries[0] + deliveries[1], deliveries[2]), dt,
-                              use=demand_k)
+                              use=demand_k, drain_seen=drain)
         bought = pair(*(traded.china.got_by[h] for h in market.RESERVE_HOLDERS))
         backlog = np.maximum(orders.owed - bought, 0.0)
         part = demand.consume(de, need, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))
@@ -116,7 +116,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
         china.append(traded.china)
         abroad.append(traded.abroad)
         imports, used = imports + traded.imports, used + part
-        price, flow = traded.price, traded.flow
+        price, flow, drain = traded.price, traded.flow, traded.drain
         expected, anchor, recent = market.update_expectations(ma, price, expected, anchor,
                                                               recent, dt)
         anchor = market.compete_anchors(ma, t, price, anchor, traded.free,
@@ -201,6 +201,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         demand_long=demand_long, thrift=thrift, in_use=use.in_use,
         tailings=state.tailings + mined.tailings_by_element * dt, reserves=reserves,
         trade_flow=traded.flow, reserve_backlog=month.backlog, price_anchor=month.anchor,
+        drain_seen=traded.drain,
     )
 
     # recorded values (the variable table decides what is kept)

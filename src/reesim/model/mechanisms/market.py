@@ -82,6 +82,13 @@ CONSTANTS = (
              "less the separated output delivered, t/yr): a deficit they can see raises the price "
              "before the stock is gone (competitive storage with foresight).",
              "assumption"),
+    Constant("drain_perception_time_yr", 1.0, "yr", 0.25, 3.0,
+             "Sellers read the world's net drain as its average over this time (an exact "
+             "exponential lag), as the industry's supply-demand balances are annual: read from "
+             "the month's deliveries, Baotou's one-month pause of October 2011 lifted China's "
+             "Ce price 12% for that month alone (2.72, 3.06, 2.73 USD/kg) and its monthly "
+             "returns' lag-1 autocorrelation to -0.42.",
+             "assumption; measured on baotou (docs/model.md section 5)"),
     Constant("max_hoard_multiple", 2.0, "x normal coverage", 1.0, 10.0,
              "Consumers' precautionary target stock, and the cover sellers reserve when they "
              "hold for higher prices, are at most this multiple of their normal coverage.",
@@ -202,6 +209,7 @@ class MarketInputs:
     perception_time_yr: np.ndarray      # (M, 1, 1) smoothing of the perceived price
     max_hoard_multiple: np.ndarray      # (M, 1, 1)
     drain_foresight_yr: np.ndarray      # (M, 1, 1)
+    drain_perception_time_yr: np.ndarray  # (M, 1)
     arbitrage_gate: np.ndarray          # (M, 1)
     log_export_ceiling: np.ndarray      # (M, 1) log of the going price's ceiling / landed cost
     arbitrage_push_per_yr: np.ndarray   # (M, 1)
@@ -271,6 +279,7 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         perception_time_yr=col3(p.price_perception_time_yr),
         max_hoard_multiple=col3(p.max_hoard_multiple),
         drain_foresight_yr=col3(p.drain_foresight_yr),
+        drain_perception_time_yr=col2(p.drain_perception_time_yr),
         arbitrage_gate=col2(p.arbitrage_gate), arbitrage_push_per_yr=col2(p.arbitrage_push_per_yr),
         log_export_ceiling=col2(np.log(p.export_ceiling_multiple)),
     )
@@ -384,22 +393,28 @@ def seller_hold(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
     return np.log(np.minimum(1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple))
 
 
-def drain_hold(inp: MarketInputs, use: np.ndarray,
-               supply_rate: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def world_drain(use: np.ndarray, supply_rate: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The element's world net drain, (M, E) t/yr: use less separated output.
+
+    Consumers' use in both markets (``use`` (M, K, E) t/yr) less the separated output
+    delivered to them (``supply_rate``, t/yr). It is the balance analysts publish: trade
+    between the markets nets out, and use does not move with the month's price.
+    """
+    return use[:, 0] + use[:, 1] - supply_rate[0] - supply_rate[1]
+
+
+def drain_hold(inp: MarketInputs, use: np.ndarray, drain_seen: np.ndarray) -> np.ndarray:
     """Log multiple of their normal cover that sellers add against a visible drain, (M, 1, E).
 
-    The drain is the element's world balance, the one analysts publish: consumers' use in both
-    markets (``use`` (M, K, E) t/yr) less the separated output delivered to them
-    (``supply_rate``, t/yr). Trade between the markets nets out and use does not move with the
-    month's price, so the sellers' view swings neither with the traders' flows nor with the
-    last clearing (a drain read from purchases, which fall when the price jumps, made the
-    China prices zig-zag month to month). Sellers in both markets reserve the share of it that
-    ``drain_foresight_yr`` years would take from the world's target cover.
+    Sellers in both markets reserve the share of the world's target cover (their coverage
+    months of world use ``use`` (M, K, E) t/yr) that the drain they perceive (``drain_seen``
+    (M, E) t/yr, :func:`world_drain` averaged over ``drain_perception_time_yr``) would take
+    over ``drain_foresight_yr``. A drain read from purchases (which fall when the price
+    jumps) made China's prices zig-zag month to month; one read market by market fed the
+    traders' flows back into it, and the Nd export price cycled every five months in 2047-2050.
     """
-    wanted = use[:, 0] + use[:, 1]                                                 # (M, E)
-    drain = wanted - supply_rate[0] - supply_rate[1]
-    target = inp.seller_coverage_months[:, 0] * wanted / MONTHS_PER_YEAR            # t
-    return np.log1p(inp.drain_foresight_yr[:, 0] * np.maximum(drain, 0.0)
+    target = inp.seller_coverage_months[:, 0] * (use[:, 0] + use[:, 1]) / MONTHS_PER_YEAR
+    return np.log1p(inp.drain_foresight_yr[:, 0] * np.maximum(drain_seen, 0.0)
                     / np.maximum(target, TINY_T))[:, None, :]
 
 
@@ -721,6 +736,7 @@ class Trade(NamedTuple):
     imports: np.ndarray                 # (M, E) t into China this step (bought abroad)
     exports_wanted: np.ndarray          # (M, E) t/yr exporters' wants after licences and quota
     flow: np.ndarray                    # (M, E) t/yr traders' smoothed net export intention
+    drain: np.ndarray                   # (M, E) t/yr the world's net drain sellers perceive
     free: np.ndarray                    # (M, E) share of exporters' wants licences and quota let go
     price: np.ndarray                   # (M, K, E) USD/kg, the step's clearing prices
     china: Clearing
@@ -730,7 +746,8 @@ class Trade(NamedTuple):
 def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: np.ndarray,
           anchor: np.ndarray, momentum: np.ndarray, want: np.ndarray, company_offer: np.ndarray,
           orders: ReserveOrders, flow: np.ndarray, supply_rate: tuple[np.ndarray, np.ndarray],
-          dt: float = DT_YR, use: np.ndarray | None = None) -> Trade:
+          dt: float = DT_YR, use: np.ndarray | None = None,
+          drain_seen: np.ndarray | None = None) -> Trade:
     """Imports, exports, the China market, then the export market; updates ``stocks`` in place.
 
     ``price`` (M, K, E) are last step's prices, ``recent`` the perceived prices (the reference
@@ -738,8 +755,9 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     (M, K, E) t/yr consumers' purchases at those prices, ``company_offer`` (M, E) t what the
     trading company offers (its regime decides), ``flow`` (M, E) t/yr traders' net export
     intention so far, ``supply_rate`` each market's own separated output (M, E) t/yr, ``use``
-    (M, K, E) t/yr consumers' use (the drain sellers see, :func:`drain_hold`; their purchases
-    ``want`` if not given).
+    (M, K, E) t/yr consumers' use (their purchases ``want`` if not given) and ``drain_seen``
+    (M, E) t/yr the world's net drain sellers perceived so far (this step's if not given):
+    it moves toward this step's :func:`world_drain` over ``drain_perception_time_yr``.
     Traders' intentions follow the arbitrage signals with the arbitrage time
     (at least ``min_trade_adjustment_yr``), so trade flows are smooth; then each market's price
     is solved within the step (:func:`solve_log_price`).
@@ -761,8 +779,12 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     into = desired_trade(inp, landed_in, price[:, 0], want[:, 0], stocks.producers_china,
                          supply_rate[0])
     decay = 1.0 - np.exp(-dt / inp.arbitrage_time_yr[:, 0])                # (M,)
-    hold = seller_hold(inp, momentum) + drain_hold(inp, want if use is None else use,
-                                                   supply_rate)      # (M, K, E)
+    use = want if use is None else use
+    drain = world_drain(use, supply_rate)
+    if drain_seen is not None:
+        drain = drain_seen + (drain - drain_seen) * (
+            1.0 - np.exp(-dt / inp.drain_perception_time_yr))
+    hold = seller_hold(inp, momentum) + drain_hold(inp, use, drain)           # (M, K, E)
     m, n_e = out.shape
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
     within_quota = np.empty(m)
@@ -780,7 +802,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
         china.sold, *china.sold_by.values(), *china.got_by.values(),
         abroad.sold, abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT])
     abroad.got_by["importers"] = imports
-    return Trade(imports=imports, exports_wanted=exports_wanted, flow=new_flow,
+    return Trade(imports=imports, exports_wanted=exports_wanted, flow=new_flow, drain=drain,
                  free=licensed * within_quota[:, None], price=np.exp(log_price), china=china,
                  abroad=abroad)
 
