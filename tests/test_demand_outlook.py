@@ -94,10 +94,6 @@ def test_the_baseline_grows_like_the_2030_outlooks(runs):
     assert total[2050] > 1.15 * total[2030]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known miss (issue 8): 5.28%/yr at the eighteenth session's fit (2026-12-04): 2020 demand "
-    "is 138 kt against 157 kt and 2030 231 kt against 258, so demand grows from too low a base; "
-    "5.05%/yr at the 2026-12-02 refit (2020: 151 kt, mostly short in the La and Ce uses)"))
 def test_total_demand_grows_like_the_published_2020_2030_outlooks(runs):
     total = model_quantities(runs.isel(member=[MID]))["total_demand"]
     cagr = 100 * ((total[2030] / total[2020]) ** 0.1 - 1)

@@ -90,11 +90,6 @@ def test_a_magnet_ban_makes_nd_cheaper_in_china():
     assert float(nd_ban) < 0.97 * float(nd_base)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known miss (issue 8): at the twenty-fourth session's fit (2026-12-04, objective 2.935) the "
-    "baseline's export market is short of Nd in 2030-2031 (56.1 USD/kg against 34.5 in China, "
-    "1.63x) and the ban relieves it (33.7 against 31.6, 1.07x), so the ratio falls; it held at "
-    "the eighteenth session's fit"))
 def test_a_magnet_ban_makes_nd_dearer_abroad_relative_to_china():
     """Magnet making moves abroad under a Dy, Tb and magnet ban: Nd is dearer abroad relative to
     China than without the ban."""

@@ -115,9 +115,9 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
     FreeParameter("drain_foresight_yr", 0.1, 3.0, "linear",
                   "how far ahead sellers see their market's net drain and reserve stock against "
                   "it (competitive storage with foresight: a deficit they can see raises the "
-                  "price before the stock is gone); unobserved. Up to three years: the horizon "
-                  "of producers' and traders' supply-demand balances; at 3 the 2010 La China "
-                  "path moves 29% between one and two market sub-steps at the 2026-12-04 fit"),
+                  "price before the stock is gone); unobserved. Up to three years, the horizon "
+                  "of the industry's published supply-demand balances; the 2026-12-05 fit sits "
+                  "at the top (identified 1.1-3 years)"),
     FreeParameter("hoarding_sensitivity", 0.0, 5.0, "linear",
                   "panic buying and speculative holding once prices run 50% above expectations "
                   "(2010-2011); unobserved"),
