@@ -25,7 +25,7 @@ def _annual() -> dict[str, object]:
     ds = simulate(load_scenario("baotou", ["end_year=2025"])).dataset.isel(member=0)
     year = ds.time.dt.year
     out = {"world": world_mine_output(ds).groupby(year).mean()}
-    for entity in ("usa", "myanmar"):
+    for entity in ("usa", "myanmar", "australia"):
         out[entity] = region_mine_output(ds, entity).groupby(year).mean()
     out["bayan_obo"] = ds.mine_output.sel(producer="bayan_obo").sum("element").groupby(year).mean()
     return out
@@ -49,6 +49,26 @@ def test_myanmar_ore_is_separated_in_south_china_outside_the_quota(year):
     """Myanmar within 25%, with the 2022 transshipment shutdown and the 2024-25 Kachin events."""
     sim = float(_annual()["myanmar"].sel(year=year))
     assert sim == pytest.approx(_record("myanmar", year), rel=0.25)
+
+
+@pytest.mark.parametrize("year", [2018, 2019, 2020, 2021, 2022, 2023, 2024, 2025])
+def test_australia_within_25_percent_with_lynas_output_of_2022_2023(year):
+    """Mount Weld within 25% of USGS's Australia; in 2022-2023 at Lynas' reported output
+    (16,780 t REO in FY2023, the `lynas_output_2022` event), not at its 24 kt/yr capacity."""
+    sim = float(_annual()["australia"].sel(year=year))
+    assert sim == pytest.approx(_record("australia", year), rel=0.25)
+
+
+def test_without_the_lynas_event_mount_weld_runs_at_capacity_in_2022_2023():
+    """The event is what brings 2022-2023 down: without it Mount Weld makes its 24 kt/yr."""
+    scenario = load_scenario("baotou", ["end_year=2023", "output.frequency=year"])
+    events = {k: v for k, v in scenario.events.items() if k != "lynas_output_2022"}
+    ds = simulate(scenario.model_copy(update={"events": events})).dataset.isel(member=0)
+    weld = ds.mine_output.sel(producer="mount_weld").sum("element")
+    for year in (2022, 2023):
+        without = float(weld.sel(time=str(year)).mean())
+        assert without > 1.25 * _record("australia", year), (year, without)
+        assert float(_annual()["australia"].sel(year=year)) < 0.8 * without
 
 
 def test_bayan_obo_produces_its_2024_allocation():
