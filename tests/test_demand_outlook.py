@@ -44,8 +44,9 @@ def test_the_prior_keeps_elasticities_inside_the_literature_range():
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "known miss: magnets' packaged long-run elasticity -0.1 x the prior's low end 0.5 is -0.05, "
     "above the interquartile range -0.45 .. -0.07 (GLOMBO S29); raising the low end to 0.7 "
-    "needs a refit: the committed fits sit at 1.29-1.42, but rebuilt on 0.7-1.5 the baotou "
-    "search found a worse basin (3.007, or 2.912 with hoarding at 0; docs/model.md section 5)"))
+    "needs a refit: the committed fits sit at 1.40-1.50 (twenty-sixth session), but rebuilt "
+    "on 0.7-1.5 the baotou search found a worse basin (3.007, or 2.912 with hoarding at 0; "
+    "docs/model.md section 5)"))
 def test_every_packaged_elasticity_within_the_prior_stays_inside_the_literature_range():
     from reesim.datasets import load_inputs
 
