@@ -261,7 +261,8 @@ def _month_in_2030(china_premium: float, licensed_fraction: float, intention: st
     flow = {"settled": licensed_fraction, "unlicensed": 1.0, "zero": 0.0}[intention] * desired
     orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
     traded = market.trade(inp, t, stocks, price, price.copy(), price.copy(),
-                          np.zeros_like(price), want, np.zeros((1, n_e)), orders, flow, supply)
+                          np.zeros_like(price), want, np.zeros((1, n_e)), orders, flow, supply,
+                          want, market.world_drain(want, supply))
     return desired, traded
 
 
@@ -300,7 +301,8 @@ def _import_month(intention_t_per_yr: float, foreign_stock_t: float):
     orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
     zero = np.zeros((1, n_e))
     traded = market.trade(inp, t, stocks, price, price.copy(), price.copy(),
-                          np.zeros_like(price), want, zero, orders, flow, (zero, zero))
+                          np.zeros_like(price), want, zero, orders, flow, (zero, zero), want,
+                          market.world_drain(want, (zero, zero)))
     return traded, stocks
 
 
@@ -509,7 +511,8 @@ def _china_month(foresight_yr: float, supply_t_per_yr: float):
     orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
     supply = (np.full((1, n_e), supply_t_per_yr), zero)
     traded = market.trade(inp, t, stocks, price, price.copy(), price.copy(),
-                          np.zeros_like(price), want, zero, orders, zero, supply)
+                          np.zeros_like(price), want, zero, orders, zero, supply, want,
+                          market.world_drain(want, supply))
     return traded.price[:, 0]
 
 
@@ -556,7 +559,7 @@ def test_sellers_read_the_drain_as_its_average_over_their_perception_time():
             orders = market.reserve_orders(inp, 360, stocks, np.zeros((1, 2, n_e)), DT_YR / parts)
             traded = market.trade(inp, 360, stocks, price, price.copy(), price.copy(),
                                   np.zeros_like(price), use, np.zeros((1, n_e)), orders, flow,
-                                  gap, DT_YR / parts, use=use, drain_seen=drain)
+                                  gap, use, drain, DT_YR / parts)
             drain, price, flow = traded.drain, traded.price, traded.flow
         seen.append(drain)
     lag = 1.0 - np.exp(-DT_YR / inp.drain_perception_time_yr[0, 0])

@@ -113,7 +113,7 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
                   "the former fixed 4 the export peak/2015 ratios stayed at 3.5 (record 5.4 and "
                   "8.2) while the going price's adjustment time held the rest back"),
     FreeParameter("drain_foresight_yr", 0.1, 3.0, "linear",
-                  "how far ahead sellers see their market's net drain and reserve stock against "
+                  "how far ahead sellers see the world's net drain and reserve stock against "
                   "it (competitive storage with foresight: a deficit they can see raises the "
                   "price before the stock is gone); unobserved. Up to three years, the horizon "
                   "of the industry's published supply-demand balances; the 2026-12-05 fit sits "

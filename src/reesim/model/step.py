@@ -106,8 +106,8 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
         offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], company,
                                         planned, orders.release[COMPANY])
         traded = market.trade(ma, t, stocks, price, recent, anchor, momentum, want, offer_tc,
-                              orders, flow, (deliveries[0] + deliveries[1], deliveries[2]), dt,
-                              use=demand_k, drain_seen=drain)
+                              orders, flow, (deliveries[0] + deliveries[1], deliveries[2]),
+                              demand_k, drain, dt)
         bought = pair(*(traded.china.got_by[h] for h in market.RESERVE_HOLDERS))
         backlog = np.maximum(orders.owed - bought, 0.0)
         part = demand.consume(de, need, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))

@@ -77,10 +77,10 @@ CONSTANTS = (
              "Extra trade per unit of relative price gap, as a multiple of the destination's "
              "demand per year.", "assumption"),
     Constant("drain_foresight_yr", 0.0, "yr", 0.0, 5.0,
-             "Sellers reserve, beside their normal cover, the stock their market is drawn down by "
-             "over this horizon at its present net drain (consumers' purchases and net exports "
-             "less the separated output delivered, t/yr): a deficit they can see raises the price "
-             "before the stock is gone (competitive storage with foresight).",
+             "Sellers in both markets reserve, beside their normal cover, the stock the world is "
+             "drawn down by over this horizon at the net drain they perceive (consumers' use in "
+             "both markets less the separated output delivered, t/yr): a deficit they can see "
+             "raises the price before the stock is gone (competitive storage with foresight).",
              "assumption"),
     Constant("drain_perception_time_yr", 1.0, "yr", 0.25, 3.0,
              "Sellers read the world's net drain as its average over this time (an exact "
@@ -746,8 +746,7 @@ class Trade(NamedTuple):
 def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: np.ndarray,
           anchor: np.ndarray, momentum: np.ndarray, want: np.ndarray, company_offer: np.ndarray,
           orders: ReserveOrders, flow: np.ndarray, supply_rate: tuple[np.ndarray, np.ndarray],
-          dt: float = DT_YR, use: np.ndarray | None = None,
-          drain_seen: np.ndarray | None = None) -> Trade:
+          use: np.ndarray, drain_seen: np.ndarray, dt: float = DT_YR) -> Trade:
     """Imports, exports, the China market, then the export market; updates ``stocks`` in place.
 
     ``price`` (M, K, E) are last step's prices, ``recent`` the perceived prices (the reference
@@ -755,9 +754,9 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     (M, K, E) t/yr consumers' purchases at those prices, ``company_offer`` (M, E) t what the
     trading company offers (its regime decides), ``flow`` (M, E) t/yr traders' net export
     intention so far, ``supply_rate`` each market's own separated output (M, E) t/yr, ``use``
-    (M, K, E) t/yr consumers' use (their purchases ``want`` if not given) and ``drain_seen``
-    (M, E) t/yr the world's net drain sellers perceived so far (this step's if not given):
-    it moves toward this step's :func:`world_drain` over ``drain_perception_time_yr``.
+    (M, K, E) t/yr consumers' use and ``drain_seen`` (M, E) t/yr the world's net drain sellers
+    perceived so far: it moves toward this step's :func:`world_drain` over
+    ``drain_perception_time_yr``.
     Traders' intentions follow the arbitrage signals with the arbitrage time
     (at least ``min_trade_adjustment_yr``), so trade flows are smooth; then each market's price
     is solved within the step (:func:`solve_log_price`).
@@ -779,11 +778,8 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     into = desired_trade(inp, landed_in, price[:, 0], want[:, 0], stocks.producers_china,
                          supply_rate[0])
     decay = 1.0 - np.exp(-dt / inp.arbitrage_time_yr[:, 0])                # (M,)
-    use = want if use is None else use
-    drain = world_drain(use, supply_rate)
-    if drain_seen is not None:
-        drain = drain_seen + (drain - drain_seen) * (
-            1.0 - np.exp(-dt / inp.drain_perception_time_yr))
+    drain = drain_seen + (world_drain(use, supply_rate) - drain_seen) * (
+        1.0 - np.exp(-dt / inp.drain_perception_time_yr))
     hold = seller_hold(inp, momentum) + drain_hold(inp, use, drain)           # (M, K, E)
     m, n_e = out.shape
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
