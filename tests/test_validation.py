@@ -420,7 +420,7 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert {p.name for p in out.iterdir()} - {".reesim-output.json"} == {
         "validation.html", "validation.csv", "claims.csv", "targets.csv", "targets_summary.csv",
         "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv", "step_check.csv",
-        "balances.csv"}
+        "balances.csv", "element_supply.csv"}
     # the element balances of 2020: every element, stocks in years of consumption, the
     # record's prices of that year beside the model's (Dy export: USGS annual average 261)
     balances = pd.read_csv(out / "balances.csv").set_index("element")
@@ -432,6 +432,14 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert balances.at["Dy", "record_export"] == pytest.approx(261.0)
     assert np.isnan(balances.at["Pr", "record_export"])
     assert "Element balances 2020" in result.output
+    # single elements' mine output beside the published figures: Adamas' Dy c.2020 and the
+    # Dy and Tb Roskill found in China's 2018 imports from Myanmar
+    supply = pd.read_csv(out / "element_supply.csv").set_index(["element", "year", "scope"])
+    assert supply.at[("Dy", 2020, "world"), "recorded_t"] == pytest.approx(1850.0)
+    assert supply.at[("Dy", 2018, "myanmar"), "recorded_t"] == pytest.approx(860.0)
+    assert supply.at[("Tb", 2018, "myanmar"), "recorded_t"] == pytest.approx(130.0)
+    np.testing.assert_allclose(supply.ratio, supply.simulated_t / supply.recorded_t, rtol=1e-5)
+    assert "Element supply vs record" in result.output
     # the time step, as the calibration checks it: the committed fit converges, since
     # 2026-12-04 in its observed price paths too (test_market_behaviour.py)
     step = pd.read_csv(out / "step_check.csv")

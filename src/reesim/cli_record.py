@@ -92,6 +92,23 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
     print_patterns(console, *tables["patterns"])
     if "balances" in tables:
         print_balances(console, *tables["balances"])
+    if "element_supply" in tables:
+        print_element_supply(console, *tables["element_supply"])
+
+
+def print_element_supply(console: Console, title: str, supply: pd.DataFrame) -> None:
+    """Single elements' mine output beside the published figures of it."""
+    if supply.empty:
+        return
+    table = Table(title=title, title_justify="left")
+    for col in ("element", "year", "scope", "model", "record", "ratio", "basis"):
+        table.add_column(col, justify="left" if col in ("element", "scope", "basis") else "right")
+    for rec in supply.itertuples():
+        recorded = (f"{rec.recorded_t:,.0f}" if rec.recorded_low_t == rec.recorded_high_t
+                    else f"{rec.recorded_low_t:,.0f}-{rec.recorded_high_t:,.0f}")
+        table.add_row(rec.element, str(rec.year), rec.scope, f"{rec.simulated_t:,.0f}",
+                      recorded, number(rec.ratio, 2), rec.basis)
+    console.print(table)
 
 
 def print_balances(console: Console, title: str, balances: pd.DataFrame) -> None:

@@ -4,7 +4,8 @@
 fit split at the calibration window (``fit_by_period.csv``), the per-year target table
 (``targets.csv``), its summary (``targets_summary.csv``), published demand
 levels vs the run (``demand.csv``), the outlook vs baseline comparison (``outlooks.csv``) and
-the element balances of 2020 (``balances.csv``).
+the element balances of 2020 (``balances.csv``) and single elements' mine output beside the
+few published figures of it (``element_supply.csv``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from reesim.validation.balances import BALANCE_YEAR, element_balance_table
+from reesim.validation.element_supply import element_supply_table
 from reesim.validation.observations import (
     HISTORY_END_YEAR,
     RECORD_END_YEAR,
@@ -81,4 +83,7 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
         "balances": (f"Element balances {BALANCE_YEAR}: separated supply, consumption and "
                      "stocks (t REO), prices (USD/kg) beside the record's",
                      element_balance_table(ds, obs)),
+        "element_supply": ("Element supply vs record: mine output of single elements beside "
+                           "the published figures (t REO/yr; world, and Myanmar's ore)",
+                           element_supply_table(ds)),
     }

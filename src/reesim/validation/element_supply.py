@@ -1,0 +1,83 @@
+"""Mine output of single elements beside the few published figures of it.
+
+The record of mine output is by country in t REO; what each element contributes comes from the
+deposits' distributions, so a wrong distribution shows only here: Dy mined c.2020 (Adamas),
+yttrium (USGS), scandium (USGS), and the Dy and Tb content of China's 2018 imports from
+Myanmar (Roskill). :func:`element_supply_table` puts each published figure beside the run's
+mine output of the same element, year and scope (median over members).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from reesim.datasets import load_table
+from reesim.indicators import mean_by_year
+
+COLUMNS = ["element", "year", "scope", "simulated_t", "recorded_t", "recorded_low_t",
+           "recorded_high_t", "ratio", "basis", "source"]
+"""Columns: t REO/yr (the run's annual mine output; the record's value, or the midpoint of its
+range, and the range), simulated / recorded, the record's basis and source."""
+
+_WORLD_METRIC = re.compile(r"mine production|^production$|global production", re.IGNORECASE)
+_MYANMAR_CONTENT = re.compile(r"(\d[\d,]*) t (Dy2O3|Tb4O7)")
+
+
+def _world_rows() -> list[dict[str, object]]:
+    """World mine output of one element in one year, from ``reference/minor_elements.csv``."""
+    table = load_table("reference", "minor_elements")
+    picked = table[table.metric.astype(str).str.contains(_WORLD_METRIC)
+                   & table.category.astype(str).str.contains("world")
+                   & table.year.notna() & (table.year == table.year_end)]
+    rows = []
+    for _, row in picked.iterrows():
+        low = row.value_low if pd.notna(row.value_low) else row.value
+        high = row.value_high if pd.notna(row.value_high) else row.value
+        if pd.isna(low) or pd.isna(high):
+            continue                                  # a figure in words only
+        value = row.value if pd.notna(row.value) else 0.5 * (low + high)
+        rows.append({"element": row.element, "year": int(row.year), "scope": "world",
+                     "recorded_t": float(value), "recorded_low_t": float(low),
+                     "recorded_high_t": float(high), "basis": row.basis,
+                     "source": row.source})
+    return rows
+
+
+def _myanmar_rows() -> list[dict[str, object]]:
+    """Dy and Tb in China's imports from Myanmar, from ``reference/policy.csv`` (Roskill 2018)."""
+    table = load_table("reference", "policy")
+    rows = []
+    for _, row in table.iterrows():
+        text = " ".join(str(v) for v in row.to_numpy())
+        if "Myanmar" not in text or "imported from Myanmar" not in text:
+            continue
+        for tonnes, oxide in _MYANMAR_CONTENT.findall(text):
+            value = float(tonnes.replace(",", ""))
+            rows.append({"element": oxide[:2], "year": int(row.year), "scope": "myanmar",
+                         "recorded_t": value, "recorded_low_t": value,
+                         "recorded_high_t": value, "basis": row.basis, "source": row.source})
+    return rows
+
+
+def element_supply_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per published figure the run covers (columns :data:`COLUMNS`)."""
+    rows = _world_rows() + _myanmar_rows()
+    mined = mean_by_year(ds.mine_output)
+    myanmar = [p for p in ds.producer.values if str(p).startswith("myanmar")]
+    out = []
+    for row in rows:
+        if row["year"] not in mined.year.values or row["element"] not in ds.element.values:
+            continue
+        part = mined.sel(year=row["year"], element=row["element"])
+        part = part.sel(producer=myanmar) if row["scope"] == "myanmar" else part
+        simulated = part.sum("producer")
+        simulated = float(simulated.median("member") if "member" in simulated.dims
+                          else simulated)
+        ratio = simulated / row["recorded_t"] if row["recorded_t"] > 0 else np.nan
+        out.append({**row, "simulated_t": simulated, "ratio": ratio})
+    frame = pd.DataFrame(out, columns=COLUMNS)
+    return frame.sort_values(["element", "year", "scope"], ignore_index=True)
