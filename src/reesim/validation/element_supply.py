@@ -70,8 +70,9 @@ def element_supply_table(ds: xr.Dataset) -> pd.DataFrame:
     myanmar = [p for p in ds.producer.values if str(p).startswith("myanmar")]
     out = []
     for row in rows:
-        if row["year"] not in mined.year.values or row["element"] not in ds.element.values:
-            continue
+        if (row["year"] not in mined.year.values or row["element"] not in ds.element.values
+                or (row["scope"] == "myanmar" and not myanmar)):
+            continue                          # not in the run (years, elements, producers)
         part = mined.sel(year=row["year"], element=row["element"])
         part = part.sel(producer=myanmar) if row["scope"] == "myanmar" else part
         simulated = part.sum("producer")
