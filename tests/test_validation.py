@@ -439,6 +439,9 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert supply.at[("Dy", 2018, "myanmar"), "recorded_t"] == pytest.approx(860.0)
     assert supply.at[("Tb", 2018, "myanmar"), "recorded_t"] == pytest.approx(130.0)
     np.testing.assert_allclose(supply.ratio, supply.simulated_t / supply.recorded_t, rtol=1e-5)
+    # the same run's Dy mine output of 2020 as the element balances read it
+    assert supply.at[("Dy", 2020, "world"), "simulated_t"] == pytest.approx(
+        balances.at["Dy", "mine_output"], rel=1e-5)
     assert "Element supply vs record" in result.output
     # the time step, as the calibration checks it: the committed fit converges, since
     # 2026-12-04 in its observed price paths too (test_market_behaviour.py)

@@ -327,7 +327,7 @@ class _MeasuredFactRow(_FactRow):
 Quantity = Literal["total_demand", "magnet_demand", "magnet_ree_demand", "ndpr_demand",
                    "dytb_demand", "magnet_share_of_demand", "catalyst_share_of_demand",
                    "china_demand", "china_share_of_demand", "china_mine_output",
-                   "china_share_of_mining", "dy_mine_output"]
+                   "china_share_of_mining"]
 """Model quantities that published figures are compared with (see reesim.validation.outlooks)."""
 
 

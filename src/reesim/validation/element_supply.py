@@ -53,7 +53,7 @@ def _myanmar_rows() -> list[dict[str, object]]:
     rows = []
     for _, row in table.iterrows():
         text = " ".join(str(v) for v in row.to_numpy())
-        if "Myanmar" not in text or "imported from Myanmar" not in text:
+        if "imported from Myanmar" not in text:
             continue
         for tonnes, oxide in _MYANMAR_CONTENT.findall(text):
             value = float(tonnes.replace(",", ""))

@@ -19,8 +19,9 @@ is steady), ``magnet_ree_demand`` (Nd+Pr+Dy+Tb in every application: the IEA's "
 earths"), ``ndpr_demand``, ``dytb_demand``, ``magnet_share_of_demand`` and
 ``catalyst_share_of_demand`` (of total demand), ``china_demand`` (the China market's
 consumption, t REO/yr) and ``china_share_of_demand`` (its share of consumption),
-``china_mine_output`` (t REO/yr), ``china_share_of_mining`` (of world mine output) and
-``dy_mine_output`` (world mine output of Dy, t REO/yr: Adamas' ~1,850 t c.2020).
+``china_mine_output`` (t REO/yr) and ``china_share_of_mining`` (of world mine output). Single
+elements' mine output (Adamas' Dy c.2020 among them) is compared in
+:mod:`reesim.validation.element_supply`.
 
 :func:`demand_table` compares the published demand *levels* of the record (2007-2023:
 China's consumption 2007-2009, totals, shares, magnet rare earths, NdPr, Dy+Tb;
@@ -78,7 +79,6 @@ def model_quantities(ds: xr.Dataset) -> dict[str, pd.Series]:
         "magnet_ree_demand": demand.sel(element=present).sum(["application", "element"]),
         "ndpr_demand": demand.sel(element=["Nd", "Pr"]).sum(["application", "element"]),
         "china_mine_output": china_mine_output(ds),
-        "dy_mine_output": ds.mine_output.sel(element="Dy").sum("producer"),
     }
     out["dytb_demand"] = demand.sel(element=[e for e in ("Dy", "Tb")
                                              if e in demand.element.values]).sum(
