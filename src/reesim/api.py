@@ -71,8 +71,12 @@ def memory_limit_bytes() -> int:
     return int(MEMORY_FRACTION * available_memory_bytes())
 
 
-def estimate_memory_bytes(scenario: Scenario, members: int) -> int:
-    """Peak bytes a run will need: members x record periods x recorded values x 8 x PEAK_FACTOR."""
+def estimate_memory_bytes(scenario: Scenario, members: int,
+                          record: Sequence[str] | None = None) -> int:
+    """Peak bytes a run will need: members x record periods x recorded values x 8 x PEAK_FACTOR.
+
+    ``record``: the variables kept (all by default).
+    """
     tables = load_inputs().tables
     regions = tables["regions"]
     sizes = {"element": len(ELEMENTS), "market": len(MARKETS), "destination": len(MARKETS),
@@ -80,19 +84,21 @@ def estimate_memory_bytes(scenario: Scenario, members: int) -> int:
              "application": len(APPLICATIONS), "stage": 2,
              "producer": len(tables["producers"]), "region": len(regions),
              "exporter": int((regions.market == "china").sum())}
-    per_period = sum(math.prod(sizes[d] for d in var.dims) for var in VARIABLES.values())
+    per_period = sum(math.prod(sizes[d] for d in var.dims) for name, var in VARIABLES.items()
+                     if record is None or name in record)
     years = scenario.end_year - scenario.start_year + 1
     periods = years * (12 if scenario.output.frequency == "month" else 1)
     return int(members * periods * per_period * 8 * PEAK_FACTOR)
 
 
-def check_memory(scenario: Scenario, members: int, also: Sequence[Scenario] = ()) -> int:
+def check_memory(scenario: Scenario, members: int, also: Sequence[Scenario] = (),
+                 record: Sequence[str] | None = None) -> int:
     """Refuse a run whose estimated memory exceeds :func:`memory_limit_bytes`; return it.
 
     ``also``: scenarios run with the same members while this run's result is held (the CLI's
-    free-market counterfactual), whose memory adds up.
+    free-market counterfactual), whose memory adds up; ``record`` the variables this run keeps.
     """
-    need = estimate_memory_bytes(scenario, members) + sum(
+    need = estimate_memory_bytes(scenario, members, record) + sum(
         estimate_memory_bytes(other, members) for other in also)
     limit = memory_limit_bytes()
     if need > limit:
@@ -160,9 +166,26 @@ def _check_design(design: object, members: int) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _check_record(record: object) -> list[str] | None:
+    if record is None:
+        return None
+    if isinstance(record, str | bytes) or not isinstance(record, Sequence | set | frozenset):
+        raise InputError(f"record must be a list of variable names, got {record!r:.60}",
+                         field="record", allowed=", ".join(VARIABLES))
+    unknown = [str(n) for n in record if n not in VARIABLES]
+    if unknown:
+        raise InputError(f"record names unknown variable(s) {', '.join(unknown)}",
+                         field="record", allowed=", ".join(VARIABLES))
+    if not record:
+        raise InputError("record names no variable", field="record",
+                         allowed=", ".join(VARIABLES))
+    return [n for n in VARIABLES if n in record]
+
+
 def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
              progress: Callable[[int], None] | None = None,
-             design: Mapping[str, Sequence[float]] | None = None) -> Result:
+             design: Mapping[str, Sequence[float]] | None = None,
+             record: Sequence[str] | None = None) -> Result:
     """Run ``scenario`` for ``members`` ensemble members (one run is a batch of one).
 
     ``seed`` defaults to the scenario's own; the same scenario and seed give bit-identical
@@ -170,8 +193,11 @@ def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
     sets behavioural parameters member by member ({name: one value per member}), e.g. to
     evaluate a calibration population in one run; member-level structural constants
     (:mod:`reesim.model.constants`) can be set the same way. ``progress`` is called with
-    months done. Bad arguments raise :class:`~reesim.errors.InputError`, as does a run whose
-    estimated memory exceeds the limit (:func:`check_memory`).
+    months done. ``record`` names the variables the result keeps (all by default): a run that
+    needs a few of them (an ensemble's outcomes) saves the memory and time of the rest, whose
+    balances are still checked every month. Bad arguments raise
+    :class:`~reesim.errors.InputError`, as does a run whose estimated memory exceeds the limit
+    (:func:`check_memory`).
     """
     if not isinstance(scenario, Scenario):
         raise InputError(f"scenario must be a Scenario from reesim.load_scenario(...), got "
@@ -182,15 +208,18 @@ def simulate(scenario: Scenario, members: int = 1, seed: int | None = None,
     if progress is not None and not callable(progress):
         raise InputError("progress must be a function of the months done", field="progress")
     arrays = _check_design(design, members) if design else None
+    record = _check_record(record)
     if members > 1 and not scenario.uncertainty and not arrays:
         log.warning(IDENTICAL_MEMBERS, scenario.name, members)
-    check_memory(scenario, members)
+    check_memory(scenario, members, record=record)
     data = load_inputs()
     model = build_model(scenario, data, members, seed, arrays)
-    dataset = run(model, progress)
+    dataset = run(model, progress, record)
     manifest = make_manifest(scenario, scenario_hash(scenario), data.version, data.digest, seed,
                              members, scenario.output.frequency)
     manifest["constants"] = dict(scenario.constants)
+    if record is not None:
+        manifest["recorded"] = record
     dataset.attrs.update({
         "title": f"reesim result: {scenario.name}",
         "scenario": scenario.name, "scenario_hash": manifest["scenario_hash"],

@@ -111,11 +111,27 @@ class ReesimEvaluator:
         scenario = self.policy_scenario(policy)
         factors = [c.removeprefix("u.") for c in rows.columns if c.startswith("u.")]
         design = {name: rows[name].to_numpy(dtype=float) for name in factors}
-        result = simulate(scenario, members=len(rows), seed=self.seed, design=design or None)
-        ds = result.dataset.assign_coords(member=rows["member"].to_numpy())
         specs = {k: Outcome.model_validate(v) for k, v in self.outcomes.items()}
+        needed = {s.variable for o in specs.values()
+                  for s in (o, o.denominator) if s is not None} | set(keep)
+        result = simulate(scenario, members=len(rows), seed=self.seed, design=design or None,
+                          record=_known_variables(needed))
+        ds = result.dataset.assign_coords(member=rows["member"].to_numpy())
         table = compute_outcomes(ds, specs)
         return table, (ds[list(keep)] if keep else None)
+
+
+def _known_variables(names: set[str]) -> list[str] | None:
+    """The recorded variables an ensemble needs, or all (None) if one is not a variable.
+
+    Recording only what the outcomes and ``--keep`` read saves the memory and the time of the
+    other records (their balances are still checked every month); a name that is no variable
+    is left to :func:`compute_outcomes`, whose error names the outcome and the variables
+    allowed.
+    """
+    from reesim.model.variables import VARIABLES
+
+    return sorted(names) if names and names <= set(VARIABLES) else None
 
 
 class FunctionEvaluator:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 import xarray as xr
 
-from reesim.balance import assert_balanced, check_step
+from reesim.balance import assert_balanced
 from reesim.dims import APPLICATIONS, DT_YR, ELEMENTS, HOLDERS, MARKETS, MONTHS_PER_YEAR
 from reesim.errors import ModelError
 from reesim.model.build import Model, member_slice
 from reesim.model.state import initial_state
 from reesim.model.step import step
+from reesim.model.step_balance import StepBalance
 from reesim.model.variables import STAGES, STAGES_ENV, VARIABLES
 from reesim.scenario.schema import REGIME_NAMES
 
@@ -47,29 +48,40 @@ class Recorder:
     Writing one step of a chunk of members is a contiguous copy. An annual record of a flow,
     price or state is summed month by month in its year's row of the record (from 0.0, in
     month order, as a running sum) and divided by 12 when the year closes; a stock's record is
-    its value at the year's end. :meth:`member_major` hands out (member, time, ...) views.
+    its value at the year's end. Only the variables ``names`` are kept (all by default).
+    :meth:`member_major` hands out (member, time, ...) views.
     """
 
-    def __init__(self, model: Model, frequency: str) -> None:
+    def __init__(self, model: Model, frequency: str,
+                 names: Collection[str] | None = None) -> None:
         self.frequency = frequency
         self.members = model.members
         self.periods = model.timeline.steps if frequency == "month" else (
             model.timeline.steps // MONTHS_PER_YEAR)
+        self.names = tuple(VARIABLES) if names is None else tuple(
+            n for n in VARIABLES if n in names)
         self.arrays: dict[str, np.ndarray] = {}
+
+    @property
+    def complete(self) -> bool:
+        """Whether every variable is recorded."""
+        return len(self.names) == len(VARIABLES)
 
     def add(self, t: int, values: dict[str, np.ndarray], start: int = 0) -> None:
         """Store month ``t``'s values of members ``start`` onwards (allocating on first use)."""
         if not self.arrays:
-            for name, value in values.items():
-                self.arrays[name] = np.empty((self.periods, self.members, *value.shape[1:]))
+            for name in self.names:
+                self.arrays[name] = np.empty((self.periods, self.members,
+                                              *values[name].shape[1:]))
         rows = slice(start, start + len(next(iter(values.values()))))
         if self.frequency == "month":
-            for name, value in values.items():
-                self.arrays[name][t, rows] = value
+            for name in self.names:
+                self.arrays[name][t, rows] = values[name]
             return
         year, month = divmod(t, MONTHS_PER_YEAR)
         closes = month == MONTHS_PER_YEAR - 1
-        for name, value in values.items():
+        for name in self.names:
+            value = values[name]
             record = self.arrays[name][year, rows]
             if VARIABLES[name].kind == "stock":
                 if closes:
@@ -87,42 +99,49 @@ class Recorder:
         return {name: np.moveaxis(array, 0, 1) for name, array in self.arrays.items()}
 
 
-def run(model: Model, progress: Callable[[int], None] | None = None) -> xr.Dataset:
+def run(model: Model, progress: Callable[[int], None] | None = None,
+        record: Collection[str] | None = None) -> xr.Dataset:
     """Simulate every month of ``model``, check every stage's balance, label the result.
 
     Members are stepped in chunks of at most :data:`MEMBER_CHUNK` (:func:`member_chunks`),
     each through all months; ``progress`` is called with the months done averaged over
-    members. With monthly records the balances of all steps are checked in one vectorised pass
-    over the recorded arrays, which hold exactly each step's values. With annual records
-    (ensembles) each year is checked as it closes: its flows are the sum of its months and its
-    stock change the change over its months, so a month that breaks a balance breaks its year.
-    Either way a broken balance raises :class:`BalanceError` naming stage, element, member and
-    period, and no result is returned.
+    members. ``record`` names the variables to keep (all by default; an ensemble keeps what
+    its outcomes need). With monthly records of every variable the balances of all steps are
+    checked in one vectorised pass over the recorded arrays, which hold exactly each step's
+    values; otherwise (annual records, or fewer variables) each month's values are checked as
+    the step returns them (:class:`~reesim.model.step_balance.StepBalance`), so what is not
+    recorded balances too. Either way a broken balance raises :class:`BalanceError` naming
+    stage, element, member and period, and no result is returned.
     """
-    recorder = Recorder(model, model.scenario.output.frequency)
+    recorder = Recorder(model, model.scenario.output.frequency, record)
     chunks = member_chunks(model.members, MEMBER_CHUNK)
     initial: dict[str, list[np.ndarray]] = {}        # each stock's start values, by chunk
+    checks_records = recorder.frequency == "month" and recorder.complete
     for start, stop in chunks:
         part = model if len(chunks) == 1 else member_slice(model, start, stop)
         report = None if progress is None else (
             lambda done, start=start, stop=stop: progress(
                 (start * model.timeline.steps + done * (stop - start)) // model.members))
-        for name, value in _run_members(part, recorder, start, report).items():
+        for name, value in _run_members(part, recorder, start, report,
+                                        not checks_records).items():
             initial.setdefault(name, []).append(value)
     _assert_no_nan(recorder, model)
     dataset = _dataset(model, recorder, {name: np.concatenate(parts) if len(parts) > 1
-                                         else parts[0] for name, parts in initial.items()})
-    if recorder.frequency == "month":
+                                         else parts[0] for name, parts in initial.items()
+                                         if name.removesuffix("_initial") in recorder.names})
+    if checks_records:
         assert_balanced(dataset)
     return dataset
 
 
 def _run_members(model: Model, recorder: Recorder, start: int,
-                 progress: Callable[[int], None] | None) -> dict[str, np.ndarray]:
+                 progress: Callable[[int], None] | None, check_steps: bool
+                 ) -> dict[str, np.ndarray]:
     """Step ``model``'s members (ensemble members ``start`` onwards) through every month.
 
-    Their records go to ``recorder``; with annual records each year's balances are checked as
-    it closes. Returns the stocks' start values (``<name>_initial``).
+    Their records go to ``recorder``; with ``check_steps`` each month's balances are checked
+    on its values as the step returns them. Returns the stocks' start values
+    (``<name>_initial``).
     """
     state = initial_state(model)
     initial = {
@@ -131,20 +150,17 @@ def _run_members(model: Model, recorder: Recorder, start: int,
         "reserves": state.reserves,
     }
     labels = _labels(model)
-    rows = slice(start, start + model.members)
-    years = model.timeline.year
-    inputs = model.inputs
-    for t in range(model.timeline.steps):
+    tl, inputs = model.timeline, model.inputs
+    before, balance = initial, None
+    for t in range(tl.steps):
         state, values = step(state, inputs, t)
         recorder.add(t, values, start)
-        if recorder.frequency == "year" and t % MONTHS_PER_YEAR == MONTHS_PER_YEAR - 1:
-            year = t // MONTHS_PER_YEAR
-            closed = {name: array[year, rows] for name, array in recorder.arrays.items()}
-            with np.errstate(invalid="ignore"):     # inf - inf: reserves of unknown size
-                change = {name: closed[name] - (recorder.arrays[name][year - 1, rows] if year
-                                                else initial[name])
-                          for name in STOCKS}
-            check_step(closed, change, 1.0, f"year {years[t]}", labels, first_member=start)
+        if check_steps:
+            if balance is None:
+                balance = StepBalance({name: value.shape for name, value in values.items()})
+            balance.check(values, before, DT_YR, f"{tl.year[t]}-{tl.month[t]:02d}", labels,
+                          first_member=start)
+            before = {name: values[name].copy() for name in STOCKS}
         if progress is not None:
             progress(t + 1)
     return {f"{name}_initial": value for name, value in initial.items()}
