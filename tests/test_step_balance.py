@@ -135,3 +135,21 @@ def test_arrays_of_another_layout_are_checked_alike(month):
     odd["separation_feed"] = odd["separation_feed"] + 1.0
     assert "stage 'concentrate'" in _verdict(balance.check, odd, before, 1 / 12, "2000-02",
                                             labels)
+
+
+def test_calibration_runs_record_what_their_metrics_and_step_gaps_read():
+    """A calibration run recording METRIC_ and STEP_CHECK_VARIABLES scores as a full one."""
+    from reesim.calibration.step_check import STEP_CHECK_VARIABLES, member_step_gaps, with_substeps
+    from reesim.validation.metrics import METRIC_VARIABLES, member_metrics
+
+    scenario = load_scenario("baotou", ["end_year=2025", *UNCERTAIN])    # the record's span
+    full = simulate(scenario, members=2, seed=5).dataset
+    part = simulate(scenario, members=2, seed=5,
+                    record=[*METRIC_VARIABLES, *STEP_CHECK_VARIABLES]).dataset
+    expected, got = member_metrics(full), member_metrics(part)
+    assert len(expected) > 100
+    assert expected.equals(got)
+    finer = simulate(with_substeps(scenario, 2), members=2, seed=5,
+                     record=STEP_CHECK_VARIABLES).dataset
+    for a, b in zip(member_step_gaps(full, finer), member_step_gaps(part, finer), strict=True):
+        np.testing.assert_array_equal(a, b)

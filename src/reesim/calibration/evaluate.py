@@ -27,6 +27,7 @@ from reesim.api import simulate
 from reesim.calibration.parameters import FreeParameter
 from reesim.calibration.step_check import (
     STEP_CHECK_END_YEAR,
+    STEP_CHECK_VARIABLES,
     member_step_gaps,
     step_penalty,
     with_substeps,
@@ -34,7 +35,12 @@ from reesim.calibration.step_check import (
 from reesim.errors import InputError, ReesimError
 from reesim.scenario.schema import OutputOptions, Scenario
 from reesim.validation import OBJECTIVE_WEIGHTS, load_observations
-from reesim.validation.metrics import member_metrics, member_objectives, summarise
+from reesim.validation.metrics import (
+    METRIC_VARIABLES,
+    member_metrics,
+    member_objectives,
+    summarise,
+)
 from reesim.validation.observations import TRAIN_END_YEAR, Observations, check_train_until
 
 log = logging.getLogger("reesim.calibration")
@@ -100,10 +106,13 @@ def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, se
     members = values.shape[0]
     design = {name: values[:, j] for j, name in enumerate(names)}
     checked = step_check_scenario(scenario) if step_weight > 0 else scenario
+    # only what the metrics and the step gaps read is recorded (every balance is still
+    # checked each month): half the time of a monthly batch recording everything
+    record = sorted({*METRIC_VARIABLES, *(STEP_CHECK_VARIABLES if step_weight > 0 else ())})
     try:
-        result = simulate(checked, members=members, seed=seed, design=design)
-        finer = (simulate(with_substeps(checked, 2), members=members, seed=seed, design=design)
-                 if step_weight > 0 else None)
+        result = simulate(checked, members=members, seed=seed, design=design, record=record)
+        finer = (simulate(with_substeps(checked, 2), members=members, seed=seed, design=design,
+                          record=STEP_CHECK_VARIABLES) if step_weight > 0 else None)
     except InputError:
         raise
     except ReesimError as exc:
@@ -210,5 +219,6 @@ class Evaluator:
     def metrics(self, values: Mapping[str, float]) -> pd.DataFrame:
         """The validation metrics frame (one member) of one parameter set, by name."""
         design = {name: [float(values[name])] for name in self.names}
-        result = simulate(self.scenario, members=1, seed=self.seed, design=design)
+        result = simulate(self.scenario, members=1, seed=self.seed, design=design,
+                          record=METRIC_VARIABLES)
         return summarise(member_metrics(result.dataset, self.obs))

@@ -419,8 +419,17 @@ def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+METRIC_VARIABLES: tuple[str, ...] = ("price", "mine_output", "exports")
+"""The recorded variables :func:`member_metrics` reads: a calibration's runs record only these
+(and the step check's), which halves a monthly batch's time (``tests/test_step_balance.py``
+checks that the metrics of such a run are those of a full one)."""
+
+
 def member_metrics(ds: xr.Dataset, obs: Observations | None = None) -> pd.DataFrame:
-    """Every metric for every member (columns series, metric, member, value, observed, n, note)."""
+    """Every metric for every member (columns series, metric, member, value, observed, n, note).
+
+    Reads only :data:`METRIC_VARIABLES` of ``ds`` (besides its coordinates and quotas).
+    """
     obs = obs if obs is not None else load_observations()
     return pd.concat([series_metrics(build_series(ds, obs)), global_metrics(ds, obs),
                       smoothness_metrics(ds, obs)], ignore_index=True)
