@@ -421,17 +421,20 @@ def test_validate_baotou_end_to_end(tmp_path):
         "validation.html", "validation.csv", "claims.csv", "targets.csv", "targets_summary.csv",
         "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv", "step_check.csv",
         "balances.csv", "element_supply.csv"}
-    # the element balances of 2020: every element, stocks in years of consumption, the
-    # record's prices of that year beside the model's (Dy export: USGS annual average 261)
-    balances = pd.read_csv(out / "balances.csv").set_index("element")
-    assert len(balances) == 16
-    np.testing.assert_allclose(balances.stock_years, balances.stocks / balances.consumption,
+    # the element balances of 2010 (the crisis' eve) and 2020: every element, stocks in years
+    # of consumption, the record's prices of each year beside the model's (Dy export: USGS
+    # annual average 261 in 2020)
+    both = pd.read_csv(out / "balances.csv")
+    assert both.groupby("year").size().to_dict() == {2010: 16, 2020: 16}
+    np.testing.assert_allclose(both.stock_years, both.stocks / both.consumption,
                                rtol=1e-5)            # the csv keeps 6 digits
-    np.testing.assert_allclose(balances.supply_to_consumption,
-                               balances.separation_output / balances.consumption, rtol=1e-5)
+    np.testing.assert_allclose(both.supply_to_consumption,
+                               both.separation_output / both.consumption, rtol=1e-5)
+    balances = both[both.year == 2020].set_index("element")
     assert balances.at["Dy", "record_export"] == pytest.approx(261.0)
     assert np.isnan(balances.at["Pr", "record_export"])
-    assert "Element balances 2020" in result.output
+    assert both[both.year == 2010].record_export.notna().sum() >= 5  # 2010's export prices
+    assert "Element balances 2010 and 2020" in result.output
     # single elements' mine output beside the published figures: Adamas' Dy c.2020 and the
     # Dy and Tb Roskill found in China's 2018 imports from Myanmar
     supply = pd.read_csv(out / "element_supply.csv").set_index(["element", "year", "scope"])

@@ -112,15 +112,16 @@ def print_element_supply(console: Console, title: str, supply: pd.DataFrame) -> 
 
 
 def print_balances(console: Console, title: str, balances: pd.DataFrame) -> None:
-    """Each element's supply, consumption, stocks and prices in the balance year."""
+    """Each element's supply, consumption, stocks and prices in the balance years."""
     if balances.empty:
         return
     table = Table(title=title, title_justify="left")
-    for col in ("element", "separated", "consumed", "ratio", "stocks", "years", "China",
+    for col in ("year", "element", "separated", "consumed", "ratio", "stocks", "years", "China",
                 "record", "export", "record "):
-        table.add_column(col, justify="left" if col == "element" else "right")
+        table.add_column(col, justify="left" if col in ("year", "element") else "right")
     for rec in balances.itertuples():
-        table.add_row(rec.element, f"{rec.separation_output:,.0f}", f"{rec.consumption:,.0f}",
+        table.add_row(str(rec.year), rec.element, f"{rec.separation_output:,.0f}",
+                      f"{rec.consumption:,.0f}",
                       number(rec.supply_to_consumption, 2), f"{rec.stocks:,.0f}",
                       number(rec.stock_years, 2), number(rec.price_china),
                       number(rec.record_china), number(rec.price_export),

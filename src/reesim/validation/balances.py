@@ -3,8 +3,9 @@
 Co-produced elements come out of the ore in its own proportions, whatever each element's
 demand, so most of the 16 elements are separated in surplus. Where a surplus goes (into whose
 stocks, for how many years of consumption) and whether its price answers is the first thing an
-analyst checks of a co-product market: this table shows it element by element for one year
-(2020 by default, the last year with recorded prices).
+analyst checks of a co-product market: this table shows it element by element for 2010, the
+eve of the export crisis (the stocks that China's market carried into it decide whether its
+prices can answer a drain), and for 2020, the last year with recorded prices.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from reesim.validation.observations import Observations, load_observations, poin
 
 BALANCE_YEAR = 2020
 """Default year of :func:`element_balance_table`: the last year of the recorded prices."""
+BALANCE_YEARS = (2010, BALANCE_YEAR)
+"""Years of :func:`element_balance_tables`: the crisis' eve and the last year of prices."""
 
 COLUMNS = ["element", "mine_output", "separation_output", "consumption",
            "supply_to_consumption", "stocks", "stock_years", "price_china", "price_export",
@@ -73,3 +76,14 @@ def element_balance_table(ds: xr.Dataset, obs: Observations | None = None,
             "record_export": recorded.get((e, "export"), np.nan),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def element_balance_tables(ds: xr.Dataset, obs: Observations | None = None,
+                           years: tuple[int, ...] = BALANCE_YEARS) -> pd.DataFrame:
+    """:func:`element_balance_table` of each of ``years`` the run covers, with a ``year`` column."""
+    obs = obs if obs is not None else load_observations()
+    tables = [element_balance_table(ds, obs, year).assign(year=year) for year in years
+              if year in ds.year.values]
+    if not tables:
+        return pd.DataFrame(columns=["year", *COLUMNS])
+    return pd.concat(tables, ignore_index=True)[["year", *COLUMNS]]

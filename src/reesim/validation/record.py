@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from reesim.validation.balances import BALANCE_YEAR, element_balance_table
+from reesim.validation.balances import BALANCE_YEARS, element_balance_tables
 from reesim.validation.element_supply import element_supply_table
 from reesim.validation.observations import (
     HISTORY_END_YEAR,
@@ -80,9 +80,9 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
         "patterns": ("Behaviour patterns: the 2011 spike, China's 2011 peaks, monthly "
                      "smoothness and projection jumps, simulated vs record",
                      pattern_table(ds, obs)),
-        "balances": (f"Element balances {BALANCE_YEAR}: separated supply, consumption and "
-                     "stocks (t REO), prices (USD/kg) beside the record's",
-                     element_balance_table(ds, obs)),
+        "balances": (f"Element balances {' and '.join(map(str, BALANCE_YEARS))}: separated "
+                     "supply, consumption and stocks (t REO), prices (USD/kg) beside the "
+                     "record's", element_balance_tables(ds, obs)),
         "element_supply": ("Element supply vs record: mine output of single elements beside "
                            "the published figures (t REO/yr; world, and Myanmar's ore)",
                            element_supply_table(ds)),
