@@ -14,13 +14,9 @@ from reesim.errors import ModelError
 from reesim.model.build import Model, member_slice
 from reesim.model.state import initial_state
 from reesim.model.step import step
-from reesim.model.step_balance import StepBalance
-from reesim.model.variables import STAGES, STAGES_ENV, VARIABLES
+from reesim.model.step_balance import STOCK_NAMES, StepBalance
+from reesim.model.variables import STAGES_ENV, VARIABLES
 from reesim.scenario.schema import REGIME_NAMES
-
-STOCKS = tuple(dict.fromkeys(s.stock for s in STAGES if s.stock))
-"""Stocks whose change enters a balance (their start values are stored as ``<name>_initial``)."""
-
 
 MEMBER_CHUNK = 256
 """Most members stepped together. A month of 1,000 members reads and writes tens of MB of
@@ -160,7 +156,7 @@ def _run_members(model: Model, recorder: Recorder, start: int,
                 balance = StepBalance({name: value.shape for name, value in values.items()})
             balance.check(values, before, DT_YR, f"{tl.year[t]}-{tl.month[t]:02d}", labels,
                           first_member=start)
-            before = {name: values[name].copy() for name in STOCKS}
+            before = {name: values[name].copy() for name in STOCK_NAMES}
         if progress is not None:
             progress(t + 1)
     return {f"{name}_initial": value for name, value in initial.items()}
