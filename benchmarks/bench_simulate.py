@@ -57,9 +57,8 @@ def main() -> None:
               f"peak RSS {_peak_mib():.0f} MiB")
     from reesim.ensemble.outcomes import scenario_outcomes
 
-    needed = sorted({o.variable for o in scenario_outcomes(ensemble).values()}
-                    | {o.denominator.variable for o in scenario_outcomes(ensemble).values()
-                       if o.denominator is not None})
+    needed = sorted({spec.variable for o in scenario_outcomes(ensemble).values()
+                     for spec in (o, o.denominator) if spec is not None})
     members = max(args.members)
     start = time.perf_counter()
     simulate(ensemble, members=members, seed=1, record=needed)

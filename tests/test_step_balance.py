@@ -120,7 +120,30 @@ def test_every_stage_is_laid_out():
     shapes = {n: (1, *(sizes[d] for d in VARIABLES[n].dims)) for n in VARIABLES}
     balance = StepBalance(shapes)
     assert len(balance.keep_shape) == len(STAGES)
-    assert balance.cells == sum(int(np.prod(k)) for k in balance.keep_shape)
+    assert balance.bounds[-1] == sum(int(np.prod(k)) for k in balance.keep_shape)
+    assert (np.diff(balance.bounds) == [int(np.prod(k)) for k in balance.keep_shape]).all()
+
+
+@pytest.mark.parametrize(("dims", "keep", "blocks"), [
+    (("producer", "element"), ("element",), (5, 1, 1, 16, 1)),         # summed before
+    (("producer", "element"), ("producer",), (1, 1, 1, 5, 16)),        # summed after
+    (("producer", "element"), ("producer", "element"), (1, 1, 1, 80, 1)),   # kept whole
+    (("market", "destination", "element"), ("market", "element"), (1, 2, 2, 16, 1)),
+])
+def test_a_term_is_read_in_blocks_that_add_into_its_kept_cells(dims, keep, blocks):
+    from reesim.model.step_balance import _blocks
+
+    sizes = {"producer": 5, "element": 16, "market": 2, "destination": 2}
+    assert _blocks(dims, tuple(sizes[d] for d in dims), keep) == blocks
+
+
+def test_kept_dims_in_three_runs_or_out_of_order_are_refused():
+    from reesim.model.step_balance import _blocks
+
+    with pytest.raises(ValueError, match="more than two runs"):
+        _blocks(("a", "b", "c", "d", "e"), (2, 2, 2, 2, 2), ("a", "c", "e"))
+    with pytest.raises(ValueError, match="do not reduce"):
+        _blocks(("a", "b"), (2, 2), ("b", "a"))
 
 
 def test_arrays_of_another_layout_are_checked_alike(month):

@@ -49,16 +49,12 @@ class StepBalance:
         position = {name: i for i, name in enumerate((*FLOW_NAMES, *STOCK_NAMES))}
         before = {name: len(position) + i for i, name in enumerate(STOCK_NAMES)}
         terms: list[list[int]] = []
-        self.cell_start: list[int] = []
         self.keep_shape: list[tuple[int, ...]] = []
-        cell_stage: list[np.ndarray] = []
-        cells = 0
-        for s, stage in enumerate(STAGES):
+        bounds = [0]
+        for stage in STAGES:
             keep_shape = _keep_shape(stage.keep, {n: shapes[n] for n in _names(stage)})
-            self.cell_start.append(cells)
             self.keep_shape.append(keep_shape)
-            n_cells = int(np.prod(keep_shape))
-            cell_stage.append(np.full(n_cells, s, np.int64))
+            cells = bounds[-1]
             roles = [(n, position[n], INFLOW, 1) for n in stage.inflows]
             roles += [(n, position[n], OUTFLOW, 1) for n in stage.outflows]
             if stage.stock:               # the change: the stock at the end less at the start
@@ -67,11 +63,9 @@ class StepBalance:
             for name, array, role, sign in roles:
                 blocks = _blocks(VARIABLES[name].dims, shapes[name][1:], stage.keep)
                 terms.append([array, role, sign, cells, *blocks])
-            cells += n_cells
+            bounds.append(cells + int(np.prod(keep_shape)))
         self.terms = np.array(terms, np.int64)
-        self.cell_stage = np.concatenate(cell_stage)
-        self.cell_starts = np.array(self.cell_start, np.int64)
-        self.cells = cells
+        self.bounds = np.array(bounds, np.int64)     # stage s owns cells bounds[s]:bounds[s+1]
         self.unbounded = np.array([s.unbounded_stock for s in STAGES])
 
     def check(self, values: Mapping[str, np.ndarray], before: Mapping[str, np.ndarray],
@@ -89,8 +83,8 @@ class StepBalance:
             before[n].reshape(members, -1) for n in STOCK_NAMES]
         fail = np.full((members, len(STAGES)), -1, np.int64)
         residual = np.zeros((members, len(STAGES)))
-        args = (self.terms, self.cell_stage, self.cell_starts, self.unbounded, self.cells,
-                float(dt_yr), RTOL, ATOL_T, fail, residual)
+        args = (self.terms, self.bounds, self.unbounded, float(dt_yr), RTOL, ATOL_T, fail,
+                residual)
         try:
             failed = _failures(tuple(arrays), *args)
         except numba.core.errors.TypingError:
@@ -146,23 +140,23 @@ def _blocks(dims: tuple[str, ...], sizes: tuple[int, ...], keep: tuple[str, ...]
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _failures(arrays, terms: np.ndarray, cell_stage: np.ndarray, cell_start: np.ndarray,
-              unbounded: np.ndarray, cells: int, dt: float, rtol: float, atol: float,
-              fail: np.ndarray, residual: np.ndarray) -> bool:
+def _failures(arrays, terms: np.ndarray, bounds: np.ndarray, unbounded: np.ndarray, dt: float,
+              rtol: float, atol: float, fail: np.ndarray, residual: np.ndarray) -> bool:
     """Each member's stage residuals; the first failing cell of each (member, stage) in ``fail``.
 
     ``arrays`` is a tuple of (M, n) arrays: the flows (t/yr), the stocks at the month's end and
     at its start (t). Each row of ``terms`` (array, role, sign, first cell, before, kept1,
     between, kept2, after) adds (sign +1) or subtracts (-1) an array's values into its stage's
     cells as inflow, outflow or stock change: the value at block position (a, k1, s, k2, b)
-    into cell ``first + k1 * kept2 + k2``. A cell fails
+    into cell ``first + k1 * kept2 + k2``; stage ``s`` owns cells ``bounds[s]:bounds[s + 1]``.
+    A cell fails
     unless ``|in - out - change| <= rtol * (|in| + |out| + |change|) + atol`` with flows times
     ``dt`` (NaN fails); a stage with a stock of unknown size (``unbounded``) skips cells whose
     change is infinite or undefined. Writes the failing cell's index within its stage and its
     residual (t REO); returns whether any failed.
     """
     members, stages = fail.shape
-    acc = np.empty((3, cells))
+    acc = np.empty((3, bounds[-1]))
     inflows, outflows, changes = acc[INFLOW], acc[OUTFLOW], acc[CHANGE]
     failed = False
     for m in range(members):
@@ -191,17 +185,8 @@ def _failures(arrays, terms: np.ndarray, cell_stage: np.ndarray, cell_start: np.
                                     cells_k1[k2] += sign * block[k2 * n_b + b]
                         i += n_k2 * n_b
         for s in range(stages):
-            start, end = cell_start[s], cell_start[s + 1] if s + 1 < stages else cells
-            if not unbounded[s]:                # the common case first, without branches
-                bad = 0
-                for c in range(start, end):
-                    inflow, outflow = inflows[c] * dt, outflows[c] * dt
-                    res = inflow - outflow - changes[c]
-                    bad += not (abs(res) <= rtol * (abs(inflow) + abs(outflow)
-                                                    + abs(changes[c])) + atol)
-                if bad == 0:
-                    continue
-            for c in range(start, end):
+            start = bounds[s]
+            for c in range(start, bounds[s + 1]):
                 inflow, outflow, change = inflows[c] * dt, outflows[c] * dt, changes[c]
                 res = inflow - outflow - change
                 if abs(res) <= rtol * (abs(inflow) + abs(outflow) + abs(change)) + atol:
