@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from reesim.indicators import mean_by_year
 from reesim.scenario import Scenario
 from reesim.validation.patterns import OBSERVED_ELEMENTS
 
@@ -126,7 +127,13 @@ def _price_log_gap(one: xr.Dataset, two: xr.Dataset) -> xr.DataArray:
 
 
 def _annual(values: xr.DataArray) -> xr.DataArray:
-    """Calendar-year means (a no-op on annual records, which have one value a year)."""
+    """Calendar-year means (a no-op on annual records, which have one value a year).
+
+    :func:`~reesim.indicators.mean_by_year` (one reduction, the groupby's numbers bit for bit)
+    where the records carry their ``year``; a calibration batch spent 0.4 s in the groupby.
+    """
+    if "year" in values.coords:
+        return mean_by_year(values)
     return values.groupby("time.year").mean()
 
 

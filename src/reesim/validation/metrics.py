@@ -196,12 +196,15 @@ def year_on_year(observations: pd.DataFrame) -> pd.DataFrame:
     point = (obs.kind == "point").to_numpy()
     lo = np.where(point, obs.value.to_numpy(float), obs.low.to_numpy(float))
     hi = np.where(point, obs.value.to_numpy(float), obs.high.to_numpy(float))
-    starts, ends, stats = list(obs.period_start), list(obs.period_end), list(obs.statistic)
-    key = {(st, a, b): i for i, (st, a, b) in enumerate(zip(stats, starts, ends, strict=True))}
     year = pd.DateOffset(years=1)
+    stats = obs.statistic.tolist()
+    starts, ends = obs.period_start.to_numpy(), obs.period_end.to_numpy()
+    next_starts = (obs.period_start + year).to_numpy()    # one vectorized shift per column
+    next_ends = (obs.period_end + year).to_numpy()
+    key = {(st, a, b): i for i, (st, a, b) in enumerate(zip(stats, starts, ends, strict=True))}
     rows = []
-    for i, (st, a, b) in enumerate(zip(stats, starts, ends, strict=True)):
-        j = key.get((st, a + year, b + year))
+    for i, (st, a, b) in enumerate(zip(stats, next_starts, next_ends, strict=True)):
+        j = key.get((st, a, b))
         if j is None:
             continue
         if lo[j] > hi[i]:

@@ -17,7 +17,9 @@ stored as ``inf``); and each price row names the simulated product it is compare
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -53,6 +55,9 @@ PRND_SHARES: dict[str, float] = {"Pr": 0.25, "Nd": 0.75}
 """Oxide mass shares used to price simulated PrNd oxide (typical didymium, Pr:Nd about 1:3)."""
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
 class Observations:
     """The tidy observation tables, all within the history window.
@@ -81,6 +86,19 @@ class Observations:
     start_year: int | None = None
     """First year of the record kept (``None``: from its start; a backtest's out-of-sample part
     starts after its training window), for the same metrics."""
+    _memo: dict[str, object] = field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per observations object: tables derived from the record alone.
+
+        A calibration scores thousands of batches against one record; the observation rows of
+        its series (price rows, export/China gaps, annual production points) are built once.
+        Callers must not modify what it returns.
+        """
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[return-value]
 
     def share_table(self) -> pd.DataFrame:
         """China's share of world output per year: ``year, china_share_fraction, edition, note``."""

@@ -41,9 +41,11 @@ import xarray as xr
 from reesim.indicators import (
     annual_on_time,
     china_exports,
-    china_mine_output,
-    region_mine_output,
-    world_mine_output,
+    china_mask,
+    counted_by_record,
+    producer_mine_output,
+    region_mask,
+    total_of,
 )
 from reesim.validation.observations import PRND, PRND_SHARES, RECORD_END, Observations
 
@@ -180,7 +182,7 @@ basis"). Before, the record's figures (119,000-130,000 t in 2005-2010, above quo
 82,320-89,200 t) hold estimates of the undocumented output, and the model's total is compared."""
 
 
-def _annual_series(ds: xr.Dataset, frequency: str) -> dict[str, xr.DataArray]:
+def _annual_series(ds: xr.Dataset, frequency: str) -> dict:
     """Annual (member, time) volume paths and (time,) quotas used by the volume series.
 
     World and China mine output are on the record's basis: without illegal output from
@@ -196,11 +198,15 @@ def _annual_series(ds: xr.Dataset, frequency: str) -> dict[str, xr.DataArray]:
     def on_record_basis(total: xr.DataArray, recorded: xr.DataArray) -> xr.DataArray:
         return total.where(total.time.dt.year < RECORD_COUNTS_QUOTA_FROM, recorded)
 
+    # annual output by producer once (a sixteenth of the records), then each total of it
+    by_producer = to_year(producer_mine_output(ds))
     return {
-        "world": on_record_basis(to_year(world_mine_output(ds)),
-                                 to_year(world_mine_output(ds, recorded_only=True))),
-        "china": on_record_basis(to_year(china_mine_output(ds)),
-                                 to_year(china_mine_output(ds, recorded_only=True))),
+        "world": on_record_basis(total_of(by_producer),
+                                 total_of(by_producer, counted_by_record(ds))),
+        "china": on_record_basis(total_of(by_producer, china_mask(ds)),
+                                 total_of(by_producer, china_mask(ds, recorded_only=True))),
+        "regions": {region: total_of(by_producer, region_mask(ds, region))
+                    for region in ds.region.values.tolist()},
         "exports": to_year(china_exports(ds)),
         "mining_quota": to_year(ds.china_mining_quota),
         "export_quota": to_year(ds.china_export_quota),
@@ -212,68 +218,97 @@ def _by_year(da: xr.DataArray) -> pd.Series:
     return pd.Series(da.values, index=da.year.values.astype(int))
 
 
+def _observed_rows(obs: Observations) -> dict[str, pd.DataFrame]:
+    """Observation rows (:data:`OBS_COLUMNS`) of every series the record alone defines, by name.
+
+    The series whose rows need a simulated denominator (output and exports against the quotas)
+    are built in :func:`build_series`. Computed once per ``obs`` (:meth:`Observations.memo`).
+    """
+    def compute() -> dict[str, pd.DataFrame]:
+        prices = obs.prices
+        rows: dict[str, pd.DataFrame] = {}
+        for market in ("export", "china"):
+            for product in dict.fromkeys(prices.loc[prices.market == market, "product"]):
+                rows[f"price_{market}_{product}"] = _price_rows(
+                    prices[(prices.market == market) & (prices["product"] == product)])
+        for product in dict.fromkeys(prices["product"]):
+            gaps = _gap_rows(prices[prices["product"] == product])
+            if len(gaps):
+                rows[f"price_gap_{product}"] = gaps
+        prod = obs.production
+        china = prod[prod.entity == "china"].set_index("year")
+        rows["production_world"] = _year_rows(
+            prod[prod.entity == "world"].set_index("year").mine_production_t_reo)
+        rows["production_china"] = _year_rows(china.mine_production_t_reo, china.note)
+        for region in dict.fromkeys(prod.entity):
+            if region in ("world", "china"):
+                continue
+            # a recorded 0 (no mine) has no log error; left out
+            kept = prod[(prod.entity == region) & (prod.mine_production_t_reo > 0)]
+            kept = kept.set_index("year")
+            rows[f"production_{region}"] = _year_rows(kept.mine_production_t_reo, kept.note)
+        share = obs.share_table().set_index("year")
+        rows["china_share_of_world"] = _year_rows(share.china_share_fraction,
+                                                  share.edition + ": " + share.note)
+        exports = obs.exports.set_index("year")
+        rows["china_exports"] = _year_rows(exports.china_exports_t_reo, exports.note)
+        return rows
+    return obs.memo("series_rows", compute)
+
+
 def build_series(ds: xr.Dataset, obs: Observations) -> list[Series]:
     """Every observed quantity with its simulated path, in a stable order (prices first)."""
     frequency = record_frequency(ds)
     members = ds.member
+    rows = _observed_rows(obs)
     out: list[Series] = []
     prices = obs.prices
+    elements = set(ds.element.values.tolist())
     for market in ("export", "china"):
         for product in dict.fromkeys(prices.loc[prices.market == market, "product"]):
-            if product != PRND and product not in ds.element.values:
+            if product != PRND and product not in elements:
                 continue
-            rows = prices[(prices.market == market) & (prices["product"] == product)]
             out.append(Series(
                 f"price_{market}_{product}", f"price_{market}", "USD/kg",
                 f"{product} oxide price, {market} market",
                 _member_time(price_path(ds, product, market), members), None, frequency,
-                _price_rows(rows)))
+                rows[f"price_{market}_{product}"]))
     for product in dict.fromkeys(prices["product"]):
-        rows = _gap_rows(prices[prices["product"] == product])
-        if len(rows) and (product == PRND or product in ds.element.values):
+        name = f"price_gap_{product}"
+        if name in rows and (product == PRND or product in elements):
             out.append(Series(
-                f"price_gap_{product}", "price_gap", "export/china",
-                f"{product} oxide: export price / China price",
+                name, "price_gap", "export/china", f"{product} oxide: export price / China price",
                 _member_time(price_path(ds, product, "export"), members),
-                _member_time(price_path(ds, product, "china"), members), frequency, rows))
+                _member_time(price_path(ds, product, "china"), members), frequency, rows[name]))
 
     year_freq = "year"
     paths = _annual_series(ds, frequency)
     world, china = (_member_time(paths[k], members) for k in ("world", "china"))
     prod = obs.production
-    obs_world = prod[prod.entity == "world"].set_index("year").mine_production_t_reo
-    obs_china = prod[prod.entity == "china"].set_index("year").mine_production_t_reo
-    notes_china = prod[prod.entity == "china"].set_index("year").note
     out.append(Series("production_world", "production_world", "t REO/yr",
-                      "World mine production", world, None, year_freq, _year_rows(obs_world)))
+                      "World mine production", world, None, year_freq, rows["production_world"]))
     out.append(Series("production_china", "production_china", "t REO/yr",
-                      "China mine production", china, None, year_freq,
-                      _year_rows(obs_china, notes_china)))
+                      "China mine production", china, None, year_freq, rows["production_china"]))
+    regions = set(ds.region.values.tolist())
     for region in dict.fromkeys(prod.entity):
-        if region in ("world", "china") or region not in set(ds.region.values):
+        if region in ("world", "china") or region not in regions:
             continue
-        rows = prod[(prod.entity == region) & (prod.mine_production_t_reo > 0)]
-        rows = rows.set_index("year")  # a recorded 0 (no mine) has no log error; left out
-        path = region_mine_output(ds, region)
         out.append(Series(f"production_{region}", "production_country", "t REO/yr",
-                          f"{region} mine production", _member_time(
-                              annual_on_time(path) if frequency == "month" else path, members),
-                          None, year_freq,
-                          _year_rows(rows.mine_production_t_reo, rows.note)))
-    share = obs.share_table().set_index("year")
+                          f"{region} mine production",
+                          _member_time(paths["regions"][region], members), None, year_freq,
+                          rows[f"production_{region}"]))
     out.append(Series("china_share_of_world", "china_share_of_world", "fraction",
                       "China's share of world mine production (observed like with like)",
-                      china, world, year_freq,
-                      _year_rows(share.china_share_fraction,
-                                 share.edition + ": " + share.note)))
+                      china, world, year_freq, rows["china_share_of_world"]))
 
+    china_rows = prod[prod.entity == "china"].set_index("year")
     quota = _by_year(paths["mining_quota"])
     quota = quota[np.isfinite(quota) & (quota > 0)]
-    ratio = (obs_china / quota).dropna()
+    ratio = (china_rows.mine_production_t_reo / quota).dropna()
     out.append(Series("china_output_to_mining_quota", "china_output_to_mining_quota",
                       "fraction", "China mine production / China's mining quota", china,
                       _member_time(paths["mining_quota"], members), year_freq,
-                      _year_rows(ratio, notes_china)))
+                      _year_rows(ratio, china_rows.note)))
 
     equota = _by_year(paths["export_quota"])
     equota = equota[np.isfinite(equota) & (equota > 0)]
@@ -283,7 +318,7 @@ def build_series(ds: xr.Dataset, obs: Observations) -> list[Series]:
     out.append(Series("china_exports", "china_exports", "t/yr",
                       "China's exports (simulated t REO; observed customs tonnes of product)",
                       _member_time(paths["exports"], members), None, year_freq,
-                      _year_rows(exports.china_exports_t_reo, exports.note)))
+                      rows["china_exports"]))
     ratio = (exports.china_exports_t_reo / equota).dropna()
     out.append(Series("china_exports_to_export_quota", "china_exports_to_export_quota",
                       "fraction", "China's exports / export quota (observed: customs tonnes)",
