@@ -10,8 +10,15 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
+from reesim import load_scenario, simulate
 from reesim.cli import app
 from reesim.dims import ELEMENTS, MARKETS
+from reesim.indicators import (
+    china_mine_output,
+    mined_in_china,
+    region_mine_output,
+    world_mine_output,
+)
 from reesim.validation import (
     OBJECTIVE_WEIGHTS,
     Observations,
@@ -25,6 +32,7 @@ from reesim.validation import (
 from reesim.validation.metrics import (
     direction_agreement,
     log_rmse,
+    member_metrics,
     range_coverage,
     range_miss_distance,
     year_on_year,
@@ -214,7 +222,47 @@ def test_year_on_year_signs_only_what_the_record_allows():
     assert pairs[["first", "second", "sign"]].values.tolist() == [[0, 1, -1.0], [3, 4, -1.0]]
 
 
+def test_year_on_year_pairs_a_leap_day_with_the_next_february_end():
+    # one year after 2012-02-29 is 2013-02-28 (pandas' DateOffset), as the record's month ends
+    obs = pd.DataFrame({
+        "statistic": ["monthly_average"] * 2, "kind": ["point"] * 2,
+        "period_start": pd.to_datetime(["2012-02-01", "2013-02-01"]),
+        "period_end": pd.to_datetime(["2012-02-29", "2013-02-28"]),
+        "value": [10.0, 20.0], "low": [np.nan] * 2, "high": [np.nan] * 2,
+    })
+    assert year_on_year(obs)[["first", "second", "sign"]].values.tolist() == [[0, 1, 1.0]]
+
+
 # -- series and windows ------------------------------------------------------------------------
+
+def test_observation_rows_are_built_once_and_score_like_a_fresh_record(truth):
+    ds, obs = truth
+    first = {s.name: s.observed for s in build_series(ds, obs)}
+    again = {s.name: s.observed for s in build_series(ds, obs)}
+    # the record's own rows come from the memo (the same frames); quota ratios are rebuilt
+    assert again["price_export_Nd"] is first["price_export_Nd"]
+    assert again["production_world"] is first["production_world"]
+    fresh = Observations(prices=obs.prices, production=obs.production, exports=obs.exports,
+                         fx=obs.fx)
+    pd.testing.assert_frame_equal(member_metrics(ds, obs), member_metrics(ds, fresh))
+
+
+def test_mine_output_totals_are_sums_over_their_producers():
+    ds = simulate(load_scenario("baotou", ["end_year=2002"])).dataset
+    records = ds.mine_output.sum("element")
+    illegal = ~ds.producer_legal.values.astype(bool)
+    in_china = mined_in_china(ds).values
+    np.testing.assert_allclose(world_mine_output(ds), records.sum("producer"), rtol=1e-12)
+    np.testing.assert_allclose(world_mine_output(ds, recorded_only=True),
+                               records.isel(producer=np.flatnonzero(~illegal)).sum("producer"),
+                               rtol=1e-12)
+    np.testing.assert_allclose(china_mine_output(ds, recorded_only=True),
+                               records.isel(producer=np.flatnonzero(in_china & ~illegal))
+                               .sum("producer"), rtol=1e-12)
+    regions = sum(region_mine_output(ds, r) for r in ds.region.values.tolist())
+    np.testing.assert_allclose(regions, world_mine_output(ds), rtol=1e-12)
+    assert illegal.any() and (in_china & ~illegal).any()
+
 
 def test_window_means_follow_the_observation_windows(truth):
     ds, obs = truth
