@@ -10,10 +10,12 @@ import csv
 import functools
 import hashlib
 import io
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from importlib import resources
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import (
@@ -551,6 +553,35 @@ def parse_table(text: str, row_model: type[_Row], label: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=expected)
 
 
+T = TypeVar("T")
+
+
+class _Derived(dict):
+    """The memo of :meth:`ReferenceData.derived`; pickles as empty.
+
+    A copy recomputes what it needs: unpickled arrays would be writeable again.
+    """
+
+    def __reduce__(self) -> tuple[type, tuple]:
+        return (_Derived, ())
+
+
+def _frozen(value: T) -> T:
+    """``value`` with its arrays (also inside tuples and dict values) read-only.
+
+    An array that is a view is copied first: its base could still be written through.
+    """
+    if isinstance(value, np.ndarray):
+        array = value if value.flags.owndata else value.copy()
+        array.setflags(write=False)
+        return array  # type: ignore[return-value]
+    if type(value) is tuple:
+        return tuple(_frozen(v) for v in value)  # type: ignore[return-value]
+    if type(value) is dict:
+        return {k: _frozen(v) for k, v in value.items()}  # type: ignore[return-value]
+    return value
+
+
 @dataclass(frozen=True)
 class ReferenceData:
     """The validated model input tables and the data version they come from."""
@@ -558,9 +589,32 @@ class ReferenceData:
     version: str
     digest: str
     tables: dict[str, pd.DataFrame]
+    _derived: dict[Hashable, object] = field(default_factory=_Derived, repr=False,
+                                             compare=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
+
+    def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per tables and ``key``: what a build derives from the data alone.
+
+        Every build of a process reads the same tables, so results that depend only on them
+        (and on what ``key`` holds, e.g. the run's years) are computed once instead of by every
+        build (their pandas work was most of a build's time). ``key`` must name the
+        computation and hold everything else it reads; never cache what a scenario changes
+        unless the key holds it. Arrays in the result (also in tuples and dict values) are made
+        read-only: copy one before changing it. DataFrames cannot be: never change one.
+        """
+        try:
+            return self._derived[key]  # type: ignore[return-value]
+        except KeyError:
+            value = _frozen(compute())
+            self._derived[key] = value
+            return value
+
+    def clear_derived(self) -> None:
+        """Forget every :meth:`derived` result (tests compare a cached build with a fresh one)."""
+        self._derived.clear()
 
 
 def _check_cross_references(tables: dict[str, pd.DataFrame]) -> None:

@@ -69,6 +69,11 @@ class Model:
 
 
 def _coords(data: ReferenceData) -> Coords:
+    """Labels and metadata of every dimension (the data's alone: computed once per data)."""
+    return data.derived(("coords",), lambda: _read_coords(data))
+
+
+def _read_coords(data: ReferenceData) -> Coords:
     producers = data["producers"]
     regions = data["regions"]
     meta = {
@@ -116,11 +121,12 @@ def build_context(scenario: Scenario, data: ReferenceData, members: int, seed: i
 
 def _context(scenario: Scenario, data: ReferenceData, params: Params, members: int) -> Context:
     coords = _coords(data)
+    producers, regions = data.derived(("tables_in_coords_order",), lambda: (
+        data["producers"].set_index("producer").loc[list(coords.producers)],
+        data["regions"].set_index("region").loc[list(coords.regions)]))
     return Context(
         data=data, scenario=scenario, timeline=Timeline(scenario.start_year, scenario.end_year),
-        coords=coords, params=params, members=members,
-        producers=data["producers"].set_index("producer").loc[list(coords.producers)],
-        regions=data["regions"].set_index("region").loc[list(coords.regions)])
+        coords=coords, params=params, members=members, producers=producers, regions=regions)
 
 
 def _inputs(ctx: Context) -> Inputs:

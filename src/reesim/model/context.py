@@ -6,7 +6,7 @@ kept apart, in a :class:`Draft` (one named array per schedule, see :mod:`reesim.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -75,10 +75,22 @@ class Context:
     _memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
-        """``compute()`` once per build: tables several mechanisms derive from the same data."""
+        """``compute()`` once per build: what several mechanisms derive from this build's draft.
+
+        What depends on the data alone (and the time axis) is kept across builds instead, by
+        :meth:`reesim.datasets.ReferenceData.derived`.
+        """
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]  # type: ignore[return-value]
+
+    def ordered(self, table: str, column: str, labels: Sequence[str]) -> pd.DataFrame:
+        """Packaged ``table`` indexed by ``column``, rows in the order of ``labels``.
+
+        Once per data (``set_index().loc`` cost a build milliseconds per call): never change it.
+        """
+        return self.data.derived(("ordered", table, column, tuple(labels)),
+                                 lambda: self.data[table].set_index(column).loc[list(labels)])
 
     @property
     def years(self) -> np.ndarray:
@@ -93,20 +105,26 @@ class Context:
         """Position of a region on the region axis."""
         return self.coords.regions.index(name)
 
+    # The three below read the data's tables in coords order only (build._context): each is
+    # computed once per data and handed out as a fresh copy (callers may change theirs).
+
     @property
     def region_market(self) -> np.ndarray:
         """Market index (0 china, 1 export) of each region, (R,)."""
-        return np.array([MARKETS.index(m) for m in self.regions.market])
+        return self.data.derived(("region_market",), lambda: np.array(
+            [MARKETS.index(m) for m in self.regions.market])).copy()
 
     @property
     def producer_region(self) -> np.ndarray:
         """Mining region index of each producer, (P,)."""
-        return np.array([self.region_index(r) for r in self.producers.region])
+        return self.data.derived(("producer_region",), lambda: np.array(
+            [self.region_index(r) for r in self.producers.region])).copy()
 
     @property
     def default_route(self) -> np.ndarray:
         """Region index where each producer's concentrate is separated by default, (P,)."""
-        return np.array([self.region_index(r) for r in self.producers.separation_region])
+        return self.data.derived(("default_route",), lambda: np.array(
+            [self.region_index(r) for r in self.producers.separation_region])).copy()
 
 
 Draft = dict[str, np.ndarray]

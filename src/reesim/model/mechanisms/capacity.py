@@ -97,13 +97,9 @@ def recorded_capacity(ctx: Context, years: np.ndarray) -> np.ndarray:
 
 
 def capacity_history(ctx: Context) -> np.ndarray:
-    """Recorded mine capacity per year of the run and producer (Y, P), t REO/yr."""
-    def compute() -> np.ndarray:
-        out = recorded_capacity(ctx, ctx.years)
-        out.flags.writeable = False
-        return out
-
-    return ctx.memo("capacity_history", compute)
+    """Recorded mine capacity per year of the run and producer (Y, P), t REO/yr; read-only."""
+    return ctx.data.derived(("capacity_history", ctx.timeline),
+                            lambda: recorded_capacity(ctx, ctx.years))
 
 
 def draft(ctx: Context) -> Draft:
@@ -136,7 +132,7 @@ def outlook(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     from reesim.model.mechanisms.mining import distribution
 
     dist = distribution(ctx)                                                  # (P, E)
-    anchors = ctx.data["price_anchors"].set_index("element").loc[list(ELEMENTS)]
+    anchors = ctx.ordered("price_anchors", "element", ELEMENTS)
     value = dist * anchors.reference_price_usd_per_kg.to_numpy(float)[None, :]
     watched = value >= WATCHED_VALUE_SHARE * value.sum(axis=1, keepdims=True)
     recovery = ctx.regions.separation_recovery_fraction.to_numpy(float)[ctx.default_route]

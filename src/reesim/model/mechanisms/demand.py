@@ -80,8 +80,8 @@ def _essential_pairs(essential: np.ndarray, intensity: np.ndarray) -> tuple[np.n
 
 
 def element_intensity(ctx: Context) -> np.ndarray:
-    """Element shares of a tonne of REO in each application, (A, E)."""
-    return ctx.memo("element_intensity", lambda: (
+    """Element shares of a tonne of REO in each application, (A, E): the data's, read-only."""
+    return ctx.data.derived(("element_intensity",), lambda: (
         ctx.data["application_intensity"]
         .pivot_table(index="application", columns="element", values="share_fraction")
         .reindex(index=list(APPLICATIONS), columns=list(ELEMENTS)).fillna(0.0).to_numpy()))
@@ -104,8 +104,15 @@ def base_demand_path(ctx: Context, timeline: Timeline) -> tuple[np.ndarray, np.n
     Demand grows from the application's base-year value by the yearly growth rates of
     demand_growth.csv (compounded monthly), both forwards and backwards in time, and is flat
     after the table's last year. ``timeline`` may run past the scenario's (investors' outlook).
+    Computed once per data and timeline; the arrays returned are fresh (events shock them).
     """
-    apps = ctx.data["applications"].set_index("application").loc[list(APPLICATIONS)]
+    demand, share = ctx.data.derived(("base_demand_path", timeline),
+                                     lambda: _base_demand_path(ctx, timeline))
+    return demand.copy(), share.copy()
+
+
+def _base_demand_path(ctx: Context, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
+    apps = ctx.ordered("applications", "application", APPLICATIONS)
     base_year = apps.base_year.to_numpy(int)
     base_demand = apps.demand_t_reo_per_yr.to_numpy(float)
     growth = ctx.data["demand_growth"]
@@ -142,24 +149,17 @@ def base_demand_path(ctx: Context, timeline: Timeline) -> tuple[np.ndarray, np.n
 def build(ctx: Context, draft: Draft) -> DemandInputs:
     """Demand inputs: intensities, essential elements, thrifting and per-member responses."""
     data, p = ctx.data, ctx.params
-    apps = data["applications"].set_index("application").loc[list(APPLICATIONS)]
+    apps = ctx.ordered("applications", "application", APPLICATIONS)
     intensity = element_intensity(ctx)
-    shape_ae = (len(APPLICATIONS), len(ELEMENTS))
-    thrift, floor, lag = np.zeros(shape_ae), np.ones(shape_ae), np.full(shape_ae, np.inf)
-    relative = np.full(shape_ae, -1)
-    for row in data["substitution"].itertuples():
-        a, e = APPLICATIONS.index(row.application), ELEMENTS.index(row.element)
-        thrift[a, e] = row.thrift_elasticity
-        floor[a, e] = 1.0 - row.max_reduction_fraction
-        lag[a, e] = row.lag_yr
-        if isinstance(row.relative_to, str):
-            relative[a, e] = ELEMENTS.index(row.relative_to)
+    thrift, floor, lag, relative = data.derived(("substitution",),
+                                                lambda: _substitution(data["substitution"]))
     pairs = tuple(np.nonzero(thrift > 0))
-    anchors = data["price_anchors"].set_index("element").loc[list(ELEMENTS)]
+    anchors = ctx.ordered("price_anchors", "element", ELEMENTS)
     ref_years = set(anchors.reference_year.astype(int))
     if len(ref_years) != 1:
         raise ValueError(f"price_anchors.csv mixes reference years {sorted(ref_years)}: the "
                          "deflator needs one")
+    ref_year = ref_years.pop()
     mult = member_column(p.demand_elasticity_multiplier, 2)
     lag_mult = member_column(p.substitution_lag_multiplier, 2)
     short = apps.elasticity_short.to_numpy(float)
@@ -171,8 +171,10 @@ def build(ctx: Context, draft: Draft) -> DemandInputs:
         thrift_pairs=pairs, thrift_relative_to=relative[pairs],
         thrift_elasticity=thrift[pairs], thrift_floor=floor[pairs],
         reference_price_usd_per_kg=anchors.reference_price_usd_per_kg.to_numpy(float),
-        deflator=deflator(data["us_cpi"], ref_years.pop(), ctx.timeline.start_year,
-                          ctx.timeline.steps),
+        deflator=data.derived(      # the data's, once per reference year and time axis
+            ("deflator", ref_year, ctx.timeline.start_year, ctx.timeline.steps),
+            lambda: deflator(data["us_cpi"], ref_year, ctx.timeline.start_year,
+                             ctx.timeline.steps)).copy(),
         demand_t_per_yr=draft["demand_t_per_yr"],
         market_split=np.stack([china_share, 1.0 - china_share], axis=1),
         elasticity_short=short[None, None, :] * mult,
@@ -182,6 +184,24 @@ def build(ctx: Context, draft: Draft) -> DemandInputs:
         thrift_rate=monthly_rate(lag[None, :, :] * lag_mult)[:, pairs[0], pairs[1]],
         rebound_slowdown=member_column(p.rebound_slowdown, 1),
     )
+
+
+def _substitution(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Thrift elasticity, intensity floor, lag (years) and relative-to element, (A, E) each.
+
+    From substitution.csv; no thrifting (elasticity 0, floor 1, lag inf, -1) elsewhere.
+    """
+    shape_ae = (len(APPLICATIONS), len(ELEMENTS))
+    thrift, floor, lag = np.zeros(shape_ae), np.ones(shape_ae), np.full(shape_ae, np.inf)
+    relative = np.full(shape_ae, -1)
+    for row in table.itertuples():
+        a, e = APPLICATIONS.index(row.application), ELEMENTS.index(row.element)
+        thrift[a, e] = row.thrift_elasticity
+        floor[a, e] = 1.0 - row.max_reduction_fraction
+        lag[a, e] = row.lag_yr
+        if isinstance(row.relative_to, str):
+            relative[a, e] = ELEMENTS.index(row.relative_to)
+    return thrift, floor, lag, relative
 
 
 def deflator(cpi: pd.DataFrame, reference_year: int, start_year: int, steps: int) -> np.ndarray:

@@ -64,14 +64,14 @@ class EndOfLife(NamedTuple):
 
 def draft(ctx: Context) -> Draft:
     """End-of-life recycling rates by month (events may ramp them)."""
-    apps = ctx.data["applications"].set_index("application").loc[list(APPLICATIONS)]
+    apps = ctx.ordered("applications", "application", APPLICATIONS)
     return {"eol_recycling": np.tile(apps.eol_recycling_fraction.to_numpy(float),
                                      (ctx.timeline.steps, 1))}
 
 
 def build(ctx: Context, draft: Draft) -> InUseInputs:
     """Yields, lifetimes and recycling rates from the applications table."""
-    apps = ctx.data["applications"].set_index("application").loc[list(APPLICATIONS)]
+    apps = ctx.ordered("applications", "application", APPLICATIONS)
     lifetime = apps.lifetime_yr.to_numpy(float)
     shape = apps.lifetime_shape.to_numpy(int)
     stages = np.arange(shape.max())[None, :]

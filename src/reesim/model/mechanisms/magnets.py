@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+import pandas as pd
 
 from reesim.dims import APPLICATIONS, DT_YR, ELEMENTS
 from reesim.model.compiled import np_maximum, np_minimum
@@ -86,7 +87,7 @@ def draft(ctx: Context) -> Draft:
 def build(ctx: Context, draft: Draft) -> MagnetInputs:
     """China's magnet export share by month, licences, the magnets' yield, spare capacity."""
     table = ctx.data["magnet_trade"]
-    apps = ctx.data["applications"].set_index("application")
+    apps = ctx.ordered("applications", "application", APPLICATIONS)
     return MagnetInputs(
         china_export_share=interpolate_by_year(
             ctx.timeline.decimal_year, table.year.to_numpy(),
@@ -103,8 +104,11 @@ def magnet_contains(ctx: Context, elements: list[str] | str) -> bool:
     A control on magnets containing Dy or Tb (April 2025) licenses the whole magnet: the
     model's magnet is one bundle of elements, so it is controlled or not as a whole.
     """
-    rows = ctx.data["application_intensity"]
-    share = rows[rows.application == "magnets"].set_index("element").share_fraction
+    def magnet_shares() -> pd.Series:                            # the data's: once per data
+        rows = ctx.data["application_intensity"]
+        return rows[rows.application == "magnets"].set_index("element").share_fraction
+
+    share = ctx.data.derived(("magnet_shares",), magnet_shares)
     listed = element_mask(elements)
     return any(listed[i] and share.get(e, 0.0) > 0 for i, e in enumerate(ELEMENTS))
 

@@ -30,7 +30,7 @@ from reesim.dims import DT_YR, ELEMENTS, HOLDERS, MONTHS_PER_YEAR
 from reesim.model.compiled import np_maximum, np_minimum, sum_elements
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly
-from reesim.model.quotas import extend, quota_series
+from reesim.model.quotas import extend, packaged_quota
 from reesim.model.timeline import step_by_year
 
 CONSTANTS = (
@@ -221,7 +221,7 @@ def draft(ctx: Context) -> Draft:
     n_e = len(ELEMENTS)
     export_quota = np.full(steps, np.inf)
     if policy.export_quotas == "packaged":
-        series = quota_series(ctx.data["quotas"], "export", "total", "national", years)
+        series = packaged_quota(ctx.data, "export", "total", "national", years)
         known = np.flatnonzero(np.isfinite(series))
         if known.size:
             filled = extend(series, years, 0.0)
@@ -229,9 +229,7 @@ def draft(ctx: Context) -> Draft:
             export_quota = monthly(filled)
     export_tax = np.zeros((steps, n_e))
     if policy.export_taxes == "packaged":
-        for name, rows in ctx.data["export_taxes"].groupby("element"):
-            export_tax[:, ELEMENTS.index(name)] = monthly(step_by_year(
-                years, rows.year.to_numpy(), rows.rate_pct.to_numpy() / 100.0, 0.0))
+        export_tax = monthly(packaged_export_taxes(ctx))                  # a fresh array
     return {"export_quota_t_per_yr": export_quota, "export_tax": export_tax,
             "export_licensed": np.ones((steps, n_e)),
             "stockpile_t_per_yr": np.zeros((steps, len(RESERVE_HOLDERS), n_e)),
@@ -239,10 +237,26 @@ def draft(ctx: Context) -> Draft:
             "price_floor_usd_per_kg": np.zeros((steps, len(ctx.coords.producers), n_e))}
 
 
+def packaged_export_taxes(ctx: Context) -> np.ndarray:
+    """China's packaged export duties per year of the run and element, (Y, E) fraction.
+
+    The data's alone (once per data and timeline): read-only.
+    """
+    def compute() -> np.ndarray:
+        years = ctx.years
+        export_tax = np.zeros((len(years), len(ELEMENTS)))
+        for name, rows in ctx.data["export_taxes"].groupby("element"):
+            export_tax[:, ELEMENTS.index(name)] = step_by_year(
+                years, rows.year.to_numpy(), rows.rate_pct.to_numpy() / 100.0, 0.0)
+        return export_tax
+
+    return ctx.data.derived(("export_taxes", ctx.timeline), compute)
+
+
 def build(ctx: Context, draft: Draft) -> MarketInputs:
     """Price bounds, trade schedules and the member values of the market rules."""
     p = ctx.params
-    anchors = ctx.data["price_anchors"].set_index("element").loc[list(ELEMENTS)]
+    anchors = ctx.ordered("price_anchors", "element", ELEMENTS)
     reference = anchors.reference_price_usd_per_kg.to_numpy(float)
     floor = anchors.floor_price_usd_per_kg.to_numpy(float)
 

@@ -28,7 +28,7 @@ from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
 from reesim.model.mechanisms.capacity import capacity_history, recorded_capacity
 from reesim.model.mechanisms.separation import Routes
-from reesim.model.quotas import extend, fill_split, nearest_known, quota_series
+from reesim.model.quotas import extend, fill_split, nearest_known, packaged_quota
 from reesim.model.timeline import step_by_year
 from reesim.scenario.schema import QuotaEvent
 
@@ -108,25 +108,29 @@ def _distribution(spec: str, shares: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def distribution(ctx: Context) -> np.ndarray:
-    """Element shares of every producer's REO, (P, E)."""
+    """Element shares of every producer's REO, (P, E): the data's alone, read-only."""
     def compute() -> np.ndarray:
         shares = _deposit_shares(ctx.data["deposits"])
         return np.stack([_distribution(s, shares) for s in ctx.producers.distribution])
 
-    return ctx.memo("distribution", compute)
+    return ctx.data.derived(("distribution",), compute)
 
 
 def _packaged_segments(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
-    """Packaged light and ionic quotas (Y, 2) and national total (Y,), t REO/yr (inf: none)."""
-    return ctx.memo("packaged_segments", lambda: _read_segments(ctx))
+    """Packaged light and ionic quotas (Y, 2) and national total (Y,), t REO/yr (inf: none).
 
-
-def _read_segments(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
-    q, years = ctx.data["quotas"], ctx.years
+    Read-only; computed once per data, run years and growth after the data.
+    """
     g = ctx.scenario.policy.quota_growth_after_data_pct_per_yr
-    total = quota_series(q, "mining", "total", "national", years)
-    light = fill_split(total, quota_series(q, "mining", "light", "national", years))
-    ionic = fill_split(total, quota_series(q, "mining", "ionic", "national", years))
+    return ctx.data.derived(("packaged_segments", ctx.timeline, g),
+                            lambda: _read_segments(ctx, g))
+
+
+def _read_segments(ctx: Context, g: float) -> tuple[np.ndarray, np.ndarray]:
+    data, years = ctx.data, ctx.years
+    total = packaged_quota(data, "mining", "total", "national", years)
+    light = fill_split(total, packaged_quota(data, "mining", "light", "national", years))
+    ionic = fill_split(total, packaged_quota(data, "mining", "ionic", "national", years))
     light, ionic, total = (extend(s, years, g) for s in (light, ionic, total))
     return np.stack([light, ionic], axis=1), total
 
@@ -141,9 +145,9 @@ def segment_shares(ctx: Context) -> np.ndarray:
     q = ctx.data["quotas"]
     years = np.arange(min(int(q.year.min()), int(ctx.years[0])),
                       max(int(q.year.max()), int(ctx.years[-1])) + 1)
-    total = quota_series(q, "mining", "total", "national", years)
-    light = fill_split(total, quota_series(q, "mining", "light", "national", years))
-    ionic = fill_split(total, quota_series(q, "mining", "ionic", "national", years))
+    total = packaged_quota(ctx.data, "mining", "total", "national", years)
+    light = fill_split(total, packaged_quota(ctx.data, "mining", "light", "national", years))
+    ionic = fill_split(total, packaged_quota(ctx.data, "mining", "ionic", "national", years))
     share = light / (light + ionic)
     nearest = nearest_known(share)
     light_share = np.full(len(years), 0.5) if nearest is None else share[nearest]
@@ -174,10 +178,14 @@ def apply_quota_event(ctx: Context, draft: Draft, event: QuotaEvent) -> None:
 
 
 def _bayan_obo_series(ctx: Context, years: np.ndarray, column: str) -> np.ndarray:
-    """A column of bayan_obo.csv in ``years`` (held before and after the table)."""
-    bo = ctx.data["bayan_obo"]
-    first = bo.sort_values("year").iloc[0]
-    return step_by_year(years, bo.year.to_numpy(), bo[column].to_numpy(), float(first[column]))
+    """A column of bayan_obo.csv in ``years`` (held before and after the table); read-only."""
+    def compute() -> np.ndarray:
+        bo = ctx.data["bayan_obo"]
+        first = bo.sort_values("year").iloc[0]
+        return step_by_year(years, bo.year.to_numpy(), bo[column].to_numpy(),
+                            float(first[column]))
+
+    return ctx.data.derived(("bayan_obo", column, tuple(years.tolist())), compute)
 
 
 def _bayan_obo_ore_t_reo(ctx: Context, years: np.ndarray) -> np.ndarray:
@@ -209,7 +217,7 @@ def _bayan_obo_share(ctx: Context, light: np.ndarray) -> np.ndarray:
     quotas, years = ctx.data["quotas"], ctx.years
     alloc = np.full(len(years), np.nan)
     for holder in sorted(set(quotas.holder) - {"national"}):
-        rows = quota_series(quotas, "mining", "light", holder, years)
+        rows = packaged_quota(ctx.data, "mining", "light", holder, years)
         alloc = np.where(np.isfinite(rows), rows, alloc)
     share = alloc / np.where(np.isfinite(light), light, np.nan)
     nearest = nearest_known(share)
@@ -268,7 +276,7 @@ def allocate_quota(ctx: Context, segments: np.ndarray) -> np.ndarray:
 
 def reference_netback(ctx: Context, dist: np.ndarray) -> np.ndarray:
     """Netback of each producer at reference prices on its default route, (P,) USD/kg."""
-    anchors = ctx.data["price_anchors"].set_index("element").loc[list(ELEMENTS)]
+    anchors = ctx.ordered("price_anchors", "element", ELEMENTS)
     reference = anchors.reference_price_usd_per_kg.to_numpy(float)
     route = ctx.default_route
     return netback_from_basket(dist @ reference,
@@ -285,20 +293,24 @@ def reserve_at_start(ctx: Context) -> np.ndarray:
     (an estimate: the record, not the model's output). Without this, Maoniuping's end-2007
     resource would be depleted from 2000 and run out years early. The years counted run to the
     reserve year whatever the run's last year, so a short run starts from the same reserves.
+    Read-only: it depends on the data and the start year only, and is computed once for them.
     """
-    producers = ctx.producers
-    reserve = producers.reserve_t_reo.to_numpy(dtype=float)
-    dated = producers.reserve_year.to_numpy(dtype=float)
-    start = ctx.timeline.start_year
-    last = int(np.nanmax(dated)) if np.isfinite(dated).any() else start
-    years = np.arange(start, max(last, start + 1))                 # years before a reserve year
-    ore = (recorded_capacity(ctx, years)
-           / producers.mining_recovery_fraction.to_numpy(float)[None, :])
-    iron = _bayan_obo_ore_t_reo(ctx, years)                                        # (Y,)
-    ore = np.where(producers.byproduct_of_iron.to_numpy(bool)[None, :], iron[:, None], ore)
-    with np.errstate(invalid="ignore"):                          # NaN year: nothing to add
-        before = years.astype(float)[:, None] < dated[None, :]
-    return reserve + (ore * before).sum(axis=0)
+    def compute() -> np.ndarray:
+        producers = ctx.producers
+        reserve = producers.reserve_t_reo.to_numpy(dtype=float)
+        dated = producers.reserve_year.to_numpy(dtype=float)
+        start = ctx.timeline.start_year
+        last = int(np.nanmax(dated)) if np.isfinite(dated).any() else start
+        years = np.arange(start, max(last, start + 1))             # years before a reserve year
+        ore = (recorded_capacity(ctx, years)
+               / producers.mining_recovery_fraction.to_numpy(float)[None, :])
+        iron = _bayan_obo_ore_t_reo(ctx, years)                                    # (Y,)
+        ore = np.where(producers.byproduct_of_iron.to_numpy(bool)[None, :], iron[:, None], ore)
+        with np.errstate(invalid="ignore"):                      # NaN year: nothing to add
+            before = years.astype(float)[:, None] < dated[None, :]
+        return reserve + (ore * before).sum(axis=0)
+
+    return ctx.data.derived(("reserve_at_start", ctx.timeline.start_year), compute)
 
 
 def build(ctx: Context, draft: Draft) -> MiningInputs:
@@ -312,10 +324,11 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
     byproduct = producers.byproduct_of_iron.to_numpy(bool)
     recovery = producers.mining_recovery_fraction.to_numpy(float)
     return MiningInputs(
-        distribution=dist, producer_axis=np.arange(len(dist)), byproduct=byproduct,
+        distribution=dist.copy(), producer_axis=np.arange(len(dist)), byproduct=byproduct,
         legal=producers.legal.to_numpy(bool), china_producer=china, mining_recovery=recovery,
         reserves_t=np.where(np.isnan(reserve), np.inf, reserve),
-        reference_netback_usd_per_kg=reference_netback(ctx, dist),
+        reference_netback_usd_per_kg=ctx.data.derived(     # the data's alone, as dist is
+            ("reference_netback",), lambda: reference_netback(ctx, dist)).copy(),
         byproduct_ore_t_per_yr=draft["byproduct_ore_t_per_yr"],
         byproduct_recovery=draft["byproduct_recovery"],
         recovery=recovery_in_force(recovery, byproduct, draft["byproduct_recovery"],

@@ -28,7 +28,7 @@ from reesim.dims import DT_YR, ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.compiled import np_maximum, np_minimum, sum_elements
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly
-from reesim.model.quotas import extend, quota_series
+from reesim.model.quotas import extend, packaged_quota
 from reesim.model.timeline import step_by_year
 
 CONSTANTS = (
@@ -107,42 +107,55 @@ class SeparationResult(NamedTuple):
 def draft(ctx: Context) -> Draft:
     """Default routes, packaged separation capacity and China's national separation quota."""
     steps, years = ctx.timeline.steps, ctx.years
-    sep_yearly = np.zeros((len(years), len(ctx.coords.regions)))
-    for name, rows in ctx.data["separation_capacity"].groupby("region"):
-        sep_yearly[:, ctx.region_index(name)] = step_by_year(
-            years, rows.year.to_numpy(), rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
     quota = np.full(steps, np.inf)
     policy = ctx.scenario.policy
     if policy.separation_quotas == "packaged":
-        series = quota_series(ctx.data["quotas"], "separation", "total", "national", years)
+        series = packaged_quota(ctx.data, "separation", "total", "national", years)
         quota = monthly(extend(series, years, policy.quota_growth_after_data_pct_per_yr))
-    return {
+    return {         # fresh arrays (events edit the draft): the data's own are read-only
         "route": np.tile(ctx.default_route, (steps, 1)),
         "toll": np.zeros((steps, len(ctx.coords.producers)), bool),
         "stockpiling": np.zeros((steps, len(ctx.coords.producers)), bool),
-        "separation_capacity_t_per_yr": monthly(sep_yearly),
+        "separation_capacity_t_per_yr": monthly(packaged_capacity(ctx)),
         "separation_quota_national_t_per_yr": quota,
         "separation_quota_covers_imports": np.zeros(steps, bool),
-        "heavy_separation": heavy_separation(ctx),
-        "china_offtake": china_offtake(ctx),
+        "heavy_separation": heavy_separation(ctx).copy(),
+        "china_offtake": china_offtake(ctx).copy(),
     }
+
+
+def packaged_capacity(ctx: Context) -> np.ndarray:
+    """Packaged separation capacity per year of the run and region (Y, R), t REO/yr; read-only."""
+    def compute() -> np.ndarray:
+        years = ctx.years
+        sep_yearly = np.zeros((len(years), len(ctx.coords.regions)))
+        for name, rows in ctx.data["separation_capacity"].groupby("region"):
+            sep_yearly[:, ctx.region_index(name)] = step_by_year(
+                years, rows.year.to_numpy(), rows.capacity_t_reo_per_yr.to_numpy(), 0.0)
+        return sep_yearly
+
+    return ctx.data.derived(("separation_capacity", ctx.timeline), compute)
 
 
 def heavy_separation(ctx: Context) -> np.ndarray:
     """Which region separates which element each month, (T, R, E) bool.
 
     Chinese regions separate every element; other regions La-Nd, plus the elements
-    ``heavy_separation.csv`` lists for them from the month given.
+    ``heavy_separation.csv`` lists for them from the month given. The data's alone (once per
+    data and timeline): read-only.
     """
-    steps, n_r = ctx.timeline.steps, len(ctx.coords.regions)
-    able = np.zeros((steps, n_r, len(ELEMENTS)), bool)
-    able[:, ctx.region_market == 0, :] = True
-    able[:, :, [ELEMENTS.index(e) for e in SEPARATED_EVERYWHERE]] = True
-    for row in ctx.data["heavy_separation"].itertuples():
-        start = ctx.timeline.index(f"{int(row.year):04d}-{int(row.month):02d}")
-        elements = [ELEMENTS.index(e) for e in str(row.elements).split(";")]
-        able[start:, ctx.region_index(row.region), elements] = True
-    return able
+    def compute() -> np.ndarray:
+        steps, n_r = ctx.timeline.steps, len(ctx.coords.regions)
+        able = np.zeros((steps, n_r, len(ELEMENTS)), bool)
+        able[:, ctx.region_market == 0, :] = True
+        able[:, :, [ELEMENTS.index(e) for e in SEPARATED_EVERYWHERE]] = True
+        for row in ctx.data["heavy_separation"].itertuples():
+            start = ctx.timeline.index(f"{int(row.year):04d}-{int(row.month):02d}")
+            elements = [ELEMENTS.index(e) for e in str(row.elements).split(";")]
+            able[start:, ctx.region_index(row.region), elements] = True
+        return able
+
+    return ctx.data.derived(("heavy_separation", ctx.timeline), compute)
 
 
 def china_offtake(ctx: Context) -> np.ndarray:
@@ -150,16 +163,21 @@ def china_offtake(ctx: Context) -> np.ndarray:
 
     ``china_offtake.csv`` gives, for a region outside China, the share of its output of the
     listed elements that Chinese buyers take (Lynas' La-Nd: China's imports from Malaysia over
-    Lynas' output), from January of the year given until the next row; 0 elsewhere.
+    Lynas' output), from January of the year given until the next row; 0 elsewhere. The
+    data's alone (once per data and timeline): read-only.
     """
-    steps, n_r = ctx.timeline.steps, len(ctx.coords.regions)
-    share = np.zeros((steps, n_r, len(ELEMENTS)))
-    years = ctx.years
-    for (region, spec), rows in ctx.data["china_offtake"].groupby(["region", "elements"]):
-        yearly = step_by_year(years, rows.year.to_numpy(), rows.share_fraction.to_numpy(), 0.0)
-        elements = [ELEMENTS.index(e) for e in str(spec).split(";")]
-        share[:, ctx.region_index(region), elements] = monthly(yearly)[:, None]
-    return share
+    def compute() -> np.ndarray:
+        steps, n_r = ctx.timeline.steps, len(ctx.coords.regions)
+        share = np.zeros((steps, n_r, len(ELEMENTS)))
+        years = ctx.years
+        for (region, spec), rows in ctx.data["china_offtake"].groupby(["region", "elements"]):
+            yearly = step_by_year(years, rows.year.to_numpy(), rows.share_fraction.to_numpy(),
+                                  0.0)
+            elements = [ELEMENTS.index(e) for e in str(spec).split(";")]
+            share[:, ctx.region_index(region), elements] = monthly(yearly)[:, None]
+        return share
+
+    return ctx.data.derived(("china_offtake", ctx.timeline), compute)
 
 
 def quota_weights(ctx: Context, draft: Draft) -> np.ndarray:
