@@ -110,8 +110,10 @@ def test_the_compiled_check_and_the_numpy_check_agree(month, data):
     assert compiled == reference
     unknown_reserve = name in ("reserve_additions", "reserves") and np.isinf(
         before["reserves"][index[:2]])        # a deposit of unknown size is not checked
-    if abs(size) >= 1e-3 and finite and not unknown_reserve:  # tiny nudges hide in the
-        assert compiled is not None and f"member {10 + index[0]}," in compiled  # tolerance
+    # 1e-9 hides in any cell's tolerance and 1e-3 in a large one (RTOL x the stage's scale:
+    # Bayan Obo's reserves, 5.6e7 t, allow 0.56 t), which the agreement above covers
+    if abs(size) >= 5.0 and finite and not unknown_reserve:
+        assert compiled is not None and f"member {10 + index[0]}," in compiled
 
 
 def test_every_stage_is_laid_out():
