@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from reesim import load_scenario, simulate
 from reesim.balance import check_step
 from reesim.datasets import load_inputs
-from reesim.errors import BalanceError, InputError
+from reesim.errors import BalanceError, InputError, ModelError
 from reesim.model import simulate as loop
 from reesim.model.build import build_model
 from reesim.model.state import initial_state
@@ -50,6 +50,20 @@ def test_a_broken_month_fails_although_its_variable_is_not_recorded(monkeypatch)
     message = str(info.value)
     assert "stage 'separation'" in message and "member 1," in message
     assert "element Nd" in message and "2005-03" in message
+
+
+def test_a_nan_in_an_unrecorded_variable_is_named_not_reported_as_a_leak(monkeypatch):
+    def undefined(state, inputs, t):
+        state, values = step(state, inputs, t)
+        if t == 62:                                          # 2005-03
+            values["separation_losses"] = values["separation_losses"].copy()
+            values["separation_losses"][1, 0, 3] = np.nan    # member 1, first region, Nd
+        return state, values
+
+    monkeypatch.setattr(loop, "step", undefined)
+    scenario = load_scenario("baotou", SHORT)
+    with pytest.raises(ModelError, match=r"NaN in separation_losses \(member 1, 2005-03\)"):
+        simulate(scenario, members=2, record=["price"])
 
 
 def test_unknown_recorded_variables_are_refused_with_the_allowed_names():

@@ -10,7 +10,7 @@ import xarray as xr
 
 from reesim.balance import assert_balanced
 from reesim.dims import APPLICATIONS, DT_YR, ELEMENTS, HOLDERS, MARKETS, MONTHS_PER_YEAR
-from reesim.errors import ModelError
+from reesim.errors import BalanceError, ModelError
 from reesim.model.build import Model, member_slice
 from reesim.model.state import initial_state
 from reesim.model.step import step
@@ -154,12 +154,30 @@ def _run_members(model: Model, recorder: Recorder, start: int,
         if check_steps:
             if balance is None:
                 balance = StepBalance({name: value.shape for name, value in values.items()})
-            balance.check(values, before, DT_YR, f"{tl.year[t]}-{tl.month[t]:02d}", labels,
-                          first_member=start)
+            when = f"{tl.year[t]}-{tl.month[t]:02d}"
+            try:
+                balance.check(values, before, DT_YR, when, labels, first_member=start)
+            except BalanceError:
+                _raise_on_nan(values, when, start)     # a NaN is named as such, not as a leak
+                raise
             before = {name: values[name].copy() for name in STOCK_NAMES}
         if progress is not None:
             progress(t + 1)
     return {f"{name}_initial": value for name, value in initial.items()}
+
+
+def _raise_on_nan(values: dict[str, np.ndarray], when: str, first_member: int) -> None:
+    """Raise :class:`ModelError` naming the first of a month's variables holding a NaN, if any.
+
+    Runs that do not record a variable only see its NaN as a broken balance; this names it.
+    """
+    for name, array in values.items():
+        with np.errstate(invalid="ignore"):
+            if not np.isnan(array).any():
+                continue
+        member = int(np.argwhere(np.isnan(array))[0][0]) + first_member
+        raise ModelError(f"NaN in {name} (member {member}, {when}): a mechanism produced an "
+                         "undefined value; no result was returned")
 
 
 def _assert_no_nan(recorder: Recorder, model: Model) -> None:
