@@ -493,3 +493,20 @@ def test_a_converged_fit_replaces_a_better_objective_that_does_not_converge():
     assert better_recorded_fit((converged, 4.1), (converged, 4.2))
     assert not better_recorded_fit((step_bound, 4.2), (step_bound, 4.1))
     assert not better_recorded_fit((converged, 4.2), (converged, 4.2))
+
+
+def test_the_package_loads_its_names_on_first_use():
+    """``reesim validate`` imports the step check alone: the optimizer stays unloaded."""
+    import subprocess
+    import sys
+
+    import reesim.calibration as package
+
+    code = ("import sys, reesim.calibration.step_check; "
+            "print('scipy.optimize' in sys.modules, 'reesim.calibration.fit' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
+    assert all(getattr(package, name) is not None for name in package.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        package.nothing  # noqa: B018
