@@ -12,18 +12,19 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# Names are loaded on first use (PEP 562): importing one submodule, e.g. ``step_check`` for
-# ``reesim validate``, does not import the optimizer (scipy.optimize and scipy.stats, 1.6 s
-# of a fresh process on the 2-core VM).
+# The light modules are imported here (``identify`` also names a submodule: bound now, the
+# function keeps the name); the others' names load on first use (PEP 562), so importing one
+# submodule, e.g. ``step_check`` for ``reesim validate``, does not import the optimizer
+# (scipy.optimize and scipy.stats, 1.6 s of a fresh process on the 2-core VM).
+from reesim.calibration.identify import Identification, identify
+from reesim.calibration.parameters import FREE_PARAMETERS, FreeParameter, check_free_parameters
+
 _WHERE = {
     "Evaluator": "evaluate", "history_scenario": "evaluate", "member_objectives": "evaluate",
     "FULL": "fit", "QUICK": "fit", "CalibrationOptions": "fit", "CalibrationResult": "fit",
     "Generation": "fit", "calibrate": "fit",
-    "Identification": "identify", "identify": "identify",
     "calibration_document": "output", "calibration_text": "output",
     "write_calibration": "output",
-    "FREE_PARAMETERS": "parameters", "FreeParameter": "parameters",
-    "check_free_parameters": "parameters",
 }
 
 
