@@ -182,8 +182,11 @@ basis"). Before, the record's figures (119,000-130,000 t in 2005-2010, above quo
 82,320-89,200 t) hold estimates of the undocumented output, and the model's total is compared."""
 
 
-def _annual_series(ds: xr.Dataset, frequency: str) -> dict:
+def _annual_series(ds: xr.Dataset,
+                   frequency: str) -> dict[str, xr.DataArray | dict[str, xr.DataArray]]:
     """Annual (member, time) volume paths and (time,) quotas used by the volume series.
+
+    ``regions`` holds each mining region's output by region name.
 
     World and China mine output are on the record's basis: without illegal output from
     :data:`RECORD_COUNTS_QUOTA_FROM`, with it before.
