@@ -175,9 +175,7 @@ def _raise_on_nan(values: dict[str, np.ndarray], when: str, first_member: int) -
         with np.errstate(invalid="ignore"):
             if not np.isnan(array).any():
                 continue
-        member = int(np.argwhere(np.isnan(array))[0][0]) + first_member
-        raise ModelError(f"NaN in {name} (member {member}, {when}): a mechanism produced an "
-                         "undefined value; no result was returned")
+        raise _nan_error(name, int(np.argwhere(np.isnan(array))[0][0]) + first_member, when)
 
 
 def _assert_no_nan(recorder: Recorder, model: Model) -> None:
@@ -193,8 +191,13 @@ def _assert_no_nan(recorder: Recorder, model: Model) -> None:
         tl = model.timeline
         when = (f"{tl.year[period]}-{tl.month[period]:02d}" if recorder.frequency == "month"
                 else str(tl.start_year + period))
-        raise ModelError(f"NaN in {name} (member {member}, {when}): a mechanism produced an "
-                         "undefined value; no result was returned")
+        raise _nan_error(name, member, when)
+
+
+def _nan_error(name: str, member: int, when: str) -> ModelError:
+    """The error naming a variable's first NaN (both checks above word it alike)."""
+    return ModelError(f"NaN in {name} (member {member}, {when}): a mechanism produced an "
+                      "undefined value; no result was returned")
 
 
 def _labels(model: Model) -> dict[str, list[str]]:
