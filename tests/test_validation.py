@@ -468,7 +468,7 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert {p.name for p in out.iterdir()} - {".reesim-output.json"} == {
         "validation.html", "validation.csv", "claims.csv", "targets.csv", "targets_summary.csv",
         "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv", "step_check.csv",
-        "balances.csv", "element_supply.csv"}
+        "balances.csv", "element_supply.csv", "spike.csv"}
     # the element balances of 2010 (the crisis' eve) and 2020: every element, stocks in years
     # of consumption, the record's prices of each year beside the model's (Dy export: USGS
     # annual average 261 in 2020)
@@ -509,6 +509,22 @@ def test_validate_baotou_end_to_end(tmp_path):
             "series == 'price_export_Nd' and metric == 'peak_to_2015_ratio'").value.iloc[0]),
         rel=0.05)
     assert "Behaviour patterns" in result.output
+    # the 2011 spike of every quoted element in both markets, read like the scored spike: the
+    # Nd export row is the pattern above, the China peaks are the patterns' record and run
+    spike = pd.read_csv(out / "spike.csv").set_index(["element", "market"])
+    assert len(spike) == 16 and spike.record_peak_usd_per_kg.notna().all()
+    assert spike.loc[("Nd", "export"), "peak_to_2015"] == pytest.approx(
+        patterns.loc["nd_export_peak_to_2015", "simulated"], rel=1e-5)
+    assert spike.loc[("Dy", "china"), "peak_usd_per_kg"] == pytest.approx(
+        patterns.loc["dy_china_peak_usd_per_kg", "simulated"], rel=1e-5)
+    assert spike.loc[("Dy", "china"), "record_peak_usd_per_kg"] == pytest.approx(
+        patterns.loc["dy_china_peak_usd_per_kg", "record"])
+    assert spike.loc[("Nd", "export"), "record_peak_month"] == "2011-09"
+    assert spike.loc[("Nd", "export"), "record_peak_to_2015"] == pytest.approx(
+        patterns.loc["nd_export_peak_to_2015", "record"], rel=1e-5)
+    np.testing.assert_allclose(spike.peak_to_record,
+                               spike.peak_usd_per_kg / spike.record_peak_usd_per_kg, rtol=1e-5)
+    assert "The 2011 spike by element" in result.output
     targets = pd.read_csv(out / "targets.csv")
     assert set(targets.target) == {t.name for t in TARGETS}
     assert targets.year.min() == 2016 and targets.year.max() == 2025
@@ -738,3 +754,41 @@ def test_point_values_take_the_value_or_a_closed_ranges_midpoint():
                            "high_usd_per_kg": [np.nan, 14.0, np.inf]})   # 'above 150': open
     values = point_values(prices)
     assert values[0] == 5.0 and values[1] == 12.0 and np.isnan(values[2])
+
+
+def test_spike_table_reads_peaks_on_the_filtered_path_and_the_records_highest_quote():
+    # a path flat at 10 USD/kg with a two-month rise to 100 in 2011-06/07 and 20 in 2015: the
+    # filtered peak is 0.25 * 10 + 0.5 * 100 + 0.25 * 100 = 77.5 (in 2011-06); a one-month
+    # spike of the same height reads 55 (0.25 + 0.5 + 0.25 weights)
+    from reesim.validation.spike import LEVEL_TOLERANCE, recorded_peak, spike_table
+
+    time = pd.date_range("2009-01-01", "2016-12-01", freq="MS")
+    path = np.full(len(time), 10.0)
+    path[(time >= "2011-06-01") & (time <= "2011-07-01")] = 100.0
+    path[time.year == 2015] = 20.0
+    price = np.broadcast_to(path[None, :, None, None], (1, len(time), 2, len(ELEMENTS))).copy()
+    china, nd = MARKETS.index("china"), ELEMENTS.index("Nd")
+    price[0, :, china, nd] = np.where(time == "2011-06-01", 100.0, 10.0)
+    ds = xr.Dataset({"price": (("member", "time", "market", "element"), price)},
+                    coords={"time": time, "market": list(MARKETS), "element": list(ELEMENTS)})
+    obs = load_observations(2025)
+    table = spike_table(ds, obs).set_index(["element", "market"])
+    export = table.loc[("Nd", "export")]
+    assert export.peak_usd_per_kg == pytest.approx(77.5)
+    assert export.peak_month == "2011-06"
+    # 2015 through the filter: January and December take a quarter of their 10 USD/kg neighbour
+    assert export.peak_to_2015 == pytest.approx(77.5 / ((2 * 17.5 + 10 * 20.0) / 12))
+    assert table.loc[("Nd", "china"), "peak_usd_per_kg"] == pytest.approx(55.0)
+    # the record: Nd's highest export quote of 2010-2012 is 260 USD/kg (2011-09), China's a
+    # range whose midpoint is the peak (174.92-182.66 in 2011-09)
+    assert recorded_peak(obs, "Nd", "export") == ("2011-09", pytest.approx(260.0))
+    assert recorded_peak(obs, "Nd", "china") == ("2011-09", pytest.approx(178.79))
+    assert export.record_peak_usd_per_kg == pytest.approx(260.0)
+    assert export.peak_to_record == pytest.approx(77.5 / 260.0)
+    assert not export.within_tolerance                       # 0.30, below 1 / 1.5
+    ratio = table.peak_to_record.astype(float)
+    assert (table.within_tolerance.astype(bool) == ((ratio >= 1 / LEVEL_TOLERANCE)
+                                                   & (ratio <= LEVEL_TOLERANCE))).all()
+    # annual records have no monthly peak: an empty table
+    annual = ds.isel(time=slice(0, None, 12))
+    assert spike_table(annual, obs).empty

@@ -89,11 +89,35 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
                       published + units[rec.comparison],
                       number(rec.model) + units[rec.comparison], verdict)
     console.print(table)
+    if "spike" in tables:
+        print_spike(console, *tables["spike"])
     print_patterns(console, *tables["patterns"])
     if "balances" in tables:
         print_balances(console, *tables["balances"])
     if "element_supply" in tables:
         print_element_supply(console, *tables["element_supply"])
+
+
+def print_spike(console: Console, title: str, spike: pd.DataFrame) -> None:
+    """The 2011 peak of each observed element in both markets beside the record's."""
+    if spike.empty:
+        return
+    table = Table(title=title, title_justify="left")
+    for col in ("element", "market", "peak", "month", "record", "month ", "ratio", "within",
+                "peak/2015", "record "):
+        table.add_column(col, justify="left" if col in ("element", "market") else "right")
+    for rec in spike.itertuples():
+        verdict = ("-" if pd.isna(rec.within_tolerance) else
+                   "[green]yes[/]" if rec.within_tolerance else "[red]no[/]")
+        table.add_row(rec.element, rec.market, number(rec.peak_usd_per_kg), rec.peak_month,
+                      number(rec.record_peak_usd_per_kg), str(rec.record_peak_month or "-"),
+                      number(rec.peak_to_record, 2), verdict, number(rec.peak_to_2015, 2),
+                      number(rec.record_peak_to_2015, 2))
+    console.print(table)
+    scored = spike.within_tolerance.dropna()
+    console.print(f"peaks within the tolerance: {int(scored.sum())} of {len(scored)} quoted "
+                  "(USD/kg; the run's step-filtered monthly path; the record's highest quote of "
+                  "2010-2012, a range at its midpoint)")
 
 
 def print_element_supply(console: Console, title: str, supply: pd.DataFrame) -> None:

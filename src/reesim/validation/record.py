@@ -4,7 +4,8 @@
 fit split at the calibration window (``fit_by_period.csv``), the per-year target table
 (``targets.csv``), its summary (``targets_summary.csv``), published demand
 levels vs the run (``demand.csv``), the outlook vs baseline comparison (``outlooks.csv``) and
-the element balances of 2020 (``balances.csv``) and single elements' mine output beside the
+the 2011 spike of every observed element in both markets (``spike.csv``), the element
+balances of 2010 and 2020 (``balances.csv``) and single elements' mine output beside the
 few published figures of it (``element_supply.csv``).
 """
 
@@ -25,6 +26,7 @@ from reesim.validation.observations import (
 from reesim.validation.outlooks import demand_table, outlook_table
 from reesim.validation.patterns import pattern_table
 from reesim.validation.series import build_series, paired_points
+from reesim.validation.spike import LEVEL_TOLERANCE, spike_table
 from reesim.validation.targets import TARGET_YEARS, target_summary, target_table
 
 PERIOD_COLUMNS = ["series", "n_to_2015", "log_rmse_to_2015", "n_after_2015",
@@ -77,6 +79,9 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
                    demand_table(ds)),
         "outlooks": ("Outlook vs baseline: published demand outlooks and the model's run",
                      outlook_table(ds)),
+        "spike": (f"The 2011 spike by element: highest month of 2010-2012 vs the record's "
+                  f"highest quote (within {LEVEL_TOLERANCE:g}x), and over 2015",
+                  spike_table(ds, obs)),
         "patterns": ("Behaviour patterns: the 2011 spike, China's 2011 peaks, monthly "
                      "smoothness and projection jumps, simulated vs record",
                      pattern_table(ds, obs)),
