@@ -72,12 +72,16 @@ def check_step(values: Mapping[str, np.ndarray], stock_change: Mapping[str, np.n
         index = np.argwhere(~(np.abs(residual) <= RTOL * scale + ATOL_T))[0]
         value = float(residual[tuple(index)])
         index[0] += first_member
-        raise BalanceError(_describe(stage, value, index, when, labels))
+        raise BalanceError(describe_break(stage, value, index, when, labels))
 
 
-def _describe(stage: Stage, value: float, index: Sequence[int], when: str,
-              labels: Mapping[str, Sequence[str]]) -> str:
-    """Message naming stage, member, the kept labels (element, ...) and time of a residual."""
+def describe_break(stage: Stage, value: float, index: Sequence[int], when: str,
+                   labels: Mapping[str, Sequence[str]]) -> str:
+    """Message naming stage, member, the kept labels (element, ...) and time of a residual.
+
+    The one wording of a broken balance, whether found on the records or on a month's values
+    (:mod:`reesim.model.step_balance`).
+    """
     idx = [int(i) for i in index]
     where = [f"member {idx[0]}"]
     for k, i in zip(stage.keep, idx[-len(stage.keep):], strict=True):
@@ -128,5 +132,5 @@ def assert_balanced(result: object, rtol: float = RTOL, atol: float = ATOL_T) ->
             index = np.argwhere(bad)[0]
             labels = {k: [str(v) for v in dataset[k].values] for k in stage.keep}
             when = f"time {str(dataset.time.values[index[1]])[:7]}"
-            raise BalanceError(_describe(stage, float(residual[tuple(index)]),
-                                         np.delete(index, 1), when, labels))
+            raise BalanceError(describe_break(stage, float(residual[tuple(index)]),
+                                              np.delete(index, 1), when, labels))

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 import numba
 import numpy as np
 
-from reesim.balance import ATOL_T, RTOL, _describe
+from reesim.balance import ATOL_T, RTOL, describe_break
 from reesim.errors import BalanceError
 from reesim.model.variables import STAGES, VARIABLES
 
@@ -98,8 +98,8 @@ class StepBalance:
             if len(members_failing):
                 m = int(members_failing[0])
                 cell = np.unravel_index(int(fail[m, s]), self.keep_shape[s])
-                raise BalanceError(_describe(stage, float(residual[m, s]),
-                                             [m + first_member, *cell], when, labels))
+                raise BalanceError(describe_break(stage, float(residual[m, s]),
+                                                  [m + first_member, *cell], when, labels))
 
 
 def _names(stage) -> tuple[str, ...]:
