@@ -41,6 +41,10 @@ def test_dashboard_runs_and_a_lever_changes_the_chart(page, dashboard_url, artif
     # the Record tab puts the run's 2011 patterns beside the record's
     page.get_by_role("tab", name="Record").click()
     page.get_by_text("Behaviour patterns vs the record").wait_for(timeout=30_000)
+    page.get_by_text("The 2011 spike by element vs the record").wait_for(timeout=30_000)
+    # the dashboard's runs record annual values: the peaks are monthly, and the page says so
+    page.get_by_text("The peaks are monthly").wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=artifacts / "dashboard-record.png")
     assert page.errors == []
 

@@ -147,6 +147,20 @@ def record_patterns(ds: xr.Dataset) -> pd.DataFrame:
         columns={"what": "pattern", "simulated_p05": "5%", "simulated_p95": "95%"})
 
 
+def record_spike(ds: xr.Dataset) -> pd.DataFrame:
+    """The run's 2011 peak of each quoted element and market beside the record's highest quote."""
+    from reesim.validation import load_observations
+    from reesim.validation.spike import spike_table
+
+    table = spike_table(ds, load_observations())
+    return table[["element", "market", "peak_usd_per_kg", "peak_month", "record_peak_usd_per_kg",
+                  "record_peak_month", "peak_to_record", "within_tolerance"]].rename(columns={
+                      "peak_usd_per_kg": "peak, USD/kg", "peak_month": "month",
+                      "record_peak_usd_per_kg": "record, USD/kg",
+                      "record_peak_month": "record month", "peak_to_record": "peak / record",
+                      "within_tolerance": "within 1.5x"})
+
+
 def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario) -> None:
     members = int(ds.sizes.get("member", 1))
     nd = figures.annual(ds.price.sel(element="Nd", market="export")).median("member")
@@ -184,6 +198,13 @@ def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario) -> None:
         st.markdown("**Behaviour patterns vs the record** (median and 5-95% over members): "
                     "what the run reproduces of the 2011 crisis, and what it misses.")
         st.dataframe(record_patterns(ds), width="stretch", hide_index=True)
+        st.markdown("**The 2011 spike by element vs the record**: the highest month of "
+                    "2010-2012 in each market beside the record's highest quote.")
+        spike = record_spike(ds)
+        if spike.empty:
+            st.caption("The peaks are monthly: run with output.frequency=month to see them.")
+        else:
+            st.dataframe(spike, width="stretch", hide_index=True)
     col1, col2, col3, col4 = st.columns(4)
     col1.download_button("scenario YAML", scenario_yaml(scenario), f"{scenario.name}.yaml",
                          "application/x-yaml")
