@@ -32,7 +32,7 @@ from reesim.validation.metrics import (
     return_autocorrelation,
     step_filtered,
 )
-from reesim.validation.observations import Observations, point_values
+from reesim.validation.observations import Observations
 
 OBSERVED_ELEMENTS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Tb", "Dy")
 """Elements with monthly price observations (smoothness is judged on these)."""
@@ -167,22 +167,15 @@ def _export_stock_years(ds: xr.Dataset, member: int, year: int = 2025) -> float:
 def recorded_patterns(obs: Observations) -> dict[str, float]:
     """The record's value of each pattern it holds (NaN for the model-only patterns)."""
     from reesim.validation.metrics import _observed_peak
+    from reesim.validation.spike import recorded_peak
 
     prices = obs.prices
-    lo, hi = PEAK_WINDOW
-
-    def china_peak(element: str) -> float:
-        rows = prices[(prices["product"] == element) & (prices.market == "china")
-                      & (prices.period_start >= lo) & (prices.period_end <= hi)]
-        # China quotes are ranges: the peak is the highest quote's midpoint
-        mid = point_values(rows)
-        return float(mid.max()) if len(mid.dropna()) else math.nan
-
     return {
         "nd_export_peak_to_2015": _observed_peak(prices, "Nd")[1],
         "dy_export_peak_to_2015": _observed_peak(prices, "Dy")[1],
-        "nd_china_peak_usd_per_kg": china_peak("Nd"),
-        "dy_china_peak_usd_per_kg": china_peak("Dy"),
+        # China quotes are ranges: the peak is the highest quote's midpoint
+        "nd_china_peak_usd_per_kg": recorded_peak(obs, "Nd", "china")[1],
+        "dy_china_peak_usd_per_kg": recorded_peak(obs, "Dy", "china")[1],
         "min_return_autocorrelation": math.nan,
         "max_projection_jumps": math.nan,
         "export_sellers_stock_years_2025": math.nan,
