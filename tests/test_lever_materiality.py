@@ -117,3 +117,26 @@ def test_rd_magnets_cuts_dy_and_tb_demand_and_eases_dy(base):
     price = _change(lever, base, lambda d: d.price.sel(element="Dy", market="export"),
                     slice(2028, 2045))
     assert price < -0.1, price
+
+
+def test_a_stockpile_the_company_buys_stays_in_its_stock(base):
+    """The trading company as a buyer (a ``stockpile`` event with ``holder: trading_company``):
+    what it buys is held, not offered back by its sales rule. Before 2026-12-05 the rule counted
+    the purchase as stock beyond its own plan and sold it: 5,000 t of Nd bought in 2012 left
+    1.7 kt more in its stock at the end of 2012 and 0.5 kt at the end of 2013. Now 4.6 and 3.4
+    kt: the purchase counts toward the company's planned stockpile, so the company sets aside
+    less of its members' output afterwards (the plan is a value, not a tonnage per element)."""
+    event = "events.company_buy"
+    bought = simulate(load_scenario("baotou", [
+        "end_year=2014", f"{event}.type=stockpile", f"{event}.holder=trading_company",
+        f"{event}.months=12", f"{event}.start=2012-01",
+        f"{event}.amounts_t_reo.Nd=5000"])).dataset.isel(member=0)
+    rate = bought.stockpile_purchases.sel(holder="trading_company", element="Nd", time="2012")
+    assert float(rate.mean()) == pytest.approx(5000.0, rel=1e-6)   # t/yr for a year: all bought
+
+    def extra(month: str) -> float:
+        pick = {"holder": "trading_company", "element": "Nd", "time": month}
+        return float(bought.inventory.sel(**pick).item() - base.inventory.sel(**pick).item())
+
+    assert extra("2012-12") > 0.85 * 5000.0
+    assert extra("2013-12") > 0.6 * 5000.0
