@@ -370,6 +370,27 @@ def step_filtered(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def window_peaks(values: np.ndarray, times: pd.DatetimeIndex
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of (member, time) prices: the 2010-2012 peak, its position there, its ratio.
+
+    The ratio is the peak over the 2015 mean; NaN where the times do not cover the window or
+    2015. The one reading of the 2011 peak: the scored spike (:func:`global_metrics`), the behaviour
+    patterns and the spike table (:mod:`reesim.validation.spike`) all take it from here.
+    """
+    nan = np.full(values.shape[0], math.nan)
+    window = np.asarray((times >= PEAK_WINDOW[0]) & (times <= PEAK_WINDOW[1]))
+    base = np.asarray(times.year == RATIO_YEAR)
+    if not window.any():
+        return nan, nan, nan
+    peak = values[:, window].max(axis=1)
+    index = np.argmax(values[:, window], axis=1).astype(float)
+    if not base.any():
+        return peak, index, nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return peak, index, peak / values[:, base].mean(axis=1)
+
+
 def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
     """Per-member peak month and peak-to-2015 ratio of the Dy and Nd export prices.
 
@@ -387,14 +408,13 @@ def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
         times = pd.DatetimeIndex(path.time.values)
         values = step_filtered(path.values) if monthly else path.values
         window = np.asarray((times >= PEAK_WINDOW[0]) & (times <= PEAK_WINDOW[1]))
-        base = np.asarray(times.year == RATIO_YEAR)
+        _, position, ratio = window_peaks(values, times)
         obs_month, obs_ratio, ratio_note = _observed_peak(obs.prices, element)
         obs_index = nan if obs_month is None else float((obs_month - PEAK_ORIGIN).n)
         if window.any() and monthly:
-            w = values[:, window]
             first = pd.Period(times[window][0], freq="M")
-            index = (np.argmax(w, axis=1) + (first - PEAK_ORIGIN).n).astype(float)
-            index = np.where(np.isfinite(w).all(axis=1), index, nan)
+            index = position + (first - PEAK_ORIGIN).n
+            index = np.where(np.isfinite(values[:, window]).all(axis=1), index, nan)
             med = np.nanmedian(index) if np.isfinite(index).any() else nan
             label = "-" if not np.isfinite(med) else str(PEAK_ORIGIN + round(med))
             note = (f"months since 2010-01; simulated {label}, observed {obs_month} "
@@ -405,11 +425,6 @@ def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
         rows += _rows(name, "peak_month_2011", index, obs_index, 1, note)
         rows += _rows(name, "peak_month_offset_2011", index - obs_index, nan, 1,
                       "simulated minus observed peak month (months, + = late)")
-        if window.any() and base.any():
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = values[:, window].max(axis=1) / values[:, base].mean(axis=1)
-        else:
-            ratio = np.full(values.shape[0], nan)
         extra = "" if monthly else "; annual output: the peak is an annual mean"
         rows += _rows(name, "peak_to_2015_ratio", ratio, obs_ratio, 1,
                       f"simulated max 2010-2012 / {RATIO_YEAR} mean; {ratio_note}{extra}")

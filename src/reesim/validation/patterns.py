@@ -27,10 +27,9 @@ import xarray as xr
 
 from reesim.dims import MONTHS_PER_YEAR
 from reesim.validation.metrics import (
-    PEAK_WINDOW,
-    RATIO_YEAR,
     return_autocorrelation,
     step_filtered,
+    window_peaks,
 )
 from reesim.validation.observations import Observations
 
@@ -98,17 +97,11 @@ def _filtered(series: pd.Series) -> pd.Series:
 
 def _ratio_to_2015(series: pd.Series) -> float:
     """Highest month of 2010-2012 over the 2015 mean, as ``peak_to_2015_ratio`` measures it."""
-    series = _filtered(series)
-    peak = _window(series, *PEAK_WINDOW)
-    base = series[series.index.year == RATIO_YEAR]
-    if peak.empty or base.empty or not base.mean() > 0:
-        return math.nan
-    return float(peak.max() / base.mean())
+    return float(window_peaks(_filtered(series).to_numpy()[None], series.index)[2][0])
 
 
 def _peak(series: pd.Series) -> float:
-    peak = _window(_filtered(series), *PEAK_WINDOW)
-    return float(peak.max()) if len(peak) else math.nan
+    return float(window_peaks(_filtered(series).to_numpy()[None], series.index)[0][0])
 
 
 def is_monthly(ds: xr.Dataset) -> bool:

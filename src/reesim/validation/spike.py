@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from reesim.validation.metrics import PEAK_WINDOW, RATIO_YEAR, step_filtered
+from reesim.validation.metrics import PEAK_WINDOW, RATIO_YEAR, step_filtered, window_peaks
 from reesim.validation.observations import Observations, point_values
 
 SPIKE_ELEMENTS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Tb", "Dy")
@@ -64,25 +64,15 @@ def simulated_peaks(ds: xr.Dataset, element: str, market: str
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per member: the highest month of 2010-2012 (USD/kg), its index there, and its ratio.
 
-    The peak is read on the step-filtered monthly path (as the scored spike is); the ratio is
-    the peak over the 2015 mean (NaN if the run does not cover 2015).
+    The peak is read on the step-filtered monthly path, as the scored spike is
+    (:func:`~reesim.validation.metrics.window_peaks`); the ratio is the peak over the 2015
+    mean (NaN if the run does not cover 2015).
     """
     path = ds.price.sel(element=element, market=market)
     if "member" not in path.dims:
         path = path.expand_dims(member=[0])
     path = path.transpose("member", "time")
-    times = pd.DatetimeIndex(path.time.values)
-    values = step_filtered(path.values)
-    window = np.asarray((times >= PEAK_WINDOW[0]) & (times <= PEAK_WINDOW[1]))
-    base = np.asarray(times.year == RATIO_YEAR)
-    members = values.shape[0]
-    if not window.any():
-        nan = np.full(members, math.nan)
-        return nan, nan, nan
-    peak = values[:, window].max(axis=1)
-    index = np.argmax(values[:, window], axis=1).astype(float)
-    ratio = peak / values[:, base].mean(axis=1) if base.any() else np.full(members, math.nan)
-    return peak, index, ratio
+    return window_peaks(step_filtered(path.values), pd.DatetimeIndex(path.time.values))
 
 
 def spike_table(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
