@@ -170,12 +170,6 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     month = _market_month(inputs, regime, t, state, company_now, stocks, planned, need_rate,
                           (china_out - to_company, to_company, export_out))
     china, abroad, traded, used = month.china, month.abroad, month.last, month.used
-    # what the company bought on a stockpile order is held, not offered back: without this its
-    # sales rule counted the purchase as stock beyond its own plan and sold about 90% of it
-    # within two years (5,000 t of Nd bought in 2012 left 0.5 kt more in its stock at the end of
-    # 2013)
-    company_now = company_now._replace(
-        reserve=company_now.reserve + china.got_by[COMPANY])
 
     # manufacturing from consumers' purchases; products into use; end of life back to sellers
     n_e = need_rate.shape[-1]
@@ -193,7 +187,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
                                                   state.thrift)
     company_sales = china.sold_by[COMPANY] / dt
     company = regimes.update_company(re, regime, company_now, price[:, 0],
-                                     stocks.trading_company)
+                                     stocks.trading_company, china.got_by[COMPANY])
     inventory = stocks.array
     cap = capacity.update(ca, t, state.capacity, netback, mi.cash_cost_usd_per_kg,
                           mi.reference_netback_usd_per_kg,

@@ -501,13 +501,17 @@ def initial(inp: RegimeInputs, price_china: np.ndarray) -> CompanyState:
 
 
 def update_company(inp: RegimeInputs, regime: Regime, company: CompanyState,
-                   price_china: np.ndarray, stock: np.ndarray) -> CompanyState:
+                   price_china: np.ndarray, stock: np.ndarray,
+                   bought: np.ndarray) -> CompanyState:
     """Trailing reference price (M, E), months active, and the reserve (M, E) t.
 
-    The reserve is kept within what the company holds after the month, ``stock``.
+    What the company ``bought`` (M, E) t this month on a stockpile order joins its reserve,
+    held and not offered back (before 2026-12-05 its sales rule counted the purchase as stock
+    beyond its own plan and sold about 90% of it within two years); the reserve is kept within
+    what the company holds after the month, ``stock``.
     """
     reference, reserve = _update_company(company.reference, price_china, inp.reference_rate,
-                                         company.reserve, stock)
+                                         company.reserve + bought, stock)
     return CompanyState(reference=reference, months=regime.active_months(company.months),
                         reserve=reserve)
 
