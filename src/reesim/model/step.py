@@ -153,8 +153,17 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     ore_total = mined.ore_by_producer                                        # (M, P) t/yr
     reserves = state.reserves + (mined.reserve_additions - ore_total) * dt
 
+    # demand at last month's prices: consumers', and the world's that separators weigh stocks by
+    real = demand.real_price(de, t, price)                  # (M, K, E) reference-year USD/kg
+    index = demand.cost_index(de, t, real, state.thrift)                        # (M, K, A)
+    demand_rate = demand.demand(de, t, index, state.demand_long, state.thrift)  # (M, K, A, E)
+    n_e = demand_rate.shape[-1]
+    world_demand = _sum_axis(demand_rate.reshape(len(demand_rate), -1, n_e), 1)    # (M, E)
+
     # concentrate to separated oxides, delivered to sellers over the month
-    sep = separation.separate(se, t, state.concentrate, mined.mine_output, sep_limit)
+    held = state.inventory[:, _PC] + state.inventory[:, _PE] + state.inventory[:, _TC]
+    share = separation.separated_share(se, held, world_demand)
+    sep = separation.separate(se, t, state.concentrate, mined.mine_output, sep_limit, share)
     stocks = market.Stocks(state.inventory.copy())
     china_out, export_out = separation.deliveries(se, t, sep.separation_output)
     to_company = regime.to_company(re, sep.separation_output)
@@ -162,9 +171,6 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
                                    planned, price[:, 0], dt)
 
     # wants: consumers, company, reserves, exporters; the markets clear (in sub-steps)
-    real = demand.real_price(de, t, price)                  # (M, K, E) reference-year USD/kg
-    index = demand.cost_index(de, t, real, state.thrift)                        # (M, K, A)
-    demand_rate = demand.demand(de, t, index, state.demand_long, state.thrift)  # (M, K, A, E)
     routing = magnets.route(inputs.magnets, t, demand_rate)  # magnet makers buy where they are
     need_rate = routing.need_rate
     month = _market_month(inputs, regime, t, state, company_now, stocks, planned, need_rate,
@@ -172,7 +178,6 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     china, abroad, traded, used = month.china, month.abroad, month.last, month.used
 
     # manufacturing from consumers' purchases; products into use; end of life back to sellers
-    n_e = need_rate.shape[-1]
     made = in_use.manufacture(iu, used)
     shipped = magnets.ship(inputs.magnets, routing, used)
     use = in_use.age(iu, state.in_use, made.products_into_use)
@@ -192,7 +197,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     cap = capacity.update(ca, t, state.capacity, netback, mi.cash_cost_usd_per_kg,
                           mi.reference_netback_usd_per_kg,
                           supply=sep.output_by_element + returns.sum(axis=1) / dt,
-                          demand=_sum_axis(demand_rate.reshape(len(demand_rate), -1, n_e), 1),
+                          demand=world_demand,
                           stock=_sum_axis(inventory, 1))
     new_state = State(
         price=new_price, price_expected=expected, price_recent=month.recent, company=company,

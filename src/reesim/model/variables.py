@@ -55,6 +55,9 @@ VARIABLES: dict[str, Var] = {
                              "Separated oxides produced"),
     "separation_losses": Var(("region", "element"), "t REO/yr", "flow",
                              "REO lost in cracking and separation residues"),
+    "separation_residue": Var(("region", "element"), "t REO/yr", "flow",
+                              "Recoverable REO left unseparated in mixed residues because "
+                              "sellers already hold years of the world's demand for it"),
     # markets
     "inventory": Var(("holder", "element"), "t REO", "stock",
                      "Separated-oxide inventories by holder"),
@@ -144,7 +147,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("mining", ("ore_mined",), ("mine_output", "tailings_inflow"), None,
           ("producer", "element")),
     Stage("concentrate", ("mine_output",), ("separation_feed",), "concentrate_stock"),
-    Stage("separation", ("separation_feed",), ("separation_output", "separation_losses"), None,
+    Stage("separation", ("separation_feed",), ("separation_output", "separation_losses",
+                                              "separation_residue"), None,
           ("region", "element")),
     Stage("market", ("separation_output", "recycled", "new_scrap_recycled"), ("consumption",),
           "inventory"),

@@ -119,9 +119,13 @@ def _links(ds: xr.Dataset, year: int) -> list[Link]:
                              strict=True))
     (regions,), sep = _by(w.separation_output.mean("time"), "region")
     _, losses = _by(w.separation_losses.mean("time"), "region")
+    residue = (_by(w.separation_residue.mean("time"), "region")[1]
+               if "separation_residue" in w else np.zeros_like(losses))   # results before it
     for i, reg in enumerate(regions):
         add(f"separation · {reg}", f"market · {region_market[reg]}", sep[:, i])
         add(f"separation · {reg}", "separation losses", losses[:, i])
+        add(f"separation · {reg}", "left in residue", residue[:, i],
+            "recoverable oxide not separated: sellers hold years of the world's demand")
     net_exports = (w.exports.sum("exporter").mean("time") - w.imports.mean("time")).transpose(
         "member", "element").values
     add("market · china", "market · export", net_exports.clip(min=0), "net exports")
@@ -184,7 +188,8 @@ def _node_x(label: str) -> float:
 
 
 SIDE_ORDER = ("end of life", "recycling", "manufacturing scrap", "stocks (net draw)",
-              "tailings", "separation losses", "stocks (net build)", "in-use stock",
+              "tailings", "separation losses", "left in residue", "stocks (net build)",
+              "in-use stock",
               "manufacturing losses", "end-of-life losses")
 
 

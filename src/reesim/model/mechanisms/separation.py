@@ -38,10 +38,19 @@ CONSTANTS = (
     Constant("backlog_stop_months", 6.0, "months", 1.0, 36.0,
              "Mines stop selling concentrate when their separator holds this many months of feed "
              "(output falls linearly between the two backlogs).", "assumption"),
+    Constant("residue_full_months", 24.0, "months", 6.0, 240.0,
+             "Separators separate all of an element while sellers hold up to this many months "
+             "of the world's demand for it (the balance problem: Binnemans & Jones 2015).",
+             "assumption"),
+    Constant("residue_stop_months", 48.0, "months", 12.0, 480.0,
+             "Separators leave all of an element in the residue when sellers hold this many "
+             "months of the world's demand for it (the share falls linearly in between).",
+             "assumption"),
 )
 
-ORDERED = (("backlog_full_months", "backlog_stop_months"),)
-"""Mines must slow down before they stop."""
+ORDERED = (("backlog_full_months", "backlog_stop_months"),
+           ("residue_full_months", "residue_stop_months"))
+"""Mines must slow down before they stop; separators cut an element before they drop it."""
 
 
 SEPARATED_EVERYWHERE = ("La", "Ce", "Pr", "Nd")
@@ -90,6 +99,8 @@ class SeparationInputs:
     pool_pattern: np.ndarray            # (T,) index of the month's row in ``pool_of``
     backlog_full_months: np.ndarray     # (M, 1)
     backlog_stop_months: np.ndarray     # (M, 1)
+    residue_full_months: np.ndarray     # (M, 1)
+    residue_stop_months: np.ndarray     # (M, 1)
 
 
 class SeparationResult(NamedTuple):
@@ -97,7 +108,8 @@ class SeparationResult(NamedTuple):
 
     separation_feed: np.ndarray         # (M, R, E) concentrate separated
     separation_output: np.ndarray       # (M, R, E) separated oxides
-    separation_losses: np.ndarray       # (M, R, E) residues
+    separation_losses: np.ndarray       # (M, R, E) recovery losses
+    separation_residue: np.ndarray      # (M, R, E) recoverable oxide left unseparated
     concentrate_stock: np.ndarray       # (M, R, E) stock after the month (both pools)
     concentrate_pools: np.ndarray       # (M, 2, R, E) quota-bound and exempt stocks
     feed_by_region: np.ndarray          # (M, R) separation_feed summed over elements
@@ -254,7 +266,9 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
         covers_imports=covers.copy(), routes=routes, pool_of=pool_of,
         pool_pattern=pool_pattern,
         backlog_full_months=member_column(p.backlog_full_months, 1),
-        backlog_stop_months=member_column(p.backlog_stop_months, 1))
+        backlog_stop_months=member_column(p.backlog_stop_months, 1),
+        residue_full_months=member_column(p.residue_full_months, 1),
+        residue_stop_months=member_column(p.residue_stop_months, 1))
 
 
 def pool_routing(routes: Routes, exempt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -370,26 +384,49 @@ def _backlog_factor(t: int, concentrate: np.ndarray, limit: np.ndarray, full: np
     return out
 
 
+def separated_share(inp: SeparationInputs, held: np.ndarray,
+                    world_demand: np.ndarray) -> np.ndarray:
+    """Share (M, E) of each element's recoverable oxide that separators separate this month.
+
+    The balance problem: ores carry La, Ce, Sm, Gd and Y in fixed ratios to the Nd and Dy that
+    pay for the mines, so sellers can end up holding years of the world's demand for them. A
+    separator then stops separating such an element and leaves it in a mixed residue (Chinese
+    plants' La-Ce carbonates and Ce-rich residues, for instance) rather than add to stocks
+    nobody buys. ``held`` (M, E) t are sellers' stocks (producers in both markets and the
+    trading company; consumers' working stocks and strategic reserves are not for sale),
+    ``world_demand`` (M, E) t/yr; the share is 1 up to ``residue_full_months`` of that demand
+    held, 0 from ``residue_stop_months``, linear in between. One world signal for every
+    separator: the glut is the world's. Before the thirty-first session (2026-12-05) every
+    separator separated everything, and `baotou`'s sellers held 0.99 Mt of oxides in 2024 and
+    7.0 Mt in 2050 (Ce 3.6 Mt, 66 years of demand).
+    """
+    months = held / np.maximum(world_demand / MONTHS_PER_YEAR, 1e-9)
+    full, stop = inp.residue_full_months, inp.residue_stop_months
+    return np.clip((stop - months) / (stop - full), 0.0, 1.0)
+
+
 def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output: np.ndarray,
-             limit: np.ndarray) -> SeparationResult:
+             limit: np.ndarray, share: np.ndarray) -> SeparationResult:
     """Route this month's mine output (M, P, E) and separate what ``limit`` (M, 2, R) allows.
 
     ``concentrate`` (M, 2, R, E) holds the quota-bound and the exempt (imported) stocks; the
     exempt pool uses the plant capacity the quota-bound pool leaves, so imports fill idle
-    capacity. Once the quota covers imports the exempt stock joins the quota-bound one. Output
-    is feed x recovery and losses feed x (1 - recovery), each computed from the feed, so the
-    separation balance (feed = output + losses) checks the recovery bookkeeping.
+    capacity. Once the quota covers imports the exempt stock joins the quota-bound one. Losses
+    are feed x (1 - recovery); of the recoverable rest, ``share`` (M, E)
+    (:func:`separated_share`) becomes separated oxide and the remainder stays in the residue,
+    each computed from the feed, so the separation balance (feed = output + losses + residue)
+    checks the bookkeeping.
     """
     # each producer's concentrate joins one pool: a pool's inflow is the sum of its producers'
     return SeparationResult(*_separate_stocks(
         concentrate, mine_output, inp.pool_of[inp.pool_pattern[t]], limit, inp.recovery,
-        bool(inp.covers_imports[t])))
+        bool(inp.covers_imports[t]), share))
 
 
 @numba.njit(cache=True)
 def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: np.ndarray,
                      limit: np.ndarray, recovery: np.ndarray,
-                     merge: bool) -> tuple[np.ndarray, ...]:
+                     merge: bool, share: np.ndarray) -> tuple[np.ndarray, ...]:
     """The arithmetic of :func:`separate` for each member and region (numba, cached on disk).
 
     ``concentrate`` (M, 2, R, E) t holds the pools' stocks; ``mine_output`` (M, P, E) t/yr
@@ -399,10 +436,12 @@ def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: 
     ``pool + inflow * DT_YR``; the quota-bound pool separates
     ``min(limit_0 * DT_YR / stock, 1)`` of its stock, the exempt pool the same share of the
     capacity left idle (``limit_1 + limit_0 - separated_0 / DT_YR``). Feed is the separated
-    stock per year summed over pools, output ``feed * recovery``, losses
-    ``feed * (1 - recovery)``. Returns the fields of :class:`SeparationResult` in order: feed,
-    output, losses, the stock summed over pools (M, R, E), the pools (M, 2, R, E), the feed
-    summed over elements (M, R) and the output summed over regions in order (M, E).
+    stock per year summed over pools, output ``feed * recovery * share``, losses
+    ``feed * (1 - recovery)``, residue ``feed * recovery * (1 - share)`` (``share`` (M, E); a
+    share of 1 gives exactly the output and zero residue). Returns the fields of
+    :class:`SeparationResult` in order: feed, output, losses, residue, the stock summed over
+    pools (M, R, E), the pools (M, 2, R, E), the feed summed over elements (M, R) and the
+    output summed over regions in order (M, E).
 
     Compiled because as numpy each of these small (member, pool, region) x element products
     cost a loop over members and regions per element row (about a tenth of an ensemble's run);
@@ -413,6 +452,7 @@ def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: 
     feed = np.empty((members, regions, elements))
     output = np.empty_like(feed)
     losses = np.empty_like(feed)
+    residue = np.empty_like(feed)
     stock_after = np.empty_like(feed)
     pools_after = np.empty_like(concentrate)
     feed_by_region = np.empty((members, regions))
@@ -450,12 +490,15 @@ def _separate_stocks(concentrate: np.ndarray, mine_output: np.ndarray, pool_of: 
                     pools_after[m, k, r, e] = stock[k, e] * (1.0 - taken[k])
                     left += pools_after[m, k, r, e]
                 feed[m, r, e] = fed
-                output[m, r, e] = fed * recovery[r]
+                recoverable = fed * recovery[r]
+                output[m, r, e] = recoverable * share[m, e]
                 losses[m, r, e] = fed * (1.0 - recovery[r])
+                residue[m, r, e] = recoverable * (1.0 - share[m, e])
                 stock_after[m, r, e] = left
                 output_by_element[m, e] += output[m, r, e]
             feed_by_region[m, r] = sum_elements(feed[m, r])
-    return feed, output, losses, stock_after, pools_after, feed_by_region, output_by_element
+    return (feed, output, losses, residue, stock_after, pools_after, feed_by_region,
+            output_by_element)
 
 
 def deliveries(inp: SeparationInputs, t: int, output: np.ndarray) -> tuple[np.ndarray,
