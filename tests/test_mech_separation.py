@@ -71,13 +71,49 @@ def test_separation_takes_what_capacity_allows_and_keeps_the_rest_in_stock():
     region = separation.routing(inp, 0)[0].argmax()
     limit = np.zeros((1, 2, n_r))
     limit[:, 0] = 600.0                                                # quota-bound pool only
-    got = separation.separate(inp, 0, np.zeros((1, 2, n_r, 16)), output, limit)
+    got = separation.separate(inp, 0, np.zeros((1, 2, n_r, 16)), output, limit,
+                              np.ones((1, 16)))
     feed = got.separation_feed[0, region]
     assert feed.sum() == pytest.approx(600.0)                          # half the inflow
     np.testing.assert_allclose(got.concentrate_stock[0, region, :2], 600.0 * DT_YR * 0.5)
     np.testing.assert_allclose(got.separation_output[0, region], feed * inp.recovery[region])
     np.testing.assert_allclose(got.separation_output + got.separation_losses,
                                got.separation_feed, rtol=1e-12)
+    assert (got.separation_residue == 0.0).all()                       # every element wanted
+
+
+@pytest.mark.parametrize(("months", "share"), [(0.0, 1.0), (24.0, 1.0), (36.0, 0.5),
+                                               (48.0, 0.0), (120.0, 0.0)])
+def test_separators_drop_an_element_linearly_between_two_years_and_four_of_stocks(months,
+                                                                                  share):
+    """The defaults: all separated up to 24 months of world demand held, none from 48."""
+    inp = model().inputs.separation
+    demand = np.full((1, 16), 1200.0)                                  # t/yr: 100 t a month
+    held = np.zeros((1, 16))
+    held[0, 3] = 100.0 * months                                        # Nd
+    got = separation.separated_share(inp, held, demand)
+    assert got.shape == (1, 16)
+    assert got[0, 3] == pytest.approx(share)
+    assert (np.delete(got[0], 3) == 1.0).all()
+
+
+def test_what_separators_leave_unseparated_stays_in_the_residue_and_the_balance_closes():
+    inp = model().inputs.separation
+    n_r, n_p = len(inp.recovery), inp.toll.shape[1]
+    output = np.zeros((1, n_p, 16))
+    output[0, 0, :4] = 1200.0                                          # Bayan Obo: La-Nd
+    region = separation.routing(inp, 0)[0].argmax()
+    limit = np.full((1, 2, n_r), 1e9)
+    share = np.ones((1, 16))
+    share[0, 1] = 0.25                                                 # Ce glutted
+    got = separation.separate(inp, 0, np.zeros((1, 2, n_r, 16)), output, limit, share)
+    feed, rec = got.separation_feed[0, region], inp.recovery[region]
+    np.testing.assert_allclose(got.separation_output[0, region, :4],
+                               feed[:4] * rec * np.array([1.0, 0.25, 1.0, 1.0]))
+    np.testing.assert_allclose(got.separation_residue[0, region, 1], feed[1] * rec * 0.75)
+    assert (np.delete(got.separation_residue[0, region], 1) == 0.0).all()
+    np.testing.assert_allclose(got.separation_output + got.separation_losses
+                               + got.separation_residue, got.separation_feed, rtol=1e-12)
 
 
 def test_a_separation_quota_caps_china_and_not_the_export_market():
@@ -116,7 +152,8 @@ def test_imported_ore_is_separated_outside_the_quota_in_idle_capacity():
     output[0, p, 0] = 40_000.0                                          # t/yr
     limit = np.zeros((1, 2, len(inp.recovery)))
     limit[0, 0, sichuan], limit[0, 1, sichuan] = 0.0, 60_000.0           # quota used up
-    got = separation.separate(inp, t, np.zeros((1, 2, len(inp.recovery), 16)), output, limit)
+    got = separation.separate(inp, t, np.zeros((1, 2, len(inp.recovery), 16)), output, limit,
+                              np.ones((1, 16)))
     assert got.separation_feed[0, sichuan].sum() == pytest.approx(40_000.0)
     assert got.concentrate_pools[0, 1].sum() == pytest.approx(0.0, abs=1e-9)
 
