@@ -31,6 +31,7 @@ def test_a_scenario_carries_every_constant_and_an_override_changes_its_hash():
     (["constants.choke_multiple=5"], ["outside its plausible range", "20"]),
     (["constants.restart_months=2.5"], ["whole number"]),
     (["constants.backlog_full_months=8"], ["must be below backlog_stop_months"]),
+    (["constants.residue_full_months=60"], ["must be below residue_stop_months"]),
 ])
 def test_bad_constants_are_refused_with_the_field_and_the_allowed_values(sets, words):
     with pytest.raises(InputError) as info:

@@ -137,3 +137,34 @@ def test_myanmar_ore_carries_the_reported_dy_and_tb_content():
     shares = distribution(ctx)[list(ctx.producers.index).index("myanmar_clays")]
     assert shares[ELEMENTS.index("Dy")] == pytest.approx(860 / 23_000, rel=0.1)
     assert shares[ELEMENTS.index("Tb")] == pytest.approx(130 / 23_000, rel=0.3)
+
+
+def _sellers_stock_months(sets: tuple[str, ...]) -> tuple[object, object, object]:
+    """Sellers' stocks (producers in both markets, the trading company) in months of the world's
+    demand, by element and year-end, with the separation residue (t/yr) and China's exports."""
+    ds = simulate(load_scenario("baotou", ["output.frequency=year", *sets])).dataset.isel(
+        member=0)
+    held = ds.inventory.sel(holder=["producers_china", "producers_export",
+                                    "trading_company"]).sum("holder")
+    months = held / (ds.demand.sum("application") / 12.0)
+    exports = ds.exports.sum(["exporter", "element"])
+    return months, ds.separation_residue.sum("region"), exports
+
+
+def test_separators_leave_the_glut_in_the_residue_instead_of_storing_millions_of_tonnes():
+    """The balance problem: without the rule sellers held 7.0 Mt of oxides in 2050 (Ce 66 years
+    of demand) and new separators abroad displaced China's La-Ce exports (24 kt in 2030). With
+    it no element's sellers hold much more than the 48 months at which separators drop it, the
+    glut leaves as residue (La and Ce first), and China's exports hold up."""
+    months, residue, exports = _sellers_stock_months(())
+    assert float(months.max()) < 60.0, months.max("time").to_pandas()
+    late = residue.sel(time=slice("2030", "2050")).mean("time")
+    assert float(late.sel(element="Ce")) > 30_000.0
+    assert float(late.sel(element="La")) > 5_000.0
+    for element in ("Pr", "Nd"):       # what the mines are run for: never left unseparated
+        assert float(residue.sel(element=element, time=slice("2000", "2025")).max()) == 0.0
+    off_months, off_residue, off_exports = _sellers_stock_months(
+        ("constants.residue_full_months=240", "constants.residue_stop_months=480"))
+    assert float(off_months.sel(element="Ce").isel(time=-1)) > 240.0
+    assert float(exports.sel(time="2030").squeeze()) > 1.4 * float(
+        off_exports.sel(time="2030").squeeze())
