@@ -170,7 +170,10 @@ def test_the_trading_company_sells_its_members_output_from_its_first_month():
     sales = ds.trading_company_sales.sel(time=first_year)
     sales = sales.sum("element")
     receipts = ds.holder_receipts.sel(holder="trading_company", time=first_year).sum("element")
-    assert float(sales.sum()) > 0.9 * float(receipts.sum())       # measured 0.98 (2026-12)
+    # measured 0.98 (2026-12-03); 0.90 at the thirty-first session's fit, the rest set aside
+    # toward its planned stockpile (60,000 t over its first five years): what this guards
+    # against is selling a sixth
+    assert float(sales.sum()) > 0.85 * float(receipts.sum())
     bayan_obo = ds.mine_output.sel(producer="bayan_obo").sum("element")
     before = float(bayan_obo.sel(time=slice("2007-01", "2007-12")).mean())
     assert float(bayan_obo.sel(time=first_year).min()) > 0.8 * before   # measured 1.00
