@@ -413,9 +413,11 @@ def test_several_searches_are_reported_with_their_basins_and_patterns(quick_fit,
 def test_the_step_check_tells_a_converged_market_from_a_step_bound_one():
     """The calibration's time-step check (one against two market sub-steps): the default
     scenario converges (since the fit of 2026-12-04 its observed price paths too:
-    test_market_behaviour.py); a steep price response to stock cover (3.0, six times the prior's
-    top) does not. At 1.4, where the fit of 2026-11 moved annual mine output by 31% with two
-    sub-steps, the market of 2026-12-03 (perceived price, reserved cover) moves it by 2.0%; at
+    test_market_behaviour.py); a steep price response to stock cover (10.0, twenty times the
+    prior's top; 3.0 until the thirty-first session's fit, where it moves the Eu path of 2030
+    by 11% against 9.8% at the fit and 10.0 moves the Dy export path of 2012 by 42%) does not.
+    At 1.4, where the fit of 2026-11 moved annual mine output by 31% with two sub-steps, the
+    market of 2026-12-03 (perceived price, reserved cover) moves it by 2.0%; at
     3.0 the fit of 2026-12-04 moves annual volumes by 2.9% (0.5% at the fit) and the Pr export
     path of 2013 by 45% (9% at most at the fit); the eighteenth session's fit moves annual
     volumes by 3.0% at 3.0 (2.0% at the fit) and the Dy export path of 2023 by 50% (9.7% at
@@ -425,7 +427,7 @@ def test_the_step_check_tells_a_converged_market_from_a_step_bound_one():
     from reesim.calibration.step_check import step_convergence
 
     default = step_convergence(load_scenario("baotou"))
-    steep = step_convergence(load_scenario("baotou"), {"price_coverage_sensitivity": 3.0})
+    steep = step_convergence(load_scenario("baotou"), {"price_coverage_sensitivity": 10.0})
     assert default.converged, default.describe()
     assert not steep.converged, steep.describe()
     assert steep.volume_gap > default.volume_gap, steep.describe()
@@ -434,9 +436,10 @@ def test_the_step_check_tells_a_converged_market_from_a_step_bound_one():
 
 def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_member():
     """With a step weight the searches minimise the objective plus the step penalty: a batch
-    (the default values and a steep price response to stock cover, 3.0, six times the
-    prior's cap) pays, member by member, the penalty each member's own pair of runs gives, and
-    the steep member pays more (at the twenty-sixth session's fit, 2026-12-05, the default pays
+    (the default values and a steep price response to stock cover, 10.0, twenty times the
+    prior's cap; 3.0 until the thirty-first session's fit, where it paid 0.21) pays, member by
+    member, the penalty each member's own pair of runs gives, and the steep member pays more (at
+    the twenty-sixth session's fit, 2026-12-05, the default pays
     nothing: it converges; 3.0 pays 5.55, 1.5 nothing and 2.0 0.49; at the twenty-fifth's 3.0
     had no finite objective and 1.5 paid 0.63). The pairs run
     on to the step check's last
@@ -454,7 +457,7 @@ def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_mem
     scenario = history_scenario(load_scenario("baotou"))
     table = [row for row in FREE_PARAMETERS if row.name == "price_coverage_sensitivity"]
     default = scenario.parameters.price_coverage_sensitivity
-    values = np.array([[default], [3.0]])
+    values = np.array([[default], [10.0]])
     evaluator = Evaluator(scenario, table, seed=0, workers=1, step_weight=2.0)
     paid = evaluator.search_objectives(values) - evaluator.objectives(values)
     alone = []

@@ -163,7 +163,7 @@ def test_separators_leave_the_glut_in_the_residue_instead_of_storing_millions_of
     assert float(late.sel(element="La")) > 5_000.0
     for element in ("Pr", "Nd"):       # what the mines are run for: never left unseparated
         assert float(residue.sel(element=element, time=slice("2000", "2025")).max()) == 0.0
-    off_months, off_residue, off_exports = _sellers_stock_months(
+    off_months, _, off_exports = _sellers_stock_months(
         ("constants.residue_full_months=240", "constants.residue_stop_months=480"))
     assert float(off_months.sel(element="Ce").isel(time=-1)) > 240.0
     assert float(exports.sel(time="2030").squeeze()) > 1.4 * float(

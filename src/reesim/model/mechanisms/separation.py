@@ -397,7 +397,7 @@ def separated_share(inp: SeparationInputs, held: np.ndarray,
     ``world_demand`` (M, E) t/yr; the share is 1 up to ``residue_full_months`` of that demand
     held, 0 from ``residue_stop_months``, linear in between. One world signal for every
     separator: the glut is the world's. Before the thirty-first session (2026-12-05) every
-    separator separated everything, and `baotou`'s sellers held 0.99 Mt of oxides in 2024 and
+    separator separated everything, and `baotou`'s holders held 0.99 Mt of oxides in 2024 and
     7.0 Mt in 2050 (Ce 3.6 Mt, 66 years of demand).
     """
     months = held / np.maximum(world_demand / MONTHS_PER_YEAR, 1e-9)
