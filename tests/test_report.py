@@ -52,6 +52,24 @@ def test_sankey_links_carry_the_recorded_flows(baotou_result):
             == pytest.approx(total, rel=1e-3)
 
 
+def test_what_separators_leave_in_residues_is_drawn_in_the_sankey_and_the_balance_chart(
+        baotou_result):
+    """Ce left unseparated in 2030 (sellers hold years of its demand) leaves each separation
+    node as a "left in residue" link, the recorded tonnage; the balance chart has a panel for it
+    (and none for a result written before the residue existed)."""
+    ds = baotou_result.dataset
+    links = _links(sankey_data(ds, [2030], ["Ce"])["flows"]["Ce"]["2030"])
+    left = sum(v for (s, t), v in links.items() if t == "left in residue")
+    recorded = float(ds.separation_residue.sel(time="2030", element="Ce").isel(member=0)
+                     .sum("region").mean("time"))
+    assert recorded > 10_000.0
+    assert left == pytest.approx(recorded, rel=1e-3)
+    titles = [a.text for a in figures.balance_figure(ds).layout.annotations]
+    assert titles[-1] == "Left unseparated in residues, kt REO/yr"
+    older = figures.balance_figure(ds.drop_vars("separation_residue"))
+    assert len(older.layout.annotations) == 2
+
+
 def test_mountain_pass_concentrate_goes_to_china_while_routed(baotou_result):
     links = _links(sankey_data(baotou_result.dataset, [2020], ["Nd"])["flows"]["Nd"]["2020"])
     assert ("mine · usa", "separation · sichuan") in links

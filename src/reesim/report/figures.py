@@ -171,18 +171,26 @@ def supply_figure(ds: xr.Dataset, elements: Sequence[str] | None = None) -> go.F
 
 
 def balance_figure(ds: xr.Dataset, elements: Sequence[str] | None = None) -> go.Figure:
-    """The balance problem: unsold stocks (kt REO, year end) and unmet demand (kt REO/yr)."""
+    """The balance problem: unsold stocks, unmet demand and what separators left in residues.
+
+    Stocks in kt REO at year end, flows in kt REO/yr; the residue panel only where the result
+    has ``separation_residue`` (results written before the thirty-first session lack it).
+    """
     chosen = _elements(ds, elements or KEY_ELEMENTS)
     holders = [h for h in UNSOLD_HOLDERS if h in ds.holder.values]
     stocks = annual(ds.inventory.sel(holder=holders, element=chosen).sum("holder"), "stock")
     unmet = annual(ds.unmet_demand.sel(element=chosen).sum("application"))
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
-        "Unsold stocks (producers, trading company, state reserve), kt REO at year end",
-        "Unmet demand, kt REO/yr"))
+    panels = [(stocks, "Unsold stocks (sellers and reserve), kt REO, year end"),
+              (unmet, "Unmet demand, kt REO/yr")]
+    if "separation_residue" in ds:
+        panels.append((annual(ds.separation_residue.sel(element=chosen).sum("region")),
+                       "Left unseparated in residues, kt REO/yr"))
+    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.08,
+                        subplot_titles=[title for _, title in panels])
     years = stocks.year.values
     for j, el in enumerate(chosen):
         colour = PALETTE[j % len(PALETTE)]
-        for col, da in ((1, stocks), (2, unmet)):
+        for col, (da, _) in enumerate(panels, start=1):
             for trace in fan_traces(years, da.sel(element=el) / 1e3, el, colour, group=el):
                 trace.showlegend = col == 1 and trace.showlegend is not False
                 fig.add_trace(trace, row=1, col=col)
@@ -190,7 +198,8 @@ def balance_figure(ds: xr.Dataset, elements: Sequence[str] | None = None) -> go.
                       title="The balance problem: unsold stocks and unmet demand by element")
     fig.update_xaxes(title_text="year")
     fig.update_yaxes(title_text="kt REO", row=1, col=1)
-    fig.update_yaxes(title_text="kt REO/yr", row=1, col=2)
+    for col in range(2, len(panels) + 1):
+        fig.update_yaxes(title_text="kt REO/yr", row=1, col=col)
     return fig
 
 

@@ -209,7 +209,8 @@ def report_html(ds: xr.Dataset, manifest: dict | None = None, scenario: Scenario
                    + ("Median of the members with 25-75% and 5-95% bands. " if members > 1
                       else "") + "Shaded periods: the scenario's events."),
         "supply": ("Supply by region", "Mine output (REO recovered to concentrate)."),
-        "balance": ("The balance problem", "Stocks nobody has bought and demand nobody served."),
+        "balance": ("The balance problem", "Stocks nobody has bought, demand nobody served, and "
+                    "what separators left in residues because nobody would buy it."),
         "environment": ("Environmental loads", "Wastewater is not quantified in the packaged "
                         "data and is not shown."),
         "events": ("Events", "The scenario's dated events (hover for their settings)."),
