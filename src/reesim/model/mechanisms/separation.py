@@ -390,8 +390,8 @@ def separated_share(inp: SeparationInputs, held: np.ndarray,
 
     The balance problem: ores carry La, Ce, Sm, Gd and Y in fixed ratios to the Nd and Dy that
     pay for the mines, so sellers can end up holding years of the world's demand for them. A
-    separator then stops separating such an element and leaves it in a mixed residue (Chinese
-    plants' La-Ce carbonates and Ce-rich residues, for instance) rather than add to stocks
+    separator then stops separating such an element and leaves it unseparated (in a mixed
+    product or the residue; the packaged record does not say which) rather than add to stocks
     nobody buys. ``held`` (M, E) t are sellers' stocks (producers in both markets and the
     trading company; consumers' working stocks and strategic reserves are not for sale),
     ``world_demand`` (M, E) t/yr; the share is 1 up to ``residue_full_months`` of that demand
