@@ -480,6 +480,10 @@ def test_validate_baotou_end_to_end(tmp_path):
                                both.separation_output / both.consumption, rtol=1e-5)
     balances = both[both.year == 2020].set_index("element")
     assert balances.at["Dy", "record_export"] == pytest.approx(261.0)
+    # the glut left unseparated: Ce and Y in 2020, never Nd (sellers hold under two years)
+    assert balances.at["Ce", "separation_residue"] > 5_000.0
+    assert balances.at["Y", "separation_residue"] > 5_000.0
+    assert balances.at["Nd", "separation_residue"] == 0.0
     assert np.isnan(balances.at["Pr", "record_export"])
     assert both[both.year == 2010].record_export.notna().sum() >= 5  # 2010's export prices
     assert "Element balances 2010 and 2020" in result.output

@@ -140,19 +140,21 @@ def print_balances(console: Console, title: str, balances: pd.DataFrame) -> None
     if balances.empty:
         return
     table = Table(title=title, title_justify="left")
-    for col in ("year", "element", "separated", "consumed", "ratio", "stocks", "years", "China",
-                "record", "export", "record "):
+    for col in ("year", "element", "separated", "residue", "consumed", "ratio", "stocks", "years",
+                "China", "record", "export", "record "):
         table.add_column(col, justify="left" if col in ("year", "element") else "right")
     for rec in balances.itertuples():
         table.add_row(str(rec.year), rec.element, f"{rec.separation_output:,.0f}",
-                      f"{rec.consumption:,.0f}",
+                      f"{rec.separation_residue:,.0f}", f"{rec.consumption:,.0f}",
                       number(rec.supply_to_consumption, 2), f"{rec.stocks:,.0f}",
                       number(rec.stock_years, 2), number(rec.price_china),
                       number(rec.record_china), number(rec.price_export),
                       number(rec.record_export))
     console.print(table)
-    console.print("ratio: separated output over consumption; years: stocks of every holder at "
-                  "the year's end in years of consumption (balances.csv has mine output too)")
+    console.print("residue: recoverable oxide separators left unseparated because the world's "
+                  "sellers held years of it; ratio: separated output over consumption; years: "
+                  "stocks of every holder at the year's end in years of consumption "
+                  "(balances.csv has mine output too)")
 
 
 def print_patterns(console: Console, title: str, patterns: pd.DataFrame) -> None:

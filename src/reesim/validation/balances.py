@@ -22,10 +22,11 @@ BALANCE_YEAR = 2020
 BALANCE_YEARS = (2010, BALANCE_YEAR)
 """Years of :func:`element_balance_tables`: the crisis' eve and the last year of prices."""
 
-COLUMNS = ["element", "mine_output", "separation_output", "consumption",
+COLUMNS = ["element", "mine_output", "separation_output", "separation_residue", "consumption",
            "supply_to_consumption", "stocks", "stock_years", "price_china", "price_export",
            "record_china", "record_export"]
-"""Columns: t REO/yr (outputs, consumption), 1 (ratio), t REO and years of consumption
+"""Columns: t REO/yr (outputs, what separators left unseparated because the world's sellers
+held years of it, consumption), 1 (ratio), t REO and years of consumption
 (separated-oxide stocks of every holder at the year's end), USD/kg (annual mean prices and the
 mean of the record's observations dated in the year, a range counting by its midpoint)."""
 
@@ -53,6 +54,10 @@ def element_balance_table(ds: xr.Dataset, obs: Observations | None = None,
     flows = {
         "mine_output": ds.mine_output.sum("producer"),
         "separation_output": ds.separation_output.sum("region"),
+        # results written before the thirty-first session (2026-12-05) have no residue
+        "separation_residue": (ds.separation_residue.sum("region")
+                               if "separation_residue" in ds
+                               else xr.zeros_like(ds.separation_output.sum("region"))),
         "consumption": ds.consumption.sum("application"),
         "price_china": ds.price.sel(market="china", drop=True),
         "price_export": ds.price.sel(market="export", drop=True),
@@ -68,7 +73,8 @@ def element_balance_table(ds: xr.Dataset, obs: Observations | None = None,
         use = value["consumption"]
         rows.append({
             "element": e, "mine_output": value["mine_output"],
-            "separation_output": value["separation_output"], "consumption": use,
+            "separation_output": value["separation_output"],
+            "separation_residue": value["separation_residue"], "consumption": use,
             "supply_to_consumption": value["separation_output"] / use if use > 0 else np.nan,
             "stocks": stock, "stock_years": stock / use if use > 0 else np.nan,
             "price_china": value["price_china"], "price_export": value["price_export"],

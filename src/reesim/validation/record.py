@@ -86,8 +86,8 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
                      "smoothness and projection jumps, simulated vs record",
                      pattern_table(ds, obs)),
         "balances": (f"Element balances {' and '.join(map(str, BALANCE_YEARS))}: separated "
-                     "supply, consumption and stocks (t REO), prices (USD/kg) beside the "
-                     "record's", element_balance_tables(ds, obs)),
+                     "supply, what separators left in residues, consumption and stocks (t "
+                     "REO), prices (USD/kg) beside the record's", element_balance_tables(ds, obs)),
         "element_supply": ("Element supply vs record: mine output of single elements beside "
                            "the published figures (t REO/yr; world, and Myanmar's ore)",
                            element_supply_table(ds)),
