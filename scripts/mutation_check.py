@@ -1,9 +1,10 @@
-"""Mutation check: some test must fail for each of issue 7's eight one-line mutations of src.
+"""Mutation check: some test must fail for each one-line mutation of src.
 
-For every mutation: copy ``src/`` to a temporary folder, replace exactly one line (the original
-must occur exactly once, so a refactor that moves it fails loudly here), check that Python
-imports ``reesim`` from the copy, run pytest against it and list the failing tests. A mutation
-that no test catches is reported as SURVIVED and the script exits 1.
+The mutations are issue 7's eight and, since the thirty-first session, the separators' residue
+rule. For every mutation: copy ``src/`` to a temporary folder, replace exactly one line (the
+original must occur exactly once, so a refactor that moves it fails loudly here), check that
+Python imports ``reesim`` from the copy, run pytest against it and list the failing tests. A
+mutation that no test catches is reported as SURVIVED and the script exits 1.
 """
 
 from __future__ import annotations
@@ -20,30 +21,37 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = "src/reesim/model/mechanisms"
 
 MUTATIONS: list[tuple[str, str, str, str]] = [
+    # the targets are the compiled kernels' lines since the mechanisms moved into them; until
+    # the thirty-first session (2026-12-05) the first seven still named the numpy lines they
+    # replaced, so the script stopped at its first mutation ("found 0 times")
     ("price rule sign flipped", f"{MODEL}/market.py",
-     "signal = np.clip(inp.coverage_sensitivity * np.log(inp.seller_coverage_months / months),",
-     "signal = np.clip(inp.coverage_sensitivity * np.log(months / inp.seller_coverage_months),"),
+     "            excess = x - beta * log_ratio - glut * soft_min - offset[e]",
+     "            excess = x + beta * log_ratio - glut * soft_min - offset[e]"),
     ("export quota ignored", f"{MODEL}/market.py",
-     "    if not np.isfinite(quota) or not binding.any():",
-     "    if True:"),
+     "within = np_minimum(quota / np_maximum(sum_elements(exports_wanted[m]), 1e-300), 1.0)",
+     "within = 1.0"),
     ("separation backlog off", f"{MODEL}/separation.py",
-     "    factor = np.clip((stop - months) / (stop - full), 0.0, 1.0)",
-     "    factor = np.ones_like(months)"),
+     "                factor[k, r] = np_minimum(np_maximum((stop[m, 0] - months)",
+     "                factor[k, r] = 1.0 + 0.0 * np_minimum(np_maximum((stop[m, 0] - months)"),
     ("in-use lifetimes doubled", f"{MODEL}/in_use.py",
      "    lifetime = apps.lifetime_yr.to_numpy(float)",
      "    lifetime = 2.0 * apps.lifetime_yr.to_numpy(float)"),
     ("thrift rebound symmetric", f"{MODEL}/demand.py",
-     "inp.thrift_rate / inp.rebound_slowdown)",
-     "inp.thrift_rate)"),
+     "                    else thrift_rate[m, j] / rebound_slowdown[m, 0])",
+     "                    else thrift_rate[m, j])"),
     ("essential-element rule off", f"{MODEL}/demand.py",
-     "    app_fill = np.minimum(fill[:, :, first], fill[:, :, second])              # (M, K, A)",
-     "    app_fill = np.ones_like(fill[:, :, first])"),
+     "                app_fill = np_minimum(fill[first[a]], fill[second[a]])",
+     "                app_fill = 1.0"),
     ("mine closures after losses off", f"{MODEL}/capacity.py",
-     "    closing = loss_months >= inp.closure_after_loss_months",
-     "    closing = np.zeros_like(state.closed)"),
+     "            closing = loss >= closure_months[m, 0]",
+     "            closing = False"),
     ("thorium x1000", f"{MODEL}/environment.py",
      "KG_PER_T = 1000.0",
      "KG_PER_T = 1.0"),
+    # beyond issue 7's eight: the separators' residue rule (thirty-first session, 2026-12-05)
+    ("separators' residue off", f"{MODEL}/separation.py",
+     "    return np.clip((stop - months) / (stop - full), 0.0, 1.0)",
+     "    return np.ones_like(months)"),
 ]
 
 
