@@ -195,7 +195,8 @@ def balance_figure(ds: xr.Dataset, elements: Sequence[str] | None = None) -> go.
                 trace.showlegend = col == 1 and trace.showlegend is not False
                 fig.add_trace(trace, row=1, col=col)
     fig.update_layout(**LAYOUT, height=460,
-                      title="The balance problem: unsold stocks and unmet demand by element")
+                      title="The balance problem by element: unsold stocks, unmet demand"
+                      + (" and what separators left in residues" if len(panels) > 2 else ""))
     fig.update_xaxes(title_text="year")
     fig.update_yaxes(title_text="kt REO", row=1, col=1)
     for col in range(2, len(panels) + 1):

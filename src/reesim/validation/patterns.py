@@ -87,21 +87,15 @@ def _window(series: pd.Series, first: str | pd.Timestamp, last: str | pd.Timesta
     return series[(series.index >= pd.Timestamp(first)) & (series.index <= pd.Timestamp(last))]
 
 
-def _filtered(series: pd.Series) -> pd.Series:
-    """The path the scored spike metric reads, so a month-to-month zig-zag cannot pass for a peak.
+def _spike(series: pd.Series) -> tuple[float, float]:
+    """The highest month of 2010-2012 (USD/kg) and its ratio to the 2015 mean.
 
-    :func:`~reesim.validation.metrics.step_filtered`, a centred [1/4, 1/2, 1/4] filter.
+    Read on the step-filtered path (:func:`~reesim.validation.metrics.step_filtered`, a centred
+    [1/4, 1/2, 1/4] filter) as the scored spike is, so a month-to-month zig-zag cannot pass for
+    a peak; the one reading is :func:`~reesim.validation.metrics.window_peaks`.
     """
-    return pd.Series(step_filtered(series.to_numpy()[None])[0], index=series.index)
-
-
-def _ratio_to_2015(series: pd.Series) -> float:
-    """Highest month of 2010-2012 over the 2015 mean, as ``peak_to_2015_ratio`` measures it."""
-    return float(window_peaks(_filtered(series).to_numpy()[None], series.index)[2][0])
-
-
-def _peak(series: pd.Series) -> float:
-    return float(window_peaks(_filtered(series).to_numpy()[None], series.index)[0][0])
+    peak, _, ratio = window_peaks(step_filtered(series.to_numpy()[None]), series.index)
+    return float(peak[0]), float(ratio[0])
 
 
 def is_monthly(ds: xr.Dataset) -> bool:
@@ -118,10 +112,10 @@ def run_patterns(ds: xr.Dataset, member: int = 0) -> dict[str, float]:
     if not is_monthly(ds):
         raise ValueError("patterns need monthly prices (output.frequency: month)")
     out = {
-        "nd_export_peak_to_2015": _ratio_to_2015(_monthly_price(ds, "Nd", "export", member)),
-        "dy_export_peak_to_2015": _ratio_to_2015(_monthly_price(ds, "Dy", "export", member)),
-        "nd_china_peak_usd_per_kg": _peak(_monthly_price(ds, "Nd", "china", member)),
-        "dy_china_peak_usd_per_kg": _peak(_monthly_price(ds, "Dy", "china", member)),
+        "nd_export_peak_to_2015": _spike(_monthly_price(ds, "Nd", "export", member))[1],
+        "dy_export_peak_to_2015": _spike(_monthly_price(ds, "Dy", "export", member))[1],
+        "nd_china_peak_usd_per_kg": _spike(_monthly_price(ds, "Nd", "china", member))[0],
+        "dy_china_peak_usd_per_kg": _spike(_monthly_price(ds, "Dy", "china", member))[0],
     }
     autocorr, jumps = [], [0]
     for element in OBSERVED_ELEMENTS:
