@@ -196,6 +196,7 @@ class MarketInputs:
     consumer_coverage_months: np.ndarray  # (M, 1, 1)
     consumer_adjustment_yr: np.ndarray  # (M, 1, 1)
     hoarding_sensitivity: np.ndarray    # (M, 1, 1)
+    premium_withholding: np.ndarray     # (M, 1) Chinese sellers' response to the export premium
     coverage_sensitivity: np.ndarray    # (M, 1, 1) beta: price response to coverage below target
     glut_sensitivity_ratio: np.ndarray  # (M, 1, 1) rho: response above target is rho x beta
     glut_width: np.ndarray              # (M, 1, 1) log-cover width of the slope's change
@@ -280,6 +281,7 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         consumer_coverage_months=col3(p.consumer_coverage_target_months),
         consumer_adjustment_yr=col3(p.consumer_inventory_adjustment_time_yr),
         hoarding_sensitivity=col3(p.hoarding_sensitivity),
+        premium_withholding=col2(p.premium_withholding),
         coverage_sensitivity=col3(p.price_coverage_sensitivity),
         glut_sensitivity_ratio=col3(p.glut_sensitivity_ratio),
         glut_width=col3(p.glut_transition_width),
@@ -405,6 +407,22 @@ def seller_hold(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
     stock from the market within one step.
     """
     return np.log(np.minimum(1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple))
+
+
+def premium_withheld(inp: MarketInputs, t: int, recent: np.ndarray) -> np.ndarray:
+    """Share of Chinese sellers' stock held back from China's market, (M, E) in [0, 1).
+
+    While the export market pays far more than China's oxide costs landed abroad (the perceived
+    prices, ``recent``; duty and trade cost included), Chinese holders expect the gap to close
+    (quota batches, leakage, the state's aim of raising domestic prices) and keep stock off
+    their own market: ``1 - exp(-k * max(0, ln(p_X / L) - ln threshold))``, ``k`` the
+    ``premium_withholding`` parameter and the threshold the panic ratio. The loop closes
+    itself: as China's price rises the premium shrinks and the stock returns. 0 (the default)
+    leaves the market as it was, to the last bit.
+    """
+    landed = landed_cost(recent[:, 0], inp.export_tax[t], inp.trade_cost_usd_per_kg)
+    excess = np.maximum(np.log(recent[:, 1] / landed) - inp.log_panic_threshold[:, 0], 0.0)
+    return -np.expm1(-inp.premium_withholding * excess)
 
 
 def world_drain(use: np.ndarray, supply_rate: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -795,6 +813,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     drain = drain_seen + (world_drain(use, supply_rate) - drain_seen) * (
         1.0 - np.exp(-dt / inp.drain_perception_time_yr))
     hold = seller_hold(inp, momentum) + drain_hold(inp, use, drain)           # (M, K, E)
+    withheld = premium_withheld(inp, t, recent)                               # (M, E)
     m, n_e = out.shape
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
     within_quota = np.empty(m)
@@ -804,8 +823,8 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
                       {CONSUMERS_EXPORT: np.empty((m, n_e))})
     log_price = np.empty(price.shape)
     _trade_and_clear(
-        out, into, licence_cap, quota, flow, decay, stocks.array, hold, price, recent, anchor,
-        want,
+        out, into, licence_cap, quota, flow, decay, stocks.array, hold, withheld, price, recent,
+        anchor, want,
         company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
         orders.buy[COMPANY], dt, inp.log_floor_price, inp.log_choke_price[:, 0],
         *_price_rule(inp, dt), new_flow, imports, exports_wanted, within_quota, log_price,
@@ -830,8 +849,8 @@ _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
 def _trade_and_clear(
         out: np.ndarray, into: np.ndarray, licence_cap: np.ndarray, quota: float,
         flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, hold: np.ndarray,
-        price: np.ndarray, recent: np.ndarray, anchor: np.ndarray, want: np.ndarray,
-        company_offer: np.ndarray,
+        withheld: np.ndarray, price: np.ndarray, recent: np.ndarray, anchor: np.ndarray,
+        want: np.ndarray, company_offer: np.ndarray,
         release: np.ndarray, buy_reserve: np.ndarray, buy_company: np.ndarray, dt: float,
         log_floor: np.ndarray, log_choke: np.ndarray, log_max_scarcity: np.ndarray,
         eps: np.ndarray, beta: np.ndarray, glut: np.ndarray, width: np.ndarray,
@@ -847,6 +866,8 @@ def _trade_and_clear(
     licences) and imports, ``licence_cap`` t/yr, ``quota`` t/yr (inf: none),
     ``flow`` t/yr last intention, ``decay`` (M,) its adjustment this step, ``stocks``
     (M, H, E) t (updated in place), ``hold`` (M, K, E) sellers' log hold multiple,
+    ``withheld`` (M, E) the share of Chinese producers' stock kept off China's market
+    (:func:`premium_withheld`),
     ``price``, ``recent`` and ``anchor`` (M, K, E) USD/kg, ``want`` (M, K, E) t/yr consumers'
     purchases, ``company_offer``, ``release``, ``buy_reserve``, ``buy_company`` t, ``dt`` yr,
     and the price rule's values (:func:`_price_rule`). Per member, in :func:`trade`'s order:
@@ -896,7 +917,7 @@ def _trade_and_clear(
             exports_wanted[m, e] *= within
         # 2. the China market: offers and the reserves' orders, its price, the clearing
         for e in range(elements):
-            offers[0, 0, e] = stocks[m, _PC, e]
+            offers[0, 0, e] = stocks[m, _PC, e] * (1.0 - withheld[m, e])
             offers[0, 1, e] = company_offer[m, e]
             offers[0, 2, e] = release[m, e]
             first[0, 0, e], first[0, 1, e] = buy_reserve[m, e], buy_company[m, e]
