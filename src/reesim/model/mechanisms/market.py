@@ -409,20 +409,54 @@ def seller_hold(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
     return np.log(np.minimum(1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple))
 
 
-def premium_withheld(inp: MarketInputs, t: int, recent: np.ndarray) -> np.ndarray:
-    """Share of Chinese sellers' stock held back from China's market, (M, E) in [0, 1).
+def premium_signal(inp: MarketInputs, recent: np.ndarray) -> np.ndarray:
+    """Log export price Chinese holders compare China's with, (M, E): ``ln(p_X / threshold)``.
 
-    While the export market pays far more than China's oxide costs landed abroad (the perceived
-    prices, ``recent``; duty and trade cost included), Chinese holders expect the gap to close
-    (quota batches, leakage, the state's aim of raising domestic prices) and keep stock off
-    their own market: ``1 - exp(-k * max(0, ln(p_X / L) - ln threshold))``, ``k`` the
-    ``premium_withholding`` parameter and the threshold the panic ratio. The loop closes
-    itself: as China's price rises the premium shrinks and the stock returns. 0 (the default)
-    leaves the market as it was, to the last bit.
+    ``p_X`` is the export market's perceived price (``recent[:, 1]``, USD/kg) and the threshold
+    the panic ratio (1.5): Chinese sellers hold stock back only while the export market pays
+    more than that ratio over China's oxide landed there (:func:`offered_share`).
     """
-    landed = landed_cost(recent[:, 0], inp.export_tax[t], inp.trade_cost_usd_per_kg)
-    excess = np.maximum(np.log(recent[:, 1] / landed) - inp.log_panic_threshold[:, 0], 0.0)
-    return -np.expm1(-inp.premium_withholding * excess)
+    return np.log(recent[:, 1]) - inp.log_panic_threshold[:, 0]
+
+
+def premium_withheld(inp: MarketInputs, t: int, recent: np.ndarray,
+                     china_price: np.ndarray) -> np.ndarray:
+    """Share of Chinese sellers' stock held back at China price ``china_price``, (M, E) in [0, 1).
+
+    The rule the month's clearing solves with (:func:`offered_share`), for reading and tests.
+    """
+    signal = premium_signal(inp, recent)
+    share = np.empty(signal.shape)
+    for m, e in np.ndindex(signal.shape):
+        share[m, e] = 1.0 - offered_share(math.log(china_price[m, e]), signal[m, e],
+                                          inp.export_tax[t, e], inp.trade_cost_usd_per_kg,
+                                          inp.premium_withholding[m, 0])[0]
+    return share
+
+
+@numba.njit(cache=True, error_model="numpy")
+def offered_share(log_price: float, log_signal: float, duty: float, trade_cost: float,
+                  withholding: float) -> tuple[float, float]:
+    """Share of Chinese sellers' stock they offer at China log price ``log_price``, and its slope.
+
+    While the export market pays well above China's oxide landed there (``ln(p_X / 1.5) >
+    ln L``, ``L = p (1 + duty) + trade cost``: ``log_signal`` from :func:`premium_signal`),
+    Chinese holders expect the gap to close (the quota's next batches, leakage, the state's
+    declared aim of raising domestic prices) and keep the share ``1 - exp(-k * gap)`` of their
+    stock off China's market, ``gap = log_signal - ln L`` and ``k`` the ``premium_withholding``
+    parameter. Returns ``(exp(-k * gap), d share / d ln p)`` (1 and 0 without a gap). It is
+    part of the month's clearing (:func:`_log_prices`): as China's price rises the gap closes
+    and the stock comes back, so the loop closes itself within the month instead of from one
+    month to the next.
+    """
+    if withholding <= 0.0:
+        return 1.0, 0.0
+    landed = math.exp(log_price) * (1.0 + duty) + trade_cost
+    gap = log_signal - math.log(landed)
+    if gap <= 0.0:
+        return 1.0, 0.0
+    share = math.exp(-withholding * gap)
+    return share, share * withholding * (landed - trade_cost) / landed
 
 
 def world_drain(use: np.ndarray, supply_rate: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -645,11 +679,13 @@ def _solve_log_price(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                      log_target: np.ndarray, out: np.ndarray) -> None:
     """:func:`_log_prices` for every member of (M, E) arrays, into ``out``."""
     members, elements = out.shape
-    work = np.empty((4, elements))
+    work = np.empty((5, elements))
+    nothing = np.zeros(elements)
     for m in range(members):
         _log_prices(supply[m], fixed[m], elastic[m], log_last[m], log_ref[m], log_hold[m],
                     log_anchor[m], log_choke[m], log_floor, log_max_scarcity[m], eps[m],
-                    beta[m], glut[m], width[m], log_target[m], work, out[m])
+                    beta[m], glut[m], width[m], log_target[m], nothing, nothing, nothing, 0.0,
+                    0.0, work, out[m])
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -657,13 +693,18 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                 log_last: np.ndarray, log_ref: np.ndarray, log_hold: np.ndarray,
                 log_anchor: np.ndarray, log_choke: np.ndarray,
                 log_floor: np.ndarray, log_max_scarcity: float, eps: float, beta: float,
-                glut: float, width: float, log_target: float, work: np.ndarray,
-                out: np.ndarray) -> None:
+                glut: float, width: float, log_target: float, withholdable: np.ndarray,
+                log_signal: np.ndarray, duty: np.ndarray, trade_cost: float,
+                withholding: float, work: np.ndarray, out: np.ndarray) -> None:
     """One member's clearing log prices (USD/kg) in one market, :func:`solve_log_price`'s rule.
 
     Arrays are (E,) (``supply``, ``fixed``, ``elastic`` t for the month, ``log_last`` last
     step's and ``log_ref`` the perceived log price, ``log_hold`` sellers' log hold multiple
-    added to ``log_target``), ``work`` (4, E) scratch whose row 1 holds the bracket's top (the
+    added to ``log_target``), ``withholdable`` the t of ``supply`` Chinese sellers may hold back
+    for the export premium and ``log_signal``, ``duty``, ``trade_cost``, ``withholding`` the
+    terms of :func:`offered_share` (zeros: no withholding; the supply then falls with the price
+    held back, and the t held back at the root is left in ``work``'s row 4), ``work`` (5, E)
+    scratch whose row 1 holds the bracket's top (the
     cap) on return, which :func:`_trade_and_clear` hands to :func:`_reserve_at_cap`; ``eps``,
     ``beta``, ``glut``, ``width``, ``log_target`` are the member's values from
     :func:`_price_rule`. The bracket is [max(floor, anchor - scarcity), max(min(choke, anchor +
@@ -687,7 +728,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
     time, and it solves to 1e-10 instead of 1e-5 in log price.
     """
     elements = len(out)
-    lo, hi, scale, offset = work[0], work[1], work[2], work[3]
+    lo, hi, scale, offset, withheld = work[0], work[1], work[2], work[3], work[4]
     for e in range(elements):
         lo[e] = np_maximum(log_floor[e], log_anchor[e] - log_max_scarcity)
         hi[e] = np_maximum(np_minimum(log_choke[e], log_anchor[e] + log_max_scarcity), lo[e])
@@ -696,6 +737,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
         offset[e] = log_anchor[e] + beta * (log_target + log_hold[e])
         scale[e] = elastic[e] * math.exp(-eps * log_ref[e])
     for e in range(elements):
+        withheld[e] = 0.0
         if supply[e] <= TINY_T and fixed[e] + elastic[e] <= TINY_T:
             continue
         low, high = lo[e], hi[e]
@@ -703,7 +745,12 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
         for _ in range(PRICE_SOLVE_MAX_STEPS):
             elastic_want = scale[e] * math.exp(eps * x)
             want = fixed[e] + elastic_want
-            left = supply[e] - want
+            # sellers' withholding for the export premium at this price (offered_share)
+            offered, d_offered = offered_share(x, log_signal[e], duty[e], trade_cost,
+                                               withholding)
+            withheld[e] = np_minimum(withholdable[e] * (1.0 - offered), supply[e])
+            d_supply = withholdable[e] * d_offered if withheld[e] < supply[e] else 0.0
+            left = supply[e] - withheld[e] - want
             log_ratio = math.log(max(want, TINY_T) / max(left, TINY_T))
             shortfall = log_target + log_hold[e] + log_ratio
             # smin(shortfall) and its slope, a logistic weight in [0, 1] (1 deep in glut)
@@ -727,7 +774,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
             if want > TINY_T:
                 d_ratio += d_want / want
             if left > TINY_T:
-                d_ratio += d_want / left
+                d_ratio += (d_want - d_supply) / left
             slope = 1.0 - (beta + glut * weight) * d_ratio
             nxt = x - excess / slope
             if nxt <= low:
@@ -740,6 +787,9 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
             if converged:
                 break
         out[e] = x
+        if withholdable[e] > 0.0:           # what is held back at the price solved
+            offered = offered_share(x, log_signal[e], duty[e], trade_cost, withholding)[0]
+            withheld[e] = np_minimum(withholdable[e] * (1.0 - offered), supply[e])
 
 
 def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.ndarray,
@@ -813,7 +863,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     drain = drain_seen + (world_drain(use, supply_rate) - drain_seen) * (
         1.0 - np.exp(-dt / inp.drain_perception_time_yr))
     hold = seller_hold(inp, momentum) + drain_hold(inp, use, drain)           # (M, K, E)
-    withheld = premium_withheld(inp, t, recent)                               # (M, E)
+    signal = premium_signal(inp, recent)                                      # (M, E)
     m, n_e = out.shape
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
     within_quota = np.empty(m)
@@ -823,8 +873,9 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
                       {CONSUMERS_EXPORT: np.empty((m, n_e))})
     log_price = np.empty(price.shape)
     _trade_and_clear(
-        out, into, licence_cap, quota, flow, decay, stocks.array, hold, withheld, price, recent,
-        anchor, want,
+        out, into, licence_cap, quota, flow, decay, stocks.array, hold, signal,
+        inp.premium_withholding[:, 0], inp.export_tax[t], inp.trade_cost_usd_per_kg, price,
+        recent, anchor, want,
         company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
         orders.buy[COMPANY], dt, inp.log_floor_price, inp.log_choke_price[:, 0],
         *_price_rule(inp, dt), new_flow, imports, exports_wanted, within_quota, log_price,
@@ -849,8 +900,9 @@ _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
 def _trade_and_clear(
         out: np.ndarray, into: np.ndarray, licence_cap: np.ndarray, quota: float,
         flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, hold: np.ndarray,
-        withheld: np.ndarray, price: np.ndarray, recent: np.ndarray, anchor: np.ndarray,
-        want: np.ndarray, company_offer: np.ndarray,
+        log_signal: np.ndarray, withholding: np.ndarray, duty: np.ndarray, trade_cost: float,
+        price: np.ndarray, recent: np.ndarray, anchor: np.ndarray, want: np.ndarray,
+        company_offer: np.ndarray,
         release: np.ndarray, buy_reserve: np.ndarray, buy_company: np.ndarray, dt: float,
         log_floor: np.ndarray, log_choke: np.ndarray, log_max_scarcity: np.ndarray,
         eps: np.ndarray, beta: np.ndarray, glut: np.ndarray, width: np.ndarray,
@@ -866,8 +918,8 @@ def _trade_and_clear(
     licences) and imports, ``licence_cap`` t/yr, ``quota`` t/yr (inf: none),
     ``flow`` t/yr last intention, ``decay`` (M,) its adjustment this step, ``stocks``
     (M, H, E) t (updated in place), ``hold`` (M, K, E) sellers' log hold multiple,
-    ``withheld`` (M, E) the share of Chinese producers' stock kept off China's market
-    (:func:`premium_withheld`),
+    ``log_signal`` (M, E), ``withholding`` (M,), ``duty`` (E,) and ``trade_cost`` USD/kg
+    the Chinese sellers' withholding for the export premium (:func:`offered_share`),
     ``price``, ``recent`` and ``anchor`` (M, K, E) USD/kg, ``want`` (M, K, E) t/yr consumers'
     purchases, ``company_offer``, ``release``, ``buy_reserve``, ``buy_company`` t, ``dt`` yr,
     and the price rule's values (:func:`_price_rule`). Per member, in :func:`trade`'s order:
@@ -902,7 +954,8 @@ def _trade_and_clear(
     got_abroad, sold_by_abroad = np.empty((1, 2, elements)), np.empty((1, 1, elements))
     nobody = np.empty((1, 0, elements))                  # the export market has no reserves
     no_seller = np.empty(0, np.int64)
-    rows, work = np.empty((6, elements)), np.empty((4, elements))
+    rows, work = np.empty((6, elements)), np.empty((5, elements))
+    no_signal, nothing = np.zeros(elements), np.zeros(elements)
     supply, fixed, elastic, log_last, log_going, log_ref = (rows[0], rows[1], rows[2], rows[3],
                                                             rows[4], rows[5])
     for m in range(members):
@@ -917,7 +970,7 @@ def _trade_and_clear(
             exports_wanted[m, e] *= within
         # 2. the China market: offers and the reserves' orders, its price, the clearing
         for e in range(elements):
-            offers[0, 0, e] = stocks[m, _PC, e] * (1.0 - withheld[m, e])
+            offers[0, 0, e] = stocks[m, _PC, e]
             offers[0, 1, e] = company_offer[m, e]
             offers[0, 2, e] = release[m, e]
             first[0, 0, e], first[0, 1, e] = buy_reserve[m, e], buy_company[m, e]
@@ -928,9 +981,13 @@ def _trade_and_clear(
             log_ref[e] = math.log(recent[m, 0, e])
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 0], log_going,
                     log_choke[m], log_floor,
-                    log_max_scarcity[m], eps[m], beta[m], glut[m], width[m], log_target[m], work,
+                    log_max_scarcity[m], eps[m], beta[m], glut[m], width[m], log_target[m],
+                    offers[0, 0], log_signal[m], duty, trade_cost, withholding[m], work,
                     log_price[m, 0])
         for e in range(elements):
+            # what Chinese sellers held back at the solved price stays in their stock
+            offers[0, 0, e] -= work[4, e]
+            supply[e] -= work[4, e]
             wants[0, 0, e] = elastic[e] * math.exp(eps[m] * (log_price[m, 0, e] - log_ref[e]))
             wants[0, 1, e] = fixed[e]
             _reserve_at_cap(wants[0, :, e], supply[e], log_price[m, 0, e], work[1, e],
@@ -954,8 +1011,8 @@ def _trade_and_clear(
             log_ref[e] = math.log(recent[m, 1, e])
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 1], log_going,
                     log_choke[m], log_floor,
-                    log_max_scarcity[m], eps[m], beta[m], glut[m], width[m], log_target[m], work,
-                    log_price[m, 1])
+                    log_max_scarcity[m], eps[m], beta[m], glut[m], width[m], log_target[m],
+                    nothing, no_signal, nothing, 0.0, 0.0, work, log_price[m, 1])
         for e in range(elements):
             want_abroad[0, 0, e] = elastic[e] * math.exp(
                 eps[m] * (log_price[m, 1, e] - log_ref[e]))
