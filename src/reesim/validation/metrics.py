@@ -55,7 +55,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from reesim.validation.observations import RECORD_END, Observations, load_observations
+from reesim.validation.observations import (
+    RECORD_END,
+    Observations,
+    load_observations,
+    point_values,
+)
 from reesim.validation.series import (
     Series,
     build_series,
@@ -68,6 +73,10 @@ COLUMNS = ["series", "metric", "value", "observed", "n", "note", "value_p05", "v
 """Columns of the metrics frame (``value_p05``/``value_p95``: ensemble 5-95% range)."""
 
 PEAK_ELEMENTS = ("Dy", "Nd")
+"""Elements whose export spike (height over 2015 and month) is scored (``spike`` family)."""
+SPIKE_ELEMENTS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Tb", "Dy")
+"""The elements whose 2011 prices the record quotes (issue 8's criterion 2): China's peaks are
+scored (``spike_china`` family), and the spike table shows both markets."""
 PEAK_WINDOW = (pd.Timestamp("2010-01-01"), pd.Timestamp("2012-12-31"))
 PEAK_ORIGIN = pd.Period("2010-01", freq="M")
 RATIO_YEAR = 2015
@@ -97,6 +106,11 @@ OBJECTIVE_WEIGHTS: dict[str, float] = {
     "china_exports_to_export_quota": 0.25,
     # the 2011 spike, the record's defining episode: its month and its height over 2015 (Dy, Nd)
     "spike": 1.0,
+    # China's side of it: each quoted element's 2011 peak level and month against the record's
+    # highest China quote of 2010-2012 (September 2011); half weight, as China's prices (few
+    # quotes, converted from CNY). Before the thirty-second session (2026-12-05) only the
+    # export spike was scored, and every fit left China's prices flat through 2011
+    "spike_china": 0.5,
     # derived from the two production series already counted; weighting it would count them twice
     "china_share_of_world": 0.0,
     # the quota is an input, so this repeats production_china's error (counted there)
@@ -278,24 +292,32 @@ def series_metrics(series: Iterable[Series]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _observed_peak(prices: pd.DataFrame, element: str) -> tuple[pd.Period | None, float, str]:
-    """Observed peak month (spot points) and peak-to-2015 ratio of an export price."""
+def recorded_peak(obs: Observations, element: str, market: str) -> tuple[str | None, float]:
+    """Month (YYYY-MM) and level (USD/kg) of the record's highest quote of 2010-2012.
+
+    A range counts at its midpoint (:func:`~reesim.validation.observations.point_values`);
+    (None, NaN) when the record quotes none. The one reading of the record's 2011 peak: the
+    scored spikes (:func:`global_metrics`), the spike table and the behaviour patterns use it.
+    """
     lo, hi = PEAK_WINDOW
-    exp = prices[(prices["product"] == element) & (prices.market == "export")
-                 & (prices.kind == "point")]
-    within = exp[(exp.period_start >= lo) & (exp.period_end <= hi)]
-    spot = within[within.statistic == "spot"]
-    month = None
-    if len(spot):
-        top = spot.loc[spot.value_usd_per_kg.idxmax()]
-        mid = top.period_start + (top.period_end - top.period_start) / 2
-        month = pd.Period(mid, freq="M")
-    base = exp[(exp.statistic == "annual_average") & (exp.period_start.dt.year == RATIO_YEAR)]
-    peak = float(within.value_usd_per_kg.max()) if len(within) else math.nan
-    level = float(base.value_usd_per_kg.iloc[0]) if len(base) else math.nan
-    note = (f"observed: max export point 2010-2012 {peak:g} USD/kg / {RATIO_YEAR} annual "
-            f"average {level:g} USD/kg")
-    return month, peak / level, note
+    prices = obs.prices
+    rows = prices[(prices["product"] == element) & (prices.market == market)
+                  & (prices.period_start >= lo) & (prices.period_end <= hi)]
+    level = point_values(rows).dropna()
+    if level.empty:
+        return None, math.nan
+    top = rows.loc[level.idxmax()]
+    middle = top.period_start + (top.period_end - top.period_start) / 2
+    return str(pd.Period(middle, freq="M")), float(level.max())
+
+
+def recorded_2015(obs: Observations, element: str, market: str) -> float:
+    """The record's 2015 annual average, USD/kg (NaN if it has none)."""
+    prices = obs.prices
+    rows = prices[(prices["product"] == element) & (prices.market == market)
+                  & (prices.statistic == "annual_average")
+                  & (prices.period_start.dt.year == RATIO_YEAR)]
+    return float(rows.value_usd_per_kg.iloc[0]) if len(rows) else math.nan
 
 
 def return_autocorrelation(prices: np.ndarray) -> np.ndarray:
@@ -392,10 +414,12 @@ def window_peaks(values: np.ndarray, times: pd.DatetimeIndex
 
 
 def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
-    """Per-member peak month and peak-to-2015 ratio of the Dy and Nd export prices.
+    """Per-member 2011 spikes: the Dy and Nd export prices' and China's, scored.
 
-    With monthly output the peak is taken on the :func:`step_filtered` path, so that a
-    month-to-month zig-zag (a numerical artefact) does not pass for a spike.
+    The export prices' peak month and peak-to-2015 ratio (Dy, Nd), and China's 2011 peak of
+    every quoted element against the record's (monthly output only). With monthly output the
+    peak is taken on the :func:`step_filtered` path, so that a month-to-month zig-zag (a
+    numerical artefact) does not pass for a spike.
     """
     monthly = record_frequency(ds) == "month"
     rows: list[dict] = []
@@ -409,8 +433,13 @@ def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
         values = step_filtered(path.values) if monthly else path.values
         window = np.asarray((times >= PEAK_WINDOW[0]) & (times <= PEAK_WINDOW[1]))
         _, position, ratio = window_peaks(values, times)
-        obs_month, obs_ratio, ratio_note = _observed_peak(obs.prices, element)
-        obs_index = nan if obs_month is None else float((obs_month - PEAK_ORIGIN).n)
+        obs_month, obs_level = recorded_peak(obs, element, "export")
+        base = recorded_2015(obs, element, "export")
+        obs_ratio = obs_level / base
+        ratio_note = (f"observed: highest export quote 2010-2012 {obs_level:g} USD/kg / "
+                      f"{RATIO_YEAR} annual average {base:g} USD/kg")
+        obs_index = nan if obs_month is None else float(
+            (pd.Period(obs_month, freq="M") - PEAK_ORIGIN).n)
         if window.any() and monthly:
             first = pd.Period(times[window][0], freq="M")
             index = position + (first - PEAK_ORIGIN).n
@@ -418,7 +447,7 @@ def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
             med = np.nanmedian(index) if np.isfinite(index).any() else nan
             label = "-" if not np.isfinite(med) else str(PEAK_ORIGIN + round(med))
             note = (f"months since 2010-01; simulated {label}, observed {obs_month} "
-                    "(highest export spot quote 2010-2012)")
+                    "(highest export quote 2010-2012)")
         else:
             index = np.full(values.shape[0], nan)
             note = "annual output or no 2010-2012 record: the peak month cannot be resolved"
@@ -434,7 +463,42 @@ def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
         rows += _rows(f"spike_{element}", "spike_misfit", misfit, nan, observed,
                       "|ln(simulated / observed peak-to-2015 ratio)| + |peak month offset| / 12"
                       + ("" if observed else "; no observed spike: not scored"))
+    if monthly:
+        for element in SPIKE_ELEMENTS:
+            if element in ds.element.values:
+                rows += _china_spike_rows(ds, obs, element)
     return pd.DataFrame(rows)
+
+
+def _china_spike_rows(ds: xr.Dataset, obs: Observations, element: str) -> list[dict]:
+    """China's 2011 peak of one element against the record's highest China quote of 2010-2012.
+
+    ``spike_china_<element>``'s ``spike_misfit`` is ``|ln(simulated peak / recorded)| + |peak
+    month offset| / 12``, the peak read on the step-filtered monthly path. The record quotes
+    China's prices of 2011 in September (and March 2012) only, so its highest quote is a floor
+    of the real peak (domestic Nd oxide peaked in the summer); scored in its own family
+    (``spike_china``) at the weight of China's prices.
+    """
+    month, level = recorded_peak(obs, element, "china")
+    if month is None:
+        return []
+    path = price_path(ds, element, "china").transpose("member", "time")
+    times = pd.DatetimeIndex(path.time.values)
+    values = step_filtered(path.values)
+    window = np.asarray((times >= PEAK_WINDOW[0]) & (times <= PEAK_WINDOW[1]))
+    if not window.any():
+        return []
+    peak, position, _ = window_peaks(values, times)
+    offset = position + (pd.Period(times[window][0], freq="M")
+                         - pd.Period(month, freq="M")).n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        misfit = np.abs(np.log(peak / level)) + np.abs(offset) / 12.0
+    return (_rows(f"price_china_{element}", "peak_to_record_2011", peak / level, 1.0, 1,
+                  f"simulated China peak 2010-2012 / the record's highest China quote "
+                  f"({level:g} USD/kg, {month})")
+            + _rows(f"spike_china_{element}", "spike_misfit", misfit, math.nan, 1,
+                    "|ln(simulated / recorded China peak 2010-2012)| + |peak month offset| / 12"
+                    f" (recorded {month})"))
 
 
 METRIC_VARIABLES: tuple[str, ...] = ("price", "mine_output", "exports")
@@ -488,7 +552,7 @@ OBJECTIVE_TERMS = ("log_rmse", "range_log_distance", "spike_misfit", "chatter_mi
 
 def series_family(name: str) -> str:
     """Return the family of a series name (``price_export_Nd`` -> ``price_export``)."""
-    for prefix in ("price_export", "price_china", "price_gap", "spike", "smooth"):
+    for prefix in ("price_export", "price_china", "price_gap", "spike_china", "spike", "smooth"):
         if name.startswith(prefix + "_"):
             return prefix
     if name.removeprefix("production_") in FITTED_COUNTRIES:
@@ -503,7 +567,8 @@ def member_objectives(per_member: pd.DataFrame, members: int,
     J = sum_f w_f * mean_{s in f} (log_rmse_s + range_log_distance_s), per member: for each
     series ``s`` the sum of its :data:`OBJECTIVE_TERMS` that it has (a missing one counts 0;
     ``inf`` if one is not finite, e.g. a simulated price of 0 or NaN, so a broken run never looks
-    good); the spike series ``spike_Dy`` and ``spike_Nd`` contribute their ``spike_misfit``, the
+    good); the spike series ``spike_Dy`` and ``spike_Nd`` (export) and ``spike_china_<element>``
+    contribute their ``spike_misfit``, the
     ``smooth_<market>_<element>`` series their ``chatter_misfit`` (monthly dynamics); the
     series of a family ``f`` are averaged, so families count by their weight and not by how many
     elements they have; families without a weight count 0. Metrics only cover the observations

@@ -153,13 +153,14 @@ def _export_stock_years(ds: xr.Dataset, member: int, year: int = 2025) -> float:
 
 def recorded_patterns(obs: Observations) -> dict[str, float]:
     """The record's value of each pattern it holds (NaN for the model-only patterns)."""
-    from reesim.validation.metrics import _observed_peak
-    from reesim.validation.spike import recorded_peak
+    from reesim.validation.metrics import recorded_2015, recorded_peak
 
-    prices = obs.prices
+    def export_ratio(element: str) -> float:
+        return recorded_peak(obs, element, "export")[1] / recorded_2015(obs, element, "export")
+
     return {
-        "nd_export_peak_to_2015": _observed_peak(prices, "Nd")[1],
-        "dy_export_peak_to_2015": _observed_peak(prices, "Dy")[1],
+        "nd_export_peak_to_2015": export_ratio("Nd"),
+        "dy_export_peak_to_2015": export_ratio("Dy"),
         # China quotes are ranges: the peak is the highest quote's midpoint
         "nd_china_peak_usd_per_kg": recorded_peak(obs, "Nd", "china")[1],
         "dy_china_peak_usd_per_kg": recorded_peak(obs, "Dy", "china")[1],

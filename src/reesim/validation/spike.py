@@ -2,8 +2,9 @@
 
 Issue 8 asks that the export and China prices of the observed elements (La, Ce, Pr, Nd, Sm, Eu,
 Tb, Dy) peak in 2011 at levels within a factor 1.5 of the record's and fall by 2015 by factors
-like the record's. The objective scores only the export spike of Nd and Dy (its month and its
-height over 2015, :func:`reesim.validation.metrics.global_metrics`); :func:`spike_table` shows
+like the record's. The objective scores the export spike of Nd and Dy (its month and its
+height over 2015) and China's peak of every quoted element (its level and month,
+:func:`reesim.validation.metrics.global_metrics`); :func:`spike_table` shows
 every observed element and market, so what the fit leaves out is in plain view: the highest
 month of 2010-2012 (read on the step-filtered path, as the scored spike is) against the
 record's highest quote of those years, and both over their 2015 level.
@@ -17,11 +18,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from reesim.validation.metrics import PEAK_WINDOW, RATIO_YEAR, step_filtered, window_peaks
-from reesim.validation.observations import Observations, point_values
-
-SPIKE_ELEMENTS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Tb", "Dy")
-"""The elements whose 2011 prices the record quotes (issue 8's criterion 2)."""
+from reesim.validation.metrics import (
+    PEAK_WINDOW,
+    SPIKE_ELEMENTS,
+    recorded_2015,
+    recorded_peak,
+    step_filtered,
+    window_peaks,
+)
+from reesim.validation.observations import Observations
 
 LEVEL_TOLERANCE = 1.5
 """A peak level counts as reproduced within this factor of the record's (either way)."""
@@ -31,33 +36,6 @@ COLUMNS = ["element", "market", "peak_usd_per_kg", "peak_month", "record_peak_us
            "record_peak_to_2015"]
 """Columns of :func:`spike_table`: USD/kg, months as YYYY-MM, ratios; ``within_tolerance`` is
 None where the record has no quote of 2010-2012."""
-
-
-def recorded_peak(obs: Observations, element: str, market: str) -> tuple[str | None, float]:
-    """Month (YYYY-MM) and level (USD/kg) of the record's highest quote of 2010-2012.
-
-    A range counts at its midpoint (:func:`~reesim.validation.observations.point_values`);
-    (None, NaN) when the record quotes none.
-    """
-    lo, hi = PEAK_WINDOW
-    prices = obs.prices
-    rows = prices[(prices["product"] == element) & (prices.market == market)
-                  & (prices.period_start >= lo) & (prices.period_end <= hi)]
-    level = point_values(rows).dropna()
-    if level.empty:
-        return None, math.nan
-    top = rows.loc[level.idxmax()]
-    middle = top.period_start + (top.period_end - top.period_start) / 2
-    return str(pd.Period(middle, freq="M")), float(level.max())
-
-
-def recorded_2015(obs: Observations, element: str, market: str) -> float:
-    """The record's 2015 annual average, USD/kg (NaN if it has none)."""
-    prices = obs.prices
-    rows = prices[(prices["product"] == element) & (prices.market == market)
-                  & (prices.statistic == "annual_average")
-                  & (prices.period_start.dt.year == RATIO_YEAR)]
-    return float(rows.value_usd_per_kg.iloc[0]) if len(rows) else math.nan
 
 
 def simulated_peaks(ds: xr.Dataset, element: str, market: str
