@@ -572,8 +572,9 @@ def test_sellers_read_the_drain_as_its_average_over_their_perception_time():
 def _glut_month(withholding: float, export_premium: float):
     """One 2030 month of China's market whose sellers hold 24,000 t of every element (two years
     of its buyers' 12,000 t/yr) while the export market's perceived price is ``export_premium``
-    times China's landed there (duty and trade cost included). Returns (withheld share (1, E),
-    China's clearing prices (1, E) USD/kg)."""
+    times China's oxide landed there (duty and trade cost included). Returns (Chinese sellers'
+    log hold for the premium at the price solved (1, E), China's clearing prices (1, E) USD/kg,
+    the same hold at last month's price)."""
     m = model()
     t = (2030 - 2000) * 12
     inp = dataclasses.replace(m.inputs.market,
@@ -590,24 +591,27 @@ def _glut_month(withholding: float, export_premium: float):
     zero = np.zeros((1, n_e))
     orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
     supply = (np.full((1, n_e), 12_000.0), zero)
-    withheld = market.premium_withheld(inp, t, recent)
     traded = market.trade(inp, t, stocks, price, recent, price.copy(), np.zeros_like(price),
                           want, zero, orders, zero, supply, want,
                           market.world_drain(want, supply))
-    return withheld, traded.price[:, 0]
+    china = traded.price[:, 0]
+    return (market.premium_holds(inp, t, recent, china), china,
+            market.premium_holds(inp, t, recent, price[:, 0]))
 
 
 def test_chinese_sellers_hold_stock_back_only_for_a_large_export_premium():
     """While the export market pays more than the panic ratio (1.5) over China's landed price,
-    Chinese sellers keep the share ``1 - exp(-k * (ln premium - ln 1.5))`` of their stock off
-    China's market, which clears China dearer even from a glut of two years; below the ratio,
-    or with k = 0, the market is the one without the rule, to the last bit."""
+    Chinese sellers reserve ``exp(k * (ln premium - ln 1.5))`` times their cover, which clears
+    China dearer even from a glut of two years, and the dearer China price closes part of the
+    gap within the month; below the ratio, or with k = 0, the market is the one without the
+    rule, to the last bit."""
     plain = _glut_month(0.0, 6.0)[1]
-    none, small = _glut_month(2.0, 1.4)
+    none, small, _ = _glut_month(2.0, 1.4)
     np.testing.assert_array_equal(none, 0.0)
     np.testing.assert_array_equal(small, plain)
-    share, dear = _glut_month(2.0, 6.0)
-    np.testing.assert_allclose(share, -np.expm1(-2.0 * np.log(6.0 / 1.5)), rtol=1e-12)
+    held, dear, at_last = _glut_month(2.0, 6.0)
+    np.testing.assert_allclose(at_last, 2.0 * np.log(6.0 / 1.5), rtol=1e-12)
     assert np.all(dear > 1.2 * plain)
+    assert np.all((held > 0.0) & (held < at_last))          # the rise closes part of the gap
     wider = _glut_month(2.0, 12.0)
-    assert np.all(wider[0] > share) and np.all(wider[1] >= dear)
+    assert np.all(wider[0] > held) and np.all(wider[1] > dear)

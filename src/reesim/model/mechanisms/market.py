@@ -413,50 +413,52 @@ def premium_signal(inp: MarketInputs, recent: np.ndarray) -> np.ndarray:
     """Log export price Chinese holders compare China's with, (M, E): ``ln(p_X / threshold)``.
 
     ``p_X`` is the export market's perceived price (``recent[:, 1]``, USD/kg) and the threshold
-    the panic ratio (1.5): Chinese sellers hold stock back only while the export market pays
-    more than that ratio over China's oxide landed there (:func:`offered_share`).
+    the panic ratio (1.5): Chinese sellers hold more stock only while the export market pays
+    more than that ratio over China's oxide landed there (:func:`premium_hold`).
     """
     return np.log(recent[:, 1]) - inp.log_panic_threshold[:, 0]
 
 
-def premium_withheld(inp: MarketInputs, t: int, recent: np.ndarray,
-                     china_price: np.ndarray) -> np.ndarray:
-    """Share of Chinese sellers' stock held back at China price ``china_price``, (M, E) in [0, 1).
+def premium_holds(inp: MarketInputs, t: int, recent: np.ndarray,
+                  china_price: np.ndarray) -> np.ndarray:
+    """Chinese sellers' log hold multiple for the export premium at ``china_price``, (M, E).
 
-    The rule the month's clearing solves with (:func:`offered_share`), for reading and tests.
+    The rule the month's clearing solves with (:func:`premium_hold`), for reading and tests.
     """
     signal = premium_signal(inp, recent)
-    share = np.empty(signal.shape)
+    hold = np.empty(signal.shape)
     for m, e in np.ndindex(signal.shape):
-        share[m, e] = 1.0 - offered_share(math.log(china_price[m, e]), signal[m, e],
-                                          inp.export_tax[t, e], inp.trade_cost_usd_per_kg,
-                                          inp.premium_withholding[m, 0])[0]
-    return share
+        hold[m, e] = premium_hold(math.log(china_price[m, e]), signal[m, e],
+                                  inp.export_tax[t, e], inp.trade_cost_usd_per_kg,
+                                  inp.premium_withholding[m, 0])[0]
+    return hold
 
 
 @numba.njit(cache=True, error_model="numpy")
-def offered_share(log_price: float, log_signal: float, duty: float, trade_cost: float,
-                  withholding: float) -> tuple[float, float]:
-    """Share of Chinese sellers' stock they offer at China log price ``log_price``, and its slope.
+def premium_hold(log_price: float, log_signal: float, duty: float, trade_cost: float,
+                 withholding: float) -> tuple[float, float]:
+    """Chinese sellers' log hold multiple for the export premium at China log price ``log_price``.
 
     While the export market pays well above China's oxide landed there (``ln(p_X / 1.5) >
     ln L``, ``L = p (1 + duty) + trade cost``: ``log_signal`` from :func:`premium_signal`),
     Chinese holders expect the gap to close (the quota's next batches, leakage, the state's
-    declared aim of raising domestic prices) and keep the share ``1 - exp(-k * gap)`` of their
-    stock off China's market, ``gap = log_signal - ln L`` and ``k`` the ``premium_withholding``
-    parameter. Returns ``(exp(-k * gap), d share / d ln p)`` (1 and 0 without a gap). It is
-    part of the month's clearing (:func:`_log_prices`): as China's price rises the gap closes
-    and the stock comes back, so the loop closes itself within the month instead of from one
-    month to the next.
+    declared aim of raising domestic prices) and hold back stock: the cover they reserve is
+    multiplied by ``exp(k * gap)``, ``gap = log_signal - ln L`` and ``k`` the
+    ``premium_withholding`` parameter, on top of their other holds. Returns ``(k * gap, d / d ln
+    p)``, both 0 without a gap. It is part of the month's clearing (:func:`_log_prices`): as
+    China's price rises the gap closes and the stock comes back, so the loop closes within the
+    month. A multiple of the reserved cover, not a share of the stock withheld: the cover is
+    read after the step's sales, and a stock cut down to about one step's purchases made the
+    price depend on the step (a refit with the share, 2026-12-05, moved China's Pr of 2012 by
+    13% between one and two market sub-steps).
     """
     if withholding <= 0.0:
-        return 1.0, 0.0
+        return 0.0, 0.0
     landed = math.exp(log_price) * (1.0 + duty) + trade_cost
     gap = log_signal - math.log(landed)
     if gap <= 0.0:
-        return 1.0, 0.0
-    share = math.exp(-withholding * gap)
-    return share, share * withholding * (landed - trade_cost) / landed
+        return 0.0, 0.0
+    return withholding * gap, -withholding * (landed - trade_cost) / landed
 
 
 def world_drain(use: np.ndarray, supply_rate: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -684,8 +686,8 @@ def _solve_log_price(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
     for m in range(members):
         _log_prices(supply[m], fixed[m], elastic[m], log_last[m], log_ref[m], log_hold[m],
                     log_anchor[m], log_choke[m], log_floor, log_max_scarcity[m], eps[m],
-                    beta[m], glut[m], width[m], log_target[m], nothing, nothing, nothing, 0.0,
-                    0.0, work, out[m])
+                    beta[m], glut[m], width[m], log_target[m], nothing, nothing, 0.0, 0.0,
+                    work, out[m])
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -693,18 +695,17 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                 log_last: np.ndarray, log_ref: np.ndarray, log_hold: np.ndarray,
                 log_anchor: np.ndarray, log_choke: np.ndarray,
                 log_floor: np.ndarray, log_max_scarcity: float, eps: float, beta: float,
-                glut: float, width: float, log_target: float, withholdable: np.ndarray,
-                log_signal: np.ndarray, duty: np.ndarray, trade_cost: float,
-                withholding: float, work: np.ndarray, out: np.ndarray) -> None:
+                glut: float, width: float, log_target: float, log_signal: np.ndarray,
+                duty: np.ndarray, trade_cost: float, withholding: float, work: np.ndarray,
+                out: np.ndarray) -> None:
     """One member's clearing log prices (USD/kg) in one market, :func:`solve_log_price`'s rule.
 
     Arrays are (E,) (``supply``, ``fixed``, ``elastic`` t for the month, ``log_last`` last
     step's and ``log_ref`` the perceived log price, ``log_hold`` sellers' log hold multiple
-    added to ``log_target``), ``withholdable`` the t of ``supply`` Chinese sellers may hold back
-    for the export premium and ``log_signal``, ``duty``, ``trade_cost``, ``withholding`` the
-    terms of :func:`offered_share` (zeros: no withholding; the supply then falls with the price
-    held back, and the t held back at the root is left in ``work``'s row 4), ``work`` (5, E)
-    scratch whose row 1 holds the bracket's top (the
+    added to ``log_target``), ``log_signal``, ``duty``, ``trade_cost``, ``withholding`` the
+    terms of Chinese sellers' hold for the export premium (:func:`premium_hold`, a log hold
+    that falls with the price; ``withholding`` 0: none), ``work`` (5, E) scratch whose row 4
+    holds that log hold at the root and row 1 the bracket's top (the
     cap) on return, which :func:`_trade_and_clear` hands to :func:`_reserve_at_cap`; ``eps``,
     ``beta``, ``glut``, ``width``, ``log_target`` are the member's values from
     :func:`_price_rule`. The bracket is [max(floor, anchor - scarcity), max(min(choke, anchor +
@@ -728,7 +729,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
     time, and it solves to 1e-10 instead of 1e-5 in log price.
     """
     elements = len(out)
-    lo, hi, scale, offset, withheld = work[0], work[1], work[2], work[3], work[4]
+    lo, hi, scale, offset, held = work[0], work[1], work[2], work[3], work[4]
     for e in range(elements):
         lo[e] = np_maximum(log_floor[e], log_anchor[e] - log_max_scarcity)
         hi[e] = np_maximum(np_minimum(log_choke[e], log_anchor[e] + log_max_scarcity), lo[e])
@@ -737,7 +738,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
         offset[e] = log_anchor[e] + beta * (log_target + log_hold[e])
         scale[e] = elastic[e] * math.exp(-eps * log_ref[e])
     for e in range(elements):
-        withheld[e] = 0.0
+        held[e] = 0.0
         if supply[e] <= TINY_T and fixed[e] + elastic[e] <= TINY_T:
             continue
         low, high = lo[e], hi[e]
@@ -745,20 +746,18 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
         for _ in range(PRICE_SOLVE_MAX_STEPS):
             elastic_want = scale[e] * math.exp(eps * x)
             want = fixed[e] + elastic_want
-            # sellers' withholding for the export premium at this price (offered_share)
-            offered, d_offered = offered_share(x, log_signal[e], duty[e], trade_cost,
-                                               withholding)
-            withheld[e] = np_minimum(withholdable[e] * (1.0 - offered), supply[e])
-            d_supply = withholdable[e] * d_offered if withheld[e] < supply[e] else 0.0
-            left = supply[e] - withheld[e] - want
+            # sellers' hold for the export premium at this price (premium_hold)
+            premium, d_premium = premium_hold(x, log_signal[e], duty[e], trade_cost,
+                                              withholding)
+            left = supply[e] - want
             log_ratio = math.log(max(want, TINY_T) / max(left, TINY_T))
-            shortfall = log_target + log_hold[e] + log_ratio
+            shortfall = log_target + log_hold[e] + premium + log_ratio
             # smin(shortfall) and its slope, a logistic weight in [0, 1] (1 deep in glut)
             z = -shortfall / width
             e_z = math.exp(-abs(z))
             soft_min = -width * (np_maximum(z, 0.0) + math.log1p(e_z))
             weight = 1.0 / (1.0 + e_z) if z >= 0.0 else e_z / (1.0 + e_z)
-            excess = x - beta * log_ratio - glut * soft_min - offset[e]
+            excess = x - beta * (log_ratio + premium) - glut * soft_min - offset[e]
             if excess < 0.0:
                 if x >= hi[e]:
                     break                          # still short at the upper bound: rations
@@ -767,15 +766,15 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                 if x <= lo[e]:
                     break                          # still in glut at the lower bound
                 high = x
-            # slope of the excess: 1 - (beta + glut * weight) d log_ratio / dx >= 1
+            # slope of the excess: 1 - (beta + glut * weight) d (log_ratio + premium) / dx >= 1
             # d r / dx = want' / want + want' / (supply - want), want' = eps * elastic want < 0
             d_want = eps * elastic_want
             d_ratio = 0.0
             if want > TINY_T:
                 d_ratio += d_want / want
             if left > TINY_T:
-                d_ratio += (d_want - d_supply) / left
-            slope = 1.0 - (beta + glut * weight) * d_ratio
+                d_ratio += d_want / left
+            slope = 1.0 - (beta + glut * weight) * (d_ratio + d_premium)
             nxt = x - excess / slope
             if nxt <= low:
                 # below the bracket: try the bound itself once, then bisect
@@ -787,9 +786,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
             if converged:
                 break
         out[e] = x
-        if withholdable[e] > 0.0:           # what is held back at the price solved
-            offered = offered_share(x, log_signal[e], duty[e], trade_cost, withholding)[0]
-            withheld[e] = np_minimum(withholdable[e] * (1.0 - offered), supply[e])
+        held[e] = premium_hold(x, log_signal[e], duty[e], trade_cost, withholding)[0]
 
 
 def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.ndarray,
@@ -919,7 +916,7 @@ def _trade_and_clear(
     ``flow`` t/yr last intention, ``decay`` (M,) its adjustment this step, ``stocks``
     (M, H, E) t (updated in place), ``hold`` (M, K, E) sellers' log hold multiple,
     ``log_signal`` (M, E), ``withholding`` (M,), ``duty`` (E,) and ``trade_cost`` USD/kg
-    the Chinese sellers' withholding for the export premium (:func:`offered_share`),
+    the Chinese sellers' hold for the export premium (:func:`premium_hold`),
     ``price``, ``recent`` and ``anchor`` (M, K, E) USD/kg, ``want`` (M, K, E) t/yr consumers'
     purchases, ``company_offer``, ``release``, ``buy_reserve``, ``buy_company`` t, ``dt`` yr,
     and the price rule's values (:func:`_price_rule`). Per member, in :func:`trade`'s order:
@@ -982,16 +979,13 @@ def _trade_and_clear(
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 0], log_going,
                     log_choke[m], log_floor,
                     log_max_scarcity[m], eps[m], beta[m], glut[m], width[m], log_target[m],
-                    offers[0, 0], log_signal[m], duty, trade_cost, withholding[m], work,
+                    log_signal[m], duty, trade_cost, withholding[m], work,
                     log_price[m, 0])
         for e in range(elements):
-            # what Chinese sellers held back at the solved price stays in their stock
-            offers[0, 0, e] -= work[4, e]
-            supply[e] -= work[4, e]
             wants[0, 0, e] = elastic[e] * math.exp(eps[m] * (log_price[m, 0, e] - log_ref[e]))
             wants[0, 1, e] = fixed[e]
             _reserve_at_cap(wants[0, :, e], supply[e], log_price[m, 0, e], work[1, e],
-                            log_going[e], log_target[m] + hold[m, 0, e], beta[m])
+                            log_going[e], log_target[m] + hold[m, 0, e] + work[4, e], beta[m])
             _clear_at(offers, first, wants, reserve_then_company, producers, 0, e, sold,
                       sold_by, got_first, got)
             sold_china[m, e], sold_pc[m, e] = sold[0, e], sold_by[0, 0, e]
@@ -1012,7 +1006,7 @@ def _trade_and_clear(
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 1], log_going,
                     log_choke[m], log_floor,
                     log_max_scarcity[m], eps[m], beta[m], glut[m], width[m], log_target[m],
-                    nothing, no_signal, nothing, 0.0, 0.0, work, log_price[m, 1])
+                    no_signal, nothing, 0.0, 0.0, work, log_price[m, 1])
         for e in range(elements):
             want_abroad[0, 0, e] = elastic[e] * math.exp(
                 eps[m] * (log_price[m, 1, e] - log_ref[e]))
