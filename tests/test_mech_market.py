@@ -569,15 +569,18 @@ def test_sellers_read_the_drain_as_its_average_over_their_perception_time():
     np.testing.assert_allclose(seen[1], seen[0], rtol=1e-12)
 
 
-def _glut_month(withholding: float, export_premium: float):
+def _glut_month(withholding: float, export_premium: float, quota_t_per_yr: float = 0.0):
     """One 2030 month of China's market whose sellers hold 24,000 t of every element (two years
     of its buyers' 12,000 t/yr) while the export market's perceived price is ``export_premium``
-    times China's oxide landed there (duty and trade cost included). Returns (Chinese sellers'
-    log hold for the premium at the price solved (1, E), China's clearing prices (1, E) USD/kg,
-    the same hold at last month's price)."""
+    times China's oxide landed there (duty and trade cost included), under an export quota of
+    ``quota_t_per_yr`` (0: it turns every export away) and traders intending to export 5,000
+    t/yr of each. Returns (Chinese sellers' log hold for the premium at the price solved (1, E),
+    China's clearing prices (1, E) USD/kg, the same hold at last month's price)."""
     m = model()
     t = (2030 - 2000) * 12
-    inp = dataclasses.replace(m.inputs.market,
+    quota = m.inputs.market.export_quota_t_per_yr.copy()
+    quota[t] = quota_t_per_yr
+    inp = dataclasses.replace(m.inputs.market, export_quota_t_per_yr=quota,
                               premium_withholding=np.full((1, 1), withholding))
     state = initial_state(m)
     stocks = market.Stocks(state.inventory.copy())
@@ -591,8 +594,9 @@ def _glut_month(withholding: float, export_premium: float):
     zero = np.zeros((1, n_e))
     orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
     supply = (np.full((1, n_e), 12_000.0), zero)
+    intention = np.full((1, n_e), 5_000.0)
     traded = market.trade(inp, t, stocks, price, recent, price.copy(), np.zeros_like(price),
-                          want, zero, orders, zero, supply, want,
+                          want, zero, orders, intention, supply, want,
                           market.world_drain(want, supply))
     china = traded.price[:, 0]
     return (market.premium_holds(inp, t, recent, china), china,
@@ -600,11 +604,12 @@ def _glut_month(withholding: float, export_premium: float):
 
 
 def test_chinese_sellers_hold_stock_back_only_for_a_large_export_premium():
-    """While the export market pays more than the panic ratio (1.5) over China's landed price,
-    Chinese sellers reserve ``exp(k * (ln premium - ln 1.5))`` times their cover, which clears
-    China dearer even from a glut of two years, and the dearer China price closes part of the
-    gap within the month; below the ratio, or with k = 0, the market is the one without the
-    rule, to the last bit."""
+    """While the export market pays more than the panic ratio (1.5) over China's landed price
+    and the tonnage quota turns exports away, Chinese sellers reserve ``exp(k * (ln premium -
+    ln 1.5))`` times their cover, which clears China dearer even from a glut of two years, and
+    the dearer China price closes part of the gap within the month; below the ratio, with k = 0
+    or with a quota that does not bind, the market is the one without the rule, to the last
+    bit."""
     plain = _glut_month(0.0, 6.0)[1]
     none, small, _ = _glut_month(2.0, 1.4)
     np.testing.assert_array_equal(none, 0.0)
@@ -615,3 +620,5 @@ def test_chinese_sellers_hold_stock_back_only_for_a_large_export_premium():
     assert np.all((held > 0.0) & (held < at_last))          # the rise closes part of the gap
     wider = _glut_month(2.0, 12.0)
     assert np.all(wider[0] > held) and np.all(wider[1] > dear)
+    free = _glut_month(2.0, 6.0, quota_t_per_yr=1e9)[1]
+    np.testing.assert_array_equal(free, _glut_month(0.0, 6.0, quota_t_per_yr=1e9)[1])

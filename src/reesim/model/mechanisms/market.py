@@ -443,8 +443,15 @@ def premium_hold(log_price: float, log_signal: float, duty: float, trade_cost: f
     ln L``, ``L = p (1 + duty) + trade cost``: ``log_signal`` from :func:`premium_signal`),
     Chinese holders expect the gap to close (the quota's next batches, leakage, the state's
     declared aim of raising domestic prices) and hold back stock: the cover they reserve is
-    multiplied by ``exp(k * gap)``, ``gap = log_signal - ln L`` and ``k`` the
-    ``premium_withholding`` parameter, on top of their other holds. Returns ``(k * gap, d / d ln
+    multiplied by ``exp(k * gap)``, ``gap = log_signal - ln L``, on top of their other holds.
+    :func:`trade` passes ``k`` = the ``premium_withholding`` parameter times the share of
+    exporters' wants that China's tonnage export quota turns away this month: a quota issued
+    in batches to producers and traders by tonnage lets a holder's stock go abroad later, at
+    the export price; element licences (2025) name buyer and end use contract by contract and
+    give a domestic holder no such prospect, so they do not set it off (with it, the
+    projection's licensed Sm, Gd, Y, Lu and Sc ran up tenfold and more from 2030: China's
+    price raised exporters' landed cost, which cut licensed exports and raised the export
+    price again). Returns ``(k * gap, d / d ln
     p)``, both 0 without a gap. It is part of the month's clearing (:func:`_log_prices`): as
     China's price rises the gap closes and the stock comes back, so the loop closes within the
     month. A multiple of the reserved cover, not a share of the stock withheld: the cover is
@@ -916,7 +923,8 @@ def _trade_and_clear(
     ``flow`` t/yr last intention, ``decay`` (M,) its adjustment this step, ``stocks``
     (M, H, E) t (updated in place), ``hold`` (M, K, E) sellers' log hold multiple,
     ``log_signal`` (M, E), ``withholding`` (M,), ``duty`` (E,) and ``trade_cost`` USD/kg
-    the Chinese sellers' hold for the export premium (:func:`premium_hold`),
+    the Chinese sellers' hold for the export premium (:func:`premium_hold`; its strength is
+    ``withholding`` times the share of exporters' wants the tonnage quota turns away),
     ``price``, ``recent`` and ``anchor`` (M, K, E) USD/kg, ``want`` (M, K, E) t/yr consumers'
     purchases, ``company_offer``, ``release``, ``buy_reserve``, ``buy_company`` t, ``dt`` yr,
     and the price rule's values (:func:`_price_rule`). Per member, in :func:`trade`'s order:
@@ -979,7 +987,7 @@ def _trade_and_clear(
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 0], log_going,
                     log_choke[m], log_floor,
                     log_max_scarcity[m], eps[m], beta[m], glut[m], width[m], log_target[m],
-                    log_signal[m], duty, trade_cost, withholding[m], work,
+                    log_signal[m], duty, trade_cost, withholding[m] * (1.0 - within), work,
                     log_price[m, 0])
         for e in range(elements):
             wants[0, 0, e] = elastic[e] * math.exp(eps[m] * (log_price[m, 0, e] - log_ref[e]))
