@@ -590,6 +590,7 @@ def _glut_month(withholding: float, export_premium: float, quota_t_per_yr: float
     recent = price.copy()
     landed = market.landed_cost(price[:, 0], inp.export_tax[t], inp.trade_cost_usd_per_kg)
     recent[:, 1] = export_premium * landed
+    price[:, 1] = recent[:, 1]                    # perceived = last month's: the signal exact
     want = np.full_like(price, 12_000.0)
     zero = np.zeros((1, n_e))
     orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
@@ -599,8 +600,8 @@ def _glut_month(withholding: float, export_premium: float, quota_t_per_yr: float
                           want, zero, orders, intention, supply, want,
                           market.world_drain(want, supply))
     china = traded.price[:, 0]
-    return (market.premium_holds(inp, t, recent, china), china,
-            market.premium_holds(inp, t, recent, price[:, 0]))
+    return (market.premium_holds(inp, t, recent, price, china), china,
+            market.premium_holds(inp, t, recent, price, price[:, 0]))
 
 
 def test_chinese_sellers_hold_stock_back_only_for_a_large_export_premium():

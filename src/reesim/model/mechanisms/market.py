@@ -409,23 +409,33 @@ def seller_hold(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
     return np.log(np.minimum(1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple))
 
 
-def premium_signal(inp: MarketInputs, recent: np.ndarray) -> np.ndarray:
+def premium_signal(inp: MarketInputs, recent: np.ndarray, price: np.ndarray,
+                   dt: float = DT_YR) -> np.ndarray:
     """Log export price Chinese holders compare China's with, (M, E): ``ln(p_X / threshold)``.
 
-    ``p_X`` is the export market's perceived price (``recent[:, 1]``, USD/kg) and the threshold
-    the panic ratio (1.5): Chinese sellers hold more stock only while the export market pays
-    more than that ratio over China's oxide landed there (:func:`premium_hold`).
+    ``p_X`` is the export market's perceived price over the coming step: the perception
+    (``recent[:, 1]``, USD/kg) moving toward last step's export price (``price[:, 1]``) over the
+    step, whose mean is ``ln p_rec + (1 - w) ln(p / p_rec)``, ``w = (1 - exp(-dt/T)) / (dt/T)``
+    (as :func:`within_step_elasticity`: the perception at the step's start alone lags by half a
+    step, and the post-2011 fall of the export price then moved China's 2012 prices by 10%
+    between one and two sub-steps). The threshold is the panic ratio (1.5): Chinese sellers
+    hold more stock only while the export market pays more than that ratio over China's oxide
+    landed there (:func:`premium_hold`).
     """
-    return np.log(recent[:, 1]) - inp.log_panic_threshold[:, 0]
+    x = dt / inp.perception_time_yr[:, 0]                                   # (M, 1)
+    w = -np.expm1(-x) / x
+    log_recent = np.log(recent[:, 1])
+    return (log_recent + (1.0 - w) * (np.log(price[:, 1]) - log_recent)
+            - inp.log_panic_threshold[:, 0])
 
 
-def premium_holds(inp: MarketInputs, t: int, recent: np.ndarray,
+def premium_holds(inp: MarketInputs, t: int, recent: np.ndarray, price: np.ndarray,
                   china_price: np.ndarray) -> np.ndarray:
     """Chinese sellers' log hold multiple for the export premium at ``china_price``, (M, E).
 
     The rule the month's clearing solves with (:func:`premium_hold`), for reading and tests.
     """
-    signal = premium_signal(inp, recent)
+    signal = premium_signal(inp, recent, price)
     hold = np.empty(signal.shape)
     for m, e in np.ndindex(signal.shape):
         hold[m, e] = premium_hold(math.log(china_price[m, e]), signal[m, e],
@@ -867,7 +877,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     drain = drain_seen + (world_drain(use, supply_rate) - drain_seen) * (
         1.0 - np.exp(-dt / inp.drain_perception_time_yr))
     hold = seller_hold(inp, momentum) + drain_hold(inp, use, drain)           # (M, K, E)
-    signal = premium_signal(inp, recent)                                      # (M, E)
+    signal = premium_signal(inp, recent, price, dt)                           # (M, E)
     m, n_e = out.shape
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
     within_quota = np.empty(m)
