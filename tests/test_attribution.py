@@ -22,8 +22,8 @@ def test_the_factors_are_the_events_acting_in_the_window_and_the_standing_polici
     assert events == ["event japan_halt_2010", "event baotou_smelting_pause_2011",
                       "event state_reserve_2012"]
     assert [n for n in names if not n.startswith("event ")] == [
-        "export quotas", "export duties", "production quotas", "hoarding", "premium withholding",
-        "illegal supply", "illegal supply in the window", "trading company"]
+        "export quotas", "export duties", "production quotas", "hoarding", "illegal supply",
+        "illegal supply in the window", "trading company"]
     free = [f.name for f in default_factors(load_scenario("baotou-free-market"), CRISIS)]
     assert "trading company" not in free
     # the fringe shut in the window only: a disruption of the illegal mines, end exclusive

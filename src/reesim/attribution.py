@@ -87,8 +87,7 @@ def default_factors(scenario: Scenario, window: tuple[str, str]) -> list[Factor]
     Events are those acting in at least one month of the window. Policies and behaviours are
     included when the scenario has them on: China's export quotas and duties, its mining and
     separation quotas, consumers' hoarding and sellers' speculative holding
-    (``hoarding_sensitivity``), Chinese sellers' withholding for the export premium
-    (``premium_withholding``), illegal supply (for the whole run, and shut in the window only),
+    (``hoarding_sensitivity``), illegal supply (for the whole run, and shut in the window only),
     and Baotou's trading company.
     """
     first, last = (_month_index(m) for m in window)
@@ -110,9 +109,6 @@ def default_factors(scenario: Scenario, window: tuple[str, str]) -> list[Factor]
                               ("policy.mining_quotas=none", "policy.separation_quotas=none")))
     factors.append(Factor("hoarding", "no hoarding by buyers or speculative holding by sellers",
                           ("parameters.hoarding_sensitivity=0",)))
-    factors.append(Factor("premium withholding",
-                          "Chinese sellers do not hold stock back for the export premium",
-                          ("parameters.premium_withholding=0",)))
     if supply.illegal_supply:
         factors.append(Factor("illegal supply", "no illegal (fringe) mining in the whole run",
                               ("supply.illegal_supply=false",)))

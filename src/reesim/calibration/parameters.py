@@ -121,9 +121,6 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
     FreeParameter("hoarding_sensitivity", 0.0, 5.0, "linear",
                   "panic buying and speculative holding once prices run 50% above expectations "
                   "(2010-2011); unobserved"),
-    FreeParameter("premium_withholding", 0.0, 20.0, "linear",
-                  "Chinese sellers hold back stock while the export market pays well above "
-                  "China's landed price (2010-2011); unobserved"),
     FreeParameter("illegal_supply_elasticity", 0.0, 4.0, "linear",
                   "response of South China fringe supply to its margin; output unrecorded"),
     FreeParameter("china_cost_multiplier", 0.3, 3.0, "log",
