@@ -203,7 +203,7 @@ def test_the_premium_hold_makes_chinas_prices_rise_in_2011_and_fall_back_by_2015
     stands at under half its peak in 2015. Without it (the default) China stays flat: its peaks
     are under 1.5 times 2009."""
     held = simulate(load_scenario("baotou", [
-        "end_year=2016", f"parameters.premium_withholding={HOLD_FITTED}"])).dataset.isel(member=0)
+        "end_year=2016", f"constants.premium_withholding={HOLD_FITTED}"])).dataset.isel(member=0)
     for element in ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Tb"):
         for ds, rising in ((held, True), (baotou_result.dataset.isel(member=0), False)):
             china = ds.price.sel(element=element, market="china")

@@ -364,7 +364,6 @@ class Parameters(_Strict):
     consumer_coverage_target_months: Annotated[float, Field(gt=0.0, le=36.0)] = 2.0
     consumer_inventory_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.25
     hoarding_sensitivity: Annotated[float, Field(ge=0.0, le=10.0)] = 0.5
-    premium_withholding: Annotated[float, Field(ge=0.0, le=20.0)] = 0.0
     supply_steepness: Annotated[float, Field(gt=0.0, le=50.0)] = 4.0
     utilization_adjustment_time_yr: Annotated[float, Field(gt=0.0, le=5.0)] = 0.25
     demand_elasticity_multiplier: Annotated[float, Field(ge=0.0, le=10.0)] = 6.0

@@ -2,12 +2,12 @@
 
 Issue 8 asks that the export and China prices of the observed elements (La, Ce, Pr, Nd, Sm, Eu,
 Tb, Dy) peak in 2011 at levels within a factor 1.5 of the record's and fall by 2015 by factors
-like the record's. The objective scores the export spike of Nd and Dy (its month and its
-height over 2015) and China's peak of every quoted element (its level and month,
-:func:`reesim.validation.metrics.global_metrics`); :func:`spike_table` shows
+like the record's. The objective scores only the export spike of Nd and Dy (its month and its
+height over 2015, :func:`reesim.validation.metrics.global_metrics`); :func:`spike_table` shows
 every observed element and market, so what the fit leaves out is in plain view: the highest
 month of 2010-2012 (read on the step-filtered path, as the scored spike is) against the
-record's highest quote of those years, and both over their 2015 level.
+record's highest quote (:func:`reesim.validation.metrics.recorded_peak`, the one reading of
+it) of those years, and both over their 2015 level.
 """
 
 from __future__ import annotations

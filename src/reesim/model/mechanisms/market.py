@@ -48,6 +48,17 @@ CONSTANTS = (
              "Hoarding and speculative holding start only when prices run this far above what "
              "traders expected: ordinary fluctuations leave behaviour unchanged, a shock like "
              "2010-2011 sets off panic buying.", "assumption"),
+    Constant("premium_withholding", 0.0, "log hold per log premium", 0.0, 20.0,
+             "Chinese sellers' hold for the export premium while the tonnage export quota "
+             "turns exporters away (premium_hold): the log of the cover they reserve rises by "
+             "this times the log excess of the export price over 1.5 times China's landed "
+             "price, scaled by the share of exporters' wants the quota turns away. 0 (off) by "
+             "default: on (19.5, where searches that scored China's 2011 peaks put it) it gives "
+             "China's market the record's 2011 rise and fall, but the stock held in 2011-2013 "
+             "stays on the flat side of the price curve (60-120 kt of Nd in China in "
+             "2020-2030) and the state-reserve and magnet-ban levers go inert "
+             "(docs/market-experiments.md, thirty-second session).",
+             "assumption (off by default; data/observations/prices.csv, China's 2011 quotes)"),
     Constant("glut_transition_width", 0.25, "log cover", 0.05, 1.0,
              "Sellers' reservation price falls with their cover with slope beta below the target "
              "cover and rho * beta above it (the supply-of-storage curve: holding stock beyond "
@@ -196,7 +207,7 @@ class MarketInputs:
     consumer_coverage_months: np.ndarray  # (M, 1, 1)
     consumer_adjustment_yr: np.ndarray  # (M, 1, 1)
     hoarding_sensitivity: np.ndarray    # (M, 1, 1)
-    premium_withholding: np.ndarray     # (M, 1) Chinese sellers' response to the export premium
+    premium_withholding: np.ndarray     # (M, 1) Chinese sellers' hold per log export premium
     coverage_sensitivity: np.ndarray    # (M, 1, 1) beta: price response to coverage below target
     glut_sensitivity_ratio: np.ndarray  # (M, 1, 1) rho: response above target is rho x beta
     glut_width: np.ndarray              # (M, 1, 1) log-cover width of the slope's change
@@ -454,7 +465,7 @@ def premium_hold(log_price: float, log_signal: float, duty: float, trade_cost: f
     Chinese holders expect the gap to close (the quota's next batches, leakage, the state's
     declared aim of raising domestic prices) and hold back stock: the cover they reserve is
     multiplied by ``exp(k * gap)``, ``gap = log_signal - ln L``, on top of their other holds.
-    :func:`trade` passes ``k`` = the ``premium_withholding`` parameter times the share of
+    :func:`trade` passes ``k`` = the ``premium_withholding`` constant times the share of
     exporters' wants that China's tonnage export quota turns away this month: a quota issued
     in batches to producers and traders by tonnage lets a holder's stock go abroad later, at
     the export price; element licences (2025) name buyer and end use contract by contract and
