@@ -74,9 +74,6 @@ COLUMNS = ["series", "metric", "value", "observed", "n", "note", "value_p05", "v
 
 PEAK_ELEMENTS = ("Dy", "Nd")
 """Elements whose export spike (height over 2015 and month) is scored (``spike`` family)."""
-SPIKE_ELEMENTS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Tb", "Dy")
-"""The elements whose 2011 prices the record quotes (issue 8's criterion 2): the spike table
-(:mod:`reesim.validation.spike`) shows both markets."""
 PEAK_WINDOW = (pd.Timestamp("2010-01-01"), pd.Timestamp("2012-12-31"))
 PEAK_ORIGIN = pd.Period("2010-01", freq="M")
 RATIO_YEAR = 2015

@@ -433,8 +433,7 @@ def premium_signal(inp: MarketInputs, recent: np.ndarray, price: np.ndarray,
     hold more stock only while the export market pays more than that ratio over China's oxide
     landed there (:func:`premium_hold`).
     """
-    x = dt / inp.perception_time_yr[:, 0]                                   # (M, 1)
-    w = -np.expm1(-x) / x
+    w = step_perception_weight(inp, dt)[:, None]                          # (M, 1)
     log_recent = np.log(recent[:, 1])
     return (log_recent + (1.0 - w) * (np.log(price[:, 1]) - log_recent)
             - inp.log_panic_threshold[:, 0])
@@ -682,8 +681,18 @@ def within_step_elasticity(inp: MarketInputs, dt: float) -> np.ndarray:
     steps' (2012 mean 152 USD/kg at one sub-step against 132 at eight; 139 against 130 with
     the step's mean perception).
     """
+    return inp.purchase_elasticity[:, 0] * step_perception_weight(inp, dt)
+
+
+def step_perception_weight(inp: MarketInputs, dt: float) -> np.ndarray:
+    """Weight (M,) of last step's perception in its mean over a step of ``dt`` yr.
+
+    ``w = (1 - exp(-dt/T)) / (dt/T)``, T ``price_perception_time_yr``: the mean log perception
+    over the step is ``ln p_rec + (1 - w) ln(p / p_rec)`` (buyers' elasticity, the premium
+    signal).
+    """
     x = dt / inp.perception_time_yr[:, 0, 0]
-    return inp.purchase_elasticity[:, 0] * (-np.expm1(-x) / x)
+    return -np.expm1(-x) / x
 
 
 def _price_rule(inp: MarketInputs, dt: float) -> tuple[np.ndarray, ...]:
@@ -888,7 +897,9 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     drain = drain_seen + (world_drain(use, supply_rate) - drain_seen) * (
         1.0 - np.exp(-dt / inp.drain_perception_time_yr))
     hold = seller_hold(inp, momentum) + drain_hold(inp, use, drain)           # (M, K, E)
-    signal = premium_signal(inp, recent, price, dt)                           # (M, E)
+    # the premium signal is read only where the hold is on (off by default: a zero signal)
+    signal = (premium_signal(inp, recent, price, dt) if inp.premium_withholding.any()
+              else np.zeros(out.shape))                                       # (M, E)
     m, n_e = out.shape
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
     within_quota = np.empty(m)
@@ -981,7 +992,7 @@ def _trade_and_clear(
     nobody = np.empty((1, 0, elements))                  # the export market has no reserves
     no_seller = np.empty(0, np.int64)
     rows, work = np.empty((6, elements)), np.empty((5, elements))
-    no_signal, nothing = np.zeros(elements), np.zeros(elements)
+    nothing = np.zeros(elements)                         # the export market: no premium hold
     supply, fixed, elastic, log_last, log_going, log_ref = (rows[0], rows[1], rows[2], rows[3],
                                                             rows[4], rows[5])
     for m in range(members):
@@ -1035,7 +1046,7 @@ def _trade_and_clear(
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 1], log_going,
                     log_choke[m], log_floor,
                     log_max_scarcity[m], eps[m], beta[m], glut[m], width[m], log_target[m],
-                    no_signal, nothing, 0.0, 0.0, work, log_price[m, 1])
+                    nothing, nothing, 0.0, 0.0, work, log_price[m, 1])
         for e in range(elements):
             want_abroad[0, 0, e] = elastic[e] * math.exp(
                 eps[m] * (log_price[m, 1, e] - log_ref[e]))
