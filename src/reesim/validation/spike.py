@@ -20,15 +20,13 @@ import xarray as xr
 
 from reesim.validation.metrics import (
     PEAK_WINDOW,
+    SPIKE_ELEMENTS,
     recorded_2015,
     recorded_peak,
     step_filtered,
     window_peaks,
 )
 from reesim.validation.observations import Observations
-
-SPIKE_ELEMENTS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Tb", "Dy")
-"""The elements whose 2011 prices the record quotes (issue 8's criterion 2)."""
 
 LEVEL_TOLERANCE = 1.5
 """A peak level counts as reproduced within this factor of the record's (either way)."""
