@@ -33,7 +33,7 @@ from reesim.scenario import scenario_hash
 from reesim.validation import OBJECTIVE_WEIGHTS, compute_metrics, load_observations, objective
 from reesim.validation.observations import TRAIN_END_YEAR
 
-FILES = ["baotou", "baotou-spike", "baotou-reserve-2008"]
+FILES = ["baotou", "baotou-spike", "baotou-reserve-2008", "baotou-china-spike"]
 OBJECTIVE_TOLERANCE = 1e-4
 """Relative: the recorded objective is rounded to 6 significant digits."""
 
@@ -109,7 +109,8 @@ def test_file_comes_from_a_clean_tree_and_todays_scenario_and_data(name):
 
 @pytest.mark.parametrize(("name", "scenario"), [("baotou", "baotou"),
                                                 ("baotou-spike", "baotou-spike-fit"),
-                                                ("baotou-reserve-2008", "baotou-reserve-2008")])
+                                                ("baotou-reserve-2008", "baotou-reserve-2008"),
+                                                ("baotou-china-spike", "baotou-china-spike")])
 def test_objective_at_the_committed_parameters_is_the_recorded_one(name, scenario):
     _, doc = _read(name)
     scen = load_scenario(scenario)
