@@ -207,6 +207,7 @@ def claims_frame(claims: list[Claim], effects: pd.DataFrame | None) -> pd.DataFr
             "quoted": "",
             "model": [f"{r.trading_company:.4g} vs {r.free_market:.4g} ({r.change_pct:+.0f}%)"
                       for r in effects.itertuples()],
-            "verdict": "model counterfactual", "source": "baotou vs baotou-free-market"})
+            "verdict": "model counterfactual",
+            "source": "the scenario vs itself with market.regime=free_market"})
         frame = pd.concat([frame, extra], ignore_index=True)
     return frame[list(CLAIM_COLUMNS)]

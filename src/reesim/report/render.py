@@ -204,8 +204,8 @@ def render_claims(claims: list, effects, console: Console) -> None:
     console.print(table)
     if effects is None:
         return
-    table = Table(title="What the trading company changed, 2009-2012 (vs baotou-free-market)",
-                  title_justify="left")
+    table = Table(title=("What the trading company changed, 2009-2012 "
+                         "(vs the same scenario as a free market)"), title_justify="left")
     for col in ("", "trading company", "free market", "change"):
         table.add_column(col, justify="right" if col else "left")
     for name, row in effects.iterrows():
