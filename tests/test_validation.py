@@ -30,11 +30,13 @@ from reesim.validation import (
     write_report,
 )
 from reesim.validation.metrics import (
+    SPIKE_ELEMENTS,
     direction_agreement,
     log_rmse,
     member_metrics,
     range_coverage,
     range_miss_distance,
+    recorded_peak,
     year_on_year,
 )
 from reesim.validation.observations import (
@@ -359,6 +361,27 @@ def test_peak_month_and_peak_ratio():
         assert metric(m, series, "peak_to_2015_ratio") == pytest.approx(5.5)
     nd = m[(m.series == "price_export_Nd") & (m.metric == "peak_to_2015_ratio")]
     assert float(nd.observed.iloc[0]) == pytest.approx(260 / 48)
+
+
+def test_chinas_2011_peaks_are_scored_against_the_records_highest_china_quote():
+    """``spike_china_<e>``: |ln(China peak / record)| + |month offset| / 12 on the filtered path,
+    for every quoted element; weight 0 by default, so the default objective does not see it."""
+    ds = make_dataset(price=spike)              # China: 10 USD/kg, 100 in 2011-08
+    obs = load_observations()
+    m = compute_metrics(ds, obs)
+    peak = 10 / 4 + 100 / 2 + 10 / 4            # the [1/4, 1/2, 1/4]-filtered peak month
+    for element in SPIKE_ELEMENTS:
+        month, level = recorded_peak(obs, element, "china")
+        assert month is not None, element
+        offset = (pd.Period("2011-08", freq="M") - pd.Period(month, freq="M")).n
+        assert metric(m, f"price_china_{element}", "peak_to_record_2011") == pytest.approx(
+            peak / level)
+        assert metric(m, f"spike_china_{element}", "spike_misfit") == pytest.approx(
+            abs(math.log(peak / level)) + abs(offset) / 12)
+    assert OBJECTIVE_WEIGHTS["spike_china"] == 0.0
+    scored = m[~m.series.str.startswith("spike_china_")]
+    assert objective(m) == pytest.approx(objective(scored))
+    assert objective(m, {**OBJECTIVE_WEIGHTS, "spike_china": 0.5}) > objective(m)
 
 
 def test_ensembles_report_median_and_range(truth):
