@@ -361,6 +361,14 @@ def test_patterns_read_a_spike_a_zigzag_and_jumps_from_monthly_prices():
     stocked.inventory.loc[{"holder": "producers_export", "element": "La"}] = np.where(
         time == pd.Timestamp("2025-12-01"), 1600.0, 5.0)
     assert run_patterns(stocked)["export_sellers_stock_years_2025"] == pytest.approx(2.0)
+    # China's sellers' Nd (producers and the trading company) in years of the world's Nd use
+    assert math.isnan(base["china_sellers_nd_stock_years_2025"])
+    for holder, tonnes in (("producers_china", 1000.0), ("trading_company", 600.0),
+                           ("state_reserve", 5000.0)):       # the reserve is not for sale
+        stocked.inventory.loc[{"holder": holder, "element": "Nd"}] = np.where(
+            time == pd.Timestamp("2025-12-01"), tonnes, 1.0)
+    assert run_patterns(stocked)["china_sellers_nd_stock_years_2025"] == pytest.approx(
+        1600.0 / 100.0)                                  # Nd: 50 t/yr in each market
 
 
 def test_several_searches_are_reported_with_their_basins_and_patterns(quick_fit, tmp_path):

@@ -14,7 +14,9 @@ each with the record's figure where the packaged record holds one:
   elements and both markets (positive in real series; negative is a month-to-month zig-zag);
 - the most price jumps of any element and market after 2026 (separate episodes in which a
   price more than doubles within two months: a baseline without shocks should have none or
-  one or two).
+  one or two);
+- the stock sellers hold unsold at the end of 2025, in years of use: abroad (all elements), and
+  China's Nd (the overhang a hold for the 2011 premium leaves behind; no record of either).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ PATTERNS: dict[str, str] = {
     "export_sellers_stock_years_2025": ("separated oxide held by sellers outside China at the "
                                         "end of 2025, in years of the export market's 2025 "
                                         "use, all elements"),
+    "china_sellers_nd_stock_years_2025": ("Nd held by China's sellers (producers and the "
+                                          "trading company) at the end of 2025, in years of "
+                                          "the world's 2025 Nd use"),
 }
 """Name -> what it measures (the order the tables show them in)."""
 
@@ -62,6 +67,7 @@ LABELS: dict[str, str] = {
     "min_return_autocorrelation": "min autocorr",
     "max_projection_jumps": "jumps 2027+",
     "export_sellers_stock_years_2025": "X stock 2025, yr",
+    "china_sellers_nd_stock_years_2025": "CN Nd stock 2025, yr",
 }
 """Short column labels of the patterns for terminal tables (X: export, CN: China)."""
 
@@ -131,6 +137,7 @@ def run_patterns(ds: xr.Dataset, member: int = 0) -> dict[str, float]:
     has_projection = ds.time.values[-1] >= np.datetime64(pd.Timestamp(PROJECTION_START))
     out["max_projection_jumps"] = float(max(jumps)) if has_projection else math.nan
     out["export_sellers_stock_years_2025"] = _export_stock_years(ds, member)
+    out["china_sellers_nd_stock_years_2025"] = _china_nd_stock_years(ds, member)
     return out
 
 
@@ -151,6 +158,25 @@ def _export_stock_years(ds: xr.Dataset, member: int, year: int = 2025) -> float:
     return stock / use if use > 0.0 else math.nan
 
 
+def _china_nd_stock_years(ds: xr.Dataset, member: int, year: int = 2025) -> float:
+    """China's sellers' Nd at the end of ``year`` over the world's Nd use that year, yr.
+
+    Sellers are the producers selling in China and the trading company (the holders the
+    separators' residue rule reads); use is consumption in both markets. The default `baotou`
+    holds about one year; a hold for the 2011 export premium leaves about two
+    (`baotou-china-spike`). NaN when the run ends before ``year``.
+    """
+    if "inventory" not in ds or "market_consumption" not in ds:
+        return math.nan
+    run = ds.isel(member=member).sel(time=ds.time.dt.year == year, element="Nd")
+    if run.sizes["time"] < MONTHS_PER_YEAR:
+        return math.nan
+    stock = float(run.inventory.sel(holder=["producers_china", "trading_company"])
+                  .isel(time=-1).sum())
+    use = float(run.market_consumption.sum("market").mean())                 # t/yr
+    return stock / use if use > 0.0 else math.nan
+
+
 def recorded_patterns(obs: Observations) -> dict[str, float]:
     """The record's value of each pattern it holds (NaN for the model-only patterns)."""
     from reesim.validation.metrics import recorded_2015, recorded_peak
@@ -167,6 +193,7 @@ def recorded_patterns(obs: Observations) -> dict[str, float]:
         "min_return_autocorrelation": math.nan,
         "max_projection_jumps": math.nan,
         "export_sellers_stock_years_2025": math.nan,
+        "china_sellers_nd_stock_years_2025": math.nan,
     }
 
 
@@ -192,6 +219,8 @@ def pattern_table(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
         "max_projection_jumps": "a baseline without shocks: none, or one or two shortages",
         "export_sellers_stock_years_2025": ("no record: stocks outside China are not "
                                             "published; a market that clears holds months"),
+        "china_sellers_nd_stock_years_2025": ("no record: producers' stocks are not published; "
+                                              "the separators' residue rule starts at 2 years"),
     }
     rows = []
     for name, what in PATTERNS.items():
