@@ -161,9 +161,9 @@ def _export_stock_years(ds: xr.Dataset, member: int, year: int = 2025) -> float:
 def _china_nd_stock_years(ds: xr.Dataset, member: int, year: int = 2025) -> float:
     """China's sellers' Nd at the end of ``year`` over the world's Nd use that year, yr.
 
-    Sellers are the producers selling in China and the trading company (the holders the
-    separators' residue rule reads); use is consumption in both markets. The default `baotou`
-    holds about one year; a hold for the 2011 export premium leaves about two
+    Sellers are the producers selling in China and the trading company (China's part of the
+    stock the separators' residue rule reads); use is consumption in both markets. The default
+    `baotou` holds about one year; a hold for the 2011 export premium leaves about two
     (`baotou-china-spike`). NaN when the run ends before ``year``.
     """
     if "inventory" not in ds or "market_consumption" not in ds:
