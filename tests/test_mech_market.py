@@ -600,8 +600,12 @@ def _glut_month(withholding: float, export_premium: float, quota_t_per_yr: float
                           want, zero, orders, intention, supply, want,
                           market.world_drain(want, supply))
     china = traded.price[:, 0]
-    return (market.premium_holds(inp, t, recent, price, china), china,
-            market.premium_holds(inp, t, recent, price, price[:, 0]))
+    # the share of exporters' wants the quota turns away: all at a zero quota, none at the
+    # other quota these tests use (1e9 t/yr, far above the 80,000 t/yr intended)
+    assert quota_t_per_yr in (0.0, 1e9)
+    turned_away = np.full(1, 1.0 if quota_t_per_yr == 0.0 else 0.0)
+    return (market.premium_holds(inp, t, recent, price, china, turned_away), china,
+            market.premium_holds(inp, t, recent, price, price[:, 0], turned_away))
 
 
 def test_chinese_sellers_hold_stock_back_only_for_a_large_export_premium():

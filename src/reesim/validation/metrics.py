@@ -471,6 +471,21 @@ def global_metrics(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def simulated_peaks(ds: xr.Dataset, element: str, market: str
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per member: the highest month of 2010-2012 (USD/kg), its index there, and its ratio.
+
+    The peak is read on the step-filtered monthly path (:func:`window_peaks`); the ratio is the
+    peak over the 2015 mean (NaN if the run does not cover 2015). China's scored peaks and the
+    spike table (:mod:`reesim.validation.spike`) read it here.
+    """
+    path = ds.price.sel(element=element, market=market)
+    if "member" not in path.dims:
+        path = path.expand_dims(member=[0])
+    path = path.transpose("member", "time")
+    return window_peaks(step_filtered(path.values), pd.DatetimeIndex(path.time.values))
+
+
 def _china_spike_rows(ds: xr.Dataset, obs: Observations, element: str) -> list[dict]:
     """China's 2011 peak of one element against the record's highest China quote of 2010-2012.
 
@@ -481,15 +496,11 @@ def _china_spike_rows(ds: xr.Dataset, obs: Observations, element: str) -> list[d
     (``spike_china``; weight 0 by default, 0.5 in the ``baotou-china-spike`` calibration).
     """
     month, level = recorded_peak(obs, element, "china")
-    if month is None:
-        return []
-    path = price_path(ds, element, "china").transpose("member", "time")
-    times = pd.DatetimeIndex(path.time.values)
-    values = step_filtered(path.values)
+    times = pd.DatetimeIndex(ds.time.values)
     window = np.asarray((times >= PEAK_WINDOW[0]) & (times <= PEAK_WINDOW[1]))
-    if not window.any():
+    if month is None or not window.any():
         return []
-    peak, position, _ = window_peaks(values, times)
+    peak, position, _ = simulated_peaks(ds, element, "china")
     offset = position + (pd.Period(times[window][0], freq="M")
                          - pd.Period(month, freq="M")).n
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -141,40 +141,44 @@ def run_patterns(ds: xr.Dataset, member: int = 0) -> dict[str, float]:
     return out
 
 
-def _export_stock_years(ds: xr.Dataset, member: int, year: int = 2025) -> float:
-    """Foreign sellers' stock at the end of ``year`` over the export market's use that year, yr.
+def _stock_years(ds: xr.Dataset, member: int, holders: list[str], markets: list[str],
+                 elements: list[str] | None = None, year: int = 2025) -> float:
+    """``holders``' stock of ``elements`` (all: None) at the end of ``year`` over its use, yr.
 
-    A market that clears holds months of its use; years mean exports that pile up unsold
-    abroad (traders push oxide out while the export price stays above China's landed price).
-    NaN when the run ends before ``year``.
+    Use is the consumption of those elements in ``markets`` averaged over the year (t/yr).
+    NaN when the run does not record stocks and use, or ends before ``year``.
     """
     if "inventory" not in ds or "market_consumption" not in ds:
         return math.nan
     run = ds.isel(member=member).sel(time=ds.time.dt.year == year)
+    if elements is not None:
+        run = run.sel(element=elements)
     if run.sizes["time"] < MONTHS_PER_YEAR:
         return math.nan
-    stock = float(run.inventory.sel(holder="producers_export").isel(time=-1).sum())
-    use = float(run.market_consumption.sel(market="export").sum("element").mean())  # t/yr
+    stock = float(run.inventory.sel(holder=holders).isel(time=-1).sum())
+    use = float(run.market_consumption.sel(market=markets).sum(["market", "element"]).mean())
     return stock / use if use > 0.0 else math.nan
 
 
-def _china_nd_stock_years(ds: xr.Dataset, member: int, year: int = 2025) -> float:
-    """China's sellers' Nd at the end of ``year`` over the world's Nd use that year, yr.
+def _export_stock_years(ds: xr.Dataset, member: int) -> float:
+    """Foreign sellers' stock at the end of 2025 over the export market's use that year, yr.
+
+    A market that clears holds months of its use; years mean exports that pile up unsold
+    abroad (traders push oxide out while the export price stays above China's landed price).
+    """
+    return _stock_years(ds, member, ["producers_export"], ["export"])
+
+
+def _china_nd_stock_years(ds: xr.Dataset, member: int) -> float:
+    """China's sellers' Nd at the end of 2025 over the world's Nd use that year, yr.
 
     Sellers are the producers selling in China and the trading company (China's part of the
     stock the separators' residue rule reads); use is consumption in both markets. The default
     `baotou` holds about one year; a hold for the 2011 export premium leaves about two
-    (`baotou-china-spike`). NaN when the run ends before ``year``.
+    (`baotou-china-spike`).
     """
-    if "inventory" not in ds or "market_consumption" not in ds:
-        return math.nan
-    run = ds.isel(member=member).sel(time=ds.time.dt.year == year, element="Nd")
-    if run.sizes["time"] < MONTHS_PER_YEAR:
-        return math.nan
-    stock = float(run.inventory.sel(holder=["producers_china", "trading_company"])
-                  .isel(time=-1).sum())
-    use = float(run.market_consumption.sum("market").mean())                 # t/yr
-    return stock / use if use > 0.0 else math.nan
+    return _stock_years(ds, member, ["producers_china", "trading_company"],
+                        ["china", "export"], ["Nd"])
 
 
 def recorded_patterns(obs: Observations) -> dict[str, float]:

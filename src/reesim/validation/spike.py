@@ -2,8 +2,9 @@
 
 Issue 8 asks that the export and China prices of the observed elements (La, Ce, Pr, Nd, Sm, Eu,
 Tb, Dy) peak in 2011 at levels within a factor 1.5 of the record's and fall by 2015 by factors
-like the record's. The objective scores only the export spike of Nd and Dy (its month and its
-height over 2015, :func:`reesim.validation.metrics.global_metrics`); :func:`spike_table` shows
+like the record's. The default objective scores only the export spike of Nd and Dy (its month
+and its height over 2015, :func:`reesim.validation.metrics.global_metrics`; China's peaks are the
+``spike_china`` family, weight 0 unless a calibration asks); :func:`spike_table` shows
 every observed element and market, so what the fit leaves out is in plain view: the highest
 month of 2010-2012 (read on the step-filtered path, as the scored spike is) against the
 record's highest quote (:func:`reesim.validation.metrics.recorded_peak`, the one reading of
@@ -23,8 +24,7 @@ from reesim.validation.metrics import (
     SPIKE_ELEMENTS,
     recorded_2015,
     recorded_peak,
-    step_filtered,
-    window_peaks,
+    simulated_peaks,
 )
 from reesim.validation.observations import Observations
 
@@ -36,21 +36,6 @@ COLUMNS = ["element", "market", "peak_usd_per_kg", "peak_month", "record_peak_us
            "record_peak_to_2015"]
 """Columns of :func:`spike_table`: USD/kg, months as YYYY-MM, ratios; ``within_tolerance`` is
 None where the record has no quote of 2010-2012."""
-
-
-def simulated_peaks(ds: xr.Dataset, element: str, market: str
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per member: the highest month of 2010-2012 (USD/kg), its index there, and its ratio.
-
-    The peak is read on the step-filtered monthly path, as the scored spike is
-    (:func:`~reesim.validation.metrics.window_peaks`); the ratio is the peak over the 2015
-    mean (NaN if the run does not cover 2015).
-    """
-    path = ds.price.sel(element=element, market=market)
-    if "member" not in path.dims:
-        path = path.expand_dims(member=[0])
-    path = path.transpose("member", "time")
-    return window_peaks(step_filtered(path.values), pd.DatetimeIndex(path.time.values))
 
 
 def spike_table(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:

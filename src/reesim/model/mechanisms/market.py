@@ -440,17 +440,19 @@ def premium_signal(inp: MarketInputs, recent: np.ndarray, price: np.ndarray,
 
 
 def premium_holds(inp: MarketInputs, t: int, recent: np.ndarray, price: np.ndarray,
-                  china_price: np.ndarray) -> np.ndarray:
+                  china_price: np.ndarray, turned_away: np.ndarray) -> np.ndarray:
     """Chinese sellers' log hold multiple for the export premium at ``china_price``, (M, E).
 
-    The rule the month's clearing solves with (:func:`premium_hold`), for reading and tests.
+    The rule the month's clearing solves with (:func:`premium_hold`, its strength
+    ``premium_withholding`` times ``turned_away`` (M,), the share of exporters' wants the
+    tonnage quota turns away), for reading and tests.
     """
     signal = premium_signal(inp, recent, price)
     hold = np.empty(signal.shape)
     for m, e in np.ndindex(signal.shape):
         hold[m, e] = premium_hold(math.log(china_price[m, e]), signal[m, e],
                                   inp.export_tax[t, e], inp.trade_cost_usd_per_kg,
-                                  inp.premium_withholding[m, 0])[0]
+                                  inp.premium_withholding[m, 0] * turned_away[m])[0]
     return hold
 
 
