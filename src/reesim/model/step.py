@@ -216,7 +216,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     rec = _market_records(
         need_rate, used, routing.cut, sep.separation_output, np.flatnonzero(se.china_region),
         china_out, to_company, export_out, month.imports, returns, got[STATE_RESERVE],
-        got[COMPANY], got[CONSUMERS_CHINA], got["exporters"], sold[PRODUCERS_CHINA],
+        got[COMPANY], got[CONSUMERS_CHINA], got["exporters"], got[market.SMUGGLERS],
+        sold[PRODUCERS_CHINA],
         sold[COMPANY], sold[STATE_RESERVE], china.sold, abroad.sold,
         abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT], demand_rate, dt)
     values = {
@@ -241,6 +242,7 @@ class MarketRecords(NamedTuple):
     holder_receipts: np.ndarray         # (M, H, E)
     holder_sales: np.ndarray            # (M, H, E)
     exports: np.ndarray                 # (M, Rc, E) by China separation region of origin
+    smuggled_exports: np.ndarray        # (M, E) outside the quota and the customs record
     imports: np.ndarray                 # (M, E)
     stockpile_purchases: np.ndarray     # (M, H, E)
     demand: np.ndarray                  # (M, A, E)
@@ -259,7 +261,8 @@ def _market_records(
         china_regions: np.ndarray, china_out: np.ndarray, to_company: np.ndarray,
         export_out: np.ndarray, imports: np.ndarray, returns: np.ndarray, got_reserve: np.ndarray,
         got_company: np.ndarray, got_consumers: np.ndarray, got_exporters: np.ndarray,
-        sold_producers: np.ndarray, sold_company: np.ndarray, sold_reserve: np.ndarray,
+        got_smugglers: np.ndarray, sold_producers: np.ndarray, sold_company: np.ndarray,
+        sold_reserve: np.ndarray,
         sold_china: np.ndarray, sold_abroad: np.ndarray, sold_abroad_producers: np.ndarray,
         got_abroad_consumers: np.ndarray, demand_rate: np.ndarray,
         dt: float) -> MarketRecords:
@@ -269,11 +272,12 @@ def _market_records(
     ``to_company``, ``export_out`` (M, E) t/yr separated output; the markets' flows (M, E) t
     and ``returns`` (M, K, E) t (scrap and recycling to sellers). Each holder's receipts:
     Chinese sellers their output (less the company's) + imports + returns, foreign sellers
-    theirs + exports bought + returns, the company its members' output, consumers what they
-    bought; sales: sellers what they sold (foreign sellers' include the imports into China),
-    consumers what they used. Exports are attributed to China's separation regions by their
-    share of its separated output (evenly when there is none); unmet demand is the need
-    ``need_rate * dt`` less use, plus magnet users abroad left by export controls (``cut``
+    theirs + exports and smuggled oxide bought + returns, the company its members' output,
+    consumers what they bought; sales: sellers what they sold (foreign sellers' include the
+    imports into China), consumers what they used. Exports are attributed to China's
+    separation regions by their share of its separated output (evenly when there is none);
+    smuggled oxide is recorded apart from exports. Unmet demand is the need ``need_rate * dt``
+    less use, plus magnet users abroad left by export controls (``cut``
     (M, E) t/yr). Sums over markets, applications and regions run in index order from 0.0 as
     numpy's sums over those axes, so the numbers are the ones the numpy code recorded,
     whatever the batch. Compiled because as numpy these were sixty small operations a month.
@@ -285,6 +289,7 @@ def _market_records(
     receipts = np.zeros((members, holders, elements))
     holder_sales = np.empty((members, holders, elements))
     exports = np.empty((members, n_china, elements))
+    smuggled = np.empty((members, elements))
     imports_rate = np.empty((members, elements))
     stockpile = np.zeros((members, holders, elements))
     demand = np.zeros((members, applications, elements))
@@ -312,7 +317,9 @@ def _market_records(
             stockpile[m, _TC, e] = got_company[m, e] / dt
             receipts[m, _PC, e] = ((china_out[m, e] - to_company[m, e]) * dt + imports[m, e]
                                    + returns[m, 0, e])
-            receipts[m, _PE, e] = export_out[m, e] * dt + got_exporters[m, e] + returns[m, 1, e]
+            smuggled[m, e] = got_smugglers[m, e] / dt
+            receipts[m, _PE, e] = (export_out[m, e] * dt + got_exporters[m, e]
+                                   + got_smugglers[m, e] + returns[m, 1, e])
             receipts[m, _TC, e] = to_company[m, e] * dt
             receipts[m, _CC, e] = got_consumers[m, e]
             receipts[m, _CE, e] = got_abroad_consumers[m, e]
@@ -328,10 +335,11 @@ def _market_records(
                 receipts[m, h, e] /= dt
             sales[m, 0, e], sales[m, 1, e] = sold_china[m, e] / dt, sold_abroad[m, e] / dt
             bought = 0.0 + got_reserve[m, e] + got_company[m, e] + got_consumers[m, e]
-            purchases[m, 0, e] = (bought + got_exporters[m, e]) / dt
+            purchases[m, 0, e] = (bought + got_exporters[m, e] + got_smugglers[m, e]) / dt
             purchases[m, 1, e] = (got_abroad_consumers[m, e] + imports[m, e]) / dt
             imports_rate[m, e] = imports[m, e] / dt
-    return MarketRecords(sales, purchases, receipts, holder_sales, exports, imports_rate,
+    return MarketRecords(sales, purchases, receipts, holder_sales, exports, smuggled,
+                         imports_rate,
                          stockpile, demand, unmet, consumption)
 
 

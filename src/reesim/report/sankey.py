@@ -126,7 +126,10 @@ def _links(ds: xr.Dataset, year: int) -> list[Link]:
         add(f"separation · {reg}", "separation losses", losses[:, i])
         add(f"separation · {reg}", "left in residue", residue[:, i],
             "recoverable oxide not separated: sellers hold years of the world's demand")
-    net_exports = (w.exports.sum("exporter").mean("time") - w.imports.mean("time")).transpose(
+    shipped = w.exports.sum("exporter")
+    if "smuggled_exports" in w:                                 # smuggling moves mass too
+        shipped = shipped + w.smuggled_exports
+    net_exports = (shipped.mean("time") - w.imports.mean("time")).transpose(
         "member", "element").values
     add("market · china", "market · export", net_exports.clip(min=0), "net exports")
     add("market · export", "market · china", (-net_exports).clip(min=0), "net imports")

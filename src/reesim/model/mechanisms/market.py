@@ -59,6 +59,25 @@ CONSTANTS = (
              "2020-2030) and the state-reserve and magnet-ban levers go inert "
              "(docs/market-experiments.md, thirty-second session).",
              "assumption (off by default; data/observations/prices.csv, China's 2011 quotes)"),
+    Constant("smuggling_share", 0.0, "share of denied exports", 0.0, 1.0,
+             "A lever: this share of the exports China's tonnage quota or its licences turn "
+             "away leaves China anyway, outside the quota and the customs record, up to "
+             "``smuggling_capacity_t_per_yr`` (smugglers buy in China's market beside the "
+             "licensed exporters and sell to foreign sellers; recorded as ``smuggled_exports``, "
+             "not in ``exports``). 0 (off) by default: experts put 2011's smuggling at about "
+             "1.2 times the legal exports and BGR c.2013 at 35 kt REO a year, but fitted free "
+             "(thirty-fourth session) the share goes to 0.06-0.10 (4-9 kt in 2010-2012) and "
+             "gains nothing, because China's sellers' Nd stock (10 months of demand in 2010) "
+             "would flow out and flatten the 2011 export spike without lifting China's prices "
+             "(docs/market-experiments.md). Use it to ask how leaky quotas or controls change "
+             "a shortage.",
+             "data/reference (ecns.cn 2012-12-31: 2011 smuggling about 1.2x legal exports; "
+             "BGR 2014: 35 kt REO/yr c.2013); off by default (lever)"),
+    Constant("smuggling_capacity_t_per_yr", 35_000.0, "t REO/yr", 10_000.0, 60_000.0,
+             "Most the smuggling channel carries in a year (all elements): BGR's estimate of "
+             "China's illegal exports c.2013 (35 kt REO/yr); experts' 2011 figure, about 1.2 "
+             "times the 18.6 kt of legal exports, is about 22 kt.",
+             "BGR 2014 via geoglobal.mnr.gov.cn (2014-03-21); ecns.cn (2012-12-31)"),
     Constant("glut_transition_width", 0.25, "log cover", 0.05, 1.0,
              "Sellers' reservation price falls with their cover with slope beta below the target "
              "cover and rho * beta above it (the supply-of-storage curve: holding stock beyond "
@@ -208,6 +227,8 @@ class MarketInputs:
     consumer_adjustment_yr: np.ndarray  # (M, 1, 1)
     hoarding_sensitivity: np.ndarray    # (M, 1, 1)
     premium_withholding: np.ndarray     # (M, 1) Chinese sellers' hold per log export premium
+    smuggling_share: np.ndarray         # (M, 1) share of quota-turned-away exports smuggled
+    smuggling_cap_t_per_yr: np.ndarray  # (M, 1) t REO/yr the smuggling channel carries at most
     coverage_sensitivity: np.ndarray    # (M, 1, 1) beta: price response to coverage below target
     glut_sensitivity_ratio: np.ndarray  # (M, 1, 1) rho: response above target is rho x beta
     glut_width: np.ndarray              # (M, 1, 1) log-cover width of the slope's change
@@ -293,6 +314,8 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         consumer_adjustment_yr=col3(p.consumer_inventory_adjustment_time_yr),
         hoarding_sensitivity=col3(p.hoarding_sensitivity),
         premium_withholding=col2(p.premium_withholding),
+        smuggling_share=col2(p.smuggling_share),
+        smuggling_cap_t_per_yr=col2(p.smuggling_capacity_t_per_yr),
         coverage_sensitivity=col3(p.price_coverage_sensitivity),
         glut_sensitivity_ratio=col3(p.glut_sensitivity_ratio),
         glut_width=col3(p.glut_transition_width),
@@ -890,6 +913,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     # licensed f**2 (16% for the 2025 controls' 40%), and the traders' price push, scaled up
     # to fill that gap, made Sm and Gd cycle between 8 and 50 USD/kg every two years.
     licensed = inp.export_licensed[t][None, :]
+    denied = out * (1.0 - licensed)                      # t/yr licences turn away
     out = out * licensed
     licence_cap = np.where(licensed < 1.0, out, np.inf)
     landed_in = landed_cost(price[:, 1], 0.0, trade_cost)
@@ -906,13 +930,14 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
     within_quota = np.empty(m)
     china = Clearing(np.empty((m, n_e)), {k: np.empty((m, n_e)) for k in _CHINA_SELLERS},
-                     {k: np.empty((m, n_e)) for k in _CHINA_BUYERS})
+                     {k: np.empty((m, n_e)) for k in (*_CHINA_BUYERS, SMUGGLERS)})
     abroad = Clearing(np.empty((m, n_e)), {PRODUCERS_EXPORT: np.empty((m, n_e))},
                       {CONSUMERS_EXPORT: np.empty((m, n_e))})
     log_price = np.empty(price.shape)
     _trade_and_clear(
-        out, into, licence_cap, quota, flow, decay, stocks.array, hold, signal,
-        inp.premium_withholding[:, 0], inp.export_tax[t], inp.trade_cost_usd_per_kg, price,
+        out, into, licence_cap, denied, quota, flow, decay, stocks.array, hold, signal,
+        inp.premium_withholding[:, 0], inp.smuggling_share[:, 0],
+        inp.smuggling_cap_t_per_yr[:, 0], inp.export_tax[t], inp.trade_cost_usd_per_kg, price,
         recent, anchor, want,
         company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
         orders.buy[COMPANY], dt, inp.log_floor_price, inp.log_choke_price[:, 0],
@@ -929,6 +954,9 @@ _CHINA_SELLERS = (PRODUCERS_CHINA, COMPANY, STATE_RESERVE)
 """Sellers in the China market, in the order their offers add up."""
 _CHINA_BUYERS = (STATE_RESERVE, COMPANY, CONSUMERS_CHINA, "exporters")
 """Buyers in the China market: the reserves (served first), then consumers and exporters."""
+SMUGGLERS = "smugglers"
+"""The part of exporters' purchases that leaves China outside the quota (``smuggling_share``);
+``got_by["exporters"]`` is the licensed part, both reach foreign sellers."""
 _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
     PRODUCERS_CHINA, PRODUCERS_EXPORT, COMPANY, STATE_RESERVE, CONSUMERS_CHINA,
     CONSUMERS_EXPORT))
@@ -936,9 +964,11 @@ _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
 
 @numba.njit(cache=True, error_model="numpy")
 def _trade_and_clear(
-        out: np.ndarray, into: np.ndarray, licence_cap: np.ndarray, quota: float,
+        out: np.ndarray, into: np.ndarray, licence_cap: np.ndarray, denied: np.ndarray,
+        quota: float,
         flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, hold: np.ndarray,
-        log_signal: np.ndarray, withholding: np.ndarray, duty: np.ndarray, trade_cost: float,
+        log_signal: np.ndarray, withholding: np.ndarray, smuggle_share: np.ndarray,
+        smuggle_cap: np.ndarray, duty: np.ndarray, trade_cost: float,
         price: np.ndarray, recent: np.ndarray, anchor: np.ndarray, want: np.ndarray,
         company_offer: np.ndarray,
         release: np.ndarray, buy_reserve: np.ndarray, buy_company: np.ndarray, dt: float,
@@ -948,12 +978,13 @@ def _trade_and_clear(
         exports_wanted: np.ndarray, within_quota: np.ndarray,
         log_price: np.ndarray, sold_china: np.ndarray, sold_pc: np.ndarray,
         sold_tc: np.ndarray, sold_sr: np.ndarray, got_sr: np.ndarray, got_tc: np.ndarray,
-        got_cc: np.ndarray, got_exporters: np.ndarray, sold_abroad: np.ndarray,
-        sold_pe: np.ndarray, got_ce: np.ndarray) -> None:
+        got_cc: np.ndarray, got_exporters: np.ndarray, got_smugglers: np.ndarray,
+        sold_abroad: np.ndarray, sold_pe: np.ndarray, got_ce: np.ndarray) -> None:
     """The rest of :func:`trade`, member by member (compiled, numba).
 
     Inputs (M, E) unless noted: ``out`` and ``into`` t/yr traders' desired exports (after
-    licences) and imports, ``licence_cap`` t/yr, ``quota`` t/yr (inf: none),
+    licences) and imports, ``licence_cap`` t/yr, ``denied`` t/yr the desired exports licences
+    refuse, ``quota`` t/yr (inf: none),
     ``flow`` t/yr last intention, ``decay`` (M,) its adjustment this step, ``stocks``
     (M, H, E) t (updated in place), ``hold`` (M, K, E) sellers' log hold multiple,
     ``log_signal`` (M, E), ``withholding`` (M,), ``duty`` (E,) and ``trade_cost`` USD/kg
@@ -966,7 +997,10 @@ def _trade_and_clear(
     1. the intention follows ``out - into``; exports are the intention within the licence
        grant, scaled pro rata to the quota on total tonnes (a sum over elements in numpy's
        order): quotas were granted to exporting companies by tonnage, each shipping its own
-       product mix; imports into China (no quota) are the intention's other side;
+       product mix; of what the quota and the licences turn away, ``smuggle_share`` (M,)
+       leaves anyway, at most ``smuggle_cap`` (M,) t/yr in all, pro rata over elements
+       (smugglers buy beside the exporters and are served with them; ``got_smugglers`` is
+       their part); imports into China (no quota) are the intention's other side;
     2. the China market: producers' offer, the company's, the reserve's release against the
        reserves' orders (served first), consumers and exporters; its price
        (:func:`_log_prices`), buyers' purchases scaled by ``(p / p_recent) ** eps``, the
@@ -995,6 +1029,7 @@ def _trade_and_clear(
     no_seller = np.empty(0, np.int64)
     rows, work = np.empty((6, elements)), np.empty((5, elements))
     nothing = np.zeros(elements)                         # the export market: no premium hold
+    smuggled = np.empty(elements)                        # t/yr smugglers' wants
     supply, fixed, elastic, log_last, log_going, log_ref = (rows[0], rows[1], rows[2], rows[3],
                                                             rows[4], rows[5])
     for m in range(members):
@@ -1003,9 +1038,14 @@ def _trade_and_clear(
             new_flow[m, e] = flow[m, e] + (out[m, e] - into[m, e] - flow[m, e]) * decay[m]
             imports[m, e] = np_maximum(-new_flow[m, e], 0.0) * dt    # wanted; bought in 3.
             exports_wanted[m, e] = np_minimum(np_maximum(new_flow[m, e], 0.0), licence_cap[m, e])
-        within = np_minimum(quota / np_maximum(sum_elements(exports_wanted[m]), 1e-300), 1.0)
+        applied = sum_elements(exports_wanted[m])
+        within = np_minimum(quota / np_maximum(applied, 1e-300), 1.0)
         within_quota[m] = within
+        turned = (1.0 - within) * applied + sum_elements(denied[m])
+        leak = (np_minimum(smuggle_share[m] * turned, smuggle_cap[m]) / turned
+                if turned > 0.0 and smuggle_share[m] > 0.0 else 0.0)
         for e in range(elements):
+            smuggled[e] = (exports_wanted[m, e] * (1.0 - within) + denied[m, e]) * leak
             exports_wanted[m, e] *= within
         # 2. the China market: offers and the reserves' orders, its price, the clearing
         for e in range(elements):
@@ -1015,7 +1055,7 @@ def _trade_and_clear(
             first[0, 0, e], first[0, 1, e] = buy_reserve[m, e], buy_company[m, e]
             total = offers[0, 0, e] + offers[0, 1, e] + offers[0, 2, e]
             supply[e] = total - np_minimum(first[0, 0, e] + first[0, 1, e], total)
-            fixed[e], elastic[e] = exports_wanted[m, e] * dt, want[m, 0, e] * dt
+            fixed[e], elastic[e] = (exports_wanted[m, e] + smuggled[e]) * dt, want[m, 0, e] * dt
             log_last[e], log_going[e] = math.log(price[m, 0, e]), math.log(anchor[m, 0, e])
             log_ref[e] = math.log(recent[m, 0, e])
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 0], log_going,
@@ -1033,12 +1073,15 @@ def _trade_and_clear(
             sold_china[m, e], sold_pc[m, e] = sold[0, e], sold_by[0, 0, e]
             sold_tc[m, e], sold_sr[m, e] = sold_by[0, 1, e], sold_by[0, 2, e]
             got_sr[m, e], got_tc[m, e] = got_first[0, 0, e], got_first[0, 1, e]
-            got_cc[m, e], got_exporters[m, e] = got[0, 0, e], got[0, 1, e]
+            got_cc[m, e] = got[0, 0, e]
+            got_smugglers[m, e] = (got[0, 1, e] * smuggled[e] / fixed[e] * dt
+                                   if smuggled[e] > 0.0 else 0.0)
+            got_exporters[m, e] = got[0, 1, e] - got_smugglers[m, e]
             stocks[m, _PC, e] -= sold_pc[m, e]
             stocks[m, _TC, e] += got_tc[m, e] - sold_tc[m, e]
             stocks[m, _SR, e] += got_sr[m, e] - sold_sr[m, e]
             stocks[m, _CC, e] += got_cc[m, e]
-            stocks[m, _PE, e] += got_exporters[m, e]
+            stocks[m, _PE, e] += got[0, 1, e]
         # 3. the export market, with this step's exports arrived
         for e in range(elements):
             supply[e] = offers_abroad[0, 0, e] = stocks[m, _PE, e]
