@@ -62,6 +62,17 @@ def test_levers_become_validated_events(baotou):
     assert lever_events(Levers()) == {}
 
 
+def test_smuggling_lever_sets_only_its_constant(baotou):
+    scen = apply_levers(baotou, Levers(smuggling_share=0.3))
+    assert scen.constants["smuggling_share"] == 0.3
+    others = {k: v for k, v in scen.constants.items() if k != "smuggling_share"}
+    assert others == {k: v for k, v in baotou.constants.items() if k != "smuggling_share"}
+    assert scen.name == "baotou-dashboard"
+    with pytest.raises(InputError) as err:
+        apply_levers(baotou, Levers(smuggling_share=1.5))
+    assert "smuggling_share" in str(err.value)
+
+
 def test_lever_values_out_of_range_are_refused(baotou):
     with pytest.raises(InputError) as err:
         apply_levers(baotou, Levers(recycling_fraction=1.5))

@@ -79,6 +79,8 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
             column_config={"licensed": st.column_config.NumberColumn(
                 min_value=0.0, max_value=1.0, step=0.05, format="%.2f")})
         ec_years = st.slider("from, to", 2000, 2050, (2026, 2031), key="ec_years")
+        smuggling = st.slider("share of refused exports smuggled out anyway (at most 35 kt "
+                              "REO a year)", 0.0, 1.0, 0.0, 0.05, key="smuggling")
         st.markdown("**State stockpile purchase**")
         sp_element = st.selectbox("element", list(ELEMENTS), index=ELEMENTS.index("Nd"),
                                   key="sp_element")
@@ -112,6 +114,7 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
         export_licences={str(r.element): float(r.licensed) for r in licences.itertuples()
                          if pd.notna(r.licensed)},
         export_control_years=(int(ec_years[0]), int(ec_years[1])),
+        smuggling_share=float(smuggling),
         stockpile_element=sp_element, stockpile_t_reo=float(sp_t),
         stockpile_start_year=int(sp_year),
         disruption_region=None if dr_region == KEEP else dr_region,

@@ -64,6 +64,8 @@ class Levers:
     export_licences: dict[str, float] = field(default_factory=dict)
     """Licensed share of desired exports per element (1: no control), from China."""
     export_control_years: tuple[int, int] = (2026, 2031)
+    smuggling_share: float = 0.0
+    """Share of the exports China's quota or licences refuse that leaves anyway (0: none)."""
     stockpile_element: str | None = None
     stockpile_t_reo: float = 0.0
     stockpile_start_year: int = 2027
@@ -133,6 +135,8 @@ def apply_levers(base: Scenario, levers: Levers) -> Scenario:
         changes["market"] = {"regime": levers.regime}
     if levers.end_year is not None:
         changes["end_year"] = levers.end_year
+    if levers.smuggling_share:
+        changes["constants"] = {"smuggling_share": levers.smuggling_share}
     if levers.frequency is not None:
         changes["output"] = {"frequency": levers.frequency}
     if changes["events"] or set(changes) - {"events", "output"}:

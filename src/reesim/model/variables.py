@@ -75,8 +75,9 @@ VARIABLES: dict[str, Var] = {
     "exports": Var(("exporter", "element"), "t REO/yr", "flow",
                    "China's exports of separated products by Chinese region of origin"),
     "smuggled_exports": Var(("element",), "t REO/yr", "flow",
-                            "Oxide leaving China outside the export quota and the customs "
-                            "record (smuggling; the market constant smuggling_share)"),
+                            "Oxide leaving China outside the export quota, the licences and "
+                            "the customs record (smuggling; the market constant "
+                            "smuggling_share, off by default)"),
     "imports": Var(("element",), "t REO/yr", "flow",
                    "China's imports of separated products from the export market"),
     "trading_company_sales": Var(("element",), "t REO/yr", "flow",

@@ -70,7 +70,9 @@ TARGETS: tuple[Target, ...] = (
     Target("China exports", "china_exports", 0.25,
            "customs tonnes of product (oxides, compounds, metals; magnets excluded), not t REO; "
            "the model's exports are t REO of separated products; smuggling (~35 kt c.2013, "
-           "BGR in facts.csv) is outside both; 2020 has two reported figures (35.4, 27.6 kt)"),
+           "BGR in facts.csv) is outside both (the model records it apart, as "
+           "smuggled_exports, when the smuggling lever is on); 2020 has two reported figures "
+           "(35.4, 27.6 kt)"),
 )
 """The issue's 2016-2025 targets (tolerances from the issue)."""
 

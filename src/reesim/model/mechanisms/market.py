@@ -227,7 +227,7 @@ class MarketInputs:
     consumer_adjustment_yr: np.ndarray  # (M, 1, 1)
     hoarding_sensitivity: np.ndarray    # (M, 1, 1)
     premium_withholding: np.ndarray     # (M, 1) Chinese sellers' hold per log export premium
-    smuggling_share: np.ndarray         # (M, 1) share of quota-turned-away exports smuggled
+    smuggling_share: np.ndarray         # (M, 1) share of exports quota/licences refuse, smuggled
     smuggling_cap_t_per_yr: np.ndarray  # (M, 1) t REO/yr the smuggling channel carries at most
     coverage_sensitivity: np.ndarray    # (M, 1, 1) beta: price response to coverage below target
     glut_sensitivity_ratio: np.ndarray  # (M, 1, 1) rho: response above target is rho x beta
@@ -955,7 +955,8 @@ _CHINA_SELLERS = (PRODUCERS_CHINA, COMPANY, STATE_RESERVE)
 _CHINA_BUYERS = (STATE_RESERVE, COMPANY, CONSUMERS_CHINA, "exporters")
 """Buyers in the China market: the reserves (served first), then consumers and exporters."""
 SMUGGLERS = "smugglers"
-"""The part of exporters' purchases that leaves China outside the quota (``smuggling_share``);
+"""The part of exporters' purchases that leaves China outside the quota and the licences
+(``smuggling_share``);
 ``got_by["exporters"]`` is the licensed part, both reach foreign sellers."""
 _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
     PRODUCERS_CHINA, PRODUCERS_EXPORT, COMPANY, STATE_RESERVE, CONSUMERS_CHINA,
