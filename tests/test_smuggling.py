@@ -53,6 +53,18 @@ def test_smuggled_oxide_is_not_in_the_customs_exports_but_reaches_foreign_seller
     assert bool((foreign >= smuggled - 1e-6).all())
 
 
+def test_the_run_summary_shows_smuggling_only_when_the_lever_is_on(runs) -> None:
+    from reesim.report.summary import summary_records
+
+    def smuggled_rows(ds) -> list[dict]:
+        return [r for r in summary_records(ds.expand_dims("member"), (2011, 2016))
+                if r["metric"] == "china_smuggled_exports"]
+
+    assert smuggled_rows(runs[0.0]) == []
+    rows = {r["year"]: r["value"] for r in smuggled_rows(runs[1.0])}
+    assert rows[2011] > 1.0 and rows[2016] == 0.0, rows
+
+
 def test_licences_leak_only_on_the_controlled_elements() -> None:
     """Under the 2025 export controls (licences on Sm, Gd, Tb, Dy, Lu, Y, Sc in baotou) a leaky
     licence regime smuggles the controlled elements and nothing else (no quota binds then)."""

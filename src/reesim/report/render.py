@@ -28,6 +28,7 @@ LABELS = {
     "bayan_obo_share_of_china_reserves": "Bayan Obo / China reserves*",
     "china_exports": "China's exports, kt REO/yr",
     "baotou_share_of_china_exports": "Baotou / China exports",
+    "china_smuggled_exports": "smuggled out of China, kt REO/yr",
     "tailings_stock": "tailings (since start), Mt REO",
     "thorium_cumulative": "thorium (cumulative), kt ThO2",
 }

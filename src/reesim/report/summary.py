@@ -77,6 +77,10 @@ def summary_records(ds: xr.Dataset, years: Sequence[int] = DEFAULT_YEARS) -> lis
     recs += _records("trade", "baotou_share_of_china_exports",
                      ind.share_pct(mean_by_year(ind.baotou_exports(ds)), exports), "%", None,
                      years)
+    if "smuggled_exports" in ds and bool((ds.smuggled_exports != 0).any()):   # the lever is on
+        smuggled = mean_by_year(ds.smuggled_exports.sum("element"))
+        recs += _records("trade", "china_smuggled_exports", smuggled / 1e3, "kt REO/yr", None,
+                         years)
 
     stocks = year_end(ds.inventory.sel(holder=["producers_china", "producers_export",
                                                "trading_company", "state_reserve"]).sum("holder"))
