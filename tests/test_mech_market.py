@@ -600,10 +600,12 @@ def _glut_month(withholding: float, export_premium: float, quota_t_per_yr: float
                           want, zero, orders, intention, supply, want,
                           market.world_drain(want, supply))
     china = traded.price[:, 0]
-    # the share of exporters' wants the quota turns away: all at a zero quota, none at the
-    # other quota these tests use (1e9 t/yr, far above the 80,000 t/yr intended)
+    # the share of exporters' wants the quota turned away in this clearing: 1 - the free share
+    # of an element with full licences (La): all at a zero quota, none at 1e9 t/yr
     assert quota_t_per_yr in (0.0, 1e9)
-    turned_away = np.full(1, 1.0 if quota_t_per_yr == 0.0 else 0.0)
+    assert inp.export_licensed[t, 0] == 1.0
+    turned_away = 1.0 - traded.free[:, 0]
+    assert turned_away[0] == (1.0 if quota_t_per_yr == 0.0 else 0.0)
     return (market.premium_holds(inp, t, recent, price, china, turned_away), china,
             market.premium_holds(inp, t, recent, price, price[:, 0], turned_away))
 

@@ -955,9 +955,9 @@ _CHINA_SELLERS = (PRODUCERS_CHINA, COMPANY, STATE_RESERVE)
 _CHINA_BUYERS = (STATE_RESERVE, COMPANY, CONSUMERS_CHINA, "exporters")
 """Buyers in the China market: the reserves (served first), then consumers and exporters."""
 SMUGGLERS = "smugglers"
-"""The part of exporters' purchases that leaves China outside the quota and the licences
-(``smuggling_share``);
-``got_by["exporters"]`` is the licensed part, both reach foreign sellers."""
+"""Buyer name of the part of exporters' purchases that leaves China outside the quota and the
+licences (``smuggling_share``); ``got_by["exporters"]`` is the licensed part; both reach
+foreign sellers."""
 _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
     PRODUCERS_CHINA, PRODUCERS_EXPORT, COMPANY, STATE_RESERVE, CONSUMERS_CHINA,
     CONSUMERS_EXPORT))
@@ -1042,9 +1042,11 @@ def _trade_and_clear(
         applied = sum_elements(exports_wanted[m])
         within = np_minimum(quota / np_maximum(applied, 1e-300), 1.0)
         within_quota[m] = within
-        turned = (1.0 - within) * applied + sum_elements(denied[m])
-        leak = (np_minimum(smuggle_share[m] * turned, smuggle_cap[m]) / turned
-                if turned > 0.0 and smuggle_share[m] > 0.0 else 0.0)
+        leak = 0.0                      # share of the refused tonnage smuggled (lever off: 0)
+        if smuggle_share[m] > 0.0:
+            turned = (1.0 - within) * applied + sum_elements(denied[m])
+            if turned > 0.0:
+                leak = np_minimum(smuggle_share[m] * turned, smuggle_cap[m]) / turned
         for e in range(elements):
             smuggled[e] = (exports_wanted[m, e] * (1.0 - within) + denied[m, e]) * leak
             exports_wanted[m, e] *= within
