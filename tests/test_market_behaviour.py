@@ -201,7 +201,7 @@ def test_the_china_spike_scenario_makes_chinas_prices_rise_in_2011_and_fall_back
     (``baotou-china-spike``), China's market follows the export spike: each quoted element
     peaks in 2011-06..2012-03 at over three times its 2009 level and stands at under half its
     peak in 2015, and at least four of the eight China peaks are within 1.5x of the record's
-    highest quote (measured 2026-12-06: La, Pr, Nd, Sm, Eu; Tb 1.52x, Ce 0.56x). Without it (the
+    highest quote (measured 2026-12-06: La, Ce, Pr, Nd, Sm, Eu; Tb 1.58x, Dy 0.22x). Without it (the
     default) China stays flat: its peaks are under 1.5 times 2009."""
     held = simulate(load_scenario("baotou-china-spike", ["end_year=2016"])).dataset
     for element in SPIKE_ELEMENTS:
