@@ -161,7 +161,9 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     world_demand = _sum_axis(demand_rate.reshape(len(demand_rate), -1, n_e), 1)    # (M, E)
 
     # concentrate to separated oxides, delivered to sellers over the month
-    held = state.inventory[:, _PC] + state.inventory[:, _PE] + state.inventory[:, _TC]
+    # (the company's reserve is not for sale: it does not count as a glut)
+    held = (state.inventory[:, _PC] + state.inventory[:, _PE]
+            + np.maximum(state.inventory[:, _TC] - state.company.reserve, 0.0))
     share = separation.separated_share(se, held, world_demand)
     sep = separation.separate(se, t, state.concentrate, mined.mine_output, sep_limit, share)
     stocks = market.Stocks(state.inventory.copy())

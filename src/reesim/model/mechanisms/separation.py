@@ -393,7 +393,10 @@ def separated_share(inp: SeparationInputs, held: np.ndarray,
     separator then stops separating such an element and leaves it unseparated (in a mixed
     product or the residue; the packaged record does not say which) rather than add to stocks
     nobody buys. ``held`` (M, E) t are sellers' stocks (producers in both markets and the
-    trading company; consumers' working stocks and strategic reserves are not for sale),
+    trading company's stock beyond its reserve; consumers' working stocks, the state reserve and
+    the company's reserve are not for sale: counting the company's reserve as a glut stopped
+    scandium's separation from 2017 in `baotou-china-spike` and sent its price to the choke,
+    thirty-seventh session),
     ``world_demand`` (M, E) t/yr; the share is 1 up to ``residue_full_months`` of that demand
     held, 0 from ``residue_stop_months``, linear in between. One world signal for every
     separator: the glut is the world's. Before the thirty-first session (2026-12-05) every
