@@ -173,12 +173,15 @@ def test_separators_leave_the_glut_in_the_residue_instead_of_storing_millions_of
 def test_the_company_s_reserve_is_no_glut_scandium_keeps_flowing():
     """Separators weigh the stock sellers offer, not the trading company's reserve (not for
     sale). Counting the reserve (20-39 t Sc from 2014, two to three years of the world's
-    demand) stopped scandium's separation in `baotou-china-spike` (residue from 12 months)
-    from 2017: consumption fell to nothing and the price sat at its choke, 145,570 USD/kg,
-    from 2020 to 2050 (thirty-seventh session)."""
-    ds = simulate(load_scenario("baotou-china-spike", ["output.frequency=year"])).dataset
-    sc = ds.sel(element="Sc").isel(member=0)
+    demand) stopped scandium's separation from 2017 wherever separators drop an element from 12
+    months of stock (as `baotou-china-spike` did in the thirty-sixth session): consumption fell
+    to nothing and the price sat at its choke, 145,570 USD/kg, from 2020 to 2050 (thirty-seventh
+    session)."""
     from reesim.dims import ELEMENTS
+    ds = simulate(load_scenario("baotou", [
+        "output.frequency=year", "constants.residue_full_months=12",
+        "constants.residue_stop_months=24"])).dataset
+    sc = ds.sel(element="Sc").isel(member=0)
     choke = 100.0 * model().inputs.demand.reference_price_usd_per_kg[ELEMENTS.index("Sc")]
     assert float(sc.price.max()) < 0.3 * choke
     consumption = sc.consumption.sum("application").sel(time=slice("2016", "2050"))
