@@ -225,7 +225,7 @@ def test_the_china_spike_scenario_makes_chinas_prices_rise_in_2011_and_fall_back
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "known miss (issue 8): China's hold leaves China's sellers with 116 kt of Nd in 2030 "
-    "(thirty-seventh session's refit; baotou 39), on the flat side of the price curve, and the "
+    "(thirty-seventh session's refit; baotou 43), on the flat side of the price curve, and the "
     "state reserve's purchase moves China's 2030 Nd by 0.26%. The thirty-sixth session's pass "
     "(4.1%, separators' residue from 12 months) rested on the glut counting the company's "
     "reserve, which left Nd in the residue; without that bug 12/24 gave 1.2% and still left up "
