@@ -163,7 +163,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     # concentrate to separated oxides, delivered to sellers over the month
     # (the company's reserve is not for sale: it does not count as a glut)
     held = (state.inventory[:, _PC] + state.inventory[:, _PE]
-            + np.maximum(state.inventory[:, _TC] - state.company.reserve, 0.0))
+            + regimes.spare_stock(state.inventory[:, _TC], state.company.reserve))
     share = separation.separated_share(se, held, world_demand)
     sep = separation.separate(se, t, state.concentrate, mined.mine_output, sep_limit, share)
     stocks = market.Stocks(state.inventory.copy())

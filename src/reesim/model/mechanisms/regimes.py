@@ -196,7 +196,7 @@ class TradingCompany:
                       company: CompanyState, planned: np.ndarray,
                       release: np.ndarray) -> np.ndarray:
         """The sales rule's offer of the stock beyond the reserve, plus any ordered release."""
-        spare = _spare(stock, company.reserve)
+        spare = spare_stock(stock, company.reserve)
         offer = SALES_RULES[inp.rule].offer(inp, spare, price_china, company.reference, planned)
         return _within_stock(offer, release, stock)
 
@@ -228,8 +228,11 @@ def _planned_stockpile(months: np.ndarray, build_months: np.ndarray,
 
 
 @numba.njit(cache=True)
-def _spare(stock: np.ndarray, reserve: np.ndarray) -> np.ndarray:
-    """The company's stock beyond its reserve, ``max(stock - reserve, 0)`` (M, E) t (numba)."""
+def spare_stock(stock: np.ndarray, reserve: np.ndarray) -> np.ndarray:
+    """The company's stock beyond its reserve, ``max(stock - reserve, 0)`` (M, E) t (numba).
+
+    What it may sell: its sales rule offers it, and separators weigh it as sellers' stock.
+    """
     members, elements = stock.shape
     spare = np.empty((members, elements))
     for m in range(members):
