@@ -83,10 +83,28 @@ def test_state_reserve_buys_and_releases_its_neodymium(base):
     assert float(abs(extra.sel(time="2035-06").squeeze())) < 0.05 * 20_000  # released again
 
 
-def test_state_reserve_purchase_raises_chinas_neodymium_price(base):
+@pytest.mark.parametrize("name", ["baotou", pytest.param(
+    "baotou-china-spike", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+        "known miss (issue 8): China's hold leaves China's sellers with 116 kt of Nd in 2030 "
+        "(thirty-seventh session's refit; baotou 43), on the flat side of the price curve, "
+        "and the purchase moves China's 2030 Nd by 0.26%. The thirty-sixth session's pass "
+        "(4.1%, separators' residue from 12 months) rested on the glut counting the company's "
+        "reserve, which left Nd in the residue; without that bug 12/24 gave 1.2% and still "
+        "left up to 7.7 kt a year of Nd unseparated in 2022-2029 "
+        "(docs/market-experiments.md)")))])
+def test_state_reserve_purchase_raises_chinas_neodymium_price(name, base):
+    """The state reserve's 20 kt Nd purchase of 2030 (``state-reserve-nd``) raises China's Nd
+    that year; ``baotou-china-spike`` gets the same orders on its own baseline."""
     # measured 2026-12-04 at the eighteenth session's fit: +46% in 2030 (+1.1% at the
     # seventeenth's, whose Chinese sellers held Nd above target; a strict xfail then)
-    lever = _run("state-reserve-nd")
+    if name == "baotou":
+        lever = _run("state-reserve-nd")
+    else:
+        scenario = load_scenario(name, [END])
+        orders = load_scenario("state-reserve-nd").events
+        lever = simulate(scenario.model_copy(
+            update={"events": {**scenario.events, **orders}})).dataset.isel(member=0)
+        base = _run(name)
     price = _change(lever, base, lambda d: d.price.sel(element="Nd", market="china"),
                     slice(2030, 2030))
     assert price > 0.02

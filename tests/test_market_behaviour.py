@@ -224,28 +224,6 @@ def test_the_china_spike_scenario_makes_chinas_prices_rise_in_2011_and_fall_back
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known miss (issue 8): China's hold leaves China's sellers with 116 kt of Nd in 2030 "
-    "(thirty-seventh session's refit; baotou 43), on the flat side of the price curve, and the "
-    "state reserve's purchase moves China's 2030 Nd by 0.26%. The thirty-sixth session's pass "
-    "(4.1%, separators' residue from 12 months) rested on the glut counting the company's "
-    "reserve, which left Nd in the residue; without that bug 12/24 gave 1.2% and still left up "
-    "to 7.7 kt a year of Nd unseparated in 2022-2029 (docs/market-experiments.md)"))
-def test_the_china_spike_scenario_keeps_the_state_reserve_lever_alive():
-    """China's hold leaves China's sellers with a large Nd stock after 2013 (98-114 kt in 2030 at
-    the thirty-third session's fit), on the flat side of the price curve, and the state
-    reserve's 20 kt purchase of Nd in 2030 then moves China's Nd by well under the 2% the
-    lever tests ask of baotou."""
-    scenario = load_scenario("baotou-china-spike", ["end_year=2031"])
-    reserve = load_scenario("state-reserve-nd").events
-    bought = scenario.model_copy(update={"events": {**scenario.events, **reserve}})
-    nd = {}
-    for name, scen in (("base", scenario), ("bought", bought)):
-        ds = simulate(scen).dataset.isel(member=0)
-        nd[name] = float(ds.price.sel(element="Nd", market="china", time="2030").mean())
-    assert nd["bought"] / nd["base"] - 1.0 > 0.02, nd
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "known miss (issue 8): at the eighteenth session's fit (2026-12-04, four starts, objective "
     "2.742) the reserve lifts China's Nd from 25.9 USD/kg (2009) to a 2010-2012 peak of 32.0 "
     "(March 2012; the default: 26.2), 1.2x against 12x in the record. Before: on the market "

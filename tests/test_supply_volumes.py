@@ -16,6 +16,7 @@ import pytest
 from mech import model
 from reesim import load_scenario, simulate
 from reesim.datasets import read_csv
+from reesim.dims import ELEMENTS
 from reesim.indicators import region_mine_output, world_mine_output
 from reesim.model.simulate import run
 
@@ -127,7 +128,6 @@ def test_myanmar_ore_carries_the_reported_dy_and_tb_content():
     """
     from mech import context
     from reesim.datasets import load_table
-    from reesim.dims import ELEMENTS
     from reesim.model.mechanisms.mining import distribution
 
     policy = load_table("reference", "policy")
@@ -177,7 +177,6 @@ def test_the_company_s_reserve_is_no_glut_scandium_keeps_flowing():
     months of stock (as `baotou-china-spike` did in the thirty-sixth session): consumption fell
     to nothing and the price sat at its choke, 145,570 USD/kg, from 2020 to 2050 (thirty-seventh
     session)."""
-    from reesim.dims import ELEMENTS
     ds = simulate(load_scenario("baotou", [
         "output.frequency=year", "constants.residue_full_months=12",
         "constants.residue_stop_months=24"])).dataset
