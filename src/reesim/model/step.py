@@ -22,7 +22,6 @@ import numpy as np
 from reesim.dims import DT_YR, HOLDERS
 from reesim.model.build import Inputs
 from reesim.model.compiled import np_maximum
-from reesim.model.context import pair
 from reesim.model.mechanisms import (
     capacity,
     demand,
@@ -58,7 +57,9 @@ class Month(NamedTuple):
 
     china: market.Clearing
     abroad: market.Clearing
-    last: market.Trade                  # the last sub-step (its prices and trade intention)
+    price: np.ndarray                   # (M, K, E) USD/kg the last sub-step's clearing prices
+    flow: np.ndarray                    # (M, E) t/yr traders' net export intention after it
+    drain: np.ndarray                   # (M, E) t/yr the world's drain sellers perceive
     imports: np.ndarray                 # (M, E)
     used: np.ndarray                    # (M, K, A, E) consumption
     expected: np.ndarray                # (M, K, E) expected prices after the month
@@ -83,10 +84,15 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     """Deliveries, wants, trade, clearing and consumption in ``substeps`` equal parts of month t.
 
     ``deliveries`` are the month's separated output rates (t/yr) to Chinese sellers, to the
-    trading company and to foreign sellers; ``stocks`` is updated in place. The loop runs over
-    sub-steps of time (one by default), never over members, elements or producers.
+    trading company and to foreign sellers; ``stocks`` is updated in place. Each sub-step is two
+    compiled passes (:func:`_substep_wants`: deliveries, panic, consumers' and reserves' orders;
+    :func:`_substep_trade`: trade and clearing, consumption, expectations and going prices)
+    around the regime's offer, so the month costs two calls, not the sixty numpy operations
+    the same mechanisms took as numpy glue (a third of a default run's time). The loop runs
+    over sub-steps of time (one by default), never over members, elements or producers.
     """
     ma, de, re = inputs.market, inputs.demand, inputs.regimes
+    rules = ma.rules
     n = ma.substeps
     dt = DT_YR / n
     price, expected, anchor = state.price, state.price_expected, state.price_anchor
@@ -94,36 +100,138 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     flow, backlog, drain = state.trade_flow, state.reserve_backlog, state.drain_seen
     china, abroad, imports, used = [], [], 0.0, 0.0
     demand_k, need = _sum_axis(need_rate, 2), need_rate * dt                   # (M, K, E), t
+    supply_china = deliveries[0] + deliveries[1]
+    premium_on = bool(ma.premium_withholding.any())
+    quota = float(ma.export_quota_t_per_yr[t])
+    first, second = de.essential_elements
     for _ in range(n):
-        stocks.producers_china += deliveries[0] * dt
-        stocks.trading_company += deliveries[1] * dt
-        stocks.producers_export += deliveries[2] * dt
-        momentum = market.panic(ma, recent, expected)                         # (M, K, E)
-        want = market.consumer_purchases(ma, demand_k,
-                                         stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT),
-                                         momentum, dt)                        # (M, K, E) t/yr
-        orders = market.reserve_orders(ma, t, stocks, backlog, dt)
+        momentum, want, buy, release, owed = _substep_wants(
+            stocks.array, *deliveries, dt, recent, expected, demand_k, backlog,
+            ma.stockpile_t_per_yr[t], ma.stockpile_months_left[t], rules)
         offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], company,
-                                        planned, orders.release[COMPANY])
-        traded = market.trade(ma, t, stocks, price, recent, anchor, momentum, want, offer_tc,
-                              orders, flow, (deliveries[0] + deliveries[1], deliveries[2]),
-                              demand_k, drain, dt)
-        bought = pair(*(traded.china.got_by[h] for h in market.RESERVE_HOLDERS))
-        backlog = np.maximum(orders.owed - bought, 0.0)
-        part = demand.consume(de, need, stocks.pick(CONSUMERS_CHINA, CONSUMERS_EXPORT))
-        stocks.consumers_china -= _sum_axis(part[:, 0], 1)
-        stocks.consumers_export -= _sum_axis(part[:, 1], 1)
-        china.append(traded.china)
-        abroad.append(traded.abroad)
-        imports, used = imports + traded.imports, used + part
-        price, flow, drain = traded.price, traded.flow, traded.drain
-        expected, anchor, recent = market.update_expectations(ma, price, expected, anchor,
-                                                              recent, dt)
-        anchor = market.compete_anchors(ma, t, price, anchor, traded.free,
-                                        stocks.producers_export, want[:, 0], dt)
-    return Month(china=_sum(china), abroad=_sum(abroad), last=traded,
+                                        planned, release[:, _ORDER_COMPANY])
+        (flow, bought, drain, price, sold_china, sold_pc, sold_tc, sold_sr, got_sr, got_tc,
+         got_cc, got_exporters, got_smugglers, sold_abroad, sold_pe, got_ce, part, expected,
+         anchor, recent, backlog) = _substep_trade(
+            rules, quota, ma.export_tax[t], ma.export_licensed[t], ma.trade_cost_usd_per_kg,
+            ma.log_floor_price, premium_on, stocks.array, price, recent, anchor, expected,
+            momentum, want, offer_tc, buy, release, owed, flow, supply_china, deliveries[2],
+            demand_k, drain, dt, need, first, second)
+        china.append(market.Clearing(
+            sold_china, dict(zip(market.CHINA_SELLERS, (sold_pc, sold_tc, sold_sr),
+                                 strict=True)),
+            dict(zip((*market.CHINA_BUYERS, market.SMUGGLERS),
+                     (got_sr, got_tc, got_cc, got_exporters, got_smugglers), strict=True))))
+        abroad.append(market.Clearing(sold_abroad, {PRODUCERS_EXPORT: sold_pe},
+                                      {CONSUMERS_EXPORT: got_ce, "importers": bought}))
+        imports, used = imports + bought, used + part
+    return Month(china=_sum(china), abroad=_sum(abroad), price=price, flow=flow, drain=drain,
                  imports=np.asarray(imports), used=np.asarray(used), expected=expected,
                  recent=recent, anchor=anchor, backlog=backlog)
+
+
+_ORDER_COMPANY = market.RESERVE_HOLDERS.index(COMPANY)
+"""The trading company's position on the reserve orders' axis."""
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _substep_wants(stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndarray,
+                   to_export: np.ndarray, dt: float, recent: np.ndarray, expected: np.ndarray,
+                   demand_k: np.ndarray, backlog: np.ndarray, orders: np.ndarray,
+                   months_left: np.ndarray, rules: market.MemberRules
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A market sub-step's deliveries and orders (compiled): the first half of its month.
+
+    Adds the sub-step's share of the separated output (t/yr) to Chinese sellers, the company
+    and foreign sellers in ``stocks`` (M, H, E) t, in place; returns the panic momentum
+    (:func:`market.panic` on the perceived prices), consumers' purchases
+    (:func:`market.consumer_purchases` of their use ``demand_k`` (M, K, E) t/yr) and the reserves'
+    buys, releases and what they owe (:func:`market.reserve_orders`, ``orders`` and
+    ``months_left`` (2, E) of the month), each with the mechanism's own compiled arithmetic.
+    """
+    members, _, elements = stocks.shape
+    for m in range(members):
+        for e in range(elements):
+            stocks[m, _PC, e] += to_china[m, e] * dt
+            stocks[m, _TC, e] += to_company[m, e] * dt
+            stocks[m, _PE, e] += to_export[m, e] * dt
+    momentum = market._panic(recent, expected, rules.log_panic_threshold)
+    rate = np.empty(members)
+    for m in range(members):
+        rate[m] = (1.0 - math.exp(-dt / rules.consumer_adjustment_yr[m])) / dt
+    want = market._consumer_purchases(demand_k, stocks[:, _CC:_CE + 1], momentum,
+                                      rules.consumer_coverage_months,
+                                      rules.hoarding_sensitivity, rules.max_hoard_multiple, rate)
+    buy, release, owed = market._reserve_orders(orders, months_left, backlog, stocks,
+                                                market.RESERVE_INDEX, dt)
+    return momentum, want, buy, release, owed
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
+                   licensed: np.ndarray, trade_cost: float, log_floor: np.ndarray,
+                   premium_on: bool, stocks: np.ndarray, price: np.ndarray, recent: np.ndarray,
+                   anchor: np.ndarray, expected: np.ndarray, momentum: np.ndarray,
+                   want: np.ndarray, offer_tc: np.ndarray, buy: np.ndarray, release: np.ndarray,
+                   owed: np.ndarray, flow: np.ndarray, supply_china: np.ndarray,
+                   supply_export: np.ndarray, use: np.ndarray, drain_seen: np.ndarray, dt: float,
+                   need: np.ndarray, first: np.ndarray, second: np.ndarray):
+    """A market sub-step's trade, clearing and consumption (compiled): the second half.
+
+    Trade and both markets' clearing (:func:`market.trade`'s arithmetic, ``stocks`` updated in
+    place), the reserves' unfilled orders ``max(owed - bought, 0)``, consumption from
+    consumers' stocks (:func:`demand.consume` of ``need`` (M, K, A, E) t, subtracted from their
+    stocks summed over applications in index order from 0.0, as numpy sums), then expectations
+    (:func:`market.update_expectations`) and going prices drawn toward the other market's
+    landed cost (:func:`market.compete_anchors`). Returns the new flow, imports, drain and
+    prices, both clearings' arrays (t), consumption, the expected, going and perceived prices
+    and the backlog.
+    """
+    members, elements = flow.shape
+    new_flow, imports, exports_wanted = (np.empty((members, elements)),
+                                         np.empty((members, elements)),
+                                         np.empty((members, elements)))
+    drain, free = np.empty((members, elements)), np.empty((members, elements))
+    new_price = np.empty(price.shape)
+    sold_china, sold_pc, sold_tc, sold_sr = (np.empty((members, elements)),
+                                             np.empty((members, elements)),
+                                             np.empty((members, elements)),
+                                             np.empty((members, elements)))
+    got_sr, got_tc, got_cc = (np.empty((members, elements)), np.empty((members, elements)),
+                              np.empty((members, elements)))
+    got_exporters, got_smugglers = np.empty((members, elements)), np.empty((members, elements))
+    sold_abroad, sold_pe, got_ce = (np.empty((members, elements)),
+                                    np.empty((members, elements)),
+                                    np.empty((members, elements)))
+    market._trade(rules, quota, duty, licensed, trade_cost, log_floor, premium_on, stocks,
+                  price, recent, anchor, momentum, want, offer_tc, release[:, 0], buy[:, 0],
+                  buy[:, 1], flow, supply_china, supply_export, use, drain_seen, dt, new_flow,
+                  imports, exports_wanted, drain, free, new_price, sold_china, sold_pc, sold_tc,
+                  sold_sr, got_sr, got_tc, got_cc, got_exporters, got_smugglers, sold_abroad,
+                  sold_pe, got_ce)
+    backlog = np.empty(owed.shape)
+    for m in range(members):
+        for e in range(elements):
+            backlog[m, 0, e] = np_maximum(owed[m, 0, e] - got_sr[m, e], 0.0)
+            backlog[m, 1, e] = np_maximum(owed[m, 1, e] - got_tc[m, e], 0.0)
+    part = demand._consume(need, stocks[:, _CC:_CE + 1], first, second)
+    applications = need.shape[2]
+    for m in range(members):
+        for k in range(2):
+            for e in range(elements):
+                total = 0.0
+                for a in range(applications):
+                    total += part[m, k, a, e]
+                stocks[m, _CC + k, e] -= total
+    new_expected, new_anchor, new_recent = market._update_expectations(
+        new_price, expected, anchor, recent, rules.expectation_time_yr, rules.anchor_time_yr,
+        rules.perception_time_yr, dt)
+    market._compete_anchors(new_price, new_anchor, free, stocks[:, _PE], want[:, 0],
+                            rules.seller_coverage_months, duty, trade_cost,
+                            rules.log_export_ceiling, rules.arbitrage_time_yr, dt)
+    return (new_flow, imports, drain, new_price, sold_china, sold_pc, sold_tc, sold_sr, got_sr,
+            got_tc, got_cc, got_exporters, got_smugglers, sold_abroad, sold_pe, got_ce, part,
+            new_expected, new_anchor, new_recent, backlog)
 
 
 def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndarray]]:
@@ -177,7 +285,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     need_rate = routing.need_rate
     month = _market_month(inputs, regime, t, state, company_now, stocks, planned, need_rate,
                           (china_out - to_company, to_company, export_out))
-    china, abroad, traded, used = month.china, month.abroad, month.last, month.used
+    china, abroad, used = month.china, month.abroad, month.used
 
     # manufacturing from consumers' purchases; products into use; end of life back to sellers
     made = in_use.manufacture(iu, used)
@@ -189,7 +297,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     stocks.producers_export += made.scrap_by_market[:, 1] + eol.recycled_by_market[:, 1]
 
     # expectations, demand responses, company memory, capacities
-    new_price, expected = traded.price, month.expected
+    new_price, expected = month.price, month.expected
     demand_long, thrift = demand.update_responses(de, real, index, state.demand_long,
                                                   state.thrift)
     company_sales = china.sold_by[COMPANY] / dt
@@ -207,8 +315,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         concentrate=sep.concentrate_pools, utilization=utilization, capacity=cap,
         demand_long=demand_long, thrift=thrift, in_use=use.in_use,
         tailings=state.tailings + mined.tailings_by_element * dt, reserves=reserves,
-        trade_flow=traded.flow, reserve_backlog=month.backlog, price_anchor=month.anchor,
-        drain_seen=traded.drain,
+        trade_flow=month.flow, reserve_backlog=month.backlog, price_anchor=month.anchor,
+        drain_seen=month.drain,
     )
 
     # recorded values (the variable table decides what is kept)
@@ -255,6 +363,9 @@ class MarketRecords(NamedTuple):
 _N_HOLDERS = len(HOLDERS)
 _PC, _PE, _TC, _SR, _CC, _CE = (HOLDERS.index(h) for h in (
     PRODUCERS_CHINA, PRODUCERS_EXPORT, COMPANY, STATE_RESERVE, CONSUMERS_CHINA, CONSUMERS_EXPORT))
+if _CE != _CC + 1:
+    raise ImportError("the sub-step kernels read consumers' stocks as one slice: keep "
+                      "consumers_china and consumers_export adjacent in reesim.dims.HOLDERS")
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from reesim.dims import DT_YR, ELEMENTS, HOLDERS, MONTHS_PER_YEAR
-from reesim.model.compiled import np_maximum, np_minimum, sum_elements
+from reesim.model.compiled import np_maximum, np_minimum, scalar_power, sum_elements
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly
 from reesim.model.quotas import extend, packaged_quota
@@ -247,6 +247,54 @@ class MarketInputs:
     log_export_ceiling: np.ndarray      # (M, 1) log of the going price's ceiling / landed cost
     arbitrage_push_per_yr: np.ndarray   # (M, 1)
 
+    @functools.cached_property
+    def rules(self) -> MemberRules:
+        """The member values above as contiguous (M,) arrays, what the compiled step reads.
+
+        Derived from the fields on first use (a copy made with ``dataclasses.replace`` derives
+        its own), so the two layouts cannot disagree.
+        """
+        return MemberRules(
+            **{name: np.ascontiguousarray(getattr(self, name).reshape(len(self.log_choke_price),
+                                                                      -1)[:, 0])
+               for name in MemberRules._fields if name != "log_choke_price"},
+            log_choke_price=np.ascontiguousarray(self.log_choke_price[:, 0]))
+
+
+class MemberRules(NamedTuple):
+    """The markets' member values as contiguous (M,) arrays (:attr:`MarketInputs.rules`).
+
+    The same numbers as the (M, 1, ...) fields of :class:`MarketInputs` (which broadcast in
+    numpy), in the layout the compiled trade and clearing (:func:`_trade`) and the month's
+    kernels in ``reesim.model.step`` take as one argument; ``log_choke_price`` is (M, E).
+    """
+
+    seller_coverage_months: np.ndarray
+    consumer_coverage_months: np.ndarray
+    consumer_adjustment_yr: np.ndarray
+    hoarding_sensitivity: np.ndarray
+    max_hoard_multiple: np.ndarray
+    log_panic_threshold: np.ndarray
+    premium_withholding: np.ndarray
+    smuggling_share: np.ndarray
+    smuggling_cap_t_per_yr: np.ndarray
+    coverage_sensitivity: np.ndarray
+    glut_sensitivity_ratio: np.ndarray
+    glut_width: np.ndarray
+    arbitrage_time_yr: np.ndarray
+    stock_correction_yr: np.ndarray
+    expectation_time_yr: np.ndarray
+    anchor_time_yr: np.ndarray
+    purchase_elasticity: np.ndarray
+    log_max_scarcity: np.ndarray
+    perception_time_yr: np.ndarray
+    drain_foresight_yr: np.ndarray
+    drain_perception_time_yr: np.ndarray
+    arbitrage_gate: np.ndarray
+    log_export_ceiling: np.ndarray
+    arbitrage_push_per_yr: np.ndarray
+    log_choke_price: np.ndarray         # (M, E)
+
 
 def draft(ctx: Context) -> Draft:
     """Export quotas and duties from the packaged tables (per policy), full licences, no orders."""
@@ -440,7 +488,17 @@ def seller_hold(inp: MarketInputs, momentum: np.ndarray) -> np.ndarray:
     target cover, so holding raises the price a stock clears at instead of removing part of the
     stock from the market within one step.
     """
-    return np.log(np.minimum(1.0 + inp.hoarding_sensitivity * momentum, inp.max_hoard_multiple))
+    hold = np.empty(momentum.shape)
+    for m, k, e in np.ndindex(momentum.shape):
+        hold[m, k, e] = seller_hold_at(inp.rules.hoarding_sensitivity[m], momentum[m, k, e],
+                                       inp.rules.max_hoard_multiple[m])
+    return hold
+
+
+@numba.njit(cache=True, error_model="numpy")
+def seller_hold_at(hoarding: float, momentum: float, most: float) -> float:
+    """:func:`seller_hold` of one member, market and element: ``ln(min(1 + h * mom, most))``."""
+    return math.log(np_minimum(1.0 + hoarding * momentum, most))
 
 
 def premium_signal(inp: MarketInputs, recent: np.ndarray, price: np.ndarray,
@@ -456,10 +514,19 @@ def premium_signal(inp: MarketInputs, recent: np.ndarray, price: np.ndarray,
     hold more stock only while the export market pays more than that ratio over China's oxide
     landed there (:func:`premium_hold`).
     """
-    w = step_perception_weight(inp, dt)[:, None]                          # (M, 1)
-    log_recent = np.log(recent[:, 1])
-    return (log_recent + (1.0 - w) * (np.log(price[:, 1]) - log_recent)
-            - inp.log_panic_threshold[:, 0])
+    w = step_perception_weight(inp, dt)
+    signal = np.empty(recent[:, 1].shape)
+    for m, e in np.ndindex(signal.shape):
+        signal[m, e] = premium_signal_at(recent[m, 1, e], price[m, 1, e], w[m],
+                                         inp.rules.log_panic_threshold[m])
+    return signal
+
+
+@numba.njit(cache=True, error_model="numpy")
+def premium_signal_at(recent: float, price: float, weight: float, log_threshold: float) -> float:
+    """:func:`premium_signal` of one member and element (export ``recent`` and ``price``)."""
+    log_recent = math.log(recent)
+    return log_recent + (1.0 - weight) * (math.log(price) - log_recent) - log_threshold
 
 
 def premium_holds(inp: MarketInputs, t: int, recent: np.ndarray, price: np.ndarray,
@@ -533,9 +600,22 @@ def drain_hold(inp: MarketInputs, use: np.ndarray, drain_seen: np.ndarray) -> np
     jumps) made China's prices zig-zag month to month; one read market by market fed the
     traders' flows back into it, and the Nd export price cycled every five months in 2047-2050.
     """
-    target = inp.seller_coverage_months[:, 0] * (use[:, 0] + use[:, 1]) / MONTHS_PER_YEAR
-    return np.log1p(inp.drain_foresight_yr[:, 0] * np.maximum(drain_seen, 0.0)
-                    / np.maximum(target, TINY_T))[:, None, :]
+    hold = np.empty((use.shape[0], 1, use.shape[2]))
+    for m, e in np.ndindex(drain_seen.shape):
+        hold[m, 0, e] = drain_hold_at(inp.rules.seller_coverage_months[m],
+                                      inp.rules.drain_foresight_yr[m], use[m, 0, e] + use[m, 1, e],
+                                      drain_seen[m, e])
+    return hold
+
+
+@numba.njit(cache=True, error_model="numpy")
+def drain_hold_at(months: float, foresight_yr: float, use: float, drain: float) -> float:
+    """:func:`drain_hold` of one member and element: ``ln(1 + foresight * max(drain, 0) / target)``.
+
+    ``target = months * use / 12`` (at least :data:`TINY_T`), ``use`` the world's t/yr.
+    """
+    target = months * use / MONTHS_PER_YEAR
+    return math.log1p(foresight_yr * np_maximum(drain, 0.0) / np_maximum(target, TINY_T))
 
 
 class Clearing(NamedTuple):
@@ -646,18 +726,46 @@ def reserve_orders(inp: MarketInputs, t: int, stocks: Stocks, backlog: np.ndarra
     ``backlog`` (M, 2, E) t is what earlier months of an open order failed to buy. The reserve
     owes itself the backlog plus this step's tranche of the order and buys that spread over the
     months left in the order's window (all of it in the last one); when the window closes, an
-    unfilled remainder lapses.
+    unfilled remainder lapses. The arithmetic is :func:`_reserve_orders`'.
     """
-    orders = inp.stockpile_t_per_yr[t]                                       # (2, E) t/yr
-    months_left = inp.stockpile_months_left[t]                              # (2, E) >= 0
-    owed = np.where(months_left > 0, backlog + np.maximum(orders, 0.0) * dt, 0.0)
-    steps_left = np.maximum(months_left * (DT_YR / dt), 1.0)
-    buy = owed / steps_left
+    buy, release, owed = _reserve_orders(inp.stockpile_t_per_yr[t], inp.stockpile_months_left[t],
+                                         backlog, stocks.array, RESERVE_INDEX, dt)
     return ReserveOrders(
         buy={h: buy[:, i] for i, h in enumerate(RESERVE_HOLDERS)},
-        release={h: np.minimum(np.maximum(-orders[i], 0.0) * dt, getattr(stocks, h))
-                 for i, h in enumerate(RESERVE_HOLDERS)},
-        owed=owed)
+        release={h: release[:, i] for i, h in enumerate(RESERVE_HOLDERS)}, owed=owed)
+
+
+RESERVE_INDEX = np.array([HOLDERS.index(h) for h in RESERVE_HOLDERS])
+"""Positions of :data:`RESERVE_HOLDERS` on the holder axis."""
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _reserve_orders(orders: np.ndarray, months_left: np.ndarray, backlog: np.ndarray,
+                    stocks: np.ndarray, holders: np.ndarray, dt: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arithmetic of :func:`reserve_orders` (numba, cached): buys, releases and what is owed.
+
+    ``orders`` (2, E) t/yr (+ buy, - release) and ``months_left`` (2, E) of the reserves at
+    ``holders`` (2,) on the holder axis of ``stocks`` (M, H, E) t; ``backlog`` (M, 2, E) t. Owed:
+    ``backlog + max(order, 0) * dt`` while the window is open (0 after); bought this step:
+    owed over ``max(months_left * (1 month / dt), 1)`` steps; released:
+    ``min(max(-order, 0) * dt, stock)``. Each (M, 2, E).
+    """
+    members, n_orders, elements = backlog.shape
+    buy = np.empty((members, n_orders, elements))
+    release, owed = np.empty(buy.shape), np.empty(buy.shape)
+    steps_per_month = DT_YR / dt
+    for m in range(members):
+        for i in range(n_orders):
+            for e in range(elements):
+                order = orders[i, e]
+                owed[m, i, e] = (backlog[m, i, e] + np_maximum(order, 0.0) * dt
+                                 if months_left[i, e] > 0 else 0.0)
+                buy[m, i, e] = owed[m, i, e] / np_maximum(months_left[i, e] * steps_per_month,
+                                                          1.0)
+                release[m, i, e] = np_minimum(np_maximum(-order, 0.0) * dt,
+                                              stocks[m, holders[i], e])
+    return buy, release, owed
 
 
 def solve_log_price(inp: MarketInputs, supply: np.ndarray | float, fixed: np.ndarray | float,
@@ -716,8 +824,14 @@ def step_perception_weight(inp: MarketInputs, dt: float) -> np.ndarray:
     over the step is ``ln p_rec + (1 - w) ln(p / p_rec)`` (buyers' elasticity, the premium
     signal).
     """
-    x = dt / inp.perception_time_yr[:, 0, 0]
-    return -np.expm1(-x) / x
+    return np.array([perception_weight(dt, time) for time in inp.rules.perception_time_yr])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def perception_weight(dt: float, perception_time_yr: float) -> float:
+    """:func:`step_perception_weight` of one member: ``(1 - exp(-x)) / x``, ``x = dt / T``."""
+    x = dt / perception_time_yr
+    return -math.expm1(-x) / x
 
 
 def _price_rule(inp: MarketInputs, dt: float) -> tuple[np.ndarray, ...]:
@@ -860,15 +974,43 @@ def desired_trade(inp: MarketInputs, landed: np.ndarray, destination_price: np.n
     ``local_supply`` t/yr, corrected toward a target stock of its sellers over the arbitrage
     time: a proportional rule, so the flow needs no step length) while the destination price
     covers the landed cost (origin price + duty + trade cost), fewer as it falls below, and push
-    extra tonnage in proportion to the price gap when it is above.
+    extra tonnage in proportion to the price gap when it is above. The arithmetic is
+    :func:`_desired_trade`'.
     """
-    ratio = destination_price / landed
-    target_stock = inp.seller_coverage_months[:, :, 0] * want / MONTHS_PER_YEAR
-    requirement = np.maximum(
-        want - local_supply + (target_stock - destination_sellers) / inp.stock_correction_yr,
-        0.0)
-    push = inp.arbitrage_push_per_yr * np.maximum(ratio - 1.0, 0.0) * want
-    return requirement * np.minimum(ratio, 1.0) ** inp.arbitrage_gate + push
+    return _desired_trade(*np.broadcast_arrays(landed, destination_price, want,
+                                               destination_sellers, local_supply), inp.rules)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _desired_trade(landed: np.ndarray, destination_price: np.ndarray, want: np.ndarray,
+                   destination_sellers: np.ndarray, local_supply: np.ndarray,
+                   rules: MemberRules) -> np.ndarray:
+    """The arithmetic of :func:`desired_trade` per member and element (numba, cached), (M, E).
+
+    ``ratio = p_destination / landed``; ``requirement = max(want - local + (months * want / 12
+    - sellers) / correction time, 0)``; ``push = push rate * max(ratio - 1, 0) * want``; the
+    trade is ``requirement * min(ratio, 1) ** gate + push`` with the member's ``rules``. The
+    power is numpy's for a (members, 1) exponent: the C library's pow, except in a one-member
+    batch, where numpy's scalar fast path squares an exponent of exactly 2.0
+    (:func:`~reesim.model.compiled.scalar_power`).
+    """
+    members, elements = want.shape
+    out = np.empty((members, elements))
+    for m in range(members):
+        months, correction = rules.seller_coverage_months[m], rules.stock_correction_yr[m]
+        push_rate, gate = rules.arbitrage_push_per_yr[m], rules.arbitrage_gate[m]
+        for e in range(elements):
+            ratio = destination_price[m, e] / landed[m, e]
+            target_stock = months * want[m, e] / MONTHS_PER_YEAR
+            requirement = np_maximum(want[m, e] - local_supply[m, e]
+                                     + (target_stock - destination_sellers[m, e]) / correction,
+                                     0.0)
+            push = push_rate * np_maximum(ratio - 1.0, 0.0) * want[m, e]
+            base = np_minimum(ratio, 1.0)
+            # numpy raises an array to a one-value exponent array by its scalar fast path
+            power = scalar_power(base, gate) if members == 1 else base ** gate
+            out[m, e] = requirement * power + push
+    return out
 
 
 class Trade(NamedTuple):
@@ -902,57 +1044,114 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     (at least ``min_trade_adjustment_yr``), so trade flows are smooth; then each market's price
     is solved within the step (:func:`solve_log_price`).
     """
-    trade_cost = inp.trade_cost_usd_per_kg
-    landed_out = landed_cost(price[:, 0], inp.export_tax[t], trade_cost)
-    quota = float(inp.export_quota_t_per_yr[t])
-    out = desired_trade(inp, landed_out, price[:, 1], want[:, 1], stocks.producers_export,
-                        supply_rate[1])
-    # licences grant their share of what exporters apply for this month, once: the intention
-    # forms on the licensed tonnage, and shipments never exceed this month's grant (so a new
-    # control bites at once). Applying the share to the intention and again to the shipments
-    # licensed f**2 (16% for the 2025 controls' 40%), and the traders' price push, scaled up
-    # to fill that gap, made Sm and Gd cycle between 8 and 50 USD/kg every two years.
-    licensed = inp.export_licensed[t][None, :]
-    denied = out * (1.0 - licensed)                      # t/yr licences turn away
-    out = out * licensed
-    licence_cap = np.where(licensed < 1.0, out, np.inf)
-    landed_in = landed_cost(price[:, 1], 0.0, trade_cost)
-    into = desired_trade(inp, landed_in, price[:, 0], want[:, 0], stocks.producers_china,
-                         supply_rate[0])
-    decay = 1.0 - np.exp(-dt / inp.arbitrage_time_yr[:, 0])                # (M,)
-    drain = drain_seen + (world_drain(use, supply_rate) - drain_seen) * (
-        1.0 - np.exp(-dt / inp.drain_perception_time_yr))
-    hold = seller_hold(inp, momentum) + drain_hold(inp, use, drain)           # (M, K, E)
-    # the premium signal is read only where the hold is on (off by default: a zero signal)
-    signal = (premium_signal(inp, recent, price, dt) if inp.premium_withholding.any()
-              else np.zeros(out.shape))                                       # (M, E)
-    m, n_e = out.shape
-    new_flow, imports, exports_wanted = (np.empty((m, n_e)) for _ in range(3))
-    within_quota = np.empty(m)
-    china = Clearing(np.empty((m, n_e)), {k: np.empty((m, n_e)) for k in _CHINA_SELLERS},
-                     {k: np.empty((m, n_e)) for k in (*_CHINA_BUYERS, SMUGGLERS)})
+    m, n_e = flow.shape
+    imports, exports_wanted, new_flow, drain, free = (np.empty((m, n_e)) for _ in range(5))
+    new_price = np.empty(price.shape)
+    china = Clearing(np.empty((m, n_e)), {k: np.empty((m, n_e)) for k in CHINA_SELLERS},
+                     {k: np.empty((m, n_e)) for k in (*CHINA_BUYERS, SMUGGLERS)})
     abroad = Clearing(np.empty((m, n_e)), {PRODUCERS_EXPORT: np.empty((m, n_e))},
-                      {CONSUMERS_EXPORT: np.empty((m, n_e))})
+                      {CONSUMERS_EXPORT: np.empty((m, n_e)), "importers": imports})
+    _trade(inp.rules, float(inp.export_quota_t_per_yr[t]), inp.export_tax[t],
+           inp.export_licensed[t], inp.trade_cost_usd_per_kg, inp.log_floor_price,
+           bool(inp.premium_withholding.any()), stocks.array, price, recent, anchor, momentum,
+           want, company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
+           orders.buy[COMPANY], flow, supply_rate[0], supply_rate[1], use, drain_seen, dt,
+           new_flow, imports, exports_wanted, drain, free, new_price, china.sold,
+           *china.sold_by.values(), *(china.got_by[k] for k in (*CHINA_BUYERS, SMUGGLERS)),
+           abroad.sold, abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT])
+    return Trade(imports=imports, exports_wanted=exports_wanted, flow=new_flow, drain=drain,
+                 free=free, price=new_price, china=china, abroad=abroad)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndarray,
+           trade_cost: float, log_floor: np.ndarray, premium_on: bool, stocks: np.ndarray,
+           price: np.ndarray, recent: np.ndarray, anchor: np.ndarray, momentum: np.ndarray,
+           want: np.ndarray, company_offer: np.ndarray, release_reserve: np.ndarray,
+           buy_reserve: np.ndarray, buy_company: np.ndarray, flow: np.ndarray,
+           supply_china: np.ndarray, supply_export: np.ndarray, use: np.ndarray,
+           drain_seen: np.ndarray, dt: float, new_flow: np.ndarray, imports: np.ndarray,
+           exports_wanted: np.ndarray, drain: np.ndarray, free: np.ndarray,
+           new_price: np.ndarray, sold_china: np.ndarray, sold_pc: np.ndarray,
+           sold_tc: np.ndarray, sold_sr: np.ndarray, got_sr: np.ndarray, got_tc: np.ndarray,
+           got_cc: np.ndarray, got_exporters: np.ndarray, got_smugglers: np.ndarray,
+           sold_abroad: np.ndarray, sold_pe: np.ndarray, got_ce: np.ndarray) -> None:
+    """The arithmetic of :func:`trade` (numba, cached): its signals, then :func:`_trade_and_clear`.
+
+    ``quota`` t/yr, ``duty`` and ``licensed`` (E,) are month ``t``'s; ``premium_on`` whether
+    any member's ``premium_withholding`` is on (the premium signal is read only then). Traders'
+    desired exports and imports (:func:`_desired_trade`, from the landed costs
+    :func:`landed_cost`), the licences' grant and refusals, the intention's adjustment
+    ``1 - exp(-dt / arbitrage time)``, the world's drain as sellers perceive it
+    (:func:`world_drain`, lagged over ``drain_perception_time_yr``), sellers' holds
+    (:func:`seller_hold` + :func:`drain_hold`) and the premium signal
+    (:func:`premium_signal`) are computed as those functions state, in numpy's order; the
+    clearing's outputs are written in place (t, t/yr as in :class:`Trade`), ``drain`` (M, E)
+    t/yr, ``free`` (M, E) the share licences and quota let go, ``new_price`` (M, K, E) USD/kg.
+    """
+    members, elements = flow.shape
+    landed_out, landed_in = np.empty((members, elements)), np.empty((members, elements))
+    for m in range(members):
+        for e in range(elements):
+            landed_out[m, e] = landed_cost(price[m, 0, e], duty[e], trade_cost)
+            landed_in[m, e] = landed_cost(price[m, 1, e], 0.0, trade_cost)
+    out = _desired_trade(landed_out, price[:, 1], want[:, 1], stocks[:, _PE], supply_export,
+                         rules)
+    into = _desired_trade(landed_in, price[:, 0], want[:, 0], stocks[:, _PC], supply_china,
+                          rules)
+    denied, licence_cap = np.empty((members, elements)), np.empty((members, elements))
+    decay = np.empty(members)
+    hold = np.empty(price.shape)
+    signal = np.zeros((members, elements))
+    log_max_scarcity, eps, beta = np.empty(members), np.empty(members), np.empty(members)
+    glut, width, log_target = np.empty(members), np.empty(members), np.empty(members)
+    for m in range(members):
+        for e in range(elements):
+            denied[m, e] = out[m, e] * (1.0 - licensed[e])           # t/yr licences turn away
+            out[m, e] = out[m, e] * licensed[e]
+            licence_cap[m, e] = out[m, e] if licensed[e] < 1.0 else np.inf
+        decay[m] = 1.0 - math.exp(-dt / rules.arbitrage_time_yr[m])
+        perceived = 1.0 - math.exp(-dt / rules.drain_perception_time_yr[m])
+        months = rules.seller_coverage_months[m]
+        weight = perception_weight(dt, rules.perception_time_yr[m])
+        for e in range(elements):
+            world = use[m, 0, e] + use[m, 1, e] - supply_china[m, e] - supply_export[m, e]
+            drain[m, e] = drain_seen[m, e] + (world - drain_seen[m, e]) * perceived
+            ahead = drain_hold_at(months, rules.drain_foresight_yr[m],
+                                  use[m, 0, e] + use[m, 1, e], drain[m, e])
+            for k in range(2):
+                hold[m, k, e] = seller_hold_at(rules.hoarding_sensitivity[m], momentum[m, k, e],
+                                               rules.max_hoard_multiple[m]) + ahead
+            if premium_on:
+                signal[m, e] = premium_signal_at(recent[m, 1, e], price[m, 1, e], weight,
+                                                 rules.log_panic_threshold[m])
+        # the price rule's member values (_price_rule)
+        log_max_scarcity[m] = rules.log_max_scarcity[m]
+        eps[m] = rules.purchase_elasticity[m] * weight
+        beta[m] = rules.coverage_sensitivity[m]
+        glut[m] = beta[m] * (rules.glut_sensitivity_ratio[m] - 1.0)
+        width[m] = rules.glut_width[m]
+        log_target[m] = math.log(months / (MONTHS_PER_YEAR * dt))
+    within_quota = np.empty(members)
     log_price = np.empty(price.shape)
     _trade_and_clear(
-        out, into, licence_cap, denied, quota, flow, decay, stocks.array, hold, signal,
-        inp.premium_withholding[:, 0], inp.smuggling_share[:, 0],
-        inp.smuggling_cap_t_per_yr[:, 0], inp.export_tax[t], inp.trade_cost_usd_per_kg, price,
-        recent, anchor, want,
-        company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
-        orders.buy[COMPANY], dt, inp.log_floor_price, inp.log_choke_price[:, 0],
-        *_price_rule(inp, dt), new_flow, imports, exports_wanted, within_quota, log_price,
-        china.sold, *china.sold_by.values(), *china.got_by.values(),
-        abroad.sold, abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT])
-    abroad.got_by["importers"] = imports
-    return Trade(imports=imports, exports_wanted=exports_wanted, flow=new_flow, drain=drain,
-                 free=licensed * within_quota[:, None], price=np.exp(log_price), china=china,
-                 abroad=abroad)
+        out, into, licence_cap, denied, quota, flow, decay, stocks, hold, signal,
+        rules.premium_withholding, rules.smuggling_share, rules.smuggling_cap_t_per_yr, duty,
+        trade_cost, price, recent, anchor, want, company_offer, release_reserve, buy_reserve,
+        buy_company, dt, log_floor, rules.log_choke_price, log_max_scarcity, eps, beta, glut,
+        width, log_target, new_flow, imports, exports_wanted, within_quota, log_price,
+        sold_china, sold_pc, sold_tc, sold_sr, got_sr, got_tc, got_cc, got_exporters,
+        got_smugglers, sold_abroad, sold_pe, got_ce)
+    for m in range(members):
+        for e in range(elements):
+            free[m, e] = licensed[e] * within_quota[m]
+            for k in range(2):
+                new_price[m, k, e] = math.exp(log_price[m, k, e])
 
 
-_CHINA_SELLERS = (PRODUCERS_CHINA, COMPANY, STATE_RESERVE)
+CHINA_SELLERS = (PRODUCERS_CHINA, COMPANY, STATE_RESERVE)
 """Sellers in the China market, in the order their offers add up."""
-_CHINA_BUYERS = (STATE_RESERVE, COMPANY, CONSUMERS_CHINA, "exporters")
+CHINA_BUYERS = (STATE_RESERVE, COMPANY, CONSUMERS_CHINA, "exporters")
 """Buyers in the China market: the reserves (served first), then consumers and exporters."""
 SMUGGLERS = "smugglers"
 """Buyer name of the part of exporters' purchases that leaves China outside the quota and the
