@@ -27,7 +27,13 @@ import numba
 import numpy as np
 
 from reesim.dims import DT_YR, ELEMENTS, HOLDERS, MONTHS_PER_YEAR
-from reesim.model.compiled import np_maximum, np_minimum, scalar_power, sum_elements
+from reesim.model.compiled import (
+    einsum_dot,
+    np_maximum,
+    np_minimum,
+    scalar_power,
+    sum_elements,
+)
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly
 from reesim.model.quotas import extend, packaged_quota
@@ -246,6 +252,11 @@ class MarketInputs:
     arbitrage_gate: np.ndarray          # (M, 1)
     log_export_ceiling: np.ndarray      # (M, 1) log of the going price's ceiling / landed cost
     arbitrage_push_per_yr: np.ndarray   # (M, 1)
+
+    @functools.cached_property
+    def floor_months(self) -> np.ndarray:
+        """(T,) bool: months in which some price floor is in force."""
+        return self.price_floor_usd_per_kg.any(axis=(1, 2))
 
     @functools.cached_property
     def rules(self) -> MemberRules:
@@ -1463,8 +1474,28 @@ def price_support_usd_per_kg(inp: MarketInputs, t: int, price: np.ndarray,
     (M, K, E) are the market prices, ``producer_market`` (P,) the market each producer sells in.
     Months without a floor cost nothing.
     """
-    floor = inp.price_floor_usd_per_kg[t]                                    # (P, E), 0 = none
-    if not floor.any():
+    if not inp.floor_months[t]:
         return np.zeros((price.shape[0], len(producer_market)))
-    gap = np.maximum(floor[None] - price[:, producer_market], 0.0)
-    return np.einsum("mpe,pe->mp", gap, distribution) * recovery[None, :]
+    return _price_support(inp.price_floor_usd_per_kg[t], price, producer_market, distribution,
+                          recovery)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _price_support(floor: np.ndarray, price: np.ndarray, producer_market: np.ndarray,
+                   distribution: np.ndarray, recovery: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`price_support_usd_per_kg` (numba, cached), (M, P) USD/kg.
+
+    ``floor`` (P, E) USD/kg (0: none); the gaps ``max(floor - price, 0)`` in each producer's
+    market, weighted by its ``distribution`` (P, E) (numpy's einsum order,
+    :func:`~reesim.model.compiled.einsum_dot`), times its separation ``recovery`` (P,).
+    """
+    members, _, elements = price.shape
+    producers = distribution.shape[0]
+    out = np.empty((members, producers))
+    gap = np.empty(elements)
+    for m in range(members):
+        for p in range(producers):
+            for e in range(elements):
+                gap[e] = np_maximum(floor[p, e] - price[m, producer_market[p], e], 0.0)
+            out[m, p] = einsum_dot(gap, distribution[p]) * recovery[p]
+    return out

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from reesim.dims import DT_YR, ELEMENTS
-from reesim.model.compiled import np_maximum, np_minimum, sum_elements
+from reesim.model.compiled import einsum_dot, np_maximum, np_minimum, scalar_power, sum_elements
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
 from reesim.model.mechanisms.capacity import capacity_history, recorded_capacity
@@ -372,29 +372,32 @@ def netback_usd_per_kg(inp: MiningInputs, routes: Routes, t: int,
     separated this month, times separation recovery, minus that region's separation cost
     (Chinese costs scaled by ``china_cost_multiplier``).
     """
-    by_market = np.einsum("mke,pe->mkp", price, inp.distribution)       # (M, K, P)
-    return _netback(by_market, routes.pattern[t], routes.market, routes.recovery,
+    return _netback(price, inp.distribution, routes.pattern[t], routes.market, routes.recovery,
                     routes.cost_usd_per_kg, routes.in_china, inp.china_cost_multiplier)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _netback(by_market: np.ndarray, k: int, market: np.ndarray, recovery: np.ndarray,
-             cost: np.ndarray, in_china: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
-    """The arithmetic of :func:`netback_usd_per_kg` after numpy's einsum (numba, cached on disk).
+def _netback(price: np.ndarray, distribution: np.ndarray, k: int, market: np.ndarray,
+             recovery: np.ndarray, cost: np.ndarray, in_china: np.ndarray,
+             multiplier: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`netback_usd_per_kg` (numba, cached on disk), (M, P) USD/kg.
 
-    Per member and producer: the basket value ``by_market`` (M, K, P) in the market of the
-    routing ``k`` (``market`` (n, P)), times the separation ``recovery`` (n, P), minus the
-    separation ``cost`` (n, P), times the member's ``multiplier`` (M, 1) where separated in
-    China (``in_china``): :func:`netback_from_basket`, numpy's operations in numpy's order.
-    Compiled because as numpy the picking and costing were half a dozen operations a month.
+    Per member and producer: the basket value of its ``distribution`` (P, E) at the ``price``
+    (M, K, E) of the market of the routing ``k`` (``market`` (n, P); numpy's einsum order,
+    :func:`~reesim.model.compiled.einsum_dot`), times the separation ``recovery`` (n, P),
+    minus the separation ``cost`` (n, P), times the member's ``multiplier`` (M, 1) where
+    separated in China (``in_china``): :func:`netback_from_basket`, numpy's operations in
+    numpy's order. Compiled because as numpy the basket, the picking and the costing were an
+    einsum and half a dozen operations a month.
     """
-    members, _, producers = by_market.shape
+    members = price.shape[0]
+    producers = distribution.shape[0]
     out = np.empty((members, producers))
     for m in range(members):
         for p in range(producers):
+            basket = einsum_dot(price[m, market[k, p]], distribution[p])
             sep_cost = cost[k, p] * (multiplier[m, 0] if in_china[k, p] else 1.0)
-            out[m, p] = netback_from_basket(by_market[m, market[k, p], p], recovery[k, p],
-                                            sep_cost)
+            out[m, p] = netback_from_basket(basket, recovery[k, p], sep_cost)
     return out
 
 
@@ -404,8 +407,28 @@ def utilization_target(inp: MiningInputs, netback: np.ndarray) -> np.ndarray:
     Half of capacity runs when netback equals cash cost (an aggregate producer has a spread of
     costs); steepness 4 gives 94% at twice the cost and 6% at half of it.
     """
-    ratio = np.maximum(netback, 1e-9) / inp.cash_cost_usd_per_kg
-    return 1.0 / (1.0 + ratio ** (-inp.supply_steepness))
+    return _utilization_target(netback, inp.cash_cost_usd_per_kg, inp.supply_steepness)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _utilization_target(netback: np.ndarray, cash_cost: np.ndarray,
+                        steepness: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`utilization_target` (numba, cached), (M, P).
+
+    ``ratio = max(netback, 1e-9) / cash cost``, ``1 / (1 + ratio ** -steepness)`` with the
+    member's ``steepness`` (M, 1): numpy's power of a (M, 1) exponent, the C library's pow,
+    except in a one-member batch, where numpy takes its scalar fast path
+    (:func:`~reesim.model.compiled.scalar_power`).
+    """
+    members, producers = netback.shape
+    out = np.empty((members, producers))
+    for m in range(members):
+        exponent = -steepness[m, 0]
+        for p in range(producers):
+            ratio = np_maximum(netback[m, p], 1e-9) / cash_cost[m, p]
+            power = scalar_power(ratio, exponent) if members == 1 else ratio ** exponent
+            out[m, p] = 1.0 / (1.0 + power)
+    return out
 
 
 def adjust_utilization(inp: MiningInputs, utilization: np.ndarray,
