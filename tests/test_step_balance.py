@@ -52,6 +52,32 @@ def test_a_broken_month_fails_although_its_variable_is_not_recorded(monkeypatch)
     assert "element Nd" in message and "2005-03" in message
 
 
+@pytest.mark.parametrize("member,month,stock", [(1, 62, False), (0, 0, True), (1, 71, True)])
+def test_a_broken_month_in_full_monthly_records_fails_naming_member_and_month(
+        monkeypatch, member, month, stock):
+    """Monthly records of every variable are checked after the run, a row per member-month:
+    a leak names the stage, the member and the month, also in the first month (checked against
+    the run's start values) and in a stock (the month after sees its change too, so the error
+    names the first)."""
+    def broken(state, inputs, t):
+        state, values = step(state, inputs, t)
+        if t == month:
+            name = "inventory" if stock else "separation_output"
+            values[name] = values[name].copy()
+            values[name][member, 0, 3] += 5.0                  # first holder or region, Nd
+        return state, values
+
+    monkeypatch.setattr(loop, "step", broken)
+    scenario = load_scenario("baotou", ["end_year=2006", *UNCERTAIN])
+    with pytest.raises(BalanceError) as info:
+        simulate(scenario, members=2)
+    message = str(info.value)
+    when = f"{2000 + month // 12}-{month % 12 + 1:02d}"
+    stage = "'market'" if stock else "'separation'"
+    assert f"stage {stage}" in message and f"member {member}," in message
+    assert "element Nd" in message and when in message
+
+
 def test_a_nan_in_an_unrecorded_variable_is_named_not_reported_as_a_leak(monkeypatch):
     def undefined(state, inputs, t):
         state, values = step(state, inputs, t)

@@ -76,6 +76,7 @@ def annotate(dataset: xr.Dataset, tables: dict, scenario_yaml: str, data_digest:
     for var in dataset.data_vars.values():
         if "description" in var.attrs and "long_name" not in var.attrs:
             var.attrs["long_name"] = var.attrs["description"]
+    readable = {}
     for dim, table in _NAMED_DIMS.items():
         if dim not in dataset.dims or table not in tables:
             continue
@@ -83,8 +84,9 @@ def annotate(dataset: xr.Dataset, tables: dict, scenario_yaml: str, data_digest:
         key = table[:-1] if table != "regions" else "region"
         names = dict(zip(frame[key], frame["name"], strict=True))
         ids = [str(v) for v in dataset[dim].values]
-        dataset.coords[f"{dim}_name"] = (dim, [str(names.get(i, i)) for i in ids])
-        dataset.coords[f"{dim}_name"].attrs["long_name"] = f"readable name of the {dim}"
+        readable[f"{dim}_name"] = xr.Variable(dim, [str(names.get(i, i)) for i in ids],
+                                              {"long_name": f"readable name of the {dim}"})
+    dataset.coords.update(readable)       # one merge (five cost 10 ms of a default run)
     for dim, long_name in _COORD_LONG_NAMES.items():
         if dim in dataset.coords:
             dataset[dim].attrs.setdefault("long_name", long_name)

@@ -8,14 +8,14 @@ from collections.abc import Callable, Collection
 import numpy as np
 import xarray as xr
 
-from reesim.balance import assert_balanced
+from reesim.balance import describe_break
 from reesim.dims import APPLICATIONS, DT_YR, ELEMENTS, HOLDERS, MARKETS, MONTHS_PER_YEAR
 from reesim.errors import BalanceError, ModelError
 from reesim.model.build import Model, member_slice
 from reesim.model.state import initial_state
 from reesim.model.step import step
-from reesim.model.step_balance import STOCK_NAMES, StepBalance
-from reesim.model.variables import STAGES_ENV, VARIABLES
+from reesim.model.step_balance import FLOW_NAMES, STOCK_NAMES, StepBalance
+from reesim.model.variables import STAGES, STAGES_ENV, VARIABLES
 from reesim.scenario.schema import REGIME_NAMES
 
 MEMBER_CHUNK = 256
@@ -122,12 +122,43 @@ def run(model: Model, progress: Callable[[int], None] | None = None,
                                         not checks_records).items():
             initial.setdefault(name, []).append(value)
     _assert_no_nan(recorder, model)
-    dataset = _dataset(model, recorder, {name: np.concatenate(parts) if len(parts) > 1
-                                         else parts[0] for name, parts in initial.items()
-                                         if name.removesuffix("_initial") in recorder.names})
+    start = {name: np.concatenate(parts) if len(parts) > 1 else parts[0]
+             for name, parts in initial.items()}
     if checks_records:
-        assert_balanced(dataset)
-    return dataset
+        _check_records(recorder, start, model)
+    return _dataset(model, recorder, {name: value for name, value in start.items()
+                                      if name.removesuffix("_initial") in recorder.names})
+
+
+def _check_records(recorder: Recorder, initial: dict[str, np.ndarray], model: Model) -> None:
+    """Every stage's balance on monthly records of every variable, in one compiled pass.
+
+    Each month of each member is a row of :class:`~reesim.model.step_balance.StepBalance`'s
+    check: its flows, its stocks at the month's end (the record) and at its start (the month
+    before's record, or the run's start values ``<name>_initial``). The error names the first
+    failing stage (the table's order), its lowest member, that member's first failing month
+    and the cell, as :func:`reesim.balance.assert_balanced` does on a result, which this
+    replaces inside the run (some 20 ms of a default run against about 5).
+    """
+    steps, members = recorder.periods, recorder.members
+    arrays = recorder.arrays
+    values = {name: arrays[name].reshape(steps * members, *arrays[name].shape[2:])
+              for name in (*FLOW_NAMES, *STOCK_NAMES)}
+    before = {name: np.concatenate([initial[f"{name}_initial"][None], arrays[name][:-1]])
+              .reshape(values[name].shape) for name in STOCK_NAMES}
+    balance = StepBalance({name: value.shape for name, value in values.items()})
+    fail, residual = balance.failures(values, before, DT_YR)
+    if fail is None:
+        return
+    labels, tl = _labels(model), model.timeline
+    for s, stage in enumerate(STAGES):
+        rows = np.flatnonzero(fail[:, s] >= 0)
+        if len(rows):
+            t, m = min((divmod(int(r), members) for r in rows), key=lambda tm: (tm[1], tm[0]))
+            row = t * members + m
+            cell = np.unravel_index(int(fail[row, s]), balance.keep_shape[s])
+            raise BalanceError(describe_break(stage, float(residual[row, s]), [m, *cell],
+                                              f"time {tl.year[t]}-{tl.month[t]:02d}", labels))
 
 
 def _run_members(model: Model, recorder: Recorder, start: int,

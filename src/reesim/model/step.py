@@ -101,7 +101,6 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     china, abroad, imports, used = [], [], 0.0, 0.0
     demand_k, need = _sum_axis(need_rate, 2), need_rate * dt                   # (M, K, E), t
     supply_china = deliveries[0] + deliveries[1]
-    premium_on = bool(ma.premium_withholding.any())
     quota = float(ma.export_quota_t_per_yr[t])
     first, second = de.essential_elements
     for _ in range(n):
@@ -114,7 +113,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
          got_cc, got_exporters, got_smugglers, sold_abroad, sold_pe, got_ce, part, expected,
          anchor, recent, backlog) = _substep_trade(
             rules, quota, ma.export_tax[t], ma.export_licensed[t], ma.trade_cost_usd_per_kg,
-            ma.log_floor_price, premium_on, stocks.array, price, recent, anchor, expected,
+            ma.log_floor_price, ma.premium_on, stocks.array, price, recent, anchor, expected,
             momentum, want, offer_tc, buy, release, owed, flow, supply_china, deliveries[2],
             demand_k, drain, dt, need, first, second)
         china.append(market.Clearing(
@@ -126,8 +125,8 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
                                       {CONSUMERS_EXPORT: got_ce, "importers": bought}))
         imports, used = imports + bought, used + part
     return Month(china=_sum(china), abroad=_sum(abroad), price=price, flow=flow, drain=drain,
-                 imports=np.asarray(imports), used=np.asarray(used), expected=expected,
-                 recent=recent, anchor=anchor, backlog=backlog)
+                 imports=imports, used=used, expected=expected, recent=recent, anchor=anchor,
+                 backlog=backlog)
 
 
 _ORDER_COMPANY = market.RESERVE_HOLDERS.index(COMPANY)

@@ -68,15 +68,13 @@ class StepBalance:
         self.bounds = np.array(bounds, np.int64)     # stage s owns cells bounds[s]:bounds[s+1]
         self.unbounded = np.array([s.unbounded_stock for s in STAGES])
 
-    def check(self, values: Mapping[str, np.ndarray], before: Mapping[str, np.ndarray],
-              dt_yr: float, when: str, labels: Mapping[str, Sequence[str]],
-              first_member: int = 0) -> None:
-        """Raise :class:`BalanceError` if a stage fails to close on one month's values.
+    def failures(self, values: Mapping[str, np.ndarray], before: Mapping[str, np.ndarray],
+                 dt_yr: float) -> tuple[np.ndarray | None, np.ndarray]:
+        """Each row's first failing cell per stage, (rows, stages) (-1: none), and its residual.
 
-        ``values`` are the month's (member, ...) arrays (flows in t/yr, stocks at the month's
-        end), ``before`` the stocks at its start; ``first_member`` the ensemble index of the
-        arrays' first member. The error names the first failing stage (in the table's order),
-        its lowest member and the first cell there.
+        ``values`` and ``before`` as :meth:`check` takes them (a row is a member, or a month of
+        a member in records laid out as rows); ``None`` in place of the cells when every stage
+        closes in every row.
         """
         members = len(values[FLOW_NAMES[0]])
         arrays = [values[n].reshape(members, -1) for n in (*FLOW_NAMES, *STOCK_NAMES)] + [
@@ -91,7 +89,20 @@ class StepBalance:
             # an array that is not C-ordered float64 makes the tuple mixed; checking every
             # array's layout first would cost more than the check (35 arrays a month)
             failed = _failures(tuple(np.ascontiguousarray(a, dtype=float) for a in arrays), *args)
-        if not failed:
+        return (fail if failed else None), residual
+
+    def check(self, values: Mapping[str, np.ndarray], before: Mapping[str, np.ndarray],
+              dt_yr: float, when: str, labels: Mapping[str, Sequence[str]],
+              first_member: int = 0) -> None:
+        """Raise :class:`BalanceError` if a stage fails to close on one month's values.
+
+        ``values`` are the month's (member, ...) arrays (flows in t/yr, stocks at the month's
+        end), ``before`` the stocks at its start; ``first_member`` the ensemble index of the
+        arrays' first member. The error names the first failing stage (in the table's order),
+        its lowest member and the first cell there.
+        """
+        fail, residual = self.failures(values, before, dt_yr)
+        if fail is None:
             return
         for s, stage in enumerate(STAGES):
             members_failing = np.flatnonzero(fail[:, s] >= 0)

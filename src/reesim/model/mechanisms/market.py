@@ -254,6 +254,11 @@ class MarketInputs:
     arbitrage_push_per_yr: np.ndarray   # (M, 1)
 
     @functools.cached_property
+    def premium_on(self) -> bool:
+        """Whether any member's ``premium_withholding`` is on (its signal is read only then)."""
+        return bool(self.premium_withholding.any())
+
+    @functools.cached_property
     def floor_months(self) -> np.ndarray:
         """(T,) bool: months in which some price floor is in force."""
         return self.price_floor_usd_per_kg.any(axis=(1, 2))
@@ -1064,7 +1069,7 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
                       {CONSUMERS_EXPORT: np.empty((m, n_e)), "importers": imports})
     _trade(inp.rules, float(inp.export_quota_t_per_yr[t]), inp.export_tax[t],
            inp.export_licensed[t], inp.trade_cost_usd_per_kg, inp.log_floor_price,
-           bool(inp.premium_withholding.any()), stocks.array, price, recent, anchor, momentum,
+           inp.premium_on, stocks.array, price, recent, anchor, momentum,
            want, company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
            orders.buy[COMPANY], flow, supply_rate[0], supply_rate[1], use, drain_seen, dt,
            new_flow, imports, exports_wanted, drain, free, new_price, china.sold,
