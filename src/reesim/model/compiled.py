@@ -110,3 +110,17 @@ def scalar_power(x: float, exponent: float) -> float:
     if exponent == -1.0:
         return 1.0 / x
     return x ** exponent
+
+
+@numba.njit(cache=True)
+def numpy_power(x: float, exponent: float, one_value: bool) -> float:
+    """``x ** exponent`` as numpy raises an array to the power of an exponent *array* (numba).
+
+    numpy takes its scalar fast path (:func:`scalar_power`) when the exponent array holds a
+    single value (``one_value``: a one-member batch's (1, 1) member column) and the C library's
+    ``pow`` element by element otherwise, on rows as short as the model's (elements, producers,
+    applications; numpy's power loop has fast paths of its own on rows of thousands of values),
+    so a compiled kernel that raises to a member value passes whether the array it replaces has
+    one value (``tests/test_compiled_sums.py`` checks both against numpy).
+    """
+    return scalar_power(x, exponent) if one_value else x ** exponent

@@ -261,11 +261,9 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     reserves = state.reserves + (mined.reserve_additions - ore_total) * dt
 
     # demand at last month's prices: consumers', and the world's that separators weigh stocks by
-    real = demand.real_price(de, t, price)                  # (M, K, E) reference-year USD/kg
-    index = demand.cost_index(de, t, real, state.thrift)                        # (M, K, A)
-    demand_rate = demand.demand(de, t, index, state.demand_long, state.thrift)  # (M, K, A, E)
-    n_e = demand_rate.shape[-1]
-    world_demand = _sum_axis(demand_rate.reshape(len(demand_rate), -1, n_e), 1)    # (M, E)
+    # real prices (M, K, E), cost index (M, K, A), demand (M, K, A, E) and the world's (M, E)
+    real, index, demand_rate, world_demand = demand.demand_month(de, t, price, state.demand_long,
+                                                                 state.thrift)
 
     # concentrate to separated oxides, delivered to sellers over the month
     # (the company's reserve is not for sale: it does not count as a glut)

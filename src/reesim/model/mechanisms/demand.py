@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
-from reesim.model.compiled import einsum_dot, np_maximum, np_minimum
+from reesim.model.compiled import einsum_dot, np_maximum, np_minimum, numpy_power
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly_rate
 from reesim.model.timeline import Timeline, interpolate_by_year
@@ -269,8 +269,62 @@ def _cost_index(price: np.ndarray, intensity: np.ndarray, thrift: np.ndarray,
 def demand(inp: DemandInputs, t: int, index: np.ndarray, demand_long: np.ndarray,
            thrift: np.ndarray) -> np.ndarray:
     """Demand after price response, (M, K, A, E) t REO/yr, given the :func:`cost_index`."""
-    return _demand(index ** inp.elasticity_short, demand_long, inp.demand_t_per_yr[t],
+    return _demand(_powers(index, inp.elasticity_short), demand_long, inp.demand_t_per_yr[t],
                    inp.market_split[t], inp.intensity[t], thrift)
+
+
+def demand_month(inp: DemandInputs, t: int, price: np.ndarray, demand_long: np.ndarray,
+                 thrift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The month's real prices, cost index, demand and the world's demand, in one compiled pass.
+
+    :func:`real_price`, :func:`cost_index` and :func:`demand` at last month's ``price``
+    (M, K, E), and that demand summed over markets and applications in index order from 0.0
+    (numpy's sum over a middle axis), (M, E) t REO/yr: what separators weigh stocks by.
+    """
+    return _demand_month(price, float(inp.deflator[t]), inp.intensity[t], thrift,
+                         inp.reference_price_usd_per_kg, inp.elasticity_short, demand_long,
+                         inp.demand_t_per_yr[t], inp.market_split[t])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _demand_month(price: np.ndarray, deflator: float, intensity: np.ndarray, thrift: np.ndarray,
+                  reference: np.ndarray, elasticity: np.ndarray, demand_long: np.ndarray,
+                  base_demand: np.ndarray, market_split: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arithmetic of :func:`demand_month` (numba, cached): real, index, demand, world."""
+    members, markets, elements = price.shape
+    real = np.empty(price.shape)
+    for m in range(members):
+        for k in range(markets):
+            for e in range(elements):
+                real[m, k, e] = price[m, k, e] * deflator
+    index = _cost_index(real, intensity, thrift, reference)
+    rate = _demand(_powers(index, elasticity), demand_long, base_demand, market_split,
+                   intensity, thrift)
+    world = np.zeros((members, elements))
+    for m in range(members):
+        for k in range(markets):
+            for a in range(rate.shape[2]):
+                for e in range(elements):
+                    world[m, e] += rate[m, k, a, e]
+    return real, index, rate, world
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _powers(index: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """``index ** exponent`` of a (M, K, A) index and a (M, 1, A) exponent, as numpy's (numba).
+
+    numpy's power of an exponent array (:func:`~reesim.model.compiled.numpy_power`): its
+    scalar fast path when the exponent holds one value, the C library's pow otherwise.
+    """
+    members, markets, applications = index.shape
+    one_value = exponent.size == 1
+    out = np.empty(index.shape)
+    for m in range(members):
+        for k in range(markets):
+            for a in range(applications):
+                out[m, k, a] = numpy_power(index[m, k, a], exponent[m, 0, a], one_value)
+    return out
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -307,9 +361,25 @@ def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
     a, e = inp.thrift_pairs                                                   # the substitutable
     relative = _thrift_relative(price, inp.reference_price_usd_per_kg, e,
                                 inp.thrift_relative_to)
-    return _update_responses(index ** inp.long_exponent, demand_long, inp.long_rate,
-                             relative ** (-inp.thrift_elasticity), thrift, a, e,
+    return _update_responses(_powers(index, inp.long_exponent), demand_long, inp.long_rate,
+                             _pair_powers(relative, inp.thrift_elasticity), thrift, a, e,
                              inp.thrift_floor, inp.thrift_rate, inp.rebound_slowdown)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pair_powers(relative: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
+    """``relative ** -elasticity`` of (M, n_pairs) relative prices, as numpy's (numba).
+
+    numpy's power of the exponent array ``-elasticity`` (n_pairs,)
+    (:func:`~reesim.model.compiled.numpy_power`).
+    """
+    members, pairs = relative.shape
+    one_value = elasticity.size == 1
+    out = np.empty((members, pairs))
+    for m in range(members):
+        for j in range(pairs):
+            out[m, j] = numpy_power(relative[m, j], -elasticity[j], one_value)
+    return out
 
 
 @numba.njit(cache=True, error_model="numpy")

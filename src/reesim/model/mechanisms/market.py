@@ -31,7 +31,7 @@ from reesim.model.compiled import (
     einsum_dot,
     np_maximum,
     np_minimum,
-    scalar_power,
+    numpy_power,
     sum_elements,
 )
 from reesim.model.constants import Constant
@@ -1006,9 +1006,7 @@ def _desired_trade(landed: np.ndarray, destination_price: np.ndarray, want: np.n
     ``ratio = p_destination / landed``; ``requirement = max(want - local + (months * want / 12
     - sellers) / correction time, 0)``; ``push = push rate * max(ratio - 1, 0) * want``; the
     trade is ``requirement * min(ratio, 1) ** gate + push`` with the member's ``rules``. The
-    power is numpy's for a (members, 1) exponent: the C library's pow, except in a one-member
-    batch, where numpy's scalar fast path squares an exponent of exactly 2.0
-    (:func:`~reesim.model.compiled.scalar_power`).
+    power is numpy's for a (members, 1) exponent (:func:`~reesim.model.compiled.numpy_power`).
     """
     members, elements = want.shape
     out = np.empty((members, elements))
@@ -1022,10 +1020,8 @@ def _desired_trade(landed: np.ndarray, destination_price: np.ndarray, want: np.n
                                      + (target_stock - destination_sellers[m, e]) / correction,
                                      0.0)
             push = push_rate * np_maximum(ratio - 1.0, 0.0) * want[m, e]
-            base = np_minimum(ratio, 1.0)
-            # numpy raises an array to a one-value exponent array by its scalar fast path
-            power = scalar_power(base, gate) if members == 1 else base ** gate
-            out[m, e] = requirement * power + push
+            out[m, e] = (requirement * numpy_power(np_minimum(ratio, 1.0), gate, members == 1)
+                         + push)
     return out
 
 

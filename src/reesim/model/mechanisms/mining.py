@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from reesim.dims import DT_YR, ELEMENTS
-from reesim.model.compiled import einsum_dot, np_maximum, np_minimum, scalar_power, sum_elements
+from reesim.model.compiled import einsum_dot, np_maximum, np_minimum, numpy_power, sum_elements
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
 from reesim.model.mechanisms.capacity import capacity_history, recorded_capacity
@@ -416,9 +416,8 @@ def _utilization_target(netback: np.ndarray, cash_cost: np.ndarray,
     """The arithmetic of :func:`utilization_target` (numba, cached), (M, P).
 
     ``ratio = max(netback, 1e-9) / cash cost``, ``1 / (1 + ratio ** -steepness)`` with the
-    member's ``steepness`` (M, 1): numpy's power of a (M, 1) exponent, the C library's pow,
-    except in a one-member batch, where numpy takes its scalar fast path
-    (:func:`~reesim.model.compiled.scalar_power`).
+    member's ``steepness`` (M, 1), numpy's power of a (M, 1) exponent
+    (:func:`~reesim.model.compiled.numpy_power`).
     """
     members, producers = netback.shape
     out = np.empty((members, producers))
@@ -426,8 +425,7 @@ def _utilization_target(netback: np.ndarray, cash_cost: np.ndarray,
         exponent = -steepness[m, 0]
         for p in range(producers):
             ratio = np_maximum(netback[m, p], 1e-9) / cash_cost[m, p]
-            power = scalar_power(ratio, exponent) if members == 1 else ratio ** exponent
-            out[m, p] = 1.0 / (1.0 + power)
+            out[m, p] = 1.0 / (1.0 + numpy_power(ratio, exponent, members == 1))
     return out
 
 
