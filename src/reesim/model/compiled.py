@@ -4,7 +4,10 @@ A kernel that replaces numpy code must give the numbers numpy gave, whatever the
 helpers reproduce numpy's semantics (NaN rules of ``np.minimum`` and ``np.maximum``, its fast
 paths for an array to a scalar power) and the order of operations of its sums and einsum dot
 products (``tests/test_compiled_sums.py``, ``test_mech_demand.py`` and ``test_mech_regimes.py``
-check them bit for bit).
+check them bit for bit). They are compiled with numpy's error model, as the kernels are: a
+division by zero gives inf, as in numpy, whoever calls them first (numba compiles a helper
+with the flags of its first caller, so a helper left on Python's error model raised
+ZeroDivisionError when a test called it before any kernel had).
 """
 
 from __future__ import annotations
@@ -15,19 +18,19 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def np_minimum(a: float, b: float) -> float:
     """``np.minimum`` of two numbers (NaN if either is NaN)."""
     return a if (a < b or a != a) else b
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def np_maximum(a: float, b: float) -> float:
     """``np.maximum`` of two numbers (NaN if either is NaN)."""
     return a if (a > b or a != a) else b
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def sum_elements(a: np.ndarray) -> float:
     """``a.sum()`` of a contiguous 1-d array of at most 128 values, in numpy's order.
 
@@ -64,7 +67,7 @@ def sum_elements(a: np.ndarray) -> float:
     return 0.0 + res
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def einsum_dot(a: np.ndarray, b: np.ndarray) -> float:
     """``np.einsum`` of two 1-d arrays of equal length with a contiguous last axis, summed.
 
@@ -96,7 +99,7 @@ def einsum_dot(a: np.ndarray, b: np.ndarray) -> float:
     return 0.0 + (even + odd)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def scalar_power(x: float, exponent: float) -> float:
     """``x ** exponent`` as numpy computes an array to the power of a scalar (numba).
 
@@ -112,7 +115,7 @@ def scalar_power(x: float, exponent: float) -> float:
     return x ** exponent
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def numpy_power(x: float, exponent: float, one_value: bool) -> float:
     """``x ** exponent`` as numpy raises an array to the power of an exponent *array* (numba).
 

@@ -69,10 +69,15 @@ class Recorder:
             for name in self.names:
                 self.arrays[name] = np.empty((self.periods, self.members,
                                               *values[name].shape[1:]))
-        rows = slice(start, start + len(next(iter(values.values()))))
+        count = len(next(iter(values.values())))
+        rows = slice(start, start + count)
         if self.frequency == "month":
-            for name in self.names:
-                self.arrays[name][t, rows] = values[name]
+            if count == self.members:           # one chunk: the whole period's row
+                for name in self.names:
+                    self.arrays[name][t] = values[name]
+            else:
+                for name in self.names:
+                    self.arrays[name][t, rows] = values[name]
             return
         year, month = divmod(t, MONTHS_PER_YEAR)
         closes = month == MONTHS_PER_YEAR - 1

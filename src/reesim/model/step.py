@@ -99,8 +99,8 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     recent = state.price_recent
     flow, backlog, drain = state.trade_flow, state.reserve_backlog, state.drain_seen
     china, abroad, imports, used = [], [], 0.0, 0.0
-    demand_k, need = _sum_axis(need_rate, 2), need_rate * dt                   # (M, K, E), t
-    supply_china = deliveries[0] + deliveries[1]
+    # consumers' use (M, K, E) t/yr, the month's needs (M, K, A, E) t, China's own supply t/yr
+    demand_k, need, supply_china = _month_needs(need_rate, dt, deliveries[0], deliveries[1])
     quota = float(ma.export_quota_t_per_yr[t])
     first, second = de.essential_elements
     for _ in range(n):
@@ -117,16 +117,55 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
             momentum, want, offer_tc, buy, release, owed, flow, supply_china, deliveries[2],
             demand_k, drain, dt, need, first, second)
         china.append(market.Clearing(
-            sold_china, dict(zip(market.CHINA_SELLERS, (sold_pc, sold_tc, sold_sr),
-                                 strict=True)),
-            dict(zip((*market.CHINA_BUYERS, market.SMUGGLERS),
-                     (got_sr, got_tc, got_cc, got_exporters, got_smugglers), strict=True))))
+            sold_china, {PRODUCERS_CHINA: sold_pc, COMPANY: sold_tc, STATE_RESERVE: sold_sr},
+            {STATE_RESERVE: got_sr, COMPANY: got_tc, CONSUMERS_CHINA: got_cc,
+             "exporters": got_exporters, market.SMUGGLERS: got_smugglers}))
         abroad.append(market.Clearing(sold_abroad, {PRODUCERS_EXPORT: sold_pe},
                                       {CONSUMERS_EXPORT: got_ce, "importers": bought}))
         imports, used = imports + bought, used + part
     return Month(china=_sum(china), abroad=_sum(abroad), price=price, flow=flow, drain=drain,
                  imports=imports, used=used, expected=expected, recent=recent, anchor=anchor,
                  backlog=backlog)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _month_needs(need_rate: np.ndarray, dt: float, to_china: np.ndarray,
+                 to_company: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Consumers' use by market, a sub-step's needs and China's own separated supply (numba).
+
+    ``need_rate`` (M, K, A, E) t/yr summed over applications in index order from 0.0 (numpy's
+    sum over a middle axis), ``need_rate * dt`` t and ``to_china + to_company`` t/yr.
+    """
+    members, markets, applications, elements = need_rate.shape
+    use = np.zeros((members, markets, elements))
+    need = np.empty(need_rate.shape)
+    for m in range(members):
+        for k in range(markets):
+            for a in range(applications):
+                for e in range(elements):
+                    use[m, k, e] += need_rate[m, k, a, e]
+                    need[m, k, a, e] = need_rate[m, k, a, e] * dt
+    supply = np.empty(to_china.shape)
+    for m in range(members):
+        for e in range(elements):
+            supply[m, e] = to_china[m, e] + to_company[m, e]
+    return use, need, supply
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _sellers_stock(inventory: np.ndarray, reserve: np.ndarray) -> np.ndarray:
+    """Sellers' stocks (M, E) t, what separators weigh against the world's demand (numba).
+
+    Producers' in both markets plus the trading company's stock beyond its ``reserve``
+    (:func:`regimes.spare_stock`; the reserve is not for sale), added in that order.
+    """
+    spare = regimes.spare_stock(inventory[:, _TC], reserve)
+    members, _, elements = inventory.shape
+    held = np.empty((members, elements))
+    for m in range(members):
+        for e in range(elements):
+            held[m, e] = inventory[m, _PC, e] + inventory[m, _PE, e] + spare[m, e]
+    return held
 
 
 _ORDER_COMPANY = market.RESERVE_HOLDERS.index(COMPANY)
@@ -267,8 +306,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
 
     # concentrate to separated oxides, delivered to sellers over the month
     # (the company's reserve is not for sale: it does not count as a glut)
-    held = (state.inventory[:, _PC] + state.inventory[:, _PE]
-            + regimes.spare_stock(state.inventory[:, _TC], state.company.reserve))
+    held = _sellers_stock(state.inventory, state.company.reserve)
     share = separation.separated_share(se, held, world_demand)
     sep = separation.separate(se, t, state.concentrate, mined.mine_output, sep_limit, share)
     stocks = market.Stocks(state.inventory.copy())

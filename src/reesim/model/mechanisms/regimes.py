@@ -196,9 +196,8 @@ class TradingCompany:
                       company: CompanyState, planned: np.ndarray,
                       release: np.ndarray) -> np.ndarray:
         """The sales rule's offer of the stock beyond the reserve, plus any ordered release."""
-        spare = spare_stock(stock, company.reserve)
-        offer = SALES_RULES[inp.rule].offer(inp, spare, price_china, company.reference, planned)
-        return _within_stock(offer, release, stock)
+        return SALES_RULES[inp.rule].offer_within(inp, stock, company, price_china, planned,
+                                                   release)
 
     def active_months(self, months: np.ndarray) -> np.ndarray:
         """One more month of activity."""
@@ -341,6 +340,17 @@ class DefendPrice:
         return _defend_offer(stock, price_china, reference, inp.member_mix, planned,
                              inp.defend_factor, inp.sales_response)
 
+    def offer_within(self, inp: RegimeInputs, stock: np.ndarray, company: CompanyState,
+                     price_china: np.ndarray, planned: np.ndarray,
+                     release: np.ndarray) -> np.ndarray:
+        """:meth:`offer` of the stock beyond the reserve, plus ``release``, within ``stock``.
+
+        The company's whole offer in one compiled call (:func:`_defend_within`).
+        """
+        return _defend_within(stock, company.reserve, price_china, company.reference,
+                              inp.member_mix, planned, inp.defend_factor, inp.sales_response,
+                              release)
+
     def output_plan(self, inp: RegimeInputs, company: CompanyState, stock: np.ndarray,
                     planned: np.ndarray, price_china: np.ndarray,
                     desired: np.ndarray) -> np.ndarray:
@@ -391,6 +401,17 @@ def _defend_offer(stock: np.ndarray, price: np.ndarray, reference: np.ndarray, m
                                           sales_response)
             offer[m, e] = stock[m, e] * (1.0 - withhold * room)
     return offer
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _defend_within(stock: np.ndarray, reserve: np.ndarray, price: np.ndarray,
+                   reference: np.ndarray, mix: np.ndarray, planned: np.ndarray,
+                   defend_factor: float, sales_response: float,
+                   release: np.ndarray) -> np.ndarray:
+    """:func:`_defend_offer` of :func:`spare_stock`, then :func:`_within_stock` (numba, cached)."""
+    offer = _defend_offer(spare_stock(stock, reserve), price, reference, mix, planned,
+                          defend_factor, sales_response)
+    return _within_stock(offer, release, stock)
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -403,9 +403,27 @@ def separated_share(inp: SeparationInputs, held: np.ndarray,
     separator separated everything, and `baotou`'s holders held 0.99 Mt of oxides in 2024 and
     7.0 Mt in 2050 (Ce 3.6 Mt, 66 years of demand).
     """
-    months = held / np.maximum(world_demand / MONTHS_PER_YEAR, 1e-9)
-    full, stop = inp.residue_full_months, inp.residue_stop_months
-    return np.clip((stop - months) / (stop - full), 0.0, 1.0)
+    return _separated_share(held, world_demand, inp.residue_full_months,
+                            inp.residue_stop_months)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _separated_share(held: np.ndarray, world_demand: np.ndarray, full: np.ndarray,
+                     stop: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`separated_share` (numba, cached), (M, E).
+
+    Months held ``held / max(world_demand / 12, 1e-9)``; the share
+    ``min(max((stop - months) / (stop - full), 0), 1)`` with the member's thresholds (M, 1)
+    (numpy's clip, NaN rules kept).
+    """
+    members, elements = held.shape
+    share = np.empty((members, elements))
+    for m in range(members):
+        for e in range(elements):
+            months = held[m, e] / np_maximum(world_demand[m, e] / MONTHS_PER_YEAR, 1e-9)
+            share[m, e] = np_minimum(np_maximum((stop[m, 0] - months)
+                                                / (stop[m, 0] - full[m, 0]), 0.0), 1.0)
+    return share
 
 
 def separate(inp: SeparationInputs, t: int, concentrate: np.ndarray, mine_output: np.ndarray,
