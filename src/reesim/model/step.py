@@ -6,9 +6,11 @@ company its members' output reaches the company); buyers state their wants (cons
 exporters, reserves); the markets clear; manufacturers consume what they can; products enter use
 and end-of-life material returns; then prices, expectations, demand responses, the company's
 memory and capacities update for the next month. Each mechanism's arithmetic is in its own
-module; this function only passes arrays between them. Every array keeps the member axis first;
-no Python loop here runs over members, elements or producers (the compiled sums loop in machine
-code, in numpy's order).
+module; this function only passes arrays between them, and the market month's sub-steps call
+those mechanisms' compiled functions from two compiled passes (:func:`_substep_wants`,
+:func:`_substep_trade`) so that a month costs two calls instead of some sixty numpy operations.
+Every array keeps the member axis first; no Python loop here runs over members, elements or
+producers (the compiled passes and sums loop in machine code, in numpy's order).
 """
 
 from __future__ import annotations

@@ -448,7 +448,9 @@ def _output_plan(price: np.ndarray, reference: np.ndarray, mix: np.ndarray, stoc
 
 
 SALES_RULES = {"defend_price": DefendPrice()}
-"""The trading company's sales rules by name (``market.trading_company.rule``)."""
+"""The trading company's sales rules by name (``market.trading_company.rule``): each has
+``offer`` (of a stock), ``offer_within`` (of the company's stock beyond its reserve, plus an
+ordered release, within the stock: what the market month uses) and ``output_plan``."""
 REGIMES: dict[str, Regime] = {r.name: r for r in (FreeMarket(), TradingCompany())}
 """Regimes by name; must cover ``reesim.scenario.schema.REGIME_NAMES``."""
 if tuple(REGIMES) != REGIME_NAMES:
