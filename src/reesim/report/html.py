@@ -298,6 +298,9 @@ def write_static(ds: xr.Dataset, folder: Path, stem: str, fmt: str,
             try:
                 pio.write_images(list(figs.values()), rendered, format=fmt, width=1100,
                                  height=[f.layout.height or 520 for f in figs.values()])
+                missing = [p.name for p in rendered if not p.is_file()]
+                if missing:    # seen once under load: kaleido returned without every file
+                    raise FileNotFoundError(f"kaleido wrote no {', '.join(missing)}")
                 break
             except Exception as exc:   # kaleido or the browser missing or failing
                 if attempt == 2:
