@@ -359,11 +359,28 @@ def update_responses(inp: DemandInputs, price: np.ndarray, index: np.ndarray,
     ``index`` is the month's :func:`cost_index` at ``price`` (M, K, E).
     """
     a, e = inp.thrift_pairs                                                   # the substitutable
-    relative = _thrift_relative(price, inp.reference_price_usd_per_kg, e,
-                                inp.thrift_relative_to)
-    return _update_responses(_powers(index, inp.long_exponent), demand_long, inp.long_rate,
-                             _pair_powers(relative, inp.thrift_elasticity), thrift, a, e,
-                             inp.thrift_floor, inp.thrift_rate, inp.rebound_slowdown)
+    return _responses(price, index, demand_long, thrift, inp.reference_price_usd_per_kg, a, e,
+                      inp.thrift_relative_to, inp.long_exponent, inp.long_rate,
+                      inp.thrift_elasticity, inp.thrift_floor, inp.thrift_rate,
+                      inp.rebound_slowdown)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _responses(price: np.ndarray, index: np.ndarray, demand_long: np.ndarray,
+               thrift: np.ndarray, reference: np.ndarray, application: np.ndarray,
+               element: np.ndarray, relative_to: np.ndarray, long_exponent: np.ndarray,
+               long_rate: np.ndarray, elasticity: np.ndarray, floor: np.ndarray,
+               thrift_rate: np.ndarray, rebound_slowdown: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`update_responses` in one compiled call (numba, cached).
+
+    The pairs' relative prices (:func:`_thrift_relative`), both powers (:func:`_powers`,
+    :func:`_pair_powers`) and the moves (:func:`_update_responses`).
+    """
+    relative = _thrift_relative(price, reference, element, relative_to)
+    return _update_responses(_powers(index, long_exponent), demand_long, long_rate,
+                             _pair_powers(relative, elasticity), thrift, application, element,
+                             floor, thrift_rate, rebound_slowdown)
 
 
 @numba.njit(cache=True, error_model="numpy")
