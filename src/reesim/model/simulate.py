@@ -72,12 +72,9 @@ class Recorder:
         count = len(next(iter(values.values())))
         rows = slice(start, start + count)
         if self.frequency == "month":
-            if count == self.members:           # one chunk: the whole period's row
-                for name in self.names:
-                    self.arrays[name][t] = values[name]
-            else:
-                for name in self.names:
-                    self.arrays[name][t, rows] = values[name]
+            at = t if count == self.members else (t, rows)     # a whole row indexes faster
+            for name in self.names:
+                self.arrays[name][at] = values[name]
             return
         year, month = divmod(t, MONTHS_PER_YEAR)
         closes = month == MONTHS_PER_YEAR - 1

@@ -196,12 +196,7 @@ def _substep_wants(stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndar
             stocks[m, _TC, e] += to_company[m, e] * dt
             stocks[m, _PE, e] += to_export[m, e] * dt
     momentum = market._panic(recent, expected, rules.log_panic_threshold)
-    rate = np.empty(members)
-    for m in range(members):
-        rate[m] = (1.0 - math.exp(-dt / rules.consumer_adjustment_yr[m])) / dt
-    want = market._consumer_purchases(demand_k, stocks[:, _CC:_CE + 1], momentum,
-                                      rules.consumer_coverage_months,
-                                      rules.hoarding_sensitivity, rules.max_hoard_multiple, rate)
+    want = market._consumer_purchases(demand_k, stocks[:, _CC:_CE + 1], momentum, rules, dt)
     buy, release, owed = market._reserve_orders(orders, months_left, backlog, stocks,
                                                 market.RESERVE_INDEX, dt)
     return momentum, want, buy, release, owed

@@ -464,33 +464,33 @@ def consumer_purchases(inp: MarketInputs, demand_k: np.ndarray, stock: np.ndarra
     share ``1 - exp(-dt / adjustment)`` of the gap in a step of ``dt`` yr, the exact share of a
     first-order adjustment, so the path of the stock does not depend on the step.
     """
-    return _consumer_purchases(
-        demand_k, stock, momentum, inp.consumer_coverage_months[:, 0, 0],
-        inp.hoarding_sensitivity[:, 0, 0], inp.max_hoard_multiple[:, 0, 0],
-        (1.0 - np.exp(-dt / inp.consumer_adjustment_yr[:, 0, 0])) / dt)
+    return _consumer_purchases(demand_k, stock, momentum, inp.rules, dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _consumer_purchases(demand_k: np.ndarray, stock: np.ndarray, momentum: np.ndarray,
-                        coverage_months: np.ndarray, hoarding: np.ndarray,
-                        max_hoard: np.ndarray, rate_per_yr: np.ndarray) -> np.ndarray:
+                        rules: MemberRules, dt: float) -> np.ndarray:
     """The arithmetic of :func:`consumer_purchases` (numba, cached on disk), (M, K, E) t/yr.
 
-    ``demand_k`` t/yr, ``stock`` t and ``momentum`` (M, K, E); member values (M,). Target
+    ``demand_k`` t/yr, ``stock`` t and ``momentum`` (M, K, E); the member's ``rules``. Target
     months ``coverage * min(1 + hoarding * momentum, max_hoard)``, target stock
     ``months * demand / 12``, purchases ``max(demand + (target - stock) * rate, 0)`` with
-    ``rate`` (M,) 1/yr the share of the gap closed per year of the step, in numpy's order.
+    ``rate = (1 - exp(-dt / adjustment time)) / dt`` 1/yr, the share of the gap closed per
+    year of the step, in numpy's order.
     """
     members, markets, elements = demand_k.shape
     out = np.empty((members, markets, elements))
+    coverage_months, hoarding = rules.consumer_coverage_months, rules.hoarding_sensitivity
+    max_hoard = rules.max_hoard_multiple
     for m in range(members):
+        rate_per_yr = (1.0 - math.exp(-dt / rules.consumer_adjustment_yr[m])) / dt
         for k in range(markets):
             for e in range(elements):
                 months = coverage_months[m] * np_minimum(1.0 + hoarding[m] * momentum[m, k, e],
                                                          max_hoard[m])
                 target = months * demand_k[m, k, e] / MONTHS_PER_YEAR
                 out[m, k, e] = np_maximum(
-                    demand_k[m, k, e] + (target - stock[m, k, e]) * rate_per_yr[m], 0.0)
+                    demand_k[m, k, e] + (target - stock[m, k, e]) * rate_per_yr, 0.0)
     return out
 
 
@@ -830,7 +830,7 @@ def within_step_elasticity(inp: MarketInputs, dt: float) -> np.ndarray:
     steps' (2012 mean 152 USD/kg at one sub-step against 132 at eight; 139 against 130 with
     the step's mean perception).
     """
-    return inp.purchase_elasticity[:, 0] * step_perception_weight(inp, dt)
+    return _price_rules(inp.rules, dt)[1]
 
 
 def step_perception_weight(inp: MarketInputs, dt: float) -> np.ndarray:
@@ -857,11 +857,20 @@ def _price_rule(inp: MarketInputs, dt: float) -> tuple[np.ndarray, ...]:
     log-cover width over which the slope changes (``glut_transition_width``) and
     ``log_target = ln(target months / months per step)``.
     """
-    months = inp.seller_coverage_months[:, 0, 0]
-    beta = inp.coverage_sensitivity[:, 0, 0]
-    return (inp.log_max_scarcity[:, 0], within_step_elasticity(inp, dt), beta,
-            beta * (inp.glut_sensitivity_ratio[:, 0, 0] - 1.0), inp.glut_width[:, 0, 0],
-            np.log(months / (MONTHS_PER_YEAR * dt)))
+    return _price_rules(inp.rules, dt)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _price_rules(rules: MemberRules, dt: float) -> tuple[np.ndarray, ...]:
+    """The arithmetic of :func:`_price_rule` per member (numba, cached), six (M,) arrays."""
+    members = len(rules.coverage_sensitivity)
+    eps, glut, log_target = np.empty(members), np.empty(members), np.empty(members)
+    for m in range(members):
+        eps[m] = rules.purchase_elasticity[m] * perception_weight(dt, rules.perception_time_yr[m])
+        glut[m] = rules.coverage_sensitivity[m] * (rules.glut_sensitivity_ratio[m] - 1.0)
+        log_target[m] = math.log(rules.seller_coverage_months[m] / (MONTHS_PER_YEAR * dt))
+    return (rules.log_max_scarcity, eps, rules.coverage_sensitivity, glut, rules.glut_width,
+            log_target)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -1097,7 +1106,8 @@ def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndar
     ``1 - exp(-dt / arbitrage time)``, the world's drain as sellers perceive it
     (:func:`world_drain`, lagged over ``drain_perception_time_yr``), sellers' holds
     (:func:`seller_hold` + :func:`drain_hold`) and the premium signal
-    (:func:`premium_signal`) are computed as those functions state, in numpy's order; the
+    (:func:`premium_signal`) and the price rule (:func:`_price_rule`) are computed as those
+    functions state, in numpy's order; the
     clearing's outputs are written in place (t, t/yr as in :class:`Trade`), ``drain`` (M, E)
     t/yr, ``free`` (M, E) the share licences and quota let go, ``new_price`` (M, K, E) USD/kg.
     """
@@ -1115,21 +1125,24 @@ def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndar
     decay = np.empty(members)
     hold = np.empty(price.shape)
     signal = np.zeros((members, elements))
-    log_max_scarcity, eps, beta = np.empty(members), np.empty(members), np.empty(members)
-    glut, width, log_target = np.empty(members), np.empty(members), np.empty(members)
     for m in range(members):
+        # licences grant their share of what exporters apply for this month, once: the
+        # intention forms on the licensed tonnage, and shipments never exceed this month's grant
+        # (so a new control bites at once). Applying the share to the intention and again to
+        # the shipments licensed f**2 (16% for the 2025 controls' 40%), and the traders' price
+        # push, scaled up to fill that gap, made Sm and Gd cycle between 8 and 50 USD/kg every
+        # two years.
         for e in range(elements):
             denied[m, e] = out[m, e] * (1.0 - licensed[e])           # t/yr licences turn away
             out[m, e] = out[m, e] * licensed[e]
             licence_cap[m, e] = out[m, e] if licensed[e] < 1.0 else np.inf
         decay[m] = 1.0 - math.exp(-dt / rules.arbitrage_time_yr[m])
         perceived = 1.0 - math.exp(-dt / rules.drain_perception_time_yr[m])
-        months = rules.seller_coverage_months[m]
         weight = perception_weight(dt, rules.perception_time_yr[m])
         for e in range(elements):
             world = use[m, 0, e] + use[m, 1, e] - supply_china[m, e] - supply_export[m, e]
             drain[m, e] = drain_seen[m, e] + (world - drain_seen[m, e]) * perceived
-            ahead = drain_hold_at(months, rules.drain_foresight_yr[m],
+            ahead = drain_hold_at(rules.seller_coverage_months[m], rules.drain_foresight_yr[m],
                                   use[m, 0, e] + use[m, 1, e], drain[m, e])
             for k in range(2):
                 hold[m, k, e] = seller_hold_at(rules.hoarding_sensitivity[m], momentum[m, k, e],
@@ -1137,13 +1150,7 @@ def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndar
             if premium_on:
                 signal[m, e] = premium_signal_at(recent[m, 1, e], price[m, 1, e], weight,
                                                  rules.log_panic_threshold[m])
-        # the price rule's member values (_price_rule)
-        log_max_scarcity[m] = rules.log_max_scarcity[m]
-        eps[m] = rules.purchase_elasticity[m] * weight
-        beta[m] = rules.coverage_sensitivity[m]
-        glut[m] = beta[m] * (rules.glut_sensitivity_ratio[m] - 1.0)
-        width[m] = rules.glut_width[m]
-        log_target[m] = math.log(months / (MONTHS_PER_YEAR * dt))
+    log_max_scarcity, eps, beta, glut, width, log_target = _price_rules(rules, dt)
     within_quota = np.empty(members)
     log_price = np.empty(price.shape)
     _trade_and_clear(

@@ -327,25 +327,17 @@ def _set_aside(reserve: np.ndarray, stock: np.ndarray, price: np.ndarray, mix: n
 class DefendPrice:
     """Sales rule ``defend_price``: a buffer stock that withholds sales below a defended price."""
 
-    def offer(self, inp: RegimeInputs, stock: np.ndarray, price_china: np.ndarray,
-              reference: np.ndarray, planned: np.ndarray) -> np.ndarray:
-        """What the company offers this month of ``stock`` (M, E) t, its stock beyond the reserve.
-
-        It sells all of an element while the China price stands at or above its defended price
-        (``defend_factor`` x its trailing reference price) and withholds below it, by
-        (price / defended) ** sales_response, as long as what it so holds (valued in tonnes of
-        members' output) is within a plan's worth (an assumption: a buffer for defending prices
-        as large as the reserve); beyond that it sells at any price.
-        """
-        return _defend_offer(stock, price_china, reference, inp.member_mix, planned,
-                             inp.defend_factor, inp.sales_response)
-
     def offer_within(self, inp: RegimeInputs, stock: np.ndarray, company: CompanyState,
                      price_china: np.ndarray, planned: np.ndarray,
                      release: np.ndarray) -> np.ndarray:
-        """:meth:`offer` of the stock beyond the reserve, plus ``release``, within ``stock``.
+        """What the company offers this month, (M, E) t, of its ``stock`` (M, E) t.
 
-        The company's whole offer in one compiled call (:func:`_defend_within`).
+        Of the stock beyond its reserve it sells all of an element while the China price stands
+        at or above its defended price (``defend_factor`` x its trailing reference price) and
+        withholds below it, by (price / defended) ** sales_response, as long as what it so holds
+        (valued in tonnes of members' output) is within a plan's worth (an assumption: a buffer
+        for defending prices as large as the reserve); beyond that it sells at any price. An
+        ordered ``release`` is added, all within the stock (:func:`_defend_within`).
         """
         return _defend_within(stock, company.reserve, price_china, company.reference,
                               inp.member_mix, planned, inp.defend_factor, inp.sales_response,
@@ -377,7 +369,7 @@ class DefendPrice:
 @numba.njit(cache=True, error_model="numpy")
 def _defend_offer(stock: np.ndarray, price: np.ndarray, reference: np.ndarray, mix: np.ndarray,
                   planned: np.ndarray, defend_factor: float, sales_response: float) -> np.ndarray:
-    """The arithmetic of :meth:`DefendPrice.offer` for each member (numba, cached on disk).
+    """The withholding of :meth:`DefendPrice.offer_within` for each member (numba, cached).
 
     ``stock`` (M, E) t beyond the reserve, ``price`` and ``reference`` (M, E) USD/kg, ``mix``
     (E,) the members' output mix and ``planned`` (M,) t. ``withhold = 1 - min(max(price /
@@ -408,7 +400,11 @@ def _defend_within(stock: np.ndarray, reserve: np.ndarray, price: np.ndarray,
                    reference: np.ndarray, mix: np.ndarray, planned: np.ndarray,
                    defend_factor: float, sales_response: float,
                    release: np.ndarray) -> np.ndarray:
-    """:func:`_defend_offer` of :func:`spare_stock`, then :func:`_within_stock` (numba, cached)."""
+    """The arithmetic of :meth:`DefendPrice.offer_within` (numba, cached on disk).
+
+    :func:`_defend_offer` of the stock beyond the reserve (:func:`spare_stock`), plus the
+    release, within the stock (:func:`_within_stock`).
+    """
     offer = _defend_offer(spare_stock(stock, reserve), price, reference, mix, planned,
                           defend_factor, sales_response)
     return _within_stock(offer, release, stock)
@@ -449,8 +445,8 @@ def _output_plan(price: np.ndarray, reference: np.ndarray, mix: np.ndarray, stoc
 
 SALES_RULES = {"defend_price": DefendPrice()}
 """The trading company's sales rules by name (``market.trading_company.rule``): each has
-``offer`` (of a stock), ``offer_within`` (of the company's stock beyond its reserve, plus an
-ordered release, within the stock: what the market month uses) and ``output_plan``."""
+``offer_within`` (its offer of the company's stock beyond the reserve, plus an ordered release,
+within the stock) and ``output_plan``."""
 REGIMES: dict[str, Regime] = {r.name: r for r in (FreeMarket(), TradingCompany())}
 """Regimes by name; must cover ``reesim.scenario.schema.REGIME_NAMES``."""
 if tuple(REGIMES) != REGIME_NAMES:
