@@ -576,6 +576,31 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert "objective" in result.output
 
 
+
+def test_countries_the_model_pools_are_compared_as_one_sum(truth):
+    # the model places its minor producers in pooled regions (other_monazite sits in Malaysia
+    # for Malaysia, Brazil, Thailand, Vietnam): a recorded country is summed with the others, not
+    # set against one region (Brazil against nothing: a log error of a zero)
+    ds, obs = truth
+    pooled = ds.assign_coords(producer_region=("producer", ["baotou", "south_china", "malaysia"]),
+                              region=["baotou", "south_china", "malaysia"])
+    rows = [("malaysia", 2006, 4_000.0, ""), ("brazil", 2006, 6_000.0, ""),
+            ("brazil", 2007, 20_000.0, ""),            # alone in its year: a partial list
+            ("thailand", 2008, 5_000.0, ""), ("vietnam", 2008, 5_000.0, "")]
+    production = pd.concat([obs.production, pd.DataFrame(rows, columns=obs.production.columns)],
+                           ignore_index=True)
+    record = Observations(prices=obs.prices, production=production, exports=obs.exports,
+                          fx=obs.fx)
+    series = {s.name: s for s in build_series(pooled, record)}
+    assert "production_malaysia" not in series and "production_brazil" not in series
+    other = series["production_other_countries"]
+    assert other.observed.value.tolist() == [10_000.0, 10_000.0]          # 2006 and 2008
+    assert other.observed.note.iloc[0] == "sum of malaysia 4,000, brazil 6,000"
+    m = compute_metrics(pooled, record)
+    assert metric(m, "production_other_countries", "log_rmse") == pytest.approx(0.0, abs=1e-12)
+    # not fitted: the objective is the same with and without these rows
+    assert objective(m) == pytest.approx(objective(compute_metrics(pooled, obs)))
+
 # -- 2016-2025 targets and the outlook comparison ---------------------------------------------
 
 def record_from(ds: xr.Dataset, scale: dict[str, float] | None = None,

@@ -86,9 +86,9 @@ SMOOTHNESS_START = pd.Timestamp("2001-01-01")
 FITTED_COUNTRIES = ("usa", "australia", "myanmar")
 """Countries whose mine output enters the objective (family ``production_country``): the
 issue's 2016-2025 targets, together about 85% of recorded mine output outside China in
-2020-2024 (USGS MCS). The smaller producers (India, Russia, Malaysia, Brazil, ...) are shown by
-``reesim validate`` but not fitted: the model has no producer there in some recorded years (a
-log error of a zero), and their output is a few kt."""
+2020-2024 (USGS MCS). The smaller producers (India, Russia, and the other countries summed:
+``production_other_countries``) are shown by ``reesim validate`` but not fitted: their output
+is a few kt, recorded in some years only."""
 
 OBJECTIVE_WEIGHTS: dict[str, float] = {
     # export prices: the best-documented record (Metal-Pages/USGS), the model's headline output

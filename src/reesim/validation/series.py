@@ -14,9 +14,15 @@ Series (names are ``<family>`` or ``<family>_<product>``):
 - ``price_gap_<p>``: export / China price ratio 2010-2014, where both markets are observed in the
   same calendar month(s); ranges propagate as [low_e / high_c, high_e / low_c].
 - ``production_world``, ``production_china``: mine output (t REO/yr, annual means).
-- ``production_<country>``: mine output of a country that is a model region (usa, australia,
-  myanmar, malaysia, russia, india, brazil, ...), years with a positive observation (a recorded
-  zero cannot enter the log metrics).
+- ``production_<country>``: mine output of a country that is a model region of its own
+  (:data:`COUNTRY_REGIONS`), years with a positive observation (a recorded zero cannot enter the
+  log metrics).
+- ``production_other_countries``: mine output of every other country, summed: the model pools
+  them (``other_monazite`` is placed in Malaysia but stands for Malaysia, Brazil, Thailand and
+  Vietnam's monazite; ``southeast_asia_ionic``, ``africa_minor``, ``serra_verde``), so a
+  country-by-country comparison would set Brazil's record against nothing and Malaysia's against
+  the pool. Years where the record lists at least :data:`MIN_OTHER_COUNTRIES` of them (a year
+  with fewer is a partial list).
 - ``china_share_of_world``: China's mine output / world mine output, observed like with like
   (both from one source, ``china_share.csv``).
 - ``china_exports``: China's exports of separated products (t REO/yr) against customs exports
@@ -54,6 +60,12 @@ GAP_YEARS = (2010, 2014)
 
 EXPORT_QUOTA_YEARS = (2005, 2014)
 """Years of the exports-to-export-quota comparison (inclusive; quotas ended in 2015)."""
+
+COUNTRY_REGIONS = ("usa", "australia", "myanmar", "russia", "india")
+"""Recorded countries whose mine output is one model region's (compared one to one)."""
+
+MIN_OTHER_COUNTRIES = 2
+"""Fewest recorded countries outside China and :data:`COUNTRY_REGIONS` that make a year's sum."""
 
 OBS_COLUMNS = ["period_start", "period_end", "statistic", "kind", "value", "low", "high", "note"]
 """Columns of a series' observation frame (values in the series' unit; ``high`` may be inf)."""
@@ -130,6 +142,24 @@ def _year_rows(values: pd.Series, note: str | pd.Series = "") -> pd.DataFrame:
     } for y, v in values.items() if np.isfinite(v))
 
 
+def _other_country_rows(prod: pd.DataFrame) -> pd.DataFrame:
+    """Annual sums of the countries outside China and :data:`COUNTRY_REGIONS`, with their parts.
+
+    A year enters when the record lists at least :data:`MIN_OTHER_COUNTRIES` of them with a
+    positive figure; its note names each part (t REO).
+    """
+    others = prod[~prod.entity.isin(("world", "china", *COUNTRY_REGIONS))
+                  & (prod.mine_production_t_reo > 0)]
+    sums, notes = {}, {}
+    for year, part in others.groupby("year"):
+        if len(part) < MIN_OTHER_COUNTRIES:
+            continue
+        sums[year] = float(part.mine_production_t_reo.sum())
+        notes[year] = "sum of " + ", ".join(
+            f"{e} {v:,.0f}" for e, v in zip(part.entity, part.mine_production_t_reo, strict=True))
+    return _year_rows(pd.Series(sums, dtype=float), pd.Series(notes, dtype=object))
+
+
 def _price_rows(prices: pd.DataFrame) -> pd.DataFrame:
     renamed = prices.rename(columns={"value_usd_per_kg": "value", "low_usd_per_kg": "low",
                                      "high_usd_per_kg": "high"})
@@ -183,10 +213,11 @@ basis"). Before, the record's figures (119,000-130,000 t in 2005-2010, above quo
 
 
 def _annual_series(ds: xr.Dataset,
-                   frequency: str) -> dict[str, xr.DataArray | dict[str, xr.DataArray]]:
+                   frequency: str) -> dict[str, xr.DataArray | dict[str, xr.DataArray] | None]:
     """Annual (member, time) volume paths and (time,) quotas used by the volume series.
 
-    ``regions`` holds each mining region's output by region name.
+    ``regions`` holds each mining region's output by region name, ``other_countries`` the
+    output of the producers outside China and :data:`COUNTRY_REGIONS` (None: there are none).
 
     World and China mine output are on the record's basis: without illegal output from
     :data:`RECORD_COUNTS_QUOTA_FROM`, with it before.
@@ -203,6 +234,8 @@ def _annual_series(ds: xr.Dataset,
 
     # annual output by producer once (a sixteenth of the records), then each total of it
     by_producer = to_year(producer_mine_output(ds))
+    others = ~china_mask(ds) & xr.DataArray(~np.isin(ds.producer_region.values, COUNTRY_REGIONS),
+                                            dims="producer", coords={"producer": ds.producer})
     return {
         "world": on_record_basis(total_of(by_producer),
                                  total_of(by_producer, counted_by_record(ds))),
@@ -210,6 +243,7 @@ def _annual_series(ds: xr.Dataset,
                                  total_of(by_producer, china_mask(ds, recorded_only=True))),
         "regions": {region: total_of(by_producer, region_mask(ds, region))
                     for region in ds.region.values.tolist()},
+        "other_countries": total_of(by_producer, others) if bool(others.any()) else None,
         "exports": to_year(china_exports(ds)),
         "mining_quota": to_year(ds.china_mining_quota),
         "export_quota": to_year(ds.china_export_quota),
@@ -243,13 +277,12 @@ def _observed_rows(obs: Observations) -> dict[str, pd.DataFrame]:
         rows["production_world"] = _year_rows(
             prod[prod.entity == "world"].set_index("year").mine_production_t_reo)
         rows["production_china"] = _year_rows(china.mine_production_t_reo, china.note)
-        for region in dict.fromkeys(prod.entity):
-            if region in ("world", "china"):
-                continue
+        for region in COUNTRY_REGIONS:
             # a recorded 0 (no mine) has no log error; left out
             kept = prod[(prod.entity == region) & (prod.mine_production_t_reo > 0)]
             kept = kept.set_index("year")
             rows[f"production_{region}"] = _year_rows(kept.mine_production_t_reo, kept.note)
+        rows["production_other_countries"] = _other_country_rows(prod)
         share = obs.share_table().set_index("year")
         rows["china_share_of_world"] = _year_rows(share.china_share_fraction,
                                                   share.edition + ": " + share.note)
@@ -293,13 +326,19 @@ def build_series(ds: xr.Dataset, obs: Observations) -> list[Series]:
     out.append(Series("production_china", "production_china", "t REO/yr",
                       "China mine production", china, None, year_freq, rows["production_china"]))
     regions = set(ds.region.values.tolist())
-    for region in dict.fromkeys(prod.entity):
-        if region in ("world", "china") or region not in regions:
+    for region in COUNTRY_REGIONS:
+        if region not in regions:
             continue
         out.append(Series(f"production_{region}", "production_country", "t REO/yr",
                           f"{region} mine production",
                           _member_time(paths["regions"][region], members), None, year_freq,
                           rows[f"production_{region}"]))
+    if paths["other_countries"] is not None:      # the model has producers there
+        out.append(Series("production_other_countries", "production_country", "t REO/yr",
+                          "Mine production of the other countries (outside China and "
+                          f"{', '.join(COUNTRY_REGIONS)}), summed",
+                          _member_time(paths["other_countries"], members), None, year_freq,
+                          rows["production_other_countries"]))
     out.append(Series("china_share_of_world", "china_share_of_world", "fraction",
                       "China's share of world mine production (observed like with like)",
                       china, world, year_freq, rows["china_share_of_world"]))
