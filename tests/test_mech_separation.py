@@ -63,6 +63,22 @@ def test_mountain_pass_mines_on_into_its_stockpile_when_its_china_route_closes()
     assert runs["with"][1] > runs["without"][1] + 10_000     # the stock it mined into
 
 
+
+def test_mountain_pass_keeps_mining_once_its_separator_ramps():
+    # the US separator ramps on MP's record (separation_capacity.csv: 33,100 t/yr of feed in
+    # 2026, 38,200 from 2027); held at its 2025 rate (16,600) it kept the mine at 11-34% of its
+    # capacity in 2026-2031, the first years of the DoD price floor meant to keep it running
+    from reesim import load_scenario, simulate
+    from reesim.indicators import mean_by_year
+
+    ds = simulate(load_scenario("baotou", ["end_year=2031"])).dataset.isel(member=0)
+    mined = mean_by_year(ds.mine_output.sel(producer="mountain_pass").sum("element"))
+    capacity = mean_by_year(ds.capacity_available.sel(producer="mountain_pass"))
+    share = (mined / capacity).sel(year=slice(2027, 2031))
+    assert (share > 0.6).all(), share.values
+    feed = mean_by_year(ds.separation_feed.sel(region="usa").sum("element"))
+    assert float(feed.sel(year=2028)) > 0.8 * 38_200                 # near the nameplate
+
 def test_separation_takes_what_capacity_allows_and_keeps_the_rest_in_stock():
     inp = model().inputs.separation
     n_r, n_p = len(inp.recovery), inp.toll.shape[1]
