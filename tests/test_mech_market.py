@@ -188,6 +188,27 @@ def test_sellers_hold_back_and_consumers_hoard_only_beyond_the_panic_threshold()
     assert np.all(hold > 0.0) and np.all(hold <= np.log(inp.max_hoard_multiple[0, 0, 0]) + 1e-12)
 
 
+
+def test_consumers_buy_their_use_and_close_a_step_independent_share_of_the_cover_gap():
+    """Purchases are use plus ``(target - stock) * (1 - exp(-dt / T)) / dt``, the exact share of
+    a first-order correction over the step; the target cover, ``coverage`` months of use, grows
+    with panic by ``1 + hoarding * momentum`` up to ``max_hoard_multiple``; never negative."""
+    inp = model("parameters.hoarding_sensitivity=1.0").inputs.market
+    months, tau, most = (float(inp.consumer_coverage_months[0, 0, 0]),
+                         float(inp.consumer_adjustment_yr[0, 0, 0]),
+                         float(inp.max_hoard_multiple[0, 0, 0]))
+    use, empty = np.full((1, 2, 16), 120.0), np.zeros((1, 2, 16))
+    for dt in (DT_YR, DT_YR / 4):
+        rate = (1.0 - np.exp(-dt / tau)) / dt
+        calm = market.consumer_purchases(inp, use, empty, empty, dt)
+        np.testing.assert_allclose(calm, 120.0 + months * 10.0 * rate, rtol=1e-12)
+        uneasy = market.consumer_purchases(inp, use, empty, empty + 0.25, dt)
+        np.testing.assert_allclose(uneasy, 120.0 + months * min(1.25, most) * 10.0 * rate,
+                                   rtol=1e-12)
+        panic = market.consumer_purchases(inp, use, empty, empty + 100.0, dt)
+        np.testing.assert_allclose(panic, 120.0 + months * most * 10.0 * rate, rtol=1e-12)
+        assert (market.consumer_purchases(inp, use, empty + 1e9, empty, dt) == 0.0).all()
+
 def test_sellers_holding_for_higher_prices_raise_the_clearing_price():
     """Speculative holding is a higher reserved cover: the same stock clears at a higher price
     (and a doubled cover target at the cover's elasticity: 2 ** beta, on a symmetric rule)."""

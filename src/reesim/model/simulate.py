@@ -15,7 +15,7 @@ from reesim.model.build import Model, member_slice
 from reesim.model.state import initial_state
 from reesim.model.step import step
 from reesim.model.step_balance import FLOW_NAMES, STOCK_NAMES, StepBalance
-from reesim.model.variables import STAGES, STAGES_ENV, VARIABLES
+from reesim.model.variables import STAGES_ENV, VARIABLES
 from reesim.scenario.schema import REGIME_NAMES
 
 MEMBER_CHUNK = 256
@@ -152,15 +152,10 @@ def _check_records(recorder: Recorder, initial: dict[str, np.ndarray], model: Mo
     fail, residual = balance.failures(values, before, DT_YR)
     if fail is None:
         return
-    labels, tl = _labels(model), model.timeline
-    for s, stage in enumerate(STAGES):
-        rows = np.flatnonzero(fail[:, s] >= 0)
-        if len(rows):
-            t, m = min((divmod(int(r), members) for r in rows), key=lambda tm: (tm[1], tm[0]))
-            row = t * members + m
-            cell = np.unravel_index(int(fail[row, s]), balance.keep_shape[s])
-            raise BalanceError(describe_break(stage, float(residual[row, s]), [m, *cell],
-                                              f"time {tl.year[t]}-{tl.month[t]:02d}", labels))
+    stage, t, m, cell, res = balance.first_break(fail, residual, members)
+    tl = model.timeline
+    raise BalanceError(describe_break(stage, res, [m, *cell],
+                                      f"time {tl.year[t]}-{tl.month[t]:02d}", _labels(model)))
 
 
 def _run_members(model: Model, recorder: Recorder, start: int,

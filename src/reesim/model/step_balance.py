@@ -102,15 +102,29 @@ class StepBalance:
         its lowest member and the first cell there.
         """
         fail, residual = self.failures(values, before, dt_yr)
-        if fail is None:
-            return
+        if fail is not None:
+            stage, _, m, cell, res = self.first_break(fail, residual, len(fail))
+            raise BalanceError(describe_break(stage, res, [m + first_member, *cell], when,
+                                              labels))
+
+    def first_break(self, fail: np.ndarray, residual: np.ndarray, members: int
+                    ) -> tuple[object, int, int, tuple[int, ...], float]:
+        """The break an error names: stage, month, member, cell and residual (t REO).
+
+        ``fail`` and ``residual`` are :meth:`failures`' arrays of rows laid out as months of
+        ``members`` members (row ``month * members + member``). It is the first failing stage
+        in the table's order, its lowest failing member, that member's first failing month and
+        the cell (indices into the stage's kept dims).
+        """
         for s, stage in enumerate(STAGES):
-            members_failing = np.flatnonzero(fail[:, s] >= 0)
-            if len(members_failing):
-                m = int(members_failing[0])
-                cell = np.unravel_index(int(fail[m, s]), self.keep_shape[s])
-                raise BalanceError(describe_break(stage, float(residual[m, s]),
-                                                  [m + first_member, *cell], when, labels))
+            rows = np.flatnonzero(fail[:, s] >= 0)
+            if len(rows):
+                month, member = np.divmod(rows, members)
+                row = int(rows[np.lexsort((month, member))[0]])
+                cell = np.unravel_index(int(fail[row, s]), self.keep_shape[s])
+                return (stage, row // members, row % members, tuple(int(c) for c in cell),
+                        float(residual[row, s]))
+        raise ValueError("no failing cell")
 
 
 def _names(stage) -> tuple[str, ...]:
