@@ -121,7 +121,9 @@ def test_lynas_oxide_sold_into_china_is_exported_again():
     "0.00/0.02/0.02) and six behaviour tests fail (the magnet ban, the state purchase, the "
     "ionic disruption, the step check's tests); refitted again on the thirty-ninth session's "
     "code (seeds 0-3: 2.737-2.869, hoarding 0.10-0.74) the state reserve's purchase moves "
-    "China's Nd 0.3-1.2% (2% asked) and the leaky ban fails: docs/market-experiments.md"))
+    "China's Nd 0.3-1.2% (2% asked) and the leaky ban fails. With Dy and Tb alone at Roskill's "
+    "content (fortieth session, seeds 0-4: 2.699-3.006) the dearer Dy draws more ionic ore and "
+    "its Nd, and the purchase still fails (0.62% at seed 1): docs/market-experiments.md"))
 def test_myanmar_ore_carries_the_reported_dy_and_tb_content():
     """Myanmar's ore has the Dy and Tb content Roskill reported for China's 2018 imports.
 
