@@ -185,6 +185,63 @@ def test_compare_cli_runs_scenarios_and_writes_html(tmp_path):
     assert unknown.exit_code == 2 and "Traceback" not in unknown.output
 
 
+def _ensembles(tmp_path, members: int, seeds: tuple[int, int]) -> list[Compared]:
+    """``baotou-ensemble`` to 2012 and the same with a state purchase of 5 kt Nd in 2011."""
+    from reesim import load_scenario, simulate
+
+    lever = tmp_path / "buy.yaml"
+    lever.write_text("extends: baotou-ensemble\nname: buy\nend_year: 2012\nevents:\n"
+                     "  nd_buy:\n    type: stockpile\n    holder: state_reserve\n"
+                     "    action: buy\n    amounts_t_reo: {Nd: 5000}\n    months: 12\n"
+                     "    start: '2011-01'\n")
+    base = load_scenario("baotou-ensemble", ["end_year=2012"])
+    runs = (("base", base, seeds[0]), ("buy", load_scenario(str(lever)), seeds[1]))
+    return [Compared(name, simulate(scen, members=members, seed=seed).dataset)
+            for name, scen, seed in runs]
+
+
+def test_paired_ensembles_give_the_per_member_effect(tmp_path):
+    """Two ensembles over the same futures (same members, samples and seed) are compared
+    member by member: the quantiles of the per-member differences, which the difference of
+    the medians is not."""
+    from reesim.compare import paired
+    from reesim.indicators import mean_by_year
+
+    runs = _ensembles(tmp_path, 6, (3, 3))
+    assert paired(runs[0].dataset, runs[1].dataset)
+    table = comparison_table(runs, [2011])
+    row = table[table.indicator == "Nd oxide, China price"].iloc[0]
+    prices = [mean_by_year(r.dataset.price.sel(market="china", element="Nd")).sel(year=2011)
+              .values for r in runs]
+    effect = 100 * (prices[1] / prices[0] - 1)
+    assert row["buy vs base, paired p50 %"] == pytest.approx(np.median(effect))
+    assert row["buy vs base, paired p10 %"] == pytest.approx(np.quantile(effect, 0.1))
+    assert row["buy - base, paired p90"] == pytest.approx(
+        np.quantile(prices[1] - prices[0], 0.9))
+    assert row["buy vs base, paired p90 %"] > 0           # the purchase raises China's Nd
+    assert row["buy vs base %"] == pytest.approx(100 * (np.median(prices[1])
+                                                        / np.median(prices[0]) - 1))
+    base = tmp_path / "base.yaml"
+    base.write_text("extends: baotou-ensemble\nname: base\nend_year: 2012\n")
+    shown = runner.invoke(app, ["compare", str(base), str(tmp_path / "buy.yaml"), "--members",
+                                "4", "--seed", "3", "--years", "2011", "--out",
+                                str(tmp_path / "cmp")], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "paired ensembles:" in shown.output and "; paired +" in shown.output
+    assert "paired" in (tmp_path / "cmp" / "compare.csv").read_text().splitlines()[0]
+
+
+def test_ensembles_over_other_futures_are_not_paired(tmp_path):
+    from reesim.compare import paired
+
+    runs = _ensembles(tmp_path, 4, (3, 4))              # another seed: other samples
+    assert not paired(runs[0].dataset, runs[1].dataset)
+    assert not paired(runs[0].dataset.isel(member=[0]), runs[0].dataset.isel(member=[0]))
+    table = comparison_table(runs, [2011])
+    assert not any("paired" in c for c in table.columns)
+    assert "buy vs base %" in table.columns
+
+
 def test_plot_accessor_and_xarray_plot(baotou_result):
     import matplotlib
 

@@ -51,15 +51,33 @@ def _pct(value: float) -> str:
     return "-" if not math.isfinite(value) else f"{value:+.0f}%"
 
 
+def _spread(rec: dict, label: str, base: str) -> str:
+    """A paired run's per-member effect: median [p10, p90], in % (pp for shares)."""
+    if rec["unit"] == "%":
+        cells = [rec[f"{label} - {base}, paired p{q}"] for q in (50, 10, 90)]
+        text = ["-" if not math.isfinite(v) else f"{v:+.1f}" for v in cells]
+        return f"{text[0]} pp [{text[1]}, {text[2]}]"
+    cells = [rec[f"{label} vs {base}, paired p{q} %"] for q in (50, 10, 90)]
+    text = ["-" if not math.isfinite(v) else f"{v:+.1f}%" for v in cells]
+    return f"{text[0]} [{text[1]}, {text[2]}]"
+
+
 def render_comparison(table: pd.DataFrame, labels: list[str], console: Console) -> None:
     """Print the comparison as one table: a row per indicator and year, a column per run.
 
     Runs after the first show their value and the difference to the first (in %, or in
-    percentage points for shares). Numbers are never cut: the indicator column wraps instead.
+    percentage points for shares); a run paired with the first (:func:`reesim.compare.paired`)
+    also its per-member effect, median [10th, 90th percentile]. Numbers are never cut: the
+    indicator column wraps instead.
     """
     base = labels[0]
-    out = Table(title=f"Key indicators (annual; ensembles: medians), differences to {base}",
-                title_justify="left", show_lines=False, pad_edge=False)
+    paired = [label for label in labels[1:]
+              if f"{label} - {base}, paired p50" in table.columns]
+    title = f"Key indicators (annual; ensembles: medians), differences to {base}"
+    if paired:
+        title += ("; paired ensembles: the per-member difference, median [10th, 90th "
+                  "percentile]")
+    out = Table(title=title, title_justify="left", show_lines=False, pad_edge=False)
     out.add_column("indicator, unit", overflow="fold", ratio=1, min_width=14)
     out.add_column("year", no_wrap=True)
     for label in labels:
@@ -74,6 +92,8 @@ def render_comparison(table: pd.DataFrame, labels: list[str], console: Console) 
                 diff = "-" if not math.isfinite(change) else f"{change:+.1f} pp"
             else:
                 diff = _pct(rec[f"{label} vs {base} %"])
+            if label in paired:
+                diff += "; paired " + _spread(rec, label, base)
             cells.append(f"{_fmt(rec[label])} ({diff})")
         out.add_row(name if name != last else "", str(rec["year"]), *cells,
                     end_section=False)

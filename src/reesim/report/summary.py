@@ -8,6 +8,7 @@ their median, with the 5th and 95th percentiles where members > 1.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Sequence
 
@@ -28,11 +29,26 @@ def _stats(da: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray | None, xr.Data
     return q.sel(quantile=0.5), q.sel(quantile=0.05), q.sel(quantile=0.95)
 
 
-def _records(section: str, metric: str, da: xr.DataArray, unit: str, key_dim: str | None,
-             years: Sequence[int]) -> list[dict]:
-    """Tidy records of an (member, year[, key]) array at ``years``."""
-    mid, low, high = _stats(da)
+def _record_rows(section: str, metric: str, da: xr.DataArray, unit: str,
+                 key_dim: str | None, years: Sequence[int], by_member: bool = False
+                 ) -> list[dict]:
+    """Tidy records of an (member, year[, key]) array at ``years``.
+
+    Ensembles give their median with ``p05`` and ``p95``, or with ``by_member`` one record per
+    member (``member``: its index), as paired comparisons need (:mod:`reesim.compare`).
+    """
     dims = ("year", key_dim) if key_dim else ("year",)
+    if by_member:
+        rows = {year: i for i, year in enumerate(da.year.values.tolist())}
+        keys = list(da[key_dim].values) if key_dim else [""]
+        values = (da if "member" in da.dims else da.expand_dims("member")).transpose(
+            "member", *dims).values
+        return [{"section": section, "metric": metric, "key": str(key), "year": int(year),
+                 "value": float(values[(m, rows[year], j) if key_dim else (m, rows[year])]),
+                 "unit": unit, "member": m}
+                for m in range(values.shape[0]) for year in years if year in rows
+                for j, key in enumerate(keys)]
+    mid, low, high = _stats(da)
     # plain arrays read by position: a label lookup (.sel) per cell cost 0.3 s a summary
     values, lows, highs = (None if a is None else a.transpose(*dims).values
                            for a in (mid, low, high))
@@ -52,67 +68,69 @@ def _records(section: str, metric: str, da: xr.DataArray, unit: str, key_dim: st
     return out
 
 
-def summary_records(ds: xr.Dataset, years: Sequence[int] = DEFAULT_YEARS) -> list[dict]:
-    """Every summary table of a result as tidy records."""
+def summary_records(ds: xr.Dataset, years: Sequence[int] = DEFAULT_YEARS,
+                    by_member: bool = False) -> list[dict]:
+    """Every summary table of a result as tidy records (each member's with ``by_member``)."""
     years = [y for y in years if y in set(ds.year.values.tolist())]
+    rows_for = functools.partial(_record_rows, by_member=by_member)
     recs: list[dict] = []
     price = mean_by_year(ds.price.sel(element=list(KEY_OXIDES)))
     for market in ("china", "export"):
-        recs += _records("prices", f"price_{market}", price.sel(market=market), "USD/kg",
+        recs += rows_for("prices", f"price_{market}", price.sel(market=market), "USD/kg",
                          "element", years)
 
     china = mean_by_year(ind.china_mine_output(ds))
     world = mean_by_year(ind.world_mine_output(ds))
     bayan = mean_by_year(ind.bayan_obo_mine_output(ds))
-    recs += _records("supply", "world_mine_output", world / 1e3, "kt REO/yr", None, years)
-    recs += _records("supply", "china_mine_output", china / 1e3, "kt REO/yr", None, years)
-    recs += _records("supply", "china_share_of_world_output", ind.share_pct(china, world), "%",
+    recs += rows_for("supply", "world_mine_output", world / 1e3, "kt REO/yr", None, years)
+    recs += rows_for("supply", "china_mine_output", china / 1e3, "kt REO/yr", None, years)
+    recs += rows_for("supply", "china_share_of_world_output", ind.share_pct(china, world), "%",
                      None, years)
-    recs += _records("supply", "bayan_obo_share_of_china_output", ind.share_pct(bayan, china),
+    recs += rows_for("supply", "bayan_obo_share_of_china_output", ind.share_pct(bayan, china),
                      "%", None, years)
-    recs += _records("supply", "bayan_obo_share_of_china_reserves",
+    recs += rows_for("supply", "bayan_obo_share_of_china_reserves",
                      ind.bayan_obo_share_of_china_reserves_pct(ds), "%", None, years)
     exports = mean_by_year(ind.china_exports(ds))
-    recs += _records("trade", "china_exports", exports / 1e3, "kt REO/yr", None, years)
-    recs += _records("trade", "baotou_share_of_china_exports",
+    recs += rows_for("trade", "china_exports", exports / 1e3, "kt REO/yr", None, years)
+    recs += rows_for("trade", "baotou_share_of_china_exports",
                      ind.share_pct(mean_by_year(ind.baotou_exports(ds)), exports), "%", None,
                      years)
     if "smuggled_exports" in ds and bool((ds.smuggled_exports != 0).any()):   # the lever is on
         smuggled = mean_by_year(ds.smuggled_exports.sum("element"))
-        recs += _records("trade", "china_smuggled_exports", smuggled / 1e3, "kt REO/yr", None,
+        recs += rows_for("trade", "china_smuggled_exports", smuggled / 1e3, "kt REO/yr", None,
                          years)
 
     stocks = year_end(ds.inventory.sel(holder=["producers_china", "producers_export",
                                                "trading_company", "state_reserve"]).sum("holder"))
     use = mean_by_year(ds.consumption.sum("application"))
-    recs += _records("balance", "unsold_stock_years_of_use", stocks / use.where(use > 0),
+    recs += rows_for("balance", "unsold_stock_years_of_use", stocks / use.where(use > 0),
                      "years of use", "element", years)
     dem = mean_by_year(ds.demand.sum("application"))
     unmet = mean_by_year(ds.unmet_demand.sum("application"))
-    recs += _records("balance", "unmet_share_of_demand", 100 * unmet / dem.where(dem > 0), "%",
+    recs += rows_for("balance", "unmet_share_of_demand", 100 * unmet / dem.where(dem > 0), "%",
                      "element", years)
     unmet_app = mean_by_year(ds.unmet_demand.sum("element"))
-    recs += _records("demand", "unmet_demand", unmet_app / 1e3, "kt REO/yr", "application",
+    recs += rows_for("demand", "unmet_demand", unmet_app / 1e3, "kt REO/yr", "application",
                      years)
 
     if "magnet_output" in ds:                       # results written before the magnet layer
         made = mean_by_year(ds.magnet_output.sum("element"))
-        recs += _records("magnets", "china_share_of_magnet_making",
+        recs += rows_for("magnets", "china_share_of_magnet_making",
                          ind.share_pct(made.sel(market="china"), made.sum("market")), "%", None,
                          years)
         trade = mean_by_year(ds.magnet_trade.sum("element"))
-        recs += _records("magnets", "china_magnet_exports",
+        recs += rows_for("magnets", "china_magnet_exports",
                          trade.sel(market="china", destination="export") / 1e3,
                          "kt REO/yr in magnets", None, years)
         short = mean_by_year(ds.magnet_shortfall.sum("element")) / 1e3
         for market in ("china", "export"):
-            recs += _records("magnets", f"magnet_shortfall_{market}",
+            recs += rows_for("magnets", f"magnet_shortfall_{market}",
                              short.sel(destination=market), "kt REO/yr in magnets", None, years)
 
-    recs += _records("environment", "tailings_stock", year_end(ds.tailings_stock.sum("element"))
+    recs += rows_for("environment", "tailings_stock", year_end(ds.tailings_stock.sum("element"))
                      / 1e6, "Mt REO", None, years)
     thorium = mean_by_year(ds.thorium.sum(["region", "stage"]))
-    recs += _records("environment", "thorium_cumulative", thorium.cumsum("year") / 1e3,
+    recs += rows_for("environment", "thorium_cumulative", thorium.cumsum("year") / 1e3,
                      "kt ThO2", None, years)
     return recs
 
