@@ -102,6 +102,37 @@ def test_prim_finds_a_known_box(tmp_path):
         discover(out, "z > 1")
 
 
+def test_prim_finds_where_a_lever_works(tmp_path):
+    """The effect of policy 1 against policy 0, future by future: y rises by 1 where x1 > 0.6
+    under policy 1 only; y itself (x0 plus noise) has no such box."""
+    factors = [Factor(n, lambda u: u) for n in ("x0", "x1", "x2")]
+    design = make_design("lhs", 1500, 5, factors, [{"push": 0}, {"push": 1}])
+    out = runner.create(tmp_path / "lever", design, {"kind": "function", "function":
+                        "numpy:sum"}, chunk_size=design.members)
+    table = design.table()
+    noise = np.random.default_rng(0).normal(0.0, 0.05, len(table))
+    works = (table["policy"] == 1) & (table["x1"] > 0.6)
+    y = table["x0"] + noise + works.astype(float)
+    (out / "chunks").mkdir(exist_ok=True)
+    pd.DataFrame({"member": table["member"], "y": y}).to_parquet(
+        out / "chunks" / runner.Chunk(0, design.members).name)
+    runner.join(out)
+    found = discover(out, "y > 0.5", policy=1, versus=0, min_coverage=0.8)
+    assert found.members == 1500                          # futures, not members
+    effect = y[table.policy == 1].to_numpy() - y[table.policy == 0].to_numpy()
+    assert found.cases == int((effect > 0.5).sum())
+    limits = found.limits.set_index("factor")
+    assert abs(limits.loc["x1", "low"] - 0.6) < 0.05 and found.density > 0.9
+    assert "x0" not in found.sentence and "policy 1 against policy 0" in found.sentence
+    relative = discover(out, "y > 50", policy=1, versus=0, percent=True, min_coverage=0.5)
+    assert "x1 is above" in relative.sentence
+    for bad, match in (({"versus": 0}, "give --policy"), ({"percent": True}, "--versus"),
+                       ({"policy": 1, "versus": 1}, "same policy"),
+                       ({"policy": 1, "versus": 7}, "no policy 7")):
+        with pytest.raises(InputError, match=match):
+            discover(out, "y > 0.5", **bad)
+
+
 def test_exports_iamc_csv_xlsx_and_never_overwrite(tmp_path):
     from reesim import simulate
 

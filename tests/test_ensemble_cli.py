@@ -44,6 +44,11 @@ def test_discover_prints_the_box_in_words(ishigami):
     assert result.exit_code == 0, result.output
     assert "Coverage/density trade-off" in result.output
     assert "y > 8 in" in result.output and "of futures where" in result.output
+    for args, message in ((["--versus", "0"], "give --policy"),
+                          (["--policy", "0", "--versus", "1"], "no policy 1")):
+        wrong = cli.invoke(app, ["discover", str(ishigami), "--where", "y > 8", *args])
+        assert wrong.exit_code == 2 and message in wrong.output, wrong.output
+        assert "Traceback" not in wrong.output
 
 
 def test_export_outcomes_and_refuse_to_overwrite(ishigami, tmp_path):

@@ -123,6 +123,12 @@ def discover(
     min_coverage: Annotated[float, typer.Option(min=0.0, max=1.0,
                                                 help="Smallest coverage of the chosen box.")]
     = 0.5,
+    versus: Annotated[int | None, typer.Option(
+        help="With --policy: the cases are the futures where the effect of --policy against "
+             "this policy (its outcome less this one's, in the same future) meets --where.")]
+    = None,
+    percent: Annotated[bool, typer.Option(
+        "--percent", help="With --versus: the effect in % of this policy's outcome.")] = False,
 ) -> None:
     """PRIM scenario discovery (EMA Workbench): the box where --where holds, in words."""
     from reesim.cli import _user_errors, console
@@ -133,7 +139,8 @@ def discover(
         if outcome is not None and outcome not in where:
             raise InputError(f"--outcome {outcome!r} does not appear in --where {where!r}",
                              field="--outcome")
-        result = find(run, where, policy=policy, min_coverage=min_coverage)
+        result = find(run, where, policy=policy, min_coverage=min_coverage, versus=versus,
+                      percent=percent)
     trade = Table(title="Coverage/density trade-off (peeling trajectory)", title_justify="left")
     for col in ("box", "coverage", "density", "mass", "restricted"):
         trade.add_column(col, justify="right")

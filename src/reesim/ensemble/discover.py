@@ -6,6 +6,12 @@ design's factors and levers into a box that holds many of them (coverage) and fe
 (density). The trajectory of the peeling is the coverage/density trade-off; the chosen box is
 the densest one that still covers ``min_coverage`` of the cases, and its limits are rendered in
 words, citing only the limits PRIM finds significant (quasi-p value below 0.05).
+
+"Under which conditions does a lever fail (or work)?": with ``policy`` and ``versus`` the cases
+are the futures where the lever's *effect* meets ``--where``: the outcome under ``policy`` less
+the outcome under ``versus`` in the same future (every policy of an XLRM ensemble meets every
+future; ``percent``: ``100 (policy / versus - 1)``), and PRIM peels the space of the futures'
+factors alone.
 """
 
 from __future__ import annotations
@@ -70,8 +76,13 @@ def _prim():
 
 
 def discover(out: str | Path, where: str, policy: int | None = None,
-             min_coverage: float = 0.5, peel_alpha: float = 0.05) -> Discovery:
-    """Find a PRIM box for the members of ``out`` that meet ``where``."""
+             min_coverage: float = 0.5, peel_alpha: float = 0.05, versus: int | None = None,
+             percent: bool = False) -> Discovery:
+    """Find a PRIM box for the members of ``out`` that meet ``where``.
+
+    With ``versus`` (and ``policy``) the cases are futures where the effect of ``policy``
+    against ``versus`` meets ``where`` (:func:`policy_effects`; in % with ``percent``).
+    """
     spec = read_spec(out)
     table = load_outcomes(out)
     factors = spec["design"]["factors"]
@@ -79,7 +90,16 @@ def discover(out: str | Path, where: str, policy: int | None = None,
     known = [c for c in table.columns if c not in ("member", "policy", "future", *factors)
              and not c.startswith(("u.", "lever."))]
     name, op, value = parse_condition(where, known)
-    if policy is not None:
+    if versus is not None:
+        if policy is None:
+            raise InputError("--versus compares a --policy with another: give --policy too",
+                             field="--versus")
+        table = policy_effects(table, known, policy, versus, percent)
+        levers = []                            # one lever combination against another
+    elif percent:
+        raise InputError("--percent is the effect in %: give --policy and --versus",
+                         field="--percent")
+    elif policy is not None:
         table = table[table["policy"] == policy]
         if table.empty:
             raise InputError(f"no policy {policy}", field="--policy")
@@ -108,11 +128,41 @@ def discover(out: str | Path, where: str, policy: int | None = None,
         limits = _limits(box, chosen, x)
     row = trajectory.loc[chosen]
     words = _words(limits)
-    sentence = (f"{where} in {row['density']:.0%} of futures where {words}; the box holds "
+    what = where if versus is None else (
+        f"the effect of policy {policy} against policy {versus} ({'%' if percent else 'absolute'}"
+        f"), {where},")
+    sentence = (f"{what} in {row['density']:.0%} of futures where {words}; the box holds "
                 f"{row['coverage']:.0%} of the {int(cases.sum())} futures where it holds "
                 f"({row['mass']:.0%} of all {len(cases)})")
     return Discovery(where, int(cases.sum()), len(cases), trajectory, chosen, limits,
                      float(row["coverage"]), float(row["density"]), float(row["mass"]), sentence)
+
+
+def policy_effects(table: pd.DataFrame, outcomes: list[str], policy: int, versus: int,
+                   percent: bool = False) -> pd.DataFrame:
+    """Each future's outcomes under ``policy`` less those under ``versus``, one row a future.
+
+    The rows keep ``policy``'s design columns (a future's factor values are the same under
+    every policy); ``percent`` gives ``100 (policy / versus - 1)`` (NaN where ``versus`` is 0).
+    """
+    rows = {}
+    for which in (policy, versus):
+        part = table[table["policy"] == which]
+        if part.empty:
+            raise InputError(f"no policy {which}", field="--policy" if which == policy
+                             else "--versus", allowed=", ".join(
+                                 str(p) for p in sorted(table["policy"].unique())))
+        rows[which] = part.set_index("future").sort_index()
+    if policy == versus:
+        raise InputError("--policy and --versus are the same policy", field="--versus")
+    mine, base = rows[policy], rows[versus]
+    if not mine.index.equals(base.index):
+        raise InputError("the two policies do not meet the same futures", field="--versus")
+    effect = mine.copy()
+    a, b = mine[outcomes].to_numpy(float), base[outcomes].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        effect[outcomes] = np.where(b != 0, 100 * (a / b - 1), np.nan) if percent else a - b
+    return effect.reset_index()
 
 
 def _limits(box, i: int, x: pd.DataFrame) -> pd.DataFrame:
