@@ -133,6 +133,30 @@ def test_prim_finds_where_a_lever_works(tmp_path):
             discover(out, "y > 0.5", **bad)
 
 
+def test_sobol_indices_of_a_levers_effect(tmp_path):
+    """Policy 1 adds 3 * x3 ** 2 to an outcome that x1 and x2 drive: the effect's variance is
+    all x3's, whatever the outcome's own indices say."""
+    factors = [Factor(n, lambda u: u) for n in ("x1", "x2", "x3")]
+    design = make_design("sobol", 512, 2, factors, [{"on": 0}, {"on": 1}])
+    out = runner.create(tmp_path / "fx", design, {"kind": "function", "function": "numpy:sum"},
+                        chunk_size=design.members)
+    table = design.table()
+    y = 5 * table["x1"] + np.sin(6 * table["x2"]) + 3 * table["x3"] ** 2 * (table["policy"] == 1)
+    (out / "chunks").mkdir(exist_ok=True)
+    pd.DataFrame({"member": table["member"], "y": y}).to_parquet(
+        out / "chunks" / runner.Chunk(0, design.members).name)
+    runner.join(out)
+    own = analyze(out, ["y"], policy=1).set_index(["index", "factor"])["value"]
+    assert own[("ST", "x1")] > 0.5                         # the outcome itself: mostly x1
+    effect = analyze(out, ["y"], policy=1, versus=0)
+    assert set(effect.outcome) == {"y (effect 1 vs 0)"} and set(effect.policy) == {1}
+    st = effect.set_index(["index", "factor"])["value"]
+    assert st[("S1", "x3")] > 0.9 and st[("ST", "x3")] > 0.9
+    assert abs(st[("ST", "x1")]) < 0.05 and abs(st[("ST", "x2")]) < 0.05
+    with pytest.raises(InputError, match="give --policy"):
+        analyze(out, ["y"], versus=0)
+
+
 def test_exports_iamc_csv_xlsx_and_never_overwrite(tmp_path):
     from reesim import simulate
 

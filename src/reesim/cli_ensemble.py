@@ -88,6 +88,13 @@ def sensitivity(
     run: RunArg,
     outcome: Annotated[list[str] | None, typer.Option(help="Outcome(s) (default: all).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap.")] = 0,
+    policy: Annotated[int | None, typer.Option(help="Only this policy (lever combination).")]
+    = None,
+    versus: Annotated[int | None, typer.Option(
+        help="With --policy: the indices of the effect of --policy against this policy (its "
+             "outcome less this one's, future by future).")] = None,
+    percent: Annotated[bool, typer.Option(
+        "--percent", help="With --versus: the effect in % of this policy's outcome.")] = False,
 ) -> None:
     """Sobol or Morris indices (SALib) with 95% CIs; writes sensitivity.csv and .html."""
     from reesim.cli import _user_errors, console
@@ -95,7 +102,7 @@ def sensitivity(
     from reesim.ensemble.sensitivity import analyze, chart_html
 
     with _user_errors():
-        table = analyze(run, outcome, seed=seed)
+        table = analyze(run, outcome, seed=seed, policy=policy, versus=versus, percent=percent)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         csv = write_table(table, run / f"sensitivity-{stamp}.csv", "csv")
         html = run / f"sensitivity-{stamp}.html"

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reesim.ensemble.effects import policy_rows
 from reesim.ensemble.runner import load_outcomes, read_spec
 from reesim.errors import InputError
 
@@ -90,19 +91,9 @@ def discover(out: str | Path, where: str, policy: int | None = None,
     known = [c for c in table.columns if c not in ("member", "policy", "future", *factors)
              and not c.startswith(("u.", "lever."))]
     name, op, value = parse_condition(where, known)
+    table = policy_rows(table, known, policy, versus, percent)
     if versus is not None:
-        if policy is None:
-            raise InputError("--versus compares a --policy with another: give --policy too",
-                             field="--versus")
-        table = policy_effects(table, known, policy, versus, percent)
         levers = []                            # one lever combination against another
-    elif percent:
-        raise InputError("--percent is the effect in %: give --policy and --versus",
-                         field="--percent")
-    elif policy is not None:
-        table = table[table["policy"] == policy]
-        if table.empty:
-            raise InputError(f"no policy {policy}", field="--policy")
     y_values = table[name].to_numpy(dtype=float)
     if not np.isfinite(y_values).all():
         raise InputError(f"outcome {name!r} has missing values", field="--where")
@@ -136,33 +127,6 @@ def discover(out: str | Path, where: str, policy: int | None = None,
                 f"({row['mass']:.0%} of all {len(cases)})")
     return Discovery(where, int(cases.sum()), len(cases), trajectory, chosen, limits,
                      float(row["coverage"]), float(row["density"]), float(row["mass"]), sentence)
-
-
-def policy_effects(table: pd.DataFrame, outcomes: list[str], policy: int, versus: int,
-                   percent: bool = False) -> pd.DataFrame:
-    """Each future's outcomes under ``policy`` less those under ``versus``, one row a future.
-
-    The rows keep ``policy``'s design columns (a future's factor values are the same under
-    every policy); ``percent`` gives ``100 (policy / versus - 1)`` (NaN where ``versus`` is 0).
-    """
-    rows = {}
-    for which in (policy, versus):
-        part = table[table["policy"] == which]
-        if part.empty:
-            raise InputError(f"no policy {which}", field="--policy" if which == policy
-                             else "--versus", allowed=", ".join(
-                                 str(p) for p in sorted(table["policy"].unique())))
-        rows[which] = part.set_index("future").sort_index()
-    if policy == versus:
-        raise InputError("--policy and --versus are the same policy", field="--versus")
-    mine, base = rows[policy], rows[versus]
-    if not mine.index.equals(base.index):
-        raise InputError("the two policies do not meet the same futures", field="--versus")
-    effect = mine.copy()
-    a, b = mine[outcomes].to_numpy(float), base[outcomes].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        effect[outcomes] = np.where(b != 0, 100 * (a / b - 1), np.nan) if percent else a - b
-    return effect.reset_index()
 
 
 def _limits(box, i: int, x: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,9 @@ before any analysis it is regenerated from its recorded kind, size and seed and 
 the stored one, and every member must have a finite outcome, so an index is never computed
 against rows that are not the design SALib expects. Indices are computed per policy (lever
 combination) and outcome, on the quantile scale of the factors (Sobol indices do not depend on
-that monotone map; Morris effects are per unit of quantile).
+that monotone map; Morris effects are per unit of quantile). With ``policy`` and ``versus`` they
+are the indices of a lever's effect instead (:func:`reesim.ensemble.effects.policy_effects`):
+which uncertainties decide how much switching from one policy to the other changes an outcome.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from reesim.ensemble.designs import MORRIS_LEVELS, Design, unit_design
+from reesim.ensemble.effects import policy_rows
 from reesim.ensemble.runner import DESIGN_FILE, load_outcomes, read_spec
 from reesim.errors import InputError
 
@@ -52,11 +55,15 @@ def _problem(factors: list[str]) -> dict:
     return {"num_vars": len(factors), "names": factors, "bounds": [[0.0, 1.0]] * len(factors)}
 
 
-def analyze(out: str | Path, outcomes: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
+def analyze(out: str | Path, outcomes: list[str] | None = None, seed: int = 0,
+            policy: int | None = None, versus: int | None = None,
+            percent: bool = False) -> pd.DataFrame:
     """Sobol (S1, ST, S2) or Morris (mu*, mu, sigma) indices of the ensemble in ``out``.
 
     Returns a tidy table: policy, outcome, index, factor, value, conf (the half-width of the
-    95% confidence interval from SALib's bootstrap).
+    95% confidence interval from SALib's bootstrap). ``policy`` alone keeps that policy; with
+    ``versus`` the indices are those of the effect of ``policy`` against ``versus`` (outcome
+    names ``<outcome> (effect P vs Q)``, or ``(effect P vs Q, %)`` with ``percent``).
     """
     spec, table = checked_design(out)
     kind = spec["design"]["kind"]
@@ -65,6 +72,11 @@ def analyze(out: str | Path, outcomes: list[str] | None = None, seed: int = 0) -
                          field="--design", allowed="sobol, morris")
     factors = spec["design"]["factors"]
     names = _outcome_names(spec, table, outcomes)
+    table = policy_rows(table, names, policy, versus, percent)
+    if versus is not None:
+        label = f" (effect {policy} vs {versus}{', %' if percent else ''})"
+        table = table.rename(columns={name: name + label for name in names})
+        names = [name + label for name in names]
     rows = []
     for policy, group in table.groupby("policy", sort=True):
         group = group.sort_values("future")
