@@ -46,6 +46,11 @@ def test_dashboard_runs_and_a_lever_changes_the_chart(page, dashboard_url, artif
     page.get_by_text("The peaks are monthly").wait_for(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=artifacts / "dashboard-record.png")
+    # the levers' effect: the free-market run against baotou without the lever
+    page.get_by_role("tab", name="Levers' effect").click()
+    page.get_by_text("What the levers changed").wait_for(timeout=90_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=artifacts / "dashboard-effect.png")
     assert page.errors == []
 
 

@@ -1,9 +1,10 @@
 """The reesim web explorer (Streamlit); start it with ``reesim dashboard``.
 
 Pick a built-in scenario or upload a YAML file, move the levers, press Run and read the same
-charts as the HTML report. Every scenario goes through the normal validation; problems are shown
-in the page, never as a traceback. The server binds to 127.0.0.1 only (see
-:func:`reesim.cli_visual.dashboard_command`).
+charts as the HTML report, and what the levers changed: the run against the same scenario
+without them, with the same members and seed (for an ensemble, member by member). Every
+scenario goes through the normal validation; problems are shown in the page, never as a
+traceback. The server binds to 127.0.0.1 only (see :func:`reesim.cli_visual.dashboard_command`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import streamlit as st
 import xarray as xr
 
 from reesim.api import scenario_yaml, simulate
-from reesim.compare import indicator_label
+from reesim.compare import Compared, comparison_table, indicator_label
 from reesim.dashboard.levers import MAX_UPLOAD_BYTES, Levers, apply_levers, scenario_from_upload
 from reesim.dims import ELEMENTS
 from reesim.errors import ReesimError
@@ -164,7 +165,39 @@ def record_spike(ds: xr.Dataset) -> pd.DataFrame:
                       "within_tolerance": "within 1.5x"})
 
 
-def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario) -> None:
+def lever_effects(ds: xr.Dataset, reference: xr.Dataset) -> pd.DataFrame:
+    """Key indicators with and without the levers, and their difference.
+
+    For an ensemble whose members meet the same futures (:func:`reesim.compare.paired`), also
+    the quantiles of the member-by-member difference.
+    """
+    years = [y for y in (2011, 2020, 2030, 2040, 2050) if y in ds.year.values]
+    table = comparison_table([Compared("without", reference), Compared("with", ds)], years)
+    return table.rename(columns=lambda c: c.replace("with - without", "difference").replace(
+        "with vs without", "difference"))
+
+
+def _effect_tab(ds: xr.Dataset, base: Scenario, scenario: Scenario, members: int,
+                seed: int) -> None:
+    reference = apply_levers(base, Levers(end_year=scenario.end_year))
+    if reference.model_dump_json() == scenario.model_dump_json():
+        st.write("No lever is set: move one in the sidebar and press Run to see what it "
+                 "changes.")
+        return
+    with st.spinner(f"running {base.name} without the levers x{members}..."):
+        ref_ds, _ = _run(reference.model_dump_json(), members, seed)
+    st.markdown(f"**What the levers changed**: this run against {base.name} without them "
+                f"(same end year, {members} member(s), seed {seed}). With an ensemble, "
+                "`paired` columns give the quantiles of the member-by-member difference: the "
+                "same lever can matter a lot in some futures and little in others.")
+    table = lever_effects(ds, ref_ds)
+    numbers = [c for c in table.columns if c not in ("indicator", "unit", "year")]
+    st.dataframe(table.style.format("{:,.4g}", subset=numbers), width="stretch",
+                 hide_index=True)
+
+
+def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario, base: Scenario, members: int,
+          seed: int) -> None:
     members = int(ds.sizes.get("member", 1))
     nd = figures.annual(ds.price.sel(element="Nd", market="export")).median("member")
     last = int(nd.year.values[-1])
@@ -175,7 +208,7 @@ def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario) -> None:
     st.dataframe(_key_figures(ds).style.format("{:,.4g}"), width="stretch")
     figs = report_figures(ds, scenario)
     tabs = st.tabs(["Prices", "Flows (Sankey)", "Supply", "Balance", "Environment", "Events",
-                    "Record"])
+                    "Record", "Levers' effect"])
     with tabs[0]:
         st.plotly_chart(figs["prices"], key="chart-prices")
     with tabs[1]:
@@ -208,6 +241,8 @@ def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario) -> None:
             st.caption("The peaks are monthly: run with output.frequency=month to see them.")
         else:
             st.dataframe(spike, width="stretch", hide_index=True)
+    with tabs[7]:
+        _effect_tab(ds, base, scenario, members, seed)
     col1, col2, col3, col4 = st.columns(4)
     col1.download_button("scenario YAML", scenario_yaml(scenario), f"{scenario.name}.yaml",
                          "application/x-yaml")
@@ -255,7 +290,7 @@ def main() -> None:
         return
     if key != st.session_state["shown"]:
         st.warning("Levers changed: press Run to update the charts.")
-    _show(ds, manifest, shown)
+    _show(ds, manifest, shown, base, members, seed)
 
 
 main()
