@@ -296,4 +296,6 @@ def comparison_html(runs: Sequence[Compared], table: pd.DataFrame) -> str:
             + fig.to_html(full_html=False, include_plotlyjs=False, div_id="fig-compare")
             + f"<h2>Key indicators and differences to {html.escape(runs[0].label)}</h2>"
             "<p>Annual figures: prices and flows are annual means, stocks at year end; "
-            "ensembles show medians.</p><table>" + "".join(body) + "</table></body></html>\n")
+            "ensembles show medians; <em>paired</em> columns (ensembles over the same futures) "
+            "give the 10th, 50th and 90th percentiles of the member-by-member difference.</p>"
+            "<table>" + "".join(body) + "</table></body></html>\n")
