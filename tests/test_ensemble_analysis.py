@@ -114,7 +114,7 @@ def test_prim_finds_where_a_lever_works(tmp_path):
     works = (table["policy"] == 1) & (table["x1"] > 0.6)
     y = table["x0"] + noise + works.astype(float)
     (out / "chunks").mkdir(exist_ok=True)
-    pd.DataFrame({"member": table["member"], "y": y}).to_parquet(
+    pd.DataFrame({"member": table["member"], "y": y, "z": works.astype(float)}).to_parquet(
         out / "chunks" / runner.Chunk(0, design.members).name)
     runner.join(out)
     found = discover(out, "y > 0.5", policy=1, versus=0, min_coverage=0.8)
@@ -126,6 +126,8 @@ def test_prim_finds_where_a_lever_works(tmp_path):
     assert "x0" not in found.sentence and "policy 1 against policy 0" in found.sentence
     relative = discover(out, "y > 50", policy=1, versus=0, percent=True, min_coverage=0.5)
     assert "x1 is above" in relative.sentence
+    with pytest.raises(InputError, match="undefined where policy 0's value is 0"):
+        discover(out, "z > 0.5", policy=1, versus=0, percent=True)   # z is 0 under policy 0
     for bad, match in (({"versus": 0}, "give --policy"), ({"percent": True}, "--versus"),
                        ({"policy": 1, "versus": 1}, "same policy"),
                        ({"policy": 1, "versus": 7}, "no policy 7")):

@@ -96,7 +96,10 @@ def discover(out: str | Path, where: str, policy: int | None = None,
         levers = []                            # one lever combination against another
     y_values = table[name].to_numpy(dtype=float)
     if not np.isfinite(y_values).all():
-        raise InputError(f"outcome {name!r} has missing values", field="--where")
+        why = (f": its effect in % is undefined where policy {versus}'s value is 0 (drop "
+               "--percent for the absolute effect)" if percent else "")
+        raise InputError(f"outcome {name!r} has {int((~np.isfinite(y_values)).sum())} missing "
+                         f"values{why}", field="--where")
     cases = {">": y_values > value, ">=": y_values >= value, "<": y_values < value,
              "<=": y_values <= value}[op]
     if not 0 < cases.sum() < len(cases):

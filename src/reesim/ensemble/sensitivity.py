@@ -83,9 +83,11 @@ def analyze(out: str | Path, outcomes: list[str] | None = None, seed: int = 0,
         for name in names:
             y = group[name].to_numpy(dtype=float)
             if not np.isfinite(y).all():
+                why = (f" (its effect in % is undefined where policy {versus}'s value is 0: "
+                       "drop --percent for the absolute effect)" if percent else "")
                 raise InputError(f"outcome {name!r} has {int((~np.isfinite(y)).sum())} missing or "
-                                 f"infinite values in policy {policy}; indices need every member",
-                                 field="--outcome")
+                                 f"infinite values in policy {policy}{why}; indices need every "
+                                 "member", field="--outcome")
             if np.ptp(y) == 0.0:
                 log.warning("outcome %s is constant in policy %s: no indices", name, policy)
                 continue
