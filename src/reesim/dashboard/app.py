@@ -177,8 +177,9 @@ def lever_effects(ds: xr.Dataset, reference: xr.Dataset) -> pd.DataFrame:
         "with vs without", "difference"))
 
 
-def _effect_tab(ds: xr.Dataset, base: Scenario, scenario: Scenario, members: int,
-                seed: int) -> None:
+def _effect_tab(ds: xr.Dataset, manifest: dict, base: Scenario, scenario: Scenario) -> None:
+    """The run against ``base`` without the levers, with the run's own members and seed."""
+    members, seed = int(ds.sizes.get("member", 1)), int(manifest["seed"])
     reference = apply_levers(base, Levers(end_year=scenario.end_year))
     if reference.model_dump_json() == scenario.model_dump_json():
         st.write("No lever is set: move one in the sidebar and press Run to see what it "
@@ -196,8 +197,7 @@ def _effect_tab(ds: xr.Dataset, base: Scenario, scenario: Scenario, members: int
                  hide_index=True)
 
 
-def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario, base: Scenario, members: int,
-          seed: int) -> None:
+def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario, base: Scenario) -> None:
     members = int(ds.sizes.get("member", 1))
     nd = figures.annual(ds.price.sel(element="Nd", market="export")).median("member")
     last = int(nd.year.values[-1])
@@ -242,7 +242,7 @@ def _show(ds: xr.Dataset, manifest: dict, scenario: Scenario, base: Scenario, me
         else:
             st.dataframe(spike, width="stretch", hide_index=True)
     with tabs[7]:
-        _effect_tab(ds, base, scenario, members, seed)
+        _effect_tab(ds, manifest, base, scenario)
     col1, col2, col3, col4 = st.columns(4)
     col1.download_button("scenario YAML", scenario_yaml(scenario), f"{scenario.name}.yaml",
                          "application/x-yaml")
@@ -290,7 +290,7 @@ def main() -> None:
         return
     if key != st.session_state["shown"]:
         st.warning("Levers changed: press Run to update the charts.")
-    _show(ds, manifest, shown, base, members, seed)
+    _show(ds, manifest, shown, base)
 
 
 main()
