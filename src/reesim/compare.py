@@ -10,9 +10,8 @@ members with the same sampled parameters and seed: a lever scenario that extends
 scenario, run with the same ``--members`` and ``--seed``) are *paired*: the effect of the
 difference between them is then also given member by member, as the median and the 10th and
 90th percentiles of the per-member differences. A lever's effect can depend strongly on the
-future it meets (the state reserve's Nd purchase of 2030 moves China's Nd price from 0.1% to
-46% across ``baotou-ensemble``, by how much Nd China's sellers hold), which the difference of
-the two medians hides.
+future it meets, which the difference of the two medians hides (the state reserve's 2030 Nd
+purchase over ``baotou-ensemble``'s futures, dated figures: README, "A lever's effect").
 """
 
 from __future__ import annotations
