@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reesim.ensemble.effects import policy_rows
+from reesim.ensemble.effects import missing_values_hint, policy_rows
 from reesim.ensemble.runner import load_outcomes, read_spec
 from reesim.errors import InputError
 
@@ -96,10 +96,8 @@ def discover(out: str | Path, where: str, policy: int | None = None,
         levers = []                            # one lever combination against another
     y_values = table[name].to_numpy(dtype=float)
     if not np.isfinite(y_values).all():
-        why = (f": its effect in % is undefined where policy {versus}'s value is 0 (drop "
-               "--percent for the absolute effect)" if percent else "")
         raise InputError(f"outcome {name!r} has {int((~np.isfinite(y_values)).sum())} missing "
-                         f"values{why}", field="--where")
+                         f"values{missing_values_hint(percent, versus)}", field="--where")
     cases = {">": y_values > value, ">=": y_values >= value, "<": y_values < value,
              "<=": y_values <= value}[op]
     if not 0 < cases.sum() < len(cases):

@@ -64,3 +64,11 @@ def policy_rows(table: pd.DataFrame, outcomes: list[str], policy: int | None,
         raise InputError(f"no policy {policy}", field="--policy",
                          allowed=", ".join(str(p) for p in sorted(table["policy"].unique())))
     return chosen
+
+
+def missing_values_hint(percent: bool, versus: int | None) -> str:
+    """Why an effect has missing values, for an error message ('' unless in %)."""
+    if not percent:
+        return ""
+    return (f" (its effect in % is undefined where policy {versus}'s value is 0: drop "
+            "--percent for the absolute effect)")

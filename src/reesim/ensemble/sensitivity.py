@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from reesim.ensemble.designs import MORRIS_LEVELS, Design, unit_design
-from reesim.ensemble.effects import policy_rows
+from reesim.ensemble.effects import missing_values_hint, policy_rows
 from reesim.ensemble.runner import DESIGN_FILE, load_outcomes, read_spec
 from reesim.errors import InputError
 
@@ -83,10 +83,9 @@ def analyze(out: str | Path, outcomes: list[str] | None = None, seed: int = 0,
         for name in names:
             y = group[name].to_numpy(dtype=float)
             if not np.isfinite(y).all():
-                why = (f" (its effect in % is undefined where policy {versus}'s value is 0: "
-                       "drop --percent for the absolute effect)" if percent else "")
                 raise InputError(f"outcome {name!r} has {int((~np.isfinite(y)).sum())} missing or "
-                                 f"infinite values in policy {policy}{why}; indices need every "
+                                 f"infinite values in policy {policy}"
+                                 f"{missing_values_hint(percent, versus)}; indices need every "
                                  "member", field="--outcome")
             if np.ptp(y) == 0.0:
                 log.warning("outcome %s is constant in policy %s: no indices", name, policy)
