@@ -59,3 +59,26 @@ def test_scenarios_show_and_data():
     assert shown.exit_code == 0 and "regime: free_market" in shown.output
     data = runner.invoke(app, ["data"])
     assert data.exit_code == 0 and "producers" in data.output and "USGS" in data.output
+
+
+def test_every_commands_help_reads_in_whole_paragraphs():
+    """A docstring wrapped in the source prints as paragraphs the terminal wraps, not as the
+    source's line breaks (typer 0.29 kept them: ragged half-lines at 80 columns)."""
+    from reesim.cli_options import reflowed
+
+    assert reflowed("One\nline.\n\nA list:\n- first\n  item\n- second") == (
+        "One line.\n\nA list:\n- first item\n- second")
+    for info in app.registered_commands:
+        name = info.name or info.callback.__name__
+        result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "400"})
+        assert result.exit_code == 0, name
+        help_text = info.help.split("\n\n")
+        for paragraph in help_text[1:]:
+            for line in paragraph.splitlines():
+                # each paragraph line (under 400 columns) prints whole on one line
+                assert " ".join(line.split()) in " ".join(result.output.split()), name
+                if len(line) < 300:
+                    printed = [" ".join(out.split()) for out in result.output.splitlines()]
+                    assert any(line in out for out in printed), (name, line)
+    validate = runner.invoke(app, ["validate", "--help"], env={"COLUMNS": "400"}).output
+    assert "prints and writes the metrics" in validate

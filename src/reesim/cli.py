@@ -38,7 +38,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from reesim.cli_backtest import QuickFitOpt, TrainUntilOpt
-from reesim.cli_options import MembersOpt, OverwriteOpt, ScenarioArg, SeedOpt, SetOpt
+from reesim.cli_options import (
+    MembersOpt,
+    OverwriteOpt,
+    ScenarioArg,
+    SeedOpt,
+    SetOpt,
+    reflow_help,
+)
 from reesim.errors import BalanceError, InputError, ReesimError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -561,6 +568,7 @@ register(app)
 from reesim.cli_attribute import register as _register_attribute  # noqa: E402
 
 _register_attribute(app)
+reflow_help(app)     # after every command is registered
 
 
 def main() -> None:

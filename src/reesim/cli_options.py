@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated
 
 import typer
@@ -14,3 +15,35 @@ OverwriteOpt = Annotated[bool, typer.Option(
 MembersOpt = Annotated[int, typer.Option(min=1, max=100_000, help="Ensemble members.")]
 SeedOpt = Annotated[int | None, typer.Option(
     min=0, max=2**63 - 1, help="Seed (default: the scenario's).")]
+
+
+def reflow_help(app: typer.Typer) -> None:
+    """Give every command of ``app`` its docstring as help with paragraphs reflowed.
+
+    Typer (0.29) keeps the single line breaks of a docstring's later paragraphs, so a
+    docstring wrapped at 99 columns printed as ragged half-lines in an 80-column terminal.
+    Each paragraph becomes one line that the terminal wraps; list items ("- ") keep a line
+    each. Set once, after every command is registered.
+    """
+    for info in app.registered_commands:
+        doc = info.help or (info.callback.__doc__ if info.callback else None)
+        if doc:
+            info.help = reflowed(inspect.cleandoc(doc))
+
+
+def reflowed(text: str) -> str:
+    """``text`` with each paragraph's lines joined by spaces (list items kept on their lines)."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        if paragraph.startswith("\b"):          # click's marker: keep as written
+            paragraphs.append(paragraph)
+            continue
+        items: list[str] = []
+        for line in paragraph.splitlines():
+            stripped = line.strip()
+            if not items or stripped.startswith(("- ", "* ")):
+                items.append(stripped)
+            else:
+                items[-1] += " " + stripped
+        paragraphs.append("\n".join(items))
+    return "\n\n".join(paragraphs)
