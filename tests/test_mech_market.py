@@ -10,6 +10,7 @@ import pytest
 from mech import model
 from reesim.dims import DT_YR
 from reesim.model.mechanisms import market
+from reesim.model.mechanisms.market import going_prices, holds, price_rule
 from reesim.model.state import initial_state
 
 
@@ -32,7 +33,7 @@ def _solve(inp, supply_months: float, want_t: float = 100.0, anchor_ratio: float
     ref = np.log(inp.reference_price_usd_per_kg)[None, :]
     n_e = ref.shape[1]
     supply = np.full((1, n_e), want_t * supply_months)
-    return np.exp(market.solve_log_price(inp, supply, 0.0, np.full((1, n_e), want_t), ref,
+    return np.exp(price_rule.solve_log_price(inp, supply, 0.0, np.full((1, n_e), want_t), ref,
                                          ref + np.log(anchor_ratio), inp.log_choke_price[:, 0]))
 
 
@@ -46,10 +47,10 @@ def test_each_member_clears_at_the_price_it_gets_alone():
     supply[0, :3] = 0.0                           # an empty market and thin ones among them
     fixed[0, :3] = elastic[0, :3] = 0.0
     last, anchor = ref + rng.normal(0.0, 0.5, shape), ref + rng.normal(0.0, 0.5, shape)
-    together = market.solve_log_price(batch, supply, fixed, elastic, last, anchor,
+    together = price_rule.solve_log_price(batch, supply, fixed, elastic, last, anchor,
                                       batch.log_choke_price[:, 0])
     for m in range(4):
-        one = market.solve_log_price(alone, supply[m:m + 1], fixed[m:m + 1], elastic[m:m + 1],
+        one = price_rule.solve_log_price(alone, supply[m:m + 1], fixed[m:m + 1], elastic[m:m + 1],
                                      last[m:m + 1], anchor[m:m + 1], alone.log_choke_price[:, 0])
         np.testing.assert_array_equal(together[m:m + 1], one)
 
@@ -71,13 +72,14 @@ def test_the_solved_price_clears_its_market_or_sits_at_the_bound_it_is_pushed_to
     last, anchor = ref + rng.normal(0.0, 0.7, shape), ref + rng.normal(0.0, 0.3, shape)
     pick = dataclasses.replace(inp, **{f.name: getattr(inp, f.name)[members] for f in
                                        dataclasses.fields(inp) if _member_field(inp, f.name)})
-    x = market.solve_log_price(pick, supply, fixed, want - fixed, last, anchor,
+    x = price_rule.solve_log_price(pick, supply, fixed, want - fixed, last, anchor,
                                pick.log_choke_price[:, 0])
     scarcity, eps, beta, glut, width, log_target = (
-        v[:, None] for v in market._price_rule(pick, 1 / 12))
+        v[:, None] for v in price_rule._price_rule(pick, 1 / 12))
     elastic_want = (want - fixed) * np.exp(eps * (x - last))
     taken = fixed + elastic_want
-    ratio = np.log(np.maximum(taken, market.TINY_T) / np.maximum(supply - taken, market.TINY_T))
+    tiny = price_rule.TINY_T
+    ratio = np.log(np.maximum(taken, tiny) / np.maximum(supply - taken, tiny))
     soft_min = -width * np.logaddexp(0.0, -(log_target + ratio) / width)   # ~ min(s, 0)
     excess = x - beta * ratio - glut * soft_min - (anchor + beta * log_target)
     low = np.maximum(pick.log_floor_price[None, :], anchor - scarcity)
@@ -148,7 +150,7 @@ def test_prices_respond_less_to_ample_stocks_than_to_scarce_ones():
 
 def test_a_shortage_clears_by_price_with_the_short_run_purchase_elasticity():
     inp = model().inputs.market
-    eps = float(market.within_step_elasticity(inp, DT_YR)[0])   # the perception moves in-step
+    eps = float(price_rule.within_step_elasticity(inp, DT_YR)[0])   # the perception moves in-step
     beta = float(inp.coverage_sensitivity[0, 0, 0])
     target = float(inp.seller_coverage_months[0, 0, 0])
     ref = inp.reference_price_usd_per_kg
@@ -181,10 +183,10 @@ def test_sellers_hold_back_and_consumers_hoard_only_beyond_the_panic_threshold()
     inp = model("parameters.hoarding_sensitivity=1.0").inputs.market
     ratio = float(model().params.panic_price_ratio[0])
     expected = np.ones((1, 2, 16))
-    calm = market.panic(inp, expected * ratio * 0.99, expected)
+    calm = holds.panic(inp, expected * ratio * 0.99, expected)
     assert np.all(calm == 0.0)
-    assert np.all(market.seller_hold(inp, calm) == 0.0)
-    hold = market.seller_hold(inp, market.panic(inp, expected * ratio * 3, expected))
+    assert np.all(holds.seller_hold(inp, calm) == 0.0)
+    hold = holds.seller_hold(inp, holds.panic(inp, expected * ratio * 3, expected))
     assert np.all(hold > 0.0) and np.all(hold <= np.log(inp.max_hoard_multiple[0, 0, 0]) + 1e-12)
 
 
@@ -200,14 +202,14 @@ def test_consumers_buy_their_use_and_close_a_step_independent_share_of_the_cover
     use, empty = np.full((1, 2, 16), 120.0), np.zeros((1, 2, 16))
     for dt in (DT_YR, DT_YR / 4):
         rate = (1.0 - np.exp(-dt / tau)) / dt
-        calm = market.consumer_purchases(inp, use, empty, empty, dt)
+        calm = holds.consumer_purchases(inp, use, empty, empty, dt)
         np.testing.assert_allclose(calm, 120.0 + months * 10.0 * rate, rtol=1e-12)
-        uneasy = market.consumer_purchases(inp, use, empty, empty + 0.25, dt)
+        uneasy = holds.consumer_purchases(inp, use, empty, empty + 0.25, dt)
         np.testing.assert_allclose(uneasy, 120.0 + months * min(1.25, most) * 10.0 * rate,
                                    rtol=1e-12)
-        panic = market.consumer_purchases(inp, use, empty, empty + 100.0, dt)
+        panic = holds.consumer_purchases(inp, use, empty, empty + 100.0, dt)
         np.testing.assert_allclose(panic, 120.0 + months * most * 10.0 * rate, rtol=1e-12)
-        assert (market.consumer_purchases(inp, use, empty + 1e9, empty, dt) == 0.0).all()
+        assert (holds.consumer_purchases(inp, use, empty + 1e9, empty, dt) == 0.0).all()
 
 def test_sellers_holding_for_higher_prices_raise_the_clearing_price():
     """Speculative holding is a higher reserved cover: the same stock clears at a higher price
@@ -216,9 +218,9 @@ def test_sellers_holding_for_higher_prices_raise_the_clearing_price():
     ref = np.log(inp.reference_price_usd_per_kg)[None, :]
     n_e = ref.shape[1]
     supply, want = np.full((1, n_e), 300.0), np.full((1, n_e), 100.0)
-    calm = market.solve_log_price(inp, supply, want, 0.0 * want, ref, ref,
+    calm = price_rule.solve_log_price(inp, supply, want, 0.0 * want, ref, ref,
                                   inp.log_choke_price[:, 0])
-    held = market.solve_log_price(inp, supply, want, 0.0 * want, ref, ref,
+    held = price_rule.solve_log_price(inp, supply, want, 0.0 * want, ref, ref,
                                   inp.log_choke_price[:, 0], log_hold=np.log(2.0))
     beta = float(inp.coverage_sensitivity[0, 0, 0])
     inside = (held < inp.log_choke_price[:, 0]) & (calm > inp.log_floor_price)
@@ -233,9 +235,9 @@ def test_the_perceived_price_does_not_depend_on_the_step():
     inp = model().inputs.market
     start = np.full((1, 2, 16), 10.0)
     price = start * 3.0
-    one = market.update_expectations(inp, price, start, start, start)[2]
-    half = market.update_expectations(inp, price, start, start, start, dt=1 / 24)[2]
-    two = market.update_expectations(inp, price, half, half, half, dt=1 / 24)[2]
+    one = going_prices.update_expectations(inp, price, start, start, start)[2]
+    half = going_prices.update_expectations(inp, price, start, start, start, dt=1 / 24)[2]
+    two = going_prices.update_expectations(inp, price, half, half, half, dt=1 / 24)[2]
     np.testing.assert_allclose(two, one, rtol=1e-12)
     tau = float(inp.perception_time_yr[0, 0, 0])
     np.testing.assert_allclose(np.log(one / start), np.log(3.0) * (1 - np.exp(-1 / 12 / tau)))
@@ -250,7 +252,7 @@ def test_a_market_without_stock_or_buyers_keeps_its_last_price():
     last = np.log(inp.reference_price_usd_per_kg)[None, :]
     anchor = last + np.log(1.2)
     zero = np.zeros((1, n_e))
-    held = market.solve_log_price(inp, zero, 0.0, zero, last, anchor, inp.log_choke_price[:, 0])
+    held = price_rule.solve_log_price(inp, zero, 0.0, zero, last, anchor, inp.log_choke_price[:, 0])
     np.testing.assert_allclose(held, last, rtol=0, atol=1e-12)
 
 
@@ -283,7 +285,7 @@ def _month_in_2030(china_premium: float, licensed_fraction: float, intention: st
     orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
     traded = market.trade(inp, t, stocks, price, price.copy(), price.copy(),
                           np.zeros_like(price), want, np.zeros((1, n_e)), orders, flow, supply,
-                          want, market.world_drain(want, supply))
+                          want, holds.world_drain(want, supply))
     return desired, traded
 
 
@@ -323,7 +325,7 @@ def _import_month(intention_t_per_yr: float, foreign_stock_t: float):
     zero = np.zeros((1, n_e))
     traded = market.trade(inp, t, stocks, price, price.copy(), price.copy(),
                           np.zeros_like(price), want, zero, orders, flow, (zero, zero), want,
-                          market.world_drain(want, (zero, zero)))
+                          holds.world_drain(want, (zero, zero)))
     return traded, stocks
 
 
@@ -344,7 +346,7 @@ def test_imports_are_bought_in_the_export_market_beside_foreign_consumers():
     # rationed together: both get the same share of their (price-adjusted) wants
     share_in = traded.imports / 2000.0
     assert np.all(share_in < 1.0) and np.all(got_ce > 0.0)
-    eps = float(market.within_step_elasticity(model().inputs.market, DT_YR)[0])
+    eps = float(price_rule.within_step_elasticity(model().inputs.market, DT_YR)[0])
     perceived = initial_state(model()).price[:, 1]            # the perceived price passed in
     consumers_want = 1000.0 * (traded.price[:, 1] / perceived) ** eps      # t this month
     importers_want = np.maximum(-traded.flow, 0.0) / 12.0     # the month's intention, t
@@ -405,7 +407,8 @@ def test_sellers_keep_their_reserved_cover_when_the_price_is_at_its_cap():
     n_e = len(inp.reference_price_usd_per_kg)
     ref = np.log(inp.reference_price_usd_per_kg)[None, :]
     supply, want = np.full((1, n_e), 100.0), np.full((1, n_e), 1000.0)   # t in the step
-    x = market.solve_log_price(inp, supply, want, 0.0 * want, ref, ref, inp.log_choke_price[:, 0])
+    x = price_rule.solve_log_price(inp, supply, want, 0.0 * want, ref, ref,
+                                   inp.log_choke_price[:, 0])
     cap = np.minimum(inp.log_choke_price[:, 0], ref + inp.log_max_scarcity[0, 0])
     np.testing.assert_allclose(x, cap)                                   # short at the cap
     beta = float(inp.coverage_sensitivity[0, 0, 0])
@@ -437,7 +440,7 @@ def test_what_a_market_at_its_cap_sells_in_a_month_does_not_depend_on_the_step()
         sold[steps] = np.zeros(n_e)
         for _ in range(steps):
             want = np.full((1, n_e), 12_000.0 * dt)           # 1,000 t a month of wants
-            x = market.solve_log_price(inp, stock, want, 0.0 * want, ref, ref,
+            x = price_rule.solve_log_price(inp, stock, want, 0.0 * want, ref, ref,
                                        inp.log_choke_price[:, 0], dt)
             np.testing.assert_allclose(x, cap)                # short at the cap
             for e in range(n_e):
@@ -468,7 +471,7 @@ def test_free_exports_compete_the_export_going_price_down_to_the_landed_cost():
     stock, want = np.full((2, 16), 1e6), np.full((2, 16), 100.0)     # ample foreign stock
 
     def compete(anchor: np.ndarray) -> np.ndarray:
-        return market.compete_anchors(inp, t, price, anchor, free, stock, want, DT_YR)
+        return going_prices.compete_anchors(inp, t, price, anchor, free, stock, want, DT_YR)
 
     out = compete(anchor)
     closes = 1.0 - np.exp(-DT_YR / inp.arbitrage_time_yr[0, 0])
@@ -501,7 +504,7 @@ def test_china_going_price_is_drawn_to_the_landed_cost_of_foreign_stock_it_can_b
     want = np.full((3, 16), 1200.0)                                  # t/yr China's purchases
     working = inp.seller_coverage_months[:, 0] * want / 12.0                       # t
     stock = np.stack([2.0 * working[0], 0.5 * working[1], 0.0 * working[2]])
-    out = market.compete_anchors(inp, t, price, anchor, np.ones((3, 16)), stock, want, DT_YR)
+    out = going_prices.compete_anchors(inp, t, price, anchor, np.ones((3, 16)), stock, want, DT_YR)
     closes = 1.0 - np.exp(-DT_YR / inp.arbitrage_time_yr[:, 0])
     np.testing.assert_allclose(np.log(out[0, 0] / anchor[0, 0]), -np.log(3.0) * closes[0],
                                rtol=1e-12)
@@ -511,7 +514,7 @@ def test_china_going_price_is_drawn_to_the_landed_cost_of_foreign_stock_it_can_b
     np.testing.assert_array_equal(out[:, 1], anchor[:, 1])         # export price at its cost
     below = np.stack([0.9 * ceiling, price[:, 1]], axis=1)
     np.testing.assert_array_equal(
-        market.compete_anchors(inp, t, price, below, np.ones((3, 16)), stock, want, DT_YR),
+        going_prices.compete_anchors(inp, t, price, below, np.ones((3, 16)), stock, want, DT_YR),
         below)
 
 
@@ -535,7 +538,7 @@ def _china_month(foresight_yr: float, supply_t_per_yr: float):
     supply = (np.full((1, n_e), supply_t_per_yr), zero)
     traded = market.trade(inp, t, stocks, price, price.copy(), price.copy(),
                           np.zeros_like(price), want, zero, orders, zero, supply, want,
-                          market.world_drain(want, supply))
+                          holds.world_drain(want, supply))
     return traded.price[:, 0]
 
 
@@ -551,13 +554,13 @@ def test_sellers_who_see_a_drain_reserve_against_it():
     target = float(inp.seller_coverage_months[0, 0, 0]) * 24_000.0 / 12.0          # t
     for years in (0.0, 0.5, 2.0):
         seeing = dataclasses.replace(inp, drain_foresight_yr=np.full((1, 1, 1), years))
-        hold = market.drain_hold(seeing, use, market.world_drain(use, supply))
+        hold = holds.drain_hold(seeing, use, holds.world_drain(use, supply))
         assert hold.shape == (1, 1, 16)
         np.testing.assert_allclose(hold[:, 0], np.log1p(years * 6_000.0 / target), rtol=1e-12)
     covered = (np.full((1, 16), 9_000.0), np.full((1, 16), 15_000.0))
     seeing = dataclasses.replace(inp, drain_foresight_yr=np.full((1, 1, 1), 2.0))
     np.testing.assert_array_equal(
-        market.drain_hold(seeing, use, market.world_drain(use, covered)), 0.0)
+        holds.drain_hold(seeing, use, holds.world_drain(use, covered)), 0.0)
     blind, near, far = (_china_month(h, 6_000.0) for h in (0.0, 0.5, 2.0))
     assert np.all(near > blind) and np.all(far > near)
     balanced = [_china_month(h, 24_000.0) for h in (0.0, 2.0)]
@@ -609,7 +612,7 @@ def _glut_month(withholding: float, export_premium: float, quota_t_per_yr: float
     n_e = state.price.shape[2]
     price = state.price.copy()
     recent = price.copy()
-    landed = market.landed_cost(price[:, 0], inp.export_tax[t], inp.trade_cost_usd_per_kg)
+    landed = going_prices.landed_cost(price[:, 0], inp.export_tax[t], inp.trade_cost_usd_per_kg)
     recent[:, 1] = export_premium * landed
     price[:, 1] = recent[:, 1]                    # perceived = last month's: the signal exact
     want = np.full_like(price, 12_000.0)
@@ -619,7 +622,7 @@ def _glut_month(withholding: float, export_premium: float, quota_t_per_yr: float
     intention = np.full((1, n_e), 5_000.0)
     traded = market.trade(inp, t, stocks, price, recent, price.copy(), np.zeros_like(price),
                           want, zero, orders, intention, supply, want,
-                          market.world_drain(want, supply))
+                          holds.world_drain(want, supply))
     china = traded.price[:, 0]
     # the share of exporters' wants the quota turned away in this clearing: 1 - the free share
     # of an element with full licences (La): all at a zero quota, none at 1e9 t/yr
@@ -627,8 +630,8 @@ def _glut_month(withholding: float, export_premium: float, quota_t_per_yr: float
     assert inp.export_licensed[t, 0] == 1.0
     turned_away = 1.0 - traded.free[:, 0]
     assert turned_away[0] == (1.0 if quota_t_per_yr == 0.0 else 0.0)
-    return (market.premium_holds(inp, t, recent, price, china, turned_away), china,
-            market.premium_holds(inp, t, recent, price, price[:, 0], turned_away))
+    return (holds.premium_holds(inp, t, recent, price, china, turned_away), china,
+            holds.premium_holds(inp, t, recent, price, price[:, 0], turned_away))
 
 
 def test_chinese_sellers_hold_stock_back_only_for_a_large_export_premium():

@@ -42,6 +42,9 @@ from reesim.model.mechanisms.market import (
     PRODUCERS_CHINA,
     PRODUCERS_EXPORT,
     STATE_RESERVE,
+    going_prices,
+    holds,
+    price_floors,
 )
 from reesim.model.state import State
 from reesim.model.variables import VARIABLES
@@ -184,8 +187,8 @@ def _substep_wants(stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndar
 
     Adds the sub-step's share of the separated output (t/yr) to Chinese sellers, the company
     and foreign sellers in ``stocks`` (M, H, E) t, in place; returns the panic momentum
-    (:func:`market.panic` on the perceived prices), consumers' purchases
-    (:func:`market.consumer_purchases` of their use ``demand_k`` (M, K, E) t/yr) and the reserves'
+    (:func:`holds.panic` on the perceived prices), consumers' purchases
+    (:func:`holds.consumer_purchases` of their use ``demand_k`` (M, K, E) t/yr) and the reserves'
     buys, releases and what they owe (:func:`market.reserve_orders`, ``orders`` and
     ``months_left`` (2, E) of the month), each with the mechanism's own compiled arithmetic.
     """
@@ -195,8 +198,8 @@ def _substep_wants(stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndar
             stocks[m, _PC, e] += to_china[m, e] * dt
             stocks[m, _TC, e] += to_company[m, e] * dt
             stocks[m, _PE, e] += to_export[m, e] * dt
-    momentum = market._panic(recent, expected, rules.log_panic_threshold)
-    want = market._consumer_purchases(demand_k, stocks[:, _CC:_CE + 1], momentum, rules, dt)
+    momentum = holds._panic(recent, expected, rules.log_panic_threshold)
+    want = holds._consumer_purchases(demand_k, stocks[:, _CC:_CE + 1], momentum, rules, dt)
     buy, release, owed = market._reserve_orders(orders, months_left, backlog, stocks,
                                                 market.RESERVE_INDEX, dt)
     return momentum, want, buy, release, owed
@@ -217,8 +220,8 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
     place), the reserves' unfilled orders ``max(owed - bought, 0)``, consumption from
     consumers' stocks (:func:`demand.consume` of ``need`` (M, K, A, E) t, subtracted from their
     stocks summed over applications in index order from 0.0, as numpy sums), then expectations
-    (:func:`market.update_expectations`) and going prices drawn toward the other market's
-    landed cost (:func:`market.compete_anchors`). Returns the new flow, imports, drain and
+    (:func:`going_prices.update_expectations`) and going prices drawn toward the other market's
+    landed cost (:func:`going_prices.compete_anchors`). Returns the new flow, imports, drain and
     prices, both clearings' arrays (t), consumption, the expected, going and perceived prices
     and the backlog.
     """
@@ -258,10 +261,10 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
                 for a in range(applications):
                     total += part[m, k, a, e]
                 stocks[m, _CC + k, e] -= total
-    new_expected, new_anchor, new_recent = market._update_expectations(
+    new_expected, new_anchor, new_recent = going_prices._update_expectations(
         new_price, expected, anchor, recent, rules.expectation_time_yr, rules.anchor_time_yr,
         rules.perception_time_yr, dt)
-    market._compete_anchors(new_price, new_anchor, free, stocks[:, _PE], want[:, 0],
+    going_prices._compete_anchors(new_price, new_anchor, free, stocks[:, _PE], want[:, 0],
                             rules.seller_coverage_months, duty, trade_cost,
                             rules.log_export_ceiling, rules.arbitrage_time_yr, dt)
     return (new_flow, imports, drain, new_price, sold_china, sold_pc, sold_tc, sold_sr, got_sr,
@@ -280,8 +283,9 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     # producers decide; the regime may cap its members; mines extract within reserves
     routes = se.routes
     k = routes.pattern[t]
-    netback = mining.netback_usd_per_kg(mi, routes, t, price) + market.price_support_usd_per_kg(
-        ma, t, price, routes.market[k], mi.distribution, routes.recovery[k])
+    netback = mining.netback_usd_per_kg(mi, routes, t, price) + (
+        price_floors.price_support_usd_per_kg(ma, t, price, routes.market[k], mi.distribution,
+                                              routes.recovery[k]))
     capacity_now = capacity.available_capacity(ca, t, state.capacity)
     sep_limit = separation.separation_limit(se, t, capacity_now)
     target = mining.utilization_target(mi, netback) * separation.backlog_factor(

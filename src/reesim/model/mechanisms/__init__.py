@@ -1,4 +1,4 @@
-"""The model's mechanisms, one module each: its compiled inputs, its step functions, its constants.
+"""The model's mechanisms, one module each (the market: a package): inputs, step, constants.
 
 Every module here defines ``CONSTANTS`` (its structural constants, see
 :mod:`reesim.model.constants`), ``draft(ctx)`` (the schedules events may change) and
