@@ -191,6 +191,12 @@ def test_backtest_table_splits_in_and_out_of_sample():
     assert world.n_in_sample == 16 and world.n_out_of_sample == 10     # 2000-2015, 2016-2025
     spike = table[table.series == "spike_Nd"].iloc[0]
     assert spike.n_out_of_sample == 0                                  # 2011 is in sample
+    # each side's note states its own count (the in-sample one alone misdescribed the other)
+    assert "in sample: RMSE of ln(sim/obs) over 16 point" in world.note
+    assert "out of sample: RMSE of ln(sim/obs) over 10 point" in world.note
+    dy = table[(table.series == "price_china_Dy") & (table.metric == "log_rmse")].iloc[0]
+    assert dy.n_in_sample == 0 and dy.n_out_of_sample > 0
+    assert dy.note.startswith("out of sample:") and "over 0 point" not in dy.note
 
 
 @pytest.fixture(scope="module")

@@ -73,7 +73,7 @@ def backtest_table(ds: xr.Dataset, train_until: int,
     outside = compute_metrics(ds, out_of_sample(record, train_until))
     key = ["series", "metric"]
     merged = inside[[*key, "value", "n", "note"]].merge(
-        outside[[*key, "value", "n"]], on=key, how="outer", suffixes=("_in", "_out"))
+        outside[[*key, "value", "n", "note"]], on=key, how="outer", suffixes=("_in", "_out"))
     merged = merged[merged.metric.isin(REPORTED)
                     & ((merged.n_in.fillna(0) > 0) | (merged.n_out.fillna(0) > 0))]
     rows = [{"series": "objective", "metric": "weighted misfit",
@@ -88,5 +88,20 @@ def backtest_table(ds: xr.Dataset, train_until: int,
                      "in_sample": rec.value_in if n_in else math.nan, "n_in_sample": n_in,
                      "out_of_sample": rec.value_out if n_out else math.nan,
                      "n_out_of_sample": n_out,
-                     "note": "" if rec.note != rec.note else str(rec.note)})
+                     "note": _both_notes(rec.note_in if n_in else "",
+                                         rec.note_out if n_out else "")})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _both_notes(inside: object, outside: object) -> str:
+    """One note for a row of both samples: each side's note (its count and period), labelled.
+
+    A metric's note states what it was computed on ("over 10 point observations", "2001-01..
+    2015-12"); the in-sample note alone described the out-of-sample column wrongly (China's Dy:
+    "over 0 point observations" beside two out of sample).
+    """
+    inside = "" if inside != inside or not inside else str(inside)       # NaN or empty
+    outside = "" if outside != outside or not outside else str(outside)
+    if inside and outside and inside != outside:
+        return f"in sample: {inside}; out of sample: {outside}"
+    return inside or (f"out of sample: {outside}" if outside else "")
