@@ -653,3 +653,70 @@ def test_chinese_sellers_hold_stock_back_only_for_a_large_export_premium():
     assert np.all(wider[0] > held) and np.all(wider[1] > dear)
     free = _glut_month(2.0, 6.0, quota_t_per_yr=1e9)[1]
     np.testing.assert_array_equal(free, _glut_month(0.0, 6.0, quota_t_per_yr=1e9)[1])
+
+
+def test_sellers_read_a_steady_demand_growth_as_its_rate_whatever_the_step():
+    """Sterman's TREND: demand growing 5%/yr for 30 years reads as a trend of 5%/yr (log form,
+    exact lags; a demand sampled once a step lags a little less than a continuous one, 1.4% of
+    the rate at a month), and half-month steps read the same within 1% of it; a flat demand
+    reads 0."""
+    from reesim.model.mechanisms.market import demand_outlook
+    inp = model().inputs.market
+    horizon = float(inp.demand_trend_horizon_yr[0, 0])
+
+    def trend(dt: float, growth: float) -> float:
+        level, reference = demand_outlook.initial_outlook(np.full((1, 16), 1000.0))
+        steps = round(30 / dt)
+        for i in range(steps):
+            demand = np.full((1, 16), 1000.0 * np.exp(growth * (i + 1) * dt))
+            level, reference = demand_outlook.update_outlook(inp, level, reference, demand, dt)
+        return float((level - reference)[0, 0] / horizon)
+
+    assert trend(DT_YR, 0.05) == pytest.approx(0.05, rel=0.02)
+    assert trend(DT_YR / 2, 0.05) == pytest.approx(trend(DT_YR, 0.05), rel=0.01)
+    assert trend(DT_YR, 0.0) == 0.0
+
+
+def test_the_glut_side_steepens_only_where_demand_declines():
+    """The share of the flat glut side left is 1 where demand grows or holds, falls with a
+    decline at ``glut_decline_sensitivity`` per unit of decline a year, and is 0 beyond it;
+    a sensitivity of 0 leaves 1 whatever the trend (the rule before, bit for bit)."""
+    from reesim.model.mechanisms.market import demand_outlook
+    base = model().inputs.market
+    horizon = float(base.demand_trend_horizon_yr[0, 0])
+    trends = np.array([[0.05, 0.0, -0.025, -0.05, -0.2]])          # 1/yr
+    reference = np.zeros_like(trends)
+    level = trends * horizon
+    steep = dataclasses.replace(base, glut_decline_sensitivity=np.full((1, 1, 1), 20.0))
+    np.testing.assert_allclose(demand_outlook.glut_scales(steep, level, reference),
+                               [[1.0, 1.0, 0.5, 0.0, 0.0]], atol=1e-12)
+    off = dataclasses.replace(base, glut_decline_sensitivity=np.zeros((1, 1, 1)))
+    assert (demand_outlook.glut_scales(off, level, reference) == 1.0).all()
+
+
+def test_a_glut_of_an_element_whose_demand_declines_clears_lower():
+    """With sellers holding years of stock, the price falls further where the element's
+    demand is shrinking (no flat glut side left) than where it is not; short of stock, the
+    glut side does not act and the price is the same."""
+    m = model()
+    t = (2016 - 2000) * 12
+    inp, state = m.inputs.market, initial_state(m)
+    n_e = state.price.shape[2]
+
+    def china_price(held_t: float, scale: float) -> np.ndarray:
+        stocks = market.Stocks(state.inventory.copy())
+        stocks.producers_china[:] = held_t
+        price = state.price.copy()
+        want = np.full_like(price, 12_000.0)
+        zero = np.zeros((1, n_e))
+        orders = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, n_e)))
+        supply = (np.full((1, n_e), 12_000.0), np.full((1, n_e), 12_000.0))
+        traded = market.trade(inp, t, stocks, price, price.copy(), price.copy(),
+                              np.zeros_like(price), want, zero, orders, zero, supply, want,
+                              holds.world_drain(want, supply),
+                              glut_scale=np.full((1, n_e), scale))
+        return traded.price[:, 0]
+
+    glut = 36_000.0                                      # three years of China's buyers' wants
+    assert (china_price(glut, 0.0) < 0.8 * china_price(glut, 1.0)).all()
+    np.testing.assert_array_equal(china_price(100.0, 0.0), china_price(100.0, 1.0))

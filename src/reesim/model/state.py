@@ -34,6 +34,8 @@ class State(NamedTuple):
     trade_flow: np.ndarray        # (M, E) t REO/yr traders' net export intention (- imports)
     reserve_backlog: np.ndarray   # (M, 2, E) t REO ordered by reserves and not yet bought
     drain_seen: np.ndarray        # (M, E) t REO/yr the world's net drain sellers perceive
+    demand_seen: np.ndarray       # (M, E) ln t REO/yr, the world's demand sellers perceive
+    demand_reference: np.ndarray  # (M, E) ln t REO/yr, its reference for the demand trend
 
 
 def initial_trade_flow(model: Model, utilization: np.ndarray,
@@ -71,13 +73,16 @@ def initial_state(model: Model) -> State:
     utilization = mining.utilization_target(inp.mining, netback)
     capacity_state = capacity.initial(inp.capacity, m, netback)
     flow = initial_trade_flow(model, utilization, capacity_state, base)
+    demand_long, thrift = np.ones((m, n_k, n_a)), np.ones((m, n_a, n_e))
+    world = demand.demand_month(inp.demand, 0, price, demand_long, thrift)[3]   # (M, E) t/yr
+    demand_seen, demand_reference = market.demand_outlook.initial_outlook(world)
     return State(
         price=price, price_expected=price.copy(), price_recent=price.copy(),
         company=regimes.initial(inp.regimes, price[:, 0, :]),
         inventory=market.initial_stocks(inp.market, m, base.sum(axis=1), flow),
         concentrate=np.zeros((m, 2, len(inp.separation.recovery), n_e)),
         utilization=utilization, capacity=capacity_state,
-        demand_long=np.ones((m, n_k, n_a)), thrift=np.ones((m, n_a, n_e)),
+        demand_long=demand_long, thrift=thrift,
         in_use=in_use.steady_state(inp.in_use, m, base.sum(axis=0)),
         tailings=np.zeros((m, n_e)),
         reserves=np.broadcast_to(inp.mining.reserves_t, (m, len(inp.mining.reserves_t))).copy(),
@@ -85,4 +90,5 @@ def initial_state(model: Model) -> State:
         trade_flow=flow,
         reserve_backlog=np.zeros((m, len(market.RESERVE_HOLDERS), n_e)),
         drain_seen=np.zeros((m, n_e)),                  # stocks start at target: no drain seen
+        demand_seen=demand_seen, demand_reference=demand_reference,   # no trend seen yet
     )

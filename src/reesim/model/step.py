@@ -42,6 +42,7 @@ from reesim.model.mechanisms.market import (
     PRODUCERS_CHINA,
     PRODUCERS_EXPORT,
     STATE_RESERVE,
+    demand_outlook,
     going_prices,
     holds,
     price_floors,
@@ -85,13 +86,16 @@ def _sum(parts: list[market.Clearing]) -> market.Clearing:
 def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
                   company: regimes.CompanyState, stocks: market.Stocks, planned: np.ndarray,
                   need_rate: np.ndarray,
-                  deliveries: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Month:
+                  deliveries: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  glut_scale: np.ndarray) -> Month:
     """Deliveries, wants, trade, clearing and consumption in ``substeps`` equal parts of month t.
 
     ``deliveries`` are the month's separated output rates (t/yr) to Chinese sellers, to the
-    trading company and to foreign sellers; ``stocks`` is updated in place. Each sub-step is two
-    compiled passes (:func:`_substep_wants`: deliveries, panic, consumers' and reserves' orders;
-    :func:`_substep_trade`: trade and clearing, consumption, expectations and going prices)
+    trading company and to foreign sellers; ``glut_scale`` (M, E) what remains of the price
+    rule's flat glut side (:func:`demand_outlook.glut_scales`); ``stocks`` is updated in place.
+    Each sub-step is two compiled passes (:func:`_substep_wants`: deliveries, panic,
+    consumers' and reserves' orders; :func:`_substep_trade`: trade and clearing, consumption,
+    expectations and going prices)
     around the regime's offer, so the month costs two calls, not the sixty numpy operations
     the same mechanisms took as numpy glue (a third of a default run's time). The loop runs
     over sub-steps of time (one by default), never over members, elements or producers.
@@ -120,7 +124,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
             rules, quota, ma.export_tax[t], ma.export_licensed[t], ma.trade_cost_usd_per_kg,
             ma.log_floor_price, ma.premium_on, stocks.array, price, recent, anchor, expected,
             momentum, want, offer_tc, buy, release, owed, flow, supply_china, deliveries[2],
-            demand_k, drain, dt, need, first, second)
+            demand_k, drain, glut_scale, dt, need, first, second)
         china.append(market.Clearing(
             sold_china, {PRODUCERS_CHINA: sold_pc, COMPANY: sold_tc, STATE_RESERVE: sold_sr},
             {STATE_RESERVE: got_sr, COMPANY: got_tc, CONSUMERS_CHINA: got_cc,
@@ -212,8 +216,9 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
                    anchor: np.ndarray, expected: np.ndarray, momentum: np.ndarray,
                    want: np.ndarray, offer_tc: np.ndarray, buy: np.ndarray, release: np.ndarray,
                    owed: np.ndarray, flow: np.ndarray, supply_china: np.ndarray,
-                   supply_export: np.ndarray, use: np.ndarray, drain_seen: np.ndarray, dt: float,
-                   need: np.ndarray, first: np.ndarray, second: np.ndarray):
+                   supply_export: np.ndarray, use: np.ndarray, drain_seen: np.ndarray,
+                   glut_scale: np.ndarray, dt: float, need: np.ndarray, first: np.ndarray,
+                   second: np.ndarray):
     """A market sub-step's trade, clearing and consumption (compiled): the second half.
 
     Trade and both markets' clearing (:func:`market.trade`'s arithmetic, ``stocks`` updated in
@@ -243,7 +248,8 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
                                     np.empty((members, elements)))
     market._trade(rules, quota, duty, licensed, trade_cost, log_floor, premium_on, stocks,
                   price, recent, anchor, momentum, want, offer_tc, release[:, 0], buy[:, 0],
-                  buy[:, 1], flow, supply_china, supply_export, use, drain_seen, dt, new_flow,
+                  buy[:, 1], flow, supply_china, supply_export, use, drain_seen, glut_scale, dt,
+                  new_flow,
                   imports, exports_wanted, drain, free, new_price, sold_china, sold_pc, sold_tc,
                   sold_sr, got_sr, got_tc, got_cc, got_exporters, got_smugglers, sold_abroad,
                   sold_pe, got_ce)
@@ -319,8 +325,9 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     # wants: consumers, company, reserves, exporters; the markets clear (in sub-steps)
     routing = magnets.route(inputs.magnets, t, demand_rate)  # magnet makers buy where they are
     need_rate = routing.need_rate
+    glut_scale = demand_outlook.glut_scales(ma, state.demand_seen, state.demand_reference)
     month = _market_month(inputs, regime, t, state, company_now, stocks, planned, need_rate,
-                          (china_out - to_company, to_company, export_out))
+                          (china_out - to_company, to_company, export_out), glut_scale)
     china, abroad, used = month.china, month.abroad, month.used
 
     # manufacturing from consumers' purchases; products into use; end of life back to sellers
@@ -340,6 +347,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     company = regimes.update_company(re, regime, company_now, price[:, 0],
                                      stocks.trading_company, china.got_by[COMPANY])
     inventory = stocks.array
+    demand_seen, demand_reference = demand_outlook.update_outlook(
+        ma, state.demand_seen, state.demand_reference, world_demand, dt)
     cap = capacity.update(ca, t, state.capacity, netback, mi.cash_cost_usd_per_kg,
                           mi.reference_netback_usd_per_kg,
                           supply=sep.output_by_element + returns.sum(axis=1) / dt,
@@ -352,7 +361,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         demand_long=demand_long, thrift=thrift, in_use=use.in_use,
         tailings=state.tailings + mined.tailings_by_element * dt, reserves=reserves,
         trade_flow=month.flow, reserve_backlog=month.backlog, price_anchor=month.anchor,
-        drain_seen=month.drain,
+        drain_seen=month.drain, demand_seen=demand_seen, demand_reference=demand_reference,
     )
 
     # recorded values (the variable table decides what is kept)
