@@ -249,10 +249,9 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
     market._trade(rules, quota, duty, licensed, trade_cost, log_floor, premium_on, stocks,
                   price, recent, anchor, momentum, want, offer_tc, release[:, 0], buy[:, 0],
                   buy[:, 1], flow, supply_china, supply_export, use, drain_seen, glut_scale, dt,
-                  new_flow,
-                  imports, exports_wanted, drain, free, new_price, sold_china, sold_pc, sold_tc,
-                  sold_sr, got_sr, got_tc, got_cc, got_exporters, got_smugglers, sold_abroad,
-                  sold_pe, got_ce)
+                  new_flow, imports, exports_wanted, drain, free, new_price, sold_china, sold_pc,
+                  sold_tc, sold_sr, got_sr, got_tc, got_cc, got_exporters, got_smugglers,
+                  sold_abroad, sold_pe, got_ce)
     backlog = np.empty(owed.shape)
     for m in range(members):
         for e in range(elements):
@@ -271,8 +270,8 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
         new_price, expected, anchor, recent, rules.expectation_time_yr, rules.anchor_time_yr,
         rules.perception_time_yr, dt)
     going_prices._compete_anchors(new_price, new_anchor, free, stocks[:, _PE], want[:, 0],
-                            rules.seller_coverage_months, duty, trade_cost,
-                            rules.log_export_ceiling, rules.arbitrage_time_yr, dt)
+                                  rules.seller_coverage_months, duty, trade_cost,
+                                  rules.log_export_ceiling, rules.arbitrage_time_yr, dt)
     return (new_flow, imports, drain, new_price, sold_china, sold_pc, sold_tc, sold_sr, got_sr,
             got_tc, got_cc, got_exporters, got_smugglers, sold_abroad, sold_pe, got_ce, part,
             new_expected, new_anchor, new_recent, backlog)

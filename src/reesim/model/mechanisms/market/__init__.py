@@ -179,7 +179,7 @@ CONSTANTS = (
              "parameters (forty-first session, four seeds) it is identified above 0 at every "
              "seed (12.6-38) and the objective falls from 2.809 to 2.59-2.76, europium and "
              "yttrium come down after 2012 as in the record; but every such refit flattens the "
-             "glut side of growing elements further, China's sellers then hold 59-74 kt of Nd in "
+             "glut side of growing elements further, China's sellers then hold 59-84 kt of Nd in "
              "2025-2030 and the state reserve's purchase, the magnet ban and the ionic "
              "disruption fail their lever tests (docs/market-experiments.md). Unrefitted at 30 "
              "the objective is 2.8125 and China's Eu 78 USD/kg in 2020 (435 at 0, record 38).",
