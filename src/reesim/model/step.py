@@ -324,7 +324,8 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     # wants: consumers, company, reserves, exporters; the markets clear (in sub-steps)
     routing = magnets.route(inputs.magnets, t, demand_rate)  # magnet makers buy where they are
     need_rate = routing.need_rate
-    glut_scale = demand_outlook.glut_scales(ma, state.demand_seen, state.demand_reference)
+    glut_scale = (demand_outlook.glut_scales(ma, state.demand_seen, state.demand_reference)
+                  if ma.outlook_on else ma.whole_glut_side)
     month = _market_month(inputs, regime, t, state, company_now, stocks, planned, need_rate,
                           (china_out - to_company, to_company, export_out), glut_scale)
     china, abroad, used = month.china, month.abroad, month.used
@@ -346,8 +347,9 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     company = regimes.update_company(re, regime, company_now, price[:, 0],
                                      stocks.trading_company, china.got_by[COMPANY])
     inventory = stocks.array
-    demand_seen, demand_reference = demand_outlook.update_outlook(
-        ma, state.demand_seen, state.demand_reference, world_demand, dt)
+    demand_seen, demand_reference = (demand_outlook.update_outlook(
+        ma, state.demand_seen, state.demand_reference, world_demand, dt) if ma.outlook_on
+        else (state.demand_seen, state.demand_reference))
     cap = capacity.update(ca, t, state.capacity, netback, mi.cash_cost_usd_per_kg,
                           mi.reference_netback_usd_per_kg,
                           supply=sep.output_by_element + returns.sum(axis=1) / dt,
