@@ -17,7 +17,8 @@ netbacks. Prices are always positive and finite.
 This module holds the market's inputs, its clearing, trade and the month's compiled trade and
 clearing; its parts live beside it: :mod:`.price_rule` (the month's clearing price),
 :mod:`.holds` (what buyers and sellers hold back), :mod:`.going_prices` (expectations, going
-and perceived prices) and :mod:`.price_floors` (guaranteed prices in netbacks).
+and perceived prices), :mod:`.price_floors` (guaranteed prices in netbacks) and
+:mod:`.demand_outlook` (sellers' demand trend, which can steepen a glut's price; opt-in).
 """
 
 from __future__ import annotations
