@@ -182,8 +182,10 @@ CONSTANTS = (
              "yttrium come down after 2012 as in the record; but every such refit flattens the "
              "glut side of growing elements further, China's sellers then hold 59-84 kt of Nd in "
              "2025-2030 and the state reserve's purchase, the magnet ban and the ionic "
-             "disruption fail their lever tests (docs/market-experiments.md). Unrefitted at 30 "
-             "the objective is 2.8125 and China's Eu 78 USD/kg in 2020 (435 at 0, record 38).",
+             "disruption fail their lever tests (docs/market-experiments.md). Unrefitted at 10 "
+             "the objective is 2.8162 and China's Eu 209 USD/kg in 2020 (435 at 0, record 38); "
+             "at 30, 2.8125 and 78, but the price paths then move 12% between one and two "
+             "market sub-steps (10% allowed).",
              "assumption (off by default); measured on baotou"),
     Constant("demand_trend_perception_yr", 1.0, "yr", 0.25, 3.0,
              "Sellers read each element's world demand as its average over this time (an exact "
