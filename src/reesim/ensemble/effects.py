@@ -22,17 +22,10 @@ def policy_effects(table: pd.DataFrame, outcomes: list[str], policy: int, versus
     The rows keep ``policy``'s design columns (a future's factor values are the same under
     every policy); ``percent`` gives ``100 (policy / versus - 1)`` (NaN where ``versus`` is 0).
     """
-    rows = {}
-    for which in (policy, versus):
-        part = table[table["policy"] == which]
-        if part.empty:
-            raise InputError(f"no policy {which}", field="--policy" if which == policy
-                             else "--versus", allowed=", ".join(
-                                 str(p) for p in sorted(table["policy"].unique())))
-        rows[which] = part.set_index("future").sort_index()
+    mine = _policy(table, policy, "--policy").set_index("future").sort_index()
+    base = _policy(table, versus, "--versus").set_index("future").sort_index()
     if policy == versus:
         raise InputError("--policy and --versus are the same policy", field="--versus")
-    mine, base = rows[policy], rows[versus]
     if not mine.index.equals(base.index):
         raise InputError("the two policies do not meet the same futures", field="--versus")
     effect = mine.copy()
@@ -59,9 +52,14 @@ def policy_rows(table: pd.DataFrame, outcomes: list[str], policy: int | None,
                          field="--percent")
     if policy is None:
         return table
+    return _policy(table, policy, "--policy")
+
+
+def _policy(table: pd.DataFrame, policy: int, option: str) -> pd.DataFrame:
+    """``policy``'s rows of ``table``; an :class:`InputError` naming ``option`` if it has none."""
     chosen = table[table["policy"] == policy]
     if chosen.empty:
-        raise InputError(f"no policy {policy}", field="--policy",
+        raise InputError(f"no policy {policy}", field=option,
                          allowed=", ".join(str(p) for p in sorted(table["policy"].unique())))
     return chosen
 

@@ -806,15 +806,19 @@ def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndar
                 signal[m, e] = premium_signal_at(recent[m, 1, e], price[m, 1, e], weight,
                                                  rules.log_panic_threshold[m])
     log_max_scarcity, eps, beta, glut, width, log_target = _price_rules(rules, dt)
+    glut_by_element = np.empty((members, elements))     # steeper where demand declines
+    for m in range(members):
+        for e in range(elements):
+            glut_by_element[m, e] = glut[m] * glut_scale[m, e]
     within_quota = np.empty(members)
     log_price = np.empty(price.shape)
     _trade_and_clear(
         out, into, licence_cap, denied, quota, flow, decay, stocks, hold, signal,
         rules.premium_withholding, rules.smuggling_share, rules.smuggling_cap_t_per_yr, duty,
         trade_cost, price, recent, anchor, want, company_offer, release_reserve, buy_reserve,
-        buy_company, dt, log_floor, rules.log_choke_price, log_max_scarcity, eps, beta, glut,
-        glut_scale, width, log_target, new_flow, imports, exports_wanted, within_quota, log_price,
-        sold_china, sold_pc, sold_tc, sold_sr, got_sr, got_tc, got_cc, got_exporters,
+        buy_company, dt, log_floor, rules.log_choke_price, log_max_scarcity, eps, beta,
+        glut_by_element, width, log_target, new_flow, imports, exports_wanted, within_quota,
+        log_price, sold_china, sold_pc, sold_tc, sold_sr, got_sr, got_tc, got_cc, got_exporters,
         got_smugglers, sold_abroad, sold_pe, got_ce)
     for m in range(members):
         for e in range(elements):
@@ -847,7 +851,7 @@ def _trade_and_clear(
         company_offer: np.ndarray,
         release: np.ndarray, buy_reserve: np.ndarray, buy_company: np.ndarray, dt: float,
         log_floor: np.ndarray, log_choke: np.ndarray, log_max_scarcity: np.ndarray,
-        eps: np.ndarray, beta: np.ndarray, glut: np.ndarray, glut_scale: np.ndarray,
+        eps: np.ndarray, beta: np.ndarray, glut: np.ndarray,
         width: np.ndarray, log_target: np.ndarray, new_flow: np.ndarray, imports: np.ndarray,
         exports_wanted: np.ndarray, within_quota: np.ndarray,
         log_price: np.ndarray, sold_china: np.ndarray, sold_pc: np.ndarray,
@@ -866,7 +870,9 @@ def _trade_and_clear(
     ``withholding`` times the share of exporters' wants the tonnage quota turns away),
     ``price``, ``recent`` and ``anchor`` (M, K, E) USD/kg, ``want`` (M, K, E) t/yr consumers'
     purchases, ``company_offer``, ``release``, ``buy_reserve``, ``buy_company`` t, ``dt`` yr,
-    and the price rule's values (:func:`_price_rule`). Per member, in :func:`trade`'s order:
+    and the price rule's values (:func:`_price_rule`; ``glut`` (M, E), the member's glut term
+    times the element's :func:`.demand_outlook.glut_scales`). Per member, in :func:`trade`'s
+    order:
 
     1. the intention follows ``out - into``; exports are the intention within the licence
        grant, scaled pro rata to the quota on total tonnes (a sum over elements in numpy's
@@ -936,7 +942,7 @@ def _trade_and_clear(
             log_ref[e] = math.log(recent[m, 0, e])
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 0], log_going,
                     log_choke[m], log_floor,
-                    log_max_scarcity[m], eps[m], beta[m], glut[m], glut_scale[m], width[m],
+                    log_max_scarcity[m], eps[m], beta[m], glut[m], width[m],
                     log_target[m],
                     log_signal[m], duty, trade_cost, withholding[m] * (1.0 - within), work,
                     log_price[m, 0])
@@ -967,7 +973,7 @@ def _trade_and_clear(
             log_ref[e] = math.log(recent[m, 1, e])
         _log_prices(supply, fixed, elastic, log_last, log_ref, hold[m, 1], log_going,
                     log_choke[m], log_floor,
-                    log_max_scarcity[m], eps[m], beta[m], glut[m], glut_scale[m], width[m],
+                    log_max_scarcity[m], eps[m], beta[m], glut[m], width[m],
                     log_target[m],
                     nothing, nothing, 0.0, 0.0, work, log_price[m, 1])
         for e in range(elements):

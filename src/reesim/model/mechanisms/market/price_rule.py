@@ -112,12 +112,13 @@ def _solve_log_price(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
     """:func:`_log_prices` for every member of (M, E) arrays, into ``out``."""
     members, elements = out.shape
     work = np.empty((5, elements))
-    nothing, whole = np.zeros(elements), np.ones(elements)
+    nothing, glut_row = np.zeros(elements), np.empty(elements)
     for m in range(members):
+        glut_row[:] = glut[m]
         _log_prices(supply[m], fixed[m], elastic[m], log_last[m], log_ref[m], log_hold[m],
                     log_anchor[m], log_choke[m], log_floor, log_max_scarcity[m], eps[m],
-                    beta[m], glut[m], whole, width[m], log_target[m], nothing, nothing, 0.0,
-                    0.0, work, out[m])
+                    beta[m], glut_row, width[m], log_target[m], nothing, nothing, 0.0, 0.0,
+                    work, out[m])
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -125,7 +126,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                 log_last: np.ndarray, log_ref: np.ndarray, log_hold: np.ndarray,
                 log_anchor: np.ndarray, log_choke: np.ndarray,
                 log_floor: np.ndarray, log_max_scarcity: float, eps: float, beta: float,
-                glut: float, glut_scale: np.ndarray, width: float, log_target: float,
+                glut: np.ndarray, width: float, log_target: float,
                 log_signal: np.ndarray,
                 duty: np.ndarray, trade_cost: float, withholding: float, work: np.ndarray,
                 out: np.ndarray) -> None:
@@ -138,10 +139,10 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
     that falls with the price; ``withholding`` 0: none), ``work`` (5, E) scratch whose row 4
     holds that log hold at the root and row 1 the bracket's top (the
     cap) on return, which :func:`_trade_and_clear` hands to :func:`_reserve_at_cap`; ``eps``,
-    ``beta``, ``glut``, ``width``, ``log_target`` are the member's values from
-    :func:`_price_rule`, ``glut_scale`` (E,) what remains of the flat glut side where the
-    element's demand declines (:func:`.demand_outlook.glut_scales`; element e's glut term is
-    ``glut * glut_scale[e]``). The bracket is [max(floor, anchor - scarcity),
+    ``beta``, ``width``, ``log_target`` are the member's values from :func:`_price_rule`,
+    ``glut`` (E,) its glut term per element (the member's ``beta (rho - 1)``, times what remains
+    of the flat glut side where the element's demand declines,
+    :func:`.demand_outlook.glut_scales`). The bracket is [max(floor, anchor - scarcity),
     max(min(choke, anchor + scarcity), lo)] in log price; the root is that of the excess
     ``x - beta * r - glut * smin(log_target + log_hold + r) - offset``, with
     ``smin(s) = -width * ln(1 + exp(-s / width))`` the softplus approximation of ``min(s, 0)``
@@ -176,7 +177,6 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
             continue
         low, high = lo[e], hi[e]
         x = out[e]
-        glut_e = glut * glut_scale[e]      # the flat glut side steepens as demand declines
         for _ in range(PRICE_SOLVE_MAX_STEPS):
             elastic_want = scale[e] * math.exp(eps * x)
             want = fixed[e] + elastic_want
@@ -191,7 +191,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
             e_z = math.exp(-abs(z))
             soft_min = -width * (np_maximum(z, 0.0) + math.log1p(e_z))
             weight = 1.0 / (1.0 + e_z) if z >= 0.0 else e_z / (1.0 + e_z)
-            excess = x - beta * (log_ratio + premium) - glut_e * soft_min - offset[e]
+            excess = x - beta * (log_ratio + premium) - glut[e] * soft_min - offset[e]
             if excess < 0.0:
                 if x >= hi[e]:
                     break                          # still short at the upper bound: rations
@@ -208,7 +208,7 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                 d_ratio += d_want / want
             if left > TINY_T:
                 d_ratio += d_want / left
-            slope = 1.0 - (beta + glut_e * weight) * (d_ratio + d_premium)
+            slope = 1.0 - (beta + glut[e] * weight) * (d_ratio + d_premium)
             nxt = x - excess / slope
             if nxt <= low:
                 # below the bracket: try the bound itself once, then bisect
