@@ -90,6 +90,28 @@ def test_the_observed_price_paths_do_not_depend_on_the_time_step():
     assert check.path_gap < STEP_PATH_TOLERANCE, check.describe()
 
 
+def test_the_annual_paths_converge_as_the_market_step_is_refined():
+    """Each halving of the market step (1, 2, 4, 8 sub-steps a month) moves the observed price
+    paths and the world volumes less than the one before, so the one-to-two check measures a
+    real convergence and not the noise of one step size.
+
+    What it does not show: the convergence is slower than first order. Measured 2026-12-06 on
+    the committed fit, the largest observed path gap is 10.0%, 6.9% and 4.5% for 1->2, 2->4
+    and 4->8 (Tb and La export 2012; order 0.5-0.6), so the default run's export prices of
+    the 2012 crisis decay stand 19% (La export 2012) from the 8-sub-step run's; volumes 2.3%,
+    the median price 0.25% (docs/model.md, section 5).
+    """
+    from reesim.calibration.step_check import step_refinement
+
+    refined = step_refinement(load_scenario("baotou"))
+    successive = refined[refined.comparison == "successive"]
+    for gap in ("path_gap", "volume_gap", "price_gap"):
+        values = successive[gap].to_numpy()
+        assert (values[1:] < values[:-1]).all(), successive
+    finest = refined[refined.comparison == "against the finest"].set_index("substeps")
+    assert finest.at[1, "volume_gap"] < 0.05 and finest.at[1, "price_gap"] < 0.01, finest
+
+
 def test_the_2012_state_reserve_order_is_filled():
     """The 2012 purchase (3,100 t Nd among others) is bought in full within its window; under the
     old pro-rata rationing it delivered 1,334 t."""

@@ -491,7 +491,7 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert {p.name for p in out.iterdir()} - {".reesim-output.json"} == {
         "validation.html", "validation.csv", "claims.csv", "targets.csv", "targets_summary.csv",
         "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv", "step_check.csv",
-        "balances.csv", "element_supply.csv", "spike.csv"}
+        "step_refinement.csv", "balances.csv", "element_supply.csv", "spike.csv"}
     # the element balances of 2010 (the crisis' eve) and 2020: every element, stocks in years
     # of consumption, the record's prices of each year beside the model's (Dy export: USGS
     # annual average 261 in 2020)
@@ -527,6 +527,11 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert step.within.tolist() == [True, True, True], step
     assert step.allowed.tolist() == [0.05, 0.02, 0.10]
     assert "time step (converged)" in result.output
+    # and refined to 8 sub-steps: how far the run stands from the finest step's paths
+    refined = pd.read_csv(out / "step_refinement.csv")
+    assert refined[["substeps", "against"]].values.tolist() == [[1, 2], [2, 4], [4, 8], [1, 8],
+                                                                 [2, 8]]
+    assert "against 8 sub-steps the run's observed price paths stand up to" in result.output
     # the behaviour patterns, the record's beside them: the 2011 peaks in China are in the file
     # (and still missed: issue 8), the export spike ratio is the scored one
     patterns = pd.read_csv(out / "patterns.csv").set_index("pattern")

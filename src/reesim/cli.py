@@ -325,6 +325,7 @@ def validate(
         STEP_CHECK_END_YEAR,
         step_check_table,
         step_convergence,
+        step_refinement,
     )
     from reesim.cli_backtest import fit_window, print_backtest
     from reesim.cli_record import print_record_tables
@@ -371,6 +372,9 @@ def validate(
         step = step_convergence(scen)        # the central values, one and two sub-steps
         tables["step_check"] = (f"Time step: one against two market sub-steps a month, to "
                                 f"{STEP_CHECK_END_YEAR}", step_check_table(step))
+        refinement = step_refinement(scen)   # 1, 2, 4 and 8 sub-steps: how far from the finest
+        tables["step_refinement"] = (f"Time step refined: 1, 2, 4 and 8 market sub-steps a "
+                                     f"month, to {STEP_CHECK_END_YEAR}", refinement)
         claims = share_claims(result.dataset)
         effects = None
         other = counterfactual(scen)
@@ -387,6 +391,10 @@ def validate(
     print_record_tables(console, tables)
     console.print(f"time step ({'converged' if step.converged else 'NOT CONVERGED'}): "
                   f"{step.describe()}", highlight=False)
+    finest = refinement[refinement.comparison == "against the finest"].iloc[0]
+    console.print(f"  against {int(finest.against)} sub-steps the run's observed price paths "
+                  f"stand up to {finest.path_gap:.0%} away ({finest.path_at}), its volumes "
+                  f"{finest.volume_gap:.1%} (step_refinement.csv)", highlight=False)
     render_claims(claims, effects, console)
     if train_until is not None:
         print_backtest(console, tables["backtest"][1], train_until, fitted)

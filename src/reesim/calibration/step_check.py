@@ -16,6 +16,7 @@ away from regions that do not converge instead of only discarding their end poin
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -168,12 +169,61 @@ def step_convergence(scenario: Scenario,
     log_gaps = _price_log_gap(*runs)
     volume_gap, price_gap, path_gap = _step_gaps(*runs, log_gaps)
     log_gap = log_gaps.isel(member=0)                           # (year, market, element)
-    observed = log_gap.sel(element=list(OBSERVED_ELEMENTS))
-    where = observed.where(observed == observed.max(), drop=True)
-    path_at = " ".join(str(where[d].values[0]) for d in ("element", "market", "year"))
+    path_at = _path_at(log_gap)
     return StepCheck(volume_gap=float(volume_gap[0]), price_gap=float(price_gap[0]),
                      path_gap=float(path_gap[0]), path_at=path_at,
                      first_year_price_gap=float(log_gap.isel(year=0).median()))
+
+
+REFINEMENT_SUBSTEPS = (1, 2, 4, 8)
+"""Market sub-steps a month of :func:`step_refinement`'s runs (8 is the schema's largest)."""
+
+
+def step_refinement(scenario: Scenario, values: Mapping[str, float] | None = None,
+                    substeps: tuple[int, ...] = REFINEMENT_SUBSTEPS) -> pd.DataFrame:
+    """How the annual paths converge as the market step is refined, and how far the run is.
+
+    The calibration's check (:func:`step_convergence`) compares one and two sub-steps, which
+    says whether the paths move, not how far the one-sub-step run stands from where finer
+    steps lead: under first-order convergence that distance is about twice the one-to-two gap.
+    This runs ``substeps`` (one-member runs with annual records to
+    :data:`STEP_CHECK_END_YEAR`) and gives one row per successive pair and one per run against
+    the finest: the three gaps of :class:`StepCheck`, where the path gap is, and for successive
+    pairs the observed order ``log2(gap before / gap)`` of the path and volume gaps (1 where
+    each halving of the step halves them; below 1, slower).
+    """
+    from reesim.api import simulate
+    from reesim.calibration.backtest import fitted_scenario
+
+    base = fitted_scenario(scenario, values or {}).model_dump()
+    base["end_year"] = min(base["end_year"], STEP_CHECK_END_YEAR)
+    base["output"]["frequency"] = "year"
+    short = type(scenario).model_validate(base)
+    runs = {n: simulate(with_substeps(short, n), record=STEP_CHECK_VARIABLES).dataset
+            for n in substeps}
+    pairs = [(a, b, "successive") for a, b in itertools.pairwise(substeps)]
+    pairs += [(a, substeps[-1], "against the finest") for a in substeps[:-2]]
+    rows: list[dict[str, object]] = []
+    for a, b, kind in pairs:
+        log_gaps = _price_log_gap(runs[a], runs[b])
+        volume, price, path = (float(g[0]) for g in _step_gaps(runs[a], runs[b], log_gaps))
+        rows.append({"substeps": a, "against": b, "comparison": kind, "volume_gap": volume,
+                     "price_gap": price, "path_gap": path,
+                     "path_at": _path_at(log_gaps.isel(member=0))})
+    frame = pd.DataFrame(rows)
+    for gap in ("path_gap", "volume_gap"):
+        successive = frame[frame.comparison == "successive"][gap].to_numpy()
+        order = np.full(len(frame), np.nan)
+        order[1:len(successive)] = np.log2(successive[:-1] / successive[1:])
+        frame[f"{gap.removesuffix('_gap')}_order"] = order
+    return frame
+
+
+def _path_at(log_gap: xr.DataArray) -> str:
+    """Element, market and year of the largest log gap of an observed element's price."""
+    observed = log_gap.sel(element=list(OBSERVED_ELEMENTS))
+    where = observed.where(observed == observed.max(), drop=True)
+    return " ".join(str(where[d].values[0]) for d in ("element", "market", "year"))
 
 
 def step_check_table(check: StepCheck) -> pd.DataFrame:
