@@ -13,6 +13,7 @@ from reesim.dashboard.levers import (
     scenario_from_upload,
 )
 from reesim.errors import InputError
+from reesim.scenario import load_scenario
 
 
 def test_valid_upload_extends_a_builtin(baotou):
@@ -71,6 +72,23 @@ def test_smuggling_lever_sets_only_its_constant(baotou):
     with pytest.raises(InputError) as err:
         apply_levers(baotou, Levers(smuggling_share=1.5))
     assert "smuggling_share" in str(err.value)
+
+
+def test_opt_in_mechanism_levers_set_their_constants_and_none_keeps_the_base(baotou):
+    scen = apply_levers(baotou, Levers(glut_decline_sensitivity=10.0, premium_withholding=19.5))
+    assert scen.constants["glut_decline_sensitivity"] == 10.0
+    assert scen.constants["premium_withholding"] == 19.5
+    changed = {"glut_decline_sensitivity", "premium_withholding"}
+    assert {k: v for k, v in scen.constants.items() if k not in changed} == {
+        k: v for k, v in baotou.constants.items() if k not in changed}
+    spike = load_scenario("baotou-china-spike")
+    kept = apply_levers(spike, Levers())
+    assert kept.constants == spike.constants and kept.constants["premium_withholding"] == 19.5
+    off = apply_levers(spike, Levers(premium_withholding=0.0))
+    assert off.constants["premium_withholding"] == 0.0
+    with pytest.raises(InputError) as err:
+        apply_levers(baotou, Levers(glut_decline_sensitivity=60.0))
+    assert "glut_decline_sensitivity" in str(err.value)
 
 
 def test_lever_values_out_of_range_are_refused(baotou):

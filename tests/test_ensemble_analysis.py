@@ -174,6 +174,21 @@ def test_exports_iamc_csv_xlsx_and_never_overwrite(tmp_path):
     monthly = ds.price.sel(element="Nd", market="export").sel(time="2002").mean().item()
     assert nd.value.iloc[0] == pytest.approx(monthly)
     assert set(table.year) == {2000, 2001, 2002, 2003}
+    # regions under readable names, with China and World totals of quantities in tonnes
+    sep = iamc_table(ds, name, ["separation_output", "exports"])
+    nd = sep[(sep.variable == "separation_output|Nd") & (sep.year == 2002)].set_index("region")
+    assert {"China|Baotou", "China|Sichuan", "Malaysia", "United States", "China",
+            "World"} <= set(nd.index)
+    assert "baotou" not in set(sep.region)
+    china = [r for r in nd.index if r.startswith("China|")]
+    assert nd.at["China", "value"] == pytest.approx(nd.loc[china, "value"].sum())
+    assert nd.at["World", "value"] == pytest.approx(
+        nd.drop(["China", "World"]).value.sum())
+    monthly = ds.separation_output.sel(element="Nd", time="2002").sum("region").mean().item()
+    assert nd.at["World", "value"] == pytest.approx(monthly)
+    exported = sep[(sep.variable == "exports|Nd") & (sep.year == 2002)]
+    assert set(exported.region) == {"China|Baotou", "China|Sichuan", "China|Shandong",
+                                    "China|South China", "China", "World"}
     path = write_table(table, tmp_path / "iamc.csv", "iamc")
     with pytest.raises(InputError, match="never overwrites"):
         write_table(table, path, "csv")

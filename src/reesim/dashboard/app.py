@@ -82,6 +82,17 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
         ec_years = st.slider("from, to", 2000, 2050, (2026, 2031), key="ec_years")
         smuggling = st.slider("share of refused exports smuggled out anyway (at most 35 kt "
                               "REO a year)", 0.0, 1.0, 0.0, 0.05, key="smuggling")
+        st.markdown("**Opt-in market mechanisms** (off in the default fit; docs/model.md, "
+                    "section 5)")
+        outlook = st.slider("sellers' demand outlook: how steeply a glut is priced where an "
+                            "element's demand declines (0: off; 10 runs converged in the step)",
+                            0.0, 50.0, float(base.constants.get("glut_decline_sensitivity",
+                                                                0.0)), 1.0,
+                            key="glut_decline")
+        withholding = st.slider("China's sellers hold back while the export quota turns "
+                                "exporters away (0: off; 19.5 in baotou-china-spike)", 0.0,
+                                20.0, float(base.constants.get("premium_withholding", 0.0)),
+                                0.5, key="withholding")
         st.markdown("**State stockpile purchase**")
         sp_element = st.selectbox("element", list(ELEMENTS), index=ELEMENTS.index("Nd"),
                                   key="sp_element")
@@ -116,6 +127,8 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
                          if pd.notna(r.licensed)},
         export_control_years=(int(ec_years[0]), int(ec_years[1])),
         smuggling_share=float(smuggling),
+        glut_decline_sensitivity=_changed(outlook, base, "glut_decline_sensitivity"),
+        premium_withholding=_changed(withholding, base, "premium_withholding"),
         stockpile_element=sp_element, stockpile_t_reo=float(sp_t),
         stockpile_start_year=int(sp_year),
         disruption_region=None if dr_region == KEEP else dr_region,
@@ -127,6 +140,11 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
         rd_elements=[str(e) for e in rd_elements], rd_factor=float(rd_factor),
         rd_start_year=int(rd_year))
     return levers, int(members), int(seed), pressed
+
+
+def _changed(value: float, base: Scenario, constant: str) -> float | None:
+    """The slider's value if it differs from the base scenario's constant, else None (keep)."""
+    return None if float(value) == float(base.constants.get(constant, 0.0)) else float(value)
 
 
 def _key_figures(ds: xr.Dataset) -> pd.DataFrame:

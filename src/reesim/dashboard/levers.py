@@ -66,6 +66,12 @@ class Levers:
     export_control_years: tuple[int, int] = (2026, 2031)
     smuggling_share: float = 0.0
     """Share of the exports China's quota or licences refuse that leaves anyway (0: none)."""
+    glut_decline_sensitivity: float | None = None
+    """Sellers' demand outlook (opt-in, ``docs/model.md`` section 5): how steeply a glut is
+    priced where an element's world demand declines, yr (0: off; None: the base's value)."""
+    premium_withholding: float | None = None
+    """China's 2011 rise (opt-in): Chinese sellers hold stock back while the tonnage export
+    quota turns exporters away (0: off, 19.5 in ``baotou-china-spike``; None: the base's)."""
     stockpile_element: str | None = None
     stockpile_t_reo: float = 0.0
     stockpile_start_year: int = 2027
@@ -135,8 +141,12 @@ def apply_levers(base: Scenario, levers: Levers) -> Scenario:
         changes["market"] = {"regime": levers.regime}
     if levers.end_year is not None:
         changes["end_year"] = levers.end_year
-    if levers.smuggling_share:
-        changes["constants"] = {"smuggling_share": levers.smuggling_share}
+    constants = {name: value for name, value in (
+        ("smuggling_share", levers.smuggling_share or None),
+        ("glut_decline_sensitivity", levers.glut_decline_sensitivity),
+        ("premium_withholding", levers.premium_withholding)) if value is not None}
+    if constants:
+        changes["constants"] = constants
     if levers.frequency is not None:
         changes["output"] = {"frequency": levers.frequency}
     if changes["events"] or set(changes) - {"events", "output"}:

@@ -2,7 +2,10 @@
 
 The IAMC format (columns model, scenario, region, variable, unit, year, value) is what pyam and
 the IAMC tools read. Variables are named ``name|label|label`` from their non-region dimensions;
-``region`` and ``exporter`` dimensions become the region column, anything else is ``World``.
+``region`` and ``exporter`` dimensions become the region column under readable names (China's
+four districts as ``China|Baotou`` ... in the IAMC's native-region style, the rest by country
+or area name), with ``China`` and ``World`` totals of every variable counted in tonnes, cubic
+metres or tonnes of thorium; anything else is ``World``.
 Monthly results are reduced to years (stocks at year end, flows and prices as annual means).
 An ensemble's members become scenarios ``<scenario>|member <i>``. Files are written
 atomically and never overwrite an existing file.
@@ -23,6 +26,15 @@ FORMATS = ("csv", "xlsx", "iamc")
 MODEL_NAME = "reesim"
 XLSX_MAX_ROWS = 1_048_575
 REGION_DIMS = ("region", "exporter")
+REGION_NAMES = {
+    "baotou": "China|Baotou", "sichuan": "China|Sichuan", "shandong": "China|Shandong",
+    "south_china": "China|South China", "myanmar": "Myanmar", "australia": "Australia",
+    "malaysia": "Malaysia", "usa": "United States", "russia": "Russia", "india": "India",
+    "brazil": "Brazil", "europe": "Europe", "africa": "Africa",
+    "southeast_asia": "Southeast Asia"}
+"""IAMC region of each of the model's separation regions (unknown ids are kept as they are)."""
+SUMMABLE_UNITS = ("t REO", "t REO/yr", "t", "t/yr", "t ThO2/yr", "m3/yr")
+"""Units of quantities that add up over regions (not prices or shares)."""
 
 
 def open_results(run_dir: str | Path) -> tuple[xr.Dataset, str]:
@@ -70,7 +82,12 @@ def iamc_table(ds: xr.Dataset, scenario: str, variables: list[str] | None = None
         da = _annual(ds[name])
         table = da.to_dataframe(name="value").reset_index()
         region_dim = next((d for d in REGION_DIMS if d in da.dims), None)
-        table["region"] = table[region_dim].astype(str) if region_dim else "World"
+        if region_dim:
+            table = _with_region_totals(table, region_dim,
+                                        [d for d in da.dims if d != region_dim],
+                                        da.attrs.get("units", "") in SUMMABLE_UNITS)
+        else:
+            table["region"] = "World"
         parts = [d for d in da.dims if d not in ("member", "year", region_dim)]
         label = table[parts].astype(str).agg("|".join, axis=1) if parts else ""
         table["variable"] = (name + "|" + label) if parts else name
@@ -83,6 +100,26 @@ def iamc_table(ds: xr.Dataset, scenario: str, variables: list[str] | None = None
         table["model"] = MODEL_NAME
         frames.append(table[["model", "scenario", "region", "variable", "unit", "year", "value"]])
     return pd.concat(frames, ignore_index=True)
+
+
+def _with_region_totals(table: pd.DataFrame, region_dim: str, keys: list[str],
+                        summable: bool) -> pd.DataFrame:
+    """``table`` with its IAMC ``region`` named, plus China and World totals when ``summable``.
+
+    ``keys`` are the variable's other dimensions (the totals' rows; labels on the region
+    dimension, such as its long name, do not add up and are left out of them).
+    """
+    ids = table.pop(region_dim).astype(str)         # the dimension may itself be "region"
+    table = table.assign(region=ids.map(REGION_NAMES).fillna(ids))
+    if not summable:
+        return table
+    china = table[table.region.str.startswith("China|")]
+    totals = [table.groupby(keys, sort=False, as_index=False)["value"].sum().assign(
+        region="World")]
+    if len(china):
+        totals.append(china.groupby(keys, sort=False, as_index=False)["value"].sum().assign(
+            region="China"))
+    return pd.concat([table, *totals], ignore_index=True)
 
 
 def write_table(table: pd.DataFrame, out: str | Path, fmt: str) -> Path:
