@@ -82,10 +82,9 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
         ec_years = st.slider("from, to", 2000, 2050, (2026, 2031), key="ec_years")
         smuggling = st.slider("share of refused exports smuggled out anyway (at most 35 kt "
                               "REO a year)", 0.0, 1.0, 0.0, 0.05, key="smuggling")
-        st.markdown("**Opt-in market mechanisms** (off in the default fit; docs/model.md, "
-                    "section 5)")
+        st.markdown("**Market mechanisms to switch** (docs/model.md, section 5)")
         outlook = st.slider("sellers' demand outlook: how steeply a glut is priced where an "
-                            "element's demand declines (0: off; 10 runs converged in the step)",
+                            "element's demand declines (10 in the default fit; 0: off)",
                             0.0, 50.0, float(base.constants.get("glut_decline_sensitivity",
                                                                 0.0)), 1.0,
                             key="glut_decline")

@@ -67,8 +67,8 @@ class Levers:
     smuggling_share: float = 0.0
     """Share of the exports China's quota or licences refuse that leaves anyway (0: none)."""
     glut_decline_sensitivity: float | None = None
-    """Sellers' demand outlook (opt-in, ``docs/model.md`` section 5): how steeply a glut is
-    priced where an element's world demand declines, yr (0: off; None: the base's value)."""
+    """Sellers' demand outlook (``docs/model.md`` section 5): how steeply a glut is priced where
+    an element's world demand declines, yr (10 by default, 0: off; None: the base's value)."""
     premium_withholding: float | None = None
     """China's 2011 rise (opt-in): Chinese sellers hold stock back while the tonnage export
     quota turns exporters away (0: off, 19.5 in ``baotou-china-spike``; None: the base's)."""

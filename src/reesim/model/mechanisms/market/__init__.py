@@ -18,7 +18,8 @@ This module holds the market's inputs, its clearing, trade and the month's compi
 clearing; its parts live beside it: :mod:`.price_rule` (the month's clearing price),
 :mod:`.holds` (what buyers and sellers hold back), :mod:`.going_prices` (expectations, going
 and perceived prices), :mod:`.price_floors` (guaranteed prices in netbacks) and
-:mod:`.demand_outlook` (sellers' demand trend, which can steepen a glut's price; opt-in).
+:mod:`.demand_outlook` (sellers' demand trend, which steepens a glut's price where demand
+declines; on by default).
 """
 
 from __future__ import annotations
