@@ -188,7 +188,7 @@ def test_exports_iamc_csv_xlsx_and_never_overwrite(tmp_path):
     assert nd.at["World", "value"] == pytest.approx(monthly)
     exported = sep[(sep.variable == "exports|Nd") & (sep.year == 2002)]
     assert set(exported.region) == {"China|Baotou", "China|Sichuan", "China|Shandong",
-                                    "China|South China", "China", "World"}
+                                    "China|South China", "China"}   # China's exports: no World
     path = write_table(table, tmp_path / "iamc.csv", "iamc")
     with pytest.raises(InputError, match="never overwrites"):
         write_table(table, path, "csv")

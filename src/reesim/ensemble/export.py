@@ -5,7 +5,8 @@ the IAMC tools read. Variables are named ``name|label|label`` from their non-reg
 ``region`` and ``exporter`` dimensions become the region column under readable names (China's
 four districts as ``China|Baotou`` ... in the IAMC's native-region style, the rest by country
 or area name), with ``China`` and ``World`` totals of every variable counted in tonnes, cubic
-metres or tonnes of thorium; anything else is ``World``.
+metres or tonnes of thorium (``exports``, China's by district, only the ``China`` total);
+anything else is ``World``.
 Monthly results are reduced to years (stocks at year end, flows and prices as annual means).
 An ensemble's members become scenarios ``<scenario>|member <i>``. Files are written
 atomically and never overwrite an existing file.
@@ -114,8 +115,10 @@ def _with_region_totals(table: pd.DataFrame, region_dim: str, keys: list[str],
     if not summable:
         return table
     china = table[table.region.str.startswith("China|")]
-    totals = [table.groupby(keys, sort=False, as_index=False)["value"].sum().assign(
-        region="World")]
+    totals = []
+    if region_dim != "exporter":        # China's exports by district: their total is China's
+        totals.append(table.groupby(keys, sort=False, as_index=False)["value"].sum().assign(
+            region="World"))
     if len(china):
         totals.append(china.groupby(keys, sort=False, as_index=False)["value"].sum().assign(
             region="China"))
