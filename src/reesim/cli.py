@@ -322,10 +322,12 @@ def validate(
     from reesim.api import simulate
     from reesim.calibration.backtest import backtest_table
     from reesim.calibration.step_check import (
+        REFINEMENT_SUBSTEPS,
         STEP_CHECK_END_YEAR,
         step_check_table,
         step_convergence,
         step_refinement,
+        substep_runs,
     )
     from reesim.cli_backtest import fit_window, print_backtest
     from reesim.cli_record import print_record_tables
@@ -369,10 +371,11 @@ def validate(
                                   "sample", backtest_table(result.dataset, train_until,
                                                            fitted.weights, record,
                                                            inside=window_metrics))
-        step = step_convergence(scen)        # the central values, one and two sub-steps
+        runs = substep_runs(scen, None, REFINEMENT_SUBSTEPS)    # the central values, 1-8
+        step = step_convergence(scen, runs=runs)    # one and two sub-steps, as calibrations do
         tables["step_check"] = (f"Time step: one against two market sub-steps a month, to "
                                 f"{STEP_CHECK_END_YEAR}", step_check_table(step))
-        refinement = step_refinement(scen)   # 1, 2, 4 and 8 sub-steps: how far from the finest
+        refinement = step_refinement(scen, runs=runs)   # how far from the finest
         tables["step_refinement"] = (f"Time step refined: 1, 2, 4 and 8 market sub-steps a "
                                      f"month, to {STEP_CHECK_END_YEAR}", refinement)
         claims = share_claims(result.dataset)

@@ -150,12 +150,12 @@ def step_penalty(volume_gap: np.ndarray, price_gap: np.ndarray,
             + np.maximum(path_gap / STEP_PATH_TOLERANCE - 1.0, 0.0))
 
 
-def step_convergence(scenario: Scenario,
-                     values: Mapping[str, float] | None = None) -> StepCheck:
-    """:class:`StepCheck` of ``scenario`` at ``values`` (fitted parameters and constants).
+def substep_runs(scenario: Scenario, values: Mapping[str, float] | None,
+                 substeps: tuple[int, ...]) -> dict[int, xr.Dataset]:
+    """One-member runs of ``scenario`` at ``values`` with each count of market ``substeps``.
 
-    Two one-member runs with annual records, to :data:`STEP_CHECK_END_YEAR` (or the
-    scenario's end, if earlier).
+    Annual records of :data:`STEP_CHECK_VARIABLES`, to :data:`STEP_CHECK_END_YEAR` (or the
+    scenario's end, if earlier); keyed by the sub-step count.
     """
     from reesim.api import simulate
     from reesim.calibration.backtest import fitted_scenario
@@ -164,10 +164,20 @@ def step_convergence(scenario: Scenario,
     base["end_year"] = min(base["end_year"], STEP_CHECK_END_YEAR)
     base["output"]["frequency"] = "year"
     short = type(scenario).model_validate(base)
-    runs = [simulate(with_substeps(short, substeps), record=STEP_CHECK_VARIABLES).dataset
-            for substeps in (1, 2)]
-    log_gaps = _price_log_gap(*runs)
-    volume_gap, price_gap, path_gap = _step_gaps(*runs, log_gaps)
+    return {n: simulate(with_substeps(short, n), record=STEP_CHECK_VARIABLES).dataset
+            for n in substeps}
+
+
+def step_convergence(scenario: Scenario, values: Mapping[str, float] | None = None,
+                     runs: Mapping[int, xr.Dataset] | None = None) -> StepCheck:
+    """:class:`StepCheck` of ``scenario`` at ``values`` (fitted parameters and constants).
+
+    Two one-member runs with annual records (:func:`substep_runs` with one and two sub-steps),
+    or those of ``runs`` (keyed by sub-step count, e.g. :func:`step_refinement`'s).
+    """
+    runs = substep_runs(scenario, values, (1, 2)) if runs is None else runs
+    log_gaps = _price_log_gap(runs[1], runs[2])
+    volume_gap, price_gap, path_gap = _step_gaps(runs[1], runs[2], log_gaps)
     log_gap = log_gaps.isel(member=0)                           # (year, market, element)
     path_at = _path_at(log_gap)
     return StepCheck(volume_gap=float(volume_gap[0]), price_gap=float(price_gap[0]),
@@ -180,7 +190,8 @@ REFINEMENT_SUBSTEPS = (1, 2, 4, 8)
 
 
 def step_refinement(scenario: Scenario, values: Mapping[str, float] | None = None,
-                    substeps: tuple[int, ...] = REFINEMENT_SUBSTEPS) -> pd.DataFrame:
+                    substeps: tuple[int, ...] = REFINEMENT_SUBSTEPS,
+                    runs: Mapping[int, xr.Dataset] | None = None) -> pd.DataFrame:
     """How the annual paths converge as the market step is refined, and how far the run is.
 
     The calibration's check (:func:`step_convergence`) compares one and two sub-steps, which
@@ -190,17 +201,10 @@ def step_refinement(scenario: Scenario, values: Mapping[str, float] | None = Non
     :data:`STEP_CHECK_END_YEAR`) and gives one row per successive pair and one per run against
     the finest: the three gaps of :class:`StepCheck`, where the path gap is, and for successive
     pairs the observed order ``log2(gap before / gap)`` of the path and volume gaps (1 where
-    each halving of the step halves them; below 1, slower).
+    each halving of the step halves them; below 1, slower). ``runs`` (keyed by sub-step
+    count) reuses runs already made (:func:`substep_runs`).
     """
-    from reesim.api import simulate
-    from reesim.calibration.backtest import fitted_scenario
-
-    base = fitted_scenario(scenario, values or {}).model_dump()
-    base["end_year"] = min(base["end_year"], STEP_CHECK_END_YEAR)
-    base["output"]["frequency"] = "year"
-    short = type(scenario).model_validate(base)
-    runs = {n: simulate(with_substeps(short, n), record=STEP_CHECK_VARIABLES).dataset
-            for n in substeps}
+    runs = substep_runs(scenario, values, substeps) if runs is None else runs
     pairs = [(a, b, "successive") for a, b in itertools.pairwise(substeps)]
     pairs += [(a, substeps[-1], "against the finest") for a in substeps[:-2]]
     rows: list[dict[str, object]] = []
