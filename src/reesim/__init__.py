@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# numba's cache folder, keyed by the kernels' source, set before any kernel is compiled or loaded
+from reesim import kernel_cache as _kernel_cache
+
+_kernel_cache.configure()
+
 if TYPE_CHECKING:
     from reesim.api import simulate
     from reesim.results import Result
