@@ -107,9 +107,11 @@ def test_the_annual_paths_converge_as_the_market_step_is_refined():
 
     refined = step_refinement(load_scenario("baotou"))
     successive = refined[refined.comparison == "successive"]
-    for gap in ("path_gap", "volume_gap", "price_gap"):
+    for gap in ("path_gap", "volume_gap", "price_gap", "path_p90"):
         values = successive[gap].to_numpy()
         assert (values[1:] < values[:-1]).all(), successive
+    over = successive.paths_over_5pct.to_numpy()          # 0.8%, 0.2%, 0 on that fit
+    assert (over[1:] <= over[:-1]).all() and (refined.path_p90 <= refined.path_gap).all(), refined
     finest = refined[refined.comparison == "against the finest"].set_index("substeps")
     assert finest.at[1, "volume_gap"] < 0.05 and finest.at[1, "price_gap"] < 0.01, finest
 

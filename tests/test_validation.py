@@ -532,6 +532,9 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert refined[["substeps", "against"]].values.tolist() == [[1, 2], [2, 4], [4, 8], [1, 8],
                                                                  [2, 8]]
     assert "against 8 sub-steps the run's observed price paths stand up to" in result.output
+    assert "90% of their years within" in " ".join(result.output.split())
+    assert ((refined.path_p90 <= refined.path_gap)
+            & refined.paths_over_5pct.between(0.0, 1.0)).all(), refined
     # the behaviour patterns, the record's beside them: the 2011 peaks in China are in the file
     # (and still missed: issue 8), the export spike ratio is the scored one
     patterns = pd.read_csv(out / "patterns.csv").set_index("pattern")

@@ -396,8 +396,10 @@ def validate(
                   f"{step.describe()}", highlight=False)
     finest = refinement[refinement.comparison == "against the finest"].iloc[0]
     console.print(f"  against {int(finest.against)} sub-steps the run's observed price paths "
-                  f"stand up to {finest.path_gap:.0%} away ({finest.path_at}), its volumes "
-                  f"{finest.volume_gap:.1%} (step_refinement.csv)", highlight=False)
+                  f"stand up to {finest.path_gap:.0%} away ({finest.path_at}), 90% of their "
+                  f"years within {finest.path_p90:.1%} and {finest.paths_over_5pct:.0%} beyond "
+                  f"5%; its volumes {finest.volume_gap:.1%} (step_refinement.csv)",
+                  highlight=False)
     render_claims(claims, effects, console)
     if train_until is not None:
         print_backtest(console, tables["backtest"][1], train_until, fitted)
