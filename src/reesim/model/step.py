@@ -112,10 +112,10 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     demand_k, need, supply_china = _month_needs(need_rate, dt, deliveries[0], deliveries[1])
     quota = float(ma.export_quota_t_per_yr[t])
     first, second = de.essential_elements
-    for _ in range(n):
+    for substep in range(n):
         momentum, want, buy, release, owed = _substep_wants(
             stocks.array, *deliveries, dt, recent, expected, demand_k, backlog,
-            ma.stockpile_t_per_yr[t], ma.stockpile_months_left[t], rules)
+            ma.stockpile_t_per_yr[t], ma.stockpile_months_left[t], rules, substep)
         offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], company,
                                         planned, release[:, _ORDER_COMPANY])
         (flow, bought, drain, price, sold_china, sold_pc, sold_tc, sold_sr, got_sr, got_tc,
@@ -185,7 +185,7 @@ _ORDER_COMPANY = market.RESERVE_HOLDERS.index(COMPANY)
 def _substep_wants(stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndarray,
                    to_export: np.ndarray, dt: float, recent: np.ndarray, expected: np.ndarray,
                    demand_k: np.ndarray, backlog: np.ndarray, orders: np.ndarray,
-                   months_left: np.ndarray, rules: market.MemberRules
+                   months_left: np.ndarray, rules: market.MemberRules, substep: int
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A market sub-step's deliveries and orders (compiled): the first half of its month.
 
@@ -194,7 +194,8 @@ def _substep_wants(stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndar
     (:func:`holds.panic` on the perceived prices), consumers' purchases
     (:func:`holds.consumer_purchases` of their use ``demand_k`` (M, K, E) t/yr) and the reserves'
     buys, releases and what they owe (:func:`market.reserve_orders`, ``orders`` and
-    ``months_left`` (2, E) of the month), each with the mechanism's own compiled arithmetic.
+    ``months_left`` (2, E) of the month, ``substep`` the sub-step's place in it), each with the
+    mechanism's own compiled arithmetic.
     """
     members, _, elements = stocks.shape
     for m in range(members):
@@ -205,7 +206,7 @@ def _substep_wants(stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndar
     momentum = holds._panic(recent, expected, rules.log_panic_threshold)
     want = holds._consumer_purchases(demand_k, stocks[:, _CC:_CE + 1], momentum, rules, dt)
     buy, release, owed = market._reserve_orders(orders, months_left, backlog, stocks,
-                                                market.RESERVE_INDEX, dt)
+                                                market.RESERVE_INDEX, dt, substep)
     return momentum, want, buy, release, owed
 
 

@@ -596,16 +596,17 @@ class ReserveOrders(NamedTuple):
 
 
 def reserve_orders(inp: MarketInputs, t: int, stocks: Stocks, backlog: np.ndarray,
-                   dt: float = DT_YR) -> ReserveOrders:
+                   dt: float = DT_YR, substep: int = 0) -> ReserveOrders:
     """Purchases and releases of the state reserve and the trading company in month ``t``.
 
-    ``backlog`` (M, 2, E) t is what earlier months of an open order failed to buy. The reserve
+    ``backlog`` (M, 2, E) t is what earlier steps of an open order failed to buy. The reserve
     owes itself the backlog plus this step's tranche of the order and buys that spread over the
-    months left in the order's window (all of it in the last one); when the window closes, an
-    unfilled remainder lapses. The arithmetic is :func:`_reserve_orders`'.
+    steps left in the order's window (all of it in the last one); when the window closes, an
+    unfilled remainder lapses. ``substep`` is the step's place within month ``t`` when the
+    month has sub-steps of ``dt``. The arithmetic is :func:`_reserve_orders`'.
     """
     buy, release, owed = _reserve_orders(inp.stockpile_t_per_yr[t], inp.stockpile_months_left[t],
-                                         backlog, stocks.array, RESERVE_INDEX, dt)
+                                         backlog, stocks.array, RESERVE_INDEX, dt, substep)
     return ReserveOrders(
         buy={h: buy[:, i] for i, h in enumerate(RESERVE_HOLDERS)},
         release={h: release[:, i] for i, h in enumerate(RESERVE_HOLDERS)}, owed=owed)
@@ -617,15 +618,18 @@ RESERVE_INDEX = np.array([HOLDERS.index(h) for h in RESERVE_HOLDERS])
 
 @numba.njit(cache=True, error_model="numpy")
 def _reserve_orders(orders: np.ndarray, months_left: np.ndarray, backlog: np.ndarray,
-                    stocks: np.ndarray, holders: np.ndarray, dt: float
+                    stocks: np.ndarray, holders: np.ndarray, dt: float, substep: int = 0
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The arithmetic of :func:`reserve_orders` (numba, cached): buys, releases and what is owed.
 
     ``orders`` (2, E) t/yr (+ buy, - release) and ``months_left`` (2, E) of the reserves at
     ``holders`` (2,) on the holder axis of ``stocks`` (M, H, E) t; ``backlog`` (M, 2, E) t. Owed:
     ``backlog + max(order, 0) * dt`` while the window is open (0 after); bought this step:
-    owed over ``max(months_left * (1 month / dt), 1)`` steps; released:
-    ``min(max(-order, 0) * dt, stock)``. Each (M, 2, E).
+    owed over the steps left, ``max(months_left * (1 month / dt) - substep, 1)``, this one
+    included; released: ``min(max(-order, 0) * dt, stock)``. Each (M, 2, E). Counting the
+    sub-steps already taken matters in the window's last month: read as whole months, each of
+    its n sub-steps bought 1/n of what was owed and about (1 - 1/n) ** n of it lapsed (the 2012
+    order's 50 t of Eu left the state reserve with 43 t at eight sub-steps, before 2026-12-06).
     """
     members, n_orders, elements = backlog.shape
     buy = np.empty((members, n_orders, elements))
@@ -637,8 +641,8 @@ def _reserve_orders(orders: np.ndarray, months_left: np.ndarray, backlog: np.nda
                 order = orders[i, e]
                 owed[m, i, e] = (backlog[m, i, e] + np_maximum(order, 0.0) * dt
                                  if months_left[i, e] > 0 else 0.0)
-                buy[m, i, e] = owed[m, i, e] / np_maximum(months_left[i, e] * steps_per_month,
-                                                          1.0)
+                buy[m, i, e] = owed[m, i, e] / np_maximum(
+                    months_left[i, e] * steps_per_month - substep, 1.0)
                 release[m, i, e] = np_minimum(np_maximum(-order, 0.0) * dt,
                                               stocks[m, holders[i], e])
     return buy, release, owed
