@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,16 @@ def test_a_broken_catalog_is_a_clear_error(tmp_path):
     with pytest.raises(ReesimError, match="cannot use the run catalog"):
         Catalog(path).start(kind="run", scenario="s", scenario_hash="h", seed=0,
                             code_version="c", data_version="d", members=1, path=tmp_path)
+
+
+def test_a_run_outside_results_says_which_catalog_lists_it(tmp_path, monkeypatch):
+    from reesim.ensemble.catalog import listing_hint
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REESIM_CATALOG", raising=False)
+    assert listing_hint(Path("results") / "baotou") == ""          # `reesim runs` finds it
+    elsewhere = tmp_path / "study" / "baotou"
+    hint = listing_hint(elsewhere)
+    assert f"reesim runs --catalog {tmp_path / 'study' / 'catalog.duckdb'}" in hint
+    monkeypatch.setenv("REESIM_CATALOG", str(tmp_path / "all.duckdb"))
+    assert listing_hint(elsewhere) == ""                           # both read the variable

@@ -208,6 +208,10 @@ def run(
     console.print(f"[green]wrote[/] {written}/results.nc, manifest.json, summary.csv, claims.csv  "
                   f"(scenario {m['scenario']} {m['scenario_hash']}, data {m['data_version']}, "
                   f"seed {m['seed']}, members {m['members']})")
+    from reesim.ensemble.catalog import listing_hint
+
+    if hint := listing_hint(written):
+        console.print(hint, highlight=False)
 
 
 def _record_run(result, written: Path) -> None:

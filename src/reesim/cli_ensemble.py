@@ -73,6 +73,10 @@ def ensemble(
                   f"{', kept.zarr' if kept else ''}: {report.members} members, "
                   f"{report.computed_chunks} chunks computed, {report.skipped_chunks} already "
                   f"done, {report.seconds:.1f} s ({rate:.1f} members/s)")
+    from reesim.ensemble.catalog import listing_hint
+
+    if hint := listing_hint(report.out):
+        console.print(hint, highlight=False)
 
 
 def default_folder(scenario, design: str, samples: int, seed: int | None) -> Path:

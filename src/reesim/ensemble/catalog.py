@@ -41,6 +41,20 @@ def default_catalog(out: str | Path) -> Path:
     return Path(env) if env else Path(out).resolve().parent / CATALOG_NAME
 
 
+def listing_hint(out: str | Path) -> str:
+    """Where the run in ``out`` is catalogued, said when ``reesim runs`` alone would not find it.
+
+    ``reesim runs`` reads REESIM_CATALOG or ``results/catalog.duckdb`` (from where it is typed);
+    a run written elsewhere is recorded beside its folder (:func:`default_catalog`). Returns
+    ``""`` when the two agree, else a sentence with the ``--catalog`` to pass.
+    """
+    recorded = default_catalog(out).resolve()
+    env = os.environ.get("REESIM_CATALOG")
+    listed = (Path(env) if env else Path("results") / CATALOG_NAME).resolve()
+    return "" if recorded == listed else (
+        f"catalogued in {recorded} (list it: reesim runs --catalog {recorded})")
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
