@@ -9,6 +9,7 @@ cache alone and its absence with the keyed folder, and check the folder's bookke
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -79,6 +80,9 @@ def test_the_key_follows_the_model_sources_only(tmp_path):
     assert kernel_cache.kernel_source_key(root) == key
     (root / "model" / "mechanisms" / "market.py").write_text("y = 2\n")
     assert kernel_cache.kernel_source_key(root) != key
+    copy = tmp_path / "elsewhere" / "reesim"                 # another checkout of the same code
+    shutil.copytree(root, copy)
+    assert kernel_cache.kernel_source_key(copy) != kernel_cache.kernel_source_key(root)
 
 
 def test_the_folder_sits_under_the_users_cache_setting_once(tmp_path):

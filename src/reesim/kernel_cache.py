@@ -5,7 +5,8 @@ the functions that one calls (a documented limit of numba's cache): after a chan
 in ``market/price_rule.py``, the trade kernel of ``model/step.py`` loaded its compiled copy of
 the old helper, silently, until its own file changed. reesim therefore points numba's cache
 (``NUMBA_CACHE_DIR``) at a folder named after a hash of every module under ``reesim/model``,
-where all its kernels live: change any of them and every kernel compiles afresh, once.
+where all its kernels live, and of the package's path: change any of them and every kernel
+compiles afresh, once.
 
 The folder is ``<base>/reesim-kernels-<key>``, ``<base>`` being ``NUMBA_CACHE_DIR`` if the user
 set it, else ``REESIM_CACHE_DIR``, else ``~/.cache/reesim`` (``XDG_CACHE_HOME`` honoured). The
@@ -32,11 +33,13 @@ _COMPILED_SUFFIXES = (".nbi", ".nbc")
 def kernel_source_key(root: Path | None = None) -> str:
     """A hash (16 hex digits) of the path and bytes of every ``.py`` file under ``reesim/model``.
 
-    ``root`` is the ``reesim`` package folder (this file's by default); reading some 30 files
-    takes about a millisecond.
+    ``root`` is the ``reesim`` package folder (this file's by default); its absolute path is
+    hashed too, so that each checkout or installation has its own folder and the pruning below
+    clears the caches of checkouts since deleted (numba keeps a cache per source path within a
+    folder anyway). Reading some 30 files takes about a millisecond.
     """
-    package = Path(__file__).resolve().parent if root is None else Path(root)
-    digest = hashlib.sha256()
+    package = (Path(__file__).parent if root is None else Path(root)).resolve()
+    digest = hashlib.sha256(str(package).encode())
     for path in sorted((package / "model").rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(b"\0")
