@@ -121,3 +121,11 @@ def test_reesim_points_numba_at_its_keyed_folder(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                          capture_output=True, text=True, timeout=300).stdout.strip()
     assert Path(out) == tmp_path / (kernel_cache.PREFIX + kernel_cache.kernel_source_key())
+
+
+def test_an_unwritable_base_leaves_numbas_default(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    env = {"NUMBA_CACHE_DIR": str(blocked / "below")}
+    assert kernel_cache.configure(env) is None
+    assert env == {"NUMBA_CACHE_DIR": str(blocked / "below")}      # untouched

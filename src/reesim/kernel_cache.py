@@ -66,18 +66,19 @@ def configure(environ: dict[str, str] | os._Environ[str] | None = None,
     Sets ``NUMBA_CACHE_DIR`` in ``environ`` (``os.environ`` by default) before numba is
     imported, and numba's loaded configuration too if it already was. The user's own
     ``NUMBA_CACHE_DIR`` becomes the base, once: a folder that already is a kernel folder is
-    not nested again. An unwritable base leaves numba's default (next to the sources).
+    not nested again. An unwritable base (or no home folder) leaves numba's default (next to
+    the sources).
     """
     env = os.environ if environ is None else environ
-    base = cache_base(env)
-    if base.name.startswith(PREFIX):               # configured before (e.g. a parent process)
-        base = base.parent
-    folder = base / f"{PREFIX}{kernel_source_key(root)}"
     try:
+        base = cache_base(env)
+        if base.name.startswith(PREFIX):           # configured before (e.g. a parent process)
+            base = base.parent
+        folder = base / f"{PREFIX}{kernel_source_key(root)}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "last-used").write_text(f"{time.time():.0f}\n")
         (folder / "pruned").unlink(missing_ok=True)    # in use again
-    except OSError:
+    except (OSError, RuntimeError):                # RuntimeError: no home folder to be found
         return None
     env["NUMBA_CACHE_DIR"] = str(folder)
     numba = sys.modules.get("numba")
