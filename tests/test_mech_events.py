@@ -59,3 +59,14 @@ def test_a_ramp_of_a_vanishing_length_is_a_step_without_a_warning():
     values = ramp(timeline, "2000-06", 5e-324)
     assert values[timeline.index("2000-05")] == 0.0
     assert (values[timeline.index("2000-06"):] == 1.0).all()
+
+
+@pytest.mark.parametrize(("start", "end"), [(2000, 2050), (1990, 2001), (2004, 2030)])
+def test_the_timeline_dates_are_the_first_days_of_its_months(start, end):
+    import pandas as pd
+
+    from reesim.model.timeline import Timeline
+
+    timeline = Timeline(start, end)
+    expected = pd.date_range(f"{start}-01-01", periods=timeline.steps, freq="MS").values
+    assert timeline.dates.dtype == expected.dtype and np.array_equal(timeline.dates, expected)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from reesim.dims import MONTHS_PER_YEAR
 from reesim.scenario.schema import parse_month
@@ -40,8 +39,13 @@ class Timeline:
 
     @property
     def dates(self) -> np.ndarray:
-        """First day of each month as datetime64[ns], shape (T,)."""
-        return pd.date_range(f"{self.start_year}-01-01", periods=self.steps, freq="MS").values
+        """First day of each month as datetime64[us], shape (T,).
+
+        numpy's month arithmetic: ``pd.date_range(freq="MS")``, which gave the same values,
+        builds month starts one by one in Python (5 ms of a 0.3 s run for 612 months).
+        """
+        first = np.datetime64(f"{self.start_year}-01", "M")
+        return (first + np.arange(self.steps)).astype("datetime64[us]")
 
     def index(self, date: str | int) -> int:
         """Step index of a ``YYYY`` or ``YYYY-MM`` date, clipped to [0, T]."""
