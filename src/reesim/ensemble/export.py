@@ -108,13 +108,17 @@ def _with_region_totals(table: pd.DataFrame, region_dim: str, keys: list[str],
     """``table`` with its IAMC ``region`` named, plus China and World totals when ``summable``.
 
     ``keys`` are the variable's other dimensions (the totals' rows; labels on the region
-    dimension, such as its long name, do not add up and are left out of them).
+    dimension, such as its long name, do not add up and are left out of them). China's regions
+    are those the result marks as such (``region_market``); every exporter is China's.
     """
+    market = table.get(f"{region_dim}_market")
+    in_china = (market == "china") if market is not None else pd.Series(
+        region_dim == "exporter", index=table.index)
     ids = table.pop(region_dim).astype(str)         # the dimension may itself be "region"
     table = table.assign(region=ids.map(REGION_NAMES).fillna(ids))
     if not summable:
         return table
-    china = table[table.region.str.startswith("China|")]
+    china = table[in_china]
     totals = []
     if region_dim != "exporter":        # China's exports by district: their total is China's
         totals.append(table.groupby(keys, sort=False, as_index=False)["value"].sum().assign(
