@@ -535,6 +535,9 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert "90% of their years within" in " ".join(result.output.split())
     assert ((refined.path_p90 <= refined.path_gap)
             & refined.paths_over_5pct.between(0.0, 1.0)).all(), refined
+    # the share beyond 5% is of the same gaps as the largest: some exactly when it is above 5%
+    assert ((refined.paths_over_5pct > 0) == (refined.path_gap > 0.05)).all(), refined
+    assert ((refined.paths_over_5pct > 0.10) <= (refined.path_p90 > 0.05)).all(), refined
     # the behaviour patterns, the record's beside them: the 2011 peaks in China are in the file
     # (and still missed: issue 8), the export spike ratio is the scored one
     patterns = pd.read_csv(out / "patterns.csv").set_index("pattern")
