@@ -193,9 +193,9 @@ def runs(
 ) -> None:
     """List the recorded runs and ensembles, or query them (and their outcomes) with SQL."""
     from reesim.cli import _user_errors, console
-    from reesim.ensemble.catalog import CATALOG_NAME, Catalog
+    from reesim.ensemble.catalog import Catalog, listed_catalog
 
-    path = catalog or Path(os.environ.get("REESIM_CATALOG") or Path("results") / CATALOG_NAME)
+    path = catalog or listed_catalog()
     with _user_errors():
         book = Catalog(path)
         if sql:

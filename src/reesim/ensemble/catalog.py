@@ -41,6 +41,14 @@ def default_catalog(out: str | Path) -> Path:
     return Path(env) if env else Path(out).resolve().parent / CATALOG_NAME
 
 
+def listed_catalog() -> Path:
+    """The catalog ``reesim runs`` reads without ``--catalog``.
+
+    REESIM_CATALOG, else ``results/catalog.duckdb`` (relative to where it is typed).
+    """
+    return Path(os.environ.get("REESIM_CATALOG") or Path("results") / CATALOG_NAME)
+
+
 def listing_hint(out: str | Path) -> str:
     """Where the run in ``out`` is catalogued, said when ``reesim runs`` alone would not find it.
 
@@ -49,9 +57,7 @@ def listing_hint(out: str | Path) -> str:
     ``""`` when the two agree, else a sentence with the ``--catalog`` to pass.
     """
     recorded = default_catalog(out).resolve()
-    env = os.environ.get("REESIM_CATALOG")
-    listed = (Path(env) if env else Path("results") / CATALOG_NAME).resolve()
-    return "" if recorded == listed else (
+    return "" if recorded == listed_catalog().resolve() else (
         f"catalogued in {recorded} (list it: reesim runs --catalog {recorded})")
 
 
