@@ -171,16 +171,23 @@ def test_rd_magnets_cuts_dy_and_tb_demand_and_eases_dy(base):
     assert price < -0.1, price
 
 
-def test_a_stockpile_the_company_buys_stays_in_its_stock(base):
+@pytest.mark.parametrize("substeps", [None, 4])
+def test_a_stockpile_the_company_buys_stays_in_its_stock(base, substeps):
     """The trading company as a buyer (a ``stockpile`` event with ``holder: trading_company``):
     what it buys is held, not offered back by its sales rule. Before 2026-12-05 the rule counted
     the purchase as stock beyond its own plan and sold it: 5,000 t of Nd bought in 2012 left
     1.7 kt more in its stock at the end of 2012 and 0.5 kt at the end of 2013. Now 4.6 and 3.4
     kt: the purchase counts toward the company's planned stockpile, so the company sets aside
-    less of its members' output afterwards (the plan is a value, not a tonnage per element)."""
+    less of its members' output afterwards (the plan is a value, not a tonnage per element).
+    Whatever the market's sub-steps (``None``: the scenario's, two): until 2026-12-07 what the
+    company bought in a sub-step was offered for sale in the month's next ones, and the stock it
+    kept fell with the step (4.6 kt at one sub-step, 2.5 at two, 1.3 at four)."""
+    finer = [] if substeps is None else [f"market.substeps={substeps}"]
+    if finer:
+        base = simulate(load_scenario("baotou", [END, *finer])).dataset.isel(member=0)
     event = "events.company_buy"
     bought = simulate(load_scenario("baotou", [
-        "end_year=2014", f"{event}.type=stockpile", f"{event}.holder=trading_company",
+        *finer, "end_year=2014", f"{event}.type=stockpile", f"{event}.holder=trading_company",
         f"{event}.months=12", f"{event}.start=2012-01",
         f"{event}.amounts_t_reo.Nd=5000"])).dataset.isel(member=0)
     rate = bought.stockpile_purchases.sel(holder="trading_company", element="Nd", time="2012")

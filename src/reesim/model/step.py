@@ -132,6 +132,13 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
         abroad.append(market.Clearing(sold_abroad, {PRODUCERS_EXPORT: sold_pe},
                                       {CONSUMERS_EXPORT: got_ce, "importers": bought}))
         imports, used = imports + bought, used + part
+        if substep < n - 1:
+            # what the company bought on an order joins its reserve for the month's next
+            # sub-steps (update_company adds the month's purchases at its end): its offer
+            # counted them as stock for sale, so at n sub-steps about (n - 1) / n of a purchase
+            # was sold back within the month (a 5,000 t Nd order of 2012 added 4.6 kt to its
+            # stock at one sub-step, 2.5 kt at two, 1.3 kt at four; until 2026-12-07)
+            company = company._replace(reserve=company.reserve + got_tc)
     return Month(china=_sum(china), abroad=_sum(abroad), price=price, flow=flow, drain=drain,
                  imports=imports, used=used, expected=expected, recent=recent, anchor=anchor,
                  backlog=backlog)
