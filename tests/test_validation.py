@@ -527,11 +527,11 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert step.within.tolist() == [True, True, True], step
     assert step.allowed.tolist() == [0.05, 0.02, 0.10]
     assert "time step (converged)" in result.output
-    # and refined to 8 sub-steps: how far the run stands from the finest step's paths
+    # and refined to 16 sub-steps: how far the run stands from the finest step's paths
     refined = pd.read_csv(out / "step_refinement.csv")
-    assert refined[["substeps", "against"]].values.tolist() == [[1, 2], [2, 4], [4, 8], [1, 8],
-                                                                 [2, 8]]
-    assert "against 8 sub-steps the run's observed price paths stand up to" in result.output
+    assert refined[["substeps", "against"]].values.tolist() == [
+        [1, 2], [2, 4], [4, 8], [8, 16], [1, 16], [2, 16], [4, 16]]
+    assert "against 16 sub-steps the run's observed price paths stand up to" in result.output
     assert "90% of their years within" in " ".join(result.output.split())
     assert ((refined.path_p90 <= refined.path_gap)
             & refined.paths_over_5pct.between(0.0, 1.0)).all(), refined

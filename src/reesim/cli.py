@@ -375,13 +375,17 @@ def validate(
                                   "sample", backtest_table(result.dataset, train_until,
                                                            fitted.weights, record,
                                                            inside=window_metrics))
-        runs = substep_runs(scen, None, REFINEMENT_SUBSTEPS)    # the central values, 1-8
-        step = step_convergence(scen, runs=runs)    # one and two sub-steps, as calibrations do
-        tables["step_check"] = (f"Time step: one against two market sub-steps a month, to "
+        n = scen.market.substeps
+        runs = substep_runs(scen, None, tuple(sorted({*REFINEMENT_SUBSTEPS, n, 2 * n})))
+        # the refinement's table is of REFINEMENT_SUBSTEPS; the check is of n and 2n
+        step = step_convergence(scen, runs=runs)    # n and 2n sub-steps, as calibrations do
+        tables["step_check"] = (f"Time step: {n} against {2 * n} market sub-steps a month, to "
                                 f"{STEP_CHECK_END_YEAR}", step_check_table(step))
         refinement = step_refinement(scen, runs=runs)   # how far from the finest
-        tables["step_refinement"] = (f"Time step refined: 1, 2, 4 and 8 market sub-steps a "
-                                     f"month, to {STEP_CHECK_END_YEAR}", refinement)
+        tables["step_refinement"] = ("Time step refined: "
+                                     f"{', '.join(map(str, REFINEMENT_SUBSTEPS))} market "
+                                     f"sub-steps a month (the run: {n}), to "
+                                     f"{STEP_CHECK_END_YEAR}", refinement)
         claims = share_claims(result.dataset)
         effects = None
         other = counterfactual(scen)
@@ -398,12 +402,14 @@ def validate(
     print_record_tables(console, tables)
     console.print(f"time step ({'converged' if step.converged else 'NOT CONVERGED'}): "
                   f"{step.describe()}", highlight=False)
-    finest = refinement[refinement.comparison == "against the finest"].iloc[0]
-    console.print(f"  against {int(finest.against)} sub-steps the run's observed price paths "
-                  f"stand up to {finest.path_gap:.0%} away ({finest.path_at}), 90% of their "
-                  f"years within {finest.path_p90:.1%} and {finest.paths_over_5pct:.0%} beyond "
-                  f"5%; its volumes {finest.volume_gap:.1%} (step_refinement.csv)",
-                  highlight=False)
+    finest = refinement[(refinement.comparison == "against the finest")
+                        & (refinement.substeps == scen.market.substeps)]
+    for row in finest.itertuples():     # none when the run's own step is among the finest
+        console.print(f"  against {int(row.against)} sub-steps the run's observed price paths "
+                      f"stand up to {row.path_gap:.0%} away ({row.path_at}), 90% of their "
+                      f"years within {row.path_p90:.1%} and {row.paths_over_5pct:.1%} beyond "
+                      f"5%; its volumes {row.volume_gap:.1%} (step_refinement.csv)",
+                      highlight=False)
     render_claims(claims, effects, console)
     if train_until is not None:
         print_backtest(console, tables["backtest"][1], train_until, fitted)
@@ -512,7 +518,8 @@ def calibrate(
     step_weight: Annotated[float, typer.Option(
         min=0.0, max=100.0, help="Make the searches pay this weight times the step penalty "
              "of members whose annual paths move beyond 5% (volumes) or 2% (median prices) "
-             "with two market sub-steps a month (each generation runs twice; 0: off, the "
+             "with twice the scenario's market sub-steps a month (each generation runs twice; "
+             "0: off, the "
              "step check then only filters the searches' end points).")] = 0.0,
 ) -> None:
     """Fit the declared free parameters to the record (to 2025) and write a calibration file.

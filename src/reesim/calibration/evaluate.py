@@ -5,8 +5,8 @@ The engine is vectorised over members and a member's path depends only on its ow
 population is one :func:`reesim.simulate` call whatever its size or order. With ``workers > 1``
 the population is split into that many batches run in parallel processes; the objectives are
 the same numbers either way. With a ``step_weight`` each batch is run on to the step check's
-last year (:func:`step_check_scenario`) and also with two market sub-steps a month, and a member
-that does not converge in the time step pays
+last year (:func:`step_check_scenario`) and also with twice its market sub-steps a month, and a
+member that does not converge in the time step pays
 :func:`~reesim.calibration.step_check.step_penalty` times the weight.
 """
 
@@ -111,8 +111,9 @@ def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, se
     record = sorted({*METRIC_VARIABLES, *(STEP_CHECK_VARIABLES if step_weight > 0 else ())})
     try:
         result = simulate(checked, members=members, seed=seed, design=design, record=record)
-        finer = (simulate(with_substeps(checked, 2), members=members, seed=seed, design=design,
-                          record=STEP_CHECK_VARIABLES) if step_weight > 0 else None)
+        finer = (simulate(with_substeps(checked, 2 * checked.market.substeps), members=members,
+                          seed=seed, design=design, record=STEP_CHECK_VARIABLES)
+                 if step_weight > 0 else None)
     except InputError:
         raise
     except ReesimError as exc:

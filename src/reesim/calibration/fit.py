@@ -106,7 +106,7 @@ class CalibrationOptions:
     """Weakly identified: the identified range spans at least this share of the prior."""
     step_weight: float = 0.0
     """The searches minimise the objective plus this times the step penalty of members that do
-    not converge between one and two market sub-steps over the calibration window
+    not converge between n and 2n market sub-steps over the calibration window
     (:func:`~reesim.calibration.step_check.step_penalty`; 0 = off, each batch runs once). Off by
     default: on ``baotou`` it steers every search into the flat basin (docs/model.md, section
     5), so the step check filters end points instead."""
@@ -158,7 +158,7 @@ class Start:
     """:data:`~reesim.validation.patterns.PATTERNS` of the scenario's whole run at these
     values (the projection included)."""
     step: StepCheck | None = None
-    """How far the annual paths move from one to two market sub-steps at these values."""
+    """How far the annual paths move from n to 2n market sub-steps at these values."""
 
 
 @dataclass
@@ -205,7 +205,7 @@ class CalibrationResult:
     train_until: int = TRAIN_END_YEAR
     """Last year of the record the fit saw (volumes; prices as far as the record holds them)."""
     step_check: StepCheck | None = None
-    """The fit's :class:`~reesim.calibration.step_check.StepCheck` (one against two market
+    """The fit's :class:`~reesim.calibration.step_check.StepCheck` (n against 2n market
     sub-steps): a fit that only wins at the monthly step is flagged."""
     constants: dict[str, dict] = field(default_factory=dict)
     """Structural constants the fit depends on (objective moves more than
@@ -466,7 +466,7 @@ def calibrate(scenario: Scenario, seed: int = 0, quick: bool = False, *,
             searches.append(_search(evaluator, table, scenario, opts, seed + start,
                                     start == 0, quick, best_so_far, report))
         # a fit must not win by exploiting the time step: the best search whose end point
-        # converges between one and two market sub-steps is the fit; if none does, the best
+        # converges between n and 2n market sub-steps is the fit; if none does, the best
         # whose volumes and median price converge; the best overall if none of those
         checks = [step_convergence(scenario, _end_values(table, s.u)) for s in searches]
         converged = [i for i in range(starts) if checks[i].converged]

@@ -61,7 +61,8 @@ def _starts_table(result: CalibrationResult) -> dict:
                    f"{result.seed}..{result.seed + len(result.starts) - 1}; the first starts "
                    "from the prior midpoint, the scenario's values and a Latin hypercube, the "
                    "others from a Latin hypercube alone), each polished; the lowest objective "
-                   "converging between one and two market sub-steps is the fit (step_check). "
+                   "converging between n and 2n market sub-steps (n the scenario's) is the fit "
+                   "(step_check). "
                    "Searches whose end points differ by at most "
                    f"{BASIN_DISTANCE:g} in every unit-cube coordinate share a basin. Patterns: "
                    "the scenario's whole run at each search's values"),
@@ -88,7 +89,8 @@ def _step_dict(check: StepCheck) -> dict:
         STEP_PRICE_TOLERANCE,
         STEP_VOLUME_TOLERANCE,
     )
-    return {"method": (f"one against two market sub-steps a month, annual paths to "
+    return {"method": (f"{check.substeps} against {2 * check.substeps} market sub-steps a month, "
+                       f"annual paths to "
                        f"{STEP_CHECK_END_YEAR}: largest relative change of world mine output, "
                        "separation output and demand in any year, median absolute log change of "
                        "the annual prices (Sc excluded), largest absolute log change of an "

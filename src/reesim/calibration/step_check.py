@@ -1,8 +1,9 @@
-"""Does a set of parameter values converge in the time step? One and two market sub-steps.
+"""Does a set of parameter values converge in the time step? The scenario's step and its half.
 
 A fit must not win by exploiting the monthly step (issue 8: "the result does not depend on the
-time step"). :func:`step_convergence` runs a scenario at given values with one and with two
-market sub-steps a month (``market.substeps``) to :data:`STEP_CHECK_END_YEAR` and measures how
+time step"). :func:`step_convergence` runs a scenario at given values with its market sub-steps
+a month (``market.substeps``, n: two by default) and with 2n to :data:`STEP_CHECK_END_YEAR`
+and measures how
 far the annual paths move: the largest relative change of world mine output, separation output
 and demand in any year, the median absolute log change of the annual prices, and the largest
 absolute log change of an observed element's annual price (the median hides one path that
@@ -32,13 +33,13 @@ STEP_CHECK_END_YEAR = 2030
 """The check runs to this year: the history and the first projection years."""
 STEP_VOLUME_TOLERANCE = 0.05
 """Largest relative change of an annual volume (mine and separation output, demand) allowed
-between one and two sub-steps."""
+between n and 2n sub-steps."""
 STEP_PRICE_TOLERANCE = 0.02
 """Largest median absolute log change of the annual prices (all elements but Sc, both
-markets, every year) allowed between one and two sub-steps."""
+markets, every year) allowed between n and 2n sub-steps."""
 STEP_PATH_TOLERANCE = 0.10
 """Largest absolute log change of the annual price of an element with price observations
-(either market, any year) allowed between one and two sub-steps. Added 2026-12-03, when the
+(either market, any year) allowed between n and 2n sub-steps. Added 2026-12-03, when the
 committed fit's Nd export price was found to average 59 USD/kg in 2011 with one sub-step, 40
 with two and 32 with eight (its 2011 spike an artefact of the step) while the median of all
 prices moved 1.7%. 10% is a judgement, not a measurement: issue 8 asks for "the same annual paths
@@ -53,8 +54,10 @@ STEP_CHECK_VARIABLES: tuple[str, ...] = ("price", *VOLUMES)
 
 @dataclass(frozen=True)
 class StepCheck:
-    """How far one scenario's annual paths move from one to two market sub-steps a month."""
+    """How far one scenario's annual paths move from n to 2n market sub-steps a month."""
 
+    substeps: int
+    """n, the scenario's market sub-steps a month (the check compares n and 2n)."""
     volume_gap: float
     """Largest relative change of a world volume (:data:`VOLUMES`) in any year."""
     price_gap: float
@@ -85,20 +88,23 @@ class StepCheck:
         """One line for warnings and tables."""
         return (f"annual volumes move up to {self.volume_gap:.1%}, prices {self.price_gap:.1%} "
                 f"at the median and an observed price path up to {self.path_gap:.0%} "
-                f"({self.path_at}) between one and two market sub-steps (allowed "
+                f"({self.path_at}) between {self.substeps} and {2 * self.substeps} market "
+                f"sub-steps a month (allowed "
                 f"{STEP_VOLUME_TOLERANCE:.0%}, {STEP_PRICE_TOLERANCE:.0%} and "
                 f"{STEP_PATH_TOLERANCE:.0%})")
 
 
 def with_substeps(scenario: Scenario, substeps: int) -> Scenario:
-    """``scenario`` with ``substeps`` market sub-steps a month."""
-    data = scenario.model_dump()
-    data["market"] = {**data["market"], "substeps": substeps}
-    return type(scenario).model_validate(data)
+    """``scenario`` with ``substeps`` market sub-steps a month.
+
+    Not bounded by the schema's largest: the check of a scenario at n sub-steps runs 2n.
+    """
+    market = scenario.market.model_copy(update={"substeps": int(substeps)})
+    return scenario.model_copy(update={"market": market})
 
 
 def member_step_gaps(one: xr.Dataset, two: xr.Dataset) -> tuple[np.ndarray, ...]:
-    """Per member (M,), how far ``two`` (two sub-steps) moves from ``one`` (one sub-step).
+    """Per member (M,), how far ``two`` (2n sub-steps) moves from ``one`` (n sub-steps).
 
     Returns the largest relative change of a world volume (:data:`VOLUMES`) in any year, the
     median absolute log change of the annual mean prices (all elements but Sc, both markets,
@@ -175,21 +181,23 @@ def step_convergence(scenario: Scenario, values: Mapping[str, float] | None = No
                      runs: Mapping[int, xr.Dataset] | None = None) -> StepCheck:
     """:class:`StepCheck` of ``scenario`` at ``values`` (fitted parameters and constants).
 
-    Two one-member runs with annual records (:func:`substep_runs` with one and two sub-steps),
-    or those of ``runs`` (keyed by sub-step count, e.g. :func:`step_refinement`'s).
+    Two one-member runs with annual records (:func:`substep_runs` with the scenario's n market
+    sub-steps and 2n), or those of ``runs`` (keyed by sub-step count, e.g.
+    :func:`step_refinement`'s).
     """
-    runs = substep_runs(scenario, values, (1, 2)) if runs is None else runs
-    log_gaps = _price_log_gap(runs[1], runs[2])
-    volume_gap, price_gap, path_gap = _step_gaps(runs[1], runs[2], log_gaps)
+    n = scenario.market.substeps
+    runs = substep_runs(scenario, values, (n, 2 * n)) if runs is None else runs
+    log_gaps = _price_log_gap(runs[n], runs[2 * n])
+    volume_gap, price_gap, path_gap = _step_gaps(runs[n], runs[2 * n], log_gaps)
     log_gap = log_gaps.isel(member=0)                           # (year, market, element)
     path_at = _path_at(log_gap)
-    return StepCheck(volume_gap=float(volume_gap[0]), price_gap=float(price_gap[0]),
+    return StepCheck(substeps=n, volume_gap=float(volume_gap[0]), price_gap=float(price_gap[0]),
                      path_gap=float(path_gap[0]), path_at=path_at,
                      first_year_price_gap=float(log_gap.isel(year=0).median()))
 
 
-REFINEMENT_SUBSTEPS = (1, 2, 4, 8)
-"""Market sub-steps a month of :func:`step_refinement`'s runs (8 is the schema's largest)."""
+REFINEMENT_SUBSTEPS = (1, 2, 4, 8, 16)
+"""Market sub-steps a month of :func:`step_refinement`'s runs (16 is the schema's largest)."""
 
 
 def step_refinement(scenario: Scenario, values: Mapping[str, float] | None = None,
@@ -197,9 +205,9 @@ def step_refinement(scenario: Scenario, values: Mapping[str, float] | None = Non
                     runs: Mapping[int, xr.Dataset] | None = None) -> pd.DataFrame:
     """How the annual paths converge as the market step is refined, and how far the run is.
 
-    The calibration's check (:func:`step_convergence`) compares one and two sub-steps, which
-    says whether the paths move, not how far the one-sub-step run stands from where finer
-    steps lead: under first-order convergence that distance is about twice the one-to-two gap.
+    The calibration's check (:func:`step_convergence`) compares n and 2n sub-steps, which
+    says whether the paths move, not how far the n-sub-step run stands from where finer
+    steps lead: under first-order convergence that distance is about twice the n-to-2n gap.
     This runs ``substeps`` (one-member runs with annual records to
     :data:`STEP_CHECK_END_YEAR`) and gives one row per successive pair and one per run against
     the finest: the three gaps of :class:`StepCheck`, where the path gap is, how the gaps of
