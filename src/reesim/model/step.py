@@ -98,7 +98,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     expectations and going prices)
     around the regime's offer, so the month costs two calls, not the sixty numpy operations
     the same mechanisms took as numpy glue (a third of a default run's time). The loop runs
-    over sub-steps of time (one by default), never over members, elements or producers.
+    over sub-steps of time (two by default), never over members, elements or producers.
     """
     ma, de, re = inputs.market, inputs.demand, inputs.regimes
     rules = ma.rules
