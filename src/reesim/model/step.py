@@ -133,12 +133,10 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
                                       {CONSUMERS_EXPORT: got_ce, "importers": bought}))
         imports, used = imports + bought, used + part
         if substep < n - 1:
-            # what the company bought on an order joins its reserve for the month's next
-            # sub-steps (update_company adds the month's purchases at its end): its offer
-            # counted them as stock for sale, so at n sub-steps about (n - 1) / n of a purchase
-            # was sold back within the month (a 5,000 t Nd order of 2012 added 4.6 kt to its
-            # stock at one sub-step, 2.5 kt at two, 1.3 kt at four; until 2026-12-07)
-            company = company._replace(reserve=company.reserve + got_tc)
+            # held from the month's next sub-step on (update_company adds the whole month's
+            # purchases at its end); offered for sale until 2026-12-07, a 5,000 t Nd order of
+            # 2012 added 4.6 kt to the company's stock at one sub-step, 2.5 at two, 1.3 at four
+            company = regimes.hold_purchases(company, got_tc)
     return Month(china=_sum(china), abroad=_sum(abroad), price=price, flow=flow, drain=drain,
                  imports=imports, used=used, expected=expected, recent=recent, anchor=anchor,
                  backlog=backlog)
