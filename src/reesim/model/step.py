@@ -74,13 +74,24 @@ class Month(NamedTuple):
     backlog: np.ndarray                 # (M, 2, E) reserves' unfilled orders carried over
 
 
-def _sum(parts: list[market.Clearing]) -> market.Clearing:
-    if len(parts) == 1:
-        return parts[0]
-    return market.Clearing(
-        sold=sum(c.sold for c in parts),
-        sold_by={k: sum(c.sold_by[k] for c in parts) for k in parts[0].sold_by},
-        got_by={k: sum(c.got_by[k] for c in parts) for k in parts[0].got_by})
+_MONTH_FLOWS = ("sold_china", "sold_pc", "sold_tc", "sold_sr", "got_sr", "got_tc", "got_cc",
+                "got_exporters", "got_smugglers", "sold_abroad", "sold_pe", "got_ce", "imports")
+"""The market flows a month sums over its sub-steps (t), in the rows of :func:`_substep_trade`'s
+``sums``."""
+_FLOW = {name: row for row, name in enumerate(_MONTH_FLOWS)}
+
+
+def _clearings(sums: np.ndarray) -> tuple[market.Clearing, market.Clearing]:
+    """The month's China and export :class:`market.Clearing` from its summed flows (views)."""
+    f = {name: sums[row] for name, row in _FLOW.items()}
+    china = market.Clearing(
+        f["sold_china"], {PRODUCERS_CHINA: f["sold_pc"], COMPANY: f["sold_tc"],
+                          STATE_RESERVE: f["sold_sr"]},
+        {STATE_RESERVE: f["got_sr"], COMPANY: f["got_tc"], CONSUMERS_CHINA: f["got_cc"],
+         "exporters": f["got_exporters"], market.SMUGGLERS: f["got_smugglers"]})
+    abroad = market.Clearing(f["sold_abroad"], {PRODUCERS_EXPORT: f["sold_pe"]},
+                             {CONSUMERS_EXPORT: f["got_ce"], "importers": f["imports"]})
+    return china, abroad
 
 
 def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
@@ -107,39 +118,32 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     price, expected, anchor = state.price, state.price_expected, state.price_anchor
     recent = state.price_recent
     flow, backlog, drain = state.trade_flow, state.reserve_backlog, state.drain_seen
-    china, abroad, imports, used = [], [], 0.0, 0.0
     # consumers' use (M, K, E) t/yr, the month's needs (M, K, A, E) t, China's own supply t/yr
     demand_k, need, supply_china = _month_needs(need_rate, dt, deliveries[0], deliveries[1])
     quota = float(ma.export_quota_t_per_yr[t])
     first, second = de.essential_elements
+    # the month's flows and consumption, summed over its sub-steps from 0.0 in their order
+    sums, used = np.zeros((len(_MONTH_FLOWS), *flow.shape)), np.zeros(need.shape)
     for substep in range(n):
         momentum, want, buy, release, owed = _substep_wants(
             stocks.array, *deliveries, dt, recent, expected, demand_k, backlog,
             ma.stockpile_t_per_yr[t], ma.stockpile_months_left[t], rules, substep)
         offer_tc = regime.company_offer(re, stocks.trading_company, price[:, 0], company,
                                         planned, release[:, _ORDER_COMPANY])
-        (flow, bought, drain, price, sold_china, sold_pc, sold_tc, sold_sr, got_sr, got_tc,
-         got_cc, got_exporters, got_smugglers, sold_abroad, sold_pe, got_ce, part, expected,
-         anchor, recent, backlog) = _substep_trade(
+        flow, drain, price, got_tc, expected, anchor, recent, backlog = _substep_trade(
             rules, quota, ma.export_tax[t], ma.export_licensed[t], ma.trade_cost_usd_per_kg,
             ma.log_floor_price, ma.premium_on, stocks.array, price, recent, anchor, expected,
             momentum, want, offer_tc, buy, release, owed, flow, supply_china, deliveries[2],
-            demand_k, drain, glut_scale, dt, need, first, second)
-        china.append(market.Clearing(
-            sold_china, {PRODUCERS_CHINA: sold_pc, COMPANY: sold_tc, STATE_RESERVE: sold_sr},
-            {STATE_RESERVE: got_sr, COMPANY: got_tc, CONSUMERS_CHINA: got_cc,
-             "exporters": got_exporters, market.SMUGGLERS: got_smugglers}))
-        abroad.append(market.Clearing(sold_abroad, {PRODUCERS_EXPORT: sold_pe},
-                                      {CONSUMERS_EXPORT: got_ce, "importers": bought}))
-        imports, used = imports + bought, used + part
+            demand_k, drain, glut_scale, dt, need, first, second, sums, used)
         if substep < n - 1:
             # held from the month's next sub-step on (update_company adds the whole month's
             # purchases at its end); offered for sale until 2026-12-07, a 5,000 t Nd order of
             # 2012 added 4.6 kt to the company's stock at one sub-step, 2.5 at two, 1.3 at four
             company = regimes.hold_purchases(company, got_tc)
-    return Month(china=_sum(china), abroad=_sum(abroad), price=price, flow=flow, drain=drain,
-                 imports=imports, used=used, expected=expected, recent=recent, anchor=anchor,
-                 backlog=backlog)
+    china, abroad = _clearings(sums)
+    return Month(china=china, abroad=abroad, price=price, flow=flow, drain=drain,
+                 imports=sums[_FLOW["imports"]], used=used, expected=expected, recent=recent,
+                 anchor=anchor, backlog=backlog)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -224,7 +228,7 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
                    owed: np.ndarray, flow: np.ndarray, supply_china: np.ndarray,
                    supply_export: np.ndarray, use: np.ndarray, drain_seen: np.ndarray,
                    glut_scale: np.ndarray, dt: float, need: np.ndarray, first: np.ndarray,
-                   second: np.ndarray):
+                   second: np.ndarray, sums: np.ndarray, used: np.ndarray):
     """A market sub-step's trade, clearing and consumption (compiled): the second half.
 
     Trade and both markets' clearing (:func:`market.trade`'s arithmetic, ``stocks`` updated in
@@ -232,9 +236,11 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
     consumers' stocks (:func:`demand.consume` of ``need`` (M, K, A, E) t, subtracted from their
     stocks summed over applications in index order from 0.0, as numpy sums), then expectations
     (:func:`going_prices.update_expectations`) and going prices drawn toward the other market's
-    landed cost (:func:`going_prices.compete_anchors`). Returns the new flow, imports, drain and
-    prices, both clearings' arrays (t), consumption, the expected, going and perceived prices
-    and the backlog.
+    landed cost (:func:`going_prices.compete_anchors`). Adds both clearings' flows (t) to the
+    month's ``sums`` (rows :data:`_MONTH_FLOWS`) and consumption to ``used`` (M, K, A, E) t, in
+    place, and returns the new flow, drain and prices, what the company bought (t), the
+    expected, going and perceived prices and the backlog (returning the flows instead cost the
+    month a Python sum over its sub-steps and sixteen more arrays boxed per call).
     """
     members, elements = flow.shape
     new_flow, imports, exports_wanted = (np.empty((members, elements)),
@@ -278,9 +284,18 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
     going_prices._compete_anchors(new_price, new_anchor, free, stocks[:, _PE], want[:, 0],
                                   rules.seller_coverage_months, duty, trade_cost,
                                   rules.log_export_ceiling, rules.arbitrage_time_yr, dt)
-    return (new_flow, imports, drain, new_price, sold_china, sold_pc, sold_tc, sold_sr, got_sr,
-            got_tc, got_cc, got_exporters, got_smugglers, sold_abroad, sold_pe, got_ce, part,
-            new_expected, new_anchor, new_recent, backlog)
+    for row, flows in enumerate((sold_china, sold_pc, sold_tc, sold_sr, got_sr, got_tc, got_cc,
+                                 got_exporters, got_smugglers, sold_abroad, sold_pe, got_ce,
+                                 imports)):                   # the order of _MONTH_FLOWS
+        for m in range(members):
+            for e in range(elements):
+                sums[row, m, e] += flows[m, e]
+    for m in range(members):
+        for k in range(2):
+            for a in range(applications):
+                for e in range(elements):
+                    used[m, k, a, e] += part[m, k, a, e]
+    return (new_flow, drain, new_price, got_tc, new_expected, new_anchor, new_recent, backlog)
 
 
 def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndarray]]:

@@ -25,7 +25,7 @@ from reesim.model.compiled import np_maximum, np_minimum
 from reesim.model.mechanisms.market.price_rule import TINY_T
 
 if TYPE_CHECKING:
-    from reesim.model.mechanisms.market import MarketInputs, MemberRules
+    from reesim.model.mechanisms.market import MarketInputs
 
 
 def initial_outlook(world_demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,17 +43,23 @@ def glut_scales(inp: MarketInputs, level: np.ndarray, reference: np.ndarray) -> 
     is multiplied by it, so ``rho`` becomes ``rho + (1 - rho) (1 - scale)``; ``k = 0`` leaves
     every price as it was, bit for bit.
     """
-    return _glut_scales(inp.rules, level, reference)
+    return _glut_scales(inp.rules.glut_decline_sensitivity, inp.rules.demand_trend_horizon_yr,
+                        level, reference)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _glut_scales(rules: MemberRules, level: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """The arithmetic of :func:`glut_scales` per member and element (numba, cached)."""
+def _glut_scales(sensitivity_yr: np.ndarray, horizon_yr: np.ndarray, level: np.ndarray,
+                 reference: np.ndarray) -> np.ndarray:
+    """The arithmetic of :func:`glut_scales` per member and element (numba, cached).
+
+    Takes the two rules it reads, not the whole :class:`MemberRules`: passing the 28 arrays
+    of a month's rules costs a call about 6 us to unbox, more than its arithmetic.
+    """
     members, elements = level.shape
     out = np.empty((members, elements))
     for m in range(members):
-        k = rules.glut_decline_sensitivity[m]
-        horizon = rules.demand_trend_horizon_yr[m]
+        k = sensitivity_yr[m]
+        horizon = horizon_yr[m]
         for e in range(elements):
             trend = (level[m, e] - reference[m, e]) / horizon
             out[m, e] = 1.0 - np_minimum(k * np_maximum(-trend, 0.0), 1.0)
@@ -67,18 +73,23 @@ def update_outlook(inp: MarketInputs, level: np.ndarray, reference: np.ndarray,
     The log perceived demand moves toward ``ln(world_demand)`` by ``1 - exp(-dt / T_p)``, the
     log reference toward the new perceived demand by ``1 - exp(-dt / T_h)``.
     """
-    return _update_outlook(inp.rules, level, reference, world_demand, dt)
+    return _update_outlook(inp.rules.demand_trend_perception_yr,
+                           inp.rules.demand_trend_horizon_yr, level, reference, world_demand, dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _update_outlook(rules: MemberRules, level: np.ndarray, reference: np.ndarray,
-                    world_demand: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """The arithmetic of :func:`update_outlook` per member and element (numba, cached)."""
+def _update_outlook(perception_yr: np.ndarray, horizon_yr: np.ndarray, level: np.ndarray,
+                    reference: np.ndarray, world_demand: np.ndarray, dt: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The arithmetic of :func:`update_outlook` per member and element (numba, cached).
+
+    Takes the two rules it reads, as :func:`_glut_scales` does.
+    """
     members, elements = level.shape
     new_level, new_reference = np.empty((members, elements)), np.empty((members, elements))
     for m in range(members):
-        to_level = 1.0 - math.exp(-dt / rules.demand_trend_perception_yr[m])
-        to_reference = 1.0 - math.exp(-dt / rules.demand_trend_horizon_yr[m])
+        to_level = 1.0 - math.exp(-dt / perception_yr[m])
+        to_reference = 1.0 - math.exp(-dt / horizon_yr[m])
         for e in range(elements):
             now = math.log(np_maximum(world_demand[m, e], TINY_T))
             new_level[m, e] = level[m, e] + (now - level[m, e]) * to_level
