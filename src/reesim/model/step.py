@@ -132,7 +132,8 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
                                         planned, release[:, _ORDER_COMPANY])
         flow, drain, price, got_tc, expected, anchor, recent, backlog = _substep_trade(
             rules, quota, ma.export_tax[t], ma.export_licensed[t], ma.trade_cost_usd_per_kg,
-            ma.log_floor_price, ma.premium_on, stocks.array, price, recent, anchor, expected,
+            ma.log_floor_price, ma.premium_on, ma.quota_rent, stocks.array, price, recent,
+            anchor, expected,
             momentum, want, offer_tc, buy, release, owed, flow, supply_china, deliveries[2],
             demand_k, drain, glut_scale, dt, need, first, second, sums, used)
         if substep < n - 1:
@@ -222,7 +223,8 @@ def _substep_wants(stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndar
 @numba.njit(cache=True, error_model="numpy")
 def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
                    licensed: np.ndarray, trade_cost: float, log_floor: np.ndarray,
-                   premium_on: bool, stocks: np.ndarray, price: np.ndarray, recent: np.ndarray,
+                   premium_on: bool, rent_rule: bool, stocks: np.ndarray, price: np.ndarray,
+                   recent: np.ndarray,
                    anchor: np.ndarray, expected: np.ndarray, momentum: np.ndarray,
                    want: np.ndarray, offer_tc: np.ndarray, buy: np.ndarray, release: np.ndarray,
                    owed: np.ndarray, flow: np.ndarray, supply_china: np.ndarray,
@@ -247,7 +249,7 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
                                          np.empty((members, elements)),
                                          np.empty((members, elements)))
     drain, free = np.empty((members, elements)), np.empty((members, elements))
-    new_price = np.empty(price.shape)
+    new_price, rent = np.empty(price.shape), np.empty(members)
     sold_china, sold_pc, sold_tc, sold_sr = (np.empty((members, elements)),
                                              np.empty((members, elements)),
                                              np.empty((members, elements)),
@@ -258,10 +260,11 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
     sold_abroad, sold_pe, got_ce = (np.empty((members, elements)),
                                     np.empty((members, elements)),
                                     np.empty((members, elements)))
-    market._trade(rules, quota, duty, licensed, trade_cost, log_floor, premium_on, stocks,
-                  price, recent, anchor, momentum, want, offer_tc, release[:, 0], buy[:, 0],
-                  buy[:, 1], flow, supply_china, supply_export, use, drain_seen, glut_scale, dt,
-                  new_flow, imports, exports_wanted, drain, free, new_price, sold_china, sold_pc,
+    market._trade(rules, quota, duty, licensed, trade_cost, log_floor, premium_on, rent_rule,
+                  stocks, price, recent, anchor, momentum, want, offer_tc, release[:, 0],
+                  buy[:, 0], buy[:, 1], flow, supply_china, supply_export, use, drain_seen,
+                  glut_scale, dt, new_flow, imports, exports_wanted, drain, free, rent,
+                  new_price, sold_china, sold_pc,
                   sold_tc, sold_sr, got_sr, got_tc, got_cc, got_exporters, got_smugglers,
                   sold_abroad, sold_pe, got_ce)
     backlog = np.empty(owed.shape)
@@ -283,7 +286,7 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
         rules.perception_time_yr, dt)
     going_prices._compete_anchors(new_price, new_anchor, free, stocks[:, _PE], want[:, 0],
                                   rules.seller_coverage_months, duty, trade_cost,
-                                  rules.log_export_ceiling, rules.arbitrage_time_yr, dt)
+                                  rules.log_export_ceiling, rules.arbitrage_time_yr, dt, rent)
     for row, flows in enumerate((sold_china, sold_pc, sold_tc, sold_sr, got_sr, got_tc, got_cc,
                                  got_exporters, got_smugglers, sold_abroad, sold_pe, got_ce,
                                  imports)):                   # the order of _MONTH_FLOWS

@@ -321,6 +321,13 @@ class MarketOptions(_Strict):
     trade_cost_usd_per_kg: Annotated[float, Field(ge=0.0, le=50.0)] = 0.5
     """Freight, insurance and handling between the markets, USD/kg (an assumption: small against
     oxide prices; no figure in the packaged data)."""
+    export_quota_rule: Literal["pro_rata", "rent"] = "pro_rata"
+    """How China's tonnage export quota (2010-2014) falls on the elements: ``pro_rata`` cuts
+    every element's exports by the same share; ``rent`` gives the quota one rent per kg, the
+    same for every element, that traders add to the landed cost so the tonnage they want fits
+    the quota (the quota went to the elements worth most over China's price: the record of 2011
+    has La, Ce, Sm and Nd export prices about 60-115 USD/kg above China's, less duty;
+    docs/model.md, section 5)."""
     substeps: Annotated[int, Field(ge=1, le=16)] = 2
     """Market sub-steps per month: trade, clearing and consumption run this many times a month
     with the month's flows split evenly (a numerical setting). Two by default since 2026-12-07:

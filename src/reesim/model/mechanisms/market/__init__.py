@@ -3,7 +3,8 @@
 Holders of separated oxides (:data:`reesim.dims.HOLDERS`) are addressed by name. Each month
 (or market sub-step) traders' net export intention follows the arbitrage signal with a lag of at
 least ``min_trade_adjustment_yr``; export quotas (on total tonnes, shared pro rata over the
-elements traders intend to export), licences and duties restrict it. Reserves buy first on
+elements traders intend to export, or under the ``rent`` rule carrying one rent per kg,
+:mod:`.arbitrage`), licences and duties restrict it. Reserves buy first on
 their dated orders and carry an unfilled remainder over until the order window closes. Then each
 market's price is *solved within the month*: buyers' purchases fall with the price (short-run
 purchase elasticity) and sellers keep a reservation stock that shrinks as the price rises above
@@ -16,6 +17,7 @@ netbacks. Prices are always positive and finite.
 
 This module holds the market's inputs, its clearing, trade and the month's compiled trade and
 clearing; its parts live beside it: :mod:`.price_rule` (the month's clearing price),
+:mod:`.arbitrage` (traders' desired trade and the export quota's rent),
 :mod:`.holds` (what buyers and sellers hold back), :mod:`.going_prices` (expectations, going
 and perceived prices), :mod:`.price_floors` (guaranteed prices in netbacks) and
 :mod:`.demand_outlook` (sellers' demand trend, which steepens a glut's price where demand
@@ -37,18 +39,19 @@ from reesim.dims import DT_YR, ELEMENTS, HOLDERS, MONTHS_PER_YEAR
 from reesim.model.compiled import (
     np_maximum,
     np_minimum,
-    numpy_power,
     sum_elements,
 )
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly
 from reesim.model.mechanisms.market import (  # noqa: F401  (the market's parts, as attributes)
+    arbitrage,
     demand_outlook,
     going_prices,
     holds,
     price_floors,
     price_rule,
 )
+from reesim.model.mechanisms.market.arbitrage import desired_at, quota_rent
 from reesim.model.mechanisms.market.going_prices import landed_cost, perception_weight
 from reesim.model.mechanisms.market.holds import drain_hold_at, premium_signal_at, seller_hold_at
 from reesim.model.mechanisms.market.price_rule import TINY_T, _log_prices, _price_rules
@@ -260,6 +263,7 @@ class MarketInputs:
     log_choke_price: np.ndarray         # (M, 1, E) log of the choke price (USD/kg)
     trade_cost_usd_per_kg: float
     substeps: int                       # market sub-steps per month
+    quota_rent: bool                    # the export quota carries a rent per kg (rule "rent")
     export_quota_t_per_yr: np.ndarray   # (T,) inf when none
     export_tax: np.ndarray              # (T, E) fraction
     export_licensed: np.ndarray         # (T, E) fraction of desired exports licensed
@@ -430,6 +434,7 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         log_choke_price=np.log(col3(p.choke_multiple) * reference),
         trade_cost_usd_per_kg=ctx.scenario.market.trade_cost_usd_per_kg,
         substeps=ctx.scenario.market.substeps,
+        quota_rent=ctx.scenario.market.export_quota_rule == "rent",
         export_quota_t_per_yr=draft["export_quota_t_per_yr"], export_tax=draft["export_tax"],
         export_licensed=draft["export_licensed"], stockpile_t_per_yr=draft["stockpile_t_per_yr"],
         stockpile_months_left=draft["stockpile_months_left"],
@@ -681,14 +686,9 @@ def _desired_trade(landed: np.ndarray, destination_price: np.ndarray, want: np.n
         months, correction = rules.seller_coverage_months[m], rules.stock_correction_yr[m]
         push_rate, gate = rules.arbitrage_push_per_yr[m], rules.arbitrage_gate[m]
         for e in range(elements):
-            ratio = destination_price[m, e] / landed[m, e]
-            target_stock = months * want[m, e] / MONTHS_PER_YEAR
-            requirement = np_maximum(want[m, e] - local_supply[m, e]
-                                     + (target_stock - destination_sellers[m, e]) / correction,
-                                     0.0)
-            push = push_rate * np_maximum(ratio - 1.0, 0.0) * want[m, e]
-            out[m, e] = (requirement * numpy_power(np_minimum(ratio, 1.0), gate, members == 1)
-                         + push)
+            out[m, e] = desired_at(landed[m, e], destination_price[m, e], want[m, e],
+                                   destination_sellers[m, e], local_supply[m, e], months,
+                                   correction, push_rate, gate, members == 1)
     return out
 
 
@@ -700,6 +700,7 @@ class Trade(NamedTuple):
     flow: np.ndarray                    # (M, E) t/yr traders' smoothed net export intention
     drain: np.ndarray                   # (M, E) t/yr the world's net drain sellers perceive
     free: np.ndarray                    # (M, E) share of exporters' wants licences and quota let go
+    rent: np.ndarray                    # (M,) USD/kg the tonnage quota's rent (rule "rent")
     price: np.ndarray                   # (M, K, E) USD/kg, the step's clearing prices
     china: Clearing
     abroad: Clearing
@@ -727,43 +728,47 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     """
     m, n_e = flow.shape
     imports, exports_wanted, new_flow, drain, free = (np.empty((m, n_e)) for _ in range(5))
-    new_price = np.empty(price.shape)
+    new_price, rent = np.empty(price.shape), np.empty(m)
     china = Clearing(np.empty((m, n_e)), {k: np.empty((m, n_e)) for k in CHINA_SELLERS},
                      {k: np.empty((m, n_e)) for k in (*CHINA_BUYERS, SMUGGLERS)})
     abroad = Clearing(np.empty((m, n_e)), {PRODUCERS_EXPORT: np.empty((m, n_e))},
                       {CONSUMERS_EXPORT: np.empty((m, n_e)), "importers": imports})
     _trade(inp.rules, float(inp.export_quota_t_per_yr[t]), inp.export_tax[t],
            inp.export_licensed[t], inp.trade_cost_usd_per_kg, inp.log_floor_price,
-           inp.premium_on, stocks.array, price, recent, anchor, momentum,
+           inp.premium_on, inp.quota_rent, stocks.array, price, recent, anchor, momentum,
            want, company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
            orders.buy[COMPANY], flow, supply_rate[0], supply_rate[1], use, drain_seen,
            np.ones((m, n_e)) if glut_scale is None else glut_scale, dt, new_flow, imports,
-           exports_wanted, drain, free, new_price, china.sold,
+           exports_wanted, drain, free, rent, new_price, china.sold,
            *china.sold_by.values(), *(china.got_by[k] for k in (*CHINA_BUYERS, SMUGGLERS)),
            abroad.sold, abroad.sold_by[PRODUCERS_EXPORT], abroad.got_by[CONSUMERS_EXPORT])
     return Trade(imports=imports, exports_wanted=exports_wanted, flow=new_flow, drain=drain,
-                 free=free, price=new_price, china=china, abroad=abroad)
+                 free=free, rent=rent, price=new_price, china=china, abroad=abroad)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndarray,
-           trade_cost: float, log_floor: np.ndarray, premium_on: bool, stocks: np.ndarray,
+           trade_cost: float, log_floor: np.ndarray, premium_on: bool, rent_rule: bool,
+           stocks: np.ndarray,
            price: np.ndarray, recent: np.ndarray, anchor: np.ndarray, momentum: np.ndarray,
            want: np.ndarray, company_offer: np.ndarray, release_reserve: np.ndarray,
            buy_reserve: np.ndarray, buy_company: np.ndarray, flow: np.ndarray,
            supply_china: np.ndarray, supply_export: np.ndarray, use: np.ndarray,
            drain_seen: np.ndarray, glut_scale: np.ndarray, dt: float, new_flow: np.ndarray,
            imports: np.ndarray, exports_wanted: np.ndarray, drain: np.ndarray, free: np.ndarray,
-           new_price: np.ndarray, sold_china: np.ndarray, sold_pc: np.ndarray,
+           rent: np.ndarray, new_price: np.ndarray, sold_china: np.ndarray, sold_pc: np.ndarray,
            sold_tc: np.ndarray, sold_sr: np.ndarray, got_sr: np.ndarray, got_tc: np.ndarray,
            got_cc: np.ndarray, got_exporters: np.ndarray, got_smugglers: np.ndarray,
            sold_abroad: np.ndarray, sold_pe: np.ndarray, got_ce: np.ndarray) -> None:
     """The arithmetic of :func:`trade` (numba, cached): its signals, then :func:`_trade_and_clear`.
 
     ``quota`` t/yr, ``duty`` and ``licensed`` (E,) are month ``t``'s; ``premium_on`` whether
-    any member's ``premium_withholding`` is on (the premium signal is read only then). Traders'
+    any member's ``premium_withholding`` is on (the premium signal is read only then);
+    ``rent_rule`` whether the tonnage quota carries a rent (the ``rent`` quota rule). Traders'
     desired exports and imports (:func:`_desired_trade`, from the landed costs
-    :func:`landed_cost`), the licences' grant and refusals, the intention's adjustment
+    :func:`landed_cost`; under the rent rule the exports at the landed cost plus
+    :func:`.arbitrage.quota_rent`, written to ``rent`` (M,) USD/kg, 0 where the quota does not
+    bind), the licences' grant and refusals, the intention's adjustment
     ``1 - exp(-dt / arbitrage time)``, the world's drain as sellers perceive it
     (:func:`world_drain`, lagged over ``drain_perception_time_yr``), sellers' holds
     (:func:`seller_hold` + :func:`drain_hold`) and the premium signal
@@ -782,6 +787,27 @@ def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndar
                          rules)
     into = _desired_trade(landed_in, price[:, 0], want[:, 0], stocks[:, _PC], supply_china,
                           rules)
+    # the tonnage quota's rent: exports wanted at landed cost + rent fit the quota; the share
+    # of the no-rent wants it turns away is the quota's squeeze the premium hold reads
+    turned = np.zeros(members)
+    for m in range(members):
+        rent[m] = 0.0
+        if rent_rule:
+            months, correction = rules.seller_coverage_months[m], rules.stock_correction_yr[m]
+            push_rate, gate = rules.arbitrage_push_per_yr[m], rules.arbitrage_gate[m]
+            rent[m] = quota_rent(quota, landed_out[m], price[m, 1], want[m, 1], stocks[m, _PE],
+                                 supply_export[m], licensed, months, correction, push_rate,
+                                 gate, members == 1)
+            if rent[m] > 0.0:
+                asked = 0.0
+                for e in range(elements):
+                    asked += out[m, e] * licensed[e]
+                turned[m] = 1.0 - np_minimum(quota / asked, 1.0)
+                for e in range(elements):
+                    out[m, e] = desired_at(landed_out[m, e] + rent[m], price[m, 1, e],
+                                           want[m, 1, e], stocks[m, _PE, e],
+                                           supply_export[m, e], months, correction, push_rate,
+                                           gate, members == 1)
     denied, licence_cap = np.empty((members, elements)), np.empty((members, elements))
     decay = np.empty(members)
     hold = np.empty(price.shape)
@@ -819,7 +845,7 @@ def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndar
     within_quota = np.empty(members)
     log_price = np.empty(price.shape)
     _trade_and_clear(
-        out, into, licence_cap, denied, quota, flow, decay, stocks, hold, signal,
+        out, into, licence_cap, denied, quota, turned, flow, decay, stocks, hold, signal,
         rules.premium_withholding, rules.smuggling_share, rules.smuggling_cap_t_per_yr, duty,
         trade_cost, price, recent, anchor, want, company_offer, release_reserve, buy_reserve,
         buy_company, dt, log_floor, rules.log_choke_price, log_max_scarcity, eps, beta,
@@ -849,7 +875,7 @@ _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
 @numba.njit(cache=True, error_model="numpy")
 def _trade_and_clear(
         out: np.ndarray, into: np.ndarray, licence_cap: np.ndarray, denied: np.ndarray,
-        quota: float,
+        quota: float, rent_turned: np.ndarray,
         flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, hold: np.ndarray,
         log_signal: np.ndarray, withholding: np.ndarray, smuggle_share: np.ndarray,
         smuggle_cap: np.ndarray, duty: np.ndarray, trade_cost: float,
@@ -868,7 +894,8 @@ def _trade_and_clear(
 
     Inputs (M, E) unless noted: ``out`` and ``into`` t/yr traders' desired exports (after
     licences) and imports, ``licence_cap`` t/yr, ``denied`` t/yr the desired exports licences
-    refuse, ``quota`` t/yr (inf: none),
+    refuse, ``quota`` t/yr (inf: none), ``rent_turned`` (M,) the share of exporters' no-rent
+    wants a rent-carrying quota turns away (0 under the pro-rata rule),
     ``flow`` t/yr last intention, ``decay`` (M,) its adjustment this step, ``stocks``
     (M, H, E) t (updated in place), ``hold`` (M, K, E) sellers' log hold multiple,
     ``log_signal`` (M, E), ``withholding`` (M,), ``duty`` (E,) and ``trade_cost`` USD/kg
@@ -950,7 +977,8 @@ def _trade_and_clear(
                     log_choke[m], log_floor,
                     log_max_scarcity[m], eps[m], beta[m], glut[m], width[m],
                     log_target[m],
-                    log_signal[m], duty, trade_cost, withholding[m] * (1.0 - within), work,
+                    log_signal[m], duty, trade_cost,
+                    withholding[m] * np_maximum(1.0 - within, rent_turned[m]), work,
                     log_price[m, 0])
         for e in range(elements):
             wants[0, 0, e] = elastic[e] * math.exp(eps[m] * (log_price[m, 0, e] - log_ref[e]))

@@ -48,7 +48,7 @@ def landed_cost(price, duty, trade_cost: float):
 
 def compete_anchors(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.ndarray,
                     free: np.ndarray, foreign_stock: np.ndarray, china_want: np.ndarray,
-                    dt: float = DT_YR) -> np.ndarray:
+                    dt: float = DT_YR, rent: np.ndarray | None = None) -> np.ndarray:
     """Going prices (M, K, E) USD/kg drawn toward the other market's landed cost, both ways.
 
     Exports: foreign sellers compete with Chinese exporters, who can offer China's oxide abroad
@@ -56,7 +56,10 @@ def compete_anchors(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.nda
     ``export_ceiling_multiple`` x that cost, the excess in log price closes over traders'
     arbitrage time, in proportion to ``free`` (M, E), the share of exporters' wants that
     licences and the quota let go: a binding quota (2010-2014) or a licence regime keeps the
-    premium it creates, free trade (2015 on) competes it away.
+    premium it creates, free trade (2015 on) competes it away. Under the ``rent`` quota rule the
+    quota's rent ``rent`` (M,) USD/kg (:func:`.arbitrage.quota_rent`; 0 by default) is part of
+    the exporters' landed cost: what they compete down to is China's price with duty, trade cost
+    and the rent.
 
     Imports: China has no import quota, so where China's going price stands above the same
     multiple of the landed cost of export-market oxide in China (export price + trade cost),
@@ -72,7 +75,8 @@ def compete_anchors(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.nda
     _compete_anchors(price, out, free, foreign_stock, china_want,
                      inp.seller_coverage_months[:, 0, 0], inp.export_tax[t],
                      inp.trade_cost_usd_per_kg, inp.log_export_ceiling[:, 0],
-                     inp.arbitrage_time_yr[:, 0], dt)
+                     inp.arbitrage_time_yr[:, 0], dt,
+                     np.zeros(len(price)) if rent is None else rent)
     return out
 
 
@@ -80,12 +84,12 @@ def compete_anchors(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.nda
 def _compete_anchors(price: np.ndarray, anchor: np.ndarray, free: np.ndarray,
                      foreign_stock: np.ndarray, china_want: np.ndarray, months: np.ndarray,
                      duty: np.ndarray, trade_cost: float, log_ceiling: np.ndarray,
-                     arbitrage_yr: np.ndarray, dt: float) -> None:
+                     arbitrage_yr: np.ndarray, dt: float, rent: np.ndarray) -> None:
     """The arithmetic of :func:`compete_anchors`, in place on ``anchor`` (numba, cached).
 
     Per member and element, with ``closes = 1 - exp(-dt / arbitrage time)`` and
     ``available = min(foreign stock / (months x China's wants / 12), 1)`` (0 without wants):
-    ``excess_X = max(ln(a_X / (p_C (1 + duty) + cost)) - ln ceiling, 0) * free``,
+    ``excess_X = max(ln(a_X / (p_C (1 + duty) + cost + rent)) - ln ceiling, 0) * free``,
     ``excess_C = max(ln(a_C / (p_X + cost)) - ln ceiling, 0) * available`` and
     ``a *= exp(-excess * closes)`` on each side, both from the step's clearing prices.
     """
@@ -96,7 +100,7 @@ def _compete_anchors(price: np.ndarray, anchor: np.ndarray, free: np.ndarray,
             normal_stock = months[m] * china_want[m, e] / MONTHS_PER_YEAR
             available = (np_minimum(foreign_stock[m, e] / normal_stock, 1.0)
                          if normal_stock > 0.0 else 0.0)
-            landed = landed_cost(price[m, 0, e], duty[e], trade_cost)
+            landed = landed_cost(price[m, 0, e], duty[e], trade_cost) + rent[m]
             excess = np_maximum(math.log(anchor[m, 1, e] / landed) - log_ceiling[m],
                                 0.0) * free[m, e]
             anchor[m, 1, e] = anchor[m, 1, e] * math.exp(-excess * closes)
