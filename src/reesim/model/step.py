@@ -133,9 +133,8 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
         flow, drain, price, got_tc, expected, anchor, recent, backlog = _substep_trade(
             rules, quota, ma.export_tax[t], ma.export_licensed[t], ma.trade_cost_usd_per_kg,
             ma.log_floor_price, ma.premium_on, ma.quota_rent, stocks.array, price, recent,
-            anchor, expected,
-            momentum, want, offer_tc, buy, release, owed, flow, supply_china, deliveries[2],
-            demand_k, drain, glut_scale, dt, need, first, second, sums, used)
+            anchor, expected, momentum, want, offer_tc, buy, release, owed, flow, supply_china,
+            deliveries[2], demand_k, drain, glut_scale, dt, need, first, second, sums, used)
         if substep < n - 1:
             # held from the month's next sub-step on (update_company adds the whole month's
             # purchases at its end); offered for sale until 2026-12-07, a 5,000 t Nd order of
@@ -224,8 +223,8 @@ def _substep_wants(stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndar
 def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
                    licensed: np.ndarray, trade_cost: float, log_floor: np.ndarray,
                    premium_on: bool, rent_rule: bool, stocks: np.ndarray, price: np.ndarray,
-                   recent: np.ndarray,
-                   anchor: np.ndarray, expected: np.ndarray, momentum: np.ndarray,
+                   recent: np.ndarray, anchor: np.ndarray, expected: np.ndarray,
+                   momentum: np.ndarray,
                    want: np.ndarray, offer_tc: np.ndarray, buy: np.ndarray, release: np.ndarray,
                    owed: np.ndarray, flow: np.ndarray, supply_china: np.ndarray,
                    supply_export: np.ndarray, use: np.ndarray, drain_seen: np.ndarray,
@@ -242,7 +241,9 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
     month's ``sums`` (rows :data:`_MONTH_FLOWS`) and consumption to ``used`` (M, K, A, E) t, in
     place, and returns the new flow, drain and prices, what the company bought (t), the
     expected, going and perceived prices and the backlog (returning the flows instead cost the
-    month a Python sum over its sub-steps and sixteen more arrays boxed per call).
+    month a Python sum over its sub-steps and thirteen more arrays boxed per call). Under the
+    ``rent_rule`` the export quota carries a rent (:mod:`.market.arbitrage`), which the going
+    prices' competition adds to the landed cost.
     """
     members, elements = flow.shape
     new_flow, imports, exports_wanted = (np.empty((members, elements)),
@@ -264,9 +265,8 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
                   stocks, price, recent, anchor, momentum, want, offer_tc, release[:, 0],
                   buy[:, 0], buy[:, 1], flow, supply_china, supply_export, use, drain_seen,
                   glut_scale, dt, new_flow, imports, exports_wanted, drain, free, rent,
-                  new_price, sold_china, sold_pc,
-                  sold_tc, sold_sr, got_sr, got_tc, got_cc, got_exporters, got_smugglers,
-                  sold_abroad, sold_pe, got_ce)
+                  new_price, sold_china, sold_pc, sold_tc, sold_sr, got_sr, got_tc, got_cc,
+                  got_exporters, got_smugglers, sold_abroad, sold_pe, got_ce)
     backlog = np.empty(owed.shape)
     for m in range(members):
         for e in range(elements):

@@ -749,8 +749,8 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
 @numba.njit(cache=True, error_model="numpy")
 def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndarray,
            trade_cost: float, log_floor: np.ndarray, premium_on: bool, rent_rule: bool,
-           stocks: np.ndarray,
-           price: np.ndarray, recent: np.ndarray, anchor: np.ndarray, momentum: np.ndarray,
+           stocks: np.ndarray, price: np.ndarray, recent: np.ndarray, anchor: np.ndarray,
+           momentum: np.ndarray,
            want: np.ndarray, company_offer: np.ndarray, release_reserve: np.ndarray,
            buy_reserve: np.ndarray, buy_company: np.ndarray, flow: np.ndarray,
            supply_china: np.ndarray, supply_export: np.ndarray, use: np.ndarray,
