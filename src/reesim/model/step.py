@@ -72,6 +72,7 @@ class Month(NamedTuple):
     recent: np.ndarray                  # (M, K, E) perceived prices after the month
     anchor: np.ndarray                  # (M, K, E) going prices after the month
     backlog: np.ndarray                 # (M, 2, E) reserves' unfilled orders carried over
+    rent: np.ndarray                    # (M,) USD/kg the export quota's rent, sub-step mean
 
 
 _MONTH_FLOWS = ("sold_china", "sold_pc", "sold_tc", "sold_sr", "got_sr", "got_tc", "got_cc",
@@ -124,6 +125,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     first, second = de.essential_elements
     # the month's flows and consumption, summed over its sub-steps from 0.0 in their order
     sums, used = np.zeros((len(_MONTH_FLOWS), *flow.shape)), np.zeros(need.shape)
+    rent = np.zeros(len(flow))
     for substep in range(n):
         momentum, want, buy, release, owed = _substep_wants(
             stocks.array, *deliveries, dt, recent, expected, demand_k, backlog,
@@ -134,7 +136,8 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
             rules, quota, ma.export_tax[t], ma.export_licensed[t], ma.trade_cost_usd_per_kg,
             ma.log_floor_price, ma.premium_on, ma.quota_rent, stocks.array, price, recent,
             anchor, expected, momentum, want, offer_tc, buy, release, owed, flow, supply_china,
-            deliveries[2], demand_k, drain, glut_scale, dt, need, first, second, sums, used)
+            deliveries[2], demand_k, drain, glut_scale, dt, need, first, second, sums, used,
+            rent)
         if substep < n - 1:
             # held from the month's next sub-step on (update_company adds the whole month's
             # purchases at its end); offered for sale until 2026-12-07, a 5,000 t Nd order of
@@ -143,7 +146,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     china, abroad = _clearings(sums)
     return Month(china=china, abroad=abroad, price=price, flow=flow, drain=drain,
                  imports=sums[_FLOW["imports"]], used=used, expected=expected, recent=recent,
-                 anchor=anchor, backlog=backlog)
+                 anchor=anchor, backlog=backlog, rent=rent / n)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -229,7 +232,8 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
                    owed: np.ndarray, flow: np.ndarray, supply_china: np.ndarray,
                    supply_export: np.ndarray, use: np.ndarray, drain_seen: np.ndarray,
                    glut_scale: np.ndarray, dt: float, need: np.ndarray, first: np.ndarray,
-                   second: np.ndarray, sums: np.ndarray, used: np.ndarray):
+                   second: np.ndarray, sums: np.ndarray, used: np.ndarray,
+                   rent_sum: np.ndarray):
     """A market sub-step's trade, clearing and consumption (compiled): the second half.
 
     Trade and both markets' clearing (:func:`market.trade`'s arithmetic, ``stocks`` updated in
@@ -243,7 +247,7 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
     expected, going and perceived prices and the backlog (returning the flows instead cost the
     month a Python sum over its sub-steps and thirteen more arrays boxed per call). Under the
     ``rent_rule`` the export quota carries a rent (:mod:`.market.arbitrage`), which the going
-    prices' competition adds to the landed cost.
+    prices' competition adds to the landed cost and which is added to ``rent_sum`` (M,) USD/kg.
     """
     members, elements = flow.shape
     new_flow, imports, exports_wanted = (np.empty((members, elements)),
@@ -298,6 +302,7 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
             for a in range(applications):
                 for e in range(elements):
                     used[m, k, a, e] += part[m, k, a, e]
+        rent_sum[m] += rent[m]
     return (new_flow, drain, new_price, got_tc, new_expected, new_anchor, new_recent, backlog)
 
 
@@ -408,7 +413,7 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         "trading_company_sales": company_sales, "trading_company_plan": planned,
         **shipped._asdict(), **made._asdict(),
         "in_use_stock": use.in_use_stock, "end_of_life": use.end_of_life,
-        "recycled": eol.recycled, "eol_losses": eol.eol_losses,
+        "recycled": eol.recycled, "eol_losses": eol.eol_losses, "export_quota_rent": month.rent,
         "tailings_stock": new_state.tailings, **env._asdict(),
     }
     return new_state, {name: values[name] for name in VARIABLES}

@@ -78,6 +78,10 @@ VARIABLES: dict[str, Var] = {
                             "Oxide leaving China outside the export quota, the licences and "
                             "the customs record (smuggling; the market constant "
                             "smuggling_share, off by default)"),
+    "export_quota_rent": Var((), "USD/kg", "price",
+                             "Rent per kg of China's tonnage export quota, the same for every "
+                             "element, under the quota rule 'rent' (0 under 'pro_rata' and "
+                             "where the quota does not bind); mean over the month's sub-steps"),
     "imports": Var(("element",), "t REO/yr", "flow",
                    "China's imports of separated products from the export market"),
     "trading_company_sales": Var(("element",), "t REO/yr", "flow",
