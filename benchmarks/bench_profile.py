@@ -6,8 +6,7 @@ warm-up, and prints the functions with the most time of their own: the compiled 
 "what would a faster ensemble have to change?": at 256 members on the 2-core VM (2026-12-07,
 two market sub-steps a month, forty-fifth session) the trade-and-clearing kernel took 27.4 us of
 the 73.1 us per member-month in its two calls, the annual recorder 12.5 us and the balance check
-8.6 us, the
-rest spread over some twenty kernels and their numpy glue. Prints figures; asserts
+8.6 us, the rest spread over some twenty kernels and their numpy glue. Prints figures; asserts
 nothing. Run: ``.venv/bin/python benchmarks/bench_profile.py [--members 256] [--top 20]``.
 """
 
