@@ -38,9 +38,10 @@ def rent_for(quota: float, licensed: np.ndarray = ALL_LICENSED) -> float:
                       *RULES.values(), True)
 
 
-def test_no_rent_where_the_quota_does_not_bind():
+def test_no_rent_where_the_quota_does_not_bind_and_none_for_a_ban():
     assert rent_for(np.inf) == 0.0
     assert rent_for(1.01 * wanted(0.0).sum()) == 0.0
+    assert rent_for(0.0) == 0.0         # no finite rent: the pro-rata cut stops the exports
 
 
 @pytest.mark.parametrize("share", [0.9, 0.6, 0.3, 0.05])

@@ -53,7 +53,8 @@ def quota_rent(quota: float, landed: np.ndarray, export_price: np.ndarray, want:
     separated supply (t/yr) and licensed shares; ``quota`` t/yr. The licensed desired tonnage
     (:func:`desired_at` at ``landed + rent``, times ``licensed``) falls as the rent rises; the
     rent is 0 where it fits at no rent, else found by bisection to :data:`RENT_BISECTIONS`
-    halvings of a bracket that doubles from the highest export price until the tonnage fits.
+    halvings of a bracket that doubles from the highest export price until the tonnage fits. A
+    quota of 0 (a ban) has no finite rent: it is 0 there, and the pro-rata cut stops the exports.
     """
     elements = landed.shape[0]
 
@@ -65,7 +66,7 @@ def quota_rent(quota: float, landed: np.ndarray, export_price: np.ndarray, want:
                                 one_value) * licensed[e]
         return total
 
-    if not quota < np.inf or wanted(0.0) <= quota:
+    if not quota < np.inf or quota <= 0.0 or wanted(0.0) <= quota:
         return 0.0
     low, high = 0.0, 1.0
     for e in range(elements):
