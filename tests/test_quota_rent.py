@@ -83,14 +83,18 @@ def runs():
 
 
 def test_the_rent_rule_keeps_exports_within_the_quota_and_shifts_them_to_dear_elements(runs):
-    """Exports stay within the tonnage quota of 2010-2013 under the rent rule; the quota goes
-    less to La and Ce and more to Nd and Dy than when it is shared pro rata, and before any
-    quota binds the two rules run the same market."""
+    """Exports stay within the tonnage quota of 2010-2013 under the rent rule and fill it in
+    2010-2012; the quota goes less to La and Ce and more to Nd and Dy than when it is shared pro
+    rata, and before any quota binds the two rules run the same market."""
     rent, pro_rata = runs["rent"], runs["pro_rata"]
     years = slice("2010", "2013")
     exports = rent.exports.sum("exporter").sel(time=years)
     quota = rent.china_export_quota.sel(time=years)
     assert (exports.sum("element") <= quota * (1 + 1e-6)).all()
+    # and the rent fills the quota rather than starving it (the pro-rata cut alone would keep
+    # exports within it): 98-100% of 2010-2012's quota measured 2026-12-07
+    filled = (exports.sum("element") / quota).sel(time=slice("2010", "2012"))
+    assert (filled > 0.95).all(), filled.values
     share = {name: (run.exports.sum("exporter").sel(time="2011")
                     / run.exports.sum(("exporter", "element")).sel(time="2011")).squeeze()
              for name, run in runs.items()}
