@@ -33,6 +33,7 @@ def test_chunked_run_is_bit_identical_to_one_batch(monkeypatch, frequency):
     whole = simulate(scenario, members=8, seed=4).dataset
     done = []
     monkeypatch.setattr(loop, "MEMBER_CHUNK", 3)               # chunks of 3, 3 and 2 members
+    monkeypatch.setattr(loop, "RECORD_BLOCK_MEMBER_MONTHS", 20)  # monthly: blocks of 7, 10 months
     chunked = simulate(scenario, members=8, seed=4, progress=done.append).dataset
     assert chunked.identical(whole)
     for name in whole.data_vars:
