@@ -411,6 +411,23 @@ def _defend_within(stock: np.ndarray, reserve: np.ndarray, price: np.ndarray,
 
 
 @numba.njit(cache=True, error_model="numpy")
+def offer_at(company_on: bool, stock: np.ndarray, reserve: np.ndarray, price_china: np.ndarray,
+             reference: np.ndarray, mix: np.ndarray, planned: np.ndarray, defend_factor: float,
+             sales_response: float, release: np.ndarray) -> np.ndarray:
+    """The company's offer (M, E) t in compiled code, for the market month's compiled pass.
+
+    Under the free market all its ``stock`` (:meth:`FreeMarket.company_offer`); under the
+    trading company its sales rule's, ``defend_price`` being the only one the schema allows
+    (:meth:`DefendPrice.offer_within`, :func:`_defend_within`). A new sales rule needs its
+    branch here as well as its class.
+    """
+    if company_on:
+        return _defend_within(stock, reserve, price_china, reference, mix, planned,
+                              defend_factor, sales_response, release)
+    return stock.copy()
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _output_plan(price: np.ndarray, reference: np.ndarray, mix: np.ndarray, stock: np.ndarray,
                  planned: np.ndarray, desired: np.ndarray, months: np.ndarray,
                  defend_factor: float, sales_response: float, adjustment_time: float,
