@@ -352,24 +352,10 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     price = state.price
 
     # producers decide; the regime may cap its members; mines extract within reserves
-    routes = se.routes
-    k = routes.pattern[t]
-    netback = mining.netback_usd_per_kg(mi, routes, t, price) + (
-        price_floors.price_support_usd_per_kg(ma, t, price, routes.market[k], mi.distribution,
-                                              routes.recovery[k]))
-    capacity_now = capacity.available_capacity(ca, t, state.capacity)
-    sep_limit = separation.separation_limit(se, t, capacity_now)
-    target = mining.utilization_target(mi, netback) * separation.backlog_factor(
-        se, t, state.concentrate, sep_limit)
-    utilization = mining.adjust_utilization(mi, state.utilization, target)
-    planned = regime.planned_stockpile(re, state.company)
-    output = mining.desired_output(mi, t, utilization, capacity_now)
-    output = regime.cap_output(re, output, re.members[t], state.company,
-                               state.inventory[:, _COMPANY], planned, price[:, 0],
-                               re.quota_target_t_per_yr[t])
-    mined = mining.extract(mi, t, output, state.reserves, netback)
+    netback, capacity_now, sep_limit, utilization, planned, extracted, reserves = (
+        _production_month(inputs, state, regime, t))
+    mined = mining.MiningResult(*extracted)
     ore_total = mined.ore_by_producer                                        # (M, P) t/yr
-    reserves = state.reserves + (mined.reserve_additions - ore_total) * dt
 
     # demand at last month's prices: consumers', and the world's that separators weigh stocks by
     # real prices (M, K, E), cost index (M, K, A), demand (M, K, A, E) and the world's (M, E)
@@ -454,6 +440,110 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         "tailings_stock": new_state.tailings, **env._asdict(),
     }
     return new_state, {name: values[name] for name in VARIABLES}
+
+
+def _production_month(inputs: Inputs, state: State, regime: regimes.Regime, t: int
+                      ) -> tuple[np.ndarray, ...]:
+    """Month ``t``'s production decisions and extraction, from last month's prices.
+
+    :func:`_production` with its arrays picked from ``inputs`` and ``state``: returns the
+    netback (M, P) USD/kg, the capacity available (M, P) t/yr, the separation limit (M, 2, R),
+    the utilization (M, P), the company's planned stockpile (M,) t, the extraction (the fields
+    of :class:`mining.MiningResult`) and the reserves after the month (M, P) t REO.
+    """
+    mi, ca, se, ma, re = (inputs.mining, inputs.capacity, inputs.separation, inputs.market,
+                          inputs.regimes)
+    routes, cap = se.routes, state.capacity
+    k = routes.pattern[t]
+    return _production(
+        t, k, state.price, bool(ma.floor_months[t]), ma.price_floor_usd_per_kg[t],
+        mi.distribution, routes.market, routes.recovery, routes.cost_usd_per_kg,
+        routes.in_china, mi.china_cost_multiplier, cap.online_at, cap.illegal_capacity,
+        cap.closed, ca.planned, ca.forced_online, ca.capacity_t_per_yr, ca.nameplate_t_per_yr,
+        ca.ramp_up_months, ca.illegal, ca.illegal_supply, ca.disruption, se.planned, se.toll,
+        routes.onehot[k], se.capacity_t_per_yr, se.quota_t_per_yr, state.concentrate,
+        se.backlog_full_months, se.backlog_stop_months, routes.pattern, routes.region,
+        se.exempt, se.stockpiling, mi.cash_cost_usd_per_kg, mi.supply_steepness,
+        state.utilization, mi.utilization_rate, mi.byproduct, mi.byproduct_ore_t_per_yr,
+        mi.byproduct_recovery, mi.quota_t_per_yr, regime.name == "trading_company",
+        state.company.months, re.stockpile_build_months, re.planned_stockpile_t,
+        re.members[t], state.inventory[:, _COMPANY], state.company.reference, re.member_mix,
+        re.defend_factor, re.sales_response, re.stock_adjustment_time_yr,
+        re.separation_recovery, float(re.quota_target_t_per_yr[t]), state.reserves,
+        mi.recovery[t], float(mi.byproduct_ore_t_per_yr[t]), mi.reserve_replacement_ratio,
+        DT_YR)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _production(
+        t: int, k: int, price: np.ndarray, floor_on: bool, floor: np.ndarray,
+        distribution: np.ndarray, route_market: np.ndarray, route_recovery: np.ndarray,
+        route_cost: np.ndarray, route_in_china: np.ndarray, cost_multiplier: np.ndarray,
+        online_at: np.ndarray, illegal_capacity: np.ndarray, closed: np.ndarray,
+        projects: np.ndarray, forced_online: np.ndarray, recorded: np.ndarray,
+        nameplate: np.ndarray, ramp_months: np.ndarray, illegal: np.ndarray,
+        illegal_supply: bool, disruption: np.ndarray, separator_projects: np.ndarray,
+        toll: np.ndarray, onehot: np.ndarray, separation_capacity: np.ndarray,
+        separation_quota: np.ndarray, concentrate: np.ndarray, backlog_full: np.ndarray,
+        backlog_stop: np.ndarray, pattern: np.ndarray, region: np.ndarray, exempt: np.ndarray,
+        stockpiling: np.ndarray, cash_cost: np.ndarray, steepness: np.ndarray,
+        utilization: np.ndarray, utilization_rate: np.ndarray, byproduct: np.ndarray,
+        byproduct_ore: np.ndarray, byproduct_recovery: np.ndarray, quota: np.ndarray,
+        company_on: bool, company_months: np.ndarray, build_months: np.ndarray,
+        planned_t: float, members: np.ndarray, company_stock: np.ndarray,
+        reference: np.ndarray, mix: np.ndarray, defend_factor: float, sales_response: float,
+        adjustment_time: float, separation_recovery: float, output_floor: float,
+        reserves: np.ndarray, recovery: np.ndarray, byproduct_ore_now: float,
+        replacement: np.ndarray, dt: float) -> tuple:
+    """Producers' month in one compiled pass (numba, cached on disk), mechanism by mechanism.
+
+    In the order the step states: netbacks at last month's ``price``
+    (:func:`mining.netback_usd_per_kg`) plus any price floor's support
+    (:func:`price_floors.price_support_usd_per_kg`, with ``floor_on``); the capacity available
+    (:func:`capacity.available_capacity`); the separation limit
+    (:func:`separation.separation_limit`); the utilization target
+    (:func:`mining.utilization_target`) times the separators' backlog factor
+    (:func:`separation.backlog_factor`) and the utilization's move toward it
+    (:func:`mining.adjust_utilization`); the company's planned stockpile and its cap on its
+    members' output under the trading company (``company_on``; the rule ``defend_price``,
+    :meth:`regimes.TradingCompany.planned_stockpile` and ``cap_output``); the output wanted
+    (:func:`mining.desired_output`) and the extraction (:func:`mining.extract`); the reserves
+    less the ore mined plus what exploration adds. One call, not some fifteen Python calls a
+    month (a warm default run about 6% faster). Returns what :func:`_production_month` says.
+    """
+    netback = mining._netback(price, distribution, k, route_market, route_recovery, route_cost,
+                              route_in_china, cost_multiplier)
+    if floor_on:
+        support = price_floors._price_support(floor, price, route_market[k], distribution,
+                                              route_recovery[k])
+    else:
+        support = np.zeros(netback.shape)
+    netback = netback + support
+    capacity_now = capacity._available_capacity(
+        t, online_at, illegal_capacity, closed, projects, forced_online, recorded, nameplate,
+        ramp_months, illegal, illegal_supply, disruption)
+    limit = separation._separation_limit(t, capacity_now, separator_projects, toll, onehot,
+                                         separation_capacity, separation_quota)
+    target = mining._utilization_target(netback, cash_cost, steepness) * (
+        separation._backlog_factor(t, concentrate, limit, backlog_full, backlog_stop, pattern,
+                                   region, exempt, stockpiling))
+    utilization = mining._adjust_utilization(utilization, target, utilization_rate)
+    if company_on:
+        planned = regimes._planned_stockpile(company_months, build_months, planned_t)
+    else:
+        planned = np.zeros(company_months.shape[0])
+    output = mining._desired_output(t, utilization, capacity_now, byproduct, byproduct_ore,
+                                    byproduct_recovery, quota)
+    if company_on:
+        total = regimes._members_total(output, members)
+        plan = regimes._output_plan(price[:, 0], reference, mix, company_stock, planned, total,
+                                    company_months, defend_factor, sales_response,
+                                    adjustment_time, separation_recovery)
+        output = regimes._cap_members(output, members, total, plan, output_floor)
+    extracted = mining._extract(output, reserves, netback, recovery, byproduct,
+                                byproduct_ore_now, cash_cost, replacement, distribution)
+    reserves = reserves + (extracted[5] - extracted[6]) * dt   # additions less ore mined
+    return netback, capacity_now, limit, utilization, planned, extracted, reserves
 
 
 class MarketRecords(NamedTuple):
