@@ -4,9 +4,10 @@ Profiles one run of ``baotou`` (annual records, as ensembles record) with cProfi
 warm-up, and prints the functions with the most time of their own: the compiled kernels
 (numba dispatchers show as one call each), numpy's reductions and the recorder. It answers
 "what would a faster ensemble have to change?": at 256 members on the 2-core VM (2026-12-07,
-two market sub-steps a month, forty-fifth session) the trade-and-clearing kernel took 27.4 us of
-the 73.1 us per member-month in its two calls, the annual recorder 12.5 us and the balance check
-8.6 us, the rest spread over some twenty kernels and their numpy glue. Prints figures; asserts
+two market sub-steps a month, forty-sixth session) the market month's compiled pass (its two
+sub-steps' trade and clearing) took 29.3 us of the 74.1 us per member-month, the annual recorder
+13.7 us, the balance check 8.7 us and the producers' pass 4.8 us, the rest spread over some
+fifteen kernels and their numpy glue. Prints figures; asserts
 nothing. Run: ``.venv/bin/python benchmarks/bench_profile.py [--members 256] [--top 20]``.
 """
 
