@@ -383,13 +383,14 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     china, abroad, used = month.china, month.abroad, month.used
 
     # manufacturing from consumers' purchases; products into use; end of life back to sellers
-    made = in_use.manufacture(iu, used)
-    shipped = magnets.ship(inputs.magnets, routing, used)
-    use = in_use.age(iu, state.in_use, made.products_into_use)
-    eol = in_use.recycle(iu, t, use.end_of_life, de.market_split[t])
-    returns = made.scrap_by_market + eol.recycled_by_market                   # (M, K, E) t
-    stocks.producers_china += made.scrap_by_market[:, 0] + eol.recycled_by_market[:, 0]
-    stocks.producers_export += made.scrap_by_market[:, 1] + eol.recycled_by_market[:, 1]
+    mg = inputs.magnets
+    made, shipped, use, eol, returns = _end_use(
+        used, iu.manufacturing_yield, iu.new_scrap_recycling, mg.magnet_yield,
+        routing.china_users, routing.licensed_exports, routing.users, state.in_use,
+        iu.leave_rate, iu.stage_active, iu.last_stage, iu.eol_recycling[t], de.market_split[t],
+        stocks.array)
+    made, shipped = in_use.Manufacturing(*made), magnets.Shipments(*shipped)
+    use, eol = in_use.Use(*use), in_use.EndOfLife(*eol)
 
     # expectations, demand responses, company memory, capacities
     new_price, expected = month.price, month.expected
@@ -440,6 +441,35 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
         "tailings_stock": new_state.tailings, **env._asdict(),
     }
     return new_state, {name: values[name] for name in VARIABLES}
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _end_use(used: np.ndarray, manufacturing_yield: np.ndarray,
+             new_scrap_recycling: np.ndarray, magnet_yield: float, china_users: np.ndarray,
+             licensed_exports: np.ndarray, users: np.ndarray, in_use_stock: np.ndarray,
+             leave_rate: np.ndarray, stage_active: np.ndarray, last_stage: np.ndarray,
+             eol_rate: np.ndarray, market_split: np.ndarray, stocks: np.ndarray) -> tuple:
+    """The month's consumption to products, magnets, use and end of life (numba, cached).
+
+    One compiled pass over the mechanisms' kernels in the step's order:
+    :func:`in_use.manufacture` of what consumers ``used`` (M, K, A, E) t, :func:`magnets.ship`,
+    :func:`in_use.age` of the lifetime chains ``in_use_stock`` (M, A, S, E) t and
+    :func:`in_use.recycle`; the scrap and recycled oxide return to sellers by market
+    (``returns`` (M, K, E) t, added to Chinese and foreign producers' ``stocks`` (M, H, E) t in
+    place). Returns the four mechanisms' fields (as their tuples) and the returns; one call
+    instead of four Python calls and five numpy operations a month.
+    """
+    made = in_use._manufacture(used, manufacturing_yield, new_scrap_recycling)
+    shipped = magnets._ship(used, magnet_yield, china_users, licensed_exports, users)
+    use = in_use._age(in_use_stock, made[1], leave_rate, stage_active, last_stage)
+    eol = in_use._recycle(use[0], eol_rate, market_split)
+    returns = made[4] + eol[2]                          # scrap and recycling by market (t)
+    members, _, elements = returns.shape
+    for m in range(members):
+        for e in range(elements):
+            stocks[m, _PC, e] += returns[m, 0, e]
+            stocks[m, _PE, e] += returns[m, 1, e]
+    return made, shipped, use, eol, returns
 
 
 def _production_month(inputs: Inputs, state: State, regime: regimes.Regime, t: int
