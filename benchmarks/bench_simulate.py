@@ -36,7 +36,7 @@ def main() -> None:
     print(f"first run in this process: {time.perf_counter() - start:.3f} s (includes loading the "
           "compiled kernels (trade and clearing, export quota, expectations, mining, capacity, "
           "separation, demand, in use, environment, records, step sums) from numba's cache, or "
-          "compiling them if there is none: about 12 s more)")
+          "compiling them if there is none: about a minute more on the 2-core VM)")
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()
