@@ -160,7 +160,7 @@ def _substeps(n: int, rules: market.MemberRules, quota: float, duty: np.ndarray,
     (:func:`regimes.offer_at`, of its stock beyond its ``reserve`` under the trading company
     with ``company_on``), trade, clearing and consumption (:func:`_substep_trade`); what the
     company bought on an order is held in its reserve from the month's next sub-step on
-    (:func:`regimes.hold_purchases`; :func:`regimes.update_company` adds the whole month's
+    (``held``; :func:`regimes.update_company` adds the whole month's
     purchases at its end; offered for sale until 2026-12-07, a 5,000 t Nd order of 2012 added
     4.6 kt to the company's stock at one sub-step, 2.5 at two, 1.3 at four). Returns the new
     flow, drain, prices, expected, going and perceived prices and the backlog. One pass, not

@@ -539,27 +539,20 @@ def initial(inp: RegimeInputs, price_china: np.ndarray) -> CompanyState:
                         reserve=np.zeros_like(price_china))
 
 
-def hold_purchases(company: CompanyState, bought: np.ndarray) -> CompanyState:
-    """``company`` with what it ``bought`` (M, E) t on a stockpile order added to its reserve.
-
-    A purchase is held, not offered back: before 2026-12-05 its sales rule counted it as stock
-    beyond its own plan and sold about 90% of it within two years, and until 2026-12-07 the
-    market's later sub-steps of the month offered it for sale (the month's purchases joined
-    the reserve only at its end).
-    """
-    return company._replace(reserve=company.reserve + bought)
-
-
 def update_company(inp: RegimeInputs, regime: Regime, company: CompanyState,
                    price_china: np.ndarray, stock: np.ndarray,
                    bought: np.ndarray) -> CompanyState:
     """Trailing reference price (M, E), months active, and the reserve (M, E) t.
 
     What the company ``bought`` (M, E) t this month on a stockpile order joins its reserve
-    (:func:`hold_purchases`); the reserve is kept within what the company holds after the
-    month, ``stock``.
+    (the market's later sub-steps of the month already held it: ``step._substeps``); the
+    reserve is kept within what the company holds after the month, ``stock``. A purchase is
+    held, not offered back: before 2026-12-05 its sales rule counted it as stock beyond its own
+    plan and sold about 90% of it within two years, and until 2026-12-07 the market's later
+    sub-steps of the month offered it for sale (the month's purchases joined the reserve only
+    at its end).
     """
-    held = hold_purchases(company, bought).reserve
+    held = company.reserve + bought
     reference, reserve = _update_company(company.reference, price_china, inp.reference_rate,
                                          held, stock)
     return CompanyState(reference=reference, months=regime.active_months(company.months),
