@@ -539,7 +539,8 @@ def _production(
     :meth:`regimes.TradingCompany.planned_stockpile` and ``cap_output``); the output wanted
     (:func:`mining.desired_output`) and the extraction (:func:`mining.extract`); the reserves
     less the ore mined plus what exploration adds. One call, not some fifteen Python calls a
-    month (a warm default run about 6% faster). Returns what :func:`_production_month` says.
+    month (36.5 -> 23.5 us a month at one member, 2026-12-07). Returns what
+    :func:`_production_month` says.
     """
     netback = mining._netback(price, distribution, k, route_market, route_recovery, route_cost,
                               route_in_china, cost_multiplier)
