@@ -357,21 +357,15 @@ def step(state: State, inputs: Inputs, t: int) -> tuple[State, dict[str, np.ndar
     mined = mining.MiningResult(*extracted)
     ore_total = mined.ore_by_producer                                        # (M, P) t/yr
 
-    # demand at last month's prices: consumers', and the world's that separators weigh stocks by
-    # real prices (M, K, E), cost index (M, K, A), demand (M, K, A, E) and the world's (M, E)
-    real, index, demand_rate, world_demand = demand.demand_month(de, t, price, state.demand_long,
-                                                                 state.thrift)
-
-    # concentrate to separated oxides, delivered to sellers over the month
-    # (the company's reserve is not for sale: it does not count as a glut)
-    held = _sellers_stock(state.inventory, state.company.reserve)
-    share = separation.separated_share(se, held, world_demand)
-    sep = separation.separate(se, t, state.concentrate, mined.mine_output, sep_limit, share)
-    stocks = market.Stocks(state.inventory.copy())
-    china_out, export_out = separation.deliveries(se, t, sep.separation_output)
-    to_company = regime.to_company(re, sep.separation_output)
-    company_now = regime.set_aside(re, state.company, stocks.trading_company + to_company * dt,
-                                   planned, price[:, 0], dt)
+    # demand at last month's prices: consumers', and the world's that separators weigh stocks
+    # by; concentrate to separated oxides, delivered to sellers over the month (the company's
+    # reserve is not for sale: it does not count as a glut); the company's reserve set aside
+    (real, index, demand_rate, world_demand, separated, china_out, export_out, to_company,
+     reserve, inventory_now) = _supply_month(inputs, state, regime, t, mined.mine_output,
+                                             sep_limit, planned)
+    sep = separation.SeparationResult(*separated)
+    stocks = market.Stocks(inventory_now)
+    company_now = state.company._replace(reserve=reserve)
 
     # wants: consumers, company, reserves, exporters; the markets clear (in sub-steps)
     routing = magnets.route(inputs.magnets, t, demand_rate)  # magnet makers buy where they are
@@ -470,6 +464,73 @@ def _end_use(used: np.ndarray, manufacturing_yield: np.ndarray,
             stocks[m, _PC, e] += returns[m, 0, e]
             stocks[m, _PE, e] += returns[m, 1, e]
     return made, shipped, use, eol, returns
+
+
+def _supply_month(inputs: Inputs, state: State, regime: regimes.Regime, t: int,
+                  mine_output: np.ndarray, limit: np.ndarray, planned: np.ndarray
+                  ) -> tuple[np.ndarray, ...]:
+    """Month ``t``'s demand, separation, deliveries and the company's reserve (:func:`_supply`).
+
+    Returns real prices (M, K, E), the cost index (M, K, A), demand (M, K, A, E) and the
+    world's (M, E) t/yr, the separation (the fields of :class:`separation.SeparationResult`),
+    the separated output to China's and the export market and to the company (M, E) t/yr, the
+    company's reserve (M, E) t and the holders' stocks (M, H, E) t with the company's month of
+    output set aside in its reserve's accounts (a copy of last month's; the market adds the
+    deliveries).
+    """
+    de, se, re = inputs.demand, inputs.separation, inputs.regimes
+    company_on = regime.name == "trading_company"
+    return _supply(
+        state.price, float(de.deflator[t]), de.intensity[t], state.thrift,
+        de.reference_price_usd_per_kg, de.elasticity_short, state.demand_long,
+        de.demand_t_per_yr[t], de.market_split[t], state.inventory, state.company.reserve,
+        se.residue_full_months, se.residue_stop_months, state.concentrate, mine_output,
+        se.pool_of[se.pool_pattern[t]], limit, se.recovery, bool(se.covers_imports[t]),
+        se.to_china[t], company_on, re.company_region if company_on else 0, re.member_mix,
+        planned, DT_YR / re.stock_adjustment_time_yr, DT_YR)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _supply(price: np.ndarray, deflator: float, intensity: np.ndarray, thrift: np.ndarray,
+            reference_price: np.ndarray, elasticity: np.ndarray, demand_long: np.ndarray,
+            base_demand: np.ndarray, market_split: np.ndarray, inventory: np.ndarray,
+            company_reserve: np.ndarray, residue_full: np.ndarray, residue_stop: np.ndarray,
+            concentrate: np.ndarray, mine_output: np.ndarray, pool_of: np.ndarray,
+            limit: np.ndarray, recovery: np.ndarray, merge: bool, to_china: np.ndarray,
+            company_on: bool, company_region: int, mix: np.ndarray, planned: np.ndarray,
+            reserve_rate: float, dt: float) -> tuple:
+    """Demand, separation and deliveries in one compiled pass (numba, cached on disk).
+
+    In the order the step states: the month's demand at last month's ``price``
+    (:func:`demand.demand_month`); sellers' stocks beyond the company's reserve
+    (:func:`_sellers_stock`) and the share of recoverable oxide separators separate
+    (:func:`separation.separated_share`); the separation (:func:`separation.separate`) and the
+    deliveries to China's and the export market (:func:`separation.deliveries`); under the
+    trading company (``company_on``) its region's output goes to the company
+    (:meth:`regimes.TradingCompany.to_company`) and its reserve grows toward the plan
+    (:meth:`regimes.TradingCompany.set_aside`, ``reserve_rate`` = dt / the stock adjustment
+    time), under the free market nothing goes to it and it has no reserve. One call instead
+    of seven Python calls a month. Returns what :func:`_supply_month` says.
+    """
+    real, index, demand_rate, world = demand._demand_month(
+        price, deflator, intensity, thrift, reference_price, elasticity, demand_long,
+        base_demand, market_split)
+    held = _sellers_stock(inventory, company_reserve)
+    share = separation._separated_share(held, world, residue_full, residue_stop)
+    separated = separation._separate_stocks(concentrate, mine_output, pool_of, limit, recovery,
+                                            merge, share)
+    output = separated[1]                                   # separation_output (M, R, E)
+    china_out, export_out = separation._deliveries(output, to_china)
+    stocks = inventory.copy()
+    if company_on:
+        to_company = output[:, company_region]
+        reserve = regimes._set_aside(company_reserve, stocks[:, _TC] + to_company * dt,
+                                     price[:, 0], mix, planned, reserve_rate)
+    else:
+        to_company = np.zeros_like(output[:, 0])
+        reserve = np.zeros_like(stocks[:, _TC])
+    return (real, index, demand_rate, world, separated, china_out, export_out, to_company,
+            reserve, stocks)
 
 
 def _production_month(inputs: Inputs, state: State, regime: regimes.Regime, t: int
