@@ -86,6 +86,26 @@ def test_the_company_keeps_its_reserve_and_defends_its_price_with_what_is_beyond
                                                    release), stock)
 
 
+@pytest.mark.parametrize("regime", ["free_market", "trading_company"])
+def test_the_compiled_offer_is_the_regimes_own(regime):
+    """The market month's compiled pass offers what the regime's method offers, bit for bit
+    (``regimes.offer_at`` dispatches on the regime in compiled code; a new sales rule needs
+    its branch there too), below and above the defended price."""
+    inp = model().inputs.regimes
+    chosen = regimes.REGIMES[regime]
+    company = _company(months=120)
+    planned = regimes.REGIMES["trading_company"].planned_stockpile(inp, company)
+    reserve = 0.7 * planned[0] * inp.member_mix[None, :]
+    company = company._replace(reserve=reserve)
+    stock, release = 2.0 * reserve + 1.0, 0.1 * reserve
+    for price in (0.5 * company.reference, 2.0 * company.reference):
+        expected = chosen.company_offer(inp, stock, price, company, planned, release)
+        compiled = regimes.offer_at(regime == "trading_company", stock, company.reserve, price,
+                                    company.reference, inp.member_mix, planned,
+                                    inp.defend_factor, inp.sales_response, release)
+        assert compiled.tobytes() == expected.tobytes()
+
+
 def test_the_reserve_grows_toward_the_plan_by_its_adjustment_time_from_the_stock_beyond_it():
     inp = model().inputs.regimes
     tc, fm = regimes.REGIMES["trading_company"], regimes.REGIMES["free_market"]
