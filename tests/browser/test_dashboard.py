@@ -8,6 +8,8 @@ PRICE_Y = """() => {
   return plot._fullData.filter(t => t.visible === true).map(t => Array.from(t.y));
 }"""
 HEADLINE = "Nd oxide, export price in"
+RUNNING = '[data-testid="stStatusWidgetRunningIcon"]'
+"""Streamlit's status icon while a script run is in progress."""
 
 
 def _choose(page, label: str, option: str) -> None:
@@ -22,6 +24,9 @@ def test_dashboard_runs_and_a_lever_changes_the_chart(page, dashboard_url, artif
     before = page.evaluate(PRICE_Y)
     headline = page.get_by_text(HEADLINE).inner_text()
     page.screenshot(path=artifacts / "dashboard.png")
+    # the first run goes on after the headline (the tabs, the levers' effect): let it end, so
+    # the lever and Run below act on a page at rest, as a user's would
+    page.wait_for_selector(RUNNING, state="detached", timeout=180_000)
 
     _choose(page, "Baotou's market regime", "free_market")
     page.get_by_role("button", name="Run", exact=True).click()
@@ -38,8 +43,11 @@ def test_dashboard_runs_and_a_lever_changes_the_chart(page, dashboard_url, artif
     assert after != before
     # the stale-levers warning goes once the run that Run started has finished rendering
     # (Streamlit removes the previous run's elements at the end of the script, so an immediate
-    # count after the chart redrew could still see it: failed once in a clean clone, 2026-12-07)
-    page.get_by_text("Levers changed").wait_for(state="detached", timeout=60_000)
+    # count after the chart redrew could still see it: failed once in a clean clone, 2026-12-07;
+    # and the script goes on after the chart, through the levers' effect tab's reference run,
+    # which on a loaded 2-core machine outlasted a 60 s wait once: wait for the script to end)
+    page.wait_for_selector(RUNNING, state="detached", timeout=180_000)
+    page.get_by_text("Levers changed").wait_for(state="detached", timeout=30_000)
     page.screenshot(path=artifacts / "dashboard-free-market.png")
     # the Record tab puts the run's 2011 patterns beside the record's
     page.get_by_role("tab", name="Record").click()
