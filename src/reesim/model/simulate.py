@@ -31,7 +31,8 @@ the last bit, see docs/model.md on ``**``, but a chunk of a larger run has 128 m
 
 RECORD_BLOCK_MEMBER_MONTHS = 3072
 """Member-months of monthly values a :class:`Recorder` holds before copying them (a year of
-256 members, five years of one member's 612 months; at most about 100 MB held twice)."""
+256 members; the whole 612-month run of up to five members; with every variable recorded,
+about 32 KB a member-month, so at most about 100 MB held twice)."""
 
 
 def member_chunks(members: int, largest: int) -> list[tuple[int, int]]:
@@ -84,7 +85,9 @@ class Recorder:
         if self.frequency == "month":
             if not self._block:
                 self._block_at = (t, start)
-            self._block.append(values)
+            # keep only the recorded variables' arrays alive until the block is copied
+            self._block.append(values if self.complete
+                               else {name: values[name] for name in self.names})
             if len(self._block) * count >= RECORD_BLOCK_MEMBER_MONTHS:
                 self.flush()
             return
