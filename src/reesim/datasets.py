@@ -175,6 +175,13 @@ class ExportTaxRow(_Row):
     rate_pct: Annotated[float, Field(ge=0.0, le=100.0)]
 
 
+class ExportQuotaPoolRow(_Row):
+    """The pool of China's 2012-2014 export quota an element's exports counted against."""
+
+    element: Element
+    pool: Literal["light", "medium_heavy"]
+
+
 class ApplicationRow(_Row):
     """An end use: base demand, elasticities, lifetime, yields (applications.csv)."""
 
@@ -263,6 +270,7 @@ INPUT_TABLES: dict[str, type[_Row]] = {
     "china_offtake": ChinaOfftakeRow,
     "quotas": QuotaRow,
     "export_taxes": ExportTaxRow,
+    "export_quota_pools": ExportQuotaPoolRow,
     "applications": ApplicationRow,
     "demand_growth": DemandGrowthRow,
     "manufacturing_location": LocationRow,

@@ -101,8 +101,12 @@ def quota(event: QuotaEvent, ctx: Context, draft: Draft) -> None:
             draft["separation_quota_national_t_per_yr"][window] = event.value_t_reo_per_yr
         if event.covers_imported_ore is not None:
             draft["separation_quota_covers_imports"][window] = event.covers_imported_ore
-    else:
+    elif event.segment == "total":      # every element's tonnes together: one pool
         draft["export_quota_t_per_yr"][window] = event.value_t_reo_per_yr
+        draft["export_quota_pool_t_per_yr"][window] = np.inf
+    else:   # one pool's tonnes (light; medium/heavy as "ionic"), the other's kept (inf: none)
+        pool = 0 if event.segment == "light" else 1
+        draft["export_quota_pool_t_per_yr"][window, pool] = event.value_t_reo_per_yr
 
 
 def separation_capacity(event: SeparationCapacityEvent, ctx: Context, draft: Draft) -> None:

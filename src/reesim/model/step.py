@@ -75,7 +75,7 @@ class Month(NamedTuple):
     recent: np.ndarray                  # (M, K, E) perceived prices after the month
     anchor: np.ndarray                  # (M, K, E) going prices after the month
     backlog: np.ndarray                 # (M, 2, E) reserves' unfilled orders carried over
-    rent: np.ndarray                    # (M,) USD/kg the export quota's rent, sub-step mean
+    rent: np.ndarray                    # (M, E) USD/kg the export quota's rent, sub-step mean
 
 
 _MONTH_FLOWS = ("sold_china", "sold_pc", "sold_tc", "sold_sr", "got_sr", "got_tc", "got_cc",
@@ -128,9 +128,10 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
     first, second = de.essential_elements
     # the month's flows and consumption, summed over its sub-steps from 0.0 in their order
     sums, used = np.zeros((len(_MONTH_FLOWS), *flow.shape)), np.zeros(need.shape)
-    rent = np.zeros(len(flow))
+    rent = np.zeros(flow.shape)
     flow, drain, price, expected, anchor, recent, backlog = _substeps(
-        n, rules, quota, ma.export_tax[t], ma.export_licensed[t], ma.trade_cost_usd_per_kg,
+        n, rules, quota, ma.export_quota_pool_t_per_yr[t], ma.export_quota_pool_of,
+        ma.export_tax[t], ma.export_licensed[t], ma.trade_cost_usd_per_kg,
         ma.log_floor_price, ma.premium_on, ma.quota_rent, stocks.array, *deliveries,
         supply_china, demand_k, need, first, second, ma.stockpile_t_per_yr[t],
         ma.stockpile_months_left[t], glut_scale, dt, regime.name == "trading_company",
@@ -144,8 +145,9 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _substeps(n: int, rules: market.MemberRules, quota: float, duty: np.ndarray,
-              licensed: np.ndarray, trade_cost: float, log_floor: np.ndarray, premium_on: bool,
+def _substeps(n: int, rules: market.MemberRules, quota: float, pool_quota: np.ndarray,
+              pool_of: np.ndarray, duty: np.ndarray, licensed: np.ndarray, trade_cost: float,
+              log_floor: np.ndarray, premium_on: bool,
               rent_rule: bool, stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndarray,
               to_export: np.ndarray, supply_china: np.ndarray, demand_k: np.ndarray,
               need: np.ndarray, first: np.ndarray, second: np.ndarray, orders: np.ndarray,
@@ -179,7 +181,8 @@ def _substeps(n: int, rules: market.MemberRules, quota: float, duty: np.ndarray,
                                     mix, planned, defend_factor, sales_response,
                                     release[:, _ORDER_COMPANY])
         flow, drain, price, got_tc, expected, anchor, recent, backlog = _substep_trade(
-            rules, quota, duty, licensed, trade_cost, log_floor, premium_on, rent_rule, stocks,
+            rules, quota, pool_quota, pool_of, duty, licensed, trade_cost, log_floor, premium_on,
+            rent_rule, stocks,
             price, recent, anchor, expected, momentum, want, offer_tc, buy, release, owed, flow,
             supply_china, to_export, demand_k, drain, glut_scale, dt, need, first, second,
             sums, used, rent_sum)
@@ -262,8 +265,9 @@ def _substep_wants(stocks: np.ndarray, to_china: np.ndarray, to_company: np.ndar
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
-                   licensed: np.ndarray, trade_cost: float, log_floor: np.ndarray,
+def _substep_trade(rules: market.MemberRules, quota: float, pool_quota: np.ndarray,
+                   pool_of: np.ndarray, duty: np.ndarray, licensed: np.ndarray, trade_cost: float,
+                   log_floor: np.ndarray,
                    premium_on: bool, rent_rule: bool, stocks: np.ndarray, price: np.ndarray,
                    recent: np.ndarray, anchor: np.ndarray, expected: np.ndarray,
                    momentum: np.ndarray,
@@ -286,14 +290,15 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
     expected, going and perceived prices and the backlog (returning the flows instead cost the
     month a Python sum over its sub-steps and thirteen more arrays boxed per call). Under the
     ``rent_rule`` the export quota carries a rent (:mod:`.market.arbitrage`), which the going
-    prices' competition adds to the landed cost and which is added to ``rent_sum`` (M,) USD/kg.
+    prices' competition adds to the landed cost and which is added to ``rent_sum`` (M, E)
+    USD/kg; ``pool_quota`` (2,) and ``pool_of`` (E,) are the quota's pools (:func:`market._trade`).
     """
     members, elements = flow.shape
     new_flow, imports, exports_wanted = (np.empty((members, elements)),
                                          np.empty((members, elements)),
                                          np.empty((members, elements)))
     drain, free = np.empty((members, elements)), np.empty((members, elements))
-    new_price, rent = np.empty(price.shape), np.empty(members)
+    new_price, rent = np.empty(price.shape), np.empty((members, elements))
     sold_china, sold_pc, sold_tc, sold_sr = (np.empty((members, elements)),
                                              np.empty((members, elements)),
                                              np.empty((members, elements)),
@@ -304,7 +309,8 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
     sold_abroad, sold_pe, got_ce = (np.empty((members, elements)),
                                     np.empty((members, elements)),
                                     np.empty((members, elements)))
-    market._trade(rules, quota, duty, licensed, trade_cost, log_floor, premium_on, rent_rule,
+    market._trade(rules, quota, pool_quota, pool_of, duty, licensed, trade_cost, log_floor,
+                  premium_on, rent_rule,
                   stocks, price, recent, anchor, momentum, want, offer_tc, release[:, 0],
                   buy[:, 0], buy[:, 1], flow, supply_china, supply_export, use, drain_seen,
                   glut_scale, dt, new_flow, imports, exports_wanted, drain, free, rent,
@@ -341,7 +347,8 @@ def _substep_trade(rules: market.MemberRules, quota: float, duty: np.ndarray,
             for a in range(applications):
                 for e in range(elements):
                     used[m, k, a, e] += part[m, k, a, e]
-        rent_sum[m] += rent[m]
+        for e in range(elements):
+            rent_sum[m, e] += rent[m, e]
     return (new_flow, drain, new_price, got_tc, new_expected, new_anchor, new_recent, backlog)
 
 

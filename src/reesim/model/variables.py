@@ -78,10 +78,12 @@ VARIABLES: dict[str, Var] = {
                             "Oxide leaving China outside the export quota, the licences and "
                             "the customs record (smuggling; the market constant "
                             "smuggling_share, off by default)"),
-    "export_quota_rent": Var((), "USD/kg", "price",
-                             "Rent per kg of China's tonnage export quota, the same for every "
-                             "element, under the quota rule 'rent' (0 under 'pro_rata' and "
-                             "where the quota does not bind); mean over the month's sub-steps"),
+    "export_quota_rent": Var(("element",), "USD/kg", "price",
+                             "Rent per kg of China's tonnage export quota on each element's "
+                             "exports under the quota rule 'rent', the same for every element "
+                             "of a pool (one pool, or light and medium/heavy with "
+                             "export_quota_pools 'two'; 0 under 'pro_rata' and where the quota "
+                             "does not bind); mean over the month's sub-steps"),
     "imports": Var(("element",), "t REO/yr", "flow",
                    "China's imports of separated products from the export market"),
     "trading_company_sales": Var(("element",), "t REO/yr", "flow",

@@ -108,7 +108,10 @@ class QuotaEvent(_Dated):
 
     A separation quota event may set ``covers_imported_ore``: whether the quota also binds the
     separation of imported concentrate (outside it until the Aug 2025 Interim Measures); such an
-    event may leave ``value_t_reo_per_yr`` out to keep the quota in force.
+    event may leave ``value_t_reo_per_yr`` out to keep the quota in force. An export quota of
+    ``segment`` total counts every element's tonnes together (one pool in its months); ``light``
+    or ``ionic`` (medium/heavy) sets that pool of the quota alone (export_quota_pools.csv), the
+    other pool keeping its value (none outside 2012-2014), the total no longer applying.
     """
 
     type: Literal["quota"]
@@ -328,6 +331,12 @@ class MarketOptions(_Strict):
     the quota (the quota went to the elements worth most over China's price: the record of 2011
     has La, Ce, Sm and Nd export prices about 60-115 USD/kg above China's, less duty;
     docs/model.md, section 5)."""
+    export_quota_pools: Literal["one", "two"] = "two"
+    """``two``: from 2012 to 2014 China's export quota is the record's two pools, light (La-Nd)
+    and medium/heavy (Sm-Lu, Y, Sc) rare earth products (quotas.csv, export_quota_pools.csv),
+    each falling on its own elements by the ``export_quota_rule`` (pro rata within the pool, or
+    one rent per pool); ``one``: the total counts every element's tonnes together (2010-2014).
+    A quota event sets one pool in its months."""
     substeps: Annotated[int, Field(ge=1, le=16)] = 2
     """Market sub-steps per month: trade, clearing and consumption run this many times a month
     with the month's flows split evenly (a numerical setting). Two by default since 2026-12-07:

@@ -265,6 +265,8 @@ class MarketInputs:
     substeps: int                       # market sub-steps per month
     quota_rent: bool                    # the export quota carries a rent per kg (rule "rent")
     export_quota_t_per_yr: np.ndarray   # (T,) inf when none
+    export_quota_pool_t_per_yr: np.ndarray  # (T, 2) light, medium/heavy pools; both inf: one
+    export_quota_pool_of: np.ndarray    # (E,) int64 pool of each element (0 light, 1 medium/heavy)
     export_tax: np.ndarray              # (T, E) fraction
     export_licensed: np.ndarray         # (T, E) fraction of desired exports licensed
     stockpile_t_per_yr: np.ndarray      # (T, 2, E) orders of RESERVE_HOLDERS (+ buy, - release)
@@ -389,14 +391,41 @@ def draft(ctx: Context) -> Draft:
             filled = extend(series, years, 0.0)
             filled[known[-1] + 1:] = np.inf     # export quotas ended after the last listed year
             export_quota = monthly(filled)
+    pools = np.full((steps, 2), np.inf)
+    if policy.export_quotas == "packaged" and ctx.scenario.market.export_quota_pools == "two":
+        pools = monthly(packaged_quota_pools(ctx))
     export_tax = np.zeros((steps, n_e))
     if policy.export_taxes == "packaged":
         export_tax = monthly(packaged_export_taxes(ctx))                  # a fresh array
-    return {"export_quota_t_per_yr": export_quota, "export_tax": export_tax,
+    return {"export_quota_t_per_yr": export_quota, "export_quota_pool_t_per_yr": pools,
+            "export_tax": export_tax,
             "export_licensed": np.ones((steps, n_e)),
             "stockpile_t_per_yr": np.zeros((steps, len(RESERVE_HOLDERS), n_e)),
             "stockpile_months_left": np.zeros((steps, len(RESERVE_HOLDERS), n_e)),
             "price_floor_usd_per_kg": np.zeros((steps, len(ctx.coords.producers), n_e))}
+
+
+EXPORT_QUOTA_POOLS = ("light", "medium_heavy")
+"""The pools of China's 2012-2014 export quota, in the order of ``export_quota_pool_t_per_yr``."""
+
+
+def packaged_quota_pools(ctx: Context) -> np.ndarray:
+    """China's export quota pools per year of the run, (Y, 2) t REO/yr (inf: one pool that year).
+
+    A year has two pools where the quota table gives both the light and the medium/heavy
+    ("ionic" segment) export quota (2012-2014); their sum is that year's total quota.
+    """
+    years = ctx.years
+    light = packaged_quota(ctx.data, "export", "light", "national", years)
+    heavy = packaged_quota(ctx.data, "export", "ionic", "national", years)
+    split = np.isfinite(light) & np.isfinite(heavy)
+    return np.where(split[:, None], np.stack([light, heavy], axis=1), np.inf)
+
+
+def export_quota_pool_of(ctx: Context) -> np.ndarray:
+    """Each element's export quota pool, (E,) int64 (0 light, 1 medium/heavy)."""
+    table = ctx.ordered("export_quota_pools", "element", ELEMENTS)
+    return np.array([EXPORT_QUOTA_POOLS.index(p) for p in table.pool], dtype=np.int64)
 
 
 def packaged_export_taxes(ctx: Context) -> np.ndarray:
@@ -435,7 +464,9 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         trade_cost_usd_per_kg=ctx.scenario.market.trade_cost_usd_per_kg,
         substeps=ctx.scenario.market.substeps,
         quota_rent=ctx.scenario.market.export_quota_rule == "rent",
-        export_quota_t_per_yr=draft["export_quota_t_per_yr"], export_tax=draft["export_tax"],
+        export_quota_t_per_yr=draft["export_quota_t_per_yr"],
+        export_quota_pool_t_per_yr=draft["export_quota_pool_t_per_yr"],
+        export_quota_pool_of=export_quota_pool_of(ctx), export_tax=draft["export_tax"],
         export_licensed=draft["export_licensed"], stockpile_t_per_yr=draft["stockpile_t_per_yr"],
         stockpile_months_left=draft["stockpile_months_left"],
         price_floor_usd_per_kg=draft["price_floor_usd_per_kg"],
@@ -700,7 +731,7 @@ class Trade(NamedTuple):
     flow: np.ndarray                    # (M, E) t/yr traders' smoothed net export intention
     drain: np.ndarray                   # (M, E) t/yr the world's net drain sellers perceive
     free: np.ndarray                    # (M, E) share of exporters' wants licences and quota let go
-    rent: np.ndarray                    # (M,) USD/kg the tonnage quota's rent (rule "rent")
+    rent: np.ndarray                    # (M, E) USD/kg the tonnage quota's rent (rule "rent")
     price: np.ndarray                   # (M, K, E) USD/kg, the step's clearing prices
     china: Clearing
     abroad: Clearing
@@ -728,13 +759,14 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
     """
     m, n_e = flow.shape
     imports, exports_wanted, new_flow, drain, free = (np.empty((m, n_e)) for _ in range(5))
-    new_price, rent = np.empty(price.shape), np.empty(m)
+    new_price, rent = np.empty(price.shape), np.empty((m, n_e))
     china = Clearing(np.empty((m, n_e)), {k: np.empty((m, n_e)) for k in CHINA_SELLERS},
                      {k: np.empty((m, n_e)) for k in (*CHINA_BUYERS, SMUGGLERS)})
     abroad = Clearing(np.empty((m, n_e)), {PRODUCERS_EXPORT: np.empty((m, n_e))},
                       {CONSUMERS_EXPORT: np.empty((m, n_e)), "importers": imports})
-    _trade(inp.rules, float(inp.export_quota_t_per_yr[t]), inp.export_tax[t],
-           inp.export_licensed[t], inp.trade_cost_usd_per_kg, inp.log_floor_price,
+    _trade(inp.rules, float(inp.export_quota_t_per_yr[t]), inp.export_quota_pool_t_per_yr[t],
+           inp.export_quota_pool_of, inp.export_tax[t], inp.export_licensed[t],
+           inp.trade_cost_usd_per_kg, inp.log_floor_price,
            inp.premium_on, inp.quota_rent, stocks.array, price, recent, anchor, momentum,
            want, company_offer, orders.release[STATE_RESERVE], orders.buy[STATE_RESERVE],
            orders.buy[COMPANY], flow, supply_rate[0], supply_rate[1], use, drain_seen,
@@ -747,8 +779,9 @@ def trade(inp: MarketInputs, t: int, stocks: Stocks, price: np.ndarray, recent: 
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndarray,
-           trade_cost: float, log_floor: np.ndarray, premium_on: bool, rent_rule: bool,
+def _trade(rules: MemberRules, quota: float, pool_quota: np.ndarray, pool_of: np.ndarray,
+           duty: np.ndarray, licensed: np.ndarray, trade_cost: float, log_floor: np.ndarray,
+           premium_on: bool, rent_rule: bool,
            stocks: np.ndarray, price: np.ndarray, recent: np.ndarray, anchor: np.ndarray,
            momentum: np.ndarray,
            want: np.ndarray, company_offer: np.ndarray, release_reserve: np.ndarray,
@@ -762,15 +795,17 @@ def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndar
            sold_abroad: np.ndarray, sold_pe: np.ndarray, got_ce: np.ndarray) -> None:
     """The arithmetic of :func:`trade` (numba, cached): its signals, then :func:`_trade_and_clear`.
 
-    ``quota`` t/yr, ``duty`` and ``licensed`` (E,) are month ``t``'s; ``premium_on`` whether
-    any member's ``premium_withholding`` is on (the premium signal is read only then);
+    ``quota`` t/yr, ``pool_quota`` (2,) t/yr (the light and medium/heavy pools; both inf: one
+    pool, the total; one inf: that pool unlimited), ``duty`` and ``licensed`` (E,) are month
+    ``t``'s, ``pool_of`` (E,) each element's pool; ``premium_on`` whether any member's
+    ``premium_withholding`` is on (the premium signal is read only then);
     ``rent_rule`` whether the tonnage quota carries a rent (the ``rent`` quota rule). Traders'
     desired exports and imports (:func:`_desired_trade`, from the landed costs
     :func:`landed_cost`; under the rent rule the exports at the landed cost plus
-    :func:`.arbitrage.quota_rent`, written to ``rent`` (M,) USD/kg, 0 where the quota does not
-    bind), the licences' grant and refusals, the intention's adjustment
-    ``1 - exp(-dt / arbitrage time)``, the world's drain as sellers perceive it
-    (:func:`world_drain`, lagged over ``drain_perception_time_yr``), sellers' holds
+    :func:`.arbitrage.quota_rent`, one per pool, written to ``rent`` (M, E) USD/kg for each
+    element, 0 where its pool's quota does not bind), the licences' grant and refusals, the
+    intention's adjustment ``1 - exp(-dt / arbitrage time)``, the world's drain as sellers
+    perceive it (:func:`world_drain`, lagged over ``drain_perception_time_yr``), sellers' holds
     (:func:`seller_hold` + :func:`drain_hold`) and the premium signal
     (:func:`premium_signal`) and the price rule (:func:`_price_rule`) are computed as those
     functions state, in numpy's order; the
@@ -790,21 +825,45 @@ def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndar
     # the tonnage quota's rent: exports wanted at landed cost + rent fit the quota; the share
     # of the no-rent wants it turns away is the quota's squeeze the premium hold reads
     turned = np.zeros(members)
+    pooled = pool_quota[0] < np.inf or pool_quota[1] < np.inf   # else one pool
+    in_pool = np.empty((2, elements))           # licensed shares within each pool
+    for p in range(2):
+        for e in range(elements):
+            in_pool[p, e] = licensed[e] if pool_of[e] == p else 0.0
     for m in range(members):
         rent[m] = 0.0
         if rent_rule:
             months, correction = rules.seller_coverage_months[m], rules.stock_correction_yr[m]
             push_rate, gate = rules.arbitrage_push_per_yr[m], rules.arbitrage_gate[m]
-            rent[m] = quota_rent(quota, landed_out[m], price[m, 1], want[m, 1], stocks[m, _PE],
-                                 supply_export[m], licensed, months, correction, push_rate,
-                                 gate, members == 1)
-            if rent[m] > 0.0:
-                asked = 0.0
-                for e in range(elements):
-                    asked += out[m, e] * licensed[e]
-                turned[m] = 1.0 - np_minimum(quota / asked, 1.0)
-                for e in range(elements):
-                    out[m, e] = desired_at(landed_out[m, e] + rent[m], price[m, 1, e],
+            if pooled:
+                # one rent per pool: a pool's licences carry only its own elements' tonnes
+                fits, asked = 0.0, 0.0
+                for p in range(2):
+                    pool_rent = quota_rent(pool_quota[p], landed_out[m], price[m, 1], want[m, 1],
+                                           stocks[m, _PE], supply_export[m], in_pool[p],
+                                           months, correction, push_rate, gate, members == 1)
+                    pool_asked = 0.0
+                    for e in range(elements):
+                        pool_asked += out[m, e] * in_pool[p, e]
+                        if pool_of[e] == p:
+                            rent[m, e] = pool_rent
+                    fits += np_minimum(pool_quota[p], pool_asked)
+                    asked += pool_asked
+                if asked > 0.0:
+                    turned[m] = 1.0 - fits / asked
+            else:
+                one_rent = quota_rent(quota, landed_out[m], price[m, 1], want[m, 1],
+                                      stocks[m, _PE], supply_export[m], licensed, months,
+                                      correction, push_rate, gate, members == 1)
+                if one_rent > 0.0:
+                    asked = 0.0
+                    for e in range(elements):
+                        asked += out[m, e] * licensed[e]
+                    turned[m] = 1.0 - np_minimum(quota / asked, 1.0)
+                    rent[m] = one_rent
+            for e in range(elements):
+                if rent[m, e] > 0.0:
+                    out[m, e] = desired_at(landed_out[m, e] + rent[m, e], price[m, 1, e],
                                            want[m, 1, e], stocks[m, _PE, e],
                                            supply_export[m, e], months, correction, push_rate,
                                            gate, members == 1)
@@ -842,10 +901,11 @@ def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndar
     for m in range(members):
         for e in range(elements):
             glut_by_element[m, e] = glut[m] * glut_scale[m, e]
-    within_quota = np.empty(members)
+    within_quota = np.empty((members, elements))
     log_price = np.empty(price.shape)
     _trade_and_clear(
-        out, into, licence_cap, denied, quota, turned, flow, decay, stocks, hold, signal,
+        out, into, licence_cap, denied, quota, pool_quota, pool_of, turned, flow, decay, stocks,
+        hold, signal,
         rules.premium_withholding, rules.smuggling_share, rules.smuggling_cap_t_per_yr, duty,
         trade_cost, price, recent, anchor, want, company_offer, release_reserve, buy_reserve,
         buy_company, dt, log_floor, rules.log_choke_price, log_max_scarcity, eps, beta,
@@ -854,7 +914,7 @@ def _trade(rules: MemberRules, quota: float, duty: np.ndarray, licensed: np.ndar
         got_smugglers, sold_abroad, sold_pe, got_ce)
     for m in range(members):
         for e in range(elements):
-            free[m, e] = licensed[e] * within_quota[m]
+            free[m, e] = licensed[e] * within_quota[m, e]
             for k in range(2):
                 new_price[m, k, e] = math.exp(log_price[m, k, e])
 
@@ -875,7 +935,7 @@ _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
 @numba.njit(cache=True, error_model="numpy")
 def _trade_and_clear(
         out: np.ndarray, into: np.ndarray, licence_cap: np.ndarray, denied: np.ndarray,
-        quota: float, rent_turned: np.ndarray,
+        quota: float, pool_quota: np.ndarray, pool_of: np.ndarray, rent_turned: np.ndarray,
         flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, hold: np.ndarray,
         log_signal: np.ndarray, withholding: np.ndarray, smuggle_share: np.ndarray,
         smuggle_cap: np.ndarray, duty: np.ndarray, trade_cost: float,
@@ -894,7 +954,9 @@ def _trade_and_clear(
 
     Inputs (M, E) unless noted: ``out`` and ``into`` t/yr traders' desired exports (after
     licences) and imports, ``licence_cap`` t/yr, ``denied`` t/yr the desired exports licences
-    refuse, ``quota`` t/yr (inf: none), ``rent_turned`` (M,) the share of exporters' no-rent
+    refuse, ``quota`` t/yr (inf: none), ``pool_quota`` (2,) t/yr its light and medium/heavy
+    pools (both inf: one pool, the total; else each pool's, the total unused) with
+    ``pool_of`` (E,) each element's pool, ``rent_turned`` (M,) the share of exporters' no-rent
     wants a rent-carrying quota turns away (0 under the pro-rata rule),
     ``flow`` t/yr last intention, ``decay`` (M,) its adjustment this step, ``stocks``
     (M, H, E) t (updated in place), ``hold`` (M, K, E) sellers' log hold multiple,
@@ -909,11 +971,13 @@ def _trade_and_clear(
 
     1. the intention follows ``out - into``; exports are the intention within the licence
        grant, scaled pro rata to the quota on total tonnes (a sum over elements in numpy's
-       order): quotas were granted to exporting companies by tonnage, each shipping its own
-       product mix; of what the quota and the licences turn away, ``smuggle_share`` (M,)
-       leaves anyway, at most ``smuggle_cap`` (M,) t/yr in all, pro rata over elements
-       (smugglers buy beside the exporters and are served with them; ``got_smugglers`` is
-       their part); imports into China (no quota) are the intention's other side;
+       order), or where the quota has pools (2012-2014) to each pool's quota on its own
+       elements' tonnes (summed in element order): quotas were granted to exporting companies
+       by tonnage, each shipping its own product mix; of what the quota and the licences turn
+       away, ``smuggle_share`` (M,) leaves anyway, at most ``smuggle_cap`` (M,) t/yr in all,
+       pro rata over elements (smugglers buy beside the exporters and are served with them;
+       ``got_smugglers`` is their part); imports into China (no quota) are the intention's
+       other side;
     2. the China market: producers' offer, the company's, the reserve's release against the
        reserves' orders (served first), consumers and exporters; its price
        (:func:`_log_prices`), buyers' purchases scaled by ``(p / p_recent) ** eps``, the
@@ -924,8 +988,9 @@ def _trade_and_clear(
        foreign sellers' stock ahead of the market, at any price: in baotou's projection China
        drew Dy out of a rationed export market at 6x China's price).
 
-    Writes the new flow, imports and exports (t and t/yr as named in :class:`Trade`), the
-    log prices (M, K, E) and both clearings (t). Each operation is numpy's in numpy's order,
+    Writes the new flow, imports and exports (t and t/yr as named in :class:`Trade`), the share
+    of each element's exports the quota lets go ``within_quota`` (M, E), the log prices
+    (M, K, E) and both clearings (t). Each operation is numpy's in numpy's order,
     so a member's numbers do not depend on the batch.
     """
     members, elements = out.shape
@@ -945,6 +1010,8 @@ def _trade_and_clear(
     smuggled = np.empty(elements)                        # t/yr smugglers' wants
     supply, fixed, elastic, log_last, log_going, log_ref = (rows[0], rows[1], rows[2], rows[3],
                                                             rows[4], rows[5])
+    pooled = pool_quota[0] < np.inf or pool_quota[1] < np.inf   # else one pool
+    applied_pools, within_pools = np.empty(2), np.empty(2)
     for m in range(members):
         # 1. trade intention, imports, exports within licences and quota
         for e in range(elements):
@@ -952,16 +1019,34 @@ def _trade_and_clear(
             imports[m, e] = np_maximum(-new_flow[m, e], 0.0) * dt    # wanted; bought in 3.
             exports_wanted[m, e] = np_minimum(np_maximum(new_flow[m, e], 0.0), licence_cap[m, e])
         applied = sum_elements(exports_wanted[m])
-        within = np_minimum(quota / np_maximum(applied, 1e-300), 1.0)
-        within_quota[m] = within
+        if pooled:
+            # each pool's quota on its own elements' tonnes; the share of all the tonnes
+            # applied for that the quota turns away is what the premium hold reads
+            applied_pools[0], applied_pools[1] = 0.0, 0.0
+            for e in range(elements):
+                applied_pools[pool_of[e]] += exports_wanted[m, e]
+            quota_turned = 0.0          # t/yr the pools' quotas turn away (0 where they fit)
+            for p in range(2):
+                within_pools[p] = np_minimum(pool_quota[p] / np_maximum(applied_pools[p], 1e-300),
+                                             1.0)
+                quota_turned += (1.0 - within_pools[p]) * applied_pools[p]
+            for e in range(elements):
+                within_quota[m, e] = within_pools[pool_of[e]]
+            squeeze = quota_turned / np_maximum(applied_pools[0] + applied_pools[1], 1e-300)
+        else:
+            within = np_minimum(quota / np_maximum(applied, 1e-300), 1.0)
+            for e in range(elements):
+                within_quota[m, e] = within
+            quota_turned = (1.0 - within) * applied
+            squeeze = 1.0 - within
         leak = 0.0                      # share of the refused tonnage smuggled (lever off: 0)
         if smuggle_share[m] > 0.0:
-            turned = (1.0 - within) * applied + sum_elements(denied[m])
+            turned = quota_turned + sum_elements(denied[m])
             if turned > 0.0:
                 leak = np_minimum(smuggle_share[m] * turned, smuggle_cap[m]) / turned
         for e in range(elements):
-            smuggled[e] = (exports_wanted[m, e] * (1.0 - within) + denied[m, e]) * leak
-            exports_wanted[m, e] *= within
+            smuggled[e] = (exports_wanted[m, e] * (1.0 - within_quota[m, e]) + denied[m, e]) * leak
+            exports_wanted[m, e] *= within_quota[m, e]
         # 2. the China market: offers and the reserves' orders, its price, the clearing
         for e in range(elements):
             offers[0, 0, e] = stocks[m, _PC, e]
@@ -978,7 +1063,7 @@ def _trade_and_clear(
                     log_max_scarcity[m], eps[m], beta[m], glut[m], width[m],
                     log_target[m],
                     log_signal[m], duty, trade_cost,
-                    withholding[m] * np_maximum(1.0 - within, rent_turned[m]), work,
+                    withholding[m] * np_maximum(squeeze, rent_turned[m]), work,
                     log_price[m, 0])
         for e in range(elements):
             wants[0, 0, e] = elastic[e] * math.exp(eps[m] * (log_price[m, 0, e] - log_ref[e]))

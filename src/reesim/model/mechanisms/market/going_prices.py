@@ -57,7 +57,8 @@ def compete_anchors(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.nda
     arbitrage time, in proportion to ``free`` (M, E), the share of exporters' wants that
     licences and the quota let go: a binding quota (2010-2014) or a licence regime keeps the
     premium it creates, free trade (2015 on) competes it away. Under the ``rent`` quota rule the
-    quota's rent ``rent`` (M,) USD/kg (:func:`.arbitrage.quota_rent`; 0 by default) is part of
+    quota's rent ``rent`` (M, E) USD/kg (:func:`.arbitrage.quota_rent`, each element's pool's;
+    0 by default) is part of
     the exporters' landed cost: what they compete down to is China's price with duty, trade cost
     and the rent.
 
@@ -76,7 +77,7 @@ def compete_anchors(inp: MarketInputs, t: int, price: np.ndarray, anchor: np.nda
                      inp.seller_coverage_months[:, 0, 0], inp.export_tax[t],
                      inp.trade_cost_usd_per_kg, inp.log_export_ceiling[:, 0],
                      inp.arbitrage_time_yr[:, 0], dt,
-                     np.zeros(len(price)) if rent is None else rent)
+                     np.zeros(foreign_stock.shape) if rent is None else rent)
     return out
 
 
@@ -100,7 +101,7 @@ def _compete_anchors(price: np.ndarray, anchor: np.ndarray, free: np.ndarray,
             normal_stock = months[m] * china_want[m, e] / MONTHS_PER_YEAR
             available = (np_minimum(foreign_stock[m, e] / normal_stock, 1.0)
                          if normal_stock > 0.0 else 0.0)
-            landed = landed_cost(price[m, 0, e], duty[e], trade_cost) + rent[m]
+            landed = landed_cost(price[m, 0, e], duty[e], trade_cost) + rent[m, e]
             excess = np_maximum(math.log(anchor[m, 1, e] / landed) - log_ceiling[m],
                                 0.0) * free[m, e]
             anchor[m, 1, e] = anchor[m, 1, e] * math.exp(-excess * closes)
