@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 RUN = [sys.executable, "-m", "reesim.cli", "run", "baotou", "--quiet", "--set", "end_year=2030"]
-COMPLETE = {"results.nc", "manifest.json", "summary.csv", "claims.csv", ".reesim-output.json"}
+COMPLETE = {"results.nc", "manifest.json", "summary.csv", "claims.csv", "scenario.yaml",
+            ".reesim-output.json"}
 
 
 def _start(out: Path) -> subprocess.Popen:
@@ -50,7 +51,10 @@ def _outcome(proc: subprocess.Popen, out: Path, signum: int) -> str:
     _, err = proc.communicate(timeout=120)
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert not _partials(out.parent), "a partial folder was left behind"
-    if proc.returncode == 0:            # the run finished before the signal: a full result
+    # the run finished before the signal: a full result. Exit 0, or the signal's own code when
+    # it lands after the final rename, while the process exits (its handlers gone: seen on a
+    # fast host, where the run to 2030 ended about when the 2.0 s signal came)
+    if proc.returncode in (0, -signum, 128 + signum) and out.exists():
         assert {p.name for p in out.iterdir()} == COMPLETE
         assert json.loads((out / "manifest.json").read_text())["scenario"] == "baotou"
         return "completed"

@@ -331,12 +331,15 @@ class MarketOptions(_Strict):
     the quota (the quota went to the elements worth most over China's price: the record of 2011
     has La, Ce, Sm and Nd export prices about 60-115 USD/kg above China's, less duty;
     docs/model.md, section 5)."""
-    export_quota_pools: Literal["one", "two"] = "two"
+    export_quota_pools: Literal["one", "two"] = "one"
     """``two``: from 2012 to 2014 China's export quota is the record's two pools, light (La-Nd)
     and medium/heavy (Sm-Lu, Y, Sc) rare earth products (quotas.csv, export_quota_pools.csv),
     each falling on its own elements by the ``export_quota_rule`` (pro rata within the pool, or
-    one rent per pool); ``one``: the total counts every element's tonnes together (2010-2014).
-    A quota event sets one pool in its months."""
+    one rent per pool); ``one`` (the default): the total counts every element's tonnes
+    together (2010-2014). Not the default: the model's legal exports of 2012-2013 fill the
+    quota where the customs record has about half of it, so the medium/heavy pool binds where
+    the record's did not (docs/model.md, section 5). An export quota event of segment total
+    sets one pool in its months; of segment light or ionic, that pool alone."""
     substeps: Annotated[int, Field(ge=1, le=16)] = 2
     """Market sub-steps per month: trade, clearing and consumption run this many times a month
     with the month's flows split evenly (a numerical setting). Two by default since 2026-12-07:
