@@ -47,3 +47,8 @@ def test_manifest_records_provenance(baotou_result):
     for key in ("scenario_hash", "data_version", "reesim_version", "seed", "members"):
         assert m[key] not in (None, "")
     assert m["scenario"] == "baotou" and m["seed"] == 0 and m["members"] == 1
+    # the numerical platform: same bits on the same one; numpy's float64 loops differ by host
+    import numba
+
+    assert m["numerics"]["numpy"] == np.__version__ and m["numerics"]["numba"] == numba.__version__
+    assert {"numpy_float64_exp", "numpy_float64_log", "numpy_float64_power"} <= set(m["numerics"])

@@ -35,7 +35,7 @@ def run_ensemble(scenario: Scenario, out: str | Path, *, design: str = "lhs", sa
     from reesim.api import simulate
     from reesim.datasets import load_inputs
     from reesim.ensemble.catalog import Catalog, default_catalog
-    from reesim.results import code_version
+    from reesim.results import code_version, numerics
 
     if frequency not in ("year", "month"):
         raise InputError(f"frequency {frequency!r} is not allowed", field="--frequency",
@@ -63,6 +63,7 @@ def run_ensemble(scenario: Scenario, out: str | Path, *, design: str = "lhs", sa
     data = load_inputs()
     meta = {"scenario": scenario.name, "scenario_hash": scenario_hash(scenario), "seed": seed,
             "code_version": code_version(), "data_version": data.version,
+            "numerics": numerics(),     # the client's; workers of a cluster should match it
             "outcomes": {k: {"description": v.description, "unit": v.unit}
                          for k, v in outcomes.items()}}
     folder = runner.create(out, the_design, evaluator, keep=keep, chunk_size=chunk_size,
