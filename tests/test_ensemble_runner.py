@@ -159,3 +159,39 @@ def test_reesims_local_cluster_lets_its_workers_keep_freed_memory(monkeypatch):
         cluster.close()
     assert list(seen.values()) == [(None, "1")], seen
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"      # this process's, restored
+
+
+def test_the_report_names_the_numerical_platform_and_warns_when_workers_differ(
+        scenario, cluster, tmp_path, caplog):
+    """Chunks record the platform they ran on (numpy's float64 loops differ by CPU: about 1e-13
+    on baotou); on workers like the client the report has its one platform and no warning. A
+    worker with numpy's AVX-512 loops turned off, on a host that has them, computes on another
+    platform: the run warns (docs/model.md, reproducibility)."""
+    from reesim.results import numerics
+
+    report = run_ensemble(scenario, tmp_path / "same", design="lhs", samples=2, seed=5,
+                          chunk_size=2, client=cluster[1], catalog=tmp_path / "c.duckdb")
+    assert report.numerics == [numerics()] and not report.mixed_numerics
+    if numerics().get("numpy_float64_exp") != "X86_V4":
+        pytest.skip("numpy has no AVX-512 exp here: a worker without it is the same platform")
+    import os
+
+    import dask
+
+    before = os.environ.get("NPY_DISABLE_CPU_FEATURES")
+    try:    # set before the worker process starts, so before it imports numpy
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.NPY_DISABLE_CPU_FEATURES":
+                              "X86_V4"}), \
+                distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                         dashboard_address=":0") as other, \
+                distributed.Client(other) as client, caplog.at_level("WARNING"):
+            report = run_ensemble(scenario, tmp_path / "other", design="lhs", samples=2,
+                                  seed=5, chunk_size=2, client=client,
+                                  catalog=tmp_path / "c.duckdb")
+    finally:    # the nanny writes it into this process's environment too
+        if before is None:
+            os.environ.pop("NPY_DISABLE_CPU_FEATURES", None)
+        else:
+            os.environ["NPY_DISABLE_CPU_FEATURES"] = before
+    assert report.mixed_numerics and report.numerics[0]["numpy_float64_exp"] != "X86_V4"
+    assert "numerical platforms" in caplog.text

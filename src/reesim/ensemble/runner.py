@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -340,6 +340,10 @@ def run_chunk(out: str, start: int, stop: int) -> dict[str, Any]:
         replace_atomically(mark, lambda p: table.reset_index().to_parquet(p, index=False))
     info["seconds"] = time.perf_counter() - t0
     info["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if not info["skipped"]:
+        from reesim.results import numerics
+
+        info["numerics"] = numerics()
     return info
 
 
@@ -353,6 +357,12 @@ class RunReport:
     skipped_chunks: int
     seconds: float
     peak_rss_mib_by_worker: dict[int, float]
+    numerics: list[dict[str, str]] = field(default_factory=list)
+    """The numerical platforms the chunks computed here ran on (:func:`reesim.results.numerics`):
+    one, the creating client's, unless the workers differ (a member's last bits then depend on
+    its worker, and :func:`run` warns)."""
+    mixed_numerics: bool = False
+    """Whether the chunks ran on several platforms or on another than the creating client's."""
 
 
 TRIM = "MALLOC_TRIM_THRESHOLD_"
@@ -420,6 +430,7 @@ def run(out: str | Path, *, scheduler: str | None = None, workers: int | None = 
     if progress:
         progress(done, members)
     peaks: dict[int, float] = {}
+    platforms: list[dict[str, str]] = []
     computed = 0
     if todo:
         own_client, own_cluster = client is None, None
@@ -433,6 +444,8 @@ def run(out: str | Path, *, scheduler: str | None = None, workers: int | None = 
                 info = future.result()
                 computed += not info["skipped"]
                 peaks[info["pid"]] = max(peaks.get(info["pid"], 0.0), info["peak_rss_mib"])
+                if "numerics" in info and info["numerics"] not in platforms:
+                    platforms.append(info["numerics"])
                 done += info["stop"] - info["start"]
                 if progress:
                     progress(done, members)
@@ -442,8 +455,15 @@ def run(out: str | Path, *, scheduler: str | None = None, workers: int | None = 
             if own_cluster is not None:
                 own_cluster.close()
     join(folder)
+    created_on = spec.get("numerics")        # the platform of the client that created it
+    mixed = len(platforms) > 1 or bool(created_on and platforms and platforms != [created_on])
+    if mixed:
+        log.warning("the ensemble's chunks ran on numerical platforms %s, created on %s: members "
+                    "differ in their last bits by worker; run every worker and the client with "
+                    "the same numpy and NPY_DISABLE_CPU_FEATURES=X86_V4 (docs/model.md, "
+                    "reproducibility)", "; ".join(str(p) for p in platforms), created_on)
     return RunReport(folder, members, computed, len(all_chunks) - len(todo),
-                     time.perf_counter() - t0, peaks)
+                     time.perf_counter() - t0, peaks, platforms, mixed)
 
 
 def join(out: str | Path) -> pd.DataFrame:
