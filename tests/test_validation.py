@@ -491,7 +491,17 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert {p.name for p in out.iterdir()} - {".reesim-output.json"} == {
         "validation.html", "validation.csv", "claims.csv", "targets.csv", "targets_summary.csv",
         "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv", "step_check.csv",
-        "step_refinement.csv", "balances.csv", "element_supply.csv", "spike.csv"}
+        "step_refinement.csv", "balances.csv", "element_supply.csv", "spike.csv",
+        "history_volumes.csv"}
+    # before the targets, the same series 2005-2015 shown as plainly (China's exports of
+    # 2011-2013 +79%, +91%, +37% over the customs record at the committed fit, 2026-12-07)
+    history = pd.read_csv(out / "history_volumes.csv")
+    assert history.year.between(2005, 2015).all() and set(history.target) >= {
+        "world mine output", "China mine output", "China exports"}
+    assert {2010, 2011, 2012, 2013} <= set(history[history.target == "China exports"].year)
+    np.testing.assert_allclose(history.error_pct,
+                               100 * (history.simulated / history.observed - 1), atol=0.01)
+    assert "Before the targets, 2005-2015" in result.output
     # the element balances of 2010 (the crisis' eve) and 2020: every element, stocks in years
     # of consumption, the record's prices of each year beside the model's (Dy export: USGS
     # annual average 261 in 2020)

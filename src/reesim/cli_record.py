@@ -28,28 +28,7 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
     console.print(split)
     title, targets = tables["targets"]
     if len(targets):
-        years = sorted(targets.year.unique())
-        grid = Table(title=title, title_justify="left")
-        grid.add_column("target (tolerance)", no_wrap=True)
-        for year in years:
-            grid.add_column(str(year), justify="right")
-        grid.add_column("passed", justify="right")
-        for target in dict.fromkeys(targets.target):
-            part = targets[targets.target == target].set_index("year")
-            cells = []
-            for year in years:
-                if year not in part.index:
-                    cells.append("")
-                    continue
-                row = part.loc[year]
-                mark = ("[green]ok[/]" if row.passed else
-                        "[yellow]ed[/]" if row.passed_some_edition else
-                        "[cyan]rb[/]" if row.passed_record_basis else "[red]x[/]")
-                cells.append(f"{row.error_pct:+.0f}% {mark}")
-            tol = part.tolerance_pct.iloc[0]
-            grid.add_row(f"{target} (+-{tol:.0f}%)", *cells,
-                         f"{int(part.passed.sum())}/{len(part)}")
-        console.print(grid)
+        _print_year_grid(console, title, targets)
         console.print("ok: within tolerance of the preferred record; ed: within tolerance of "
                       "another published edition only; rb: within tolerance on the record's "
                       "basis only (without the model's illegal Chinese output, which the "
@@ -57,6 +36,8 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
         _, summary = tables["targets_summary"]
         for rec in summary.itertuples():
             console.print(f"  [bold]{rec.target}[/]: {rec.record}")
+    if "history_volumes" in tables and len(tables["history_volumes"][1]):
+        _print_year_grid(console, *tables["history_volumes"])
     title, demand = tables["demand"]
     levels = Table(title=title, title_justify="left")
     for col in ("year", "quantity", "published as", "published", "model", "model/published",
@@ -178,3 +159,29 @@ def print_patterns(console: Console, title: str, patterns: pd.DataFrame) -> None
                   "autocorrelation of monthly log returns 2000-2025 (negative = zig-zag); jumps: "
                   "most price doublings within two months of any element and market after 2026 "
                   "(patterns.csv says each in full)")
+
+
+def _print_year_grid(console: Console, title: str, targets: pd.DataFrame) -> None:
+    """A target table (:func:`reesim.validation.targets.target_table`) as series by year, marked."""
+    years = sorted(targets.year.unique())
+    grid = Table(title=title, title_justify="left")
+    grid.add_column("target (tolerance)", no_wrap=True)
+    for year in years:
+        grid.add_column(str(year), justify="right")
+    grid.add_column("passed", justify="right")
+    for target in dict.fromkeys(targets.target):
+        part = targets[targets.target == target].set_index("year")
+        cells = []
+        for year in years:
+            if year not in part.index:
+                cells.append("")
+                continue
+            row = part.loc[year]
+            mark = ("[green]ok[/]" if row.passed else
+                    "[yellow]ed[/]" if row.passed_some_edition else
+                    "[cyan]rb[/]" if row.passed_record_basis else "[red]x[/]")
+            cells.append(f"{row.error_pct:+.0f}% {mark}")
+        tol = part.tolerance_pct.iloc[0]
+        grid.add_row(f"{target} (+-{tol:.0f}%)", *cells,
+                     f"{int(part.passed.sum())}/{len(part)}")
+    console.print(grid)

@@ -2,7 +2,8 @@
 
 :func:`record_tables` is what ``reesim validate`` shows and writes beside the metrics: the
 fit split at the calibration window (``fit_by_period.csv``), the per-year target table
-(``targets.csv``), its summary (``targets_summary.csv``), published demand
+(``targets.csv``), its summary (``targets_summary.csv``), the same series before the targets
+(``history_volumes.csv``, 2005-2015: what misses there is shown as plainly), published demand
 levels vs the run (``demand.csv``), the outlook vs baseline comparison (``outlooks.csv``) and
 the 2011 spike of every observed element in both markets (``spike.csv``), the element
 balances of 2010 and 2020 (``balances.csv``) and single elements' mine output beside the
@@ -28,6 +29,9 @@ from reesim.validation.patterns import pattern_table
 from reesim.validation.series import build_series, paired_points
 from reesim.validation.spike import LEVEL_TOLERANCE, spike_table
 from reesim.validation.targets import TARGET_YEARS, target_summary, target_table
+
+HISTORY_VOLUME_YEARS = (2005, 2015)
+"""Years of the volumes shown beside the targets, before them (``history_volumes.csv``)."""
 
 PERIOD_COLUMNS = ["series", "n_to_2015", "log_rmse_to_2015", "n_after_2015",
                   "log_rmse_after_2015"]
@@ -75,6 +79,11 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
         "targets_summary": (f"Targets {first}-{last}: years within tolerance",
                             target_summary(targets) if len(targets) else
                             pd.DataFrame(columns=["target"])),
+        "history_volumes": (f"Before the targets, {HISTORY_VOLUME_YEARS[0]}-"
+                            f"{HISTORY_VOLUME_YEARS[1]}: the same series and tolerances, not "
+                            "required (China's exports against the customs record while its "
+                            "export quota bound)",
+                            target_table(ds, obs, years=HISTORY_VOLUME_YEARS)),
         "demand": ("Demand vs record: published demand levels and shares (2011-2023)",
                    demand_table(ds)),
         "outlooks": ("Outlook vs baseline: published demand outlooks and the model's run",
