@@ -826,9 +826,10 @@ def _trade(rules: MemberRules, quota: float, pool_quota: np.ndarray, pool_of: np
     # of the no-rent wants it turns away is the quota's squeeze the premium hold reads
     turned = np.zeros(members)
     pooled = pool_quota[0] < np.inf or pool_quota[1] < np.inf   # else one pool
-    in_pool = np.empty((2, elements))           # licensed shares within each pool
+    pool_width = elements if rent_rule and pooled else 0          # only the rents read it
+    in_pool = np.empty((2, pool_width))         # licensed shares within each pool
     for p in range(2):
-        for e in range(elements):
+        for e in range(pool_width):
             in_pool[p, e] = licensed[e] if pool_of[e] == p else 0.0
     for m in range(members):
         rent[m] = 0.0
@@ -904,8 +905,8 @@ def _trade(rules: MemberRules, quota: float, pool_quota: np.ndarray, pool_of: np
     within_quota = np.empty((members, elements))
     log_price = np.empty(price.shape)
     _trade_and_clear(
-        out, into, licence_cap, denied, quota, pool_quota, pool_of, turned, flow, decay, stocks,
-        hold, signal,
+        out, into, licence_cap, denied, quota, pooled, pool_quota, pool_of, turned, flow, decay,
+        stocks, hold, signal,
         rules.premium_withholding, rules.smuggling_share, rules.smuggling_cap_t_per_yr, duty,
         trade_cost, price, recent, anchor, want, company_offer, release_reserve, buy_reserve,
         buy_company, dt, log_floor, rules.log_choke_price, log_max_scarcity, eps, beta,
@@ -935,7 +936,8 @@ _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
 @numba.njit(cache=True, error_model="numpy")
 def _trade_and_clear(
         out: np.ndarray, into: np.ndarray, licence_cap: np.ndarray, denied: np.ndarray,
-        quota: float, pool_quota: np.ndarray, pool_of: np.ndarray, rent_turned: np.ndarray,
+        quota: float, pooled: bool, pool_quota: np.ndarray, pool_of: np.ndarray,
+        rent_turned: np.ndarray,
         flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, hold: np.ndarray,
         log_signal: np.ndarray, withholding: np.ndarray, smuggle_share: np.ndarray,
         smuggle_cap: np.ndarray, duty: np.ndarray, trade_cost: float,
@@ -954,8 +956,9 @@ def _trade_and_clear(
 
     Inputs (M, E) unless noted: ``out`` and ``into`` t/yr traders' desired exports (after
     licences) and imports, ``licence_cap`` t/yr, ``denied`` t/yr the desired exports licences
-    refuse, ``quota`` t/yr (inf: none), ``pool_quota`` (2,) t/yr its light and medium/heavy
-    pools (both inf: one pool, the total; else each pool's, the total unused) with
+    refuse, ``quota`` t/yr (inf: none), ``pooled`` whether the quota is in pools this month,
+    ``pool_quota`` (2,) t/yr its light and medium/heavy pools (each pool's when ``pooled``,
+    the total then unused) with
     ``pool_of`` (E,) each element's pool, ``rent_turned`` (M,) the share of exporters' no-rent
     wants a rent-carrying quota turns away (0 under the pro-rata rule),
     ``flow`` t/yr last intention, ``decay`` (M,) its adjustment this step, ``stocks``
@@ -1010,7 +1013,6 @@ def _trade_and_clear(
     smuggled = np.empty(elements)                        # t/yr smugglers' wants
     supply, fixed, elastic, log_last, log_going, log_ref = (rows[0], rows[1], rows[2], rows[3],
                                                             rows[4], rows[5])
-    pooled = pool_quota[0] < np.inf or pool_quota[1] < np.inf   # else one pool
     applied_pools, within_pools = np.empty(2), np.empty(2)
     for m in range(members):
         # 1. trade intention, imports, exports within licences and quota
