@@ -423,9 +423,15 @@ def packaged_quota_pools(ctx: Context) -> np.ndarray:
 
 
 def export_quota_pool_of(ctx: Context) -> np.ndarray:
-    """Each element's export quota pool, (E,) int64 (0 light, 1 medium/heavy)."""
-    table = ctx.ordered("export_quota_pools", "element", ELEMENTS)
-    return np.array([EXPORT_QUOTA_POOLS.index(p) for p in table.pool], dtype=np.int64)
+    """Each element's export quota pool, (E,) int64 (0 light, 1 medium/heavy).
+
+    The data's alone (read once per data, as the other tables' derived arrays): read-only.
+    """
+    def compute() -> np.ndarray:
+        table = ctx.ordered("export_quota_pools", "element", ELEMENTS)
+        return np.array([EXPORT_QUOTA_POOLS.index(p) for p in table.pool], dtype=np.int64)
+
+    return ctx.data.derived(("export_quota_pool_of",), compute)
 
 
 def packaged_export_taxes(ctx: Context) -> np.ndarray:
@@ -466,7 +472,8 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         quota_rent=ctx.scenario.market.export_quota_rule == "rent",
         export_quota_t_per_yr=draft["export_quota_t_per_yr"],
         export_quota_pool_t_per_yr=draft["export_quota_pool_t_per_yr"],
-        export_quota_pool_of=export_quota_pool_of(ctx), export_tax=draft["export_tax"],
+        export_quota_pool_of=export_quota_pool_of(ctx).copy(),      # writable, as numba types it
+        export_tax=draft["export_tax"],
         export_licensed=draft["export_licensed"], stockpile_t_per_yr=draft["stockpile_t_per_yr"],
         stockpile_months_left=draft["stockpile_months_left"],
         price_floor_usd_per_kg=draft["price_floor_usd_per_kg"],
