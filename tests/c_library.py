@@ -33,7 +33,7 @@ NUMPY_POWER_IS_C = bool(np.array_equal(_PROBE ** np.full(1024, 1.7), c_pow(_PROB
 """Whether this host's numpy raises float64 arrays to an array power with the C library."""
 
 
-def numpy_power(x: np.ndarray, exponent: np.ndarray | float) -> np.ndarray:
+def numpys_power(x: np.ndarray, exponent: np.ndarray | float) -> np.ndarray:
     """``x ** exponent`` as numpy computes it where it uses the C library's ``pow``.
 
     That is numpy's own result on such hosts; elsewhere numpy's fast paths for a single

@@ -11,7 +11,7 @@ import numba
 import numpy as np
 import pytest
 
-from c_library import numpy_power as numpys_power
+from c_library import numpys_power
 from reesim.model.compiled import np_maximum, np_minimum, numpy_power, sum_elements
 from reesim.model.step import _sum_axis, _sum_middle
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from c_library import numpy_power
+from c_library import numpys_power
 from mech import model
 from reesim.model.compiled import scalar_power
 from reesim.model.mechanisms import regimes
@@ -171,4 +171,4 @@ def test_the_compiled_power_of_the_sales_response_is_numpys(exponent):
     x = np.random.default_rng(7).random(20_000) * 1.5
     x[:3] = [0.0, 1.0, np.nan]
     compiled = np.array([scalar_power(v, exponent) for v in x])
-    np.testing.assert_array_equal(compiled, numpy_power(x, exponent))   # c_library.py
+    np.testing.assert_array_equal(compiled, numpys_power(x, exponent))   # c_library.py

@@ -73,12 +73,6 @@ def ensemble(
                   f"{', kept.zarr' if kept else ''}: {report.members} members, "
                   f"{report.computed_chunks} chunks computed, {report.skipped_chunks} already "
                   f"done, {report.seconds:.1f} s ({rate:.1f} members/s)")
-    if report.mixed_numerics:
-        err_console.print("[yellow]warning:[/] the chunks ran on another numerical platform "
-                          "than the client's, or on several (workers with other CPUs or numpy): "
-                          "members differ in their last bits by worker; run every worker and the "
-                          "client with NPY_DISABLE_CPU_FEATURES=X86_V4 and the same numpy",
-                          highlight=False)
     from reesim.ensemble.catalog import listing_hint
 
     if hint := listing_hint(report.out):
