@@ -55,7 +55,7 @@ timed(results, "write_netcdf", "write results.nc")
 timed(catalog, "record_run", "record in the catalog")
 sys.argv = ["reesim", *sys.argv[1:]]
 try:
-    cli.main()
+    cli._main()                 # main() without its hard exit, so the phases print
 except SystemExit as exc:
     assert not exc.code, exc.code
 phases["total in process"] = time.perf_counter() - start

@@ -126,7 +126,7 @@ def test_a_signal_that_lands_in_a_compiled_kernel_is_an_interruption(monkeypatch
     monkeypatch.setattr(output, "install_signal_handlers", lambda: None)  # pytest keeps its own
     monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
     with pytest.raises(SystemExit) as ended:
-        cli.main()
+        cli._main()
     assert ended.value.code == 130
     err = capsys.readouterr().err
     assert "interrupted; nothing was written" in err and "internal error" not in err

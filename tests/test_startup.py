@@ -61,3 +61,38 @@ def test_a_dataset_of_dask_arrays_is_written_the_same_as_its_numpy_twin(tmp_path
         b.attrs.pop("created_utc")
         assert a.identical(b)
         assert a.v.encoding.get("zlib") or a.v.encoding.get("compression") == "zlib"
+
+
+def _console(code: str) -> subprocess.CompletedProcess:
+    """The ``reesim`` console script's entry point run as ``code`` sets it up, in a new process."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, check=False, timeout=600)
+
+
+def test_the_console_script_ends_with_the_commands_status_and_its_output_flushed():
+    """main() ends the process itself (skipping the module teardown): a usage error is still
+    status 2 with its message, a help text reaches a pipe whole, an atexit handler still runs,
+    and a text status prints with status 1, as sys.exit's would."""
+    bad = _console("""
+        import sys
+        from reesim.cli import main
+        sys.argv = ["reesim", "run", "--no-such-option"]
+        main()
+    """)
+    assert bad.returncode == 2 and "No such option" in bad.stderr
+    helped = _console("""
+        import atexit, sys
+        from reesim.cli import main
+        atexit.register(lambda: print("atexit ran", file=sys.stderr))
+        sys.argv = ["reesim", "--help"]
+        main()
+    """)
+    assert helped.returncode == 0 and "atexit ran" in helped.stderr
+    assert "Usage" in helped.stdout and "ensemble" in helped.stdout
+    texted = _console("""
+        from reesim.cli import _hard_exit
+        print("before", end="")
+        _hard_exit("a text status")
+    """)
+    assert texted.returncode == 1 and texted.stdout == "before"
+    assert texted.stderr.strip() == "a text status"

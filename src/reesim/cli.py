@@ -597,7 +597,43 @@ reflow_help(app)     # after every command is registered
 
 
 def main() -> None:
-    """Entry point of the ``reesim`` console script: signals and unexpected errors handled."""
+    """Entry point of the ``reesim`` console script: signals and unexpected errors handled.
+
+    The process ends by :func:`_hard_exit` once the command is done (its files closed, its
+    output flushed), skipping the interpreter's teardown of numba's, pandas' and xarray's
+    modules: 0.3-0.4 s of a fresh ``reesim run``'s 2.5 s (measured 2026-12-07).
+    """
+    try:
+        _main()
+    except SystemExit as exc:
+        _hard_exit(exc.code)
+    _hard_exit(0)
+
+
+def _hard_exit(code: object) -> None:
+    """Flush, run the ``atexit`` handlers, then end the process without the module teardown.
+
+    What mypy does for the same reason (``mypy.util.hard_exit``). ``code`` as ``sys.exit``
+    takes it: None is 0, an integer the status, anything else printed with status 1.
+    """
+    import atexit
+    import logging
+
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()        # e.g. logging's shutdown and any library's cleanup
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be written
+            pass
+    os._exit(code or 0)
+
+
+def _main() -> None:
+    """Run the command line application (raises ``SystemExit`` with its status)."""
     from reesim.output import Interrupted, install_signal_handlers, release_hold
 
     install_signal_handlers()
