@@ -475,7 +475,7 @@ def test_the_searches_charge_step_bound_members_their_step_penalty_member_by_mem
         runs = [simulate(with_substeps(step_check_scenario(scenario), k), members=1, seed=0,
                          design=design).dataset for k in (n, 2 * n)]
         assert int(runs[0].time.dt.year[-1]) == STEP_CHECK_END_YEAR
-        alone.append(float(step_penalty(*member_step_gaps(*runs))[0]))
+        alone.append(float(step_penalty(*member_step_gaps(*runs), substeps=n)[0]))
     np.testing.assert_allclose(paid, 2.0 * np.array(alone), rtol=1e-9, atol=1e-12)
     # the default values converge (test_market_behaviour.py); the steep member pays for its
     # step gaps (5.55 at the twenty-sixth session's fit, with the step weight 2)

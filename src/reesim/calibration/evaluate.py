@@ -128,7 +128,8 @@ def _objectives(scenario: Scenario, names: Sequence[str], values: np.ndarray, se
     scores = member_objectives(member_metrics(history, obs), members, weights)
     if finer is None:
         return scores
-    return scores + step_weight * step_penalty(*member_step_gaps(result.dataset, finer.dataset))
+    return scores + step_weight * step_penalty(*member_step_gaps(result.dataset, finer.dataset),
+                                               substeps=checked.market.substeps)
 
 
 class Evaluator:
