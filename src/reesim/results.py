@@ -162,7 +162,6 @@ class Result:
         return write_folder(out_dir, files, command="run", overwrite=overwrite)
 
 
-@functools.cache
 def numerics() -> dict[str, str]:
     """The numerical platform a result was computed on: numpy, numba and numpy's float64 loops.
 
@@ -171,8 +170,15 @@ def numerics() -> dict[str, str]:
     vectorised exp, log and power loops where the CPU has AVX-512 (``X86_V4``), which differ
     from the C library in the last bit for some values in a hundred: ``baotou`` then differs by
     about 1e-13 relative (measured 2026-12-07). ``NPY_DISABLE_CPU_FEATURES=X86_V4`` in the
-    environment makes such a host compute as the others do.
+    environment makes such a host compute as the others do. A fresh dict each call (manifests
+    embed it), read once per process.
     """
+    return dict(_numerics())
+
+
+@functools.cache
+def _numerics() -> dict[str, str]:
+    """:func:`numerics`, computed once per process."""
     import numba
     import numpy as np
 

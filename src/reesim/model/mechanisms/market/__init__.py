@@ -1027,7 +1027,6 @@ def _trade_and_clear(
             new_flow[m, e] = flow[m, e] + (out[m, e] - into[m, e] - flow[m, e]) * decay[m]
             imports[m, e] = np_maximum(-new_flow[m, e], 0.0) * dt    # wanted; bought in 3.
             exports_wanted[m, e] = np_minimum(np_maximum(new_flow[m, e], 0.0), licence_cap[m, e])
-        applied = sum_elements(exports_wanted[m])
         if pooled:
             # each pool's quota on its own elements' tonnes; the share of all the tonnes
             # applied for that the quota turns away is what the premium hold reads
@@ -1043,6 +1042,7 @@ def _trade_and_clear(
                 within_quota[m, e] = within_pools[pool_of[e]]
             squeeze = quota_turned / np_maximum(applied_pools[0] + applied_pools[1], 1e-300)
         else:
+            applied = sum_elements(exports_wanted[m])
             within = np_minimum(quota / np_maximum(applied, 1e-300), 1.0)
             for e in range(elements):
                 within_quota[m, e] = within
