@@ -33,7 +33,12 @@ def test_a_run_and_its_write_import_no_dask_and_dask_arrays_still_work_after(tmp
 
         result = simulate(load_scenario("baotou", ["end_year=2001"]))
         result.write({str(tmp_path / "res")!r})
-        before = sorted(m for m in ("dask.array", "distributed") if m in sys.modules)
+        before = sorted(m for m in ("dask", "dask.array", "distributed", "jinja2",
+                                    "scipy.linalg") if m in sys.modules)
+        import numba.np.arraymath, numba.np.linalg
+        blas = {{"have": numba.np.arraymath._HAVE_BLAS,
+                 "check": numba.np.linalg.ensure_blas.__module__ + "."
+                          + numba.np.linalg.ensure_blas.__qualname__}}
 
         import dask.array as da        # a user's dask arrays, later in the same process
         lazy = xr.DataArray(da.ones((4, 3), chunks=2), dims=("a", "b"))
@@ -41,13 +46,47 @@ def test_a_run_and_its_write_import_no_dask_and_dask_arrays_still_work_after(tmp
         plain = xr.DataArray(np.ones(3), dims="a")
         print(json.dumps({{"before": before, "lazy_chunks": lazy.chunks is not None,
                            "var_chunks": var.chunks is not None,
-                           "plain_chunks": plain.chunks is None,
+                           "plain_chunks": plain.chunks is None, "blas": blas,
                            "sum": float(lazy.sum().compute())}}))
     """)
     assert seen == {"before": [], "lazy_chunks": True, "var_chunks": True, "plain_chunks": True,
-                    "sum": 12.0}
+                    "sum": 12.0, "blas": {"have": True, "check": "numba.np.linalg.ensure_blas"}}
     with xr.open_dataset(tmp_path / "res" / "results.nc", engine="h5netcdf") as ds:
         assert float(ds.price.isel(time=0).sum()) > 0
+
+
+def test_the_deferred_dask_collection_check_answers_as_dask_does():
+    import dask.array as da
+    import dask.base
+    from xarray.namedarray import utils
+
+    from reesim.lazy_dask import defer_dask
+
+    defer_dask()
+    assert getattr(utils.is_dask_collection, "_reesim_deferred", False)
+    lazy = da.ones(4, chunks=2)
+    objects = [np.ones(3), 1.5, "text", np.ndarray, da.Array, lazy, xr.DataArray(np.ones(2)),
+               xr.DataArray(lazy), xr.Dataset({"v": ("a", lazy)}), xr.Variable("a", np.ones(2))]
+    assert [utils.is_dask_collection(x) for x in objects] == \
+        [dask.base.is_dask_collection(x) for x in objects]
+    assert [utils.is_dask_collection(x) for x in objects[-5:]] == [True, False, True, True, False]
+
+
+def test_a_kernel_that_needs_blas_still_gets_it_after_the_deferred_probe():
+    seen = _python("""
+        import json, sys
+        import numpy as np
+        import numba
+        import reesim.api  # noqa: F401  (installs the deferred probe)
+
+        @numba.njit
+        def dot(a, b):
+            return np.dot(a, b)
+
+        value = dot(np.arange(3.0), np.ones(3))
+        print(json.dumps({"dot": value, "blas": "scipy.linalg.cython_blas" in sys.modules}))
+    """)
+    assert seen == {"dot": 3.0, "blas": True}
 
 
 def test_a_dataset_of_dask_arrays_is_written_the_same_as_its_numpy_twin(tmp_path):

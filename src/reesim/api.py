@@ -13,6 +13,7 @@ import yaml
 from reesim.datasets import load_inputs
 from reesim.dims import APPLICATIONS, ELEMENTS, HOLDERS, MARKETS
 from reesim.errors import InputError
+from reesim.lazy_blas import defer_blas_probe
 from reesim.lazy_dask import defer_dask
 from reesim.model.build import build_model
 from reesim.model.constants import member_constant_names
@@ -25,6 +26,7 @@ from reesim.scenario.schema import PARAMETER_NAMES, parameter_bounds
 
 log = logging.getLogger("reesim.api")
 defer_dask()   # a run wraps numpy arrays only: xarray need not import dask to check for it
+defer_blas_probe()   # no kernel calls BLAS: numba need not import scipy's to probe for it
 
 MAX_MEMBERS = 100_000
 MAX_SEED = 2**63 - 1
