@@ -137,7 +137,7 @@ def _market_month(inputs: Inputs, regime: regimes.Regime, t: int, state: State,
         ma.stockpile_months_left[t], glut_scale, dt, regime.name == "trading_company",
         company.reserve, company.reference, re.member_mix, planned, re.defend_factor,
         re.sales_response, price, expected, anchor, recent, flow, backlog, drain, sums, used,
-        rent)
+        rent, ma.carry_on)
     china, abroad = _clearings(sums)
     return Month(china=china, abroad=abroad, price=price, flow=flow, drain=drain,
                  imports=sums[_FLOW["imports"]], used=used, expected=expected, recent=recent,
@@ -156,7 +156,7 @@ def _substeps(n: int, rules: market.MemberRules, quota: float, pool_quota: np.nd
               defend_factor: float, sales_response: float, price: np.ndarray,
               expected: np.ndarray, anchor: np.ndarray, recent: np.ndarray, flow: np.ndarray,
               backlog: np.ndarray, drain: np.ndarray, sums: np.ndarray, used: np.ndarray,
-              rent_sum: np.ndarray):
+              rent_sum: np.ndarray, carry_on: bool):
     """The market month's ``n`` sub-steps in one compiled pass (numba, cached on disk).
 
     ``stocks``, ``sums``, ``used`` and ``rent_sum`` are updated in place. Each sub-step:
@@ -188,7 +188,27 @@ def _substeps(n: int, rules: market.MemberRules, quota: float, pool_quota: np.nd
             sums, used, rent_sum)
         if substep < n - 1:
             held = held + got_tc
+        if carry_on:
+            going_prices.carry_anchors(anchor, _market_sellers_stock(stocks, held), want,
+                                       rules.seller_coverage_months,
+                                       rules.carrying_cost_per_yr, dt)
     return flow, drain, price, expected, anchor, recent, backlog
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _market_sellers_stock(stocks: np.ndarray, reserve: np.ndarray) -> np.ndarray:
+    """Stock each market's sellers carry, (M, K, E) t, for their carrying cost.
+
+    China's: its producers' and the trading company's stock beyond its reserve (``reserve``
+    (M, E) t, not for sale); the export market's: foreign producers'.
+    """
+    members, _, elements = stocks.shape
+    out = np.empty((members, 2, elements))
+    for m in range(members):
+        for e in range(elements):
+            out[m, 0, e] = stocks[m, _PC, e] + np_maximum(stocks[m, _TC, e] - reserve[m, e], 0.0)
+            out[m, 1, e] = stocks[m, _PE, e]
+    return out
 
 
 @numba.njit(cache=True, error_model="numpy")

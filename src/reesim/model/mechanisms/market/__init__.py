@@ -73,6 +73,11 @@ CONSTANTS = (
              "Hoarding and speculative holding start only when prices run this far above what "
              "traders expected: ordinary fluctuations leave behaviour unchanged, a shock like "
              "2010-2011 sets off panic buying.", "assumption"),
+    Constant("carrying_cost_per_yr", 0.0, "per yr per log month of cover", 0.0, 1.0,
+             "Sellers who hold more than their target cover carry it at a cost (interest, "
+             "storage, insurance): their going price falls at this rate times the log of their "
+             "months held over the target, so a stock years above cover is sold down by price "
+             "(storage theory's carrying charge). 0 (off) by default.", "assumption"),
     Constant("premium_withholding", 0.0, "log hold per log premium", 0.0, 20.0,
              "Chinese sellers' hold for the export premium while the tonnage export quota "
              "turns exporters away (premium_hold): the log of the cover they reserve rises by "
@@ -277,6 +282,7 @@ class MarketInputs:
     consumer_adjustment_yr: np.ndarray  # (M, 1, 1)
     hoarding_sensitivity: np.ndarray    # (M, 1, 1)
     premium_withholding: np.ndarray     # (M, 1) Chinese sellers' hold per log export premium
+    carrying_cost_per_yr: np.ndarray    # (M, 1) going price's fall per log month of excess cover
     smuggling_share: np.ndarray         # (M, 1) share of exports quota/licences refuse, smuggled
     smuggling_cap_t_per_yr: np.ndarray  # (M, 1) t REO/yr the smuggling channel carries at most
     coverage_sensitivity: np.ndarray    # (M, 1, 1) beta: price response to coverage below target
@@ -304,6 +310,11 @@ class MarketInputs:
     def premium_on(self) -> bool:
         """Whether any member's ``premium_withholding`` is on (its signal is read only then)."""
         return bool(self.premium_withholding.any())
+
+    @functools.cached_property
+    def carry_on(self) -> bool:
+        """Whether any member's ``carrying_cost_per_yr`` is on (going prices marked down)."""
+        return bool(self.carrying_cost_per_yr.any())
 
     @functools.cached_property
     def outlook_on(self) -> bool:
@@ -356,6 +367,7 @@ class MemberRules(NamedTuple):
     max_hoard_multiple: np.ndarray
     log_panic_threshold: np.ndarray
     premium_withholding: np.ndarray
+    carrying_cost_per_yr: np.ndarray
     smuggling_share: np.ndarray
     smuggling_cap_t_per_yr: np.ndarray
     coverage_sensitivity: np.ndarray
@@ -482,6 +494,7 @@ def build(ctx: Context, draft: Draft) -> MarketInputs:
         consumer_adjustment_yr=col3(p.consumer_inventory_adjustment_time_yr),
         hoarding_sensitivity=col3(p.hoarding_sensitivity),
         premium_withholding=col2(p.premium_withholding),
+        carrying_cost_per_yr=col2(p.carrying_cost_per_yr),
         smuggling_share=col2(p.smuggling_share),
         smuggling_cap_t_per_yr=col2(p.smuggling_capacity_t_per_yr),
         coverage_sensitivity=col3(p.price_coverage_sensitivity),

@@ -112,6 +112,32 @@ def _compete_anchors(price: np.ndarray, anchor: np.ndarray, free: np.ndarray,
 
 
 @numba.njit(cache=True, error_model="numpy")
+def carry_anchors(anchor: np.ndarray, held: np.ndarray, want: np.ndarray, months: np.ndarray,
+                  cost_per_yr: np.ndarray, dt: float) -> None:
+    """Going prices (M, K, E) USD/kg marked down for stock carried beyond target, in place.
+
+    Sellers who hold ``held`` (M, K, E) t against buyers' wants ``want`` (M, K, E) t/yr carry
+    ``held / (want / 12)`` months; beyond their target cover ``months`` (M,) the stock costs
+    them (interest, storage, insurance) and they mark their going price down by
+    ``exp(-cost * ln(months held / target) * dt)``, ``cost`` (M,) per year per log month of
+    excess cover: an integral restoring force on the price level, which otherwise stays where a
+    shock left it while a stock years above cover sits on the flat glut side (storage theory's
+    carrying charge). Nothing is marked down at or below target, without wants, or at cost 0.
+    """
+    members, markets, elements = anchor.shape
+    for m in range(members):
+        if cost_per_yr[m] <= 0.0:
+            continue
+        for k in range(markets):
+            for e in range(elements):
+                normal = months[m] * want[m, k, e] / MONTHS_PER_YEAR
+                if normal <= 0.0 or held[m, k, e] <= normal:
+                    continue
+                anchor[m, k, e] *= math.exp(-cost_per_yr[m] * math.log(held[m, k, e] / normal)
+                                            * dt)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _update_expectations(price: np.ndarray, expected: np.ndarray, anchor: np.ndarray,
                          recent: np.ndarray, expectation_yr: np.ndarray, anchor_yr: np.ndarray,
                          perception_yr: np.ndarray, dt: float

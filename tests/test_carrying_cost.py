@@ -1,0 +1,47 @@
+"""Sellers' carrying cost on stock beyond their target cover (``carrying_cost_per_yr``, opt-in)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from reesim import load_scenario, simulate
+from reesim.dims import DT_YR
+from reesim.model.mechanisms.market import going_prices
+
+MONTHS = np.array([3.0])
+
+
+def _carry(held: float, want: float, cost: float) -> float:
+    anchor = np.full((1, 2, 1), 40.0)
+    going_prices.carry_anchors(anchor, np.full((1, 2, 1), held), np.full((1, 2, 1), want),
+                               MONTHS, np.array([cost]), DT_YR)
+    return float(anchor[0, 0, 0])
+
+
+def test_a_stock_beyond_cover_marks_the_going_price_down_by_its_log_excess():
+    # 12 months held against a 3-month target: ln 4 of excess, at 0.05 a year, for a month
+    assert _carry(1200.0, 1200.0, 0.05) == 40.0 * math.exp(-0.05 * math.log(4.0) * DT_YR)
+    assert _carry(2400.0, 1200.0, 0.05) < _carry(1200.0, 1200.0, 0.05)   # more stock, more
+
+
+def test_nothing_is_marked_down_at_or_below_cover_without_buyers_or_without_cost():
+    assert _carry(300.0, 1200.0, 0.05) == 40.0         # exactly the 3-month target
+    assert _carry(100.0, 1200.0, 0.05) == 40.0
+    assert _carry(5000.0, 0.0, 0.05) == 40.0           # no buyers: no cover to count
+    assert _carry(5000.0, 1200.0, 0.0) == 40.0
+
+
+def test_a_carrying_cost_lowers_a_glutted_price_and_off_changes_nothing():
+    base = load_scenario("baotou", ["end_year=2004"])
+    off = simulate(base).dataset
+    zero = simulate(load_scenario("baotou", ["end_year=2004",
+                                             "constants.carrying_cost_per_yr=0"])).dataset
+    assert np.array_equal(off.price.values, zero.price.values)
+    on = simulate(load_scenario("baotou", ["end_year=2004",
+                                           "constants.carrying_cost_per_yr=0.05"])).dataset
+    def china_ce(dataset):
+        return float(dataset.price.sel(element="Ce", market="china").sel(time="2004").mean())
+
+    assert china_ce(on) < china_ce(off)                # China's Ce sellers held years of it
