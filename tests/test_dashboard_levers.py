@@ -86,6 +86,11 @@ def test_opt_in_mechanism_levers_set_their_constants_and_none_keeps_the_base(bao
     assert kept.constants == spike.constants and kept.constants["premium_withholding"] == 19.5
     off = apply_levers(spike, Levers(premium_withholding=0.0))
     assert off.constants["premium_withholding"] == 0.0
+    assert kept.constants["carrying_cost_per_yr"] == 0.01
+    no_carry = apply_levers(spike, Levers(carrying_cost_per_yr=0.0))
+    assert no_carry.constants["carrying_cost_per_yr"] == 0.0
+    assert apply_levers(baotou, Levers(carrying_cost_per_yr=0.02)).constants[
+        "carrying_cost_per_yr"] == 0.02
     with pytest.raises(InputError) as err:
         apply_levers(baotou, Levers(glut_decline_sensitivity=60.0))
     assert "glut_decline_sensitivity" in str(err.value)

@@ -92,6 +92,10 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
                                 "exporters away (0: off; 19.5 in baotou-china-spike)", 0.0,
                                 20.0, float(base.constants.get("premium_withholding", 0.0)),
                                 0.5, key="withholding")
+        carrying = st.slider("holders' carrying cost on stock beyond their cover, per year "
+                             "per log month (0: off; 0.01 in baotou-china-spike)", 0.0, 0.1,
+                             float(base.constants.get("carrying_cost_per_yr", 0.0)), 0.005,
+                             key="carrying", format="%.3f")
         st.markdown("**State stockpile purchase**")
         sp_element = st.selectbox("element", list(ELEMENTS), index=ELEMENTS.index("Nd"),
                                   key="sp_element")
@@ -128,6 +132,7 @@ def _levers(base: Scenario) -> tuple[Levers, int, int, bool]:
         smuggling_share=float(smuggling),
         glut_decline_sensitivity=_changed(outlook, base, "glut_decline_sensitivity"),
         premium_withholding=_changed(withholding, base, "premium_withholding"),
+        carrying_cost_per_yr=_changed(carrying, base, "carrying_cost_per_yr"),
         stockpile_element=sp_element, stockpile_t_reo=float(sp_t),
         stockpile_start_year=int(sp_year),
         disruption_region=None if dr_region == KEEP else dr_region,

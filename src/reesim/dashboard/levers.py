@@ -72,6 +72,10 @@ class Levers:
     premium_withholding: float | None = None
     """China's 2011 rise (opt-in): Chinese sellers hold stock back while the tonnage export
     quota turns exporters away (0: off, 19.5 in ``baotou-china-spike``; None: the base's)."""
+    carrying_cost_per_yr: float | None = None
+    """Holders' carrying cost (opt-in): sellers holding more than their target cover mark
+    their going price down at this rate per log month of excess cover (0: off, 0.01 in
+    ``baotou-china-spike``; None: the base's)."""
     stockpile_element: str | None = None
     stockpile_t_reo: float = 0.0
     stockpile_start_year: int = 2027
@@ -144,7 +148,8 @@ def apply_levers(base: Scenario, levers: Levers) -> Scenario:
     constants = {name: value for name, value in (
         ("smuggling_share", levers.smuggling_share or None),
         ("glut_decline_sensitivity", levers.glut_decline_sensitivity),
-        ("premium_withholding", levers.premium_withholding)) if value is not None}
+        ("premium_withholding", levers.premium_withholding),
+        ("carrying_cost_per_yr", levers.carrying_cost_per_yr)) if value is not None}
     if constants:
         changes["constants"] = constants
     if levers.frequency is not None:
