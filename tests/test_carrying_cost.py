@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reesim import load_scenario, simulate
 from reesim.dims import DT_YR
@@ -45,3 +47,18 @@ def test_a_carrying_cost_lowers_a_glutted_price_and_off_changes_nothing():
         return float(dataset.price.sel(element="Ce", market="china").sel(time="2004").mean())
 
     assert china_ce(on) < china_ce(off)                # China's Ce sellers held years of it
+
+
+@settings(max_examples=200, deadline=None)
+@given(held=st.floats(0.0, 1e7), more=st.floats(1.0, 10.0), want=st.floats(1.0, 1e6),
+       cost=st.floats(0.0, 1.0), months=st.floats(0.5, 24.0))
+def test_the_mark_down_never_raises_a_price_and_grows_with_the_stock(held, more, want, cost,
+                                                                     months):
+    def carried(stock: float) -> float:
+        anchor = np.full((1, 2, 1), 40.0)
+        going_prices.carry_anchors(anchor, np.full((1, 2, 1), stock), np.full((1, 2, 1), want),
+                                   np.array([months]), np.array([cost]), DT_YR)
+        return float(anchor[0, 1, 0])
+
+    assert 0.0 < carried(held) <= 40.0
+    assert carried(held * more) <= carried(held)
