@@ -162,13 +162,15 @@ def _substeps(n: int, rules: market.MemberRules, quota: float, pool_quota: np.nd
     ``stocks``, ``sums``, ``used`` and ``rent_sum`` are updated in place. Each sub-step:
     deliveries and orders (:func:`_substep_wants`), the company's offer
     (:func:`regimes.offer_at`, of its stock beyond its ``reserve`` under the trading company
-    with ``company_on``), trade, clearing and consumption (:func:`_substep_trade`); what the
+    with ``company_on``), trade, clearing and consumption (:func:`_substep_trade`), and with
+    ``carry_on`` sellers' going prices marked down for the stock they carry beyond their
+    target cover (:func:`going_prices.carry_anchors`, ``carrying_cost_per_yr``); what the
     company bought on an order is held in its reserve from the month's next sub-step on
     (``held``; :func:`regimes.update_company` adds the whole month's
     purchases at its end; offered for sale until 2026-12-07, a 5,000 t Nd order of 2012 added
     4.6 kt to the company's stock at one sub-step, 2.5 at two, 1.3 at four). Returns the new
     flow, drain, prices, expected, going and perceived prices and the backlog. One pass, not
-    four calls and two Python offers a sub-step: the member rules' 28 arrays are passed once a
+    four calls and two Python offers a sub-step: the member rules' 29 arrays are passed once a
     month and the sub-steps' intermediate arrays are never boxed (a warm default run 0.33 ->
     0.30 s).
     """

@@ -52,7 +52,7 @@ def _glut_scales(sensitivity_yr: np.ndarray, horizon_yr: np.ndarray, level: np.n
                  reference: np.ndarray) -> np.ndarray:
     """The arithmetic of :func:`glut_scales` per member and element (numba, cached).
 
-    Takes the two rules it reads, not the whole :class:`MemberRules`: passing the 28 arrays
+    Takes the two rules it reads, not the whole :class:`MemberRules`: passing the 29 arrays
     of a month's rules costs a call about 6 us to unbox, more than its arithmetic.
     """
     members, elements = level.shape
