@@ -205,10 +205,11 @@ def _market_sellers_stock(stocks: np.ndarray, reserve: np.ndarray) -> np.ndarray
     (M, E) t, not for sale); the export market's: foreign producers'.
     """
     members, _, elements = stocks.shape
+    spare = regimes.spare_stock(stocks[:, _TC], reserve)
     out = np.empty((members, 2, elements))
     for m in range(members):
         for e in range(elements):
-            out[m, 0, e] = stocks[m, _PC, e] + np_maximum(stocks[m, _TC, e] - reserve[m, e], 0.0)
+            out[m, 0, e] = stocks[m, _PC, e] + spare[m, e]
             out[m, 1, e] = stocks[m, _PE, e]
     return out
 
