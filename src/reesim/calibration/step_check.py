@@ -27,6 +27,7 @@ import xarray as xr
 
 from reesim.indicators import mean_by_year
 from reesim.scenario import Scenario
+from reesim.scenario.schema import MAX_SUBSTEPS
 from reesim.validation.patterns import OBSERVED_ELEMENTS
 
 STEP_CHECK_END_YEAR = 2030
@@ -147,7 +148,7 @@ def _annual(values: xr.DataArray) -> xr.DataArray:
     return values.groupby("time.year").mean()
 
 
-FINEST_SUBSTEPS = 16
+FINEST_SUBSTEPS = MAX_SUBSTEPS
 """The finest market step the refinement compares with (the schema's largest sub-step count)."""
 FINEST_VOLUME_TOLERANCE = 0.05
 """Largest relative change of an annual world volume allowed between the scenario's step and
@@ -171,8 +172,8 @@ def distance_to_finest(substeps: int) -> float:
     return 2.0 * (1.0 - substeps / FINEST_SUBSTEPS)
 
 
-def step_penalty(volume_gap: np.ndarray, price_gap: np.ndarray, path_gap: np.ndarray,
-                 substeps: int = 2) -> np.ndarray:
+def step_penalty(volume_gap: np.ndarray, price_gap: np.ndarray, path_gap: np.ndarray, *,
+                 substeps: int) -> np.ndarray:
     """Objective penalty (M,) for not converging: the relative excess over each tolerance.
 
     The gaps are those between n (``substeps``) and 2n sub-steps; each is carried to the
@@ -228,7 +229,7 @@ def step_convergence(scenario: Scenario, values: Mapping[str, float] | None = No
 
 
 REFINEMENT_SUBSTEPS = (1, 2, 4, 8, FINEST_SUBSTEPS)
-"""Market sub-steps a month of :func:`step_refinement`'s runs (16 is the schema's largest)."""
+"""Market sub-steps a month of :func:`step_refinement`'s runs, up to the schema's largest."""
 
 
 def step_refinement(scenario: Scenario, values: Mapping[str, float] | None = None,

@@ -20,6 +20,9 @@ from reesim.ensemble.xlrm import Lever, Outcome
 
 REGIME_NAMES: tuple[str, ...] = ("free_market", "trading_company")
 """Baotou's market regimes; each is implemented in ``reesim.model.mechanisms.regimes.REGIMES``."""
+MAX_SUBSTEPS = 16
+"""Most market sub-steps a month a scenario may ask for (``market.substeps``); the time step's
+refinement compares the run with this many (``calibration/step_check.py``)."""
 RegimeName = Literal[REGIME_NAMES]  # type: ignore[valid-type]
 ElementName = Literal[ELEMENTS]  # type: ignore[valid-type]
 ApplicationName = Literal[APPLICATIONS]  # type: ignore[valid-type]
@@ -340,7 +343,7 @@ class MarketOptions(_Strict):
     quota where the customs record has about half of it, so the medium/heavy pool binds where
     the record's did not (docs/model.md, section 5). An export quota event of segment total
     sets one pool in its months; of segment light or ionic, that pool alone."""
-    substeps: Annotated[int, Field(ge=1, le=16)] = 2
+    substeps: Annotated[int, Field(ge=1, le=MAX_SUBSTEPS)] = 2
     """Market sub-steps per month: trade, clearing and consumption run this many times a month
     with the month's flows split evenly (a numerical setting). Two by default since 2026-12-07:
     against sixteen sub-steps, at the fit made there, 8.5% of the observed annual price paths of
