@@ -24,6 +24,16 @@ import sys
 
 
 def defer_dask() -> bool:
+    """Defer both of xarray's dask imports; True if the cache entry is installed (or there).
+
+    The two are independent: the collection check gives dask's own answer whether or not the
+    cache entry could be installed (another xarray layout, or ``dask.array`` already imported).
+    """
+    _defer_collection_check()
+    return _defer_array_module()
+
+
+def _defer_array_module() -> bool:
     """Install the deferred dask entry in xarray's cache; True if installed (or already there)."""
     try:
         from xarray.namedarray import pycompat
@@ -61,7 +71,6 @@ def defer_dask() -> bool:
             return getattr(self._resolve(), name)
 
     cache["dask"] = _DeferredDask()
-    _defer_collection_check()
     return True
 
 
