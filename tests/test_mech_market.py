@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from mech import model
 from reesim.dims import DT_YR
 from reesim.model.mechanisms import market
-from reesim.model.mechanisms.market import going_prices, holds, price_rule
+from reesim.model.mechanisms.market import arbitrage, going_prices, holds, price_rule
 from reesim.model.state import initial_state
 
 
@@ -361,22 +362,32 @@ def test_imports_are_bought_in_the_export_market_beside_foreign_consumers():
     np.testing.assert_allclose(stocks.producers_export, 1500.0 - traded.abroad.sold, rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known miss (issue 8): China's import requirement is filled like the export market's, gated "
-    "by (p_China / landed)^2, so oxides move into China at a loss; importing them only as spot "
-    "arbitrage, refitted, moved the fit to the hoarding prior's top and left the Nd and Dy "
-    "markets at their scarcity bounds for years (four lever tests failed): docs/model.md "
-    "section 5"))
 def test_oxides_move_into_china_only_when_they_pay():
     """China buys ore and concentrate under supply agreements, not oxides: separated oxides move
     in only as spot arbitrage, when China's price covers the export price and the trade cost.
-    The present rule fills China's requirement at a loss (gated by (p_China / landed)^2: 27% of
-    it at half the landed cost): the baseline imports 12 kt/yr of Nd into China in 2038 at 27
-    USD/kg from a market paying 33, and 44 kt/yr in 2046 at 150 from one paying 243."""
+    Until 2026-12-07 the rule filled China's requirement at a loss (gated by
+    (p_China / landed)^2: 27% of it at half the landed cost), and the baseline imported 343 t of
+    Dy into China in 2030 from a market paying more (a strict xfail since 2026-12-03)."""
     _, cheaper = _month_in_2030(0.9, 1.0, "zero", 0.0)        # China short and cheaper: none
-    assert not cheaper.imports.any()
+    assert cheaper.abroad.sold.any() and not cheaper.imports.any()
     _, dearer = _month_in_2030(2.0, 1.0, "zero", 0.0)           # China short and dearer: they come
-    assert (dearer.imports > 0.0).all()
+    selling = dearer.abroad.sold > 0.0       # where foreign sellers sell beyond their own cover
+    assert selling.sum() >= selling.size // 2
+    assert (dearer.imports[selling] > 0.0).all()
+
+
+def test_the_share_of_intended_imports_carried_out_rises_from_the_landed_cost_to_the_margin():
+    """None at or below the landed cost, all from the ceiling multiple of it (1.1 by default),
+    linear in log price between; a ceiling of 1 carries everything above the landed cost."""
+    log_ceiling = math.log(1.1)
+    assert arbitrage.import_share(9.0, 10.0, log_ceiling) == 0.0
+    assert arbitrage.import_share(10.0, 10.0, log_ceiling) == 0.0
+    assert arbitrage.import_share(11.0, 10.0, log_ceiling) == 1.0
+    assert arbitrage.import_share(30.0, 10.0, log_ceiling) == 1.0
+    assert arbitrage.import_share(10.5, 10.0, log_ceiling) == pytest.approx(
+        math.log(1.05) / log_ceiling, rel=1e-12)
+    assert arbitrage.import_share(10.001, 10.0, 0.0) == 1.0
+    assert arbitrage.import_share(10.0, 10.0, 0.0) == 0.0
 
 
 def test_traders_close_a_stock_gap_over_the_correction_ratio_times_their_adjustment_time():

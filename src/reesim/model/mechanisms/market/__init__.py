@@ -51,7 +51,7 @@ from reesim.model.mechanisms.market import (  # noqa: F401  (the market's parts,
     price_floors,
     price_rule,
 )
-from reesim.model.mechanisms.market.arbitrage import desired_at, quota_rent
+from reesim.model.mechanisms.market.arbitrage import desired_at, import_share, quota_rent
 from reesim.model.mechanisms.market.going_prices import landed_cost, perception_weight
 from reesim.model.mechanisms.market.holds import drain_hold_at, premium_signal_at, seller_hold_at
 from reesim.model.mechanisms.market.price_rule import TINY_T, _log_prices, _price_rules
@@ -928,11 +928,11 @@ def _trade(rules: MemberRules, quota: float, pool_quota: np.ndarray, pool_of: np
         out, into, licence_cap, denied, quota, pooled, pool_quota, pool_of, turned, flow, decay,
         stocks, hold, signal,
         rules.premium_withholding, rules.smuggling_share, rules.smuggling_cap_t_per_yr, duty,
-        trade_cost, price, recent, anchor, want, company_offer, release_reserve, buy_reserve,
-        buy_company, dt, log_floor, rules.log_choke_price, log_max_scarcity, eps, beta,
-        glut_by_element, width, log_target, new_flow, imports, exports_wanted, within_quota,
-        log_price, sold_china, sold_pc, sold_tc, sold_sr, got_sr, got_tc, got_cc, got_exporters,
-        got_smugglers, sold_abroad, sold_pe, got_ce)
+        trade_cost, rules.log_export_ceiling, price, recent, anchor, want, company_offer,
+        release_reserve, buy_reserve, buy_company, dt, log_floor, rules.log_choke_price,
+        log_max_scarcity, eps, beta, glut_by_element, width, log_target, new_flow, imports,
+        exports_wanted, within_quota, log_price, sold_china, sold_pc, sold_tc, sold_sr, got_sr,
+        got_tc, got_cc, got_exporters, got_smugglers, sold_abroad, sold_pe, got_ce)
     for m in range(members):
         for e in range(elements):
             free[m, e] = licensed[e] * within_quota[m, e]
@@ -960,7 +960,7 @@ def _trade_and_clear(
         rent_turned: np.ndarray,
         flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, hold: np.ndarray,
         log_signal: np.ndarray, withholding: np.ndarray, smuggle_share: np.ndarray,
-        smuggle_cap: np.ndarray, duty: np.ndarray, trade_cost: float,
+        smuggle_cap: np.ndarray, duty: np.ndarray, trade_cost: float, log_ceiling: np.ndarray,
         price: np.ndarray, recent: np.ndarray, anchor: np.ndarray, want: np.ndarray,
         company_offer: np.ndarray,
         release: np.ndarray, buy_reserve: np.ndarray, buy_company: np.ndarray, dt: float,
@@ -1000,7 +1000,9 @@ def _trade_and_clear(
        away, ``smuggle_share`` (M,) leaves anyway, at most ``smuggle_cap`` (M,) t/yr in all,
        pro rata over elements (smugglers buy beside the exporters and are served with them;
        ``got_smugglers`` is their part); imports into China (no quota) are the intention's
-       other side;
+       other side, which follows a net import aim only in the share that pays at the step's
+       prices (:func:`.arbitrage.import_share`, ``log_ceiling`` (M,) the members' log
+       ``export_ceiling_multiple``);
     2. the China market: producers' offer, the company's, the reserve's release against the
        reserves' orders (served first), consumers and exporters; its price
        (:func:`_log_prices`), buyers' purchases scaled by ``(p / p_recent) ** eps``, the
@@ -1037,7 +1039,13 @@ def _trade_and_clear(
     for m in range(members):
         # 1. trade intention, imports, exports within licences and quota
         for e in range(elements):
-            new_flow[m, e] = flow[m, e] + (out[m, e] - into[m, e] - flow[m, e]) * decay[m]
+            # traders aim at the net of the two markets' wants; a net import aim only in the
+            # share that pays at the step's prices: separated oxide enters China as arbitrage
+            aim = out[m, e] - into[m, e]
+            if aim < 0.0:
+                aim *= import_share(price[m, 0, e], landed_cost(price[m, 1, e], 0.0, trade_cost),
+                                    log_ceiling[m])
+            new_flow[m, e] = flow[m, e] + (aim - flow[m, e]) * decay[m]
             imports[m, e] = np_maximum(-new_flow[m, e], 0.0) * dt    # wanted; bought in 3.
             exports_wanted[m, e] = np_minimum(np_maximum(new_flow[m, e], 0.0), licence_cap[m, e])
         if pooled:

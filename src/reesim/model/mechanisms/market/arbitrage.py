@@ -12,6 +12,8 @@ default) every element's exports are cut by the same share.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -39,6 +41,31 @@ def desired_at(landed: float, destination_price: float, want: float, sellers: fl
     requirement = np_maximum(want - local + (target_stock - sellers) / correction_yr, 0.0)
     push = push_rate * np_maximum(ratio - 1.0, 0.0) * want
     return requirement * numpy_power(np_minimum(ratio, 1.0), gate, one_value) + push
+
+
+@numba.njit(cache=True, error_model="numpy")
+def import_share(china_price: float, landed: float, log_ceiling: float) -> float:
+    """Share of a net import aim into China that traders pursue, for one separated oxide.
+
+    China buys ore and concentrate under supply agreements (the routes of
+    ``inputs/china_offtake.csv``), not separated oxides: these come in as arbitrage, when
+    China's price ``china_price`` covers their landed cost ``landed`` (export price + trade cost,
+    USD/kg) and traders' margin. The share is ``min(max(ln(ratio) / ln ceiling, 0), 1)`` of
+    ``ratio = china_price / landed``: none at or below the landed cost, all from the member's
+    ``export_ceiling_multiple`` of it (the margin at which China's going price is drawn down to
+    the landed cost, :func:`.going_prices.compete_anchors`; a ceiling of 1 takes all of it above
+    the landed cost). It scales the aim, not the shipments, so imports follow it over traders'
+    adjustment time (scaling the shipments made the projection's Dy export price chatter month
+    to month). Before 2026-12-07 the aim was China's requirement gated like exports,
+    ``min(ratio, 1) ** gate``: 27% of it came in at half the landed cost, and baotou's projection
+    imported 343 t of Dy into China in 2030 at a loss. A net export aim is untouched, so a run
+    whose aim never turns to imports (every calibrated scenario to 2025) is the same bit for bit.
+    """
+    if not china_price > landed:
+        return 0.0
+    if log_ceiling <= 0.0:
+        return 1.0
+    return np_minimum(math.log(china_price / landed) / log_ceiling, 1.0)
 
 
 @numba.njit(cache=True, error_model="numpy")
