@@ -367,7 +367,7 @@ def test_oxides_move_into_china_only_when_they_pay():
     in only as spot arbitrage, when China's price covers the export price and the trade cost.
     Until 2026-12-07 the rule filled China's requirement at a loss (gated by
     (p_China / landed)^2: 27% of it at half the landed cost), and the baseline imported 343 t of
-    Dy into China in 2030 from a market paying more (a strict xfail since 2026-12-03)."""
+    Dy into China in 2030 from a market paying more (a strict xfail since 2026-12-02)."""
     _, cheaper = _month_in_2030(0.9, 1.0, "zero", 0.0)        # China short and cheaper: none
     assert cheaper.abroad.sold.any() and not cheaper.imports.any()
     _, dearer = _month_in_2030(2.0, 1.0, "zero", 0.0)           # China short and dearer: they come
