@@ -217,8 +217,10 @@ CONSTANTS = (
              "every 2-3 years. Refitted at 2 (damping 0.71) the cycles go and the objective "
              "falls from 4.181 to 4.074, but the projection's Nd export price jumps 9 times "
              "against 5; at 3, 3.927, but two market sub-steps then move 2017-2018 mine output "
-             "by 11% (docs/model.md section 5). Kept at 1 (the rule before 2026-12-03) until "
-             "the projection's loss-making imports into China are resolved.",
+             "by 11% (docs/model.md section 5). Kept at 1 (the rule before 2026-12-03): "
+             "refitted at 2 on 2026-12-07, once the projection's imports into China no longer "
+             "lost money, six seeds fitted better (2.48-2.52 against 2.55) but each failed one "
+             "to four behaviour tests (docs/market-experiments.md, fiftieth session).",
              "Sterman 2000, Business Dynamics, ch. 17 (the stock management structure); "
              "measured on baotou")
 )
