@@ -825,12 +825,11 @@ def _trade(rules: MemberRules, quota: float, pool_quota: np.ndarray, pool_of: np
     desired exports and imports (:func:`_desired_trade`, from the landed costs
     :func:`landed_cost`; under the rent rule the exports at the landed cost plus
     :func:`.arbitrage.quota_rent`, one per pool, written to ``rent`` (M, E) USD/kg for each
-    element, 0 where its pool's quota does not bind), the share of a net import aim that pays
-    (:func:`.arbitrage.import_share` at the same landed costs), the licences' grant and
+    element, 0 where its pool's quota does not bind; the import landed costs also set the share
+    of a net import aim that pays, :func:`.arbitrage.import_share`), the licences' grant and
     refusals, the intention's adjustment ``1 - exp(-dt / arbitrage time)``, the world's drain
     as sellers perceive it (:func:`world_drain`, lagged over ``drain_perception_time_yr``),
-    sellers' holds
-    (:func:`seller_hold` + :func:`drain_hold`) and the premium signal
+    sellers' holds (:func:`seller_hold` + :func:`drain_hold`) and the premium signal
     (:func:`premium_signal`) and the price rule (:func:`_price_rule`) are computed as those
     functions state, in numpy's order; the
     clearing's outputs are written in place (t, t/yr as in :class:`Trade`), ``drain`` (M, E)
@@ -846,11 +845,6 @@ def _trade(rules: MemberRules, quota: float, pool_quota: np.ndarray, pool_of: np
                          rules)
     into = _desired_trade(landed_in, price[:, 0], want[:, 0], stocks[:, _PC], supply_china,
                           rules)
-    pays = np.empty((members, elements))        # the share of a net import aim that pays
-    for m in range(members):
-        for e in range(elements):
-            pays[m, e] = import_share(price[m, 0, e], landed_in[m, e],
-                                      rules.log_export_ceiling[m])
     # the tonnage quota's rent: exports wanted at landed cost + rent fit the quota; the share
     # of the no-rent wants it turns away is the quota's squeeze the premium hold reads
     turned = np.zeros(members)
@@ -934,8 +928,8 @@ def _trade(rules: MemberRules, quota: float, pool_quota: np.ndarray, pool_of: np
     within_quota = np.empty((members, elements))
     log_price = np.empty(price.shape)
     _trade_and_clear(
-        out, into, pays, licence_cap, denied, quota, pooled, pool_quota, pool_of, turned, flow,
-        decay, stocks, hold, signal,
+        out, into, landed_in, rules.log_export_ceiling, licence_cap, denied, quota, pooled,
+        pool_quota, pool_of, turned, flow, decay, stocks, hold, signal,
         rules.premium_withholding, rules.smuggling_share, rules.smuggling_cap_t_per_yr, duty,
         trade_cost, price, recent, anchor, want, company_offer,
         release_reserve, buy_reserve, buy_company, dt, log_floor, rules.log_choke_price,
@@ -964,8 +958,8 @@ _PC, _PE, _TC, _SR, _CC, _CE = (_HOLDER_INDEX[h] for h in (
 
 @numba.njit(cache=True, error_model="numpy")
 def _trade_and_clear(
-        out: np.ndarray, into: np.ndarray, pays: np.ndarray, licence_cap: np.ndarray,
-        denied: np.ndarray,
+        out: np.ndarray, into: np.ndarray, landed_in: np.ndarray, log_ceiling: np.ndarray,
+        licence_cap: np.ndarray, denied: np.ndarray,
         quota: float, pooled: bool, pool_quota: np.ndarray, pool_of: np.ndarray,
         rent_turned: np.ndarray,
         flow: np.ndarray, decay: np.ndarray, stocks: np.ndarray, hold: np.ndarray,
@@ -1010,8 +1004,10 @@ def _trade_and_clear(
        away, ``smuggle_share`` (M,) leaves anyway, at most ``smuggle_cap`` (M,) t/yr in all,
        pro rata over elements (smugglers buy beside the exporters and are served with them;
        ``got_smugglers`` is their part); imports into China (no quota) are the intention's
-       other side, which follows a net import aim only in the share ``pays`` (M, E) that
-       China's price pays at the step's prices (:func:`.arbitrage.import_share`);
+       other side, which follows a net import aim only in the share that China's price pays
+       at the step's prices (:func:`.arbitrage.import_share` of ``landed_in`` (M, E) USD/kg,
+       export-market oxide landed in China, and ``log_ceiling`` (M,) the members' log
+       ``export_ceiling_multiple``);
     2. the China market: producers' offer, the company's, the reserve's release against the
        reserves' orders (served first), consumers and exporters; its price
        (:func:`_log_prices`), buyers' purchases scaled by ``(p / p_recent) ** eps``, the
@@ -1052,7 +1048,7 @@ def _trade_and_clear(
             # share that pays at the step's prices: separated oxide enters China as arbitrage
             aim = out[m, e] - into[m, e]
             if aim < 0.0:
-                aim *= pays[m, e]
+                aim *= import_share(price[m, 0, e], landed_in[m, e], log_ceiling[m])
             new_flow[m, e] = flow[m, e] + (aim - flow[m, e]) * decay[m]
             imports[m, e] = np_maximum(-new_flow[m, e], 0.0) * dt    # wanted; bought in 3.
             exports_wanted[m, e] = np_minimum(np_maximum(new_flow[m, e], 0.0), licence_cap[m, e])
