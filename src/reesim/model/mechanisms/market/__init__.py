@@ -219,8 +219,9 @@ CONSTANTS = (
              "against 5; at 3, 3.927, but two market sub-steps then move 2017-2018 mine output "
              "by 11% (docs/model.md section 5). Kept at 1 (the rule before 2026-12-03): "
              "refitted at 2 on 2026-12-07, once the projection's imports into China no longer "
-             "lost money, six seeds fitted better (2.48-2.52 against 2.55) but each failed one "
-             "to four behaviour tests (docs/market-experiments.md, fiftieth session).",
+             "lost money, eight seeds fitted better (2.48-2.52 against 2.55); six failed one to "
+             "four behaviour tests, and with seed 6 the China side's rebuilt fits lost their "
+             "state-purchase lever (docs/market-experiments.md, fiftieth session).",
              "Sterman 2000, Business Dynamics, ch. 17 (the stock management structure); "
              "measured on baotou")
 )
