@@ -218,8 +218,9 @@ CONSTANTS = (
              "years after 2011; 2 waited until the projection's imports into China stopped "
              "losing money (2026-12-07). Refitted at 2 then, eight seeds scored 2.48-2.52 "
              "against 2.550 at 1; seed 6 (2.496) is the first to pass every behaviour test "
-             "(docs/market-experiments.md, fiftieth session). At 3 (2026-12-06) two market "
-             "sub-steps moved 2017-2018 mine output by 11%.",
+             "(docs/market-experiments.md, fiftieth session; baotou-china-spike keeps 1, the "
+             "rule it is fitted on). At 3 (2026-12-06) two market sub-steps moved 2017-2018 "
+             "mine output by 11%.",
              "Sterman 2000, Business Dynamics, ch. 17 (the stock management structure); "
              "measured on baotou")
 )
