@@ -123,7 +123,10 @@ def test_lynas_oxide_sold_into_china_is_exported_again():
     "code (seeds 0-3: 2.737-2.869, hoarding 0.10-0.74) the state reserve's purchase moves "
     "China's Nd 0.3-1.2% (2% asked) and the leaky ban fails. With Dy and Tb alone at Roskill's "
     "content (fortieth session, seeds 0-4: 2.699-3.006) the dearer Dy draws more ionic ore and "
-    "its Nd, and the purchase still fails (0.62% at seed 1): docs/market-experiments.md"))
+    "its Nd, and the purchase still fails (0.62% at seed 1). Again on the fifty-first session's "
+    "code (traders' stock correction at 2; seeds 0, 1, 2, 6: 2.493-2.515) the 2040 purchase "
+    "raises China's Nd 1.08-1.09x (1.1x asked) and the leaky Dy ban smuggles 3.6-9.9 t/yr (20 "
+    "asked): docs/market-experiments.md"))
 def test_myanmar_ore_carries_the_reported_dy_and_tb_content():
     """Myanmar's ore has the Dy and Tb content Roskill reported for China's 2018 imports.
 
