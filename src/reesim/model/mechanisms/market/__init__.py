@@ -601,7 +601,7 @@ def _clear(offers: np.ndarray, first: np.ndarray, wants: np.ndarray, sold_first:
                       got_first, got)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _clear_at(offers: np.ndarray, first: np.ndarray, wants: np.ndarray, sold_first: np.ndarray,
               others: np.ndarray, m: int, e: int, sold: np.ndarray, sold_by: np.ndarray,
               got_first: np.ndarray, got: np.ndarray) -> None:
@@ -614,6 +614,12 @@ def _clear_at(offers: np.ndarray, first: np.ndarray, wants: np.ndarray, sold_fir
     ``min(supply - taken, want)`` pro rata; the first sellers sell in order, the others pro rata
     to their offers. Sums run in name order from the first term (reserves' orders from 0.0), and
     min, max and the fills follow numpy's rules, so the numbers are those of the numpy rule.
+    Inlined where it is called (numba ``inline="always"``): called per member and element, each
+    call's eleven arrays were reference-counted on the way in and out (atomic operations: 10.5%
+    of a 250-member chunk's perf samples before, 6.5% after; the market pass 22.7 -> 18.8 us
+    per member-month with this,
+    :func:`_reserve_at_cap` and :func:`.price_rule._log_prices` inlined, same numbers bit for
+    bit; 2-core VM, 2026-12-07).
     """
     supply = offers[m, 0, e]
     for s in range(1, offers.shape[1]):
@@ -1144,7 +1150,7 @@ def _trade_and_clear(
             stocks[m, _PC, e] += imports[m, e]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _reserve_at_cap(wants: np.ndarray, supply: float, log_price: float, log_cap: float,
                     log_anchor: float, log_target: float, beta: float) -> None:
     """Ration ``wants`` (t) in place to what sellers release when the price is at its cap.
@@ -1154,6 +1160,7 @@ def _reserve_at_cap(wants: np.ndarray, supply: float, log_price: float, log_cap:
     and sellers still keep the cover the rule asks at the cap price,
     ``want * exp(log_target - (log_cap - log_anchor) / beta)`` steps of it, instead of selling
     their whole stock in one step: what a step sells at the cap no longer depends on the step.
+    Inlined where it is called, as :func:`_clear_at` is (a call per member and element).
     """
     if log_price < log_cap:
         return

@@ -121,7 +121,7 @@ def _solve_log_price(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                     work, out[m])
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
                 log_last: np.ndarray, log_ref: np.ndarray, log_hold: np.ndarray,
                 log_anchor: np.ndarray, log_choke: np.ndarray,
@@ -161,7 +161,9 @@ def _log_prices(supply: np.ndarray, fixed: np.ndarray, elastic: np.ndarray,
     for the softplus since 2026-12-04), 2.9 steps on average on the default run (median 3,
     99th percentile 4; 4.2 and 13 before a step within the tolerance ended the solve ahead of
     the bracket's safeguard, 2026-12-06), where the former 20 bisection halvings were a fifth
-    of a large batch's time, and it solves to 1e-10 instead of 1e-5 in log price.
+    of a large batch's time, and it solves to 1e-10 instead of 1e-5 in log price. Inlined into
+    its callers (called per member and market, its twenty-one arrays were reference-counted at
+    each call, :func:`.market._clear_at`).
     """
     elements = len(out)
     lo, hi, scale, offset, held = work[0], work[1], work[2], work[3], work[4]
