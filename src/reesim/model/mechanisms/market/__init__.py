@@ -614,12 +614,10 @@ def _clear_at(offers: np.ndarray, first: np.ndarray, wants: np.ndarray, sold_fir
     ``min(supply - taken, want)`` pro rata; the first sellers sell in order, the others pro rata
     to their offers. Sums run in name order from the first term (reserves' orders from 0.0), and
     min, max and the fills follow numpy's rules, so the numbers are those of the numpy rule.
-    Inlined where it is called (numba ``inline="always"``): called per member and element, each
-    call's eleven arrays were reference-counted on the way in and out (atomic operations: 10.5%
-    of a 250-member chunk's perf samples before, 6.5% after; the market pass 22.7 -> 18.8 us
-    per member-month with this,
-    :func:`_reserve_at_cap` and :func:`.price_rule._log_prices` inlined, same numbers bit for
-    bit; 2-core VM, 2026-12-07).
+    Inlined where it is called (numba ``inline="always"``), as are :func:`_reserve_at_cap` and
+    :func:`.price_rule._log_prices`: called per member and element, each call's arrays were
+    reference-counted on the way in and out, atomic operations that took 10.5% of a 250-member
+    chunk's perf samples (6.5% inlined; ``docs/benchmarks.md``, fifty-second session).
     """
     supply = offers[m, 0, e]
     for s in range(1, offers.shape[1]):
