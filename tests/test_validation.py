@@ -484,7 +484,7 @@ def test_validate_a_scenario_after_the_record_exits_2(tmp_path):
     assert not out.exists()
 
 
-def test_validate_baotou_end_to_end(tmp_path):
+def test_validate_baotou_end_to_end(tmp_path, baotou_result):
     out = tmp_path / "val"
     result = runner.invoke(app, ["validate", "baotou", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -526,6 +526,13 @@ def test_validate_baotou_end_to_end(tmp_path):
     assert supply.at[("Dy", 2020, "world"), "recorded_t"] == pytest.approx(1850.0)
     assert supply.at[("Dy", 2018, "myanmar"), "recorded_t"] == pytest.approx(860.0)
     assert supply.at[("Tb", 2018, "myanmar"), "recorded_t"] == pytest.approx(130.0)
+    # and the world's separated NdPr of 2018 (Arafura, illegal supply included), beside the
+    # run's separated Nd and Pr (1.20x at the fiftieth session's fit)
+    assert supply.at[("NdPr", 2018, "world, separated"), "recorded_t"] == pytest.approx(37000.0)
+    ndpr = baotou_result.dataset.separation_output.isel(member=0).sel(element=["Nd", "Pr"],
+                                                                     time="2018")
+    assert supply.at[("NdPr", 2018, "world, separated"), "simulated_t"] == pytest.approx(
+        float(ndpr.sum(["region", "element"]).mean("time")), rel=1e-5)
     np.testing.assert_allclose(supply.ratio, supply.simulated_t / supply.recorded_t, rtol=1e-5)
     # the same run's Dy mine output of 2020 as the element balances read it
     assert supply.at[("Dy", 2020, "world"), "simulated_t"] == pytest.approx(

@@ -102,7 +102,7 @@ def print_spike(console: Console, title: str, spike: pd.DataFrame) -> None:
 
 
 def print_element_supply(console: Console, title: str, supply: pd.DataFrame) -> None:
-    """Single elements' mine output beside the published figures of it."""
+    """Single elements' mine output (NdPr: separated oxide) beside the published figures."""
     if supply.empty:
         return
     table = Table(title=title, title_justify="left")

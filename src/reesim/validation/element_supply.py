@@ -3,8 +3,10 @@
 The record of mine output is by country in t REO; what each element contributes comes from the
 deposits' distributions, so a wrong distribution shows only here: Dy mined c.2020 (Adamas),
 yttrium (USGS), scandium (USGS), and the Dy and Tb content of China's 2018 imports from
-Myanmar (Roskill). :func:`element_supply_table` puts each published figure beside the run's
-mine output of the same element, year and scope (median over members).
+Myanmar (Roskill). The world's supply of separated NdPr oxide in 2018 (Arafura, illegal supply
+included) is set beside the run's separated Nd and Pr (scope ``world, separated``).
+:func:`element_supply_table` puts each published figure beside the run's output of the same
+element, year and scope (median over members).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from reesim.indicators import mean_by_year
 
 COLUMNS = ["element", "year", "scope", "simulated_t", "recorded_t", "recorded_low_t",
            "recorded_high_t", "ratio", "basis", "source"]
-"""Columns: t REO/yr (the run's annual mine output; the record's value, or the midpoint of its
-range, and the range), simulated / recorded, the record's basis and source."""
+"""Columns: t REO/yr (the run's annual mine output, or separated output for the scope ``world,
+separated``; the record's value, or the midpoint of its range, and the range), simulated /
+recorded, the record's basis and source."""
 
 _WORLD_METRIC = re.compile(r"mine production|^production$|global production", re.IGNORECASE)
 _MYANMAR_CONTENT = re.compile(r"(\d[\d,]*) t (Dy2O3|Tb4O7)")
@@ -63,12 +66,36 @@ def _myanmar_rows() -> list[dict[str, object]]:
     return rows
 
 
+def _separated_rows() -> list[dict[str, object]]:
+    """World supply of a group's separated oxide in one year, from the record.
+
+    The ``supply`` rows of ``reference/demand_by_application.csv``: Arafura's NdPr of 2018.
+    """
+    table = load_table("reference", "demand_by_application")
+    picked = table[(table.metric.astype(str) == "supply") & (table.scope == "World")
+                   & table.year.notna() & (table.year == table.year_end) & table.value.notna()]
+    return [{"element": "".join(e.strip() for e in str(row.elements).split(",")),
+             "elements": [e.strip() for e in str(row.elements).split(",")],
+             "year": int(row.year), "scope": "world, separated", "recorded_t": float(row.value),
+             "recorded_low_t": float(row.value), "recorded_high_t": float(row.value),
+             "basis": row.basis, "source": row.source} for _, row in picked.iterrows()]
+
+
 def element_supply_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per published figure the run covers (columns :data:`COLUMNS`)."""
     rows = _world_rows() + _myanmar_rows()
     mined = mean_by_year(ds.mine_output)
+    separated = mean_by_year(ds.separation_output).sum("region")
     myanmar = [p for p in ds.producer.values if str(p).startswith("myanmar")]
     out = []
+    for row in _separated_rows():
+        elements = row.pop("elements")
+        if row["year"] not in separated.year.values or not set(elements) <= set(ds.element.values):
+            continue
+        simulated = separated.sel(year=row["year"], element=elements).sum("element")
+        simulated = float(simulated.median("member") if "member" in simulated.dims
+                          else simulated)
+        out.append({**row, "simulated_t": simulated, "ratio": simulated / row["recorded_t"]})
     for row in rows:
         if (row["year"] not in mined.year.values or row["element"] not in ds.element.values
                 or (row["scope"] == "myanmar" and not myanmar)):

@@ -98,6 +98,7 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
                      "supply, what separators left in residues, consumption and stocks (t "
                      "REO), prices (USD/kg) beside the record's", element_balance_tables(ds, obs)),
         "element_supply": ("Element supply vs record: mine output of single elements beside "
-                           "the published figures (t REO/yr; world, and Myanmar's ore)",
+                           "the published figures (t REO/yr; world, and Myanmar's ore; NdPr: "
+                           "separated oxide)",
                            element_supply_table(ds)),
     }
