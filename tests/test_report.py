@@ -269,12 +269,20 @@ def test_claims_csv_has_numbers_units_and_full_citations(baotou_result):
 
     import pandas as pd
 
-    from reesim.report.claims import claims_csv, share_claims
+    from reesim.report.claims import claims_csv, system_claims
 
-    frame = pd.read_csv(io.StringIO(claims_csv(share_claims(baotou_result.dataset), None)))
+    frame = pd.read_csv(io.StringIO(claims_csv(system_claims(baotou_result.dataset), None)))
     assert list(frame.columns[:6]) == ["claim", "period", "value", "low", "high", "unit"]
     assert frame.value.dtype.kind == "f" and frame.low.notna().all()
-    assert (frame.low <= frame.high).all() and (frame.unit == "%").all()
+    assert (frame.low <= frame.high).all() and set(frame.unit) == {"%", "kt REO/yr"}
+    # the fringe's level against IMCOA's 30-40 kt of illegal output c.2014: the model's
+    # South China fringe less the quota-counted output, in the same year
+    fringe = frame[frame.claim == "China's illegal mine output"].iloc[0]
+    assert (fringe.low, fringe.high, fringe.period) == (30.0, 40.0, "c.2014")
+    ds = baotou_result.dataset.isel(member=0)
+    illegal = ds.mine_output.sel(producer=~ds.producer_legal.values, time="2014")
+    assert fringe.value == pytest.approx(float(illegal.sum(["producer", "element"]).mean())
+                                         / 1000.0, rel=1e-6)
     assert frame.source.str.contains("<http").any()       # links kept, not cut at 70 chars
     assert frame.source.str.len().max() > 100
 

@@ -161,7 +161,7 @@ def run(
         claims_frame,
         counterfactual,
         regime_effects,
-        share_claims,
+        system_claims,
     )
     from reesim.report.render import render, render_claims
     from reesim.report.summary import summary_records, to_csv
@@ -188,7 +188,7 @@ def run(
             result = simulate(scen, members=members, seed=seed,
                               progress=lambda done: bar.update(task, completed=done))
         records = summary_records(result.dataset, chosen_years)
-        claims = share_claims(result.dataset)
+        claims = system_claims(result.dataset)
         effects = None
         other = counterfactual(scen)
         if other is not None:
@@ -336,7 +336,7 @@ def validate(
     )
     from reesim.cli_backtest import fit_window, print_backtest
     from reesim.cli_record import print_record_tables
-    from reesim.report.claims import claims_frame, counterfactual, regime_effects, share_claims
+    from reesim.report.claims import claims_frame, counterfactual, regime_effects, system_claims
     from reesim.report.render import render_claims, render_validation
     from reesim.validation import compute_metrics, load_observations, objective, write_report
     from reesim.validation.observations import RECORD_END_YEAR, TRAIN_END_YEAR
@@ -387,7 +387,7 @@ def validate(
                                      f"{', '.join(map(str, REFINEMENT_SUBSTEPS))} market "
                                      f"sub-steps a month (the run: {n}), to "
                                      f"{STEP_CHECK_END_YEAR}", refinement)
-        claims = share_claims(result.dataset)
+        claims = system_claims(result.dataset)
         effects = None
         other = counterfactual(scen)
         if other is not None:

@@ -21,6 +21,9 @@ from reesim.scenario.schema import Scenario
 
 AGREEMENT_POINTS = 5.0
 """A model share within this many percentage points of the quoted range agrees with it."""
+AGREEMENT_FRACTION = 0.10
+"""A model tonnage within this fraction of the quoted range's bounds agrees with it (the
+quoted tonnages are estimates given as round ranges)."""
 TC_WINDOW = ("2009-01", "2012-12")
 
 
@@ -62,10 +65,17 @@ def _quoted(facts: pd.DataFrame, fact: str) -> tuple[float, float, str, str]:
     return float(values.min()), float(values.max()), text, _citations(rows.source)
 
 
-def _verdict(model: float, low: float, high: float) -> str:
+def _verdict(model: float, low: float, high: float, *, relative: bool = False) -> str:
+    """Whether ``model`` agrees with the quoted range ``low..high``.
+
+    Within :data:`AGREEMENT_POINTS` of it for shares, :data:`AGREEMENT_FRACTION` for tonnages
+    (``relative``).
+    """
     if not np.isfinite(model):
         return "not computed"
-    if low - AGREEMENT_POINTS <= model <= high + AGREEMENT_POINTS:
+    lo, hi = ((low * (1 - AGREEMENT_FRACTION), high * (1 + AGREEMENT_FRACTION)) if relative
+              else (low - AGREEMENT_POINTS, high + AGREEMENT_POINTS))
+    if lo <= model <= hi:
         return "agrees"
     side = "below" if model < low else "above"
     return f"differs: model {side} the quoted range"
@@ -118,6 +128,34 @@ def share_claims(ds: xr.Dataset) -> list[Claim]:
     claims.append(Claim("Bayan Obo share of world RE supply", "2008", text, f"{value:.0f}%",
                         _verdict(value, low, high), src, value, low, high))
     return claims
+
+
+def fringe_claims(ds: xr.Dataset) -> list[Claim]:
+    """China's illegal mine output c.2014 (IMCOA's 30-40 kt) against the model's fringe.
+
+    The record's country output leaves illegal mining out (USGS reports the quota), so this
+    estimate is the only check of the level of the model's illegal supply
+    (``producer_legal`` False).
+    """
+    rows = _facts()[lambda f: f.fact == "china_illegal_mine_production_t_reo_per_yr"]
+    if rows.empty:
+        return []
+    low = float(pd.concat([rows.value, rows.value_low]).min()) / 1000.0
+    high = float(pd.concat([rows.value, rows.value_high]).max()) / 1000.0
+    period = str(rows.period.iloc[0])
+    year = int(period.removeprefix("c.")[:4])
+    china = mean_by_year(ind.china_mine_output(ds))
+    recorded = mean_by_year(ind.china_mine_output(ds, recorded_only=True))
+    value = _year_value(china - recorded, year) / 1000.0
+    quoted = f"{low:g}-{high:g} kt ({period})"
+    return [Claim("China's illegal mine output", period, quoted, f"{value:.1f} kt",
+                  _verdict(value, low, high, relative=True), _citations(rows.source), value,
+                  low, high, "kt REO/yr")]
+
+
+def system_claims(ds: xr.Dataset) -> list[Claim]:
+    """Every claim of the table: the shares (:func:`share_claims`) and the fringe's tonnage."""
+    return share_claims(ds) + fringe_claims(ds)
 
 
 def baotou_basket(ds: xr.Dataset, market: str = "china") -> xr.DataArray:
