@@ -61,7 +61,8 @@ def test_trading_company_steadies_prices(history_pair):
         "2026-12-03); at the step-weighted fits the purchase raises China's Nd 1.20x "
         "(fourteenth session), 1.38x (fifteenth), 1.36x (sixteenth), 1.48x (seventeenth) and "
         "1.24x (eighteenth, where China's Nd already runs short in 2034 and stands at 90 USD/kg "
-        "in 2040): "
+        "in 2040), 1.12x at the fiftieth's (measured 2026-12-07, fifty-third session; 1.20x at "
+        "baotou-china-spike's fit): "
         "China's sellers hold ample Nd and the fitted glut ratio (0.05-0.077) makes the price "
         "nearly deaf to stock above target (docs/model.md section 5, fourteenth to seventeenth "
         "sessions)")))])
