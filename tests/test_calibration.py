@@ -339,6 +339,13 @@ def test_patterns_read_a_spike_a_zigzag_and_jumps_from_monthly_prices():
     assert base["nd_export_peak_to_2015"] == pytest.approx(
         float(filtered[(time >= "2010-01-01") & (time <= "2012-12-31")].max()) / level_2015)
     assert base["max_projection_jumps"] == 0.0
+    # the choke guard: history's highest price (2001-2025) over its element's reference price,
+    # here the same path for every element, so the cheapest reference sets it
+    from reesim.datasets import load_inputs
+    reference = load_inputs()["price_anchors"].set_index("element").reference_price_usd_per_kg
+    history = (time >= "2001-01-01") & (time <= "2025-12-31")
+    assert base["max_price_to_reference"] == pytest.approx(
+        float((smooth * spike)[history].max()) / float(reference.reindex(list(ELEMENTS)).min()))
     # a month-to-month zig-zag in one element's China price gives a negative autocorrelation
     zigzag = ds.copy(deep=True)
     zigzag.price.loc[{"market": "china", "element": "Sm"}] *= np.where(months % 2, 1.3, 1.0)

@@ -564,6 +564,12 @@ def test_validate_baotou_end_to_end(tmp_path, baotou_result):
             "series == 'price_export_Nd' and metric == 'peak_to_2015_ratio'").value.iloc[0]),
         rel=0.05)
     assert "Behaviour patterns" in result.output
+    # the choke guard: history's highest price over its reference, beside the record's highest
+    # quote of 2011 over its own (La exported at 135-138 USD/kg against a 2007 reference of
+    # 3.0: about 45 times); baotou stays well under it (19 times at the fiftieth session's fit)
+    guard = patterns.loc["max_price_to_reference"]
+    assert guard.record == pytest.approx(45.39, rel=1e-3)
+    assert 1.0 < guard.simulated < guard.record
     # the 2011 spike of every quoted element in both markets, read like the scored spike: the
     # Nd export row is the pattern above, the China peaks are the patterns' record and run
     spike = pd.read_csv(out / "spike.csv").set_index(["element", "market"])

@@ -58,6 +58,9 @@ PATTERNS: dict[str, str] = {
     "china_sellers_nd_stock_years_2025": ("Nd held by China's sellers (producers and the "
                                           "trading company) at the end of 2025, in years of "
                                           "the world's 2025 Nd use"),
+    "max_price_to_reference": ("highest monthly price over its element's 2007 reference price "
+                               "(price_anchors.csv), any element and market, 2001-2025 (the "
+                               "choke is 100 times the reference by default)"),
 }
 """Name -> what it measures (the order the tables show them in)."""
 
@@ -70,6 +73,7 @@ LABELS: dict[str, str] = {
     "max_projection_jumps": "jumps 2027+",
     "export_sellers_stock_years_2025": "X stock 2025, yr",
     "china_sellers_nd_stock_years_2025": "CN Nd stock 2025, yr",
+    "max_price_to_reference": "max x ref to 2025",
 }
 """Short column labels of the patterns for terminal tables (X: export, CN: China)."""
 
@@ -140,7 +144,31 @@ def run_patterns(ds: xr.Dataset, member: int = 0) -> dict[str, float]:
     out["max_projection_jumps"] = float(max(jumps)) if has_projection else math.nan
     out["export_sellers_stock_years_2025"] = _export_stock_years(ds, member)
     out["china_sellers_nd_stock_years_2025"] = _china_nd_stock_years(ds, member)
+    out["max_price_to_reference"] = _max_price_to_reference(ds, member)
     return out
+
+
+def _reference_prices(elements: list[str]) -> np.ndarray:
+    """The elements' 2007 reference prices, USD/kg (``price_anchors.csv``)."""
+    from reesim.datasets import load_inputs
+
+    anchors = load_inputs()["price_anchors"].set_index("element")
+    return anchors.reference_price_usd_per_kg.reindex(elements).to_numpy(float)
+
+
+def _max_price_to_reference(ds: xr.Dataset, member: int) -> float:
+    """The highest monthly price of 2001-2025 over its element's reference price, any market.
+
+    The guard a domain expert reads first: the record's highest quotes of 2011 reached about 45
+    times the reference (La and Ce outside China), and a run that goes past it in history
+    prices some element near its choke (``baotou-china-spike``'s Er, 64 times, in 2011-12).
+    """
+    price = ds.price.isel(member=member).sel(time=slice(SMOOTHNESS_START, "2025-12"))
+    if price.sizes["time"] == 0:
+        return math.nan
+    elements = [str(e) for e in price.element.values]
+    peak = price.max(["time", "market"]).values / _reference_prices(elements)
+    return float(np.nanmax(peak))
 
 
 def _stock_years(ds: xr.Dataset, member: int, holders: list[str], markets: list[str],
@@ -200,7 +228,19 @@ def recorded_patterns(obs: Observations) -> dict[str, float]:
         "max_projection_jumps": math.nan,
         "export_sellers_stock_years_2025": math.nan,
         "china_sellers_nd_stock_years_2025": math.nan,
+        "max_price_to_reference": _recorded_max_to_reference(obs),
     }
+
+
+def _recorded_max_to_reference(obs: Observations) -> float:
+    """The record's highest 2010-2012 quote over its element's reference price, any market."""
+    from reesim.validation.metrics import SPIKE_ELEMENTS, recorded_peak
+
+    reference = dict(zip(SPIKE_ELEMENTS, _reference_prices(list(SPIKE_ELEMENTS)), strict=True))
+    ratios = [recorded_peak(obs, element, market)[1] / reference[element]
+              for element in SPIKE_ELEMENTS for market in ("china", "export")]
+    ratios = [r for r in ratios if np.isfinite(r)]
+    return max(ratios) if ratios else math.nan
 
 
 PATTERN_COLUMNS = ["pattern", "what", "simulated", "simulated_p05", "simulated_p95", "record",
@@ -227,6 +267,8 @@ def pattern_table(ds: xr.Dataset, obs: Observations) -> pd.DataFrame:
                                             "published; a market that clears holds months"),
         "china_sellers_nd_stock_years_2025": ("no record: producers' stocks are not published; "
                                               "the separators' residue rule starts at 2 years"),
+        "max_price_to_reference": ("record: the highest quote of 2010-2012 over its reference "
+                                   "(observations/prices.csv); the choke bounds both"),
     }
     rows = []
     for name, what in PATTERNS.items():
