@@ -81,6 +81,11 @@ def _verdict(model: float, low: float, high: float, *, relative: bool = False) -
     return f"differs: model {side} the quoted range"
 
 
+def _year_of(period: object) -> int:
+    """The first year of a quoted period ("2014", "c.2014", "2009-2010"); ValueError if none."""
+    return int(str(period).removeprefix("c.")[:4])
+
+
 def _year_value(da: xr.DataArray, year: int) -> float:
     if year not in da.year.values:
         return float("nan")
@@ -111,7 +116,7 @@ def share_claims(ds: xr.Dataset) -> list[Claim]:
     rows = facts[facts.fact == "china_share_of_world_mine_production_pct"]
     for period, group in rows.groupby("period", sort=False):
         try:
-            year = int(str(period).removeprefix("c.")[:4])
+            year = _year_of(period)
         except ValueError:
             continue
         if year not in china_share.year.values:
@@ -143,7 +148,7 @@ def fringe_claims(ds: xr.Dataset) -> list[Claim]:
     low = float(pd.concat([rows.value, rows.value_low]).min()) / 1000.0
     high = float(pd.concat([rows.value, rows.value_high]).max()) / 1000.0
     period = str(rows.period.iloc[0])
-    year = int(period.removeprefix("c.")[:4])
+    year = _year_of(period)
     china = mean_by_year(ind.china_mine_output(ds))
     recorded = mean_by_year(ind.china_mine_output(ds, recorded_only=True))
     value = _year_value(china - recorded, year) / 1000.0

@@ -70,20 +70,28 @@ def _separated_rows() -> list[dict[str, object]]:
     """World supply of a group's separated oxide in one year, from the record.
 
     The ``supply`` rows of ``reference/demand_by_application.csv``: Arafura's NdPr of 2018.
+    Each row's ``elements`` lists the group (its ``element`` label joins them: "NdPr").
     """
     table = load_table("reference", "demand_by_application")
     picked = table[(table.metric.astype(str) == "supply") & (table.scope == "World")
                    & table.year.notna() & (table.year == table.year_end) & table.value.notna()]
-    return [{"element": "".join(e.strip() for e in str(row.elements).split(",")),
-             "elements": [e.strip() for e in str(row.elements).split(",")],
-             "year": int(row.year), "scope": "world, separated", "recorded_t": float(row.value),
-             "recorded_low_t": float(row.value), "recorded_high_t": float(row.value),
-             "basis": row.basis, "source": row.source} for _, row in picked.iterrows()]
+    rows = []
+    for _, row in picked.iterrows():
+        elements = [e.strip() for e in str(row.elements).split(",")]
+        rows.append({"element": "".join(elements), "elements": elements, "year": int(row.year),
+                     "scope": "world, separated", "recorded_t": float(row.value),
+                     "recorded_low_t": float(row.value), "recorded_high_t": float(row.value),
+                     "basis": row.basis, "source": row.source})
+    return rows
+
+
+def _median(tonnes: xr.DataArray) -> float:
+    """A run's figure: the median over members where there are several."""
+    return float(tonnes.median("member") if "member" in tonnes.dims else tonnes)
 
 
 def element_supply_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per published figure the run covers (columns :data:`COLUMNS`)."""
-    rows = _world_rows() + _myanmar_rows()
     mined = mean_by_year(ds.mine_output)
     separated = mean_by_year(ds.separation_output).sum("region")
     myanmar = [p for p in ds.producer.values if str(p).startswith("myanmar")]
@@ -92,19 +100,15 @@ def element_supply_table(ds: xr.Dataset) -> pd.DataFrame:
         elements = row.pop("elements")
         if row["year"] not in separated.year.values or not set(elements) <= set(ds.element.values):
             continue
-        simulated = separated.sel(year=row["year"], element=elements).sum("element")
-        simulated = float(simulated.median("member") if "member" in simulated.dims
-                          else simulated)
+        simulated = _median(separated.sel(year=row["year"], element=elements).sum("element"))
         out.append({**row, "simulated_t": simulated, "ratio": simulated / row["recorded_t"]})
-    for row in rows:
+    for row in _world_rows() + _myanmar_rows():
         if (row["year"] not in mined.year.values or row["element"] not in ds.element.values
                 or (row["scope"] == "myanmar" and not myanmar)):
             continue                          # not in the run (years, elements, producers)
         part = mined.sel(year=row["year"], element=row["element"])
         part = part.sel(producer=myanmar) if row["scope"] == "myanmar" else part
-        simulated = part.sum("producer")
-        simulated = float(simulated.median("member") if "member" in simulated.dims
-                          else simulated)
+        simulated = _median(part.sum("producer"))
         ratio = simulated / row["recorded_t"] if row["recorded_t"] > 0 else np.nan
         out.append({**row, "simulated_t": simulated, "ratio": ratio})
     frame = pd.DataFrame(out, columns=COLUMNS)

@@ -156,19 +156,26 @@ def _reference_prices(elements: list[str]) -> np.ndarray:
     return anchors.reference_price_usd_per_kg.reindex(elements).to_numpy(float)
 
 
-def _max_price_to_reference(ds: xr.Dataset, member: int) -> float:
-    """The highest monthly price of 2001-2025 over its element's reference price, any market.
+def price_to_reference(ds: xr.Dataset, member: int = 0,
+                       first: str | pd.Timestamp | None = SMOOTHNESS_START,
+                       last: str = "2025-12") -> xr.DataArray:
+    """Each element's highest monthly price over its 2007 reference price, shape (element,).
 
-    The guard a domain expert reads first: the record's highest quotes of 2011 reached about 45
-    times the reference (La and Ce outside China), and a run that goes past it in history
-    prices some element near its choke (``baotou-china-spike``'s Er, 64 times, in 2011-12).
+    The highest of ``first``..``last`` in either market, over ``price_anchors.csv``. The choke
+    is ``choke_multiple`` (100 by default) times the reference, so this reads how near a run
+    came to it: the record's highest quotes of 2011 reached about 45 times the reference (La and
+    Ce outside China); ``baotou-china-spike`` takes Er to 64 times in 2011-12.
     """
-    price = ds.price.isel(member=member).sel(time=slice(SMOOTHNESS_START, "2025-12"))
-    if price.sizes["time"] == 0:
+    price = ds.price.isel(member=member).sel(time=slice(first, last))
+    peak = price.max(["time", "market"])
+    return peak / _reference_prices([str(e) for e in peak.element.values])
+
+
+def _max_price_to_reference(ds: xr.Dataset, member: int) -> float:
+    """The largest :func:`price_to_reference` of any element, 2001-2025 (NaN without months)."""
+    if ds.price.sel(time=slice(SMOOTHNESS_START, "2025-12")).sizes["time"] == 0:
         return math.nan
-    elements = [str(e) for e in price.element.values]
-    peak = price.max(["time", "market"]).values / _reference_prices(elements)
-    return float(np.nanmax(peak))
+    return float(np.nanmax(price_to_reference(ds, member).values))
 
 
 def _stock_years(ds: xr.Dataset, member: int, holders: list[str], markets: list[str],
