@@ -45,7 +45,7 @@ from reesim.validation.observations import (
     check_end_year,
     tidy_prices,
 )
-from reesim.validation.outlooks import demand_table, outlook_table
+from reesim.validation.outlooks import demand_table, outlook_envelope, outlook_table
 from reesim.validation.record import fit_by_period
 from reesim.validation.series import window_values
 from reesim.validation.targets import TARGETS, target_summary, target_table
@@ -492,7 +492,7 @@ def test_validate_baotou_end_to_end(tmp_path, baotou_result):
         "validation.html", "validation.csv", "claims.csv", "targets.csv", "targets_summary.csv",
         "demand.csv", "outlooks.csv", "fit_by_period.csv", "patterns.csv", "step_check.csv",
         "step_refinement.csv", "balances.csv", "element_supply.csv", "spike.csv",
-        "history_volumes.csv"}
+        "history_volumes.csv", "outlook_envelope.csv"}
     # before the targets, the same series 2005-2015 shown as plainly (China's exports of
     # 2011-2013 +79%, +91%, +37% over the customs record at the committed fit, 2026-12-07)
     history = pd.read_csv(out / "history_volumes.csv")
@@ -748,6 +748,42 @@ def test_outlooks_are_compared_on_the_published_basis():
     assert flat.loc[("Adamas Intelligence", 2023, 2040, "magnet_demand")].model == \
         pytest.approx(0.0, abs=1e-12)
     assert flat.loc[("IEA", 2024, 2040, "magnet_ree_demand")].model == pytest.approx(1.0)
+
+
+def test_the_outlooks_envelope_reads_ratios_as_growth_over_their_own_years():
+    def row(publisher, quantity, comparison, base, target, low, high, model):
+        return {"publisher": publisher, "quantity": quantity, "comparison": comparison,
+                "base_year": base, "target_year": target, "published_low": low,
+                "published_high": high, "model": model}
+    table = pd.DataFrame([
+        row("A", "magnet_ree_demand", "ratio", 2024, 2034, 2.0, 2.0, 1.5),    # 7.18 %/yr
+        row("B", "magnet_ree_demand", "cagr", 2024, 2040, 3.0, 4.0, 9.0),     # model 9 > 8.18
+        row("C", "magnet_ree_demand", "ratio", 2014, 2020, 9.0, 9.0, 9.0),    # history: left out
+        row("D", "total_demand", "cagr", 2020, 2030, 4.0, 4.0, 4.0),          # one row: left out
+        row("E", "magnet_share_of_demand", "level", 2020, 2030, 0.3, 0.4, 0.35),   # a level
+    ])
+    envelope = outlook_envelope(table).set_index("quantity")
+    assert list(envelope.index) == ["magnet_ree_demand"]
+    magnets = envelope.loc["magnet_ree_demand"]
+    assert magnets.outlooks == 2 and magnets.publishers == "A, B"
+    assert magnets.published_low_pct_per_yr == pytest.approx(3.0)
+    assert magnets.published_high_pct_per_yr == pytest.approx(100 * (2 ** 0.1 - 1))
+    assert magnets.model_low_pct_per_yr == pytest.approx(100 * (1.5 ** 0.1 - 1))
+    assert magnets.model_high_pct_per_yr == pytest.approx(9.0)
+    # 4.14 %/yr lies inside 3.0-7.18; 9.0 lies beyond 7.18 + 1 (the growth tolerance)
+    assert magnets.model_within == 1
+
+
+def test_the_outlooks_envelope_of_a_run_brackets_the_rows_it_summarizes():
+    table = outlook_table(demand_dataset(7.5))
+    envelope = outlook_envelope(table).set_index("quantity")
+    magnets = envelope.loc["magnet_demand"]
+    assert magnets.model_low_pct_per_yr == pytest.approx(7.5)
+    assert magnets.model_high_pct_per_yr == pytest.approx(7.5)
+    projected = table[(table.quantity == "magnet_demand") & (table.target_year > 2025)
+                      & table.comparison.isin(["ratio", "cagr"])]
+    assert magnets.outlooks == len(projected) >= 2
+    assert magnets.published_low_pct_per_yr <= 7.5 <= magnets.published_high_pct_per_yr
 
 
 def test_outlooks_outside_the_run_have_no_model_figure():

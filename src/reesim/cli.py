@@ -318,11 +318,11 @@ def validate(
 
     The run keeps the scenario's years (extended to 2026 if it ends earlier); prints and writes
     the metrics (validation.html, validation.csv), the 2016-2025 targets (targets.csv), the
-    same series before them (history_volumes.csv, 2005-2015) and the outlook vs baseline table
-    (outlooks.csv). The objective is the calibration's (record to
-    2025). With --train-until YEAR it is a backtest: the scenario is first calibrated on the
-    record up to YEAR (--quick: the smoke-test fit), and the fitted run is scored in and out of
-    sample (backtest.csv).
+    same series before them (history_volumes.csv, 2005-2015), the outlook vs baseline table
+    (outlooks.csv) and the outlooks' spread as growth rates (outlook_envelope.csv). The
+    objective is the calibration's (record to 2025). With --train-until YEAR it is a backtest:
+    the scenario is first calibrated on the record up to YEAR (--quick: the smoke-test fit), and
+    the fitted run is scored in and out of sample (backtest.csv).
     """
     from reesim.api import simulate
     from reesim.calibration.backtest import backtest_table

@@ -70,6 +70,8 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
                       published + units[rec.comparison],
                       number(rec.model) + units[rec.comparison], verdict)
     console.print(table)
+    if "outlook_envelope" in tables:
+        print_envelope(console, *tables["outlook_envelope"])
     if "spike" in tables:
         print_spike(console, *tables["spike"])
     print_patterns(console, *tables["patterns"])
@@ -77,6 +79,21 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
         print_balances(console, *tables["balances"])
     if "element_supply" in tables:
         print_element_supply(console, *tables["element_supply"])
+
+
+def print_envelope(console: Console, title: str, envelope: pd.DataFrame) -> None:
+    """Each quantity's published growth range beside the model's over the same windows."""
+    if envelope.empty:
+        return
+    table = Table(title=title, title_justify="left")
+    for col in ("quantity", "outlooks", "years", "published %/yr", "model %/yr", "inside"):
+        table.add_column(col, justify="left" if col == "quantity" else "right")
+    for rec in envelope.itertuples():
+        table.add_row(rec.quantity, str(rec.outlooks), rec.years,
+                      f"{rec.published_low_pct_per_yr:.1f} to {rec.published_high_pct_per_yr:.1f}",
+                      f"{rec.model_low_pct_per_yr:.1f} to {rec.model_high_pct_per_yr:.1f}",
+                      f"{rec.model_within} of {rec.outlooks}")
+    console.print(table)
 
 
 def print_spike(console: Console, title: str, spike: pd.DataFrame) -> None:

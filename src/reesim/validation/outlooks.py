@@ -42,6 +42,7 @@ from reesim.indicators import (
     china_mine_output,
     world_mine_output,
 )
+from reesim.validation.observations import RECORD_END_YEAR
 from reesim.validation.series import record_frequency
 
 MAGNET_ELEMENTS = ("Nd", "Pr", "Dy", "Tb")
@@ -140,6 +141,65 @@ def outlook_table(ds: xr.Dataset, outlooks: pd.DataFrame | None = None) -> pd.Da
             "note": r.note,
         })
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+ENVELOPE_COLUMNS = ["quantity", "outlooks", "publishers", "years", "published_low_pct_per_yr",
+                    "published_high_pct_per_yr", "model_low_pct_per_yr",
+                    "model_high_pct_per_yr", "model_within", "note"]
+"""Columns of :func:`outlook_envelope`."""
+
+
+def _growth_pct_per_yr(figure: float, comparison: str, years: int) -> float:
+    """A ratio over ``years`` or a growth rate (%/yr) as an average growth rate in %/yr."""
+    if comparison == "cagr":
+        return figure
+    if comparison == "ratio" and figure > 0 and years > 0:
+        return 100.0 * (figure ** (1.0 / years) - 1.0)
+    return float("nan")
+
+
+def outlook_envelope(table: pd.DataFrame, after: int = RECORD_END_YEAR) -> pd.DataFrame:
+    """The published outlooks' spread per quantity as growth rates, beside the model's.
+
+    The outlooks disagree with each other by more than any tolerance (magnet rare earths: IEA's
+    stated policies +50-60% over 2024-2040, about 2.6-3.0%/yr, Adamas +8.2%/yr for the same
+    years), so a row-by-row verdict calls the baseline inconsistent with one of any two that
+    differ. This summary reads every ratio and growth row of :func:`outlook_table` (its columns
+    :data:`COLUMNS`) that reaches beyond ``after`` (the record's last year: a projection, not
+    history, which the row-by-row table and the demand table check) as an average growth rate
+    over its own years, and gives per quantity with two rows or more the published envelope
+    (lowest low to highest high) beside the range of the model's growth over the same windows,
+    and how many of those windows' model growth lies inside the envelope widened by the growth
+    tolerance of :data:`TOLERANCE`. Levels are left out (they are not growth). Columns
+    :data:`ENVELOPE_COLUMNS`.
+    """
+    rows = []
+    growth = table[table.comparison.isin(["ratio", "cagr"]) & (table.target_year > after)]
+    tol = TOLERANCE["cagr"]
+    for quantity, group in growth.groupby("quantity", sort=False):
+        if len(group) < 2:
+            continue
+        years = (group.target_year - group.base_year).astype(int)
+        low = [_growth_pct_per_yr(v, c, n)
+               for v, c, n in zip(group.published_low, group.comparison, years, strict=True)]
+        high = [_growth_pct_per_yr(v, c, n)
+                for v, c, n in zip(group.published_high, group.comparison, years, strict=True)]
+        model = np.array([_growth_pct_per_yr(v, c, n)
+                          for v, c, n in zip(group.model, group.comparison, years, strict=True)])
+        lo, hi = float(np.nanmin(low)), float(np.nanmax(high))
+        known = model[np.isfinite(model)]
+        rows.append({
+            "quantity": quantity, "outlooks": len(group),
+            "publishers": ", ".join(dict.fromkeys(str(p) for p in group.publisher)),
+            "years": f"{int(group.base_year.min())}-{int(group.target_year.max())}",
+            "published_low_pct_per_yr": lo, "published_high_pct_per_yr": hi,
+            "model_low_pct_per_yr": float(known.min()) if len(known) else float("nan"),
+            "model_high_pct_per_yr": float(known.max()) if len(known) else float("nan"),
+            "model_within": int(((known >= lo - tol) & (known <= hi + tol)).sum()),
+            "note": f"{len(known)} of {len(group)} windows in the run; inside the envelope "
+                    f"widened by {tol:g} %/yr",
+        })
+    return pd.DataFrame(rows, columns=ENVELOPE_COLUMNS)
 
 
 DEMAND_COLUMNS = ["year", "quantity", "item", "published_low", "published_high", "model",

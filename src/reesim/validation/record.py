@@ -24,7 +24,7 @@ from reesim.validation.observations import (
     Observations,
     load_observations,
 )
-from reesim.validation.outlooks import demand_table, outlook_table
+from reesim.validation.outlooks import demand_table, outlook_envelope, outlook_table
 from reesim.validation.patterns import pattern_table
 from reesim.validation.series import build_series, paired_points
 from reesim.validation.spike import LEVEL_TOLERANCE, spike_table
@@ -68,6 +68,7 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
     """``{file stem: (title, frame)}`` of the targets, their summary and the outlook comparison."""
     obs = obs if obs is not None else load_observations(RECORD_END_YEAR)
     targets = target_table(ds, obs)
+    outlooks = outlook_table(ds)
     first, last = TARGET_YEARS
     return {
         "fit_by_period": ("Fit up to 2015 and after it (volumes 2016-2025, prices "
@@ -87,7 +88,10 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
         "demand": ("Demand vs record: published demand levels and shares (2011-2023)",
                    demand_table(ds)),
         "outlooks": ("Outlook vs baseline: published demand outlooks and the model's run",
-                     outlook_table(ds)),
+                     outlooks),
+        "outlook_envelope": (f"The outlooks' spread: each quantity's published growth beyond "
+                             f"{RECORD_END_YEAR} (ratios as %/yr over their years) beside the "
+                             "model's over the same windows", outlook_envelope(outlooks)),
         "spike": (f"The 2011 spike by element: highest month of 2010-2012 vs the record's "
                   f"highest quote (within {LEVEL_TOLERANCE:g}x), and over 2015",
                   spike_table(ds, obs)),
