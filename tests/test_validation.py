@@ -771,7 +771,12 @@ def test_the_outlooks_envelope_reads_ratios_as_growth_over_their_own_years():
     assert magnets.model_low_pct_per_yr == pytest.approx(100 * (1.5 ** 0.1 - 1))
     assert magnets.model_high_pct_per_yr == pytest.approx(9.0)
     # 4.14 %/yr lies inside 3.0-7.18; 9.0 lies beyond 7.18 + 1 (the growth tolerance)
-    assert magnets.model_within == 1
+    assert magnets.windows_in_run == 2 and magnets.model_within == 1
+    # a window beyond the run has no model figure and is not counted
+    table.loc[0, "model"] = float("nan")
+    beyond = outlook_envelope(table).set_index("quantity").loc["magnet_ree_demand"]
+    assert beyond.windows_in_run == 1 and beyond.model_within == 0
+    assert beyond.model_low_pct_per_yr == beyond.model_high_pct_per_yr == pytest.approx(9.0)
 
 
 def test_the_outlooks_envelope_of_a_run_brackets_the_rows_it_summarizes():

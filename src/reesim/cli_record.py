@@ -90,9 +90,11 @@ def print_envelope(console: Console, title: str, envelope: pd.DataFrame) -> None
         table.add_column(col, justify="left" if col == "quantity" else "right")
     for rec in envelope.itertuples():
         table.add_row(rec.quantity, str(rec.outlooks), rec.years,
-                      f"{rec.published_low_pct_per_yr:.1f} to {rec.published_high_pct_per_yr:.1f}",
-                      f"{rec.model_low_pct_per_yr:.1f} to {rec.model_high_pct_per_yr:.1f}",
-                      f"{rec.model_within} of {rec.outlooks}")
+                      f"{number(rec.published_low_pct_per_yr, 2)} to "
+                      f"{number(rec.published_high_pct_per_yr, 2)}",
+                      f"{number(rec.model_low_pct_per_yr, 2)} to "
+                      f"{number(rec.model_high_pct_per_yr, 2)}",
+                      f"{rec.model_within} of {rec.windows_in_run}")
     console.print(table)
 
 

@@ -145,7 +145,7 @@ def outlook_table(ds: xr.Dataset, outlooks: pd.DataFrame | None = None) -> pd.Da
 
 ENVELOPE_COLUMNS = ["quantity", "outlooks", "publishers", "years", "published_low_pct_per_yr",
                     "published_high_pct_per_yr", "model_low_pct_per_yr",
-                    "model_high_pct_per_yr", "model_within", "note"]
+                    "model_high_pct_per_yr", "windows_in_run", "model_within", "note"]
 """Columns of :func:`outlook_envelope`."""
 
 
@@ -156,6 +156,13 @@ def _growth_pct_per_yr(figure: float, comparison: str, years: int) -> float:
     if comparison == "ratio" and figure > 0 and years > 0:
         return 100.0 * (figure ** (1.0 / years) - 1.0)
     return float("nan")
+
+
+def _column_growth(rows: pd.DataFrame, column: str) -> np.ndarray:
+    """A column of outlook rows (ratios or growth rates) as growth rates in %/yr."""
+    years = (rows.target_year - rows.base_year).astype(int)
+    return np.array([_growth_pct_per_yr(v, c, n)
+                     for v, c, n in zip(rows[column], rows.comparison, years, strict=True)])
 
 
 def outlook_envelope(table: pd.DataFrame, after: int = RECORD_END_YEAR) -> pd.DataFrame:
@@ -179,13 +186,8 @@ def outlook_envelope(table: pd.DataFrame, after: int = RECORD_END_YEAR) -> pd.Da
     for quantity, group in growth.groupby("quantity", sort=False):
         if len(group) < 2:
             continue
-        years = (group.target_year - group.base_year).astype(int)
-        low = [_growth_pct_per_yr(v, c, n)
-               for v, c, n in zip(group.published_low, group.comparison, years, strict=True)]
-        high = [_growth_pct_per_yr(v, c, n)
-                for v, c, n in zip(group.published_high, group.comparison, years, strict=True)]
-        model = np.array([_growth_pct_per_yr(v, c, n)
-                          for v, c, n in zip(group.model, group.comparison, years, strict=True)])
+        low, high, model = (_column_growth(group, c)
+                            for c in ("published_low", "published_high", "model"))
         lo, hi = float(np.nanmin(low)), float(np.nanmax(high))
         known = model[np.isfinite(model)]
         rows.append({
@@ -195,9 +197,9 @@ def outlook_envelope(table: pd.DataFrame, after: int = RECORD_END_YEAR) -> pd.Da
             "published_low_pct_per_yr": lo, "published_high_pct_per_yr": hi,
             "model_low_pct_per_yr": float(known.min()) if len(known) else float("nan"),
             "model_high_pct_per_yr": float(known.max()) if len(known) else float("nan"),
+            "windows_in_run": len(known),
             "model_within": int(((known >= lo - tol) & (known <= hi + tol)).sum()),
-            "note": f"{len(known)} of {len(group)} windows in the run; inside the envelope "
-                    f"widened by {tol:g} %/yr",
+            "note": f"inside: the envelope widened by {tol:g} %/yr",
         })
     return pd.DataFrame(rows, columns=ENVELOPE_COLUMNS)
 
