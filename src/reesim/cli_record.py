@@ -90,10 +90,10 @@ def print_envelope(console: Console, title: str, envelope: pd.DataFrame) -> None
         table.add_column(col, justify="left" if col == "quantity" else "right")
     for rec in envelope.itertuples():
         table.add_row(rec.quantity, str(rec.outlooks), rec.years,
-                      f"{number(rec.published_low_pct_per_yr, 2)} to "
-                      f"{number(rec.published_high_pct_per_yr, 2)}",
-                      f"{number(rec.model_low_pct_per_yr, 2)} to "
-                      f"{number(rec.model_high_pct_per_yr, 2)}",
+                      f"{number(rec.published_low_pct_per_yr)} to "
+                      f"{number(rec.published_high_pct_per_yr)}",
+                      f"{number(rec.model_low_pct_per_yr)} to "
+                      f"{number(rec.model_high_pct_per_yr)}",
                       f"{rec.model_within} of {rec.windows_in_run}")
     console.print(table)
 
