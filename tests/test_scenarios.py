@@ -36,6 +36,34 @@ def test_extends_from_a_user_file_with_event_removal(tmp_path):
     assert scen.events["nd_buy"].amounts_t_reo == {"Nd": 5000}
 
 
+def test_the_builtin_scenarios_have_no_event_outside_their_years(caplog):
+    with caplog.at_level("WARNING", logger="reesim.scenario"):
+        for name in builtin_names():
+            load_scenario(name)
+    assert not caplog.records
+
+
+def test_an_event_wholly_outside_the_run_is_named_in_a_warning(tmp_path, caplog):
+    path = tmp_path / "late.yaml"
+    path.write_text(
+        "extends: baotou\nname: late\nend_year: 2030\nevents:\n"
+        "  after:\n    type: disruption\n    producers: [bayan_obo]\n"
+        "    capacity_factor: 0.5\n    start: 2031-01\n"
+        "  straddles:\n    type: disruption\n    producers: [bayan_obo]\n"
+        "    capacity_factor: 0.5\n    start: 2030-12\n    end: 2032-01\n"
+        "  bought_before:\n    type: stockpile\n    amounts_t_reo: {Nd: 100}\n"
+        "    start: 1998-06\n    months: 12\n")
+    with caplog.at_level("WARNING", logger="reesim.scenario"):
+        scen = load_scenario(path)
+    assert {"after", "straddles", "bought_before"} <= set(scen.events)
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert "late.yaml" in message and "2000-2030" in message
+    # the stockpile bought 1998-06..1999-05 and the disruption after 2030 change nothing; the
+    # one that starts in the run's last month does
+    assert "after" in message and "bought_before" in message and "straddles" not in message
+
+
 def _error(tmp_path, text: str, overrides=()) -> InputError:
     path = tmp_path / "bad.yaml"
     path.write_text(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -19,8 +20,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from reesim.datasets import SAFE_LOADER, load_inputs
+from reesim.dims import MONTHS_PER_YEAR
 from reesim.errors import InputError
-from reesim.scenario.schema import EVENT_TYPES, Scenario
+from reesim.scenario.schema import EVENT_TYPES, Scenario, parse_month
+
+log = logging.getLogger("reesim.scenario")
 
 _MAX_EXTENDS_DEPTH = 10
 _EVENT_TYPES = set(EVENT_TYPES)
@@ -484,7 +488,35 @@ def load_scenario(name_or_path: str | Path = "baotou", overrides: Sequence[str] 
         data = apply_overrides(data, overrides)
         sources = [_Source("--set " + " ".join(overrides), apply_overrides({}, overrides)),
                    *sources]
-    return validate(data, label, sources)
+    scenario = validate(data, label, sources)
+    outside = events_outside_the_run(scenario)
+    if outside:
+        log.warning("%s: %d event%s wholly outside the run's years %d-%d, without effect: %s",
+                    label, len(outside), "s" if len(outside) > 1 else "", scenario.start_year,
+                    scenario.end_year, ", ".join(outside))
+    return scenario
+
+
+def events_outside_the_run(scenario: Scenario) -> list[str]:
+    """Names of the scenario's events whose whole window lies outside its years.
+
+    An event acts from its ``start`` month to its ``end`` (exclusive; a stockpile without an
+    end over its ``months``; open otherwise); one that ends before January of ``start_year``
+    or starts after December of ``end_year`` has no effect, which is worth a warning: a
+    shortened run (``--set end_year=...``) or a mistyped year drops it silently otherwise.
+    """
+    first, last = (scenario.start_year, 1), (scenario.end_year, MONTHS_PER_YEAR)
+    outside = []
+    for name, event in scenario.events.items():
+        start = parse_month(event.start)
+        end = parse_month(event.end) if event.end is not None else None
+        months = getattr(event, "months", None)
+        if end is None and months is not None:
+            index = start[0] * MONTHS_PER_YEAR + start[1] - 1 + months
+            end = (index // MONTHS_PER_YEAR, index % MONTHS_PER_YEAR + 1)
+        if start > last or (end is not None and end <= first):
+            outside.append(name)
+    return outside
 
 
 def scenario_hash(scenario: Scenario) -> str:
