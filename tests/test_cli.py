@@ -82,3 +82,32 @@ def test_every_commands_help_reads_in_whole_paragraphs():
                     assert any(line in out for out in printed), (name, line)
     validate = runner.invoke(app, ["validate", "--help"], env={"COLUMNS": "400"}).output
     assert "prints and writes the metrics" in validate
+
+
+def test_validate_holds_back_a_load_warning_until_it_knows_the_run_s_years(caplog):
+    import logging
+
+    from reesim.cli import _held_logs
+
+    logger = logging.getLogger("reesim.scenario")
+    with caplog.at_level("WARNING", logger="reesim.scenario"):
+        with _held_logs("reesim.scenario") as held:
+            logger.warning("events outside 2000-2020")
+        assert not caplog.records and len(held) == 1      # held back: the years may change
+        logger.warning("after the block")                  # the filter is gone
+        for record in held:
+            logging.getLogger(record.name).handle(record)
+    assert [r.getMessage() for r in caplog.records] == ["after the block",
+                                                        "events outside 2000-2020"]
+
+
+def test_a_single_run_of_an_xlrm_scenario_says_what_it_does_with_uncertainties_and_levers(
+        tmp_path):
+    result = runner.invoke(app, ["run", "baotou-xlrm", "--set", "end_year=2001", "--quiet",
+                                 "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "uncertain parameters: one member runs at their central values" in text
+    assert "declares levers (dy_reserve, recycling, rd_magnets)" in text
+    # and the events of 2002 on, outside the shortened run, are named
+    assert "wholly outside the run's years 2000-2001" in text

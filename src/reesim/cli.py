@@ -122,11 +122,42 @@ def _check_out(target: Path, overwrite: bool, file: bool = False) -> None:
 
 
 def _warn_identical(scen, members: int) -> None:
+    """Say what a run does with the scenario's uncertainties and levers (XLRM)."""
     if members > 1 and not scen.uncertainty:
         err_console.print(f"[bold yellow]warning:[/] scenario {scen.name} declares no "
                           f"uncertainty: all {members} members are identical (add an "
                           "`uncertainty:` section, e.g. as in baotou-ensemble)", highlight=False,
                           soft_wrap=True)
+    if members == 1 and scen.uncertainty:
+        err_console.print(f"note: scenario {scen.name} declares {len(scen.uncertainty)} "
+                          "uncertain parameters: one member runs at their central values "
+                          "(--members N samples them)", highlight=False, soft_wrap=True)
+    if scen.levers:
+        err_console.print(f"note: scenario {scen.name} declares levers "
+                          f"({', '.join(scen.levers)}): this run keeps the scenario's own "
+                          "values; `reesim ensemble` crosses them with the futures",
+                          highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _held_logs(name: str) -> Iterator[list[logging.LogRecord]]:
+    """Hold back what logger ``name`` logs inside the block; the caller may re-emit it.
+
+    ``validate`` loads a scenario, then loads it again over years extended to the record's:
+    a warning about the first load's years (events outside them) would not hold for the run.
+    """
+    held: list[logging.LogRecord] = []
+
+    def hold(record: logging.LogRecord) -> bool:
+        held.append(record)
+        return False
+
+    logger = logging.getLogger(name)
+    logger.addFilter(hold)
+    try:
+        yield held
+    finally:
+        logger.removeFilter(hold)
 
 
 def _load(scenario: str, overrides: list[str] | None):
@@ -343,13 +374,17 @@ def validate(
     from reesim.validation.record import record_tables
 
     with _user_errors():
-        scen = _load(scenario, set_)
+        with _held_logs("reesim.scenario") as held:     # its years may be extended below
+            scen = _load(scenario, set_)
         if scen.start_year > RECORD_END_YEAR:
             raise InputError(f"scenario {scen.name} starts in {scen.start_year}, after the "
                              f"record (volumes to {RECORD_END_YEAR}): nothing to validate",
                              field="start_year", allowed=f"<= {RECORD_END_YEAR}")
         if scen.end_year <= RECORD_END_YEAR:
             scen = _load(scenario, [*(set_ or []), f"end_year={RECORD_END_YEAR + 1}"])
+        else:
+            for record in held:
+                logging.getLogger(record.name).handle(record)
         target = out or Path("results") / (
             f"validation-{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
         _check_out(target, overwrite)
