@@ -102,7 +102,10 @@ def test_validate_holds_back_a_load_warning_until_it_knows_the_run_s_years(caplo
 
 
 def test_a_single_run_of_an_xlrm_scenario_says_what_it_does_with_uncertainties_and_levers(
-        tmp_path):
+        tmp_path, monkeypatch):
+    from reesim.scenario import loader
+
+    monkeypatch.setattr(loader, "_WARNED", set())     # said once a process: say it here
     result = runner.invoke(app, ["run", "baotou-xlrm", "--set", "end_year=2001", "--quiet",
                                  "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output

@@ -62,6 +62,11 @@ def test_an_event_wholly_outside_the_run_is_named_in_a_warning(tmp_path, caplog)
     # the stockpile bought 1998-06..1999-05 and the disruption after 2030 change nothing; the
     # one that starts in the run's last month does
     assert "after" in message and "bought_before" in message and "straddles" not in message
+    # said once a process: the attribution loads the same scenario a dozen times
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="reesim.scenario"):
+        load_scenario(path)
+    assert not caplog.records
 
 
 def _error(tmp_path, text: str, overrides=()) -> InputError:

@@ -491,10 +491,17 @@ def load_scenario(name_or_path: str | Path = "baotou", overrides: Sequence[str] 
     scenario = validate(data, label, sources)
     outside = events_outside_the_run(scenario)
     if outside:
-        log.warning("%s: %d event%s wholly outside the run's years %d-%d, without effect: %s",
-                    label, len(outside), "s" if len(outside) > 1 else "", scenario.start_year,
-                    scenario.end_year, ", ".join(outside))
+        message = (f"{label}: {len(outside)} event{'s' if len(outside) > 1 else ''} wholly "
+                   f"outside the run's years {scenario.start_year}-{scenario.end_year}, without "
+                   f"effect: {', '.join(outside)}")
+        if message not in _WARNED:          # once a process: `attribute` loads it a dozen times
+            _WARNED.add(message)
+            log.warning(message)
     return scenario
+
+
+_WARNED: set[str] = set()
+"""The outside-the-run warnings already given in this process."""
 
 
 def events_outside_the_run(scenario: Scenario) -> list[str]:
