@@ -330,3 +330,20 @@ def test_mean_by_year_is_the_groupby_mean_bit_for_bit(baotou_result):
         assert fast.identical(slow), da.name
         assert fast.dims == slow.dims and list(fast.coords) == list(slow.coords), da.name
         np.testing.assert_array_equal(fast.values, slow.values)
+
+
+def test_a_change_in_price_variation_is_shown_in_points_not_as_a_relative_change():
+    import pandas as pd
+
+    from reesim.report.claims import claims_frame, effect_change
+
+    # a CV of 0.41% under the free market and 1.6% under the company: +1.2 points, not +294%
+    assert effect_change("basket_price_coefficient_of_variation", 0.016, 0.0041, 290.2) == \
+        "+1.2 pp"
+    assert effect_change("baotou_output_t_reo_per_yr", 48_680.0, 49_220.0, -1.1) == "-1%"
+    effects = pd.DataFrame({"trading_company": [0.016, 48_680.0],
+                            "free_market": [0.0041, 49_220.0], "change_pct": [290.2, -1.1]},
+                           index=["basket_price_coefficient_of_variation",
+                                  "baotou_output_t_reo_per_yr"])
+    rows = claims_frame([], effects).set_index("claim").model
+    assert rows.iloc[0].endswith("(+1.2 pp)") and rows.iloc[1].endswith("(-1%)")

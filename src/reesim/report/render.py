@@ -209,10 +209,16 @@ def render_claims(claims: list, effects, console: Console) -> None:
                          "(vs the same scenario as a free market)"), title_justify="left")
     for col in ("", "trading company", "free market", "change"):
         table.add_column(col, justify="right" if col else "left")
+    from reesim.report.claims import effect_change
+
     for name, row in effects.iterrows():
-        table.add_row(EFFECT_LABELS.get(name, name.replace("_", " ")),
-                      _significant(row.trading_company), _significant(row.free_market),
-                      f"{row.change_pct:+.0f}%")
+        company, free = row.trading_company, row.free_market
+        if name.endswith("_coefficient_of_variation"):    # a share: shown in percent
+            shown = (f"{100 * company:.2g}%", f"{100 * free:.2g}%")
+        else:
+            shown = (_significant(company), _significant(free))
+        table.add_row(EFFECT_LABELS.get(name, name.replace("_", " ")), *shown,
+                      effect_change(name, company, free, row.change_pct))
     console.print(table)
 
 
