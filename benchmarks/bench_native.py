@@ -70,14 +70,18 @@ def main() -> int:
         stacks = ["--call-graph", "dwarf,4096"] if args.callers else []
         recorder = subprocess.Popen([perf, "record", "-q", "-F", str(args.frequency), *stacks,
                                      "-p", str(child.pid), "-o", str(data)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(1.0)                       # perf attaches before the batch starts
         child.stdin.write("go\n")
         child.stdin.flush()
         wall = float(child.stdout.readline())
         recorder.send_signal(signal.SIGINT)
-        recorder.wait()
+        _, perf_errors = recorder.communicate()
         child.wait()
+        if not data.exists():
+            print(f"perf recorded nothing (is perf_event_paranoid above 2?): {perf_errors}",
+                  file=sys.stderr)
+            return 1
         report = subprocess.run([perf, "report", "-i", str(data), "--stdio", "--no-children",
                                  "--sort", "dso,sym", "-F", "overhead,dso,sym"],
                                 capture_output=True, text=True, check=True).stdout
