@@ -70,3 +70,28 @@ def test_the_timeline_dates_are_the_first_days_of_its_months(start, end):
     timeline = Timeline(start, end)
     expected = pd.date_range(f"{start}-01-01", periods=timeline.steps, freq="MS").values
     assert timeline.dates.dtype == expected.dtype and np.array_equal(timeline.dates, expected)
+
+
+def test_a_stockpile_order_acts_only_in_its_months_within_the_run():
+    """An order of 1998-06 for 12 months ends before a run from 2000: it buys nothing. One of
+    1999-07 buys its monthly tranche in the six months left of it, 2000-01..2000-06 (until
+    2026-12-08 both were moved, whole, to the run's first months)."""
+    from reesim import load_scenario
+    from reesim.datasets import load_inputs
+    from reesim.dims import ELEMENTS
+    from reesim.model.build import build_model
+    from reesim.model.mechanisms.market import RESERVE_HOLDERS
+
+    data = load_scenario("baotou", ["end_year=2002"]).model_dump(mode="json")
+    data["events"] = {
+        "before": {"type": "stockpile", "amounts_t_reo": {"Nd": 1200.0}, "start": "1998-06",
+                   "months": 12},
+        "straddles": {"type": "stockpile", "amounts_t_reo": {"Dy": 120.0}, "start": "1999-07",
+                      "months": 12}}
+    inp = build_model(validate(data, "test"), load_inputs(), 1, 0).inputs.market
+    h, nd, dy = RESERVE_HOLDERS.index("state_reserve"), ELEMENTS.index("Nd"), ELEMENTS.index("Dy")
+    rate, left = inp.stockpile_t_per_yr[:, h], inp.stockpile_months_left[:, h]
+    assert (rate[:, nd] == 0.0).all() and (left[:, nd] == 0.0).all()
+    np.testing.assert_array_equal(rate[:6, dy], 120.0)        # t/yr: 120 t over 12 months
+    assert (rate[6:, dy] == 0.0).all()
+    np.testing.assert_array_equal(left[:6, dy], [6, 5, 4, 3, 2, 1])

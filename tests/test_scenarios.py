@@ -86,6 +86,8 @@ def _error(tmp_path, text: str, overrides=()) -> InputError:
      ["free_market", "trading_company"]),
     ("extends: baotou\nname: x\nevents:\n  b:\n    type: stockpile\n    amounts_t_reo: {Xx: 5}\n"
      "    start: 2010\n", "events.b", ["La"]),
+    ("extends: baotou\nname: x\nevents:\n  b:\n    type: stockpile\n    amounts_t_reo: {Nd: 5}\n"
+     "    start: 2010\n    end: 2011\n", "events.b", ["months", "leave it out"]),
     ("extends: baotou\nname: x\nevents:\n  d:\n    type: disruption\n    producers: [atlantis]\n"
      "    capacity_factor: 0\n    start: 2010\n", "events.d.producers", ["bayan_obo"]),
     ("extends: baotou\nname: x\nevents:\n  d:\n    type: disruption\n    producers: [bayan_obo]\n"

@@ -19,7 +19,7 @@ import pandas as pd
 
 from reesim.dims import DT_YR, ELEMENTS
 from reesim.errors import InputError
-from reesim.scenario.schema import Scenario, parse_month
+from reesim.scenario.schema import Scenario, month_number
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,11 @@ INTERACTION = "(interaction)"
 DEFAULT_ELEMENTS = ("La", "Nd", "Tb", "Dy")
 
 
-def _month_index(text: str) -> int:
-    year, month = parse_month(text)
-    return 12 * year + month - 1
-
-
 def parse_window(text: str) -> tuple[str, str]:
     """``"2010-01..2012-12"`` -> (first month, last month), both included."""
     first, sep, last = text.partition("..")
     try:
-        if not sep or _month_index(first) > _month_index(last):
+        if not sep or month_number(first) > month_number(last):
             raise ValueError("first..last, first not after last")
     except ValueError:
         raise InputError(f"--window {text!r} must be FIRST..LAST months, e.g. 2010-01..2012-12",
@@ -71,16 +66,6 @@ def parse_factors(texts: Sequence[str]) -> list[Factor]:
     return factors
 
 
-def _event_months(event: object) -> tuple[int, int | None]:
-    """First month and the month after the last (None: open-ended) an event acts, as indices."""
-    start = _month_index(event.start)
-    end = getattr(event, "end", None)
-    if end is not None:
-        return start, _month_index(end)
-    months = getattr(event, "months", None)          # a stockpile order's window
-    return start, (start + months if isinstance(months, int) else None)
-
-
 def default_factors(scenario: Scenario, window: tuple[str, str]) -> list[Factor]:
     """The factors that may drive the window: its events, then the standing policies and behaviours.
 
@@ -90,10 +75,10 @@ def default_factors(scenario: Scenario, window: tuple[str, str]) -> list[Factor]
     (``hoarding_sensitivity``), illegal supply (for the whole run, and shut in the window only),
     and Baotou's trading company.
     """
-    first, last = (_month_index(m) for m in window)
+    first, last = (month_number(m) for m in window)
     factors = []
     for name, event in scenario.events.items():
-        start, end = _event_months(event)
+        start, end = event.active_months()
         if start <= last and (end is None or end > first):
             factors.append(Factor(f"event {name}", f"the {event.type} event {name!r} removed",
                                   (f"events.{name}=null",)))
@@ -129,7 +114,7 @@ def _fringe_shut_in(window: tuple[str, str], end_year: int) -> Factor:
 
     producers = load_inputs()["producers"]
     illegal = producers.producer[~producers.legal.astype(bool)].tolist()
-    after = _month_index(window[1]) + 1
+    after = month_number(window[1]) + 1
     name = "events.attribution_fringe_shut"
     overrides = [f"{name}.type=disruption", f"{name}.producers=[{', '.join(illegal)}]",
                  f"{name}.capacity_factor=0", f"{name}.start={window[0]}"]
@@ -195,7 +180,7 @@ def attribute(name_or_path: str, window: tuple[str, str], factors: Sequence[Fact
                          allowed=", ".join(ELEMENTS))
     base = load_scenario(name_or_path, list(overrides))
     first, last = window
-    if _month_index(first) < 12 * base.start_year or _month_index(last) >= 12 * (
+    if month_number(first) < 12 * base.start_year or month_number(last) >= 12 * (
             base.end_year + 1):
         raise InputError(f"--window {first}..{last} lies outside the run "
                          f"({base.start_year}-{base.end_year})", field="--window",

@@ -136,9 +136,11 @@ def stockpile(event: StockpileEvent, ctx: Context, draft: Draft) -> None:
 
     A purchase order stays open for the event's months: what a month fails to buy is carried
     over (see :func:`reesim.model.mechanisms.market.reserve_orders`) until the window closes.
+    Only the order's months within the run act (until 2026-12-08 an order that began before
+    the run was moved to its first month, whole).
     """
-    start = ctx.timeline.index(event.start)
-    stop = min(start + event.months, ctx.timeline.steps)
+    first, after = (ctx.timeline.offset(event.start) + m for m in (0, event.months))
+    start, stop = (min(max(m, 0), ctx.timeline.steps) for m in (first, after))
     window = slice(start, stop)
     sign = 1.0 if event.action == "buy" else -1.0
     h = RESERVE_HOLDERS.index(event.holder)

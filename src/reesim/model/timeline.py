@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reesim.dims import MONTHS_PER_YEAR
-from reesim.scenario.schema import parse_month
+from reesim.scenario.schema import month_number
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,11 @@ class Timeline:
 
     def index(self, date: str | int) -> int:
         """Step index of a ``YYYY`` or ``YYYY-MM`` date, clipped to [0, T]."""
-        year, month = parse_month(date)
-        return int(np.clip(MONTHS_PER_YEAR * (year - self.start_year) + month - 1, 0,
-                           self.steps))
+        return int(np.clip(self.offset(date), 0, self.steps))
+
+    def offset(self, date: str | int) -> int:
+        """Months from the first step to a ``YYYY`` or ``YYYY-MM`` date (negative before it)."""
+        return month_number(date) - MONTHS_PER_YEAR * self.start_year
 
     def window(self, start: str | int, end: str | int | None) -> slice:
         """Slice of steps from ``start`` (inclusive) to ``end`` (exclusive, open if None)."""

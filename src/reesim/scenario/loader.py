@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from reesim.datasets import SAFE_LOADER, load_inputs
 from reesim.dims import MONTHS_PER_YEAR
 from reesim.errors import InputError
-from reesim.scenario.schema import EVENT_TYPES, Scenario, parse_month
+from reesim.scenario.schema import EVENT_TYPES, Scenario
 
 log = logging.getLogger("reesim.scenario")
 
@@ -507,21 +507,17 @@ _WARNED: set[str] = set()
 def events_outside_the_run(scenario: Scenario) -> list[str]:
     """Names of the scenario's events whose whole window lies outside its years.
 
-    An event acts from its ``start`` month to its ``end`` (exclusive; a stockpile without an
-    end over its ``months``; open otherwise); one that ends before January of ``start_year``
-    or starts after December of ``end_year`` has no effect, which is worth a warning: a
-    shortened run (``--set end_year=...``) or a mistyped year drops it silently otherwise.
+    An event acts over its :meth:`active_months` (a stockpile order over its ``months``); one
+    that ends before January of ``start_year`` or starts after December of ``end_year`` has no
+    effect, which is worth a warning: a shortened run (``--set end_year=...``) or a mistyped
+    year drops it silently otherwise.
     """
-    first, last = (scenario.start_year, 1), (scenario.end_year, MONTHS_PER_YEAR)
+    first = MONTHS_PER_YEAR * scenario.start_year
+    after = MONTHS_PER_YEAR * (scenario.end_year + 1)
     outside = []
     for name, event in scenario.events.items():
-        start = parse_month(event.start)
-        end = parse_month(event.end) if event.end is not None else None
-        months = getattr(event, "months", None)
-        if end is None and months is not None:
-            index = start[0] * MONTHS_PER_YEAR + start[1] - 1 + months
-            end = (index // MONTHS_PER_YEAR, index % MONTHS_PER_YEAR + 1)
-        if start > last or (end is not None and end <= first):
+        start, stop = event.active_months()
+        if start >= after or (stop is not None and stop <= first):
             outside.append(name)
     return outside
 

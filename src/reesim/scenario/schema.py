@@ -15,7 +15,7 @@ from typing import Annotated, Literal, get_args
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from reesim.dims import APPLICATIONS, ELEMENTS
+from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
 from reesim.ensemble.xlrm import Lever, Outcome
 
 REGIME_NAMES: tuple[str, ...] = ("free_market", "trading_company")
@@ -77,6 +77,12 @@ def parse_month(value: object) -> tuple[int, int]:
     return year, month
 
 
+def month_number(value: object) -> int:
+    """A ``YYYY`` or ``YYYY-MM`` date as a count of months (January of year y is ``12 y``)."""
+    year, month = parse_month(value)
+    return MONTHS_PER_YEAR * year + month - 1
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
@@ -104,6 +110,10 @@ class _Dated(_Strict):
         if self.end is not None and parse_month(self.end) <= parse_month(self.start):
             raise ValueError(f"end {self.end} must be after start {self.start}")
         return self
+
+    def active_months(self) -> tuple[int, int | None]:
+        """First month it acts and the month after its last (None: open), in month numbers."""
+        return month_number(self.start), None if self.end is None else month_number(self.end)
 
 
 class QuotaEvent(_Dated):
@@ -161,6 +171,18 @@ class StockpileEvent(_Dated):
     action: Literal["buy", "release"] = "buy"
     amounts_t_reo: dict[ElementName, Annotated[float, Field(ge=0.0, le=1.0e6)]]
     months: Annotated[int, Field(ge=1, le=240)] = 12
+
+    @model_validator(mode="after")
+    def _no_end(self) -> StockpileEvent:
+        if self.end is not None:
+            raise ValueError(f"a stockpile lasts its `months` from `start`; `end` ({self.end}) "
+                             "is not read: leave it out")
+        return self
+
+    def active_months(self) -> tuple[int, int | None]:
+        """The order's months: ``months`` from ``start`` (:func:`month_number`)."""
+        start = month_number(self.start)
+        return start, start + self.months
 
 
 class PriceFloorEvent(_Dated):
