@@ -98,11 +98,10 @@ def main() -> int:
 def _child(members: int, folder: Path) -> None:
     """Warm up, write the compiled code's addresses, then run one timed batch on "go"."""
     from reesim import load_scenario, simulate
-    from reesim.ensemble.outcomes import scenario_outcomes
+    from reesim.ensemble.outcomes import outcome_variables, scenario_outcomes
 
     scenario = load_scenario(SCENARIO)
-    needed = sorted({spec.variable for o in scenario_outcomes(scenario).values()
-                     for spec in (o, o.denominator) if spec is not None})
+    needed = sorted(outcome_variables(scenario_outcomes(scenario)))
     simulate(scenario, members=2, seed=1, record=needed)    # compiled kernels loaded, batch layout
     (folder / "addresses.json").write_text(json.dumps(_native_addresses()))
     print("ready", flush=True)

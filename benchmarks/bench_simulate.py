@@ -55,10 +55,9 @@ def main() -> None:
         print(f"{members:>5} members (annual records): {elapsed:8.2f} s  "
               f"{members / elapsed:9.1f} members/s  {1e3 * elapsed / members:8.2f} ms/member  "
               f"peak RSS {_peak_mib():.0f} MiB")
-    from reesim.ensemble.outcomes import scenario_outcomes
+    from reesim.ensemble.outcomes import outcome_variables, scenario_outcomes
 
-    needed = sorted({spec.variable for o in scenario_outcomes(ensemble).values()
-                     for spec in (o, o.denominator) if spec is not None})
+    needed = sorted(outcome_variables(scenario_outcomes(ensemble)))
     members = max(args.members)
     start = time.perf_counter()
     simulate(ensemble, members=members, seed=1, record=needed)

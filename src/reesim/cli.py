@@ -121,7 +121,7 @@ def _check_out(target: Path, overwrite: bool, file: bool = False) -> None:
         err_console.print(f"note: {note}", highlight=False)
 
 
-def _warn_identical(scen, members: int) -> None:
+def _note_members(scen, members: int) -> None:
     """Say what a run does with the scenario's uncertainties and levers (XLRM)."""
     if members > 1 and not scen.uncertainty:
         err_console.print(f"[bold yellow]warning:[/] scenario {scen.name} declares no "
@@ -210,7 +210,7 @@ def run(
             f"{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
         _check_out(target, overwrite)
         _check_memory(scen, members)
-        _warn_identical(scen, members)
+        _note_members(scen, members)
         steps = 12 * (scen.end_year - scen.start_year + 1)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
@@ -389,7 +389,7 @@ def validate(
             f"validation-{scen.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
         _check_out(target, overwrite)
         _check_memory(scen, members)
-        _warn_identical(scen, members)
+        _note_members(scen, members)
         if train_until is not None:   # a backtest: fit on the record to train_until first
             scen, fitted = fit_window(scen, train_until, quick, seed, err_console)
         steps = 12 * (scen.end_year - scen.start_year + 1)

@@ -44,6 +44,12 @@ def scenario_outcomes(scenario: Scenario) -> dict[str, Outcome]:
     return chosen
 
 
+def outcome_variables(outcomes: Mapping[str, Outcome]) -> set[str]:
+    """The recorded variables the outcomes read (their own and their denominators')."""
+    return {spec.variable for outcome in outcomes.values()
+            for spec in (outcome, outcome.denominator) if spec is not None}
+
+
 def _covered(outcome: Outcome, scenario: Scenario) -> bool:
     specs = [outcome] + ([outcome.denominator] if outcome.denominator else [])
     return all(scenario.start_year <= s.year_range()[0] and s.year_range()[1] <= scenario.end_year

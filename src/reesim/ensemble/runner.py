@@ -105,7 +105,7 @@ class ReesimEvaluator:
             pd.DataFrame, xr.Dataset | None]:
         """Simulate the rows as one batch; the design sets every sampled parameter."""
         from reesim.api import simulate
-        from reesim.ensemble.outcomes import compute_outcomes
+        from reesim.ensemble.outcomes import compute_outcomes, outcome_variables
         from reesim.ensemble.xlrm import Outcome
 
         policy = {c.removeprefix("lever."): _lever_value(rows[c].iloc[0])
@@ -114,8 +114,7 @@ class ReesimEvaluator:
         factors = [c.removeprefix("u.") for c in rows.columns if c.startswith("u.")]
         design = {name: rows[name].to_numpy(dtype=float) for name in factors}
         specs = {k: Outcome.model_validate(v) for k, v in self.outcomes.items()}
-        needed = {s.variable for o in specs.values()
-                  for s in (o, o.denominator) if s is not None} | set(keep)
+        needed = outcome_variables(specs) | set(keep)
         result = simulate(scenario, members=len(rows), seed=self.seed, design=design or None,
                           record=_known_variables(needed))
         ds = result.dataset.assign_coords(member=rows["member"].to_numpy())

@@ -226,8 +226,10 @@ def claims_csv(claims: list[Claim], effects: pd.DataFrame | None) -> str:
 CLAIM_COLUMNS = ("claim", "period", "value", "low", "high", "unit", "quoted", "model", "verdict",
                  "source")
 """claims.csv's columns: value (the model) and low..high (the quoted range) are numbers."""
+VARIATION = "_coefficient_of_variation"
+"""Suffix of the regime effects that are coefficients of variation (shares, not amounts)."""
 EFFECT_UNITS = {"_t_reo_per_yr": "t REO/yr", "_t_reo": "t REO", "_usd_per_kg": "USD/kg",
-                "_musd_per_yr": "MUSD/yr", "_coefficient_of_variation": "1"}
+                "_musd_per_yr": "MUSD/yr", VARIATION: "1"}
 
 
 def effect_change(name: str, company: float, free: float, change_pct: float) -> str:
@@ -237,7 +239,7 @@ def effect_change(name: str, company: float, free: float, change_pct: float) -> 
     market and 1.6% under the company is "+294%"); the points say how much steadier or less
     steady the price was. Other effects change in percent.
     """
-    if name.endswith("_coefficient_of_variation"):
+    if name.endswith(VARIATION):
         return f"{100.0 * (company - free):+.1f} pp"
     return f"{change_pct:+.0f}%"
 

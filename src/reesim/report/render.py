@@ -209,11 +209,11 @@ def render_claims(claims: list, effects, console: Console) -> None:
                          "(vs the same scenario as a free market)"), title_justify="left")
     for col in ("", "trading company", "free market", "change"):
         table.add_column(col, justify="right" if col else "left")
-    from reesim.report.claims import effect_change
+    from reesim.report.claims import VARIATION, effect_change
 
     for name, row in effects.iterrows():
         company, free = row.trading_company, row.free_market
-        if name.endswith("_coefficient_of_variation"):    # a share: shown in percent
+        if name.endswith(VARIATION):                      # a share: shown in percent
             shown = (f"{100 * company:.2g}%", f"{100 * free:.2g}%")
         else:
             shown = (_significant(company), _significant(free))

@@ -113,7 +113,7 @@ def _model_figure(path: pd.Series, comparison: str, base: int,
         return nan, start, end
     if comparison == "ratio":
         return end / start, start, end
-    return 100.0 * ((end / start) ** (1.0 / (target - base)) - 1.0), start, end
+    return _growth_pct_per_yr(end / start, "ratio", target - base), start, end
 
 
 def outlook_table(ds: xr.Dataset, outlooks: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -153,7 +153,7 @@ def _growth_pct_per_yr(figure: float, comparison: str, years: int) -> float:
     """A ratio over ``years`` or a growth rate (%/yr) as an average growth rate in %/yr."""
     if comparison == "cagr":
         return figure
-    if comparison == "ratio" and figure > 0 and years > 0:
+    if comparison == "ratio" and figure >= 0 and years > 0:
         return 100.0 * (figure ** (1.0 / years) - 1.0)
     return float("nan")
 
