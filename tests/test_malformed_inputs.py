@@ -114,6 +114,11 @@ FILE_CASES: dict[str, tuple[str | bytes, list[str]]] = {
     "event_unknown_element": (HEAD + "events:\n  e:\n    type: stockpile\n"
                               "    amounts_t_reo: {Xx: 5}\n    start: 2010\n",
                               ["bad.yaml", "events.e.amounts_t_reo", "Nd"]),
+    # under the free market the company keeps no reserve: its order would be sold straight on
+    "event_company_order_before_the_company": (
+        HEAD + "events:\n  e:\n    type: stockpile\n    holder: trading_company\n"
+        "    amounts_t_reo: {Nd: 5000}\n    start: 2005\n",
+        ["bad.yaml", "events.e", "trading_company", "2008-01", "state_reserve"]),
     "event_tax_150_pct": (HEAD + "events:\n  e:\n    type: export_tax\n    rate_pct: 150\n"
                           "    start: 2010\n", ["bad.yaml", "events.e.rate_pct", "100"]),
     "event_quota_nan": (HEAD + "events:\n  e:\n    type: quota\n    kind: mining\n"

@@ -157,6 +157,18 @@ def test_the_2012_state_reserve_order_is_filled(substeps):
         assert total == pytest.approx(tonnes, rel=0.01), element
 
 
+def test_an_order_on_a_supplied_market_buys_evenly_over_its_window():
+    """The 2012 order's Ce (6,700 t over 2012-09..2013-08) meets a market with tens of kt of
+    unsold Ce, so nothing is owed late: each month buys a twelfth of it. Until 2026-12-08 the
+    rule spread each month's tranche over the months left with the shortfall and bought 35 t in
+    the first month and 1,829 t in the last."""
+    ds = simulate(load_scenario("baotou", ["end_year=2013"])).dataset
+    bought = ds.stockpile_purchases.isel(member=0).sel(holder="state_reserve", element="Ce")
+    monthly_t = bought.sel(time=slice("2012-09", "2013-08")).values / 12.0   # t/yr -> t
+    np.testing.assert_allclose(monthly_t, 6700.0 / 12.0, rtol=1e-6)
+    assert float(bought.sel(time=slice("2013-09", None)).sum()) == 0.0
+
+
 def test_an_unfilled_remainder_carries_over_until_the_window_closes():
     inp = model().inputs.market
     stocks = market.Stocks(np.zeros((1, len(HOLDERS), len(ELEMENTS))))
@@ -164,13 +176,16 @@ def test_an_unfilled_remainder_carries_over_until_the_window_closes():
     months = inp.stockpile_months_left[t, 0]
     nd = ELEMENTS.index("Nd")
     tranche = inp.stockpile_t_per_yr[t, 0, nd] / 12.0
+    # on schedule: the month's tranche, the order's tonnage spread evenly over its months (until
+    # 2026-12-08 the tranche was spread over the months left as well, tranche / months here,
+    # which pushed the 2012 order's purchases to its last months)
     none = market.reserve_orders(inp, t, stocks, np.zeros((1, 2, len(ELEMENTS))))
-    assert none.buy["state_reserve"][0, nd] == pytest.approx(tranche / months[nd])
+    assert none.buy["state_reserve"][0, nd] == pytest.approx(tranche)
     backlog = np.zeros((1, 2, len(ELEMENTS)))
     backlog[0, 0, nd] = 500.0                                       # t unbought so far
     late = market.reserve_orders(inp, t, stocks, backlog)
     assert late.owed[0, 0, nd] == pytest.approx(500.0 + tranche)
-    assert late.buy["state_reserve"][0, nd] == pytest.approx((500.0 + tranche) / months[nd])
+    assert late.buy["state_reserve"][0, nd] == pytest.approx(tranche + 500.0 / months[nd])
     closed = int(np.flatnonzero(inp.stockpile_months_left[t:, 0, nd] == 0)[0]) + t
     lapsed = market.reserve_orders(inp, closed, stocks, backlog)
     assert lapsed.owed[0, 0, nd] == 0.0 and lapsed.buy["state_reserve"][0, nd] == 0.0

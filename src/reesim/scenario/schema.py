@@ -651,6 +651,29 @@ class Scenario(_Strict):
         self._check_uncertain_order()
         return self
 
+    @model_validator(mode="after")
+    def _company_orders_under_the_company(self) -> Scenario:
+        """Refuse a trading company's stockpile order in months of the free market.
+
+        Under the free market the company holds no reserve and offers all its stock, so what
+        such an order bought was sold again within the month: the order did nothing, silently.
+        """
+        company_from = (month_number(self.market.regime_from)
+                        if self.market.regime == "trading_company" else None)
+        for name, event in self.events.items():
+            if not (isinstance(event, StockpileEvent) and event.holder == "trading_company"):
+                continue
+            if company_from is None or month_number(event.start) < company_from:
+                regime = ("market.regime is free_market" if company_from is None else
+                          f"the trading company holds from market.regime_from "
+                          f"{self.market.regime_from}")
+                raise ValueError(
+                    f"events.{name}: a trading_company stockpile acts only under the trading "
+                    f"company regime ({regime}); from its start {event.start} the free market "
+                    "holds, where the company keeps no reserve and sells what it buys: start "
+                    "it under the company, or give it to holder state_reserve")
+        return self
+
     def resolved_value(self, name: str) -> float:
         """The value of parameter or structural constant ``name`` here (its centre when sampled)."""
         if name in PARAMETER_NAMES:

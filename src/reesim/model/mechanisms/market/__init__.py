@@ -662,10 +662,10 @@ def reserve_orders(inp: MarketInputs, t: int, stocks: Stocks, backlog: np.ndarra
     """Purchases and releases of the state reserve and the trading company in month ``t``.
 
     ``backlog`` (M, 2, E) t is what earlier steps of an open order failed to buy. The reserve
-    owes itself the backlog plus this step's tranche of the order and buys that spread over the
-    steps left in the order's window (all of it in the last one); when the window closes, an
-    unfilled remainder lapses. ``substep`` is the step's place within month ``t`` when the
-    month has sub-steps of ``dt``. The arithmetic is :func:`_reserve_orders`'.
+    buys this step's tranche of the order (its tonnage spread evenly over the window) and the
+    backlog spread over the steps left in the window (all of it in the last one); when the
+    window closes, an unfilled remainder lapses. ``substep`` is the step's place within month
+    ``t`` when the month has sub-steps of ``dt``. The arithmetic is :func:`_reserve_orders`'.
     """
     buy, release, owed = _reserve_orders(inp.stockpile_t_per_yr[t], inp.stockpile_months_left[t],
                                          backlog, stocks.array, RESERVE_INDEX, dt, substep)
@@ -686,9 +686,11 @@ def _reserve_orders(orders: np.ndarray, months_left: np.ndarray, backlog: np.nda
 
     ``orders`` (2, E) t/yr (+ buy, - release) and ``months_left`` (2, E) of the reserves at
     ``holders`` (2,) on the holder axis of ``stocks`` (M, H, E) t; ``backlog`` (M, 2, E) t. Owed:
-    ``backlog + max(order, 0) * dt`` while the window is open (0 after); bought this step:
-    owed over the steps left, ``max(months_left * (1 month / dt) - substep, 1)``, this one
-    included; released: ``min(max(-order, 0) * dt, stock)``. Each (M, 2, E). Counting the
+    ``backlog + tranche`` with ``tranche = max(order, 0) * dt`` while the window is open (0
+    after); bought this step: the tranche plus the backlog over the steps left,
+    ``max(months_left * (1 month / dt) - substep, 1)``, this one included (until 2026-12-08 the
+    tranche was spread with the backlog, which pushed purchases to the window's end);
+    released: ``min(max(-order, 0) * dt, stock)``. Each (M, 2, E). Counting the
     sub-steps already taken matters in the window's last month: read as whole months, each of
     its n sub-steps bought 1/n of what was owed and about (1 - 1/n) ** n of it lapsed (the 2012
     order's 50 t of Eu left the state reserve with 43 t at eight sub-steps, before 2026-12-06).
@@ -701,9 +703,10 @@ def _reserve_orders(orders: np.ndarray, months_left: np.ndarray, backlog: np.nda
         for i in range(n_orders):
             for e in range(elements):
                 order = orders[i, e]
-                owed[m, i, e] = (backlog[m, i, e] + np_maximum(order, 0.0) * dt
-                                 if months_left[i, e] > 0 else 0.0)
-                buy[m, i, e] = owed[m, i, e] / np_maximum(
+                tranche = np_maximum(order, 0.0) * dt if months_left[i, e] > 0 else 0.0
+                owed[m, i, e] = backlog[m, i, e] + tranche if months_left[i, e] > 0 else 0.0
+                # this step's tranche, and the earlier shortfall spread over the steps left
+                buy[m, i, e] = tranche + (owed[m, i, e] - tranche) / np_maximum(
                     months_left[i, e] * steps_per_month - substep, 1.0)
                 release[m, i, e] = np_minimum(np_maximum(-order, 0.0) * dt,
                                               stocks[m, holders[i], e])
