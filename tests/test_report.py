@@ -281,8 +281,10 @@ def test_claims_csv_has_numbers_units_and_full_citations(baotou_result):
     assert (fringe.low, fringe.high, fringe.period) == (30.0, 40.0, "c.2014")
     ds = baotou_result.dataset.isel(member=0)
     illegal = ds.mine_output.sel(producer=~ds.producer_legal.values, time="2014")
+    # written to six significant digits (claims_csv's float_format %.6g): half a unit of the
+    # sixth is up to 5e-6 of the value (rel=1e-6 failed for 34.217 against 34.21704)
     assert fringe.value == pytest.approx(float(illegal.sum(["producer", "element"]).mean())
-                                         / 1000.0, rel=1e-6)
+                                         / 1000.0, rel=5e-6)
     assert frame.source.str.contains("<http").any()       # links kept, not cut at 70 chars
     assert frame.source.str.len().max() > 100
 
