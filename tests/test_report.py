@@ -349,3 +349,28 @@ def test_a_change_in_price_variation_is_shown_in_points_not_as_a_relative_change
                                   "baotou_output_t_reo_per_yr"])
     rows = claims_frame([], effects).set_index("claim").model
     assert rows.iloc[0].endswith("(+1.2 pp)") and rows.iloc[1].endswith("(-1%)")
+
+
+def test_run_report_belongs_to_the_run_beside_it(tmp_path):
+    """--report is written with the results, listed as reesim's, replaced or removed with them."""
+    run = tmp_path / "run"
+    base = ["run", "baotou", "--set", "end_year=2003", "--frequency", "year", "--quiet",
+            "--out", str(run)]
+    assert runner.invoke(app, [*base, "--report"]).exit_code == 0
+    marker = json.loads((run / ".reesim-output.json").read_text())
+    assert "report.html" in marker["files"]
+    again = runner.invoke(app, [*base, "--overwrite", "--report"])
+    assert again.exit_code == 0, again.output
+    assert "report.html" in again.output
+    plain = runner.invoke(app, [*base, "--overwrite"])
+    assert plain.exit_code == 0, plain.output
+    assert not (run / "report.html").exists()           # the old run's report went with it
+    assert runner.invoke(app, ["report", str(run)]).exit_code == 0
+    (run / "notes.txt").write_text("keep", encoding="utf-8")
+    assert runner.invoke(app, [*base, "--overwrite"]).exit_code == 0
+    assert not (run / "report.html").exists()          # `reesim report`'s page: stale too
+    assert (run / "notes.txt").read_text(encoding="utf-8") == "keep"
+    (run / "report.html").write_text("<html>mine</html>", encoding="utf-8")
+    refused = runner.invoke(app, [*base, "--overwrite", "--report"])
+    assert refused.exit_code == 2 and "report.html" in refused.output
+    assert (run / "report.html").read_text(encoding="utf-8") == "<html>mine</html>"

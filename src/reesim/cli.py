@@ -225,20 +225,20 @@ def run(
         if other is not None:
             free = simulate(other, members=members, seed=seed)
             effects = regime_effects(result.dataset, free.dataset)
-        written = result.write(target, extra_files={"summary.csv": to_csv(records),
-                                                    "claims.csv": claims_csv(claims, effects),
-                                                    "scenario.yaml": scenario_yaml(scen)},
-                               overwrite=overwrite)
-        _record_run(result, written)
+        extra = {"summary.csv": to_csv(records), "claims.csv": claims_csv(claims, effects),
+                 "scenario.yaml": scenario_yaml(scen)}
         if report:
-            run_report(result, written, claims_frame(claims, effects), console)
+            extra |= run_report(result, claims_frame(claims, effects))
+        written = result.write(target, extra_files=extra, overwrite=overwrite)
+        _record_run(result, written)
     if not quiet:
         render(records, console)
         render_claims(claims, effects, console)
     m = result.manifest
-    console.print(f"[green]wrote[/] {written}/results.nc, manifest.json, summary.csv, claims.csv  "
-                  f"(scenario {m['scenario']} {m['scenario_hash']}, data {m['data_version']}, "
-                  f"seed {m['seed']}, members {m['members']})")
+    console.print(f"[green]wrote[/] {written}/results.nc, manifest.json, summary.csv, claims.csv"
+                  f"{', report.html' if report else ''}  (scenario {m['scenario']} "
+                  f"{m['scenario_hash']}, data {m['data_version']}, seed {m['seed']}, "
+                  f"members {m['members']})")
     from reesim.ensemble.catalog import listing_hint
 
     if hint := listing_hint(written):

@@ -26,15 +26,15 @@ if TYPE_CHECKING:
 DASHBOARD_APP = Path(__file__).parent / "dashboard" / "app.py"
 
 
-def run_report(result: Result, folder: Path, claims: pd.DataFrame | None,
-               console: Console) -> Path:
-    """Write ``report.html`` into a run folder just written by ``reesim run --report``."""
-    from reesim.report.html import REPORT_NAME, write_report
+def run_report(result: Result, claims: pd.DataFrame | None) -> dict[str, str]:
+    """The ``report.html`` of ``reesim run --report``, as a file of the run's folder.
 
-    path = write_report(result.dataset, folder / REPORT_NAME, result.manifest, result.scenario,
-                        claims)
-    console.print(f"[green]wrote[/] {path}")
-    return path
+    Written with the results in one atomic folder write, so the report always belongs to the
+    results beside it and is listed among reesim's files there (replaced on ``--overwrite``).
+    """
+    from reesim.report.html import REPORT_NAME, report_html
+
+    return {REPORT_NAME: report_html(result.dataset, result.manifest, result.scenario, claims)}
 
 
 def _fmt(value: float) -> str:

@@ -334,7 +334,7 @@ Writer = Callable[[Path], None]
 
 
 def write_folder(target: str | Path, files: Mapping[str, Writer | str], command: str,
-                 overwrite: bool = False) -> Path:
+                 overwrite: bool = False, derived: tuple[str, ...] = ()) -> Path:
     """Write ``files`` (name -> text, or a function writing to a path) into folder ``target``.
 
     Checks the target again (:func:`check_folder`), writes everything into a hidden temporary
@@ -342,9 +342,14 @@ def write_folder(target: str | Path, files: Mapping[str, Writer | str], command:
     complete folder at once (one rename); a previous reesim result (``overwrite``) has its own
     files swapped for the new ones while anything else in it stays. Folder permissions follow
     the umask (the same for every output). Returns the target.
+
+    ``derived`` names files other commands write into such a folder from its result (the
+    ``report.html`` of ``reesim report``): not in the marker, yet describing the old result,
+    so on overwrite they go with it if reesim wrote them (:func:`_derived_own`).
     """
     target = Path(os.path.abspath(target))
     check_folder(target, overwrite)
+    _check_no_users_file(target, list(files), derived)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp: Path | None = None
     try:
@@ -362,7 +367,7 @@ def write_folder(target: str | Path, files: Mapping[str, Writer | str], command:
                   "created_utc": datetime.now(UTC).isoformat(timespec="seconds")}
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
         check_interrupt()
-        _hold_signals(lambda: _move_into_place(tmp, target, names))
+        _hold_signals(lambda: _move_into_place(tmp, target, names, derived))
     except BaseException:
         if tmp is not None:
             _hold_signals(lambda: shutil.rmtree(tmp, ignore_errors=True))
@@ -370,12 +375,47 @@ def write_folder(target: str | Path, files: Mapping[str, Writer | str], command:
     return target
 
 
-def _move_into_place(tmp: Path, target: Path, names: list[str]) -> None:
+def _check_no_users_file(target: Path, names: list[str], derived: tuple[str, ...]) -> None:
+    """Refuse to write a file over one of the same name in ``target`` that is not reesim's.
+
+    A previous result lists its own files in its marker; a new result may bring a file the old
+    one had not (``report.html``), and a user's file of that name must not be replaced.
+    """
+    if not target.is_dir():
+        return
+    marker = _read_marker(target) or {"files": []}
+    own = {*marker["files"], *_derived_own(target, derived)}
+    for name in names:
+        if name not in own and os.path.lexists(target / name):
+            raise InputError(f"--out {target}: {name} in it was not written by reesim; reesim "
+                             "never overwrites other files: move it away or give a new folder "
+                             "name", field="--out")
+
+
+def _derived_own(target: Path, derived: tuple[str, ...]) -> set[str]:
+    """The ``derived`` names in ``target`` that reesim wrote: a signed file or a reesim folder.
+
+    A user's own file of the same name (no signature) is not reesim's and stays.
+    """
+    own = set()
+    for name in derived:
+        path = target / name
+        if path.is_symlink():
+            continue
+        if (path.is_file() and _written_by_reesim(path)) or (
+                path.is_dir() and _read_marker(path) is not None):
+            own.add(name)
+    return own
+
+
+def _move_into_place(tmp: Path, target: Path, names: list[str],
+                     derived: tuple[str, ...] = ()) -> None:
     if not target.exists():
         os.replace(tmp, target)
         return
     previous = _read_marker(target)
-    own = {MARKER, *(str(n) for n in (previous or {}).get("files", []))}
+    own = {MARKER, *(str(n) for n in (previous or {}).get("files", [])),
+           *_derived_own(target, derived)}
     present = {p.name for p in target.iterdir()}
     if present <= own:
         # only reesim's files: swap the whole folder (two renames; a kill between them is
@@ -394,6 +434,8 @@ def _move_into_place(tmp: Path, target: Path, names: list[str]) -> None:
         stale = target / name
         if stale.is_file() and not stale.is_symlink():
             stale.unlink()
+        elif name in derived and stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)     # a reesim folder (report figures)
     os.replace(tmp / MARKER, target / MARKER)
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -132,6 +132,11 @@ def write_netcdf(dataset: xr.Dataset, path: Path) -> None:
         store.close()
 
 
+RUN_DERIVED = ("report.html", "report-figures")
+"""What ``reesim report`` writes into a run folder by default: it describes that folder's
+result, so a run written over the folder removes it (unless the run writes its own)."""
+
+
 @dataclass
 class Result:
     """What :func:`reesim.simulate` returns: ``dataset`` (xarray) and ``manifest`` (dict)."""
@@ -159,7 +164,8 @@ class Result:
         files: dict = {"results.nc": lambda path: write_netcdf(self.dataset, path),
                        "manifest.json": json.dumps(self.manifest, indent=2) + "\n",
                        **(extra_files or {})}
-        return write_folder(out_dir, files, command="run", overwrite=overwrite)
+        return write_folder(out_dir, files, command="run", overwrite=overwrite,
+                            derived=RUN_DERIVED)
 
 
 def numerics() -> dict[str, str]:
