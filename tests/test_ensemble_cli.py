@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -89,3 +90,33 @@ def test_sensitivity_needs_a_sobol_or_morris_design(tmp_path):
     runner.join(out)
     result = cli.invoke(app, ["sensitivity", str(out)])
     assert result.exit_code == 2 and "need a sobol or morris design" in result.output
+
+
+def test_sensitivity_interrupted_after_its_table_says_so(ishigami, monkeypatch, capsys,
+                                                         tmp_path):
+    """A signal after sensitivity-*.csv is written names it (it said "nothing was written")."""
+    import shutil
+    import signal
+    import sys
+
+    ishigami = Path(shutil.copytree(ishigami, tmp_path / "ish"))   # no earlier tables in it
+
+    from reesim import cli as main_cli
+    from reesim import output
+
+    def interrupted(path, write):
+        raise output.Interrupted(signal.SIGINT)
+
+    monkeypatch.setattr(output, "install_signal_handlers", lambda: None)
+    monkeypatch.setattr(main_cli.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(output, "_written", [])
+    monkeypatch.setattr(output, "replace_atomically", interrupted)
+    monkeypatch.setattr("reesim.ensemble.export.replace_atomically",
+                        lambda path, write: (write(path), path)[1])
+    monkeypatch.setattr(sys, "argv", ["reesim", "sensitivity", str(ishigami)])
+    with pytest.raises(SystemExit) as ended:
+        main_cli._main()
+    err = capsys.readouterr().err
+    [written] = ishigami.glob("sensitivity-*.csv")
+    assert ended.value.code == 130 and f"interrupted after writing {written}" in err, err
+    assert not [p for p in ishigami.iterdir() if p.name.startswith(".")]

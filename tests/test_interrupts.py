@@ -154,3 +154,39 @@ def test_a_signal_inside_a_compiled_code_callback_waits_for_the_write_check(monk
     monkeypatch.setattr(output, "_pending", None)
     with pytest.raises(output.Interrupted):                # anywhere else it raises at once
         output._handler(signal.SIGINT, sys._getframe())
+
+
+def _interrupted_main(monkeypatch, capsys, argv: list[str]) -> tuple[int, str]:
+    """Run the CLI's ``_main`` in-process (pytest keeps its signal handlers); code, stderr."""
+    from reesim import cli, output
+
+    monkeypatch.setattr(output, "install_signal_handlers", lambda: None)
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(output, "_written", [])
+    monkeypatch.setattr(output, "_pending", None)
+    monkeypatch.setattr(sys, "argv", ["reesim", *argv])
+    with pytest.raises(SystemExit) as ended:
+        cli._main()
+    return ended.value.code, capsys.readouterr().err
+
+
+def test_a_signal_after_the_write_says_what_was_written(tmp_path, monkeypatch, capsys):
+    """Ctrl-C while the finished run is recorded in the catalog: DuckDB ends the query with
+    "RuntimeError: Query interrupted" (was "internal error"); the folder is complete and the
+    message says so, and that the catalog does not list it (was "nothing was written")."""
+    from reesim import output
+    from reesim.ensemble import catalog
+
+    def duckdb_interrupted(manifest, path):
+        output._pending = signal.SIGINT
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(catalog, "record_run", duckdb_interrupted)
+    out = tmp_path / "run"
+    code, err = _interrupted_main(monkeypatch, capsys, [
+        "run", "baotou", "--quiet", "--set", "end_year=2001", "--frequency", "year",
+        "--out", str(out)])
+    assert code == 130, err
+    assert f"interrupted after writing {out}; it was not recorded in the catalog" in err, err
+    assert "internal error" not in err and "nothing was written" not in err
+    assert {p.name for p in out.iterdir()} == COMPLETE

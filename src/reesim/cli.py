@@ -4,8 +4,9 @@ The CLI is the only place that prints. User errors (bad scenario, bad option, an
 reesim must not write) print one screen naming the file, field and allowed values and exit with
 code 2; nothing is written then. Output targets are checked before anything runs
 (:mod:`reesim.output`). Ctrl-C (SIGINT) and SIGTERM print "interrupted; nothing was written"
-and exit 130 and 143. No traceback reaches the user: an unexpected error prints one line asking
-for a report (``REESIM_TRACEBACK=1`` shows the traceback).
+(or which outputs were complete before the signal) and exit 130 and 143. No traceback
+reaches the user: an unexpected error prints one line asking for a report
+(``REESIM_TRACEBACK=1`` shows the traceback).
 """
 
 from __future__ import annotations
@@ -245,14 +246,21 @@ def run(
         console.print(hint, highlight=False)
 
 
+_UNRECORDED: set[Path] = set()
+"""Folders written but not yet recorded in the run catalog (said if a signal stops the run)."""
+
+
 def _record_run(result, written: Path) -> None:
     """Record a finished run in the run catalog (a warning, not a failure, if it is busy)."""
     from reesim.ensemble.catalog import record_run
 
+    _UNRECORDED.add(written)
     try:
         record_run(result.manifest, written)
     except ReesimError as exc:
         err_console.print(f"[bold yellow]warning:[/] run not recorded in the catalog: {exc}")
+        return
+    _UNRECORDED.discard(written)
 
 
 def _years(text: str | None, first: int, last: int) -> tuple[int, ...]:
@@ -697,15 +705,18 @@ def _interruption(exc: BaseException) -> BaseException | None:
 
     A signal that lands while a compiled (numba) kernel returns surfaces as ``SystemError: ...
     returned a result with an exception set``, with the ``Interrupted`` as its cause: it is
-    the interruption, not an internal error.
+    the interruption, not an internal error. So is an error saying it was interrupted while a
+    signal is pending (DuckDB turns the signal into ``RuntimeError: Query interrupted``).
     """
-    from reesim.output import Interrupted
+    from reesim.output import Interrupted, pending_signal
 
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         if isinstance(current, Interrupted):
             return current
+        if pending_signal() is not None and "interrupted" in str(current).lower():
+            return Interrupted(pending_signal())    # e.g. DuckDB's "Query interrupted"
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
@@ -717,8 +728,21 @@ def _exit_interrupted(exc: BaseException) -> None:
     what = "interrupted" if signum == signal.SIGINT else "terminated"
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not interrupt
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the exit with a traceback
-    _quiet_print(f"{what}; nothing was written")
+    _quiet_print(_interrupted_message(what))
     sys.exit(128 + int(signum))
+
+
+def _interrupted_message(what: str) -> str:
+    """What an interruption leaves: nothing, or the outputs completed before the signal."""
+    from reesim.output import written
+
+    done = [path for path in written() if path.exists()]
+    if not done:
+        return f"{what}; nothing was written"
+    text = f"{what} after writing {', '.join(map(str, done))}"
+    if any(path in _UNRECORDED for path in done):
+        text += "; it was not recorded in the catalog (`reesim runs` will not list it)"
+    return text
 
 
 def _quiet_print(text: str) -> None:

@@ -6,7 +6,6 @@ DuckDB) happen inside the commands.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -104,15 +103,16 @@ def sensitivity(
     from reesim.cli import _user_errors, console
     from reesim.ensemble.export import write_table
     from reesim.ensemble.sensitivity import analyze, chart_html
+    from reesim.output import note_written, replace_atomically
 
     with _user_errors():
         table = analyze(run, outcome, seed=seed, policy=policy, versus=versus, percent=percent)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        page = chart_html(table, f"Sensitivity of {run.name}")
         csv = write_table(table, run / f"sensitivity-{stamp}.csv", "csv")
-        html = run / f"sensitivity-{stamp}.html"
-        tmp = html.with_name(f".{html.name}.tmp")
-        tmp.write_text(chart_html(table, f"Sensitivity of {run.name}"))
-        os.replace(tmp, html)
+        html = replace_atomically(run / f"sensitivity-{stamp}.html",
+                                  lambda tmp: tmp.write_text(page, encoding="utf-8"))
+        note_written(html)
     view = Table(title=f"Sensitivity indices ({run.name}; conf: 95% CI half-width)",
                  title_justify="left")
     for col in ("policy", "outcome", "index", "factor", "value", "conf"):

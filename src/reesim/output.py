@@ -50,7 +50,10 @@ _MAX_NAME_BYTES = 255
 
 
 class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived; nothing was written. ``signum`` is the signal's number."""
+    """SIGINT or SIGTERM arrived. ``signum`` is the signal's number.
+
+    What was complete on disk by then is in :func:`written`; nothing partial is left.
+    """
 
     def __init__(self, signum: int) -> None:
         self.signum = signum
@@ -66,6 +69,26 @@ _pending: int | None = None
 _deferring = 0
 _installed = False
 _held = False
+_written: list[Path] = []
+
+
+def note_written(path: str | Path) -> None:
+    """Record that ``path`` (a folder or file the user asked for) is now complete on disk.
+
+    The CLI names these when a signal stops the command afterwards (:func:`written`): an
+    interruption after the final rename must not claim that nothing was written.
+    """
+    _written.append(Path(path))
+
+
+def written() -> list[Path]:
+    """The outputs completed so far in this process, in order (see :func:`note_written`)."""
+    return list(_written)
+
+
+def pending_signal() -> int | None:
+    """The number of a signal that arrived and was not yet raised or dropped, else None."""
+    return _pending
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -372,6 +395,7 @@ def write_folder(target: str | Path, files: Mapping[str, Writer | str], command:
         if tmp is not None:
             _hold_signals(lambda: shutil.rmtree(tmp, ignore_errors=True))
         raise
+    note_written(target)
     return target
 
 
@@ -464,6 +488,7 @@ def write_file(target: str | Path, text: str, overwrite: bool = False) -> Path:
         if tmp is not None:
             _hold_signals(lambda: Path(tmp).unlink(missing_ok=True))
         raise
+    note_written(target)
     return target
 
 

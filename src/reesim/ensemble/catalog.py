@@ -61,6 +61,23 @@ def listing_hint(out: str | Path) -> str:
         f"catalogued in {recorded} (list it: reesim runs --catalog {recorded})")
 
 
+def _raise_if_interrupted(exc: Exception) -> None:
+    """Raise :class:`~reesim.output.Interrupted` if ``exc`` is DuckDB stopped by a signal.
+
+    DuckDB checks for signals while it works and ends the query with ``InterruptException``
+    or ``RuntimeError: Query interrupted``; that is the user's Ctrl-C, not a catalog error.
+    """
+    import signal
+
+    import duckdb
+
+    from reesim.output import Interrupted, pending_signal
+
+    if isinstance(exc, duckdb.InterruptException) or (
+            pending_signal() is not None and "interrupt" in str(exc).lower()):
+        raise Interrupted(pending_signal() or signal.SIGINT) from exc
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -101,6 +118,9 @@ class Catalog:
                 if time.monotonic() > deadline:
                     raise ReesimError(f"cannot open the run catalog {self.path}: {exc}") from None
                 time.sleep(0.2)
+            except (duckdb.InterruptException, RuntimeError) as exc:
+                _raise_if_interrupted(exc)
+                raise
             except duckdb.Error as exc:                # not a DuckDB file, or a broken one
                 raise ReesimError(f"cannot use the run catalog {self.path}: {exc}") from None
 

@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from reesim.errors import InputError
-from reesim.output import replace_atomically
+from reesim.output import note_written, replace_atomically
 
 FORMATS = ("csv", "xlsx", "iamc")
 MODEL_NAME = "reesim"
@@ -141,6 +141,9 @@ def write_table(table: pd.DataFrame, out: str | Path, fmt: str) -> Path:
         raise InputError(f"{len(table)} rows do not fit in one XLSX sheet", field="--format",
                          allowed=f"csv, or at most {XLSX_MAX_ROWS} rows")
     if fmt == "xlsx":
-        return replace_atomically(path, lambda tmp: table.to_excel(tmp, index=False,
-                                                                   engine="openpyxl"))
-    return replace_atomically(path, lambda tmp: table.to_csv(tmp, index=False))
+        written = replace_atomically(path, lambda tmp: table.to_excel(tmp, index=False,
+                                                                      engine="openpyxl"))
+    else:
+        written = replace_atomically(path, lambda tmp: table.to_csv(tmp, index=False))
+    note_written(written)
+    return written
