@@ -55,6 +55,11 @@ FILE_CASES: dict[str, tuple[str | bytes, list[str]]] = {
                         "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
                         "f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
                         ["bad.yaml", "more than 100000 values"]),
+    # the name becomes part of the default output folder: it must not leave results/
+    "name_escapes_results": ("extends: baotou\nname: ../../../escaped\n",
+                             ["bad.yaml", "name", "'/'", "start with '.'", "allowed"]),
+    "name_backslash": ("extends: baotou\nname: 'a\\\\b'\n", ["bad.yaml", "name", "'\\'"]),
+    "name_hidden": ("extends: baotou\nname: .hidden\n", ["bad.yaml", "name", "start with '.'"]),
     "yaml_recursive_alias": (HEAD + "description: &d [*d]\n", ["bad.yaml", "refers to itself"]),
     "yaml_deep_nesting": (HEAD + "description: " + "[" * 200 + "]" * 200 + "\n",
                           ["bad.yaml", "nested"]),

@@ -631,6 +631,22 @@ class Scenario(_Strict):
     """Structural constants (``reesim.model.constants``); after validation every constant is
     listed with its value, so the scenario's hash and manifest carry them all."""
 
+    @field_validator("name", mode="after")
+    @classmethod
+    def _usable_in_folder_names(cls, value: str) -> str:
+        r"""Refuse a name that would move the default output folder (``results/<name>-...``).
+
+        A ``/`` or ``\`` in it makes sub-folders ("../../x" escapes ``results/``), a leading
+        ``.`` makes a hidden folder or a ``..`` step, control characters break listings.
+        """
+        if value.startswith(".") or "/" in value or "\\" in value or any(
+                ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("a scenario name is part of its output folder's name: it must not "
+                             "contain '/', '\\' or control characters nor start with '.'; "
+                             "allowed: letters, digits, spaces and other punctuation (e.g. "
+                             "baotou-high-demand_v2)")
+        return value
+
     @field_validator("constants", mode="after")
     @classmethod
     def _resolve_constants(cls, value: dict[str, float]) -> dict[str, float]:
