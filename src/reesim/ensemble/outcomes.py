@@ -1,13 +1,15 @@
 """Named scalar outcomes computed from a result dataset: one value per member.
 
 Every outcome is an :class:`~reesim.ensemble.xlrm.Indicator` (select, combine over the other
-dimensions, reduce over years) or a ratio of two. All members are computed at once with xarray
-reductions; nothing loops over members.
+dimensions, reduce over years) or a ratio of two. All members are computed at once with NumPy
+reductions over each member's own values (bit-identical whatever the chunking); nothing loops
+over members.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -93,16 +95,31 @@ def _indicator(ds: xr.Dataset, spec: Indicator, name: str) -> np.ndarray:
                          f"({years.min()}-{years.max()})", field=f"outcomes.{name}.years")
     da = da.isel(time=in_window)
     others = [d for d in da.dims if d not in ("member", "time")]
-    if others:
-        da = da.sum(others) if spec.combine == "sum" else da.mean(others)
+    # (member, time, other cells): each member's values contiguous, in the same order whatever
+    # members share the batch, so every sum below adds them in the same order
+    values = np.ascontiguousarray(da.transpose("member", "time", *others).values, dtype=float)
+    values = values.reshape(values.shape[0], values.shape[1], -1)
+    series = _reduce_rows(values, spec.combine) if others else values[:, :, 0]
     if spec.over_time == "integral":
-        weights = ds["period_years"].isel(time=in_window)
-        reduced = (da * weights).sum("time")
-    elif spec.over_time == "last":
-        reduced = da.isel(time=-1)
-    else:
-        reduced = getattr(da, spec.over_time)("time")
-    return reduced.transpose("member").values.astype(float)
+        weights = ds["period_years"].isel(time=in_window).values.astype(float)
+        return _reduce_rows(series * weights, "sum")
+    if spec.over_time == "last":
+        return series[:, -1].copy()
+    return _reduce_rows(series, spec.over_time)
+
+
+def _reduce_rows(values: np.ndarray, how: str) -> np.ndarray:
+    """Reduce the last axis of ``values`` row by row, skipping NaN as xarray does.
+
+    A C-contiguous last axis is summed by itself for each row (NumPy's pairwise sum), so a
+    member's outcome is bit-identical whatever members share its chunk: reducing several axes
+    of a (time, member, ...) array at once summed in an order set by the batch's layout, and
+    outcomes differed in the last bit between ``--chunk-size`` values.
+    """
+    reduce = {"sum": np.nansum, "mean": np.nanmean, "max": np.nanmax, "min": np.nanmin}[how]
+    with warnings.catch_warnings():      # all-NaN rows give NaN (mean, max, min), as in xarray
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return reduce(np.ascontiguousarray(values), axis=-1)
 
 
 def compute_outcomes(ds: xr.Dataset, outcomes: Mapping[str, Outcome]) -> pd.DataFrame:
