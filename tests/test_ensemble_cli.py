@@ -99,7 +99,9 @@ def test_sensitivity_interrupted_after_its_table_says_so(ishigami, monkeypatch, 
     import signal
     import sys
 
-    ishigami = Path(shutil.copytree(ishigami, tmp_path / "ish"))   # no earlier tables in it
+    ishigami = Path(shutil.copytree(ishigami, tmp_path / "ish"))   # a new stamp, no clash
+    for earlier in ishigami.glob("sensitivity-*"):
+        earlier.unlink()
 
     from reesim import cli as main_cli
     from reesim import output
@@ -120,3 +122,4 @@ def test_sensitivity_interrupted_after_its_table_says_so(ishigami, monkeypatch, 
     [written] = ishigami.glob("sensitivity-*.csv")
     assert ended.value.code == 130 and f"interrupted after writing {written}" in err, err
     assert not [p for p in ishigami.iterdir() if p.name.startswith(".")]
+
