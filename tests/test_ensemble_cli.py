@@ -123,3 +123,17 @@ def test_sensitivity_interrupted_after_its_table_says_so(ishigami, monkeypatch, 
     assert ended.value.code == 130 and f"interrupted after writing {written}" in err, err
     assert not [p for p in ishigami.iterdir() if p.name.startswith(".")]
 
+
+@pytest.mark.parametrize("args, message", [
+    (["--where", "y > 1.2.3"], "--where 'y > 1.2.3' must look like OUTCOME OP NUMBER"),
+    (["--where", "y > ."], "e.g. 'dy_unmet_demand_2025_2040 > 100'"),
+    (["--where", "y > 1e999"], "finite number"),
+    (["--where", "y > 8", "--outcome", "x"], "--outcome 'x' is not an outcome"),
+    (["--where", "y > 8", "--outcome", ""], "is not an outcome"),
+])
+def test_discover_refuses_a_bad_where_or_outcome(ishigami, args, message):
+    """A malformed number was an internal error (ValueError); --outcome was only looked for
+    as a substring of --where ('' passed), now it must name the outcome --where tests."""
+    result = cli.invoke(app, ["discover", str(ishigami), *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output

@@ -144,14 +144,10 @@ def discover(
     """PRIM scenario discovery (EMA Workbench): the box where --where holds, in words."""
     from reesim.cli import _user_errors, console
     from reesim.ensemble.discover import discover as find
-    from reesim.errors import InputError
 
     with _user_errors():
-        if outcome is not None and outcome not in where:
-            raise InputError(f"--outcome {outcome!r} does not appear in --where {where!r}",
-                             field="--outcome")
         result = find(run, where, policy=policy, min_coverage=min_coverage, versus=versus,
-                      percent=percent)
+                      percent=percent, outcome=outcome)
     trade = Table(title="Coverage/density trade-off (peeling trajectory)", title_justify="left")
     for col in ("box", "coverage", "density", "mass", "restricted"):
         trade.add_column(col, justify="right")

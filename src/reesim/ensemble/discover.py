@@ -32,7 +32,8 @@ from reesim.errors import InputError
 log = logging.getLogger("reesim.ensemble.discover")
 
 _CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(>=|<=|>|<)\s*"
-                        r"([-+]?[0-9.]+(?:[eE][-+]?\d+)?)\s*$")
+                        r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_FORM = "OUTCOME OP NUMBER, e.g. 'dy_unmet_demand_2025_2040 > 100' (OP: >, >=, <, <=)"
 SIGNIFICANT_QP = 0.05
 _ANY = 1e-9
 """The Workbench's threshold both marks cases of interest (y >= it, so any value in (0, 1]
@@ -56,16 +57,27 @@ class Discovery:
     sentence: str
 
 
-def parse_condition(where: str, known: list[str]) -> tuple[str, str, float]:
-    """``"name > 100"`` -> (name, op, value); only outcome names and plain numbers."""
+def parse_condition(where: str, known: list[str],
+                    outcome: str | None = None) -> tuple[str, str, float]:
+    """``"name > 100"`` -> (name, op, value); only outcome names and finite plain numbers.
+
+    ``outcome`` (``--outcome``), if given, must be an outcome and the one ``where`` tests.
+    """
+    if outcome is not None and outcome not in known:
+        raise InputError(f"--outcome {outcome!r} is not an outcome of this ensemble",
+                         field="--outcome", allowed=", ".join(known))
     match = _CONDITION.match(where or "")
-    if not match:
-        raise InputError(f"--where {where!r} must look like 'OUTCOME > NUMBER'",
-                         field="--where", allowed="operators >, >=, <, <=")
-    name, op, value = match.group(1), match.group(2), float(match.group(3))
+    value = float(match.group(3)) if match else float("nan")
+    if not np.isfinite(value):
+        raise InputError(f"--where {where!r} must look like OUTCOME OP NUMBER with a finite "
+                         "number", field="--where", allowed=_FORM)
+    name, op = match.group(1), match.group(2)
     if name not in known:
         raise InputError(f"--where names unknown outcome {name!r}", field="--where",
                          allowed=", ".join(known))
+    if outcome is not None and name != outcome:
+        raise InputError(f"--outcome {outcome!r} is not the outcome --where {where!r} tests "
+                         f"({name!r})", field="--outcome", allowed=name)
     return name, op, value
 
 
@@ -78,11 +90,12 @@ def _prim():
 
 def discover(out: str | Path, where: str, policy: int | None = None,
              min_coverage: float = 0.5, peel_alpha: float = 0.05, versus: int | None = None,
-             percent: bool = False) -> Discovery:
+             percent: bool = False, outcome: str | None = None) -> Discovery:
     """Find a PRIM box for the members of ``out`` that meet ``where``.
 
     With ``versus`` (and ``policy``) the cases are futures where the effect of ``policy``
     against ``versus`` meets ``where`` (:func:`policy_effects`; in % with ``percent``).
+    ``outcome`` must then name the outcome ``where`` tests (:func:`parse_condition`).
     """
     spec = read_spec(out)
     table = load_outcomes(out)
@@ -90,7 +103,7 @@ def discover(out: str | Path, where: str, policy: int | None = None,
     levers = [c for c in table.columns if c.startswith("lever.")]
     known = [c for c in table.columns if c not in ("member", "policy", "future", *factors)
              and not c.startswith(("u.", "lever."))]
-    name, op, value = parse_condition(where, known)
+    name, op, value = parse_condition(where, known, outcome)
     table = policy_rows(table, known, policy, versus, percent)
     if versus is not None:
         levers = []                            # one lever combination against another
