@@ -61,3 +61,19 @@ def test_the_validation_table_fits_80_columns_without_cutting_digits():
     text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "0.123 (12)" in text and "…" not in text
+
+
+def test_every_table_has_a_title_and_every_row_its_unit(baotou_result):
+    """The magnets table was titled just 'magnets', its rows without their unit."""
+    from reesim.report.render import LABELS, TITLES
+
+    records = summary_records(baotou_result.dataset, (2010, 2030))
+    assert {rec["section"] for rec in records} <= set(TITLES)
+    for rec in records:
+        if rec["section"] in ("prices", "balance", "demand"):   # the unit is in the title
+            continue
+        label = LABELS.get(rec["metric"], "")
+        assert label, rec["metric"]
+        assert rec["unit"] == "%" or label.endswith(f", {rec['unit']}"), (label, rec["unit"])
+    text = _render(records, 100)
+    assert "Magnets: where they are made" in text and "China's magnet exports, kt REO/yr" in text

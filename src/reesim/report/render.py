@@ -31,6 +31,10 @@ LABELS = {
     "china_smuggled_exports": "smuggled out of China, kt REO/yr",
     "tailings_stock": "tailings (since start), Mt REO",
     "thorium_cumulative": "thorium (cumulative), kt ThO2",
+    "china_share_of_magnet_making": "China / world magnet making",
+    "china_magnet_exports": "China's magnet exports, kt REO/yr in magnets",
+    "magnet_shortfall_china": "magnets users in China lacked, kt REO/yr in magnets",
+    "magnet_shortfall_export": "magnets users outside China lacked, kt REO/yr in magnets",
 }
 TITLES = {
     "prices": "Oxide prices in the China and export markets, USD/kg",
@@ -38,6 +42,7 @@ TITLES = {
     "trade": "China's exports",
     "balance": "The balance problem: unsold stocks (years of use), unmet demand (% of demand)",
     "demand": "Unmet demand by application (kt REO/yr)",
+    "magnets": "Magnets: where they are made, China's exports and shortfalls (REO in magnets)",
     "environment": "Environmental stocks",
 }
 
