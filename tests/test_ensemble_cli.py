@@ -137,3 +137,21 @@ def test_discover_refuses_a_bad_where_or_outcome(ishigami, args, message):
     result = cli.invoke(app, ["discover", str(ishigami), *args])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_export_tells_a_run_folder_a_missing_one_and_an_unfinished_ensemble(ishigami, tmp_path):
+    """All three said 'the ensemble is not finished; rerun ...'."""
+    import shutil
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.nc").write_bytes(b"")
+    unfinished = Path(shutil.copytree(ishigami, tmp_path / "ish"))
+    (unfinished / "outcomes.parquet").unlink()
+    for folder, words in ((run, ["is a run folder", "--variable NAME"]),
+                          (tmp_path / "nowhere", ["does not exist"]),
+                          (unfinished, ["not finished", "rerun"])):
+        result = cli.invoke(app, ["export", str(folder), "--out", str(tmp_path / "x.csv")])
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and all(w in text for w in words), result.output
+        assert "not finished" not in text or folder == unfinished

@@ -232,7 +232,8 @@ def export(
             ds, _ = open_results(run)
             table = variable_table(ds, variable[0])
         else:
-            table = load_outcomes(run)
+            table = load_outcomes(run, run_hint="; export one of its variables with "
+                                  "--variable NAME (or all with --format iamc)")
         written = write_table(table, out, format_)
     console.print(f"[green]wrote[/] {written} ({len(table)} rows)")
 

@@ -486,13 +486,27 @@ def join(out: str | Path) -> pd.DataFrame:
     return table
 
 
-def load_outcomes(out: str | Path) -> pd.DataFrame:
-    """The joined outcomes table of a finished ensemble (design columns + outcomes)."""
-    path = Path(out) / OUTCOMES_FILE
-    if not path.is_file():
-        raise InputError(f"{out} has no {OUTCOMES_FILE}: the ensemble is not finished; rerun "
-                         "the same `reesim ensemble` command to resume it", field="RUN")
-    return pd.read_parquet(path)
+def load_outcomes(out: str | Path, run_hint: str = "") -> pd.DataFrame:
+    """The joined outcomes table of a finished ensemble (design columns + outcomes).
+
+    Without one, says which of the cases it is: no such folder, a run folder (``reesim run``;
+    ``run_hint`` adds what the command can do with one instead), not an ensemble, or an
+    ensemble not finished (rerun to resume).
+    """
+    folder = Path(out)
+    path = folder / OUTCOMES_FILE
+    if path.is_file():
+        return pd.read_parquet(path)
+    if not folder.exists():
+        raise InputError(f"{out} does not exist; give an ensemble folder written by "
+                         "`reesim ensemble`", field="RUN")
+    if (folder / "results.nc").is_file():
+        raise InputError(f"{out} is a run folder of `reesim run`, not an ensemble: it has no "
+                         f"ensemble outcomes{run_hint}", field="RUN")
+    if not (folder / SPEC_FILE).is_file():
+        raise InputError(f"{out} is not an ensemble folder (no {SPEC_FILE})", field="RUN")
+    raise InputError(f"{out} has no {OUTCOMES_FILE}: the ensemble is not finished; rerun "
+                     "the same `reesim ensemble` command to resume it", field="RUN")
 
 
 def open_kept(out: str | Path) -> xr.Dataset:
