@@ -155,3 +155,17 @@ def test_export_tells_a_run_folder_a_missing_one_and_an_unfinished_ensemble(ishi
         text = " ".join(result.output.split())
         assert result.exit_code == 2 and all(w in text for w in words), result.output
         assert "not finished" not in text or folder == unfinished
+
+
+def test_sensitivity_refuses_a_single_morris_trajectory(tmp_path):
+    """One trajectory printed a 95% CI of 0.000 (and sigma nan): certainty that is not there."""
+    factors = [Factor(n, lambda u: u) for n in ("a", "b")]
+    out = runner.create(tmp_path / "m", make_design("morris", 1, 1, factors),
+                        {"kind": "function", "function": "numpy:sum"}, chunk_size=10)
+    runner.run_chunk(str(out), 0, 3)
+    runner.join(out)
+    result = cli.invoke(app, ["sensitivity", str(out)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "--samples 1 (Morris trajectories)" in text, result.output
+    assert "at least 2" in text and "0.000" not in text
+    assert not list(out.glob("sensitivity-*"))

@@ -70,6 +70,7 @@ def analyze(out: str | Path, outcomes: list[str] | None = None, seed: int = 0,
     if kind not in ("sobol", "morris"):
         raise InputError(f"sensitivity indices need a sobol or morris design; {out} has {kind}",
                          field="--design", allowed="sobol, morris")
+    _check_enough_samples(kind, spec["design"]["samples"], out)
     factors = spec["design"]["factors"]
     names = _outcome_names(spec, table, outcomes)
     table = policy_rows(table, names, policy, versus, percent)
@@ -94,6 +95,22 @@ def analyze(out: str | Path, outcomes: list[str] | None = None, seed: int = 0,
             rows += [{"policy": int(policy), "outcome": name, **r}
                      for r in _indices(kind, factors, unit, y, seed)]
     return pd.DataFrame(rows, columns=["policy", "outcome", "index", "factor", "value", "conf"])
+
+
+def _check_enough_samples(kind: str, samples: int, out: str | Path) -> None:
+    """Refuse a design too small for the bootstrap's confidence intervals.
+
+    From one Morris trajectory (or one Sobol base sample) every resample is the same row: the
+    95% CI came out 0.000 (and sigma NaN), a certainty the design does not have.
+    """
+    if samples >= 2:
+        return
+    what = "Morris trajectories" if kind == "morris" else "Sobol base samples"
+    raise InputError(f"{out} was run with --samples {samples} ({what}): indices with a "
+                     "confidence interval need at least 2 (10 or more for a usable one); rerun "
+                     f"`reesim ensemble --design {kind} --samples N` with a larger N",
+                     field="--samples",
+                     allowed="2 or more" if kind == "morris" else "2, 4, 8, ...")
 
 
 def _outcome_names(spec: dict, table: pd.DataFrame, wanted: list[str] | None) -> list[str]:
