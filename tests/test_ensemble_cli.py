@@ -169,3 +169,41 @@ def test_sensitivity_refuses_a_single_morris_trajectory(tmp_path):
     assert result.exit_code == 2 and "--samples 1 (Morris trajectories)" in text, result.output
     assert "at least 2" in text and "0.000" not in text
     assert not list(out.glob("sensitivity-*"))
+
+
+def test_ensemble_folders_follow_the_umask_and_odd_targets_are_refused(tmp_path):
+    """Ensemble folders were 0700 (mkdtemp); a file or link --out ended in 'cannot write the
+    output ... Not a directory' (exit 1); a different ensemble's options were 'evaluator'."""
+    import os
+
+    factors = [Factor(n, lambda u: u) for n in ("a", "b")]
+    evaluator = {"kind": "function", "function": "numpy:sum"}
+    old = os.umask(0o022)
+    try:
+        out = runner.create(tmp_path / "e", make_design("lhs", 10, 1, factors), evaluator,
+                            chunk_size=10)
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o755
+    with pytest.raises(Exception, match=r"--chunk-size \(5 here, 10 in the folder\)"):
+        runner.create(out, make_design("lhs", 10, 1, factors), evaluator, chunk_size=5)
+    (tmp_path / "afile").write_text("mine")
+    (tmp_path / "alink").symlink_to(out)
+    for target, words in (("afile", "is an existing file"), ("alink", "symbolic link")):
+        result = cli.invoke(app, ["ensemble", "baotou-xlrm", "--samples", "2", "--out",
+                                  str(tmp_path / target)])
+        assert result.exit_code == 2 and words in result.output, result.output
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_a_different_ensemble_is_named_by_its_options():
+    from reesim.ensemble.runner import _differences
+
+    def spec(frequency, seed, end):
+        return {"evaluator": {"scenario": {"output": {"frequency": frequency}, "end_year": end},
+                              "seed": seed}, "design": {"kind": "lhs", "seed": seed}}
+
+    assert _differences(spec("year", 0, 2040), spec("month", 0, 2040)) == [
+        "--frequency (month here, year in the folder)"]
+    assert _differences(spec("year", 0, 2040), spec("year", 3, 2050)) == [
+        "--seed (3 here, 0 in the folder)", "scenario (end_year: its file or --set)"]

@@ -283,6 +283,29 @@ def _probe(folder: Path, text: str, option: str) -> None:
         os.unlink(name)
 
 
+def check_folder_path(target: str | Path, option: str = "--out") -> Path:
+    """Refuse a folder target that is a file, a symbolic link or not writable; the absolute path.
+
+    The checks every output folder shares, whatever may be in it (an ensemble folder is
+    resumed, so its content is checked by its own rules).
+    """
+    target = Path(target)
+    absolute = _check_common(target, option)
+    if absolute.exists() and not absolute.is_dir():
+        raise InputError(f"{option} {target} is an existing file, not a folder; give a new "
+                         "folder name", field=option)
+    return absolute
+
+
+def folder_mode() -> int:
+    """The permissions of a new folder under the process's umask (as ``mkdir`` gives).
+
+    ``tempfile.mkdtemp`` makes its folders 0700; outputs made through one are set to this so
+    every output folder has the same permissions.
+    """
+    return 0o777 & ~_umask()
+
+
 def check_folder(target: str | Path, overwrite: bool = False, option: str = "--out") -> list[str]:
     """Refuse an output folder reesim must not write; return notes (e.g. stale partials removed).
 
@@ -290,15 +313,12 @@ def check_folder(target: str | Path, overwrite: bool = False, option: str = "--o
     Raises :class:`InputError` (exit 2 in the CLI) with a one-line reason otherwise.
     """
     target = Path(target)
-    absolute = _check_common(target, option)
+    absolute = check_folder_path(target, option)
     cwd = Path(os.path.abspath(os.getcwd()))
     if absolute == cwd or absolute in cwd.parents:
         raise InputError(f"{option} {target} is the current folder or contains it; give a new "
                          "folder name such as results/run1", field=option)
     if absolute.exists():
-        if not absolute.is_dir():
-            raise InputError(f"{option} {target} is an existing file, not a folder; give a new "
-                             "folder name", field=option)
         if not os.access(absolute, os.W_OK | os.X_OK):
             raise InputError(f"{option} {target}: cannot write in it (permission denied)",
                              field=option)
@@ -378,7 +398,7 @@ def write_folder(target: str | Path, files: Mapping[str, Writer | str], command:
     try:
         with _deferred_signals():       # no signal between creating the folder and owning it
             tmp = Path(tempfile.mkdtemp(prefix=_private_name(target, "tmp"), dir=target.parent))
-        tmp.chmod(0o777 & ~_umask())
+        tmp.chmod(folder_mode())
         names = list(files)
         for name, content in files.items():
             with _deferred_signals():

@@ -10,7 +10,7 @@ from reesim.ensemble import runner
 from reesim.ensemble.designs import lever_policies, make_design, scenario_factors
 from reesim.ensemble.outcomes import scenario_outcomes
 from reesim.errors import InputError
-from reesim.output import Interrupted
+from reesim.output import Interrupted, check_folder_path
 from reesim.scenario import Scenario, scenario_hash
 from reesim.scenario.schema import OutputOptions
 
@@ -40,6 +40,7 @@ def run_ensemble(scenario: Scenario, out: str | Path, *, design: str = "lhs", sa
     if frequency not in ("year", "month"):
         raise InputError(f"frequency {frequency!r} is not allowed", field="--frequency",
                          allowed="year, month")
+    check_folder_path(out)          # a file or a link: refused before anything runs
     scenario = scenario.model_copy(update={"output": OutputOptions(frequency=frequency)})
     for name, lever in scenario.levers.items():
         section, _, target = lever.path.partition(".")

@@ -41,7 +41,7 @@ import xarray as xr
 
 from reesim.ensemble.designs import Design
 from reesim.errors import InputError, ReesimError
-from reesim.output import replace_atomically
+from reesim.output import folder_mode, replace_atomically
 from reesim.scenario import Scenario
 
 log = logging.getLogger("reesim.ensemble.runner")
@@ -215,10 +215,10 @@ def create(out: str | Path, design: Design, evaluator: dict[str, Any], *, keep: 
     if (out / SPEC_FILE).exists():
         old = read_spec(out)
         if old.get("identity") != identity:
-            differ = [k for k in _IDENTITY_KEYS if old.get(k) != spec.get(k)]
-            raise InputError(f"{out} holds a different ensemble (its {', '.join(differ)} "
-                             "differ from this command's); choose another --out",
-                             field="--out")
+            raise InputError(f"{out} holds a different ensemble (its "
+                             f"{'; '.join(_differences(old, spec))} differ from this "
+                             "command's); choose another --out, or rerun with its options to "
+                             "resume it", field="--out")
         return out
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out} exists and is not an ensemble folder; choose another --out",
@@ -226,6 +226,7 @@ def create(out: str | Path, design: Design, evaluator: dict[str, Any], *, keep: 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        tmp.chmod(folder_mode())           # as run folders (mkdtemp makes it 0700)
         (tmp / "chunks").mkdir()
         design.table().to_parquet(tmp / DESIGN_FILE, index=False)
         if keep:
@@ -244,6 +245,59 @@ def create(out: str | Path, design: Design, evaluator: dict[str, Any], *, keep: 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+_OPTION_NAMES = {"keep": "--keep", "chunk_size": "--chunk-size", "kind": "--design",
+                 "samples": "--samples", "seed": "--seed",
+                 "factors": "uncertain factors (the scenario's `uncertainty`)",
+                 "code_version": "reesim code version", "data_version": "packaged data version"}
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What differs between two ensembles' specs, in the terms of the command's options.
+
+    E.g. ``--frequency (year here, month in the folder)``; the whole ``evaluator`` or
+    ``design`` is named only if no part of it is recognised.
+    """
+    def part(name: str, was: Any, now: Any) -> str:
+        label = _OPTION_NAMES.get(name, name)
+        plain = all(isinstance(v, str | int | float | type(None)) for v in (was, now))
+        return f"{label} ({now} here, {was} in the folder)" if plain else label
+
+    found: list[str] = []
+    for key in _IDENTITY_KEYS:
+        was, now = old.get(key), new.get(key)
+        if was == now:
+            continue
+        if key == "evaluator":
+            found += _evaluator_differences(was or {}, now or {})
+        elif key == "design":
+            found += [part(k, (was or {}).get(k), now.get(k)) for k in ("kind", "samples", "seed",
+                      "factors") if (was or {}).get(k) != now.get(k)] or ["design"]
+        else:
+            found.append(part(key, was, now))
+    labels = [text.split(" (")[0] for text in found]     # --seed is the design's and the run's
+    return [text for i, text in enumerate(found) if labels[i] not in labels[:i]]
+
+
+def _evaluator_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The parts of the evaluator that differ: --frequency, --seed, the scenario, its outcomes."""
+    found = []
+    was_scen, now_scen = old.get("scenario") or {}, new.get("scenario") or {}
+    was_freq = (was_scen.get("output") or {}).get("frequency")
+    now_freq = (now_scen.get("output") or {}).get("frequency")
+    if was_freq != now_freq:
+        found.append(f"--frequency ({now_freq} here, {was_freq} in the folder)")
+    if old.get("seed") != new.get("seed"):
+        found.append(f"--seed ({new.get('seed')} here, {old.get('seed')} in the folder)")
+    rest = [k for k in sorted(set(was_scen) | set(now_scen))
+            if k != "output" and was_scen.get(k) != now_scen.get(k)]
+    if rest:
+        found.append(f"scenario ({', '.join(rest)}: its file or --set)")
+    for key, label in (("outcomes", "scenario's outcomes"), ("levers", "scenario's levers")):
+        if old.get(key) != new.get(key) and key not in rest:
+            found.append(label)
+    return found or ["evaluator"]
 
 
 def _cwd_is(folder: Path) -> bool:
