@@ -374,3 +374,32 @@ def test_run_report_belongs_to_the_run_beside_it(tmp_path):
     refused = runner.invoke(app, [*base, "--overwrite", "--report"])
     assert refused.exit_code == 2 and "report.html" in refused.output
     assert (run / "report.html").read_text(encoding="utf-8") == "<html>mine</html>"
+
+
+def test_compare_falls_back_to_shared_years_and_refuses_runs_without_one(tmp_path):
+    """Runs to 2005 cover none of the default years: was "none of the years [] is in run"."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from reesim.cli_visual import compared_years
+    from reesim.compare import DEFAULT_YEARS
+
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(f"extends: baotou\nname: {name}\nend_year: 2005\n"
+                                               "output:\n  frequency: year\n")
+    result = runner.invoke(app, ["compare", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"),
+                                 "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_csv(tmp_path / "cmp" / "compare.csv").year) == {2000, 2005}
+
+    def run(label, first, last):
+        time = xr.DataArray(pd.date_range(f"{first}-01-01", f"{last}-12-01", freq="MS"),
+                            dims="time")
+        return SimpleNamespace(label=label, dataset=xr.Dataset(coords={"time": time}))
+
+    with pytest.raises(InputError, match="share no year: 'a' covers 2000-2005, 'b' covers "
+                                         "2010-2015"):
+        compared_years([run("a", 2000, 2005), run("b", 2010, 2015)], None, DEFAULT_YEARS, None)
+    assert compared_years([run("a", 2000, 2030), run("b", 2015, 2040)], None, DEFAULT_YEARS,
+                          None) == (2020, 2030)

@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from reesim.errors import InputError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -101,6 +103,25 @@ def render_comparison(table: pd.DataFrame, labels: list[str], console: Console) 
     console.print(out)
 
 
+def compared_years(loaded: list, years: str | None, default: tuple[int, ...],
+                   parse) -> tuple[int, ...]:
+    """The years a comparison shows: ``--years`` (parsed by ``parse``) or the default years.
+
+    Only years every run covers count. Default years outside them give way to the first and
+    last shared year (as ``reesim run``'s defaults do); runs sharing no year are refused.
+    """
+    spans = [(r.label, int(r.dataset.time.dt.year.min()), int(r.dataset.time.dt.year.max()))
+             for r in loaded]
+    first, last = max(s[1] for s in spans), min(s[2] for s in spans)
+    if first > last:
+        raise InputError("the runs share no year: " + ", ".join(
+            f"{label!r} covers {lo}-{hi}" for label, lo, hi in spans), field="RUNS",
+            allowed="runs or scenarios whose years overlap")
+    if years:
+        return parse(years, first, last)
+    return tuple(y for y in default if first <= y <= last) or tuple(dict.fromkeys((first, last)))
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -177,10 +198,7 @@ def register(app: typer.Typer) -> None:
             check_folder(folder, overwrite)
             loaded = load_runs(runs, members=members, seed=seed,
                                progress=lambda name: err_console.print(f"running {name}..."))
-            first = max(int(r.dataset.time.dt.year.min()) for r in loaded)
-            last = min(int(r.dataset.time.dt.year.max()) for r in loaded)
-            chosen = _years(years, first, last) if years else tuple(
-                y for y in DEFAULT_YEARS if first <= y <= last)
+            chosen = compared_years(loaded, years, DEFAULT_YEARS, _years)
             table = comparison_table(loaded, chosen, "all" if all_indicators else KEY_INDICATORS)
             write_folder(folder, {
                 "compare.csv": table.to_csv(index=False, float_format="%.6g"),
