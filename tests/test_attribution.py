@@ -86,7 +86,7 @@ def test_the_command_writes_the_table_and_refuses_a_bad_window(tmp_path):
     assert outside.exit_code == 2 and "outside the run" in outside.output
 
 
-@pytest.mark.parametrize("elements", ["Xx", "Nd,Foo"])
+@pytest.mark.parametrize("elements", ["Xx", "Nd,Foo", ",", ""])
 def test_an_unknown_element_is_refused_with_the_allowed_names(tmp_path, elements):
     result = CliRunner().invoke(app, ["attribute", "baotou", "--elements", elements,
                                       "--out", str(tmp_path / "e")])

@@ -15,7 +15,7 @@ runner = CliRunner()
 def test_run_writes_results_manifest_and_summary(tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["run", "baotou", "--set", "end_year=2012", "--out", str(out),
-                                 "--years", "2005,2011"])
+                                 "--years", "2011,2005,2011"])     # a repeated year once
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"results.nc", "manifest.json", "summary.csv",
                                                "claims.csv", "scenario.yaml",
@@ -29,6 +29,8 @@ def test_run_writes_results_manifest_and_summary(tmp_path):
     assert "summary.csv" in result.output
     summary = (out / "summary.csv").read_text()
     assert ",2011," in summary and ",2010," not in summary
+    rows = summary.splitlines()
+    assert len(rows) == len(set(rows))
 
 
 def test_run_with_members_and_overrides(tmp_path):

@@ -174,6 +174,9 @@ def attribute(name_or_path: str, window: tuple[str, str], factors: Sequence[Fact
     from reesim.api import simulate
     from reesim.scenario import load_scenario
 
+    if not elements:
+        raise InputError("--elements lists no element", field="--elements",
+                         allowed=", ".join(ELEMENTS))
     unknown = [e for e in elements if e not in ELEMENTS]
     if unknown:
         raise InputError(f"unknown elements {unknown}", field="--elements",

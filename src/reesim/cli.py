@@ -264,13 +264,16 @@ def _record_run(result, written: Path) -> None:
 
 
 def _years(text: str | None, first: int, last: int) -> tuple[int, ...]:
-    """Parse ``--years`` (comma-separated years within the run) or return the default years."""
+    """Parse ``--years`` (comma-separated years within the run) or return the default years.
+
+    A year given twice is shown once (in the order first given).
+    """
     from reesim.report.summary import DEFAULT_YEARS
 
     if text is None:
         return tuple(y for y in DEFAULT_YEARS if first <= y <= last) or (first, last)
     try:
-        chosen = tuple(int(part) for part in text.split(",") if part.strip())
+        chosen = tuple(dict.fromkeys(int(part) for part in text.split(",") if part.strip()))
     except ValueError:
         raise InputError(f"--years {text!r} must be comma-separated years", field="--years",
                          allowed="e.g. 2010,2011,2020") from None
