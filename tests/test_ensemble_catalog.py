@@ -106,9 +106,10 @@ def test_a_broken_catalog_is_a_clear_error(tmp_path):
 
     path = tmp_path / "catalog.duckdb"
     path.write_text("not a database")
-    with pytest.raises(ReesimError, match="cannot use the run catalog"):
+    with pytest.raises(ReesimError, match="is not a run catalog"):
         Catalog(path).start(kind="run", scenario="s", scenario_hash="h", seed=0,
                             code_version="c", data_version="d", members=1, path=tmp_path)
+    assert not (tmp_path / "catalog.duckdb.lock").exists()    # refused before the lock
 
 
 def test_a_run_outside_results_says_which_catalog_lists_it(tmp_path, monkeypatch):

@@ -207,3 +207,30 @@ def test_a_different_ensemble_is_named_by_its_options():
         "--frequency (month here, year in the folder)"]
     assert _differences(spec("year", 0, 2040), spec("year", 3, 2050)) == [
         "--seed (3 here, 0 in the folder)", "scenario (end_year: its file or --set)"]
+
+
+def test_runs_validates_filters_says_when_it_truncates_and_leaves_no_lock(tmp_path):
+    """--kind/--status bogus listed 0 rows; --sql showed 200 rows under '1000 rows'; a file
+    that is no catalog was left with a FILE.lock beside it."""
+    from reesim.ensemble.catalog import Catalog
+
+    book = tmp_path / "catalog.duckdb"
+    Catalog(book).start(kind="run", scenario="s", scenario_hash="h", seed=0, code_version="c",
+                        data_version="d", members=1, path=tmp_path, finished=True)
+    for option, allowed in (("--kind", "run, ensemble"),
+                            ("--status", "running, done, failed, interrupted")):
+        result = cli.invoke(app, ["runs", "--catalog", str(book), option, "bogus"])
+        assert result.exit_code == 2 and option in result.output, result.output
+        assert allowed in result.output
+    listed = cli.invoke(app, ["runs", "--catalog", str(book), "--kind", "run",
+                              "--status", "done"])
+    assert listed.exit_code == 0 and "(1 rows)" in listed.output
+    many = cli.invoke(app, ["runs", "--catalog", str(book), "--sql",
+                            "SELECT * FROM range(1000)"])
+    assert many.exit_code == 0 and "(first 200 of 1000 rows)" in many.output
+    other = tmp_path / "notes.txt"
+    other.write_text("not a catalog")
+    refused = cli.invoke(app, ["runs", "--catalog", str(other)])
+    assert refused.exit_code == 2 and "not a run catalog" in refused.output
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("notes")) == [
+        "notes.txt"]

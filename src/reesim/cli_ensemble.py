@@ -15,6 +15,8 @@ from rich.table import Table
 
 from reesim.cli_options import ScenarioArg, SetOpt
 
+MAX_ROWS_SHOWN = 200
+"""Rows ``reesim runs`` prints at most (the title says when there are more)."""
 RunArg = Annotated[Path, typer.Argument(help="An ensemble folder (or a run folder for export).")]
 
 
@@ -201,10 +203,13 @@ def runs(
                                          ("status", status)) if v}
             frame = book.runs(filters)[["run_id", "kind", "scenario", "scenario_hash", "seed",
                                         "members", "status", "started_utc", "path"]]
-    view = Table(title=f"{path} ({len(frame)} rows)", title_justify="left")
+    shown = f"first {MAX_ROWS_SHOWN} of {len(frame)}" if len(frame) > MAX_ROWS_SHOWN else str(
+        len(frame))
+    console.print(f"{path} ({shown} rows)", highlight=False)   # a title would wrap to the table
+    view = Table()
     for col in frame.columns:
         view.add_column(str(col), overflow="fold")
-    for row in frame.head(200).itertuples(index=False):
+    for row in frame.head(MAX_ROWS_SHOWN).itertuples(index=False):
         view.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
     console.print(view)
 

@@ -26,6 +26,12 @@ log = logging.getLogger("reesim.ensemble.catalog")
 
 CATALOG_NAME = "catalog.duckdb"
 LOCK_TIMEOUT_S = 120.0
+DUCKDB_MAGIC = b"DUCK"
+"""Bytes 8-11 of every DuckDB database file."""
+RUN_KINDS = ("run", "ensemble")
+"""The kinds of entries in the catalog (``reesim runs --kind``)."""
+RUN_STATUSES = ("running", "done", "failed", "interrupted")
+"""The statuses an entry can have (``reesim runs --status``)."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, kind VARCHAR, scenario VARCHAR, scenario_hash VARCHAR,
@@ -97,6 +103,7 @@ class Catalog:
         elif not self.path.exists():
             raise InputError(f"no run catalog at {self.path}", field="--catalog",
                              allowed="a catalog.duckdb written by `reesim run`/`ensemble`")
+        self._check_is_duckdb()            # before the lock file is made beside it
         deadline = time.monotonic() + LOCK_TIMEOUT_S
         lock = FileLock(str(self.path) + ".lock")
         while True:
@@ -123,6 +130,25 @@ class Catalog:
                 raise
             except duckdb.Error as exc:                # not a DuckDB file, or a broken one
                 raise ReesimError(f"cannot use the run catalog {self.path}: {exc}") from None
+
+    def _check_is_duckdb(self) -> None:
+        """Refuse an existing file that is not a DuckDB database (its header says ``DUCK``).
+
+        Checked before the lock is taken: the lock file ``<catalog>.lock`` would otherwise be
+        left beside a file that is no catalog. An empty file is a new catalog to DuckDB.
+        """
+        try:
+            with self.path.open("rb") as handle:
+                head = handle.read(12)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise InputError(f"cannot read the run catalog {self.path}: "
+                             f"{exc.strerror or exc}", field="--catalog") from None
+        if head and head[8:12] != DUCKDB_MAGIC:
+            raise InputError(f"{self.path} is not a run catalog (not a DuckDB database)",
+                             field="--catalog",
+                             allowed="a catalog.duckdb written by `reesim run`/`ensemble`")
 
     def start(self, *, kind: str, scenario: str, scenario_hash: str, seed: int,
               code_version: str, data_version: str, members: int, path: str | Path,
@@ -151,6 +177,10 @@ class Catalog:
             if column not in ("kind", "scenario", "status", "scenario_hash", "run_id"):
                 raise InputError(f"cannot filter runs by {column!r}", field="filter",
                                  allowed="kind, scenario, status, scenario_hash, run_id")
+            choices = {"kind": RUN_KINDS, "status": RUN_STATUSES}.get(column)
+            if choices and value not in choices:
+                raise InputError(f"--{column} {value!r} is not a {column} of the catalog",
+                                 field=f"--{column}", allowed=", ".join(choices))
             clauses.append(f"{column} = ?")
             params.append(value)
         sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(clauses) if clauses else "")
