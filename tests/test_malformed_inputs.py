@@ -97,6 +97,19 @@ FILE_CASES: dict[str, tuple[str | bytes, list[str]]] = {
                             ["bad.yaml", "policy.quota_growth_after_data_pct_per_yr"]),
     # events
     "events_list": (HEAD + "events: [a, b]\n", ["bad.yaml", "events"]),
+    # an empty list of what an event acts on: it did nothing, silently
+    **{f"event_empty_{kind}_{field}": (
+        HEAD + f"events:\n  e:\n    type: {kind}\n    start: 2012-01\n    {field}: {empty}\n"
+        + extra, ["bad.yaml", f"events.e.{field}", f"the empty {what}", "act on nothing"
+                  if empty == "[]" else "buy or release nothing"])
+       for kind, field, empty, what, extra in (
+           ("export_control", "elements", "[]", "list", "    licensed_fraction: 0.5\n"),
+           ("export_tax", "elements", "[]", "list", "    rate_pct: 10\n"),
+           ("price_floor", "elements", "[]", "list",
+            "    producers: [mountain_pass]\n    floor_usd_per_kg: 110\n"),
+           ("recycling", "applications", "[]", "list", "    eol_recycling_fraction: 0.5\n"),
+           ("demand_shock", "applications", "[]", "list", "    factor: 1.5\n"),
+           ("stockpile", "amounts_t_reo", "{}", "mapping", ""))},
     "event_unknown_type": (HEAD + "events:\n  e:\n    type: earthquake\n    start: 2010\n",
                            ["bad.yaml", "events.e", "quota"]),
     "event_missing_start": (HEAD + EVENT, ["bad.yaml", "events.e.start", "required"]),

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from reesim.dims import APPLICATIONS, ELEMENTS, MONTHS_PER_YEAR
 from reesim.ensemble.xlrm import Lever, Outcome
@@ -142,11 +142,32 @@ class QuotaEvent(_Dated):
         return self
 
 
+def _not_empty(value: Any) -> Any:
+    """Refuse an empty list or mapping of what an event acts on: the event would do nothing.
+
+    Run before the type's own check, so an empty list gets this one message rather than the
+    union's two (not a list of names, not "all").
+    """
+    if isinstance(value, list) and not value:
+        raise ValueError("the empty list [] makes the event act on nothing: list at least one "
+                         "name (e.g. [Nd, Dy]), or give all")
+    if isinstance(value, dict) and not value:
+        raise ValueError("the empty mapping {} makes the event buy or release nothing: give at "
+                         "least one element's tonnes (e.g. {Nd: 5000})")
+    return value
+
+
+Elements = Annotated[list[ElementName] | Literal["all"], BeforeValidator(_not_empty)]
+"""The elements an event acts on: a non-empty list, or "all" (an empty list did nothing)."""
+Applications = Annotated[list[ApplicationName] | Literal["all"], BeforeValidator(_not_empty)]
+"""The applications an event acts on: a non-empty list, or "all"."""
+
+
 class ExportTaxEvent(_Dated):
     """Set China's ad valorem export duty (%) on listed elements for a period."""
 
     type: Literal["export_tax"]
-    elements: list[ElementName] | Literal["all"] = "all"
+    elements: Elements = "all"
     rate_pct: Annotated[float, Field(ge=0.0, le=100.0)]
 
 
@@ -158,7 +179,7 @@ class ExportControlEvent(_Dated):
     """
 
     type: Literal["export_control"]
-    elements: list[ElementName] | Literal["all"]
+    elements: Elements
     licensed_fraction: Fraction
     products: Annotated[list[Literal["oxide", "magnet"]], Field(min_length=1)] = ["oxide"]
 
@@ -169,7 +190,8 @@ class StockpileEvent(_Dated):
     type: Literal["stockpile"]
     holder: Literal["state_reserve", "trading_company"] = "state_reserve"
     action: Literal["buy", "release"] = "buy"
-    amounts_t_reo: dict[ElementName, Annotated[float, Field(ge=0.0, le=1.0e6)]]
+    amounts_t_reo: Annotated[dict[ElementName, Annotated[float, Field(ge=0.0, le=1.0e6)]],
+                             BeforeValidator(_not_empty)]
     months: Annotated[int, Field(ge=1, le=240)] = 12
 
     @model_validator(mode="after")
@@ -196,7 +218,7 @@ class PriceFloorEvent(_Dated):
 
     type: Literal["price_floor"]
     producers: Annotated[list[str], Field(min_length=1)]
-    elements: list[ElementName] | Literal["all"]
+    elements: Elements
     floor_usd_per_kg: Annotated[float, Field(gt=0.0, le=1.0e5)]
 
 
@@ -277,7 +299,7 @@ class RecyclingEvent(_Dated):
     """Raise end-of-life recycling of applications to a rate, ramped linearly over ``ramp_yr``."""
 
     type: Literal["recycling"]
-    applications: list[ApplicationName] | Literal["all"] = "all"
+    applications: Applications = "all"
     eol_recycling_fraction: Fraction
     ramp_yr: Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
 
@@ -302,7 +324,7 @@ class IntensityEvent(_Dated):
     """
 
     type: Literal["intensity"]
-    applications: list[ApplicationName] | Literal["all"] = "all"
+    applications: Applications = "all"
     elements: Annotated[list[ElementName], Field(min_length=1)]
     factor: Annotated[float, Field(ge=0.0, le=10.0)]
     ramp_yr: Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
@@ -312,7 +334,7 @@ class DemandShockEvent(_Dated):
     """Multiply the demand of applications by ``factor`` for a period (recession, new tech)."""
 
     type: Literal["demand_shock"]
-    applications: list[ApplicationName] | Literal["all"] = "all"
+    applications: Applications = "all"
     factor: Annotated[float, Field(ge=0.0, le=10.0)]
 
 
