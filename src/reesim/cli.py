@@ -680,9 +680,10 @@ def _hard_exit(code: object) -> None:
 
 def _main() -> None:
     """Run the command line application (raises ``SystemExit`` with its status)."""
-    from reesim.output import Interrupted, install_signal_handlers, release_hold
+    from reesim.output import Interrupted, forget_written, install_signal_handlers, release_hold
 
     install_signal_handlers()
+    forget_written()        # an interruption names only what this command wrote
     try:
         release_hold()
         app()

@@ -81,6 +81,11 @@ def note_written(path: str | Path) -> None:
     _written.append(Path(path))
 
 
+def forget_written() -> None:
+    """Start a new record of completed outputs (the CLI does at the start of each command)."""
+    _written.clear()
+
+
 def written() -> list[Path]:
     """The outputs completed so far in this process, in order (see :func:`note_written`)."""
     return list(_written)
