@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from reesim.datasets import load_inputs
 from reesim.dims import APPLICATIONS, ELEMENTS
-from reesim.scenario.schema import EVENT_TYPES, REGIME_NAMES
+from reesim.scenario.schema import EVENT_TYPES, REGIME_NAMES, month_number
 
 _DATA = load_inputs()
 PRODUCERS = sorted(_DATA["producers"].producer)
@@ -59,7 +59,10 @@ def events(draw, kind: str | None = None) -> dict:
         e.update(elements=_elements(draw), licensed_fraction=draw(fraction),
                  products=draw(st.sampled_from([["oxide"], ["magnet"], ["oxide", "magnet"]])))
     elif kind == "stockpile":
-        e.update(holder=draw(st.sampled_from(["state_reserve", "trading_company"])),
+        holder = draw(st.sampled_from(["state_reserve", "trading_company"]))
+        if holder == "trading_company":         # under baotou's company (from 2008-01) only
+            e["start"] = draw(months(2008, LAST))
+        e.update(holder=holder,
                  action=draw(st.sampled_from(["buy", "release"])),
                  amounts_t_reo={draw(st.sampled_from(ELEMENTS)): draw(st.integers(0, 50_000))},
                  months=draw(st.integers(1, 36)))
@@ -112,11 +115,18 @@ def scenario_data(draw, max_events: int = 4) -> dict:
     """Overrides of the baotou scenario: a window, a regime, policies and random events."""
     start, end = draw(windows())
     n = draw(st.integers(1, max_events))
+    market = {"regime": draw(st.sampled_from(REGIME_NAMES)),
+              "regime_from": draw(months(FIRST, LAST))}
+    drawn = {f"e{i}": draw(events()) for i in range(n)}
+    for event in drawn.values():
+        # the company's orders act under its regime only (the schema refuses them elsewhere)
+        if event.get("holder") == "trading_company" and (
+                market["regime"] != "trading_company"
+                or month_number(event["start"]) < month_number(market["regime_from"])):
+            event["holder"] = "state_reserve"
     return {
-        "start_year": start, "end_year": end,
-        "market": {"regime": draw(st.sampled_from(REGIME_NAMES)),
-                   "regime_from": draw(months(FIRST, LAST))},
+        "start_year": start, "end_year": end, "market": market,
         "policy": {"mining_quotas": draw(st.sampled_from(["packaged", "none"])),
                    "export_quotas": draw(st.sampled_from(["packaged", "none"]))},
-        "events": {f"e{i}": draw(events()) for i in range(n)},
+        "events": drawn,
     }
