@@ -58,50 +58,34 @@ def exp_polynomial(x: float) -> float:
     return p * _bits_as_float((np.int64(k) + 1023) << 52)
 
 
-@numba.njit
-def _map_exp(x, out):
-    for i in range(x.size):
-        out[i] = math.exp(x[i])
+def _mapper(function):
+    """A compiled loop ``out[i] = function(x[i])`` over contiguous values (independent calls)."""
+    @numba.njit
+    def apply(x, out):
+        for i in range(x.size):
+            out[i] = function(x[i])
+    return apply
 
 
-@numba.njit
-def _map_log(x, out):
-    for i in range(x.size):
-        out[i] = math.log(x[i])
+def _chainer(function):
+    """A compiled loop ``y = function(x[i] - y / 2)``: each call waits for the last (latency)."""
+    @numba.njit
+    def chain(x):
+        y = 0.0
+        for i in range(x.size):
+            y = function(x[i] - 0.5 * y)
+        return y
+    return chain
 
 
-@numba.njit
-def _map_log1p(x, out):
-    for i in range(x.size):
-        out[i] = math.log1p(x[i])
+@numba.njit(inline="always")
+def _pow_037(x: float) -> float:
+    return x ** 0.37
 
 
-@numba.njit
-def _map_pow(x, out):
-    for i in range(x.size):
-        out[i] = x[i] ** 0.37
-
-
-@numba.njit
-def _map_exp_polynomial(x, out):
-    for i in range(x.size):
-        out[i] = exp_polynomial(x[i])
-
-
-@numba.njit
-def _chain_exp(x):
-    y = 0.0
-    for i in range(x.size):
-        y = math.exp(x[i] - 0.5 * y)
-    return y
-
-
-@numba.njit
-def _chain_exp_polynomial(x):
-    y = 0.0
-    for i in range(x.size):
-        y = exp_polynomial(x[i] - 0.5 * y)
-    return y
+_map_exp, _map_log, _map_log1p = _mapper(math.exp), _mapper(math.log), _mapper(math.log1p)
+_map_pow, _map_exp_polynomial = _mapper(_pow_037), _mapper(exp_polynomial)
+_chain_exp, _chain_exp_polynomial = _chainer(math.exp), _chainer(exp_polynomial)
 
 
 def best_ns_per_value(call: Callable[[], object], values: int, repeat: int) -> float:
