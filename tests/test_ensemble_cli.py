@@ -40,6 +40,32 @@ def test_sensitivity_writes_table_and_chart(ishigami):
     assert "plotly" in html.read_text()
 
 
+def test_two_analyses_in_the_same_second_keep_both_tables(ishigami, tmp_path, monkeypatch):
+    import shutil
+    from datetime import datetime
+
+    from reesim import cli_ensemble
+
+    run = tmp_path / "ish"
+    shutil.copytree(ishigami, run)
+    for old in run.glob("sensitivity-*"):
+        old.unlink()
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 8, 12, 0, 0)
+
+    monkeypatch.setattr(cli_ensemble, "datetime", Frozen)
+    for _ in range(3):
+        result = cli.invoke(app, ["sensitivity", str(run)])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in run.glob("sensitivity-*.csv")) == [
+        "sensitivity-20261208-120000-2.csv", "sensitivity-20261208-120000-3.csv",
+        "sensitivity-20261208-120000.csv"]
+    assert len(list(run.glob("sensitivity-*.html"))) == 3
+
+
 def test_discover_prints_the_box_in_words(ishigami):
     result = cli.invoke(app, ["discover", str(ishigami), "--where", "y > 8"])
     assert result.exit_code == 0, result.output

@@ -109,7 +109,7 @@ def sensitivity(
 
     with _user_errors():
         table = analyze(run, outcome, seed=seed, policy=policy, versus=versus, percent=percent)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        stamp = _free_stamp(run, "sensitivity", datetime.now().strftime("%Y%m%d-%H%M%S"))
         page = chart_html(table, f"Sensitivity of {run.name}")
         csv = write_table(table, run / f"sensitivity-{stamp}.csv", "csv")
         html = replace_atomically(run / f"sensitivity-{stamp}.html",
@@ -124,6 +124,20 @@ def sensitivity(
                      f"{r.conf:.3f}" if r.conf == r.conf else "-")
     console.print(view)
     console.print(f"[green]wrote[/] {csv}, {html}")
+
+
+def _free_stamp(folder: Path, prefix: str, stamp: str) -> str:
+    """A stamp no ``prefix-stamp`` table or page in ``folder`` has yet.
+
+    ``stamp``, else ``stamp-2``, ``stamp-3``...: two analyses within the same second were
+    refused as existing files.
+    """
+    taken = {p.stem for p in folder.glob(f"{prefix}-{stamp}*")}
+    candidate, n = stamp, 1
+    while f"{prefix}-{candidate}" in taken:
+        n += 1
+        candidate = f"{stamp}-{n}"
+    return candidate
 
 
 def discover(
