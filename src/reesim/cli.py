@@ -161,10 +161,10 @@ def _held_logs(name: str) -> Iterator[list[logging.LogRecord]]:
         logger.removeFilter(hold)
 
 
-def _load(scenario: str, overrides: list[str] | None):
+def _load(scenario: str, overrides: list[str] | None, calibrated: bool = True):
     from reesim.scenario import load_scenario
 
-    return load_scenario(scenario, overrides or [])
+    return load_scenario(scenario, overrides or [], calibrated=calibrated)
 
 
 @app.command()
@@ -387,12 +387,14 @@ def validate(
     with _user_errors():
         with _held_logs("reesim.scenario") as held:     # its years may be extended below
             scen = _load(scenario, set_)
+        overrides = list(set_ or [])
         if scen.start_year > RECORD_END_YEAR:
             raise InputError(f"scenario {scen.name} starts in {scen.start_year}, after the "
                              f"record (volumes to {RECORD_END_YEAR}): nothing to validate",
                              field="start_year", allowed=f"<= {RECORD_END_YEAR}")
         if scen.end_year <= RECORD_END_YEAR:
-            scen = _load(scenario, [*(set_ or []), f"end_year={RECORD_END_YEAR + 1}"])
+            overrides.append(f"end_year={RECORD_END_YEAR + 1}")
+            scen = _load(scenario, overrides)
         else:
             for record in held:
                 logging.getLogger(record.name).handle(record)
@@ -401,8 +403,11 @@ def validate(
         _check_out(target, overwrite)
         _check_memory(scen, members)
         _note_members(scen, members)
-        if train_until is not None:   # a backtest: fit on the record to train_until first
-            scen, fitted = fit_window(scen, train_until, quick, seed, err_console)
+        if train_until is not None:   # a backtest: fit on the record to train_until first,
+            # from the scenario without its calibration file: values fitted to the whole record
+            # seeded the search and bounded it (never worse than its start) until 2026-12-08
+            scen, fitted = fit_window(_load(scenario, overrides, calibrated=False), train_until,
+                                      quick, seed, err_console)
         steps = 12 * (scen.end_year - scen.start_year + 1)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
@@ -589,7 +594,9 @@ def calibrate(
     opts = replace(QUICK if quick else FULL, step_weight=step_weight)
     with _user_errors():
         weights = _weights(weight)
-        scen = _load(scenario, set_)
+        # a fit to an earlier window starts without the calibration file's values (fitted to
+        # years it must not see); a full-window fit may start from them
+        scen = _load(scenario, set_, calibrated=train_until is None)
         seed = scen.seed if seed is None else seed
         _check_out(out, overwrite, file=True)
         with progress_bar(err_console) as bar:

@@ -15,7 +15,8 @@ if TYPE_CHECKING:   # kept light: the CLI imports this module before any command
 TrainUntilOpt = Annotated[int | None, typer.Option(
     "--train-until",
     help="Last year of the record the fit sees (default: the whole record, volumes to 2025 and "
-         "prices to 2020); validate then calibrates on it and scores the years after.")]
+         "prices to 2020); validate then calibrates on it, starting without the scenario's "
+         "calibration file (fitted to later years), and scores the years after.")]
 QuickFitOpt = Annotated[bool, typer.Option(
     help="With --train-until: the quick calibration (a smoke test, not a fit).")]
 

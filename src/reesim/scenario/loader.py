@@ -260,9 +260,13 @@ def _calibrated_parameters(reference: object, folder: Path | None, root: Path | 
 
 
 def _resolve(name_or_path: str | Path, base: Path | None, root: Path | None, depth: int,
-             seen: tuple[str, ...], referrer: str | None,
+             seen: tuple[str, ...], referrer: str | None, calibrated: bool = True,
              ) -> tuple[dict[str, Any], str, list[_Source]]:
-    """Merged data, label and the chain's sources (most derived first) of a scenario."""
+    """Merged data, label and the chain's sources (most derived first) of a scenario.
+
+    Without ``calibrated`` the chain's ``calibration:`` files are not read (their fitted values
+    left out, the scenarios' own kept).
+    """
     text, label, folder = _locate(name_or_path, base, root, referrer)
     if label in seen:
         raise InputError("circular `extends` chain: " + " -> ".join((*seen, label)),
@@ -274,6 +278,8 @@ def _resolve(name_or_path: str | Path, base: Path | None, root: Path | None, dep
         root = folder.resolve()
     data = _read_yaml(text, label)
     sources = [_Source(label, copy.deepcopy(data))]
+    if "calibration" in data and not calibrated:
+        data.pop("calibration")
     if "calibration" in data:
         fitted, where = _calibrated_parameters(data.pop("calibration"), folder, root, label)
         for section, values in fitted.items():   # parameters (and fitted constants, if any)
@@ -286,7 +292,7 @@ def _resolve(name_or_path: str | Path, base: Path | None, root: Path | None, dep
     if not isinstance(parent, str):
         raise InputError("`extends` must be a scenario name or path", file=label, field="extends")
     parent_data, _, parent_sources = _resolve(parent, folder, root, depth + 1, (*seen, label),
-                                              label)
+                                              label, calibrated)
     return merge(parent_data, data), label, sources + parent_sources
 
 
@@ -471,8 +477,12 @@ def _id_problems(data: dict[str, Any], sources: Sequence[_Source],
     return out
 
 
-def load_scenario(name_or_path: str | Path = "baotou", overrides: Sequence[str] = ()) -> Scenario:
+def load_scenario(name_or_path: str | Path = "baotou", overrides: Sequence[str] = (),
+                  calibrated: bool = True) -> Scenario:
     """Load a built-in scenario by name or a YAML file, apply ``overrides``, validate, return it.
+
+    ``calibrated=False`` leaves out the fitted values of the scenario's ``calibration:`` files
+    (a backtest's fit must not start from values fitted to the years it is scored on).
 
     Every problem is reported at once, each naming its file and field (an
     :class:`~reesim.errors.InputError`); nothing else can escape.
@@ -483,7 +493,7 @@ def load_scenario(name_or_path: str | Path = "baotou", overrides: Sequence[str] 
                          allowed=", ".join(builtin_names()) + ", or a path to a .yaml file")
     if isinstance(overrides, str) or not isinstance(overrides, Sequence):
         raise InputError("overrides must be a list of key=value strings", field="--set")
-    data, label, sources = _resolve(name_or_path, None, None, 0, (), None)
+    data, label, sources = _resolve(name_or_path, None, None, 0, (), None, calibrated)
     if overrides:
         data = apply_overrides(data, overrides)
         sources = [_Source("--set " + " ".join(overrides), apply_overrides({}, overrides)),
