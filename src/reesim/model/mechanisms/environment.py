@@ -1,8 +1,9 @@
 """Environmental loads per region and stage: tailings solids, thorium, wastewater.
 
 Loads are intensities per tonne processed (packaged producer and region tables) times this
-month's flows: mining loads follow mine output (thorium follows the ore mined) and are booked to
-the mining region; separation loads follow the concentrate fed to cracking and separation.
+month's flows: mining loads follow mine output and are booked to the mining region (thorium
+follows the REO the ore leaves in the tailings, the ore mined less the concentrate); separation
+loads follow the concentrate fed to cracking and separation (thorium: the cracking residue).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from reesim.model.compiled import np_maximum
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft
 
@@ -95,7 +97,12 @@ def _loads(output: np.ndarray, ore: np.ndarray, feed: np.ndarray, region_of: np.
         for p in range(producers):
             r = region_of[p]
             tailings[m, r] += output[m, p] * tailings_t_per_t[p]
-            thorium[m, r, 0] += ore[m, p] * thorium_kg_per_t[p] / KG_PER_T
+            # the ore's thorium splits between tailings and concentrate in proportion to REO
+            # (docs/data.md); the concentrate's share is counted at separation, as residue.
+            # Until 2026-12-08 the whole ore's was counted here as well (19% of Baotou's
+            # 2000-2050 thorium counted twice; 60% of India's total in 2015)
+            tailings_reo = np_maximum(ore[m, p] - output[m, p], 0.0)
+            thorium[m, r, 0] += tailings_reo * thorium_kg_per_t[p] / KG_PER_T
             wastewater[m, r, 0] += output[m, p] * mine_wastewater_m3_per_t[p]
         for r in range(regions):
             thorium[m, r, 1] = feed[m, r] * residue_thorium_kg_per_t[r] / KG_PER_T
