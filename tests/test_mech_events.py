@@ -95,3 +95,43 @@ def test_a_stockpile_order_acts_only_in_its_months_within_the_run():
     np.testing.assert_array_equal(rate[:6, dy], 120.0)        # t/yr: 120 t over 12 months
     assert (rate[6:, dy] == 0.0).all()
     np.testing.assert_array_equal(left[:6, dy], [6, 5, 4, 3, 2, 1])
+
+
+def test_a_second_recovery_event_ramps_from_where_the_first_left_it():
+    """Mount Weld's recovery set to 0.8 from 2020, then ramped to 0.9 from 2030 over 2 years:
+    the second ramp starts at 0.8 (until 2026-12-08 it restarted from the data's value, and the
+    recovery dropped in 2030-01)."""
+    from reesim import load_scenario
+    from reesim.datasets import load_inputs
+    from reesim.model.build import build_model
+
+    data = load_scenario("baotou", ["end_year=2034"]).model_dump(mode="json")
+    data["events"] = {
+        "first": {"type": "recovery", "producer": "mount_weld", "recovery_fraction": 0.8,
+                  "start": "2020-01"},
+        "second": {"type": "recovery", "producer": "mount_weld", "recovery_fraction": 0.9,
+                   "start": "2030-01", "ramp_yr": 2.0}}
+    m = build_model(validate(data, "test"), load_inputs(), 1, 0)
+    p = m.coords.producers.index("mount_weld")
+    recovery = m.inputs.mining.recovery[:, p]
+    month = {y: (y - 2000) * 12 for y in (2020, 2029, 2030, 2031, 2032, 2033)}
+    assert recovery[month[2020]] == pytest.approx(0.8) and recovery[month[2029]] == 0.8
+    assert 0.8 <= recovery[month[2030]] < recovery[month[2031]] < recovery[month[2032]]
+    assert recovery[month[2033]] == pytest.approx(0.9)
+    assert (np.diff(recovery[month[2020]:]) >= -1e-12).all()
+
+
+def test_a_disruption_of_the_first_month_cuts_the_fringe_once():
+    """The fringe's capacity at the run start is its recorded capacity; the month's disruption
+    factor applies when capacity is read (until 2026-12-08 a disruption of the first month was
+    multiplied in twice, 0.5 cutting it to a quarter)."""
+    from reesim import load_scenario
+
+    base = load_scenario("baotou", ["end_year=2001", "output.frequency=month"])
+    cut = load_scenario("baotou", [
+        "end_year=2001", "output.frequency=month", "events.crackdown.type=disruption",
+        "events.crackdown.producers=[south_china_illegal]", "events.crackdown.capacity_factor=0.5",
+        "events.crackdown.start=2000-01", "events.crackdown.end=2000-02"])
+    first = [float(simulate(s).dataset.capacity_available.isel(member=0, time=0)
+                   .sel(producer="south_china_illegal")) for s in (base, cut)]
+    assert first[1] == pytest.approx(0.5 * first[0], rel=1e-12)

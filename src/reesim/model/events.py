@@ -81,8 +81,11 @@ def recovery(event: RecoveryEvent, ctx: Context, draft: Draft) -> None:
     """Ramp a producer's mining recovery to a new value (Bayan Obo: its by-product recovery)."""
     p, window = ctx.producer_index(event.producer), ctx.timeline.window(event.start, event.end)
     byproduct = bool(ctx.producers.byproduct_of_iron.iloc[p])
-    base = draft["byproduct_recovery"] if byproduct else np.full(
-        ctx.timeline.steps, float(ctx.producers.mining_recovery_fraction.iloc[p]))
+    # ramp from the recovery as earlier events left it (from the data's where none acted; an
+    # event that followed another ramped from the data's value until 2026-12-08)
+    override = draft["recovery_override"][:, p]
+    base = draft["byproduct_recovery"] if byproduct else np.where(
+        np.isnan(override), float(ctx.producers.mining_recovery_fraction.iloc[p]), override)
     weight = ramp(ctx.timeline, event.start, event.ramp_yr)[window]
     new = base[window] + (event.recovery_fraction - base[window]) * weight
     if byproduct:

@@ -258,7 +258,9 @@ def initial(inp: CapacityInputs, members: int, netback: np.ndarray) -> CapacityS
     online_at = np.full((members, n_p), NEVER, dtype=np.int64)
     if inp.projects_all:
         online_at[:, inp.planned] = inp.start_month[inp.planned]
-    illegal = np.where(inp.illegal, inp.capacity_t_per_yr[0] * inp.disruption[0], 0.0)
+    # the recorded capacity; the month's disruption factor applies when it is read
+    # (_available_capacity): multiplied in here too, a disruption of the first month counted twice
+    illegal = np.where(inp.illegal, inp.capacity_t_per_yr[0], 0.0)
     return CapacityState(
         expected_netback=netback, loss_months=np.zeros((members, n_p)),
         closed=np.zeros((members, n_p), bool),
