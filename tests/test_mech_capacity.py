@@ -165,3 +165,25 @@ def test_the_outlooks_choice_follows_numpys_argmin_and_min():
     assert chosen(np.array([50.0, -np.inf, 30.0, 40.0]), [True] * 4) == []
     assert chosen(np.full(n_p, np.inf), [True] * 4) == []
     assert chosen(incentive, [False] * 4) == []
+
+
+def test_a_project_whose_capacity_an_event_sets_is_not_counted_as_coming_supply():
+    """Kvanefjeld, committed in 2019 to come online in 2026, is held at zero from 2021-12 by
+    Greenland's uranium act (a `capacity` event): investors no longer count its nameplate as
+    supply to come, nor commit it again (until 2026-12-08 they counted up to 24.6 kt/yr of it
+    in 2022-2027, 36-64% of all pending capacity, and committed the generic tranches later)."""
+    from reesim.model.mechanisms.capacity import NEVER, _pending
+
+    m = model()
+    inp = m.inputs.capacity
+    p = m.coords.producers.index("kvanefjeld")
+    t = (2023 - 2000) * 12
+    assert inp.forced_online[t, p] and not inp.forced_online[(2020 - 2000) * 12, p]
+    online_at = np.full((1, len(m.coords.producers)), NEVER, dtype=np.int64)
+    online_at[0, p] = (2026 - 2000) * 12
+    ramp = np.full((1, 1), 24.0)
+    counted = _pending(t, online_at, inp.nameplate_t_per_yr, ramp, 10.0,
+                       np.zeros(len(m.coords.producers), bool))
+    assert counted[0, p] > 0.0                       # a committed project counts...
+    held = _pending(t, online_at, inp.nameplate_t_per_yr, ramp, 10.0, inp.forced_online[t])
+    assert held[0, p] == 0.0                         # ...unless an event sets its capacity

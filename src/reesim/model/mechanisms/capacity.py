@@ -201,7 +201,8 @@ def _month_decisions(t: int, expected_netback: np.ndarray, loss_months: np.ndarr
     counts one more month of losses (the count restarts otherwise) and closes at
     ``closure_months``; a closed mine whose expected netback reaches its incentive price is
     scheduled to reopen ``restart_months`` later and reopens in the month before that step.
-    With endogenous ``projects``, a planned project that could be online by its start month
+    With endogenous ``projects``, a planned project (``planned``: not one whose capacity an
+    event sets this month) that could be online by its start month
     (``t + lead_time >= start_month``) and is not yet committed (``online_at`` NEVER) is
     committed when its expected netback reaches its incentive price, and is foreseen (for the
     investors' outlook) when it covers its cash cost only. The margin of fringe (``illegal``)
@@ -325,14 +326,14 @@ def foreseen_deficit(inp: CapacityInputs, t: int, online_at: np.ndarray, supply:
     normal stocks at the end.
     """
     pending = _pending(t, online_at, inp.nameplate_t_per_yr, inp.ramp_up_months,
-                       max(inp.horizon_yr, 1e-9))                              # (M, P) t/yr
+                       max(inp.horizon_yr, 1e-9), inp.forced_online[t])       # (M, P) t/yr
     return _short(inp.horizon_yr, pending @ inp.output_share, supply, demand, stock,
                   inp.outlook_growth[t], inp.working_stock_yr, inp.watched)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _pending(t: int, online_at: np.ndarray, nameplate: np.ndarray, ramp_months: np.ndarray,
-             horizon: float) -> np.ndarray:
+             horizon: float, forced: np.ndarray) -> np.ndarray:
     """Committed capacity not yet at full output that counts over the horizon, (M, P) t REO/yr.
 
     Per member and producer (``online_at`` (M, P) steps, ``nameplate`` (P,), ``ramp_months``
@@ -340,7 +341,11 @@ def _pending(t: int, online_at: np.ndarray, nameplate: np.ndarray, ramp_months: 
     brings ``nameplate x (1 - ramp) x counted``, its ramp
     ``min(max((t - online_at + 1) / ramp_months, 0), 1)``, full output in
     ``(min(online_at, t + 1200) + ramp_months - t) / 12`` years and ``counted`` the share of
-    the horizon after that, ``min(max(1 - full_in_yr / horizon, 0), 1)``; 0 otherwise. numpy's
+    the horizon after that, ``min(max(1 - full_in_yr / horizon, 0), 1)``; 0 otherwise, and 0
+    for a producer whose capacity an event sets this month (``forced`` (P,) bool: its output,
+    if any, is in the supply already; until 2026-12-08 Kvanefjeld, committed in 2019 and held
+    at zero by Greenland's 2021 uranium act, counted as 24.6 kt/yr to come in 2022-2027, and
+    Eneabba's capacity twice in 2027-2028). numpy's
     operations in numpy's order (the product with output shares stays numpy's). Compiled
     because as numpy these were a dozen small operations a month.
     """
@@ -348,7 +353,7 @@ def _pending(t: int, online_at: np.ndarray, nameplate: np.ndarray, ramp_months: 
     out = np.empty((members, producers))
     for m in range(members):
         for p in range(producers):
-            if online_at[m, p] < NEVER:
+            if online_at[m, p] < NEVER and not forced[p]:
                 ramp = np_minimum(np_maximum((t - online_at[m, p] + 1) / ramp_months[m, 0], 0.0),
                                   1.0)
                 full_in_yr = (min(online_at[m, p], t + MONTHS_PER_YEAR * 100) + ramp_months[m, 0]
@@ -407,8 +412,9 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
      margin) = _month_decisions(
         t, state.expected_netback, state.loss_months, state.closed, state.reopen_at,
         state.online_at, netback, cash_cost, reference_netback, inp.can_close, inp.illegal,
-        inp.incentive_usd_per_kg, inp.planned, inp.lead_time_months, inp.start_month,
-        inp.projects_endogenous, inp.investment_rate, inp.closure_after_loss_months,
+        inp.incentive_usd_per_kg, inp.planned & ~inp.forced_online[t], inp.lead_time_months,
+        inp.start_month, inp.projects_endogenous, inp.investment_rate,
+        inp.closure_after_loss_months,
         inp.restart_months)
     # projects foreseen to meet a deficit: nothing to decide without one, skip the outlook
     choose = any_foreseen and supply is not None and demand is not None and stock is not None
