@@ -26,6 +26,10 @@ def print_record_tables(console: Console, tables: dict[str, tuple[str, pd.DataFr
         split.add_row(rec.series, f"{number(rec.log_rmse_to_2015)} ({rec.n_to_2015})",
                       f"{number(rec.log_rmse_after_2015)} ({rec.n_after_2015})")
     console.print(split)
+    hidden = int((periods.n_after_2015 <= 0).sum())
+    if hidden:
+        console.print(f"{hidden} series without observations after 2015 are left out here "
+                      "(fit_by_period.csv has them)")
     title, targets = tables["targets"]
     if len(targets):
         _print_year_grid(console, title, targets)
@@ -175,7 +179,7 @@ def print_patterns(console: Console, title: str, patterns: pd.DataFrame) -> None
                       spread, number(rec.record))
     console.print(table)
     console.print("X: export market, CN: China; peaks in 2010-2012; autocorr: smallest lag-1 "
-                  "autocorrelation of monthly log returns 2000-2025 (negative = zig-zag); jumps: "
+                  "autocorrelation of monthly log returns 2001-2025 (negative = zig-zag); jumps: "
                   "most price doublings within two months of any element and market after 2026 "
                   "(patterns.csv says each in full)")
 

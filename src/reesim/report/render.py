@@ -261,7 +261,8 @@ def render_validation(metrics: pd.DataFrame, scenario_name: str, members: int,
         table.add_row(str(name), cell("log_rmse"), cell("range_coverage", pct=True),
                       fmt(miss), cell("direction_agreement", pct=True))
     console.print(table)
-    peaks = Table(title="The 2011 price spike (export market)", title_justify="left")
+    peaks = Table(title="The 2011 price spike: the export peaks over 2015 and China's peaks "
+                        "over the record's", title_justify="left")
     for col in ("series", "metric", "simulated", "observed"):
         peaks.add_column(col, justify="left" if col in ("series", "metric") else "right",
                          overflow="fold")

@@ -72,7 +72,8 @@ def record_tables(ds: xr.Dataset, obs: Observations | None = None
     first, last = TARGET_YEARS
     return {
         "fit_by_period": ("Fit up to 2015 and after it (volumes 2016-2025, prices "
-                          "2016-2020; a backtest from a 2015 fit: --train-until 2015): log "
+                          "2016-2020), of the run as fitted (both periods in sample when the "
+                          "fit saw the whole record; --train-until 2015 for a backtest): log "
                           "RMSE of point observations",
                           fit_by_period(ds, obs)),
         "targets": (f"Targets {first}-{last}: simulated vs recorded, per year "
