@@ -849,10 +849,11 @@ def test_fit_is_split_at_the_calibration_window():
     assert table.at["production_world", "n_to_2015"] == 0   # this record starts in 2016
 
 
-def test_world_and_china_output_are_scored_on_the_records_basis_from_2012():
-    """From 2012 the record's China output is the quota: the objective's output series leave the
-    model's illegal supply out from then, and keep it before (the record's 2005-2010 figures
-    hold estimates of the undocumented output)."""
+def test_world_and_china_output_are_scored_on_the_records_basis_from_its_year():
+    """From 2012 the record's China output is the quota, and from 2010 its world total (DS140's
+    101 kt of 2010 after 135 kt in 2009): the objective's output series leave the model's
+    illegal supply out from then, and keep it before (the record's earlier figures hold
+    estimates of the undocumented output)."""
     from reesim import load_scenario, simulate
     from reesim.indicators import annual_on_time, china_mine_output, world_mine_output
     from reesim.validation.series import RECORD_COUNTS_QUOTA_FROM, build_series
@@ -864,13 +865,17 @@ def test_world_and_china_output_are_scored_on_the_records_basis_from_2012():
         scored = series[name].numerator.isel(member=0)
         total, recorded = (annual_on_time(path(ds, recorded_only=r)).isel(member=0)
                            for r in (False, True))
-        before = scored.time.dt.year < RECORD_COUNTS_QUOTA_FROM
+        before = scored.time.dt.year < RECORD_COUNTS_QUOTA_FROM[name.removeprefix(
+            "production_")]
         np.testing.assert_allclose(scored.where(before, drop=True), total.where(before, drop=True))
         np.testing.assert_allclose(scored.where(~before, drop=True),
                                    recorded.where(~before, drop=True))
         # the fringe mines in both windows, so the two bases differ in each
         assert float((total - recorded).sel(time="2008").squeeze()) > 0.0
         assert float((total - recorded).sel(time="2014").squeeze()) > 0.0
+    world = series["production_world"].numerator.isel(member=0)
+    recorded = annual_on_time(world_mine_output(ds, recorded_only=True)).isel(member=0)
+    np.testing.assert_allclose(world.sel(time="2010"), recorded.sel(time="2010"))
 
 
 def test_point_values_take_the_value_or_a_closed_ranges_midpoint():
@@ -919,3 +924,22 @@ def test_spike_table_reads_peaks_on_the_filtered_path_and_the_records_highest_qu
     # annual records have no monthly peak: an empty table
     annual = ds.isel(time=slice(0, None, 12))
     assert spike_table(annual, obs).empty
+
+
+def test_one_export_quote_is_one_price_gap_whatever_the_china_quotes_of_its_month():
+    """September 2011 has one export quote of Nd and Dy and two China quotes (Reuters, the week of
+    the 5th and the 16th): one gap row, against the envelope of the two, so that the export quote
+    is weighed once."""
+    from reesim.validation.series import _observed_rows
+
+    rows = _observed_rows(load_observations(2025))
+    for element, export, china_low, china_high in (("Nd", 260.0, 162.54, 182.66),
+                                                   ("Dy", 2300.0, 1393.19, 1702.79)):
+        gap = rows[f"price_gap_{element}"]
+        september = gap[(gap.period_start <= pd.Timestamp("2011-09-30"))
+                        & (gap.period_end >= pd.Timestamp("2011-09-01"))]
+        assert len(september) == 1, september
+        row = september.iloc[0]
+        assert row.kind == "range"
+        assert row.low == pytest.approx(export / china_high)
+        assert row.high == pytest.approx(export / china_low)

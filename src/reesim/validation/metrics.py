@@ -101,9 +101,9 @@ OBJECTIVE_WEIGHTS: dict[str, float] = {
     "production_world": 1.0,
     # China output: gaps, and USGS reports the quota as output from about 2012
     "production_china": 0.5,
-    # exports vs quota: customs tonnes of product, not REO, and only 2005-2014; the export level
-    # (below) already counts most of its error
-    "china_exports_to_export_quota": 0.25,
+    # exports vs quota: the quota is an input, so the ratio's log error is exactly the export
+    # level's (below) on 2005-2014; weighed 0.25 until 2026-12-08, it counted those years twice
+    "china_exports_to_export_quota": 0.0,
     # the 2011 spike, the record's defining episode: its month and its height over 2015 (Dy, Nd)
     "spike": 1.0,
     # China's side of it: each quoted element's 2011 peak level and month against the record's
@@ -121,8 +121,7 @@ OBJECTIVE_WEIGHTS: dict[str, float] = {
     # for a country-year (Australia 2024, Myanmar 2018: production_editions.csv)
     "production_country": 0.5,
     # the level of China's exports 2000-2025: customs tonnes of product, not REO, and smuggling
-    # is outside the record (half weight); with it counted, the ratio to the quota above repeats
-    # 2005-2014, so that family drops to a quarter
+    # is outside the record (half weight)
     "china_exports": 0.5,
     # monthly dynamics: a zig-zag of monthly prices (negative lag-1 autocorrelation of returns)
     # is a numerical artefact, not a misfit; weight 3 so that it cannot be traded for annual

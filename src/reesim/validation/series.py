@@ -171,7 +171,12 @@ def _months(start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.Period, ...]:
 
 
 def _gap_rows(prices: pd.DataFrame) -> pd.DataFrame:
-    """Export / China price ratios where both markets are observed in the same months."""
+    """Export / China price ratios where both markets are observed in the same months.
+
+    One row per export quote: where several China quotes share its months (September 2011's two
+    Reuters quotes of Nd and Dy), their envelope is the China side, so the one export quote is
+    counted once (until 2026-12-08 it was paired with each, and weighed twice).
+    """
     lo, hi = (pd.Timestamp(f"{GAP_YEARS[0]}-01-01"), pd.Timestamp(f"{GAP_YEARS[1]}-12-31"))
     within = prices[(prices.period_start >= lo) & (prices.period_end <= hi)]
     records = within.to_dict("records")
@@ -184,32 +189,44 @@ def _gap_rows(prices: pd.DataFrame) -> pd.DataFrame:
     chn = [r for r in records if r["market"] == "china"]
     rows = []
     for e in exp:
-        for c in chn:
-            if c["months"] != e["months"]:
-                continue
-            point = e["kind"] == "point" and c["kind"] == "point"
-            rows.append({
-                "period_start": min(e["period_start"], c["period_start"]),
-                "period_end": max(e["period_end"], c["period_end"]),
-                "statistic": f"export {e['statistic']} / china {c['statistic']}",
-                "kind": "point" if point else "range",
-                "value": e["lo"] / c["lo"] if point else np.nan,
-                "low": np.nan if point else e["lo"] / c["hi"],
-                "high": np.nan if point else e["hi"] / c["lo"],
-                "note": f"export {e['period_start'].date()}..{e['period_end'].date()}, "
-                        f"china {c['period_start'].date()}..{c['period_end'].date()}",
-            })
+        same = [c for c in chn if c["months"] == e["months"]]
+        if not same:
+            continue
+        point = e["kind"] == "point" and len(same) == 1 and same[0]["kind"] == "point"
+        c_lo = min(c["lo"] for c in same)
+        c_hi = max(c["hi"] for c in same)
+        rows.append({
+            "period_start": min(e["period_start"], *(c["period_start"] for c in same)),
+            "period_end": max(e["period_end"], *(c["period_end"] for c in same)),
+            "statistic": f"export {e['statistic']} / china "
+                         + " and ".join(dict.fromkeys(c["statistic"] for c in same)),
+            "kind": "point" if point else "range",
+            "value": e["lo"] / c_lo if point else np.nan,
+            "low": np.nan if point else e["lo"] / c_hi,
+            "high": np.nan if point else e["hi"] / c_lo,
+            "note": f"export {e['period_start'].date()}..{e['period_end'].date()}, china "
+                    + ", ".join(f"{c['period_start'].date()}..{c['period_end'].date()}"
+                                for c in same),
+        })
     return _frame(rows)
 
 
-RECORD_COUNTS_QUOTA_FROM = 2012
-"""From this year the record's China mine output is China's mining quota (observations/
-production.csv: 100,000 t for 2012-2013 against a quota of 93,800 t, 105,000 t for 2014-2017
-against 105,000 t, then the quota itself, 120,000 t in 2018 to 270,000 t in 2024; quotas from
-inputs/quotas.csv), so illegal output is outside it and the model's is left out of world and
-China output too (:func:`reesim.indicators.counted_by_record`; the validation targets' "record
-basis"). Before, the record's figures (119,000-130,000 t in 2005-2010, above quotas of
-82,320-89,200 t) hold estimates of the undocumented output, and the model's total is compared."""
+RECORD_COUNTS_QUOTA_FROM: dict[str, int] = {"world": 2010, "china": 2012}
+"""First year, per entity, in which the record counts China's mine output as China's mining quota,
+so illegal output is outside it and the model's is left out of world and China output too
+(:func:`reesim.indicators.counted_by_record`; the validation targets' "record basis"). Before it,
+the record's figures hold estimates of the undocumented output, and the model's total is
+compared.
+
+- China (observations/production.csv): 100,000 t for 2012-2013 against a quota of 93,800 t,
+  105,000 t for 2014-2017 against 105,000 t, then the quota itself, 120,000 t in 2018 to
+  270,000 t in 2024 (quotas from inputs/quotas.csv); its 2005-2010 figures (119,000-130,000 t,
+  contemporary USGS and MIIT estimates) stand above quotas of 82,320-89,200 t.
+- The world (USGS Data Series 140, one workbook compiled after USGS revised its China series):
+  101,000 t in 2010 and 104,000 t in 2011, after 135,000 t in 2009, which leaves about the
+  quota (89,200 and 93,800 t) for China; its 2005-2009 totals (122,000-137,000 t) hold the
+  earlier estimates. Until 2026-12-08 the world switched in 2012 with China, and the model's
+  2010-2011 world output, illegal supply included, was scored against the quota-based total."""
 
 
 def _annual_series(ds: xr.Dataset,
@@ -219,8 +236,8 @@ def _annual_series(ds: xr.Dataset,
     ``regions`` holds each mining region's output by region name, ``other_countries`` the
     output of the producers outside China and :data:`COUNTRY_REGIONS` (None: there are none).
 
-    World and China mine output are on the record's basis: without illegal output from
-    :data:`RECORD_COUNTS_QUOTA_FROM`, with it before.
+    World and China mine output are on the record's basis: without illegal output from each
+    one's year in :data:`RECORD_COUNTS_QUOTA_FROM`, with it before.
     """
     if frequency == "month":
         def to_year(da: xr.DataArray) -> xr.DataArray:
@@ -229,8 +246,9 @@ def _annual_series(ds: xr.Dataset,
         def to_year(da: xr.DataArray) -> xr.DataArray:
             return da
 
-    def on_record_basis(total: xr.DataArray, recorded: xr.DataArray) -> xr.DataArray:
-        return total.where(total.time.dt.year < RECORD_COUNTS_QUOTA_FROM, recorded)
+    def on_record_basis(total: xr.DataArray, recorded: xr.DataArray,
+                        entity: str) -> xr.DataArray:
+        return total.where(total.time.dt.year < RECORD_COUNTS_QUOTA_FROM[entity], recorded)
 
     # annual output by producer once (a sixteenth of the records), then each total of it
     by_producer = to_year(producer_mine_output(ds))
@@ -238,9 +256,10 @@ def _annual_series(ds: xr.Dataset,
                                             dims="producer", coords={"producer": ds.producer})
     return {
         "world": on_record_basis(total_of(by_producer),
-                                 total_of(by_producer, counted_by_record(ds))),
+                                 total_of(by_producer, counted_by_record(ds)), "world"),
         "china": on_record_basis(total_of(by_producer, china_mask(ds)),
-                                 total_of(by_producer, china_mask(ds, recorded_only=True))),
+                                 total_of(by_producer, china_mask(ds, recorded_only=True)),
+                                 "china"),
         "regions": {region: total_of(by_producer, region_mask(ds, region))
                     for region in ds.region.values.tolist()},
         "other_countries": total_of(by_producer, others) if bool(others.any()) else None,

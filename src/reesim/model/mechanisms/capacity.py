@@ -26,6 +26,7 @@ from reesim.dims import ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.compiled import np_maximum, np_minimum
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
+from reesim.model.mechanisms.separation import default_route_netback, separated_in_china
 from reesim.model.timeline import Timeline, step_by_year
 
 CONSTANTS = (
@@ -52,7 +53,7 @@ class CapacityInputs:
     illegal: np.ndarray                 # (P,) bool: fringe supply, capacity endogenous
     can_close: np.ndarray               # (P,) bool: closes after losses (not by-product, legal)
     nameplate_t_per_yr: np.ndarray      # (P,)
-    incentive_usd_per_kg: np.ndarray    # (P,) expected netback that restarts or commits a mine
+    incentive_usd_per_kg: np.ndarray    # (M, P) expected netback that restarts or commits a mine
     lead_time_months: np.ndarray        # (P,)
     start_month: np.ndarray             # (P,) earliest step a planned project can come online
     capacity_t_per_yr: np.ndarray       # (T, P) available capacity of non-planned producers
@@ -153,6 +154,22 @@ def outlook(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     return watched, dist * recovery[:, None], growth, horizon_months / MONTHS_PER_YEAR
 
 
+def incentive_netback(ctx: Context) -> np.ndarray:
+    """The expected netback that commits a project or restarts a closed mine, (M, P) USD/kg.
+
+    ``producers.csv`` states incentive prices as basket values at the packaged costs; a mine
+    weighs its expected netback, so the basket is turned into the netback it gives on the
+    default route (:func:`~reesim.model.mechanisms.separation.default_route_netback`). Where
+    that route separates in China, the thresholds are built on Chinese costs (a restart at 1.5
+    times the unit cost), so the netback scales with the member's China cost multiplier, as
+    those costs do. Until 2026-12-08 the basket value itself was compared with the netback.
+    """
+    multiplier = member_column(ctx.params.china_cost_multiplier, 1)
+    unscaled = default_route_netback(ctx, ctx.producers.incentive_price_usd_per_kg
+                                     .to_numpy(float), np.ones_like(multiplier))
+    return np.where(separated_in_china(ctx)[None, :], unscaled * multiplier, unscaled)
+
+
 def build(ctx: Context, draft: Draft) -> CapacityInputs:
     """Capacity inputs from the producers table, the schedules and the member values."""
     producers, p, supply = ctx.producers, ctx.params, ctx.scenario.supply
@@ -164,7 +181,7 @@ def build(ctx: Context, draft: Draft) -> CapacityInputs:
         planned=(producers.status == "planned").to_numpy(), illegal=~legal,
         can_close=~producers.byproduct_of_iron.to_numpy(bool) & legal,
         nameplate_t_per_yr=producers.capacity_t_reo_per_yr.to_numpy(float),
-        incentive_usd_per_kg=producers.incentive_price_usd_per_kg.to_numpy(float),
+        incentive_usd_per_kg=incentive_netback(ctx),
         lead_time_months=np.round(MONTHS_PER_YEAR * producers.lead_time_yr.to_numpy(float))
         .astype(int),
         start_month=start, capacity_t_per_yr=draft["capacity_t_per_yr"],
@@ -194,9 +211,10 @@ def _month_decisions(t: int, expected_netback: np.ndarray, loss_months: np.ndarr
                      restart_months: np.ndarray) -> tuple[np.ndarray, ...]:
     """Expected netbacks, closures, restarts, projects' cases and fringe margins after month ``t``.
 
-    Per member and producer ((M, P) state, ``netback`` and ``cash_cost`` USD/kg; ``can_close``,
-    ``illegal``, ``incentive`` and ``reference_netback`` USD/kg, ``planned``, ``lead_time`` and
-    ``start_month`` (P,); the member values (M, 1)): the expected netback moves toward the
+    Per member and producer ((M, P) state; ``netback``, ``cash_cost``, ``incentive`` (the
+    netback that the table's basket value gives) and ``reference_netback`` (M, P) USD/kg;
+    ``can_close``, ``illegal``, ``planned``, ``lead_time`` and ``start_month`` (P,); the member
+    values (M, 1)): the expected netback moves toward the
     netback by the investment rate; a mine that can close and earns less than its cash cost
     counts one more month of losses (the count restarts otherwise) and closes at
     ``closure_months``; a closed mine whose expected netback reaches its incentive price is
@@ -233,7 +251,7 @@ def _month_decisions(t: int, expected_netback: np.ndarray, loss_months: np.ndarr
             loss = loss_months[m, p] + 1 if losing else 0
             closing = loss >= closure_months[m, 0]
             shut = closed[m, p] or closing
-            restart = shut and reopen_at[m, p] == NEVER and expected[m, p] >= incentive[p]
+            restart = shut and reopen_at[m, p] == NEVER and expected[m, p] >= incentive[m, p]
             at = t + restart_months[m, 0] if restart else reopen_at[m, p]
             reopening = shut and at <= t + 1
             now_closed[m, p] = shut and not reopening
@@ -241,14 +259,14 @@ def _month_decisions(t: int, expected_netback: np.ndarray, loss_months: np.ndarr
             losses[m, p] = 0 if reopening or closing else loss
             if (projects and planned[p] and t + lead_time[p] >= start_month[p]
                     and online_at[m, p] == NEVER):
-                commit[m, p] = expected[m, p] >= incentive[p]
+                commit[m, p] = expected[m, p] >= incentive[m, p]
                 foreseen[m, p] = not commit[m, p] and expected[m, p] >= cash_cost[m, p]
                 any_foreseen = any_foreseen or foreseen[m, p]
         fringe = 0
         for p in range(producers):
             if illegal[p]:
                 margin[m, fringe] = (np_maximum(netback[m, p] - cash_cost[m, p], 0.0)
-                                     / np_maximum(reference_netback[p] - cash_cost[m, p], 1e-9))
+                                     / np_maximum(reference_netback[m, p] - cash_cost[m, p], 1e-9))
                 fringe += 1
     return expected, losses, now_closed, reopen, commit, foreseen, any_foreseen, margin
 
@@ -402,7 +420,7 @@ def update(inp: CapacityInputs, t: int, state: CapacityState, netback: np.ndarra
            stock: np.ndarray | None = None) -> CapacityState:
     """Closures, restarts, project commitments and fringe capacity after month ``t``.
 
-    ``netback`` and ``cash_cost`` are (M, P) USD/kg; ``reference_netback`` (P,) USD/kg is the
+    ``netback`` and ``cash_cost`` are (M, P) USD/kg; ``reference_netback`` (M, P) USD/kg is the
     netback at reference prices that sizes fringe capacity's margin. ``supply`` (separated and
     recycled) and ``demand`` are world rates (M, E) t/yr, ``stock`` world stocks (M, E) t, for
     the investors' outlook (:func:`foreseen_deficit`); without them projects are committed
@@ -456,7 +474,7 @@ def _commit(t: int, online_at: np.ndarray, commit: np.ndarray, foreseen: np.ndar
         if choose:
             low = np.inf
             for p in range(producers):
-                cost = incentive[p] if foreseen[m, p] and deficit[m, p] else np.inf
+                cost = incentive[m, p] if foreseen[m, p] and deficit[m, p] else np.inf
                 if cost != cost:
                     best = -1
                     break

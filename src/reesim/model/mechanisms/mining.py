@@ -27,7 +27,7 @@ from reesim.model.compiled import einsum_dot, np_maximum, np_minimum, numpy_powe
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
 from reesim.model.mechanisms.capacity import capacity_history, recorded_capacity
-from reesim.model.mechanisms.separation import Routes
+from reesim.model.mechanisms.separation import Routes, default_route_netback, netback_from_basket
 from reesim.model.quotas import extend, fill_split, nearest_known, packaged_quota
 from reesim.model.timeline import step_by_year
 from reesim.scenario.schema import QuotaEvent
@@ -63,7 +63,7 @@ class MiningInputs:
     china_producer: np.ndarray          # (P,) bool: mined in China
     mining_recovery: np.ndarray         # (P,) fraction of REO in ore recovered to concentrate
     reserves_t: np.ndarray              # (P,) initial reserve, t REO in situ (inf if unknown)
-    reference_netback_usd_per_kg: np.ndarray  # (P,) at reference prices, default route
+    reference_netback_usd_per_kg: np.ndarray  # (M, P) at reference prices, default route
     byproduct_ore_t_per_yr: np.ndarray  # (T,) REO in ore mined at Bayan Obo
     byproduct_recovery: np.ndarray      # (T,) share of that REO recovered to concentrate
     recovery: np.ndarray                # (T, P) mining recovery in force (data, events, and
@@ -274,14 +274,17 @@ def allocate_quota(ctx: Context, segments: np.ndarray) -> np.ndarray:
     return per_producer
 
 
-def reference_netback(ctx: Context, dist: np.ndarray) -> np.ndarray:
-    """Netback of each producer at reference prices on its default route, (P,) USD/kg."""
+def reference_netback(ctx: Context, dist: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+    """Netback of each producer at reference prices on its default route, (M, P) USD/kg.
+
+    Until 2026-12-08 the separation cost in China was not scaled by the member's cost
+    multiplier here, though the cash cost beside it and the netback it is set against were, so
+    the fringe's margin at reference prices came out 0.75 of the one it is measured against,
+    not 1.
+    """
     anchors = ctx.ordered("price_anchors", "element", ELEMENTS)
-    reference = anchors.reference_price_usd_per_kg.to_numpy(float)
-    route = ctx.default_route
-    return netback_from_basket(dist @ reference,
-                               ctx.regions.separation_recovery_fraction.to_numpy(float)[route],
-                               ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[route])
+    return default_route_netback(ctx, dist @ anchors.reference_price_usd_per_kg.to_numpy(float),
+                                 multiplier)
 
 
 def reserve_at_start(ctx: Context) -> np.ndarray:
@@ -327,8 +330,7 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
         distribution=dist.copy(), producer_axis=np.arange(len(dist)), byproduct=byproduct,
         legal=producers.legal.to_numpy(bool), china_producer=china, mining_recovery=recovery,
         reserves_t=np.where(np.isnan(reserve), np.inf, reserve),
-        reference_netback_usd_per_kg=ctx.data.derived(     # the data's alone, as dist is
-            ("reference_netback",), lambda: reference_netback(ctx, dist)).copy(),
+        reference_netback_usd_per_kg=reference_netback(ctx, dist, multiplier),
         byproduct_ore_t_per_yr=draft["byproduct_ore_t_per_yr"],
         byproduct_recovery=draft["byproduct_recovery"],
         recovery=recovery_in_force(recovery, byproduct, draft["byproduct_recovery"],
@@ -352,16 +354,6 @@ def recovery_in_force(data: np.ndarray, byproduct: np.ndarray, byproduct_recover
     """
     recovery = np.where(np.isnan(override), data, override)
     return np.where(byproduct, byproduct_recovery[:, None], recovery)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def netback_from_basket(basket: np.ndarray, recovery: np.ndarray,
-                        cost: np.ndarray) -> np.ndarray:
-    """Netback USD/kg REO in concentrate: basket value x separation recovery - separation cost.
-
-    Numbers or arrays (numba, cached on disk: the netback kernel calls it per producer).
-    """
-    return basket * recovery - cost
 
 
 def netback_usd_per_kg(inp: MiningInputs, routes: Routes, t: int,

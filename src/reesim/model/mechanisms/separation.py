@@ -231,6 +231,36 @@ def imports_allowance(ctx: Context, draft: Draft) -> np.ndarray:
     return np.where(draft["separation_quota_covers_imports"], capacity.sum(axis=1), 0.0)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def netback_from_basket(basket: np.ndarray, recovery: np.ndarray,
+                        cost: np.ndarray) -> np.ndarray:
+    """Netback USD/kg REO in concentrate: basket value x separation recovery - separation cost.
+
+    Numbers or arrays (numba, cached on disk: the netback kernel calls it per producer).
+    """
+    return basket * recovery - cost
+
+
+def separated_in_china(ctx: Context) -> np.ndarray:
+    """Whether each producer's default route separates its concentrate in China, (P,) bool."""
+    return (ctx.region_market == 0)[ctx.default_route]
+
+
+def default_route_netback(ctx: Context, basket: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+    """Netback of each producer's concentrate worth ``basket`` (P,) USD/kg REO, (M, P) USD/kg.
+
+    Separated on its default route, on the netback's own basis
+    (:func:`reesim.model.mechanisms.mining.netback_usd_per_kg`): a separation cost in China is
+    scaled by the member's ``multiplier`` (M, 1), as the cash cost is.
+    """
+    route = ctx.default_route
+    in_china = separated_in_china(ctx)
+    cost = ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[route]
+    return netback_from_basket.py_func(basket[None, :],
+                               ctx.regions.separation_recovery_fraction.to_numpy(float)[route],
+                               np.where(in_china[None, :], cost[None, :] * multiplier, cost))
+
+
 def build(ctx: Context, draft: Draft) -> SeparationInputs:
     """Routes, capacities, China's separation quota split over its regions, imported ore."""
     regions = ctx.regions
