@@ -150,10 +150,19 @@ def test_a_disruption_of_the_ionic_clays_raises_chinas_dy_by_a_fifth_at_least(io
     assert float(ionic_cut_rise.sel(element="Dy")) > 1.2
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "fifty-sixth session's fit (seed 5, 2026-12-08): China's Tb rises 7.08% in 2027-06..2028-12, "
+    "Nd 7.14%. The fringe's reference netback on the netback's basis enlarges the ionic fringe "
+    "(a larger margin ratio at the same prices), whose cut takes Nd as well as the heavies; at "
+    "seed 3's parameters with the former reference Nd rose 4.2% and Tb 6.7%. Of the refits at "
+    "seeds 0-13, eight failed it (Tb 7.1-8.2%, the light element above it 7.1-12.3%); the five "
+    "others that ran failed the least elastic member's choke guard, and seed 7's fit (the fringe's "
+    "elasticity at 0) broke the XLRM scenarios (docs/market-experiments.md, fifty-sixth session)"))
 def test_a_disruption_of_the_ionic_clays_raises_tb_above_the_light_elements(ionic_cut_rise):
-    # passes since the forty-second session's fit (sellers' demand outlook on); a strict xfail
-    # before: Tb sellers held more cover, which absorbed the cut (at the eighteenth session's fit
-    # China's Tb rose 0.5% in 2027-2028 against 1.0% for Nd; 4% against 7% at an earlier fit)
+    # passed from the forty-second session's fit (sellers' demand outlook on) to the fifty-fifth;
+    # a strict xfail before: Tb sellers held more cover, which absorbed the cut (at the
+    # eighteenth session's fit China's Tb rose 0.5% in 2027-2028 against 1.0% for Nd; 4% against
+    # 7% at an earlier fit)
     rise = ionic_cut_rise
     assert float(rise.sel(element="Tb")) > 1.0
     for light in LIGHT:

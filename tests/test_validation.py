@@ -507,10 +507,12 @@ def test_validate_baotou_end_to_end(tmp_path, baotou_result):
     # annual average 261 in 2020)
     both = pd.read_csv(out / "balances.csv")
     assert both.groupby("year").size().to_dict() == {2010: 16, 2020: 16}
-    np.testing.assert_allclose(both.stock_years, both.stocks / both.consumption,
-                               rtol=1e-5)            # the csv keeps 6 digits
+    # the csv keeps 6 significant digits: each of the three numbers is within 5e-6 of its own
+    # value, so a ratio recomputed from two of them is within about 1.5e-5 of the one written
+    # (rtol 1e-5 failed at 1.02e-5 on a refit)
+    np.testing.assert_allclose(both.stock_years, both.stocks / both.consumption, rtol=2e-5)
     np.testing.assert_allclose(both.supply_to_consumption,
-                               both.separation_output / both.consumption, rtol=1e-5)
+                               both.separation_output / both.consumption, rtol=2e-5)
     balances = both[both.year == 2020].set_index("element")
     assert balances.at["Dy", "record_export"] == pytest.approx(261.0)
     # the glut left unseparated: Ce and Y in 2020, never Nd (sellers hold under two years)
