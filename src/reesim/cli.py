@@ -654,8 +654,13 @@ def main() -> None:
 
     The process ends by :func:`_hard_exit` once the command is done (its files closed, its
     output flushed), skipping the interpreter's teardown of numba's, pandas' and xarray's
-    modules: 0.3-0.4 s of a fresh ``reesim run``'s 2.5 s (measured 2026-12-07).
+    modules: 0.3-0.4 s of a fresh ``reesim run``'s 2.5 s (measured 2026-12-07). A crash in
+    compiled code (a segmentation fault) prints Python's stack first (:mod:`faulthandler`): one
+    was seen once under SIGTERM, in a full test run on 2026-12-08, and could not be reproduced.
     """
+    import faulthandler
+
+    faulthandler.enable()
     try:
         _main()
     except SystemExit as exc:
