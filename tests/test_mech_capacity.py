@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mech import model
 from reesim import load_scenario, simulate
@@ -190,3 +191,31 @@ def test_a_project_whose_capacity_an_event_sets_is_not_counted_as_coming_supply(
     assert counted[0, p] > 0.0                       # a committed project counts...
     held = _pending(t, online_at, inp.nameplate_t_per_yr, ramp, 10.0, inp.forced_online[t])
     assert held[0, p] == 0.0                         # ...unless an event sets its capacity
+
+
+def test_restart_thresholds_scale_with_the_costs_the_multiplier_scales():
+    """producers.csv builds a restart threshold as a basket of 1.5 x (cash cost + separation
+    cost); a mine compares its expected netback with what that basket nets once the member's
+    China cost multiplier has scaled the costs the run scales: both for a mine in China
+    separated there, the separation cost alone for Myanmar's clays separated in South China,
+    neither for Mount Weld separated in Malaysia. (For a day, 2026-12-08, Myanmar's whole
+    netback was scaled: at a multiplier of 2.18 it needed 10.4 USD/kg where 5.6 is its rule's.)"""
+    m, inp, _, _ = _setup("parameters.china_cost_multiplier=2.0")
+    k = 2.0
+    threshold = dict(zip(m.coords.producers, inp.incentive_usd_per_kg[0], strict=True))
+    # (cash cost, separation cost where separated) from producers.csv and regions.csv
+    assert threshold["maoniuping"] == pytest.approx(1.5 * (1.5 * k + 2.0 * k) * 0.9 - 2.0 * k)
+    assert threshold["myanmar_clays"] == pytest.approx(1.5 * (3.0 + 2.0 * k) * 0.9 - 2.0 * k)
+    assert threshold["mount_weld"] == pytest.approx(1.5 * (1.78 + 5.0) * 0.9 - 5.0, abs=0.01)
+    # a closed Myanmar mine whose expected netback (8 USD/kg, 2.7 times its cash cost) beats
+    # that threshold reopens after the restart delay
+    _, _, mi, state = _setup("parameters.china_cost_multiplier=2.0")
+    p = m.coords.producers.index("myanmar_clays")
+    closed = state.closed.copy()
+    closed[0, p] = True
+    held = np.full_like(state.expected_netback, 8.0)
+    state = state._replace(closed=closed, expected_netback=held)
+    for t in range(int(m.params.restart_months[0])):
+        state = capacity.update(inp, t, state, held, mi.cash_cost_usd_per_kg,
+                                mi.reference_netback_usd_per_kg)
+    assert not state.closed[0, p]

@@ -157,17 +157,29 @@ def outlook(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
 def incentive_netback(ctx: Context) -> np.ndarray:
     """The expected netback that commits a project or restarts a closed mine, (M, P) USD/kg.
 
-    ``producers.csv`` states incentive prices as basket values at the packaged costs; a mine
-    weighs its expected netback, so the basket is turned into the netback it gives on the
-    default route (:func:`~reesim.model.mechanisms.separation.default_route_netback`). Where
-    that route separates in China, the thresholds are built on Chinese costs (a restart at 1.5
-    times the unit cost), so the netback scales with the member's China cost multiplier, as
-    those costs do. Until 2026-12-08 the basket value itself was compared with the netback.
+    ``producers.csv`` states incentive prices as basket values at the packaged costs (a restart
+    at 1.5 times the unit cost: cash cost plus separation cost); a mine weighs its expected
+    netback, so the basket is turned into the netback it gives on the default route
+    (:func:`~reesim.model.mechanisms.separation.default_route_netback`). The member's China
+    cost multiplier scales the costs the basket was built on as it scales them in the run: the
+    cash cost of a mine in China and the separation cost where the route separates in China,
+    so the basket scales by (scaled cash + scaled separation) / (cash + separation): a mine in
+    China separated there by the multiplier, one separated abroad not at all, and a mine
+    abroad separated in China (Myanmar's clays) by its separation cost's part only. Until
+    2026-12-08 the basket value itself was compared with the netback, and for a day the whole
+    netback of a foreign mine separated in China scaled with the multiplier.
     """
+    producers = ctx.producers
     multiplier = member_column(ctx.params.china_cost_multiplier, 1)
-    unscaled = default_route_netback(ctx, ctx.producers.incentive_price_usd_per_kg
-                                     .to_numpy(float), np.ones_like(multiplier))
-    return np.where(separated_in_china(ctx)[None, :], unscaled * multiplier, unscaled)
+    cash = producers.cash_cost_usd_per_kg.to_numpy(float)
+    separation = ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[ctx.default_route]
+    mined_in_china = (ctx.region_market == 0)[ctx.producer_region]
+    scaled_cash = np.where(mined_in_china[None, :], cash[None, :] * multiplier, cash)
+    scaled_separation = np.where(separated_in_china(ctx)[None, :],
+                                 separation[None, :] * multiplier, separation)
+    basket = (producers.incentive_price_usd_per_kg.to_numpy(float)
+              * (scaled_cash + scaled_separation) / (cash + separation))
+    return default_route_netback(ctx, basket, multiplier)
 
 
 def build(ctx: Context, draft: Draft) -> CapacityInputs:

@@ -247,7 +247,7 @@ def separated_in_china(ctx: Context) -> np.ndarray:
 
 
 def default_route_netback(ctx: Context, basket: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
-    """Netback of each producer's concentrate worth ``basket`` (P,) USD/kg REO, (M, P) USD/kg.
+    """Netback of each producer's concentrate worth ``basket`` (P,) or (M, P) USD/kg REO, (M, P).
 
     Separated on its default route, on the netback's own basis
     (:func:`reesim.model.mechanisms.mining.netback_usd_per_kg`): a separation cost in China is
@@ -256,7 +256,7 @@ def default_route_netback(ctx: Context, basket: np.ndarray, multiplier: np.ndarr
     route = ctx.default_route
     in_china = separated_in_china(ctx)
     cost = ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[route]
-    return netback_from_basket.py_func(basket[None, :],
+    return netback_from_basket.py_func(basket,
                                ctx.regions.separation_recovery_fraction.to_numpy(float)[route],
                                np.where(in_china[None, :], cost[None, :] * multiplier, cost))
 
