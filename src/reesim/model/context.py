@@ -121,6 +121,11 @@ class Context:
             [self.region_index(r) for r in self.producers.region])).copy()
 
     @property
+    def mined_in_china(self) -> np.ndarray:
+        """Whether each producer mines in the China market's regions, (P,) bool."""
+        return self.region_market[self.producer_region] == 0
+
+    @property
     def default_route(self) -> np.ndarray:
         """Region index where each producer's concentrate is separated by default, (P,)."""
         return self.data.derived(("default_route",), lambda: np.array(

@@ -26,7 +26,7 @@ from reesim.dims import ELEMENTS, MONTHS_PER_YEAR
 from reesim.model.compiled import np_maximum, np_minimum
 from reesim.model.constants import Constant
 from reesim.model.context import Context, Draft, member_column, monthly, monthly_rate
-from reesim.model.mechanisms.separation import default_route_netback, separated_in_china
+from reesim.model.mechanisms.separation import default_route_cost, default_route_netback
 from reesim.model.timeline import Timeline, step_by_year
 
 CONSTANTS = (
@@ -172,13 +172,10 @@ def incentive_netback(ctx: Context) -> np.ndarray:
     producers = ctx.producers
     multiplier = member_column(ctx.params.china_cost_multiplier, 1)
     cash = producers.cash_cost_usd_per_kg.to_numpy(float)
-    separation = ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[ctx.default_route]
-    mined_in_china = (ctx.region_market == 0)[ctx.producer_region]
-    scaled_cash = np.where(mined_in_china[None, :], cash[None, :] * multiplier, cash)
-    scaled_separation = np.where(separated_in_china(ctx)[None, :],
-                                 separation[None, :] * multiplier, separation)
+    scaled_cash = np.where(ctx.mined_in_china[None, :], cash[None, :] * multiplier, cash)
+    separation = default_route_cost(ctx, np.ones_like(multiplier))[0]
     basket = (producers.incentive_price_usd_per_kg.to_numpy(float)
-              * (scaled_cash + scaled_separation) / (cash + separation))
+              * (scaled_cash + default_route_cost(ctx, multiplier)) / (cash + separation))
     return default_route_netback(ctx, basket, multiplier)
 
 

@@ -320,7 +320,7 @@ def build(ctx: Context, draft: Draft) -> MiningInputs:
     """Mining inputs: data arrays, the quota allocation and per-member costs."""
     producers, p = ctx.producers, ctx.params
     dist = distribution(ctx)
-    china = ctx.region_market[ctx.producer_region] == 0
+    china = ctx.mined_in_china
     reserve = reserve_at_start(ctx)
     multiplier = member_column(p.china_cost_multiplier, 1)
     scale = np.where(china[None, :], multiplier, 1.0)

@@ -500,8 +500,8 @@ def build(ctx: Context, draft: Draft) -> RegimeInputs:
     mix = mix / mix.sum() if mix.sum() > 0 else np.full(dist.shape[1], 1 / dist.shape[1])
     p = ctx.params
     region = ctx.region_index(options.region)
-    china = ctx.region_market[ctx.producer_region] == 0
-    members = (draft["route"] == region) & producers.legal.to_numpy(bool)[None, :] & china
+    members = (draft["route"] == region) & producers.legal.to_numpy(bool)[None, :] \
+        & ctx.mined_in_china
     return RegimeInputs(
         regime=draft["regime"], members=members, company_region=region, member_mix=mix,
         separation_recovery=float(

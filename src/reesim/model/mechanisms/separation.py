@@ -241,24 +241,26 @@ def netback_from_basket(basket: np.ndarray, recovery: np.ndarray,
     return basket * recovery - cost
 
 
-def separated_in_china(ctx: Context) -> np.ndarray:
-    """Whether each producer's default route separates its concentrate in China, (P,) bool."""
-    return (ctx.region_market == 0)[ctx.default_route]
+def default_route_cost(ctx: Context, multiplier: np.ndarray) -> np.ndarray:
+    """Separation cost of each producer's concentrate on its default route, (M, P) USD/kg REO.
+
+    On the netback's own basis (:func:`reesim.model.mechanisms.mining.netback_usd_per_kg`): a
+    separation cost in China is scaled by the member's ``multiplier`` (M, 1).
+    """
+    route = ctx.default_route
+    cost = ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[route]
+    in_china = (ctx.region_market == 0)[route]
+    return np.where(in_china[None, :], cost[None, :] * multiplier, cost)
 
 
 def default_route_netback(ctx: Context, basket: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
     """Netback of each producer's concentrate worth ``basket`` (P,) or (M, P) USD/kg REO, (M, P).
 
-    Separated on its default route, on the netback's own basis
-    (:func:`reesim.model.mechanisms.mining.netback_usd_per_kg`): a separation cost in China is
-    scaled by the member's ``multiplier`` (M, 1), as the cash cost is.
+    Separated on its default route at :func:`default_route_cost` (the member's ``multiplier``
+    (M, 1) on a separation cost in China, as on the cash cost of a mine in China).
     """
-    route = ctx.default_route
-    in_china = separated_in_china(ctx)
-    cost = ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[route]
-    return netback_from_basket.py_func(basket,
-                               ctx.regions.separation_recovery_fraction.to_numpy(float)[route],
-                               np.where(in_china[None, :], cost[None, :] * multiplier, cost))
+    recovery = ctx.regions.separation_recovery_fraction.to_numpy(float)[ctx.default_route]
+    return netback_from_basket.py_func(basket, recovery, default_route_cost(ctx, multiplier))
 
 
 def build(ctx: Context, draft: Draft) -> SeparationInputs:
