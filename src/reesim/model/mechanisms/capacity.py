@@ -173,7 +173,7 @@ def incentive_netback(ctx: Context) -> np.ndarray:
     multiplier = member_column(ctx.params.china_cost_multiplier, 1)
     cash = producers.cash_cost_usd_per_kg.to_numpy(float)
     scaled_cash = np.where(ctx.mined_in_china[None, :], cash[None, :] * multiplier, cash)
-    separation = default_route_cost(ctx, np.ones_like(multiplier))[0]
+    separation = ctx.regions.separation_cost_usd_per_kg.to_numpy(float)[ctx.default_route]
     basket = (producers.incentive_price_usd_per_kg.to_numpy(float)
               * (scaled_cash + default_route_cost(ctx, multiplier)) / (cash + separation))
     return default_route_netback(ctx, basket, multiplier)

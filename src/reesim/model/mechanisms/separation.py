@@ -203,9 +203,9 @@ def quota_weights(ctx: Context, draft: Draft) -> np.ndarray:
 
     allocation = mining.quota_allocation(ctx, draft)                               # (T, P)
     china_region = ctx.region_market == 0
-    domestic = china_region[ctx.producer_region] & ctx.producers.legal.to_numpy(bool)
+    domestic = ctx.mined_in_china & ctx.producers.legal.to_numpy(bool)
     weight = np.where(domestic[None, :] & np.isfinite(allocation), allocation, 0.0)
-    foreign = ~china_region[ctx.producer_region]
+    foreign = ~ctx.mined_in_china
     covered = draft["separation_quota_covers_imports"][:, None] & foreign[None, :]
     weight = weight + np.where(covered, draft["capacity_t_per_yr"], 0.0)
     onehot = np.eye(len(china_region))[draft["route"]]                 # (T, P, R)
@@ -225,7 +225,7 @@ def imports_allowance(ctx: Context, draft: Draft) -> np.ndarray:
     them, rather than cutting China's separation.
     """
     china = ctx.region_market == 0
-    foreign = ~china[ctx.producer_region]
+    foreign = ~ctx.mined_in_china
     routed = foreign[None, :] & china[draft["route"]]
     capacity = np.where(routed, draft["capacity_t_per_yr"] * draft["disruption"], 0.0)
     return np.where(draft["separation_quota_covers_imports"], capacity.sum(axis=1), 0.0)
@@ -260,6 +260,7 @@ def default_route_netback(ctx: Context, basket: np.ndarray, multiplier: np.ndarr
     (M, 1) on a separation cost in China, as on the cash cost of a mine in China).
     """
     recovery = ctx.regions.separation_recovery_fraction.to_numpy(float)[ctx.default_route]
+    # the compiled kernel's Python body: the same formula, run once at build without loading it
     return netback_from_basket.py_func(basket, recovery, default_route_cost(ctx, multiplier))
 
 
@@ -274,7 +275,7 @@ def build(ctx: Context, draft: Draft) -> SeparationInputs:
     weights = quota_weights(ctx, draft)
     weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
     covers = draft["separation_quota_covers_imports"]
-    foreign = ~china[ctx.producer_region]
+    foreign = ~ctx.mined_in_china
     illegal = ~ctx.producers.legal.to_numpy(bool)
     exempt = china[draft["route"]] & ((foreign[None, :] & ~covers[:, None]) | illegal[None, :])
     national = national + imports_allowance(ctx, draft)
