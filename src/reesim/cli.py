@@ -384,9 +384,12 @@ def validate(
     from reesim.validation.observations import RECORD_END_YEAR, TRAIN_END_YEAR
     from reesim.validation.record import record_tables
 
+    # a backtest fits from the scenario without its calibration file: values fitted to the whole
+    # record seeded the search and bounded it (never worse than its start) until 2026-12-08
+    calibrated = train_until is None
     with _user_errors():
         with _held_logs("reesim.scenario") as held:     # its years may be extended below
-            scen = _load(scenario, set_)
+            scen = _load(scenario, set_, calibrated)
         overrides = list(set_ or [])
         if scen.start_year > RECORD_END_YEAR:
             raise InputError(f"scenario {scen.name} starts in {scen.start_year}, after the "
@@ -394,7 +397,7 @@ def validate(
                              field="start_year", allowed=f"<= {RECORD_END_YEAR}")
         if scen.end_year <= RECORD_END_YEAR:
             overrides.append(f"end_year={RECORD_END_YEAR + 1}")
-            scen = _load(scenario, overrides)
+            scen = _load(scenario, overrides, calibrated)
         else:
             for record in held:
                 logging.getLogger(record.name).handle(record)
@@ -403,11 +406,8 @@ def validate(
         _check_out(target, overwrite)
         _check_memory(scen, members)
         _note_members(scen, members)
-        if train_until is not None:   # a backtest: fit on the record to train_until first,
-            # from the scenario without its calibration file: values fitted to the whole record
-            # seeded the search and bounded it (never worse than its start) until 2026-12-08
-            scen, fitted = fit_window(_load(scenario, overrides, calibrated=False), train_until,
-                                      quick, seed, err_console)
+        if train_until is not None:   # a backtest: fit on the record to train_until first
+            scen, fitted = fit_window(scen, train_until, quick, seed, err_console)
         steps = 12 * (scen.end_year - scen.start_year + 1)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
